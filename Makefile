@@ -1,0 +1,34 @@
+# MedSettle: `make demo` runs the demo, `make test` runs the whole test suite.
+# Both create the virtual environment from the lock file on first use.
+
+PYTHON ?= python3.11
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed-stamp
+export MEDSETTLE_PG_URL ?= postgresql://postgres@127.0.0.1:5432/test
+
+.PHONY: demo test lint typecheck bench postgres clean
+
+$(STAMP): pyproject.toml requirements.lock
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet --require-hashes -r requirements.lock
+	$(BIN)/pip install --quiet --no-deps -e .
+	touch $(STAMP)
+
+demo: $(STAMP)
+	$(BIN)/medsettle demo
+
+postgres:
+	scripts/ensure-postgres
+
+test: $(STAMP) postgres
+	$(BIN)/ruff check src tests bench
+	$(BIN)/mypy
+	$(BIN)/pytest -q
+
+bench: $(STAMP)
+	$(BIN)/python bench/bench_settle.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .hypothesis

@@ -1,0 +1,1 @@
+"""Adapters: the command line, files, and (later) databases and HTTP."""

@@ -1,0 +1,186 @@
+"""The `medsettle` command line (Typer + Rich).
+
+Bad input exits with status 2 and one line on stderr that names the field.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from datetime import date
+from pathlib import Path
+from typing import Annotated, NoReturn
+
+import typer
+from rich.console import Console
+from rich.table import Table as RichTable
+
+from medsettle.adapters.files import examples_dir, load_policy_book, read_document
+from medsettle.core.cases import Case, CaseOutcome, parse_case, run_case
+from medsettle.core.errors import InvalidInput, MedSettleError
+from medsettle.core.explain import (explanation, fund_reasons, line_explanations, statement,
+                                    FIELD_LABELS)
+from medsettle.core.money import fen_to_yuan
+from medsettle.core.policy import ParameterSet, PolicyBook
+from medsettle.core.policy_view import describe, diff
+
+app = typer.Typer(help="MedSettle: cross-province direct settlement of medical insurance "
+                       "(跨省异地就医直接结算).", no_args_is_help=True, add_completion=False)
+policy_app = typer.Typer(help="Shipped policy parameters (参保地政策).", no_args_is_help=True)
+app.add_typer(policy_app, name="policy")
+console = Console()
+err_console = Console(stderr=True)
+
+
+def fail(exc: MedSettleError) -> NoReturn:
+    """Report a domain error on stderr and exit with status 2."""
+    err_console.print(f"[bold red]error[/]: {exc}", highlight=False, markup=True)
+    raise typer.Exit(2)
+
+
+def load_case(path: Path, book: PolicyBook | None = None) -> Case:
+    """Read and parse a case file (YAML or JSON)."""
+    if not path.is_file():
+        raise InvalidInput("CASE", f"no such file: {path}")
+    return parse_case(read_document(path), path.name, book or load_policy_book())
+
+
+def outcome_json(outcome: CaseOutcome) -> dict[str, object]:
+    """The JSON form of `calc --json`: result, acc_after, explanation, and the details."""
+    s = outcome.settlement
+    return {"result": outcome.record.as_dict(), "acc_after": outcome.acc_after.to_nested(),
+            "explanation": explanation(s), "lines": line_explanations(s),
+            "fund_reasons": fund_reasons(s), "policy": s.policy_id, "class": s.benefit_class,
+            "ratio": str(s.ratio), "deductible_due": s.deductible_due, "e_over": s.e_over,
+            "reversed": outcome.reversed,
+            "delta": {".".join(path): value for path, value in s.delta.items()}}
+
+
+@app.command()
+def calc(case_file: Annotated[Path, typer.Argument(metavar="CASE", help="case file (YAML/JSON)")],
+         as_json: Annotated[bool, typer.Option("--json", help="print one JSON object")] = False,
+         explain: Annotated[bool, typer.Option("--explain", help="every line and step")] = False,
+         ) -> None:
+    """Settle one case in the format of domain.md's worked examples and print the result."""
+    try:
+        case = load_case(case_file)
+        outcome = run_case(case)
+    except MedSettleError as exc:
+        fail(exc)
+    if as_json:
+        sys.stdout.write(json.dumps(outcome_json(outcome), ensure_ascii=False, indent=2) + "\n")
+        return
+    console.print(render_outcome(case, outcome, detailed=explain), highlight=False)
+
+
+def render_outcome(case: Case, outcome: CaseOutcome, *, detailed: bool) -> str:
+    """The statement of a case; for a reversal, the negated record follows."""
+    text = statement(outcome.settlement, title=f"{case.id} {case.title}".strip(),
+                     detailed=detailed)
+    if outcome.reversed:
+        rows = "\n".join(f"  {FIELD_LABELS[k]:<46} {'¥' + fen_to_yuan(v):>14}"
+                         for k, v in outcome.record.as_dict().items())
+        text += "\n\nReversal record (冲正): every amount negated, accumulators restored\n" + rows
+    return text
+
+
+@app.command()
+def demo(exit_after: Annotated[bool, typer.Option("--exit", help="exit 0 after the summary")]
+         = False) -> None:
+    """Settle every worked example of domain.md and print each as a patient's statement."""
+    try:
+        book = load_policy_book()
+        paths = sorted(examples_dir().glob("E*.yaml"), key=lambda p: int(p.stem[1:]))
+        summary = RichTable(title="Worked examples (domain.md §11)")
+        for column in ("case", "policy", "class", "total", "funds", "account", "cash", "as expected"):
+            summary.add_column(column, justify="right" if column in
+                               ("total", "funds", "account", "cash") else "left")
+        for path in paths:
+            case = load_case(path, book)
+            outcome = run_case(case)
+            console.rule(f"{case.id}")
+            console.print(render_outcome(case, outcome, detailed=False), highlight=False)
+            a = outcome.record
+            ok = case.expected_result is None or dict(case.expected_result) == a.as_dict()
+            summary.add_row(case.id, outcome.settlement.policy_id, outcome.settlement.benefit_class,
+                            fen_to_yuan(a.medfee_sumamt), fen_to_yuan(a.fund_pay_sumamt),
+                            fen_to_yuan(a.acct_pay), fen_to_yuan(a.psn_cash_pay),
+                            "yes" if ok else "[red]NO[/]")
+    except MedSettleError as exc:
+        fail(exc)
+    console.print(summary)
+    console.print("Next: `medsettle calc CASE.yaml --explain`, `medsettle policy show 330100`, "
+                  "`medsettle policy diff 110100 510100`.")
+
+
+def _on(value: str | None) -> date:
+    if value is None:
+        return date.today()
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise InvalidInput("--on", f"must be a date YYYY-MM-DD, not {value!r}") from None
+
+
+def _sets(book: PolicyBook, region: str, scheme: str | None, on: date) -> list[ParameterSet]:
+    schemes = [scheme] if scheme else ["employee", "resident"]
+    if scheme not in (None, "employee", "resident"):
+        raise InvalidInput("--scheme", "must be employee or resident")
+    if region not in book.regions():
+        raise InvalidInput("REGION", f"no shipped policy for region {region!r}; known: "
+                                     f"{', '.join(book.regions())}")
+    return [book.find(region, s, on) for s in schemes]
+
+
+@policy_app.command("show")
+def policy_show(region: Annotated[str, typer.Argument(metavar="REGION")],
+                on: Annotated[str | None, typer.Option(help="date YYYY-MM-DD (default today)")]
+                = None,
+                scheme: Annotated[str | None, typer.Option(help="employee or resident")] = None,
+                ) -> None:
+    """Show the parameters of a region's policy in force on a date."""
+    try:
+        book = load_policy_book()
+        for ps in _sets(book, region, scheme, _on(on)):
+            table = RichTable(title=f"{ps.id} · {ps.scheme} · from {ps.valid_from}"
+                                    f"{' to ' + str(ps.valid_until) if ps.valid_until else ''}"
+                                    f" · {ps.provenance.status}")
+            table.add_column("parameter")
+            table.add_column("value")
+            for item in describe(ps):
+                table.add_row(item.label, item.value)
+            console.print(table)
+            if ps.provenance.reason:
+                console.print(f"provenance: {ps.provenance.reason}", highlight=False)
+    except MedSettleError as exc:
+        fail(exc)
+
+
+@policy_app.command("diff")
+def policy_diff(region_a: Annotated[str, typer.Argument(metavar="REGION_A")],
+                region_b: Annotated[str, typer.Argument(metavar="REGION_B")],
+                on: Annotated[str | None, typer.Option(help="date YYYY-MM-DD (default today)")]
+                = None,
+                scheme: Annotated[str | None, typer.Option(help="employee or resident")] = None,
+                everything: Annotated[bool, typer.Option("--all", help="also equal rows")] = False,
+                ) -> None:
+    """The policy-difference list (待遇差异): deductibles, ratios, caps and tiers of two regions."""
+    try:
+        book = load_policy_book()
+        day = _on(on)
+        for a, b in zip(_sets(book, region_a, scheme, day), _sets(book, region_b, scheme, day)):
+            table = RichTable(title=f"{a.scheme}: {a.id} vs {b.id}")
+            table.add_column("parameter")
+            table.add_column(region_a)
+            table.add_column(region_b)
+            rows = diff(a, b, everything=everything)
+            for item, other in rows:
+                table.add_row(item.label, item.value, other)
+            console.print(table if rows else f"{a.scheme}: no differences")
+    except MedSettleError as exc:
+        fail(exc)
+
+
+def main() -> None:
+    """Entry point of the `medsettle` script."""
+    app()

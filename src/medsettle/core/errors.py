@@ -1,0 +1,152 @@
+"""One tree of errors. Every leaf names the event; `code` is a stable machine-readable reason."""
+
+from __future__ import annotations
+
+
+class MedSettleError(Exception):
+    """Base class for every error raised by medsettle."""
+
+    code = "error"
+
+
+class InvalidInput(MedSettleError):
+    """An input value is missing or malformed; `field` names it."""
+
+    code = "invalid_input"
+
+    def __init__(self, field: str, message: str) -> None:
+        self.field = field
+        self.message = message
+        super().__init__(f"{field}: {message}")
+
+
+class InvalidCode(InvalidInput):
+    """A code does not have its national format (or fails its check character)."""
+
+    code = "invalid_code"
+
+
+class MoneyTypeError(InvalidInput):
+    """An amount is not integer fen, or a decimal string cannot be read exactly."""
+
+    code = "invalid_amount"
+
+
+class PolicyError(MedSettleError):
+    """A policy parameter is missing or malformed."""
+
+    code = "policy_error"
+
+
+class PolicyFileError(PolicyError):
+    """A policy document breaks a load rule; the message names the file and the key."""
+
+    code = "policy_file_error"
+
+    def __init__(self, source: str, key: str, message: str) -> None:
+        self.source = source
+        self.key = key
+        self.message = message
+        super().__init__(f"{source}: {key}: {message}")
+
+
+class PolicyNotInForce(PolicyError):
+    """No parameter set is in force for the region, scheme and date."""
+
+    code = "policy_not_in_force"
+
+
+class SettlementError(MedSettleError):
+    """A settlement precondition (S0) failed; nothing was changed."""
+
+    code = "settlement_error"
+
+
+class NotFiled(SettlementError):
+    """No filing matches the visit and it is not an emergency (offer 补办 or manual reimbursement)."""
+
+    code = "not_filed"
+
+
+class InstitutionSuspended(SettlementError):
+    """The treating institution is suspended from cross-province direct settlement."""
+
+    code = "institution_suspended"
+
+
+class ChronicDiseaseNotCovered(SettlementError):
+    """The insured place does not list the chronic disease (门诊慢特病) of the visit."""
+
+    code = "chronic_not_covered"
+
+
+class ChronicNotCertified(SettlementError):
+    """The person is not certified at the insured place for the chronic disease."""
+
+    code = "chronic_not_certified"
+
+
+class ChronicNotOpened(SettlementError):
+    """The treating institution has not opened the chronic disease for cross-province settlement."""
+
+    code = "chronic_not_opened"
+
+
+class UnsupportedScheme(SettlementError):
+    """The person's scheme or category (e.g. 离休) is not settled by MedSettle."""
+
+    code = "unsupported_scheme"
+
+
+class ReversalError(MedSettleError):
+    """A reversal would not restore the accumulators (e.g. it was already reversed)."""
+
+    code = "reversal_error"
+
+
+class FilingError(MedSettleError):
+    """A filing (备案) request breaks a filing rule."""
+
+    code = "filing_error"
+
+
+class FilingConflict(FilingError):
+    """The person already has an active (approved or pending) long-term filing."""
+
+    code = "filing_conflict"
+
+
+class FilingLocked(FilingError):
+    """The filing cannot be changed or cancelled yet (holding period or an open inpatient stay)."""
+
+    code = "filing_locked"
+
+
+class BackdateTooFar(FilingError):
+    """A 补办 filing would start earlier than the back-dating limit allows."""
+
+    code = "backdate_too_far"
+
+
+class CommitmentBarred(FilingError):
+    """The person is barred from the commitment route (承诺制) after a false commitment."""
+
+    code = "commitment_barred"
+
+
+class InsuranceInactive(FilingError):
+    """The person's insurance is not active, so no filing can be made."""
+
+    code = "insurance_inactive"
+
+
+class ProxyNotVerified(FilingError):
+    """A proxy filer (亲情代办) has not passed face recognition or consent is not recorded."""
+
+    code = "proxy_not_verified"
+
+
+class FilingStateError(FilingError):
+    """The filing's status does not allow the requested transition."""
+
+    code = "filing_state_error"

@@ -1,0 +1,53 @@
+"""Shared fixtures. PostgreSQL tests never skip: without MEDSETTLE_PG_URL they fail loudly."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import pytest
+
+from medsettle.adapters.files import load_policy_book
+from medsettle.core.policy import PolicyBook
+
+
+@pytest.fixture(scope="session")
+def book() -> PolicyBook:
+    """The shipped policy parameters, loaded and validated once."""
+    return load_policy_book()
+
+
+@pytest.fixture(scope="session")
+def pg_url() -> str:
+    """The PostgreSQL server URL; `make test` always sets it."""
+    url = os.environ.get("MEDSETTLE_PG_URL")
+    if not url:
+        pytest.fail("MEDSETTLE_PG_URL is not set: PostgreSQL tests must run (use `make test`)")
+    return url
+
+
+@contextmanager
+def fresh_database(pg_url: str) -> Iterator[str]:
+    """Create an empty database on the server, yield its URL, then drop it."""
+    import psycopg
+
+    name = f"medsettle_test_{uuid.uuid4().hex[:12]}"
+    try:
+        admin = psycopg.connect(pg_url, autocommit=True, connect_timeout=5)
+    except psycopg.OperationalError as exc:
+        pytest.fail(f"PostgreSQL is required and unreachable at {pg_url}: {exc}")
+    with admin:
+        admin.execute(f'CREATE DATABASE "{name}"')
+        try:
+            yield pg_url.rsplit("/", 1)[0] + "/" + name
+        finally:
+            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture()
+def pg_database(pg_url: str) -> Iterator[str]:
+    """A fresh, empty database for one test, dropped afterwards; yields its URL."""
+    with fresh_database(pg_url) as url:
+        yield url
