@@ -5,9 +5,19 @@ from decimal import Decimal
 import pytest
 
 from medsettle.core.errors import InvalidInput, MoneyTypeError
-from medsettle.core.money import (Money, apply_ratio, divide_by_ratio, fen_to_yuan, parse_decimal,
-                                  parse_fen, parse_ratio, price_times_count, round_half_up, split,
-                                  yuan_to_fen)
+from medsettle.core.money import (
+    Money,
+    apply_ratio,
+    divide_by_ratio,
+    fen_to_yuan,
+    parse_decimal,
+    parse_fen,
+    parse_ratio,
+    price_times_count,
+    round_half_up,
+    split,
+    yuan_to_fen,
+)
 
 
 @pytest.mark.parametrize(("num", "den", "fen"), [

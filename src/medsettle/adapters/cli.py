@@ -18,8 +18,13 @@ from rich.table import Table as RichTable
 from medsettle.adapters.files import examples_dir, load_policy_book, read_document
 from medsettle.core.cases import Case, CaseOutcome, parse_case, run_case
 from medsettle.core.errors import InvalidInput, MedSettleError
-from medsettle.core.explain import (explanation, fund_reasons, line_explanations, statement,
-                                    FIELD_LABELS)
+from medsettle.core.explain import (
+    FIELD_LABELS,
+    explanation,
+    fund_reasons,
+    line_explanations,
+    statement,
+)
 from medsettle.core.money import fen_to_yuan
 from medsettle.core.policy import ParameterSet, PolicyBook
 from medsettle.core.policy_view import describe, diff
@@ -168,7 +173,7 @@ def policy_diff(region_a: Annotated[str, typer.Argument(metavar="REGION_A")],
     try:
         book = load_policy_book()
         day = _on(on)
-        for a, b in zip(_sets(book, region_a, scheme, day), _sets(book, region_b, scheme, day)):
+        for a, b in zip(_sets(book, region_a, scheme, day), _sets(book, region_b, scheme, day), strict=True):
             table = RichTable(title=f"{a.scheme}: {a.id} vs {b.id}")
             table.add_column("parameter")
             table.add_column(region_a)

@@ -16,9 +16,16 @@ from typing import Literal
 
 from medsettle.core import lines as ln
 from medsettle.core.accumulators import Accumulators, Path
-from medsettle.core.errors import (ChronicDiseaseNotCovered, ChronicNotCertified,
-                                   ChronicNotOpened, InstitutionSuspended, InvalidInput, NotFiled,
-                                   PolicyNotInForce, UnsupportedScheme)
+from medsettle.core.errors import (
+    ChronicDiseaseNotCovered,
+    ChronicNotCertified,
+    ChronicNotOpened,
+    InstitutionSuspended,
+    InvalidInput,
+    NotFiled,
+    PolicyNotInForce,
+    UnsupportedScheme,
+)
 from medsettle.core.money import apply_ratio, divide_by_ratio, round_half_up
 from medsettle.core.policy import TIER_ORDER, BandTier, Benefit, ParameterSet
 from medsettle.core.tables import CATEGORIES_OF_SCHEME

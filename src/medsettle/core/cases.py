@@ -12,8 +12,15 @@ from datetime import date
 from decimal import Decimal
 
 from medsettle.core.accumulators import Accumulators
-from medsettle.core.benefits import (AMOUNT_FIELDS, Amounts, Person, Settlement, Visit, reverse,
-                                     settle)
+from medsettle.core.benefits import (
+    AMOUNT_FIELDS,
+    Amounts,
+    Person,
+    Settlement,
+    Visit,
+    reverse,
+    settle,
+)
 from medsettle.core.errors import InvalidInput, PolicyFileError
 from medsettle.core.lines import LINE_CLASSES, FeeLine
 from medsettle.core.money import parse_decimal, parse_ratio

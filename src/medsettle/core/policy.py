@@ -182,9 +182,6 @@ def parse_parameter_set(doc: object, source: str) -> ParameterSet:
     manual_catalogue = manual.get("catalogue", "treating")
     if manual_catalogue not in ("treating", "insured"):
         raise r.fail("manual.catalogue", f"must be treating or insured, not {manual_catalogue!r}")
-    filing_doc = top.get("filing")
-    if filing_doc is not None and not isinstance(filing_doc, Mapping):
-        raise r.fail("filing", "must be a mapping")
     return ParameterSet(
         id=r.text(top["id"], "id"), insu_admdvs=admdvs, scheme=scheme,  # type: ignore[arg-type]
         valid_from=valid_from, valid_until=valid_until,
@@ -192,7 +189,7 @@ def parse_parameter_set(doc: object, source: str) -> ParameterSet:
         benefits=benefits, caps=caps,
         temp_reduction=_temp_reduction(r, top.get("temp_reduction")),
         tiers=tiers, maf=maf, maf_applies_to=maf_applies_to,
-        account_scope=scope, filing=parse_filing_rules(filing_doc, source),
+        account_scope=scope, filing=parse_filing_rules(top, source),
         manual_catalogue=manual_catalogue, provenance=_provenance(r, top.get("provenance")),
         source=source, document=top)
 
@@ -392,7 +389,7 @@ class PolicyBook:
             self._by_key.setdefault((ps.insu_admdvs, ps.scheme), []).append(ps)
         for group in self._by_key.values():
             group.sort(key=lambda ps: ps.valid_from)
-            for earlier, later in zip(group, group[1:]):
+            for earlier, later in zip(group, group[1:], strict=False):
                 if earlier.valid_until is None or earlier.valid_until > later.valid_from:
                     raise PolicyFileError(later.source, "valid_from",
                                           f"range overlaps {earlier.id} ({earlier.source})")
