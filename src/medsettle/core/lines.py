@@ -7,9 +7,9 @@ The treating place's catalogue (就医地目录) decides each line's class (甲/
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Literal
+from typing import Literal, NamedTuple
 
 from medsettle.core.money import apply_ratio, price_times_count
 
@@ -29,7 +29,11 @@ EXTRA_PRESELFPAY = "line.extra_preselfpay"
 
 @dataclass(frozen=True, slots=True)
 class FeeLine:
-    """One fee line as classified by the treating place: class, price and quantity, 乙 ratio, cap."""
+    """One fee line as classified by the treating place: class, price and quantity, 乙 ratio, cap.
+
+    The line's amount and its amount at the capped price are computed once, when the line is
+    made (fee upload), since every pre-settlement and settlement of the visit needs them.
+    """
 
     cls: LineClass
     price: Decimal
@@ -39,10 +43,21 @@ class FeeLine:
     restricted_ok: bool = True
     code: str = ""
     name: str = ""
+    amt: int = field(init=False, repr=False, compare=False)
+    allowed: int = field(init=False, repr=False, compare=False)
+    pre: int = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        amt = price_times_count(self.price, self.count)
+        capped = self.cap_price is not None and self.price > self.cap_price
+        allowed = price_times_count(self.cap_price, self.count) if capped else amt  # type: ignore[arg-type]
+        object.__setattr__(self, "amt", amt)
+        object.__setattr__(self, "allowed", allowed)
+        object.__setattr__(self, "pre", apply_ratio(allowed, self.selfpay_prop)
+                           if self.cls == "B" else 0)
 
 
-@dataclass(frozen=True, slots=True)
-class PricedLine:
+class PricedLine(NamedTuple):
     """A line's amount split: amt = full + over + pre + inscp, with the reasons that applied."""
 
     amt: int
@@ -54,8 +69,7 @@ class PricedLine:
     reasons: tuple[str, ...]
 
 
-@dataclass(frozen=True, slots=True)
-class LineTotals:
+class LineTotals(NamedTuple):
     """S2: the sums over the lines."""
 
     medfee_sumamt: int
@@ -65,31 +79,37 @@ class LineTotals:
     inscp_scp_amt: int
 
 
+_SELF_PAID_REASON = {"C": (CLASS_C_SELF_PAID,), "none": (NOT_IN_CATALOGUE,)}
+_IN_SCOPE_REASONS = {
+    # (class, over the price cap, extra 先行自付) → reasons
+    (cls, over, extra): tuple(r for r, on in ((CLASS_A_IN_SCOPE if cls == "A" else
+                                               CLASS_B_PRESELFPAY, True), (OVER_PRICE_CAP, over),
+                                              (EXTRA_PRESELFPAY, extra)) if on)
+    for cls in ("A", "B") for over in (False, True) for extra in (False, True)
+}
+
+
 def price_line(line: FeeLine, extra: Decimal = _ZERO) -> PricedLine:
     """S1 for one line; `extra` is the benefit class's extra 先行自付 share (0 in points mode)."""
-    amt = price_times_count(line.price, line.count)
+    amt = line.amt
     if line.cls == "C" or line.cls == "none" or not line.restricted_ok:
-        reason = (CLASS_C_SELF_PAID if line.cls == "C" else
-                  NOT_IN_CATALOGUE if line.cls == "none" else RESTRICTION_NOT_MET)
-        return PricedLine(amt, amt, 0, 0, 0, 0, (reason,))
-    reasons = [CLASS_A_IN_SCOPE if line.cls == "A" else CLASS_B_PRESELFPAY]
-    allowed = amt
-    if line.cap_price is not None and line.price > line.cap_price:
-        allowed = price_times_count(line.cap_price, line.count)
-        reasons.append(OVER_PRICE_CAP)
-    pre = apply_ratio(allowed, line.selfpay_prop) if line.cls == "B" else 0
+        return PricedLine(amt, amt, 0, 0, 0, 0,
+                          _SELF_PAID_REASON.get(line.cls, (RESTRICTION_NOT_MET,)))
+    allowed = line.allowed
+    pre = line.pre
     if extra:
         pre += apply_ratio(allowed - pre, extra)
-        reasons.append(EXTRA_PRESELFPAY)
-    return PricedLine(amt, 0, amt - allowed, pre, allowed - pre, allowed, tuple(reasons))
+    return PricedLine(amt, 0, amt - allowed, pre, allowed - pre, allowed,
+                      _IN_SCOPE_REASONS[(line.cls, amt != allowed, bool(extra))])
 
 
 def total_lines(priced: Sequence[PricedLine]) -> LineTotals:
     """S2: sum each part over the lines."""
-    return LineTotals(
-        medfee_sumamt=sum(p.amt for p in priced),
-        fulamt_ownpay_amt=sum(p.full for p in priced),
-        overlmt_selfpay=sum(p.over for p in priced),
-        preselfpay_amt=sum(p.pre for p in priced),
-        inscp_scp_amt=sum(p.inscp for p in priced),
-    )
+    medfee = full = over = pre = inscp = 0
+    for p in priced:
+        medfee += p.amt
+        full += p.full
+        over += p.over
+        pre += p.pre
+        inscp += p.inscp
+    return LineTotals(medfee, full, over, pre, inscp)
