@@ -6,7 +6,7 @@ Parsing is strict: every bad value raises InvalidInput naming its field (e.g. `v
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
@@ -22,6 +22,7 @@ from medsettle.core.benefits import (
     settle,
 )
 from medsettle.core.errors import InvalidInput, PolicyFileError
+from medsettle.core.filing import ExemptZone
 from medsettle.core.lines import LINE_CLASSES, FeeLine
 from medsettle.core.money import parse_decimal, parse_ratio
 from medsettle.core.policy import VISIT_TYPES, ParameterSet, PolicyBook, parse_parameter_set
@@ -86,7 +87,8 @@ def parse_case(doc: object, source: str, book: PolicyBook | None = None) -> Case
                                      and treating.isdigit()):
         raise InvalidInput("visit.treating_admdvs", f"must be a quoted 6-digit code, not "
                                                     f"{treating!r}")
-    person = parse_person(person_doc, policy.insu_admdvs, treating, visit.emergency)
+    person = parse_person(person_doc, policy.insu_admdvs, treating, visit.emergency,
+                          policy.filing.exempt)
     expected = top.get("expected")
     result = acc_after = None
     if expected is not None:
@@ -121,7 +123,7 @@ def _policy(params: object, source: str, book: PolicyBook | None, person: Mappin
 
 
 def parse_person(doc: Mapping[str, object], insu_admdvs: str, treating: str | None,
-                 emergency: bool) -> Person:
+                 emergency: bool, exempt: Sequence[ExemptZone] = ()) -> Person:
     """The §4 person inputs; the benefit class comes from `class` or from the filing category."""
     _known(doc, "person", {"scheme", "category", "filing", "class", "use_acct", "acc_before",
                            "cvlserv", "maf_category", "chronic_certified", "name"})
@@ -140,7 +142,7 @@ def parse_person(doc: Mapping[str, object], insu_admdvs: str, treating: str | No
         raise InvalidInput("person.maf_category", "must be a string such as dibao")
     return Person(
         scheme=str(scheme), category=str(category),
-        benefit_class=_benefit_class(doc, insu_admdvs, treating, emergency),
+        benefit_class=_benefit_class(doc, insu_admdvs, treating, emergency, exempt),
         acc=Accumulators.from_nested(doc.get("acc_before"), "person.acc_before"),
         cvlserv=_bool(doc.get("cvlserv", False), "person.cvlserv"),
         maf_category=maf, chronic_certified=frozenset(certified),
@@ -148,7 +150,7 @@ def parse_person(doc: Mapping[str, object], insu_admdvs: str, treating: str | No
 
 
 def _benefit_class(doc: Mapping[str, object], insu_admdvs: str, treating: str | None,
-                   emergency: bool) -> str | None:
+                   emergency: bool, exempt: Sequence[ExemptZone]) -> str | None:
     """domain.md §3 "Benefit class for settlement", from a case's filing category."""
     if "class" in doc:
         cls = doc["class"]
@@ -157,6 +159,10 @@ def _benefit_class(doc: Mapping[str, object], insu_admdvs: str, treating: str | 
         return str(cls)
     filing = doc.get("filing")
     if filing is None:
+        for zone in exempt:
+            if (treating is not None and insu_admdvs.startswith(zone.insured_prefix)
+                    and treating.startswith(zone.treating_prefix)):
+                return str(zone.benefit_class)
         return "emergency" if emergency else None
     category = _mapping(filing, "person.filing").get("category")
     if category not in FILING_CATEGORIES:

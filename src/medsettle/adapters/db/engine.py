@@ -1,0 +1,54 @@
+"""Engines for a node's database and the Alembic migrations applied when the node starts."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import Engine, create_engine, event
+
+Role = Literal["province", "hub"]
+MIGRATIONS = Path(__file__).parent / "migrations"
+
+
+def make_engine(url: str) -> Engine:
+    """An engine for a SQLite file or a PostgreSQL URL (psycopg 3), tuned for a node."""
+    if url.startswith("postgresql://"):
+        url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
+    if url.startswith("sqlite"):
+        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+        event.listen(engine, "connect", _sqlite_pragmas)
+        event.listen(engine, "begin", _sqlite_begin_immediate)
+        return engine
+    return create_engine(url, pool_size=20, max_overflow=20, pool_pre_ping=True)
+
+
+def _sqlite_pragmas(dbapi_connection, _record) -> None:  # type: ignore[no-untyped-def]
+    dbapi_connection.isolation_level = None  # we issue BEGIN ourselves
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.close()
+
+
+def _sqlite_begin_immediate(conn) -> None:  # type: ignore[no-untyped-def]
+    """Write transactions on SQLite take the lock up front, so two never interleave."""
+    conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def alembic_config(role: Role) -> Config:
+    """The Alembic configuration of a role's migration tree."""
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS / role))
+    return config
+
+
+def migrate(engine: Engine, role: Role) -> None:
+    """Bring the database to the newest schema of its role (run on every start)."""
+    config = alembic_config(role)
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.upgrade(config, "head")

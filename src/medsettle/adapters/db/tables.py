@@ -1,0 +1,264 @@
+"""The schema of a province node's database and of the hub's database (SQLAlchemy Core).
+
+Amounts are BIGINT fen; ratios and prices are decimal strings; JSON columns hold small documents
+(accumulator deltas, person snapshots). Each node owns its own database (architecture.md §1).
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (JSON, BigInteger, Boolean, Column, Date, DateTime, Index, Integer,
+                        MetaData, String, Table, Text)
+
+AMOUNT_COLUMNS = ("medfee_sumamt", "fulamt_ownpay_amt", "overlmt_selfpay", "preselfpay_amt",
+                  "inscp_scp_amt", "act_pay_dedc", "hifp_pay", "pool_prop_selfpay", "hifmi_pay",
+                  "hifob_pay", "cvlserv_pay", "maf_pay", "fund_pay_sumamt", "psn_part_amt",
+                  "acct_pay", "psn_cash_pay")
+
+
+def _amounts() -> list[Column[int]]:
+    return [Column(name, BigInteger, nullable=False, default=0) for name in AMOUNT_COLUMNS]
+
+
+province = MetaData()
+
+persons = Table(
+    "persons", province,
+    Column("psn_no", String(30), primary_key=True),
+    Column("certno", String(18), nullable=False, unique=True),
+    Column("psn_name", String(50), nullable=False),
+    Column("gend", String(1), nullable=False),
+    Column("brdy", Date, nullable=False),
+    Column("insu_admdvs", String(6), nullable=False),
+    Column("insutype", String(3), nullable=False),
+    Column("psn_type", String(4), nullable=False),
+    Column("cvlserv", Boolean, nullable=False, default=False),
+    Column("maf_category", String(20)),
+    Column("chronic_certified", JSON, nullable=False, default=list),
+    Column("card_no", String(9), unique=True),
+    Column("card_sn", String(32)),
+    Column("evoucher", String(32), unique=True),
+    Column("insurance_active", Boolean, nullable=False, default=True),
+    Column("emp_name", String(100), nullable=False, default=""),
+    Column("commitment_barred_until", Date),
+    Column("direct_settlement_barred", Boolean, nullable=False, default=False),
+)
+
+accumulators = Table(
+    "accumulators", province,
+    Column("psn_no", String(30), primary_key=True),
+    Column("year", String(8), primary_key=True),  # medical year; "" for the account balance
+    Column("path", String(120), primary_key=True),
+    Column("value", BigInteger, nullable=False),
+)
+
+filings = Table(
+    "filings", province,
+    Column("filing_no", String(30), primary_key=True),
+    Column("psn_no", String(30), nullable=False, index=True),
+    Column("insu_admdvs", String(6), nullable=False),
+    Column("category", String(30), nullable=False),
+    Column("destination", String(6), nullable=False),
+    Column("valid_from", Date, nullable=False),
+    Column("valid_until", Date),
+    Column("status", String(12), nullable=False),
+    Column("route", String(16), nullable=False),
+    Column("channel", String(16), nullable=False),
+    Column("applied_on", Date, nullable=False),
+    Column("decided_on", Date),
+    Column("review_due", Date),
+    Column("proxy", JSON),
+    Column("post_hoc", Boolean, nullable=False, default=False),
+    Column("reason", Text, nullable=False, default=""),
+)
+
+institutions = Table(
+    "institutions", province,
+    Column("fixmedins_code", String(12), primary_key=True),
+    Column("name", String(100), nullable=False),
+    Column("admdvs", String(6), nullable=False),
+    Column("hosp_lv", String(2), nullable=False),
+    Column("level", String(2), nullable=False),
+    Column("dedc_level", String(2)),
+    Column("suspended", Boolean, nullable=False, default=False),
+    Column("networked", Boolean, nullable=False, default=True),
+    Column("chronic_opened", JSON, nullable=False, default=list),
+)
+
+catalogue = Table(
+    "catalogue", province,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("code", String(50), nullable=False, index=True),
+    Column("name", String(200), nullable=False),
+    Column("chrgitm_lv", String(2), nullable=False),
+    Column("selfpay_prop", String(12), nullable=False, default="0"),
+    Column("lmt_pric", String(20)),
+    Column("valid_from", Date, nullable=False),
+    Column("valid_until", Date),
+    Column("med_chrgitm_type", String(2), nullable=False, default=""),
+    Column("restriction", JSON),
+)
+
+sign_ins = Table(
+    "sign_ins", province,
+    Column("sign_no", String(30), primary_key=True),
+    Column("fixmedins_code", String(12), nullable=False),
+    Column("opter_no", String(20), nullable=False),
+    Column("signed_at", DateTime(timezone=True), nullable=False),
+)
+
+visits = Table(  # visits treated here (the treating place's record)
+    "visits", province,
+    Column("mdtrt_id", String(30), primary_key=True),
+    Column("psn_no", String(30), nullable=False, index=True),
+    Column("insuplc_admdvs", String(6), nullable=False),
+    Column("fixmedins_code", String(12), nullable=False),
+    Column("med_type", String(6), nullable=False),
+    Column("visit_type", String(12), nullable=False),
+    Column("disease", String(20)),
+    Column("ipt_otp_no", String(30), nullable=False),
+    Column("begntime", DateTime, nullable=False),
+    Column("endtime", DateTime),
+    Column("status", String(16), nullable=False),  # open, discharged, settled, cancelled
+    Column("emergency", Boolean, nullable=False, default=False),
+    Column("benefit_class", String(20)),
+    Column("insutype", String(3), nullable=False),
+    Column("person", JSON, nullable=False),
+    Column("manual_reimbursement", Boolean, nullable=False, default=False),
+    Column("manual_reason", Text),
+    Column("msgid", String(30), nullable=False),
+)
+
+fee_details = Table(
+    "fee_details", province,
+    Column("mdtrt_id", String(30), primary_key=True),
+    Column("feedetl_sn", String(30), primary_key=True),
+    Column("chrg_bchno", String(30), nullable=False),
+    Column("med_list_codg", String(50), nullable=False),
+    Column("medins_list_codg", String(150), nullable=False),
+    Column("name", String(200), nullable=False, default=""),
+    Column("pric", String(24), nullable=False),
+    Column("cnt", String(24), nullable=False),
+    Column("cls", String(4), nullable=False),
+    Column("chrgitm_lv", String(2), nullable=False),
+    Column("selfpay_prop", String(12), nullable=False),
+    Column("lmt_pric", String(24)),
+    Column("restricted_ok", Boolean, nullable=False),
+    Column("amt", BigInteger, nullable=False),
+    Column("full_amt", BigInteger, nullable=False),
+    Column("over_amt", BigInteger, nullable=False),
+    Column("pre_amt", BigInteger, nullable=False),
+    Column("inscp_amt", BigInteger, nullable=False),
+    Column("fee_ocur_time", DateTime, nullable=False),
+    Column("status", String(12), nullable=False),  # active, cancelled
+    Column("setl_id", String(30)),
+)
+
+settlements = Table(  # both roles: the insured place's record and the treating place's record
+    "settlements", province,
+    Column("setl_id", String(30), primary_key=True),
+    Column("role", String(8), primary_key=True),  # insured | treating (both rows for a local visit)
+    Column("kind", String(8), nullable=False),  # settle | cancel
+    Column("ref_setl_id", String(30)),  # for a cancel record: the settlement it cancels
+    Column("status", String(12), nullable=False),  # settled | cancelled (settle records)
+    Column("mdtrt_id", String(30), nullable=False, index=True),
+    Column("psn_no", String(30), nullable=False, index=True),
+    Column("insu_admdvs", String(6), nullable=False),
+    Column("mdtrtarea_admvs", String(6), nullable=False),
+    Column("fixmedins_code", String(12), nullable=False),
+    Column("med_type", String(6), nullable=False),
+    Column("visit_type", String(12), nullable=False),
+    Column("insutype", String(3), nullable=False),
+    Column("setl_time", DateTime(timezone=True), nullable=False),
+    Column("medical_year", String(8), nullable=False),
+    *_amounts(),
+    Column("balc", BigInteger, nullable=False, default=0),
+    Column("policy_id", String(60), nullable=False, default=""),
+    Column("benefit_class", String(20), nullable=False, default=""),
+    Column("delta", JSON),
+    Column("msgid", String(30), nullable=False),
+    Index("ix_settlements_setl_time", "setl_time"),
+)
+
+insured_visits = Table(  # visits of this node's insured persons, recorded at admission/registration
+    "insured_visits", province,
+    Column("mdtrt_id", String(30), primary_key=True),
+    Column("psn_no", String(30), nullable=False, index=True),
+    Column("mdtrtarea_admvs", String(6), nullable=False),
+    Column("fixmedins_code", String(12), nullable=False),
+    Column("visit_type", String(12), nullable=False),
+    Column("med_type", String(6), nullable=False),
+    Column("begntime", DateTime, nullable=False),
+    Column("status", String(16), nullable=False),  # open, settled, cancelled
+    Column("benefit_class", String(20), nullable=False),
+    Column("emergency", Boolean, nullable=False, default=False),
+)
+
+message_log = Table(  # msgid idempotency: the stored answer of every state-changing message
+    "message_log", province,
+    Column("scope", String(16), primary_key=True),  # "his" or a federation operation
+    Column("msgid", String(40), primary_key=True),
+    Column("infno", String(8), nullable=False),
+    Column("body_hash", String(64), nullable=False),
+    Column("response", JSON, nullable=False),
+    Column("ok", Boolean, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)
+
+counters = Table(
+    "counters", province,
+    Column("name", String(40), primary_key=True),
+    Column("value", BigInteger, nullable=False),
+)
+
+
+hub = MetaData()
+
+nodes = Table(
+    "nodes", hub,
+    Column("region", String(6), primary_key=True),
+    Column("endpoint", String(200), nullable=False),
+    Column("status", String(8), nullable=False),  # up | down
+    Column("since", DateTime(timezone=True), nullable=False),
+    Column("last_seen", DateTime(timezone=True), nullable=False),
+    Column("registered_at", DateTime(timezone=True), nullable=False),
+)
+
+hub_messages = Table(
+    "hub_messages", hub,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("msgid", String(40), nullable=False, index=True),
+    Column("op", String(24), nullable=False),
+    Column("from_region", String(6), nullable=False),
+    Column("to_region", String(6), nullable=False),
+    Column("outcome", String(12), nullable=False),  # ok | error | timeout | unreachable
+    Column("latency_ms", Integer, nullable=False),
+    Column("at", DateTime(timezone=True), nullable=False),
+)
+
+settlement_index = Table(
+    "settlement_index", hub,
+    Column("setl_id", String(30), primary_key=True),
+    Column("kind", String(8), nullable=False),
+    Column("ref_setl_id", String(30)),
+    Column("mdtrt_id", String(30), nullable=False),
+    Column("psn_no", String(30), nullable=False),
+    Column("insu_admdvs", String(6), nullable=False),
+    Column("mdtrtarea_admvs", String(6), nullable=False),
+    Column("fixmedins_code", String(12), nullable=False),
+    Column("visit_type", String(12), nullable=False),
+    Column("setl_time", DateTime(timezone=True), nullable=False),
+    Column("medfee_sumamt", BigInteger, nullable=False),
+    Column("fund_pay_sumamt", BigInteger, nullable=False),
+    Column("acct_pay", BigInteger, nullable=False),
+    Column("psn_cash_pay", BigInteger, nullable=False),
+    Column("msgid", String(30), nullable=False),
+    Index("ix_settlement_index_month", "insu_admdvs", "mdtrtarea_admvs", "setl_time"),
+)
+
+locator = Table(  # hash of an ID number → the province that insures the person; nothing else
+    "locator", hub,
+    Column("certno_hash", String(64), primary_key=True),
+    Column("province", String(6), nullable=False),
+)
+
+
