@@ -15,6 +15,7 @@ import typer
 from rich.console import Console
 from rich.table import Table as RichTable
 
+from medsettle.adapters.cli_nodes import keys_command, serve_app
 from medsettle.adapters.files import examples_dir, load_policy_book, read_document
 from medsettle.core.cases import Case, CaseOutcome, parse_case, run_case
 from medsettle.core.errors import InvalidInput, MedSettleError
@@ -33,6 +34,8 @@ app = typer.Typer(help="MedSettle: cross-province direct settlement of medical i
                        "(跨省异地就医直接结算).", no_args_is_help=True, add_completion=False)
 policy_app = typer.Typer(help="Shipped policy parameters (参保地政策).", no_args_is_help=True)
 app.add_typer(policy_app, name="policy")
+app.add_typer(serve_app, name="serve")
+app.command("keys")(keys_command)
 console = Console()
 err_console = Console(stderr=True)
 

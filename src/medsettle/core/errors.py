@@ -150,3 +150,33 @@ class FilingStateError(FilingError):
     """The filing's status does not allow the requested transition."""
 
     code = "filing_state_error"
+
+
+class NotFound(MedSettleError):
+    """A person, visit, settlement or filing that the message names does not exist."""
+
+    code = "not_found"
+
+
+class StateConflict(MedSettleError):
+    """The message does not fit the current state (e.g. settling a visit twice)."""
+
+    code = "state_conflict"
+
+
+class MsgidReused(MedSettleError):
+    """A msgid already processed arrives again with a different body."""
+
+    code = "msgid_reused"
+
+
+class PeerUnavailable(MedSettleError):
+    """Another node did not answer in time or could not be reached; nothing was settled here."""
+
+    code = "peer_unavailable"
+
+
+class AuthenticationFailed(MedSettleError):
+    """A node-to-node request is unsigned, from an unknown node, or its signature is wrong."""
+
+    code = "authentication_failed"

@@ -137,6 +137,7 @@ visits = Table(  # visits treated here (the treating place's record)
     Column("person", JSON, nullable=False),
     Column("manual_reimbursement", Boolean, nullable=False, default=False),
     Column("manual_reason", Text),
+    Column("reversal_pending", String(30)),  # msgid of a settle whose answer never came
     Column("msgid", String(30), nullable=False),
 )
 

@@ -171,11 +171,13 @@ class Node:
         return int(value.strip())
 
     def opt_day(self, key: Key) -> date | None:
-        """A `yyyy-MM-dd` date, or None when blank."""
+        """A `yyyy-MM-dd` date (a `yyyy-MM-dd HH:mm:ss` time is cut to its date); None when blank."""
         path, value = self._lookup(key)
         if is_blank(value):
             return None
-        text = self.text(key, maxlen=10)
+        text = self.text(key, maxlen=19)
+        if _DATETIME.fullmatch(text):
+            return parse_datetime(text, path).date()  # some HIS send a date as a time
         if _DATE.fullmatch(text) is None:
             raise InvalidInput(path, f"expected a date yyyy-MM-dd, got {text!r}")
         try:

@@ -2,7 +2,7 @@
 
 Revision ID: p0001
 Revises: 
-Create Date: 2026-11-25 19:10:24.066023
+Create Date: 2026-11-25 19:14:26.472374
 """
 
 from __future__ import annotations
@@ -224,6 +224,7 @@ def upgrade() -> None:
     sa.Column('person', sa.JSON(), nullable=False),
     sa.Column('manual_reimbursement', sa.Boolean(), nullable=False),
     sa.Column('manual_reason', sa.Text(), nullable=True),
+    sa.Column('reversal_pending', sa.String(length=30), nullable=True),
     sa.Column('msgid', sa.String(length=30), nullable=False),
     sa.PrimaryKeyConstraint('mdtrt_id')
     )

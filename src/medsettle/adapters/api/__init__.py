@@ -1,0 +1,1 @@
+"""HTTP services (FastAPI): the hub, the province node with its HIS gateway."""

@@ -1,0 +1,160 @@
+"""The national hub (国家平台) as a FastAPI app: routing, node health, message log, index."""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import httpx
+from fastapi import FastAPI, Request
+from fastapi.responses import HTMLResponse, JSONResponse, Response
+from prometheus_client import generate_latest
+from starlette.concurrency import run_in_threadpool
+
+from medsettle.adapters.db.engine import make_engine, migrate
+from medsettle.adapters.db.store import Store
+from medsettle.adapters.federation import error_body, signed_headers, verify
+from medsettle.adapters.observability import Metrics
+from medsettle.core.errors import AuthenticationFailed, MedSettleError, NotFound
+from medsettle.services import hub as svc
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class HubConfig:
+    """Settings of the hub, read once at start."""
+
+    db_url: str
+    keys: dict[str, str]
+    call_timeout: float = 3.0
+    stale_after: timedelta = field(default_factory=lambda: timedelta(seconds=15))
+
+
+def now() -> datetime:
+    """The hub's clock (UTC)."""
+    return datetime.now(UTC)
+
+
+def create_hub_app(config: HubConfig) -> FastAPI:
+    """Build the hub's app: migrate its database, then serve."""
+    engine = make_engine(config.db_url)
+    migrate(engine, "hub")
+    store = Store(engine)
+    metrics = Metrics()
+    http = httpx.Client(timeout=httpx.Timeout(config.call_timeout, connect=1.0),
+                        limits=httpx.Limits(max_connections=256, max_keepalive_connections=256))
+    app = FastAPI(title="MedSettle national hub", version="1")
+    app.state.store = store
+
+    async def authenticated(request: Request) -> tuple[str, dict[str, Any]]:
+        body = await request.body()
+        node = verify(request.headers, request.url.path, body, config.keys)
+        return node, json.loads(body or b"{}")
+
+    @app.exception_handler(MedSettleError)
+    async def domain_error(_: Request, exc: MedSettleError) -> JSONResponse:
+        status = 401 if isinstance(exc, AuthenticationFailed) else (
+            404 if isinstance(exc, NotFound) else 400)
+        metrics.errors.labels(exc.code).inc()
+        return JSONResponse(error_body(exc), status_code=status)
+
+    @app.post("/fed/v1/register")
+    async def register(request: Request) -> dict[str, Any]:
+        node, doc = await authenticated(request)
+        with store.tx() as tx:
+            svc.register(tx, node, str(doc["endpoint"]), now())
+        return {"ok": True}
+
+    @app.post("/fed/v1/heartbeat")
+    async def heartbeat(request: Request) -> dict[str, Any]:
+        node, _ = await authenticated(request)
+        with store.tx() as tx:
+            svc.heartbeat(tx, node, now())
+        return {"ok": True}
+
+    @app.post("/fed/v1/locator")
+    async def add_locator(request: Request) -> dict[str, Any]:
+        node, doc = await authenticated(request)
+        with store.tx() as tx:
+            count = svc.add_locator(tx, node, list(doc["hashes"]))
+        return {"ok": True, "result": {"count": count}}
+
+    @app.post("/fed/v1/locate")
+    async def locate(request: Request) -> dict[str, Any]:
+        _, doc = await authenticated(request)
+        with store.tx() as tx:
+            return {"ok": True, "result": {"province": svc.locate(tx, str(doc["certno_hash"]))}}
+
+    @app.post("/fed/v1/call")
+    async def forward(request: Request) -> JSONResponse:
+        sender, doc = await authenticated(request)
+        status, answer = await run_in_threadpool(_forward, sender, doc)
+        return JSONResponse(answer, status_code=status)
+
+    def _forward(sender: str, doc: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+        to, op, msgid = str(doc["to"]), str(doc["op"]), str(doc["msgid"])
+        with store.tx() as tx:
+            endpoint = svc.endpoint_of(tx, to)
+        target = to[:2] + "0000"
+        path = f"/fed/v1/ops/{op}"
+        body = json.dumps({"from": sender, "msgid": msgid, "payload": doc["payload"]},
+                          ensure_ascii=False).encode()
+        started = time.perf_counter()
+        outcome, status, answer = "ok", 200, None
+        try:
+            response = http.post(endpoint + path, content=body,
+                                 headers=signed_headers(config.keys[target], "hub", path, body))
+            answer = response.json()
+            outcome = "ok" if answer.get("ok") else "error"
+        except httpx.TimeoutException:
+            outcome, status = "timeout", 504
+        except httpx.TransportError:
+            outcome, status = "unreachable", 503
+        latency = time.perf_counter() - started
+        metrics.peer_calls.labels(op, outcome).observe(latency)
+        metrics.requests.labels(op, outcome).inc()
+        with store.tx() as tx:
+            svc.log_message(tx, msgid=msgid, op=op, from_region=sender, to_region=target,
+                            outcome=outcome, latency_ms=int(latency * 1000), now=now())
+            if outcome in ("timeout", "unreachable"):
+                svc.mark_down(tx, target, now(), outcome)
+            elif outcome == "ok":
+                svc.index_settlement(tx, op, answer["result"], doc["payload"], msgid, now())
+        if answer is None:
+            message = (f"province {target} did not answer within {config.call_timeout:g} s"
+                       if outcome == "timeout" else f"province {target} cannot be reached")
+            answer = {"ok": False, "error": {"code": "peer_unavailable", "message": message}}
+        return status, answer
+
+    @app.get("/status")
+    def status_board() -> dict[str, Any]:
+        with store.tx() as tx:
+            nodes = svc.board(tx, now(), config.stale_after)
+        return {"nodes": nodes, "up": sum(n["status"] == "up" for n in nodes),
+                "down": sum(n["status"] == "down" for n in nodes)}
+
+    @app.get("/status.html", response_class=HTMLResponse)
+    def status_page() -> str:
+        board = status_board()
+        rows = "".join(f"<tr class='{n['status']}'><td>{n['region']}</td><td>{n['status']}</td>"
+                       f"<td>{n['since']}</td><td>{n['last_seen']}</td></tr>"
+                       for n in board["nodes"])
+        return ("<!doctype html><meta charset=utf-8><title>MedSettle hub status</title>"
+                "<style>.down{color:#b00}.up{color:#060}td{padding:2px 8px}</style>"
+                f"<h1>Province nodes: {board['up']} up, {board['down']} down</h1>"
+                f"<table><tr><th>region<th>status<th>since<th>last heartbeat</tr>{rows}</table>")
+
+    @app.get("/healthz")
+    def healthz() -> dict[str, str]:
+        return {"status": "ok", "node": "hub"}
+
+    @app.get("/metrics")
+    def prometheus() -> Response:
+        return Response(generate_latest(metrics.registry), media_type="text/plain; version=0.0.4")
+
+    return app

@@ -1,0 +1,257 @@
+"""A province node (省级平台) as a FastAPI app: the HIS gateway, the federation operations of its
+insured persons, and the filing API."""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse, Response
+from prometheus_client import generate_latest
+from sqlalchemy import select
+from starlette.concurrency import run_in_threadpool
+
+from medsettle.adapters.db import tables as tbl
+from medsettle.adapters.db.engine import make_engine, migrate
+from medsettle.adapters.db.store import Store
+from medsettle.adapters.federation import HubClient, error_body, verify
+from medsettle.adapters.files import load_policy_book
+from medsettle.adapters.his.gateway import HisGateway
+from medsettle.adapters.insured_port import InsuredRouter, certno_hash
+from medsettle.adapters.observability import Metrics
+from medsettle.core.catalogue import Catalogue, parse_entry
+from medsettle.core.errors import (
+    AuthenticationFailed,
+    InvalidInput,
+    MedSettleError,
+    NotFound,
+    PeerUnavailable,
+)
+from medsettle.core.policy import PolicyBook
+from medsettle.services import filings
+from medsettle.services.insured_ops import run_op
+from medsettle.services.treating import Treating
+from medsettle.services.treating_settle import retry_pending_reversals
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class ProvinceConfig:
+    """Settings of a province node, read once at start."""
+
+    region: str  # province code, e.g. "440000"
+    db_url: str
+    key: str
+    hub_url: str | None = None
+    public_url: str = ""
+    peer_timeout: float = 3.0
+    heartbeat_seconds: float = 2.0
+
+
+def utc_now() -> datetime:
+    """The node's clock (UTC)."""
+    return datetime.now(UTC)
+
+
+def load_catalogue(store: Store, region: str) -> Catalogue:
+    """The province's catalogue (就医地目录) from its database."""
+    with store.engine.connect() as conn:
+        rows = conn.execute(select(tbl.catalogue)).mappings().all()
+    return Catalogue(region, (parse_entry(dict(r), f"catalogue[{r['id']}]") for r in rows))
+
+
+class ProvinceNode:
+    """Everything one province node runs: database, policies, catalogue, gateway, hub link."""
+
+    def __init__(self, config: ProvinceConfig, book: PolicyBook | None = None,
+                 clock: Callable[[], datetime] = utc_now) -> None:
+        self.config = config
+        self.clock = clock
+        self.store = Store(make_engine(config.db_url))
+        migrate(self.store.engine, "province")
+        self.book = book or load_policy_book()
+        self.metrics = Metrics()
+        self.hub = (HubClient(config.hub_url, config.region, config.key, config.peer_timeout)
+                    if config.hub_url else None)
+        self.router = InsuredRouter(config.region, self.store, self.book, self.hub, self.metrics,
+                                    clock)
+        self.treating = Treating(self.store, config.region, self.router,
+                                 load_catalogue(self.store, config.region))
+        self.gateway = HisGateway(self.treating, self.metrics, clock)
+        self._stop = threading.Event()
+
+    def reload_catalogue(self) -> int:
+        """Re-read the catalogue after it changed; returns its size."""
+        self.treating.catalogue = load_catalogue(self.store, self.config.region)
+        return len(self.treating.catalogue)
+
+    def join_federation(self) -> None:
+        """Register with the hub and publish the locator index of our insured ID numbers."""
+        if self.hub is None:
+            return
+        self.hub.post("/fed/v1/register", {"endpoint": self.config.public_url})
+        with self.store.engine.connect() as conn:
+            certnos = conn.execute(select(tbl.persons.c.certno)).scalars().all()
+        for start in range(0, len(certnos), 5000):
+            chunk = [certno_hash(c) for c in certnos[start:start + 5000]]
+            self.hub.post("/fed/v1/locator", {"hashes": chunk}, timeout=30)
+
+    def background(self) -> None:
+        """Heartbeats to the hub and retries of pending reversals, until stopped."""
+        joined = False
+        while not self._stop.wait(0 if not joined else self.config.heartbeat_seconds):
+            try:
+                if not joined:
+                    self.join_federation()
+                    joined = True
+                elif self.hub is not None:
+                    self.hub.post("/fed/v1/heartbeat", {})
+                retry_pending_reversals(self.treating, self.clock())
+            except (PeerUnavailable, AuthenticationFailed, NotFound, OSError) as exc:
+                logger.warning("hub unreachable", extra={"why": str(exc)})
+                self._stop.wait(1.0)
+                joined = joined and not isinstance(exc, NotFound)
+
+    def start(self) -> None:
+        """Start the background thread."""
+        threading.Thread(target=self.background, name="federation", daemon=True).start()
+
+    def stop(self) -> None:
+        """Stop the background thread and close connections."""
+        self._stop.set()
+        if self.hub is not None:
+            self.hub.close()
+
+
+def create_province_app(node: ProvinceNode, *, background: bool = True) -> FastAPI:
+    """The HTTP face of a province node."""
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        if background:
+            node.start()
+        yield
+        node.stop()
+
+    app = FastAPI(title=f"MedSettle province node {node.config.region}", version="1",
+                  lifespan=lifespan)
+    app.state.node = node
+
+    @app.exception_handler(MedSettleError)
+    async def domain_error(_: Request, exc: MedSettleError) -> JSONResponse:
+        status = {"authentication_failed": 401, "not_found": 404}.get(exc.code, 400)
+        node.metrics.errors.labels(exc.code).inc()
+        return JSONResponse(error_body(exc), status_code=status)
+
+    @app.post("/his", summary="HIS gateway (interface.md)", openapi_extra=HIS_OPENAPI)
+    async def his(request: Request) -> JSONResponse:
+        """One national-interface envelope (infno, msgid, …, input) in; infcode, err_msg and
+        output out. Always HTTP 200, as the national interface does; infcode < 0 is failure."""
+        body = await request.body()
+        return JSONResponse(await run_in_threadpool(node.gateway.handle, body))
+
+    @app.post("/fed/v1/ops/{op}", summary="Federation operation for this node's insured persons")
+    async def federation_op(op: str, request: Request) -> JSONResponse:
+        body = await request.body()
+        verify(request.headers, request.url.path, body, {"hub": node.config.key})
+        doc = json.loads(body)
+        result = await run_in_threadpool(run_op, node.store, node.book, op, str(doc["msgid"]),
+                                         doc["payload"], node.clock())
+        if op in ("settle", "cancel_settlement", "reverse") and result.get("setl_id"):
+            node.metrics.settlements.labels("insured", op).inc()
+        return JSONResponse({"ok": True, "result": _jsonable(result)})
+
+    _add_filing_routes(app, node)
+
+    @app.get("/healthz")
+    def healthz() -> dict[str, Any]:
+        with node.store.tx() as tx:
+            persons = tx.count("persons")
+        return {"status": "ok", "node": node.config.region, "persons": persons,
+                "catalogue": len(node.treating.catalogue)}
+
+    @app.get("/metrics")
+    def prometheus() -> Response:
+        return Response(generate_latest(node.metrics.registry),
+                        media_type="text/plain; version=0.0.4")
+
+    return app
+
+
+def _jsonable(value: Any) -> Any:
+    return json.loads(json.dumps(value, default=str, ensure_ascii=False))
+
+
+def _add_filing_routes(app: FastAPI, node: ProvinceNode) -> None:
+    """The filing (备案) API of the insured place, for the person's app and the operator console."""
+
+    def run(work: Callable[[Any], Any]) -> Any:
+        with node.store.tx() as tx:
+            return _jsonable(work(tx))
+
+    async def body_of(request: Request) -> dict[str, Any]:
+        try:
+            doc = json.loads(await request.body() or b"{}")
+        except json.JSONDecodeError as exc:
+            raise InvalidInput("body", f"is not valid JSON: {exc.msg}") from None
+        if not isinstance(doc, dict):
+            raise InvalidInput("body", "must be a JSON object")
+        return doc
+
+    @app.post("/api/v1/filings", summary="File (备案): instant approval by commitment, or review")
+    async def create_filing(request: Request) -> Any:
+        doc = await body_of(request)
+        today = node.clock().date()
+        return await run_in_threadpool(run, lambda tx: filings.create(tx, node.book, doc, today))
+
+    @app.post("/api/v1/filings/post-hoc", summary="补办: file after admission, back-dated")
+    async def post_hoc(request: Request) -> Any:
+        doc = await body_of(request)
+        today = node.clock().date()
+        return await run_in_threadpool(
+            run, lambda tx: filings.create_post_hoc(tx, node.book, doc, today))
+
+    @app.get("/api/v1/persons/{psn_no}/filings", summary="A person's filings")
+    def person_filings(psn_no: str) -> Any:
+        return run(lambda tx: filings.of_person(tx, psn_no))
+
+    @app.post("/api/v1/filings/{filing_no}/change", summary="Change the destination")
+    async def change_filing(filing_no: str, request: Request) -> Any:
+        doc = await body_of(request)
+        today = node.clock().date()
+        return await run_in_threadpool(run, lambda tx: filings.change(
+            tx, node.book, filing_no, doc.get("destination"), today))
+
+    @app.post("/api/v1/filings/{filing_no}/cancel", summary="Cancel a filing")
+    def cancel_filing(filing_no: str) -> Any:
+        today = node.clock().date()
+        return run(lambda tx: filings.cancel(tx, node.book, filing_no, today))
+
+    @app.post("/api/v1/filings/{filing_no}/decision", summary="Operator: approve or reject")
+    async def decide(filing_no: str, request: Request) -> Any:
+        doc = await body_of(request)
+        approve = doc.get("approve")
+        if not isinstance(approve, bool):
+            raise InvalidInput("approve", "must be true or false")
+        today = node.clock().date()
+        return await run_in_threadpool(run, lambda tx: filings.decide(
+            tx, filing_no, approve, str(doc.get("reason", "")), today))
+
+
+HIS_OPENAPI: dict[str, Any] = {"requestBody": {"required": True, "content": {"application/json": {
+    "schema": {"type": "object", "required": ["infno", "msgid", "mdtrtarea_admvs",
+                                              "fixmedins_code", "input"]},
+    "example": {"infno": "9001", "msgid": "H44030400123202403151030000001",
+                "mdtrtarea_admvs": "440300", "insuplc_admdvs": "", "recer_sys_code": "MBS_LOCAL",
+                "infver": "V1.0", "opter_type": "1", "opter": "D0107", "opter_name": "收费员甲",
+                "inf_time": "2024-03-15 10:30:00", "fixmedins_code": "H44030400123",
+                "fixmedins_name": "深圳示例医院", "sign_no": "",
+                "input": {"signIn": {"opter_no": "D0107", "mac": "00-16-3E-00-00-01",
+                                     "ip": "10.0.0.8"}}}}}}}

@@ -1,0 +1,80 @@
+"""`medsettle serve hub|province` and `medsettle keys`: run the federation's nodes."""
+
+from __future__ import annotations
+
+import json
+import secrets
+from pathlib import Path
+from typing import Annotated
+
+import typer
+import uvicorn
+
+from medsettle.adapters.api.hub import HubConfig, create_hub_app
+from medsettle.adapters.api.province import ProvinceConfig, ProvinceNode, create_province_app
+from medsettle.adapters.federation import load_keys
+from medsettle.adapters.observability import setup_logging
+from medsettle.core import codes
+
+serve_app = typer.Typer(help="Run a node of the federation.", no_args_is_help=True)
+
+
+def new_keys() -> dict[str, str]:
+    """A fresh key for each of the 32 province nodes."""
+    return {province: secrets.token_hex(32) for province in codes.PROVINCES}
+
+
+def keys_command(out: Annotated[Path, typer.Option(help="where to write the keys file")]
+                 = Path("var/keys.json")) -> None:
+    """Make a node keys file: one secret per province, shared only with the hub."""
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(new_keys(), indent=1), encoding="utf-8")
+    out.chmod(0o600)
+    typer.echo(f"wrote {out}")
+
+
+@serve_app.command("hub")
+def serve_hub(port: Annotated[int, typer.Option()] = 8000,
+              host: Annotated[str, typer.Option()] = "127.0.0.1",
+              db: Annotated[str, typer.Option(help="sqlite:///FILE or postgresql://…")]
+              = "sqlite:///var/hub.db",
+              keys: Annotated[Path, typer.Option(help="node keys file")] = Path("var/keys.json"),
+              call_timeout: Annotated[float, typer.Option(help="seconds to wait for a province")]
+              = 2.5) -> None:
+    """Start the national hub."""
+    setup_logging("hub")
+    _ensure_sqlite_folder(db)
+    app = create_hub_app(HubConfig(db_url=db, keys=load_keys(keys), call_timeout=call_timeout))
+    uvicorn.run(app, host=host, port=port, log_config=None, access_log=False)
+
+
+@serve_app.command("province")
+def serve_province(region: Annotated[str, typer.Option(help="province code, e.g. 440000")],
+                   port: Annotated[int, typer.Option()] = 8100,
+                   host: Annotated[str, typer.Option()] = "127.0.0.1",
+                   db: Annotated[str | None, typer.Option(help="default sqlite:///var/<region>.db")]
+                   = None,
+                   hub: Annotated[str, typer.Option(help="the hub's URL")]
+                   = "http://127.0.0.1:8000",
+                   keys: Annotated[Path, typer.Option(help="node keys file")]
+                   = Path("var/keys.json"),
+                   timeout: Annotated[float, typer.Option(help="seconds the HIS waits at most "
+                                                                "for another province")] = 3.0,
+                   ) -> None:
+    """Start a province node with its HIS gateway."""
+    region = codes.validate_admdvs(region, "--region")
+    if region != codes.province_of(region):
+        raise typer.BadParameter("give the province code, e.g. 440000", param_hint="--region")
+    setup_logging(region)
+    url = db or f"sqlite:///var/{region}.db"
+    _ensure_sqlite_folder(url)
+    node = ProvinceNode(ProvinceConfig(region=region, db_url=url, key=load_keys(keys)[region],
+                                       hub_url=hub, public_url=f"http://{host}:{port}",
+                                       peer_timeout=timeout))
+    uvicorn.run(create_province_app(node), host=host, port=port, log_config=None,
+                access_log=False)
+
+
+def _ensure_sqlite_folder(url: str) -> None:
+    if url.startswith("sqlite:///"):
+        Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)

@@ -1,0 +1,160 @@
+"""Transactions over a node's database: the only place services touch SQL.
+
+`Store.tx()` opens one transaction (a unit of work); it commits when the block ends normally and
+rolls back on any exception. On PostgreSQL a settlement locks the person's row
+(`SELECT … FOR UPDATE`); on SQLite every write transaction starts with `BEGIN IMMEDIATE`, which
+serialises writers. Either way two settlements of one person never lose an accumulator update.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Engine, Row, Table, func, insert, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.engine import Connection
+from sqlalchemy.exc import IntegrityError
+
+from medsettle.adapters.db import tables as t
+from medsettle.core.accumulators import Accumulators, Path
+
+
+class Store:
+    """A node's database."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self.dialect = engine.dialect.name
+
+    @contextmanager
+    def tx(self) -> Iterator[Tx]:
+        """One transaction; commit on success, roll back on error."""
+        with self.engine.begin() as conn:
+            yield Tx(conn, self.dialect)
+
+
+def _table(name: str | Table) -> Table:
+    return name if isinstance(name, Table) else TABLES[name]
+
+
+TABLES: dict[str, Table] = {**t.province.tables, **t.hub.tables}
+
+
+class Tx:
+    """Queries and writes inside one transaction (implements services.ports.UnitOfWork)."""
+
+    def __init__(self, conn: Connection, dialect: str) -> None:
+        self.conn = conn
+        self.dialect = dialect
+
+    # --- generic ---------------------------------------------------------------------------
+    def one(self, name: str | Table, **keys: object) -> Row[Any] | None:
+        """The row of `table` whose columns equal `keys`, or None."""
+        table = _table(name)
+        query = select(table).where(*(table.c[k] == v for k, v in keys.items()))
+        return self.conn.execute(query).first()
+
+    def rows(self, name: str | Table, order_by: str | None = None, **keys: object) -> list[Row[Any]]:
+        """Every row of `table` whose columns equal `keys`."""
+        table = _table(name)
+        query = select(table).where(*(table.c[k] == v for k, v in keys.items()))
+        if order_by:
+            query = query.order_by(table.c[order_by])
+        return list(self.conn.execute(query))
+
+    def add(self, name: str | Table, row: Mapping[str, object]) -> None:
+        """Insert one row."""
+        self.conn.execute(insert(_table(name)), [dict(row)])
+
+    def add_many(self, name: str | Table, rows: list[dict[str, object]]) -> None:
+        """Insert many rows in one statement."""
+        if rows:
+            self.conn.execute(insert(_table(name)), rows)
+
+    def add_ignore(self, name: str | Table, rows: list[dict[str, object]]) -> None:
+        """Insert rows, skipping any whose primary key already exists."""
+        if rows:
+            self.conn.execute(self._insert(_table(name)).on_conflict_do_nothing(), rows)
+
+    def change(self, name: str | Table, keys: Mapping[str, object], **values: object) -> int:
+        """Update the rows matching `keys`; returns how many."""
+        table = _table(name)
+        query = update(table).where(*(table.c[k] == v for k, v in keys.items())).values(**values)
+        return self.conn.execute(query).rowcount
+
+    def next_serial(self, name: str) -> int:
+        """The next value of a named counter (1, 2, 3, …), atomically within this transaction."""
+        upsert = self._insert(t.counters).values(name=name, value=1)
+        upsert = upsert.on_conflict_do_update(index_elements=["name"],
+                                              set_={"value": t.counters.c.value + 1})
+        self.conn.execute(upsert)
+        value = self.conn.execute(select(t.counters.c.value).where(t.counters.c.name == name))
+        return int(value.scalar_one())
+
+    def _insert(self, table: t.Table) -> Any:
+        return (pg_insert if self.dialect == "postgresql" else sqlite_insert)(table)
+
+    # --- persons and accumulators ------------------------------------------------------------
+    def lock_person(self, psn_no: str) -> Row[Any] | None:
+        """Read a person and hold their row until the transaction ends (PostgreSQL)."""
+        query = select(t.persons).where(t.persons.c.psn_no == psn_no)
+        if self.dialect == "postgresql":
+            query = query.with_for_update()
+        return self.conn.execute(query).first()
+
+    def accumulators(self, psn_no: str, year: str) -> Accumulators:
+        """The person's accumulators of a medical year, with the account balance."""
+        query = select(t.accumulators.c.path, t.accumulators.c.value).where(
+            t.accumulators.c.psn_no == psn_no, t.accumulators.c.year.in_((year, "")))
+        return Accumulators({tuple(path.split(".")): value for path, value in self.conn.execute(query)})
+
+    def apply_delta(self, psn_no: str, year: str, delta: Mapping[Path, int], sign: int = 1) -> None:
+        """Add (or with sign −1 subtract) a settlement's delta to the stored accumulators."""
+        rows = [{"psn_no": psn_no, "year": "" if path == ("acct_balance",) else year,
+                 "path": ".".join(path), "value": sign * value}
+                for path, value in delta.items() if value]
+        if not rows:
+            return
+        upsert = self._insert(t.accumulators)
+        upsert = upsert.on_conflict_do_update(
+            index_elements=["psn_no", "year", "path"],
+            set_={"value": t.accumulators.c.value + upsert.excluded.value})
+        self.conn.execute(upsert, rows)
+
+    # --- message log (msgid idempotency) -----------------------------------------------------
+    def claim_message(self, scope: str, msgid: str, infno: str, body_hash: str,
+                      now: datetime) -> Row[Any] | None:
+        """Record that `msgid` is being processed; if it already was, return the stored row."""
+        existing = self.one(t.message_log, scope=scope, msgid=msgid)
+        if existing is not None:
+            return existing
+        try:
+            with self.conn.begin_nested():
+                self.add(t.message_log, {"scope": scope, "msgid": msgid, "infno": infno,
+                                         "body_hash": body_hash, "response": {"pending": True},
+                                         "ok": False, "created_at": now})
+        except IntegrityError:
+            return self.one(t.message_log, scope=scope, msgid=msgid)
+        return None
+
+    def store_answer(self, scope: str, msgid: str, response: Mapping[str, object],
+                     ok: bool) -> None:
+        """Keep the answer to `msgid` so a retry gets it again."""
+        self.change(t.message_log, {"scope": scope, "msgid": msgid}, response=dict(response),
+                    ok=ok)
+
+    def forget_message(self, scope: str, msgid: str) -> None:
+        """Drop a claim whose processing failed transiently, so a retry can run it."""
+        self.conn.execute(t.message_log.delete().where(t.message_log.c.scope == scope,
+                                                       t.message_log.c.msgid == msgid))
+
+    def count(self, name: str | Table, **keys: object) -> int:
+        """How many rows match."""
+        table = _table(name)
+        query = select(func.count()).select_from(table).where(
+            *(table.c[k] == v for k, v in keys.items()))
+        return int(self.conn.execute(query).scalar_one())

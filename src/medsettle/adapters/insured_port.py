@@ -1,0 +1,67 @@
+"""How a province node reaches insured places: itself for its own insured, the hub for others."""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from collections.abc import Callable, Mapping
+from datetime import datetime
+from typing import Any
+
+from medsettle.adapters.federation import HubClient
+from medsettle.adapters.observability import Metrics
+from medsettle.core.errors import MedSettleError, NotFound
+from medsettle.core.policy import PolicyBook
+from medsettle.services.insured_ops import run_op
+from medsettle.services.ports import Database
+
+
+def certno_hash(certno: str) -> str:
+    """The locator key of an ID number: its SHA-256 (the hub never sees the number)."""
+    return hashlib.sha256(certno.upper().encode()).hexdigest()
+
+
+class InsuredRouter:
+    """Implements services.treating.InsuredPort for one province node."""
+
+    def __init__(self, region: str, db: Database, book: PolicyBook, hub: HubClient | None,
+                 metrics: Metrics, clock: Callable[[], datetime]) -> None:
+        self.region = region
+        self.db = db
+        self.book = book
+        self.hub = hub
+        self.metrics = metrics
+        self.clock = clock
+
+    def call(self, insu_admdvs: str, op: str, msgid: str,
+             payload: Mapping[str, Any]) -> dict[str, Any]:
+        """Run `op` at the insured place of `insu_admdvs`."""
+        province = insu_admdvs[:2] + "0000"
+        started = time.perf_counter()
+        outcome = "ok"
+        try:
+            if province == self.region:
+                return run_op(self.db, self.book, op, msgid, payload, self.clock())
+            if self.hub is None:
+                raise NotFound(f"no hub configured to reach province {province}")
+            return self.hub.call(province, op, msgid, payload)
+        except MedSettleError as exc:
+            outcome = exc.code
+            raise
+        finally:
+            where = "local" if province == self.region else "remote"
+            self.metrics.peer_calls.labels(f"{op}:{where}", outcome).observe(
+                time.perf_counter() - started)
+
+    def locate(self, certno: str) -> str:
+        """The insured region of an ID number: our own persons first, then the hub's locator."""
+        with self.db.tx() as tx:
+            person = tx.one("persons", certno=certno.upper())
+        if person is not None:
+            return str(person.insu_admdvs)
+        if self.hub is None:
+            raise NotFound("this ID number is not insured here and no hub is configured")
+        answer = self.hub.post("/fed/v1/locate", {"certno_hash": certno_hash(certno)})
+        if not answer.get("ok"):
+            raise NotFound(str(answer.get("error", {}).get("message", "not found")))
+        return str(answer["result"]["province"])

@@ -1,0 +1,195 @@
+"""Filing (备案) at the insured place: create, review, change, cancel, 补办, proxy (domain.md §3).
+
+Used by the province's filing API (the insured person's app and the operator console) and by
+the HIS referral transactions 2501/2502. The rules are the core's (`core.filing`); this module
+loads the person's standing and filings, stores the outcome and numbers new filings.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import date
+from typing import Any
+
+from medsettle.core import codes
+from medsettle.core import filing as rules
+from medsettle.core.errors import InvalidInput, NotFound
+from medsettle.core.policy import PolicyBook
+from medsettle.services.ports import UnitOfWork
+from medsettle.services.records import filing_from_row, filing_to_row
+
+
+def _person(tx: UnitOfWork, psn_no: str) -> Any:
+    person = tx.one("persons", psn_no=psn_no)
+    if person is None:
+        raise NotFound(f"person {psn_no} is not insured here")
+    return person
+
+
+def _filing_rules(book: PolicyBook, person: Any, on: date) -> rules.FilingRules:
+    scheme = codes.scheme_of_insutype(person.insutype)
+    return book.find(person.insu_admdvs, scheme, on).filing
+
+
+def _standing(tx: UnitOfWork, person: Any) -> rules.PersonStanding:
+    open_stays = [v for v in tx.rows("insured_visits", psn_no=person.psn_no)
+                  if v.visit_type == "inpatient" and v.status == "open"]
+    return rules.PersonStanding(insurance_active=person.insurance_active,
+                                commitment_barred_until=person.commitment_barred_until,
+                                open_inpatient_stay=bool(open_stays))
+
+
+def _existing(tx: UnitOfWork, psn_no: str) -> list[rules.Filing]:
+    return [filing_from_row(r._mapping) for r in tx.rows("filings", psn_no=psn_no)]
+
+
+def _seq(tx: UnitOfWork, insu_admdvs: str, on: date) -> int:
+    return tx.next_serial(f"filing:{insu_admdvs}:{on.isoformat()}")
+
+
+def parse_request(doc: Mapping[str, Any], insu_admdvs: str, on: date) -> rules.FilingRequest:
+    """A filing application from JSON; errors name the field."""
+    try:
+        category = rules.FilingCategory(doc.get("category"))
+    except ValueError:
+        raise InvalidInput("category", f"must be one of "
+                                       f"{[c.value for c in rules.FilingCategory]}") from None
+    try:
+        channel = rules.FilingChannel(doc.get("channel", "app"))
+    except ValueError:
+        raise InvalidInput("channel", f"must be one of "
+                                      f"{[c.value for c in rules.FilingChannel]}") from None
+    destination = codes.validate_admdvs(doc.get("destination"), "destination")
+    start = doc.get("start", on.isoformat())
+    try:
+        start_date = start if isinstance(start, date) else date.fromisoformat(str(start))
+    except ValueError:
+        raise InvalidInput("start", f"must be a date YYYY-MM-DD, not {start!r}") from None
+    materials = doc.get("materials", [])
+    if not isinstance(materials, list) or not all(isinstance(m, str) for m in materials):
+        raise InvalidInput("materials", "must be a list of material names")
+    proxy_doc = doc.get("proxy")
+    proxy = None
+    if proxy_doc is not None:
+        if not isinstance(proxy_doc, Mapping):
+            raise InvalidInput("proxy", "must be an object")
+        proxy = rules.ProxyInfo(agent_psn_no=str(proxy_doc.get("agent_psn_no", "")),
+                                relationship=str(proxy_doc.get("relationship", "")),
+                                consent_recorded=proxy_doc.get("consent_recorded") is True,
+                                face_verified=proxy_doc.get("face_verified") is True)
+    commitment = doc.get("commitment", False)
+    if not isinstance(commitment, bool):
+        raise InvalidInput("commitment", "must be true or false")
+    return rules.FilingRequest(psn_no=str(doc.get("psn_no")), insu_admdvs=insu_admdvs,
+                               category=category, destination=destination, start=start_date,
+                               channel=channel, commitment=commitment,
+                               materials=tuple(materials), proxy=proxy)
+
+
+def create(tx: UnitOfWork, book: PolicyBook, doc: Mapping[str, Any], on: date) -> dict[str, Any]:
+    """File in advance: commitment/material-free approved at once, with materials pending."""
+    person = _person(tx, str(doc.get("psn_no")))
+    request = parse_request(doc, person.insu_admdvs, on)
+    filing = rules.submit_filing(request, _filing_rules(book, person, on), _standing(tx, person),
+                                 _existing(tx, person.psn_no), on,
+                                 _seq(tx, person.insu_admdvs, on))
+    tx.add("filings", filing_to_row(filing))
+    return filing_view(filing)
+
+
+def create_post_hoc(tx: UnitOfWork, book: PolicyBook, doc: Mapping[str, Any],
+                    on: date) -> dict[str, Any]:
+    """补办: file after admission, back-dated within the region's limits."""
+    person = _person(tx, str(doc.get("psn_no")))
+    request = parse_request(doc, person.insu_admdvs, on)
+    try:
+        admission = date.fromisoformat(str(doc.get("admission_date")))
+    except ValueError:
+        raise InvalidInput("admission_date", "must be a date YYYY-MM-DD") from None
+    settled = doc.get("discharge_settled", False)
+    if not isinstance(settled, bool):
+        raise InvalidInput("discharge_settled", "must be true or false")
+    outcome = rules.submit_post_hoc_filing(
+        request, admission, _filing_rules(book, person, on), _standing(tx, person),
+        _existing(tx, person.psn_no), on, _seq(tx, person.insu_admdvs, on),
+        discharge_settled=settled)
+    tx.add("filings", filing_to_row(outcome.filing))
+    return filing_view(outcome.filing) | {"settle_directly": outcome.settle_directly,
+                                           "manual_reimbursement": outcome.manual_reimbursement}
+
+
+def _stored(tx: UnitOfWork, filing_no: str) -> tuple[Any, rules.Filing]:
+    row = tx.one("filings", filing_no=filing_no)
+    if row is None:
+        raise NotFound(f"filing {filing_no} does not exist")
+    return _person(tx, row.psn_no), filing_from_row(row._mapping)
+
+
+def _save(tx: UnitOfWork, filing: rules.Filing) -> None:
+    row = filing_to_row(filing)
+    tx.change("filings", {"filing_no": filing.filing_no}, **row)
+
+
+def decide(tx: UnitOfWork, filing_no: str, approve: bool, reason: str, on: date) -> dict[str, Any]:
+    """An operator approves or rejects a filing under review."""
+    _, filing = _stored(tx, filing_no)
+    decided = rules.approve(filing, on) if approve else rules.reject(filing, on, reason)
+    _save(tx, decided)
+    return filing_view(decided)
+
+
+def change(tx: UnitOfWork, book: PolicyBook, filing_no: str, destination: object,
+           on: date) -> dict[str, Any]:
+    """Move a filing to a new destination (long-term only after the minimum holding period)."""
+    person, filing = _stored(tx, filing_no)
+    new_destination = codes.validate_admdvs(destination, "destination")
+    old, new = rules.change_filing(filing, new_destination, _filing_rules(book, person, on),
+                                   _standing(tx, person), on, _seq(tx, person.insu_admdvs, on))
+    _save(tx, old)
+    tx.add("filings", filing_to_row(new))
+    return filing_view(new) | {"supersedes": old.filing_no}
+
+
+def cancel(tx: UnitOfWork, book: PolicyBook, filing_no: str, on: date) -> dict[str, Any]:
+    """Cancel a filing (never during an open inpatient stay)."""
+    person, filing = _stored(tx, filing_no)
+    cancelled = rules.cancel_filing(filing, _filing_rules(book, person, on), _standing(tx, person),
+                                    on)
+    _save(tx, cancelled)
+    return filing_view(cancelled)
+
+
+def of_person(tx: UnitOfWork, psn_no: str) -> list[dict[str, Any]]:
+    """Every filing of a person, newest first."""
+    _person(tx, psn_no)
+    found = _existing(tx, psn_no)
+    return [filing_view(f) for f in sorted(found, key=lambda f: f.applied_on, reverse=True)]
+
+
+def referral_from_his(tx: UnitOfWork, book: PolicyBook, payload: Mapping[str, Any],
+                      on: date) -> dict[str, Any]:
+    """2501: a designated institution files a referral (转诊) with its referral proof."""
+    doc = {"psn_no": payload["psn_no"], "category": "referral", "channel": "counter",
+           "destination": payload["mdtrtarea_admdvs"], "start": payload["begndate"],
+           "materials": ["referral_proof"]}
+    person = _person(tx, str(payload["psn_no"]))
+    request = parse_request(doc, person.insu_admdvs, on)
+    filing = rules.submit_filing(request, _filing_rules(book, person, on), _standing(tx, person),
+                                 _existing(tx, person.psn_no), on,
+                                 _seq(tx, person.insu_admdvs, on))
+    filing = rules.approve(filing, on)  # the referring hospital's proof is the review
+    tx.add("filings", filing_to_row(filing))
+    return {"trt_dcla_detl_sn": filing.filing_no}
+
+
+def revoke_from_his(tx: UnitOfWork, book: PolicyBook, payload: Mapping[str, Any],
+                    on: date) -> dict[str, Any]:
+    """2502: revoke a referral filing."""
+    cancel(tx, book, str(payload["trt_dcla_detl_sn"]), on)
+    return {"trt_dcla_detl_sn": payload["trt_dcla_detl_sn"], "revoked": True}
+
+
+def filing_view(filing: rules.Filing) -> dict[str, Any]:
+    """A filing as JSON."""
+    row = filing_to_row(filing)
+    return {k: (v.isoformat() if isinstance(v, date) else v) for k, v in row.items()}

@@ -1,0 +1,113 @@
+"""The national hub's use cases: routing table, node health, message log, settlement index."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from medsettle.core.errors import NotFound
+from medsettle.services.ports import UnitOfWork
+
+logger = logging.getLogger(__name__)
+INDEXED_OPS = {"settle", "cancel_settlement", "reverse"}
+
+
+def register(tx: UnitOfWork, region: str, endpoint: str, now: datetime) -> None:
+    """A province announces its endpoint; it is up from now."""
+    if tx.one("nodes", region=region) is None:
+        tx.add("nodes", {"region": region, "endpoint": endpoint, "status": "up", "since": now,
+                         "last_seen": now, "registered_at": now})
+    else:
+        tx.change("nodes", {"region": region}, endpoint=endpoint, status="up", since=now,
+                  last_seen=now)
+    logger.info("node registered", extra={"region": region, "endpoint": endpoint})
+
+
+def heartbeat(tx: UnitOfWork, region: str, now: datetime) -> None:
+    """A province is alive; a node that was down is up again from now."""
+    node = tx.one("nodes", region=region)
+    if node is None:
+        raise NotFound(f"node {region} has not registered")
+    if node.status != "up":
+        tx.change("nodes", {"region": region}, status="up", since=now, last_seen=now)
+        logger.info("node up again", extra={"region": region})
+    else:
+        tx.change("nodes", {"region": region}, last_seen=now)
+
+
+def mark_down(tx: UnitOfWork, region: str, now: datetime, why: str) -> None:
+    """A province failed to answer; the board shows it down until its next heartbeat."""
+    node = tx.one("nodes", region=region)
+    if node is not None and node.status == "up":
+        tx.change("nodes", {"region": region}, status="down", since=now)
+        logger.warning("node down", extra={"region": region, "why": why})
+
+
+def endpoint_of(tx: UnitOfWork, region: str) -> str:
+    """The endpoint of the province that owns `region` (routing by the first two digits)."""
+    node = tx.one("nodes", region=region[:2] + "0000")
+    if node is None:
+        raise NotFound(f"no province node serves region {region}")
+    return str(node.endpoint)
+
+
+def board(tx: UnitOfWork, now: datetime, stale_after: timedelta) -> list[dict[str, Any]]:
+    """The status board: every node, up or down and since when (silent nodes count as down)."""
+    rows = []
+    for node in tx.rows("nodes", order_by="region"):
+        status, since = node.status, node.since
+        if status == "up" and _aware(node.last_seen) < now - stale_after:
+            status, since = "down", node.last_seen
+        rows.append({"region": node.region, "endpoint": node.endpoint, "status": status,
+                     "since": _aware(since).isoformat(),
+                     "last_seen": _aware(node.last_seen).isoformat()})
+    return rows
+
+
+def _aware(value: datetime) -> datetime:
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+def log_message(tx: UnitOfWork, *, msgid: str, op: str, from_region: str, to_region: str,
+                outcome: str, latency_ms: int, now: datetime) -> None:
+    """Keep one line of the hub's message log."""
+    tx.add("hub_messages", {"msgid": msgid, "op": op, "from_region": from_region,
+                            "to_region": to_region, "outcome": outcome,
+                            "latency_ms": latency_ms, "at": now})
+
+
+def index_settlement(tx: UnitOfWork, op: str, result: Mapping[str, Any],
+                     payload: Mapping[str, Any], msgid: str, now: datetime) -> None:
+    """Index a settlement or its cancel/reversal for clearing (amounts in fen)."""
+    if op not in INDEXED_OPS or not result.get("setl_id") or "amounts" not in result:
+        return
+    if tx.one("settlement_index", setl_id=result["setl_id"]) is not None:
+        return
+    amounts = result["amounts"]
+    payload = {**payload, **result}
+    tx.add("settlement_index", {
+        "setl_id": result["setl_id"], "kind": "settle" if op == "settle" else "cancel",
+        "ref_setl_id": result.get("ref_setl_id"), "mdtrt_id": payload.get("mdtrt_id", ""),
+        "psn_no": payload.get("psn_no", ""), "insu_admdvs": payload.get("insu_admdvs", ""),
+        "mdtrtarea_admvs": payload.get("mdtrtarea_admvs", ""),
+        "fixmedins_code": payload.get("fixmedins_code", ""),
+        "visit_type": payload.get("visit_type", ""), "setl_time": now,
+        "medfee_sumamt": amounts["medfee_sumamt"], "fund_pay_sumamt": amounts["fund_pay_sumamt"],
+        "acct_pay": amounts["acct_pay"], "psn_cash_pay": amounts["psn_cash_pay"],
+        "msgid": msgid})
+
+
+def add_locator(tx: UnitOfWork, province: str, hashes: list[str]) -> int:
+    """Record which province insures each hashed ID number (the hub keeps nothing else)."""
+    tx.add_ignore("locator", [{"certno_hash": h, "province": province} for h in hashes])
+    return len(hashes)
+
+
+def locate(tx: UnitOfWork, certno_hash: str) -> str:
+    """The province insuring a hashed ID number."""
+    row = tx.one("locator", certno_hash=certno_hash)
+    if row is None:
+        raise NotFound("no province insures this ID number (locator index)")
+    return str(row.province)

@@ -1,0 +1,239 @@
+"""The insured place's side of a cross-province visit (参保地): person, filing check, money.
+
+Each function runs inside one transaction of the insured node (`tx`) and is idempotent by the
+message id it is given: the stored answer is returned for a repeat. The treating place sends
+classified lines; the insured place applies its own policy and accumulators
+(就医地目录, 参保地政策).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from datetime import date, datetime
+from typing import Any
+
+from medsettle.core import codes
+from medsettle.core.benefits import AMOUNT_FIELDS, Amounts, Person, Visit, settle
+from medsettle.core.errors import (
+    ChronicDiseaseNotCovered,
+    ChronicNotCertified,
+    InvalidInput,
+    NotFound,
+    StateConflict,
+    UnsupportedScheme,
+)
+from medsettle.core.filing import benefit_class
+from medsettle.core.policy import ParameterSet, PolicyBook
+from medsettle.services.ports import UnitOfWork as Tx
+from medsettle.services.records import filing_from_row, line_from_payload
+
+logger = logging.getLogger(__name__)
+
+
+def find_person(tx: Tx, cert_type: str, cert_no: str, card_sn: str | None = None) -> Any:
+    """The insured person a credential names (e-voucher token, ID number or card number)."""
+    column = {"01": "evoucher", "02": "certno", "03": "card_no"}.get(cert_type)
+    if column is None:
+        raise InvalidInput("mdtrt_cert_type", f"must be 01, 02 or 03, not {cert_type!r}")
+    row = tx.one("persons", **{column: cert_no})
+    if row is None or (cert_type == "03" and card_sn and row.card_sn != card_sn):
+        raise NotFound("no insured person matches this credential at the insured place")
+    return row
+
+
+def person_info(tx: Tx, book: PolicyBook, query: Mapping[str, Any], on: date) -> dict[str, Any]:
+    """1101 at the insured place: base info, insurance (with the account balance) and identities."""
+    row = find_person(tx, query["cert_type"], query["cert_no"], query.get("card_sn"))
+    balance = tx.accumulators(row.psn_no, "").get("acct_balance")
+    age = on.year - row.brdy.year - ((on.month, on.day) < (row.brdy.month, row.brdy.day))
+    identities = [] if not row.maf_category else [
+        {"psn_idet_type": row.maf_category, "psn_type_lv": "", "memo": "医疗救助对象",
+         "begntime": None, "endtime": None}]
+    return {
+        "baseinfo": {"psn_no": row.psn_no, "psn_cert_type": "01", "certno": row.certno,
+                     "psn_name": row.psn_name, "gend": row.gend, "naty": "01",
+                     "brdy": row.brdy.isoformat(), "age": age},
+        "insuinfo": [{"balc": balance, "insutype": row.insutype, "psn_type": row.psn_type,
+                      "psn_insu_stas": "1" if row.insurance_active else "0",
+                      "psn_insu_date": None, "paus_insu_date": None,
+                      "cvlserv_flag": "1" if row.cvlserv else "0",
+                      "insuplc_admdvs": row.insu_admdvs, "emp_name": row.emp_name}],
+        "idetinfo": identities,
+    }
+
+
+def _policy(book: PolicyBook, person: Any, on: date) -> ParameterSet:
+    return book.find(person.insu_admdvs, codes.scheme_of_insutype(person.insutype), on)
+
+
+def _class_of(tx: Tx, person: Any, policy: ParameterSet, institution_admdvs: str, on: date,
+              emergency: bool) -> str:
+    """The benefit class of a visit from the person's stored filings (domain.md §3)."""
+    if person.direct_settlement_barred:
+        raise UnsupportedScheme("the person is terminated from cross-province direct settlement")
+    filings = [filing_from_row(r._mapping) for r in tx.rows("filings", psn_no=person.psn_no)]
+    return str(benefit_class(filings, insu_admdvs=person.insu_admdvs,
+                             institution_admdvs=institution_admdvs, on=on, emergency=emergency,
+                             rules=policy.filing))
+
+
+def open_visit(tx: Tx, book: PolicyBook, req: Mapping[str, Any]) -> dict[str, Any]:
+    """Admission or registration: check insurance, filing and chronic certification; record it."""
+    person = tx.one("persons", psn_no=req["psn_no"])
+    if person is None:
+        raise NotFound(f"person {req['psn_no']} is not insured here")
+    identity = {"psn_name": person.psn_name, "certno": person.certno, "gend": person.gend,
+                "brdy": person.brdy.isoformat(), "psn_type": person.psn_type,
+                "insutype": person.insutype}
+    existing = tx.one("insured_visits", mdtrt_id=req["mdtrt_id"])
+    if existing is not None:
+        return {"benefit_class": existing.benefit_class, "mdtrt_id": existing.mdtrt_id,
+                **identity}
+    if not person.insurance_active:
+        raise UnsupportedScheme("the person's insurance is not active (参保状态异常)")
+    begin: datetime = req["begntime"]
+    policy = _policy(book, person, begin.date())
+    cls = _class_of(tx, person, policy, req["mdtrtarea_admvs"], begin.date(), req["emergency"])
+    if req["visit_type"] == "chronic":
+        _check_chronic(policy, person, req.get("disease"))
+    tx.add("insured_visits", {
+        "mdtrt_id": req["mdtrt_id"], "psn_no": person.psn_no,
+        "mdtrtarea_admvs": req["mdtrtarea_admvs"], "fixmedins_code": req["fixmedins_code"],
+        "visit_type": req["visit_type"], "med_type": req["med_type"], "begntime": begin,
+        "status": "open", "benefit_class": cls, "emergency": req["emergency"]})
+    return {"benefit_class": cls, "mdtrt_id": req["mdtrt_id"], **identity}
+
+
+def _check_chronic(policy: ParameterSet, person: Any, disease: str | None) -> None:
+    if disease is None:
+        raise InvalidInput("dise_codg", "a chronic-disease visit must name its disease code")
+    chronic = policy.benefits.get("chronic")
+    if chronic is None or disease not in chronic.diseases:
+        raise ChronicDiseaseNotCovered(f"{disease} is not a 门诊慢特病 of the insured place")
+    if disease not in (person.chronic_certified or []):
+        raise ChronicNotCertified(f"the person is not certified for {disease}")
+
+
+def cancel_visit(tx: Tx, req: Mapping[str, Any]) -> dict[str, Any]:
+    """Cancel a registration or admission that has no settlement."""
+    visit = tx.one("insured_visits", mdtrt_id=req["mdtrt_id"])
+    if visit is None:
+        return {"cancelled": False}
+    if visit.status == "settled":
+        raise StateConflict("the visit has a settlement: cancel the settlement first")
+    tx.change("insured_visits", {"mdtrt_id": visit.mdtrt_id}, status="cancelled")
+    return {"cancelled": True}
+
+
+def compute(tx: Tx, book: PolicyBook, req: Mapping[str, Any], *, persist: bool,
+            now: datetime) -> dict[str, Any]:
+    """Pre-settle (persist False) or settle (True): the insured place's policy on the lines."""
+    visit_row = tx.one("insured_visits", mdtrt_id=req["mdtrt_id"])
+    if visit_row is None:
+        raise NotFound(f"visit {req['mdtrt_id']} was not registered at the insured place")
+    if visit_row.status != "open":
+        raise StateConflict(f"visit {req['mdtrt_id']} is {visit_row.status}: it cannot be "
+                            "settled again (该就诊已结算，不能重复结算)")
+    person = tx.lock_person(visit_row.psn_no) if persist else tx.one("persons",
+                                                                       psn_no=visit_row.psn_no)
+    setl_date: date = req["setl_date"]
+    policy = _policy(book, person, setl_date)
+    cls = _class_of(tx, person, policy, visit_row.mdtrtarea_admvs, visit_row.begntime.date(),
+                    visit_row.emergency)
+    year = policy.medical_year(setl_date)
+    acc = tx.accumulators(person.psn_no, year)
+    scheme = codes.scheme_of_insutype(person.insutype)
+    result = settle(policy, Person(
+        scheme=scheme, category=codes.category_of_psn_type(person.psn_type), benefit_class=cls,
+        acc=acc, cvlserv=person.cvlserv, maf_category=person.maf_category,
+        chronic_certified=frozenset(person.chronic_certified or []),
+        use_acct=bool(req["acct_used"])), Visit(
+        type=visit_row.visit_type, level=req["level"], setl_date=setl_date,
+        lines=tuple(line_from_payload(line) for line in req["lines"]),
+        disease=req.get("disease"), emergency=visit_row.emergency,
+        dedc_level=req.get("dedc_level"), disease_opened=bool(req.get("disease_opened", True))))
+    balance = result.acc_after.get("acct_balance")
+    answer = {"amounts": result.amounts.as_dict(), "balc": balance, "benefit_class": cls,
+              "policy_id": result.policy_id, "medical_year": year, "scheme": scheme,
+              "psn_name": person.psn_name, "certno": person.certno, "gend": person.gend,
+              "brdy": person.brdy.isoformat(), "psn_type": person.psn_type,
+              "insutype": person.insutype, "cvlserv_flag": "1" if person.cvlserv else "0",
+              "steps": [step.code for step in result.steps]}
+    if persist:
+        tx.apply_delta(person.psn_no, year, result.delta)
+        tx.add("settlements", _settlement_row(req, visit_row, result.amounts, balance, now,
+                                              year, cls, result.policy_id,
+                                              {".".join(k): v for k, v in result.delta.items()}))
+        tx.change("insured_visits", {"mdtrt_id": visit_row.mdtrt_id}, status="settled")
+        answer["setl_id"] = req["setl_id"]
+    return answer
+
+
+def _settlement_row(req: Mapping[str, Any], visit: Any, amounts: Amounts, balance: int,
+                    now: datetime, year: str, cls: str, policy_id: str,
+                    delta: dict[str, int]) -> dict[str, Any]:
+    return {"setl_id": req["setl_id"], "role": "insured", "kind": "settle", "ref_setl_id": None,
+            "status": "settled", "mdtrt_id": visit.mdtrt_id, "psn_no": visit.psn_no,
+            "insu_admdvs": req["insu_admdvs"], "mdtrtarea_admvs": visit.mdtrtarea_admvs,
+            "fixmedins_code": visit.fixmedins_code, "med_type": visit.med_type,
+            "visit_type": visit.visit_type, "insutype": req["insutype"], "setl_time": now,
+            "medical_year": year, **amounts.as_dict(), "balc": balance, "policy_id": policy_id,
+            "benefit_class": cls, "delta": delta, "msgid": req["msgid"]}
+
+
+def cancel_settlement(tx: Tx, req: Mapping[str, Any], now: datetime) -> dict[str, Any]:
+    """Cancel (撤销) or reverse (冲正) a settlement: the exact negative, every delta subtracted."""
+    original = tx.one("settlements", setl_id=req["setl_id"], role="insured")
+    if original is None:
+        raise NotFound(f"settlement {req['setl_id']} does not exist at the insured place")
+    if original.status != "settled":
+        raise StateConflict(f"settlement {req['setl_id']} is already {original.status}")
+    tx.lock_person(original.psn_no)
+    delta = {tuple(path.split(".")): value for path, value in (original.delta or {}).items()}
+    tx.accumulators(original.psn_no, original.medical_year).reversed(delta)  # refuses negatives
+    tx.apply_delta(original.psn_no, original.medical_year, delta, sign=-1)
+    negated = {name: -getattr(original, name) for name in AMOUNT_FIELDS}
+    balance = tx.accumulators(original.psn_no, "").get("acct_balance")
+    row = dict(original._mapping) | negated | {
+        "setl_id": req["cancel_setl_id"], "kind": "cancel", "ref_setl_id": original.setl_id,
+        "status": "settled", "setl_time": now, "balc": balance, "delta": None,
+        "msgid": req["msgid"]}
+    tx.add("settlements", row)
+    tx.change("settlements", {"setl_id": original.setl_id, "role": "insured"}, status="cancelled")
+    tx.change("insured_visits", {"mdtrt_id": original.mdtrt_id}, status="open")
+    logger.info("settlement cancelled", extra={"setl_id": original.setl_id,
+                                               "msgid": req["msgid"]})
+    return {"amounts": negated, "balc": balance, "setl_id": req["cancel_setl_id"],
+            "ref_setl_id": original.setl_id, "mdtrt_id": original.mdtrt_id,
+            "psn_no": original.psn_no, "insu_admdvs": original.insu_admdvs,
+            "mdtrtarea_admvs": original.mdtrtarea_admvs,
+            "fixmedins_code": original.fixmedins_code, "visit_type": original.visit_type}
+
+
+def reverse(tx: Tx, req: Mapping[str, Any], now: datetime) -> dict[str, Any]:
+    """冲正 by original msgid: undo the settlement or registration it made, if any; idempotent."""
+    settled = [r for r in tx.rows("settlements", msgid=req["omsgid"], role="insured")
+               if r.kind == "settle"]
+    if settled:
+        if settled[0].status == "cancelled":
+            return {"reversed": False, "already": True, "setl_id": settled[0].setl_id}
+        result = cancel_settlement(tx, {"setl_id": settled[0].setl_id,
+                                        "cancel_setl_id": req["cancel_setl_id"],
+                                        "msgid": req["msgid"]}, now)
+        return {"reversed": True, **result}
+    if req.get("mdtrt_id"):
+        visit = tx.one("insured_visits", mdtrt_id=req["mdtrt_id"])
+        if visit is not None and visit.status == "open" and req.get("oinfno") in ("2201", "2401"):
+            tx.change("insured_visits", {"mdtrt_id": visit.mdtrt_id}, status="cancelled")
+            return {"reversed": True, "mdtrt_id": visit.mdtrt_id}
+    return {"reversed": False, "already": False}
+
+
+def accumulations(tx: Tx, book: PolicyBook, psn_no: str, on: date) -> dict[str, Any]:
+    """5206: the person's accumulators of the medical year containing `on`."""
+    person = tx.one("persons", psn_no=psn_no)
+    if person is None:
+        raise NotFound(f"person {psn_no} is not insured here")
+    year = _policy(book, person, on).medical_year(on)
+    return {"year": year, "accumulators": tx.accumulators(psn_no, year).to_nested()}
