@@ -34,6 +34,22 @@ CHEN = WANG | {"psn_no": "44030000000000000000000001", "certno": make_id_card("4
                "evoucher": "EC440100" + "D" * 23 + "1", "emp_name": "广州示例公司"}
 
 
+def employee(n: int, name: str, **extra: Any) -> dict[str, Any]:
+    """Another active Chengdu employee (numbered so each test has its own accumulators)."""
+    return WANG | {"psn_no": f"510100000000000000000001{n:02d}",
+                   "certno": make_id_card(f"510104199002{n:02d}001"), "psn_name": name,
+                   "card_no": f"B510000{n:02d}", "card_sn": f"SN5101{n:02d}",
+                   "evoucher": f"EC510100{'E' * 22}{n:02d}"} | extra
+
+
+ZHAO = employee(1, "赵磊")      # inpatient
+QIAN = employee(2, "钱进")      # cancel
+SUN = employee(3, "孙莉")       # reversal after a timeout
+ZHOU = employee(4, "周杰")      # concurrent settlements in two provinces
+WU = employee(5, "吴昊")        # retries of one msgid
+ZHENG = employee(6, "郑爽")     # outpatient while Shanghai is down
+
+
 def filing(no: str, person: dict[str, Any], category: str, destination: str) -> dict[str, Any]:
     return {"filing_no": no, "psn_no": person["psn_no"], "insu_admdvs": person["insu_admdvs"],
             "category": category, "destination": destination, "valid_from": date(2025, 1, 1),
@@ -70,18 +86,25 @@ GUANGDONG_CATALOGUE = [
 
 SHENZHEN_H = "H44030400123"
 SUSPENDED_H = "H44030400999"
+SHANGHAI_H = "H31010400077"
+CHENGDU_EMPLOYEES = [ZHAO, QIAN, SUN, ZHOU, WU, ZHENG]
 
 ROWS: dict[str, dict[str, list[dict[str, Any]]]] = {
-    "510000": {"persons": [WANG, LI],
-               "accumulators": [{"psn_no": WANG["psn_no"], "year": "", "path": "acct_balance",
-                                 "value": 100000}],
-               "filings": [filing("BA510100202501010000001", WANG, "posted_worker", "440300")],
+    "510000": {"persons": [WANG, LI, *CHENGDU_EMPLOYEES],
+               "accumulators": [{"psn_no": p["psn_no"], "year": "", "path": "acct_balance",
+                                 "value": 100000} for p in (WANG, *CHENGDU_EMPLOYEES)],
+               "filings": [filing("BA510100202501010000001", WANG, "posted_worker", "440300"),
+                           *(filing(f"BA51010020250101{i:07d}", p, "posted_worker", "440000")
+                             for i, p in enumerate(CHENGDU_EMPLOYEES, start=10)),
+                           filing("BA510100202501010000099", ZHOU, "other_temp", "310000")
+                           | {"valid_until": date(2030, 1, 1)}],
                "institutions": [institution("H51010400001", "成都示例医院", "02", "L3")],
                "catalogue": GUANGDONG_CATALOGUE},
     "310000": {"persons": [ZHANG], "accumulators": [],
                "filings": [filing("BA310100202501010000001", ZHANG, "resettled_retiree",
                                   "440000")],
-               "institutions": [], "catalogue": []},
+               "institutions": [institution(SHANGHAI_H, "上海示例医院", "01", "L3")],
+               "catalogue": GUANGDONG_CATALOGUE},
     "440000": {"persons": [CHEN], "accumulators": [], "filings": [],
                "institutions": [institution(SHENZHEN_H, "深圳示例医院", "02", "L3",
                                             chronic_opened=["M03900", "M01600"]),

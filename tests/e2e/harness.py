@@ -63,7 +63,7 @@ class Federation:
         return self.pg_url.rsplit("/", 1)[0] + "/" + db
 
     def _spawn(self, name: str, args: list[str]) -> None:
-        log = open(self.workdir / f"{name}.log", "ab")  # noqa: SIM115
+        log = open(self.workdir / f"{name}.log", "ab")
         self.procs[name] = subprocess.Popen([MEDSETTLE, "serve", *args], stdout=log,
                                             stderr=subprocess.STDOUT, cwd=self.workdir,
                                             start_new_session=True)

@@ -128,20 +128,21 @@ def open_visit(t: Treating, env: Any, cmd: Any, *, inpatient: bool, now: datetim
         raise InvalidInput("insuplc_admdvs", "required with psn_no: take it from 1101 insuinfo")
     with t.db.tx() as tx:
         inst = institution(tx, env.fixmedins_code)
-    disease = cmd.dise_codg if cmd.visit_type == "chronic" else None
+    visit_type = "inpatient" if inpatient else cmd.visit_type
+    disease = cmd.dise_codg if visit_type == "chronic" else None
     if disease is not None and disease not in (inst.chronic_opened or []):
         raise ChronicNotOpened(f"{env.fixmedins_code} has not opened {disease} for "
                                "cross-province settlement")
     mdtrt_id = t.new_id(now)
     number = cmd.ipt_no if inpatient else cmd.ipt_otp_no
     payload = {"mdtrt_id": mdtrt_id, "psn_no": cmd.psn_no, "insutype": cmd.insutype,
-               "visit_type": cmd.visit_type, "med_type": cmd.med_type,
+               "visit_type": visit_type, "med_type": cmd.med_type,
                "mdtrtarea_admvs": inst.admdvs, "fixmedins_code": inst.fixmedins_code,
                "begntime": cmd.begntime.isoformat(), "emergency": cmd.emergency,
                "disease": disease}
     row = {"mdtrt_id": mdtrt_id, "psn_no": cmd.psn_no, "insuplc_admdvs": env.insuplc_admdvs,
            "fixmedins_code": inst.fixmedins_code, "med_type": cmd.med_type,
-           "visit_type": cmd.visit_type, "disease": disease, "ipt_otp_no": number,
+           "visit_type": visit_type, "disease": disease, "ipt_otp_no": number,
            "begntime": cmd.begntime, "endtime": None, "emergency": cmd.emergency,
            "insutype": cmd.insutype, "msgid": env.msgid}
     try:

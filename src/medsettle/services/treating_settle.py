@@ -57,9 +57,12 @@ def settle(t: Treating, env: Any, cmd: Any, *, inpatient: bool, persist: bool,
     try:
         answer = t.insured.call(visit.insuplc_admdvs, op, env.msgid, payload)
     except PeerUnavailable as exc:
-        if persist:
-            _mark_for_manual(t, visit.mdtrt_id, env.msgid, str(exc))
-        raise
+        if not persist:
+            raise
+        _mark_for_manual(t, visit.mdtrt_id, env.msgid, str(exc))
+        raise PeerUnavailable(f"{exc}; nothing is settled: visit {visit.mdtrt_id} is marked "
+                              "for manual reimbursement (手工报销) and any late settlement is "
+                              "reversed (冲正)") from None
     if persist:
         with t.db.tx() as tx:
             tx.add("settlements", _treating_row(visit, answer, payload, env.msgid, now))

@@ -11,7 +11,7 @@ from medsettle.core.codes import (
     PREFECTURES,
     level_tier,
 )
-from medsettle.sim.names import city_label, hospital_name
+from medsettle.sim.names import DISTRICTS, city_label, hospital_name
 
 Row = dict[str, Any]
 
@@ -52,12 +52,15 @@ def _unique_name(rng: random.Random, tier: str, admdvs: str, province: str,
                  used: set[str]) -> str:
     """A hospital name not used yet in the province (a branch suffix after a few tries)."""
     city = city_label(admdvs)
-    for _ in range(8):
-        name = hospital_name(rng, tier, city, province)
+    name = hospital_name(rng, tier, city, province)
+    for attempt in range(40):
         if name not in used:
             break
+        name = hospital_name(rng, tier, city, province)
+        if attempt >= 20:  # a big hospital with several campuses (多院区)
+            name += f"({rng.choice(DISTRICTS)}院区)"
     else:
-        name = f"{name}第{len(used) + 1}分院"
+        name += f"(第{len(used) + 1}院区)"
     used.add(name)
     return name
 

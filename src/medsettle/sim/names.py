@@ -43,6 +43,8 @@ _TRADES = tuple(
     "科技 贸易 建筑工程 物流 电子 机械制造 食品 医药 纺织 房地产开发 信息技术 餐饮管理 "
     "汽车销售 文化传媒".split()
 )
+_SPECIALTIES = tuple("肿瘤医院 妇幼保健院 儿童医院 口腔医院 眼科医院 胸科医院 骨科医院 传染病医院 "
+                     "精神卫生中心 康复医院".split())
 _BUREAUS = tuple("财政局 教育局 卫生健康委员会 人力资源和社会保障局 税务局 公安局 自然资源局 统计局".split())
 
 
@@ -83,7 +85,8 @@ def hospital_name(rng: random.Random, tier: str, city: str, province: str) -> st
     templates = {
         "L3": (f"{city}市第{n}人民医院", f"{city}市中心医院", f"{city}市中医院",
                f"{province_label(province)}人民医院", f"{province_label(province)}中医院",
-               f"{city}医科大学附属第{n}医院", f"{city}市肿瘤医院", f"{city}市妇幼保健院"),
+               f"{city}医科大学附属第{n}医院", f"{city}市{rng.choice(_SPECIALTIES)}",
+               f"{city}市{district}区人民医院"),
         "L2": (f"{city}市{district}区人民医院", f"{city}市{district}区中医院",
                f"{city}市第{n}人民医院", f"{city}{district}骨科医院", f"{city}市{district}区妇幼保健院"),
         "L1": (f"{city}市{district}区第{n}医院", f"{city}{district}{street}医院",

@@ -109,7 +109,12 @@ def create_hub_app(config: HubConfig) -> FastAPI:
         try:
             response = http.post(endpoint + path, content=body,
                                  headers=signed_headers(config.keys[target], "hub", path, body))
-            answer = response.json()
+            try:
+                answer = response.json()
+            except ValueError:
+                answer = {"ok": False, "error": {"code": "internal", "message":
+                                                 f"province {target} answered HTTP "
+                                                 f"{response.status_code} without JSON"}}
             outcome = "ok" if answer.get("ok") else "error"
         except httpx.TimeoutException:
             outcome, status = "timeout", 504

@@ -150,6 +150,14 @@ def create_province_app(node: ProvinceNode, *, background: bool = True) -> FastA
         node.metrics.errors.labels(exc.code).inc()
         return JSONResponse(error_body(exc), status_code=status)
 
+    @app.exception_handler(Exception)
+    async def unexpected(_: Request, exc: Exception) -> JSONResponse:
+        logger.error("request failed unexpectedly", exc_info=exc)
+        node.metrics.errors.labels("internal").inc()
+        return JSONResponse({"ok": False, "error": {"code": "internal", "message":
+                                                    "internal error at the node; nothing changed"}},
+                            status_code=500)
+
     @app.post("/his", summary="HIS gateway (interface.md)", openapi_extra=HIS_OPENAPI)
     async def his(request: Request) -> JSONResponse:
         """One national-interface envelope (infno, msgid, …, input) in; infcode, err_msg and

@@ -57,6 +57,11 @@ class HisGateway:
             answer = self._handle(env, received)
         except MedSettleError as exc:
             answer = self._failure(exc, received)
+        except Exception:  # a bug must not crash the node nor leave the HIS without an answer
+            logger.exception("message failed unexpectedly", extra={"infno": infno})
+            self.metrics.errors.labels("internal").inc()
+            answer = failure("internal error; nothing was settled for this message [internal]",
+                             ref=self._ref(received), received=received, now=self.clock())
         outcome = "ok" if answer["infcode"] == 0 else "error"
         self.metrics.requests.labels(infno, outcome).inc()
         self.metrics.latency.labels(infno).observe(time.perf_counter() - started)

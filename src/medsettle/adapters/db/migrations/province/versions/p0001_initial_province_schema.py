@@ -2,7 +2,7 @@
 
 Revision ID: p0001
 Revises: 
-Create Date: 2026-11-25 19:14:26.472374
+Create Date: 2026-11-25 19:21:34.232721
 """
 
 from __future__ import annotations
@@ -122,9 +122,9 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_insured_visits_psn_no'), ['psn_no'], unique=False)
 
     op.create_table('message_log',
-    sa.Column('scope', sa.String(length=16), nullable=False),
+    sa.Column('scope', sa.String(length=24), nullable=False),
     sa.Column('msgid', sa.String(length=40), nullable=False),
-    sa.Column('infno', sa.String(length=8), nullable=False),
+    sa.Column('infno', sa.String(length=24), nullable=False),
     sa.Column('body_hash', sa.String(length=64), nullable=False),
     sa.Column('response', sa.JSON(), nullable=False),
     sa.Column('ok', sa.Boolean(), nullable=False),

@@ -1,0 +1,222 @@
+"""End to end over real HTTP: the hub and three province nodes as separate processes.
+
+Guangdong (440000) treats; Sichuan (510000) and Shanghai (310000) insure. Every test runs on
+SQLite and on PostgreSQL (see conftest.py).
+"""
+
+from __future__ import annotations
+
+import time
+from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime, timedelta
+
+import pytest
+
+from medsettle.adapters.his.client import HisClient, HisError, Patient, VisitFlow
+from tests.e2e import fixtures as f
+from tests.e2e.harness import Federation
+
+
+def patient(his: HisClient, person: dict, cert: str = "01") -> Patient:
+    number = {"01": person["evoucher"], "02": person["certno"], "03": person["card_no"]}[cert]
+    insuplc = "" if cert == "01" else person["insu_admdvs"]
+    out = his.person(cert, number, card_sn=person["card_sn"] if cert == "03" else "",
+                     insuplc=insuplc)
+    return Patient.from_1101(out, cert, number, person["card_sn"] if cert == "03" else "")
+
+
+def amounts(setlinfo: dict) -> dict:
+    keys = ("medfee_sumamt", "fulamt_ownpay_amt", "overlmt_selfpay", "preselfpay_amt",
+            "inscp_scp_amt", "act_pay_dedc", "hifp_pay", "pool_prop_selfpay", "fund_pay_sumamt",
+            "psn_part_amt", "acct_pay", "psn_cash_pay")
+    return {k: setlinfo[k] for k in keys}
+
+
+OUTPATIENT = [(f.DRUG_A, "80.00", "1"), (f.DRUG_B, "52.00", "3"), (f.SERVICE_C, "45.00", "1")]
+
+
+def test_outpatient_visit_settles_across_provinces_to_the_fen(federation: Federation) -> None:
+    his = federation.his("440000", f.SHENZHEN_H)
+    visit = VisitFlow(his, patient(his, f.WANG))
+    visit.register()
+    visit.fees(OUTPATIENT)
+    pre = visit.settle("281.00", pre=True, acct=True)["setlinfo"]
+    out = visit.settle("281.00", acct=True)
+    info = out["setlinfo"]
+    # Chengdu employee, tier 3 outpatient: annual deductible ¥200, 50%; 乙 10% self-pay first;
+    # account pays the in-scope personal share, cash pays the 丙 item.
+    assert amounts(info) == {"medfee_sumamt": 281.0, "fulamt_ownpay_amt": 45.0,
+                             "overlmt_selfpay": 0.0, "preselfpay_amt": 15.6,
+                             "inscp_scp_amt": 220.4, "act_pay_dedc": 200.0, "hifp_pay": 10.2,
+                             "pool_prop_selfpay": 10.2, "fund_pay_sumamt": 10.2,
+                             "psn_part_amt": 270.8, "acct_pay": 225.8, "psn_cash_pay": 45.0}
+    assert amounts(pre) == amounts(info) and pre["setl_id"] == ""
+    assert info["balc"] == 774.2 and len(info["setl_id"]) == 30
+    assert sum(d["fund_payamt"] for d in out["setldetail"]) == info["fund_pay_sumamt"]
+
+
+def test_a_second_settlement_of_the_same_visit_is_refused(federation: Federation) -> None:
+    his = federation.his("440000", f.SHENZHEN_H)
+    visit = VisitFlow(his, patient(his, f.WANG, "02"))
+    visit.register()
+    visit.fees([(f.DRUG_A, "10.00", "1")])
+    visit.settle("10.00")
+    with pytest.raises(HisError, match="不能重复结算"):
+        visit.settle("10.00")
+
+
+def test_inpatient_stay_is_admitted_discharged_and_settled(federation: Federation) -> None:
+    his = federation.his("440000", f.SHENZHEN_H)
+    visit = VisitFlow(his, patient(his, f.ZHAO, "03"))
+    admitted = datetime.now() - timedelta(days=5)
+    visit.admit(begntime=admitted)
+    visit.fees([(f.SERVICE_BED, "100.00", "5"), (f.DRUG_B, "268.00", "15"),
+                (f.DRUG_B_CAPPED, "12800.00", "1"), (f.SERVICE_C, "1500.00", "1")],
+               inpatient=True, when=admitted + timedelta(days=1))
+    with pytest.raises(HisError, match="2402"):
+        visit.settle("18820.00", inpatient=True)
+    visit.discharge()
+    info = visit.settle("18820.00", inpatient=True)["setlinfo"]
+    # deductible ¥800 (L3), 85%: E = 12118.00 − 800.00 = 11318.00 → pool 9620.30
+    assert amounts(info) == {"medfee_sumamt": 18820.0, "fulamt_ownpay_amt": 1500.0,
+                             "overlmt_selfpay": 2800.0, "preselfpay_amt": 2402.0,
+                             "inscp_scp_amt": 12118.0, "act_pay_dedc": 800.0,
+                             "hifp_pay": 9620.3, "pool_prop_selfpay": 1697.7,
+                             "fund_pay_sumamt": 9620.3, "psn_part_amt": 9199.7, "acct_pay": 0.0,
+                             "psn_cash_pay": 9199.7}
+    assert info["clr_type"] == "21"
+
+
+def test_chronic_visit_uses_the_insured_place_chronic_policy(federation: Federation) -> None:
+    his = federation.his("440000", f.SHENZHEN_H)
+    visit = VisitFlow(his, patient(his, f.ZHANG))
+    visit.register(med_type="14", disease="M03900")
+    visit.fees([(f.DRUG_A, "50.00", "10")])
+    info = visit.settle("500.00")["setlinfo"]
+    # Shanghai retiree, 门诊慢特病 hypertension: no deductible, 90%
+    assert (info["hifp_pay"], info["psn_cash_pay"]) == (450.0, 50.0)
+
+
+def test_cancel_restores_every_accumulator(federation: Federation) -> None:
+    his = federation.his("440000", f.SHENZHEN_H)
+    who = patient(his, f.QIAN)
+    first = VisitFlow(his, who)
+    first.register()
+    first.fees(OUTPATIENT)
+    settled = first.settle("281.00", acct=True)["setlinfo"]
+    cancelled = first.cancel(settled["setl_id"])["setlinfo"]
+    assert cancelled["medfee_sumamt"] == -281.0 and cancelled["hifp_pay"] == -10.2
+    assert cancelled["acct_pay"] == -225.8 and cancelled["balc"] == 1000.0
+    again = first.settle("281.00", acct=True)["setlinfo"]
+    assert amounts(again) == amounts(settled)  # the deductible was restored, so it applies again
+
+
+def test_a_retry_with_the_same_msgid_gets_the_stored_answer(federation: Federation) -> None:
+    his = federation.his("440000", f.SHENZHEN_H)
+    visit = VisitFlow(his, patient(his, f.WU))
+    visit.register()
+    visit.fees([(f.DRUG_A, "100.00", "1")])
+    envelope = his.envelope("2207", {"data": {
+        "psn_no": visit.p.psn_no, "mdtrt_cert_type": "01", "mdtrt_cert_no": visit.p.cert_no,
+        "med_type": "11", "medfee_sumamt": 100.00, "psn_setlway": "01",
+        "mdtrt_id": visit.mdtrt_id, "chrg_bchno": "0000", "insutype": "310",
+        "acct_used_flag": "0"}}, insuplc=visit.p.insuplc)
+    with ThreadPoolExecutor(4) as pool:
+        answers = list(pool.map(his.send, [envelope] * 4))
+    ok = [a for a in answers if a["infcode"] == 0]
+    assert ok and all(a == ok[0] for a in ok)
+    assert all(a["infcode"] == 0 or "processed" in a["err_msg"] for a in answers)
+    assert his.send(envelope) == ok[0]
+    changed = envelope | {"input": {"data": envelope["input"]["data"] | {"acct_used_flag": "1"}}}
+    refused = his.send(changed)
+    assert refused["infcode"] == -1 and "msgid" in refused["err_msg"]
+
+
+def test_unfiled_patients_are_refused_unless_it_is_an_emergency(federation: Federation) -> None:
+    his = federation.his("440000", f.SHENZHEN_H)
+    who = patient(his, f.LI)
+    with pytest.raises(HisError, match="not_filed"):
+        VisitFlow(his, who).register(med_type="11")
+    emergency = VisitFlow(his, who)
+    emergency.register(med_type="13")
+    emergency.fees([(f.DRUG_A, "100.00", "1")])
+    info = emergency.settle("100.00")["setlinfo"]
+    assert info["fund_pay_sumamt"] >= 0 and info["psn_part_amt"] + info["fund_pay_sumamt"] == 100.0
+
+
+def test_a_suspended_institution_cannot_settle(federation: Federation) -> None:
+    his = HisClient(federation.urls["440000"], f.SUSPENDED_H, "深圳停用医院")
+    with pytest.raises(HisError, match="suspended"):
+        his.sign_in()
+
+
+def test_concurrent_settlements_in_two_provinces_never_lose_an_update(
+        federation: Federation) -> None:
+    shenzhen = federation.his("440000", f.SHENZHEN_H)
+    shanghai = federation.his("310000", f.SHANGHAI_H)
+    visits = []
+    for his in (shenzhen, shanghai):
+        who = patient(his, f.ZHOU)
+        for _ in range(6):
+            visit = VisitFlow(his, who)
+            visit.register()
+            visit.fees([(f.DRUG_A, "100.00", "1")])
+            visits.append(visit)
+    with ThreadPoolExecutor(12) as pool:
+        infos = list(pool.map(lambda v: v.settle("100.00", acct=True)["setlinfo"], visits))
+    acc = shenzhen.call("5206", {"data": {"psn_no": f.ZHOU["psn_no"]}},
+                        insuplc="510100")["accumulators"]
+    assert acc["visits"]["outpatient"] == 12
+    assert acc["pool_paid"]["outpatient"] == round(sum(i["hifp_pay"] for i in infos) * 100)
+    assert acc["acct_balance"] == 100000 - round(sum(i["acct_pay"] for i in infos) * 100)
+
+
+def test_a_slow_province_times_out_and_its_settlement_is_reversed(
+        federation: Federation) -> None:
+    his = federation.his("440000", f.SHENZHEN_H)
+    visit = VisitFlow(his, patient(his, f.SUN))
+    visit.register()
+    visit.fees(OUTPATIENT)
+    federation.pause_province("510000")
+    try:
+        started = time.monotonic()
+        msgid = his.msgid()
+        with pytest.raises(HisError) as err:
+            visit.settle("281.00", acct=True, msgid=msgid)
+        assert time.monotonic() - started < federation.his_timeout + 1.0
+        assert "manual reimbursement" in str(err.value)
+        board = {n["region"]: n["status"] for n in federation.status()["nodes"]}
+        assert board["510000"] == "down" and board["310000"] == "up"
+    finally:
+        federation.resume_province("510000")
+    federation.wait_all_up()
+    visit.reverse(msgid, "2207")  # the HIS reverses too; whatever happened is undone once
+    deadline = time.monotonic() + 15
+    while time.monotonic() < deadline:
+        acc = his.call("5206", {"data": {"psn_no": f.SUN["psn_no"]}}, insuplc="510100")
+        if acc["accumulators"].get("visits", {}).get("outpatient", 0) == 0:
+            break
+        time.sleep(0.3)
+    assert acc["accumulators"].get("visits", {}).get("outpatient", 0) == 0
+    assert acc["accumulators"]["acct_balance"] == 100000
+
+
+def test_a_province_down_mid_run_stops_only_its_own_patients(federation: Federation) -> None:
+    his = federation.his("440000", f.SHENZHEN_H)
+    zhang = patient(his, f.ZHANG)
+    federation.stop_province("310000")
+    try:
+        started = time.monotonic()
+        with pytest.raises(HisError, match="peer_unavailable"):
+            VisitFlow(his, zhang).register(med_type="14", disease="M03900")
+        assert time.monotonic() - started < federation.his_timeout + 1.0
+        board = {n["region"]: n["status"] for n in federation.status()["nodes"]}
+        assert board["310000"] == "down"
+        visit = VisitFlow(his, patient(his, f.ZHENG))
+        visit.register()
+        visit.fees([(f.DRUG_A, "100.00", "1")])
+        assert visit.settle("100.00")["setlinfo"]["medfee_sumamt"] == 100.0
+    finally:
+        federation.start_province("310000")
+    federation.wait_all_up()
+    VisitFlow(his, zhang).register(med_type="14", disease="M03900")
