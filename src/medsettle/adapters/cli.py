@@ -15,6 +15,7 @@ import typer
 from rich.console import Console
 from rich.table import Table as RichTable
 
+from medsettle.adapters.cli_demo import demo_command, sim_command
 from medsettle.adapters.cli_nodes import keys_command, serve_app
 from medsettle.adapters.files import examples_dir, load_policy_book, read_document
 from medsettle.core.cases import Case, CaseOutcome, parse_case, run_case
@@ -36,6 +37,8 @@ policy_app = typer.Typer(help="Shipped policy parameters (参保地政策).", no
 app.add_typer(policy_app, name="policy")
 app.add_typer(serve_app, name="serve")
 app.command("keys")(keys_command)
+app.command("demo")(demo_command)
+app.command("sim")(sim_command)
 console = Console()
 err_console = Console(stderr=True)
 
@@ -93,8 +96,7 @@ def render_outcome(case: Case, outcome: CaseOutcome, *, detailed: bool) -> str:
 
 
 @app.command()
-def demo(exit_after: Annotated[bool, typer.Option("--exit", help="exit 0 after the summary")]
-         = False) -> None:
+def examples() -> None:
     """Settle every worked example of domain.md and print each as a patient's statement."""
     try:
         book = load_policy_book()

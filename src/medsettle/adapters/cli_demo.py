@@ -1,0 +1,179 @@
+"""`medsettle demo` and `medsettle sim`: a synthetic federation and a day of traffic."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import signal
+import threading
+from dataclasses import asdict
+from datetime import date, datetime
+from pathlib import Path
+from typing import Annotated
+from zoneinfo import ZoneInfo
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from medsettle.adapters.launcher import Federation
+from medsettle.core import codes
+from medsettle.core.money import fen_to_yuan
+from medsettle.sim.player import Player, Tally, by_province
+from medsettle.sim.population import ProvinceSeed, generate_province
+from medsettle.sim.traffic import plan_day
+
+console = Console(width=110) if not Console().is_terminal else Console()
+#: When fewer than 32 provinces are asked for, these come first (the busiest destinations).
+BUSIEST = ["440000", "310000", "110000", "330000", "320000", "460000", "510000", "410000",
+           "530000", "230000", "360000", "610000"]
+
+
+def pick_provinces(count: int) -> list[str]:
+    """`count` provinces, the busiest first."""
+    if not 2 <= count <= 32:
+        raise typer.BadParameter("between 2 and 32", param_hint="--provinces")
+    rest = [p for p in codes.PROVINCES if p not in BUSIEST]
+    return (BUSIEST + rest)[:count]
+
+
+def today_in_china() -> date:
+    """The business date in Asia/Shanghai."""
+    return datetime.now(ZoneInfo("Asia/Shanghai")).date()
+
+
+def progress() -> Progress:
+    """A progress display for long steps."""
+    return Progress(TextColumn("{task.description:<34}"), BarColumn(), MofNCompleteColumn(),
+                    TimeElapsedColumn(), console=console)
+
+
+def generate(provinces: list[str], persons: int, institutions: int, on: date, seed: int,
+             bar: Progress) -> dict[str, ProvinceSeed]:
+    """A synthetic population, institutions and catalogue for each province."""
+    task = bar.add_task("generate populations", total=len(provinces))
+    seeds = {}
+    for province in provinces:
+        seeds[province] = generate_province(province, persons=persons, institutions=institutions,
+                                            on=on, seed=seed)
+        bar.advance(task)
+    return seeds
+
+
+def rows_of(seed: ProvinceSeed) -> dict[str, list[dict[str, object]]]:
+    """A seed as rows by table."""
+    return {"persons": seed.persons, "accumulators": seed.accumulators, "filings": seed.filings,
+            "institutions": seed.institutions,
+            "catalogue": [{k: v for k, v in row.items() if k != "id"} for row in seed.catalogue]}
+
+
+def summary(tally: Tally) -> Table:
+    """Visits, settled, failed, direct settlement rate and funds paid, by insured province."""
+    table = Table(title="A day of cross-province direct settlement, by insured province")
+    table.caption = ("refused: not filed or suspended institution, as planned · rate: direct "
+                     "settlement rate = settled ÷ (settled + failed)")
+    for column in ("insured in", "visits", "settled", "refused", "failed", "rate",
+                   "medical fees ¥", "funds paid ¥"):
+        table.add_column(column, justify="left" if column == "insured in" else "right",
+                         no_wrap=True)
+    rows = by_province(tally)
+    for province, row in rows.items():
+        table.add_row(f"{province} {codes.PROVINCES[province]}", str(row["visits"]),
+                      str(row["settled"]), str(row["refused"]), str(row["failed"]),
+                      f"{row['rate']:.1%}", fen_to_yuan(int(row["medfee"])),
+                      fen_to_yuan(int(row["funds"])))
+    table.add_row("all", str(sum(tally.visits.values())), str(sum(tally.settled.values())),
+                  str(sum(tally.refused_as_expected.values())), str(sum(tally.failed.values())),
+                  f"{tally.rate():.1%}", fen_to_yuan(sum(tally.medfee.values())),
+                  fen_to_yuan(sum(tally.funds.values())), style="bold")
+    return table
+
+
+def demo_command(
+        provinces: Annotated[int, typer.Option(help="how many province nodes (2–32)")] = 32,
+        persons: Annotated[int, typer.Option(help="insured persons per province")] = 1500,
+        institutions: Annotated[int, typer.Option(help="institutions per province")] = 40,
+        visits: Annotated[int, typer.Option(help="cross-province visits in the day")] = 1500,
+        concurrency: Annotated[int, typer.Option(help="visits in flight at once")] = 16,
+        seed: Annotated[int, typer.Option(help="random seed of the simulation")] = 2026,
+        workdir: Annotated[Path, typer.Option(help="databases, keys and logs")]
+        = Path("var/demo"),
+        pg: Annotated[str | None, typer.Option(help="PostgreSQL server URL (default: SQLite "
+                                                     "files)")] = None,
+        exit_after: Annotated[bool, typer.Option("--exit", help="exit 0 after the summary")]
+        = False) -> None:
+    """Start the hub and province nodes, load a synthetic population, play a day of
+    cross-province traffic through the HIS gateways and print what happened."""
+    chosen = pick_provinces(provinces)
+    day = today_in_china()
+    shutil.rmtree(workdir, ignore_errors=True)
+    workdir.mkdir(parents=True)
+    console.print(f"[bold]MedSettle demo[/]: {len(chosen)} province nodes + the hub, "
+                  f"{persons} insured persons and {institutions} institutions per province, "
+                  f"{visits} cross-province visits on {day}.")
+    with progress() as bar:
+        seeds = generate(chosen, persons, institutions, day, seed, bar)
+        load = bar.add_task("load databases", total=len(chosen))
+        federation = Federation(workdir.resolve(), {p: rows_of(seeds[p]) for p in chosen},
+                                pg_url=pg, call_timeout=2.5, his_timeout=3.0,
+                                on_loaded=lambda _: bar.advance(load))
+        try:
+            start = bar.add_task("start hub and province nodes", total=len(chosen))
+            federation.start(on_started=lambda _: bar.advance(start))
+            planned = plan_day(seeds, day=day, visits=visits, seed=seed)
+            play = bar.add_task("play the day through the gateways", total=len(planned))
+            tally = Player(federation.urls).play(planned, concurrency,
+                                                 on_done=lambda: bar.advance(play))
+        except BaseException:
+            federation.close()
+            raise
+    console.print(summary(tally))
+    if tally.reasons:
+        console.print("failures by reason: " + ", ".join(f"{k} {v}" for k, v in
+                                                         tally.reasons.most_common()))
+    console.print(f"Next: the hub's status board {federation.hub_url}/status.html, a node's "
+                  f"metrics {federation.urls[chosen[0]]}/metrics and API docs "
+                  f"{federation.urls[chosen[0]]}/docs, JSON logs in {workdir}/*.log, "
+                  "docs/his-integration.md to connect a HIS.")
+    if exit_after:
+        federation.close()
+        if not sum(tally.settled.values()):
+            raise typer.Exit(1)
+        return
+    console.print("The federation keeps running; press Ctrl-C to stop it.")
+    stop = threading.Event()
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    stop.wait()
+    federation.close()
+
+
+def sim_command(
+        out: Annotated[Path, typer.Option(help="folder for the generated files")]
+        = Path("var/sim"),
+        provinces: Annotated[int, typer.Option(help="how many provinces (2–32)")] = 32,
+        persons: Annotated[int, typer.Option(help="insured persons per province")] = 2000,
+        institutions: Annotated[int, typer.Option(help="institutions per province")] = 60,
+        visits: Annotated[int, typer.Option(help="cross-province visits in the day")] = 5000,
+        seed: Annotated[int, typer.Option(help="random seed")] = 2026) -> None:
+    """Generate a synthetic population per province and a day of traffic, as JSON files
+    (<province>.json rows by table, traffic.jsonl one planned visit per line)."""
+    chosen = pick_provinces(provinces)
+    day = today_in_china()
+    out.mkdir(parents=True, exist_ok=True)
+    with progress() as bar:
+        seeds = generate(chosen, persons, institutions, day, seed, bar)
+        write = bar.add_task("write files", total=len(chosen) + 1)
+        for province, seed_rows in seeds.items():
+            (out / f"{province}.json").write_text(json.dumps(rows_of(seed_rows), default=str,
+                                                             ensure_ascii=False),
+                                                  encoding="utf-8")
+            bar.advance(write)
+        planned = plan_day(seeds, day=day, visits=visits, seed=seed)
+        with (out / "traffic.jsonl").open("w", encoding="utf-8") as handle:
+            for visit in planned:
+                handle.write(json.dumps(asdict(visit), default=str, ensure_ascii=False) + "\n")
+        bar.advance(write)
+    console.print(f"wrote {len(chosen)} province files and {len(planned)} planned visits to "
+                  f"{out}")

@@ -1,0 +1,164 @@
+"""Launch a federation on this machine: the hub and province nodes as separate processes, each
+with its own database (SQLite files, or PostgreSQL databases on a local server). Used by
+`medsettle demo`, the benchmarks and the end-to-end tests."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from medsettle.adapters.cli_nodes import new_keys
+from medsettle.adapters.db.seed import load_rows
+from medsettle.adapters.his.client import HisClient
+
+MEDSETTLE = str(Path(sys.executable).parent / "medsettle")
+
+
+def free_port() -> int:
+    """A TCP port on loopback that nobody listens on now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+class Federation:
+    """A hub and province nodes running as processes on loopback."""
+
+    def __init__(self, workdir: Path, rows: Mapping[str, Mapping[str, Sequence[Any]]],
+                 pg_url: str | None = None, call_timeout: float = 1.5,
+                 his_timeout: float = 2.0,
+                 on_loaded: Callable[[str], None] | None = None) -> None:
+        self.workdir = workdir
+        self.pg_url = pg_url
+        self.keys_path = workdir / "keys.json"
+        self.keys_path.write_text(json.dumps(new_keys()), encoding="utf-8")
+        self.procs: dict[str, subprocess.Popen[bytes]] = {}
+        self.urls: dict[str, str] = {}
+        self.dbs: dict[str, str] = {}
+        self.created_pg: list[str] = []
+        self.call_timeout = call_timeout
+        self.his_timeout = his_timeout
+        self.hub_url = ""
+        for region, tables in rows.items():
+            self.dbs[region] = self._db(region)
+            load_rows(self.dbs[region], tables)
+            if on_loaded:
+                on_loaded(region)
+        self.dbs["hub"] = self._db("hub")
+
+    def _db(self, name: str) -> str:
+        if self.pg_url is None:
+            return f"sqlite:///{self.workdir / (name + '.db')}"
+        import psycopg
+        db = f"medsettle_e2e_{name}_{uuid.uuid4().hex[:8]}"
+        with psycopg.connect(self.pg_url, autocommit=True) as conn:
+            conn.execute(f'CREATE DATABASE "{db}"')
+        self.created_pg.append(db)
+        return self.pg_url.rsplit("/", 1)[0] + "/" + db
+
+    def _spawn(self, name: str, args: list[str]) -> None:
+        log = open(self.workdir / f"{name}.log", "ab")
+        self.procs[name] = subprocess.Popen([MEDSETTLE, "serve", *args], stdout=log,
+                                            stderr=subprocess.STDOUT, cwd=self.workdir,
+                                            start_new_session=True)
+
+    def start(self, on_started: Callable[[str], None] | None = None) -> Federation:
+        """Start the hub, then every province (all spawned before waiting), until all are up."""
+        port = free_port()
+        self.hub_url = f"http://127.0.0.1:{port}"
+        self._spawn("hub", ["hub", "--port", str(port), "--db", self.dbs["hub"],
+                            "--keys", str(self.keys_path),
+                            "--call-timeout", str(self.call_timeout)])
+        self.wait_healthy(self.hub_url, self.procs["hub"])
+        regions = [r for r in self.dbs if r != "hub"]
+        for region in regions:
+            self.start_province(region, wait=False)
+        for region in regions:
+            self.wait_healthy(self.urls[region], self.procs[region], seconds=180)
+            if on_started:
+                on_started(region)
+        self.wait_all_up(seconds=60)
+        return self
+
+    def start_province(self, region: str, wait: bool = True) -> None:
+        """Start (or restart, on the same port) one province node."""
+        port = int(self.urls[region].rsplit(":", 1)[1]) if region in self.urls else free_port()
+        self.urls[region] = f"http://127.0.0.1:{port}"
+        self._spawn(region, ["province", "--region", region, "--port", str(port),
+                             "--db", self.dbs[region], "--hub", self.hub_url,
+                             "--keys", str(self.keys_path), "--timeout", str(self.his_timeout)])
+        if wait:
+            self.wait_healthy(self.urls[region], self.procs[region])
+
+    def stop_province(self, region: str) -> None:
+        proc = self.procs.pop(region)
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait(10)
+
+    def pause_province(self, region: str) -> None:
+        """Freeze a node (it accepts connections but never answers): a slow province."""
+        os.killpg(self.procs[region].pid, signal.SIGSTOP)
+
+    def resume_province(self, region: str) -> None:
+        os.killpg(self.procs[region].pid, signal.SIGCONT)
+
+    def wait_healthy(self, url: str, proc: subprocess.Popen[bytes], seconds: float = 30) -> None:
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            if proc.poll() is not None:
+                raise RuntimeError(f"{url} exited; see {self.workdir}/*.log")
+            try:
+                if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.1)
+        raise TimeoutError(f"{url} did not become healthy; see {self.workdir}/*.log")
+
+    def status(self) -> dict[str, Any]:
+        result: dict[str, Any] = httpx.get(f"{self.hub_url}/status", timeout=5).json()
+        return result
+
+    def wait_all_up(self, seconds: float = 30) -> None:
+        provinces = {r for r in self.dbs if r != "hub" and r in self.procs}
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            up = {n["region"] for n in self.status()["nodes"] if n["status"] == "up"}
+            if provinces <= up:
+                return
+            time.sleep(0.1)
+        raise TimeoutError(f"not every node registered with the hub: {self.status()}")
+
+    def his(self, region: str, fixmedins_code: str, name: str = "示例医院") -> HisClient:
+        client = HisClient(self.urls[region], fixmedins_code, name)
+        client.sign_in()
+        return client
+
+    def close(self) -> None:
+        for proc in self.procs.values():
+            try:
+                os.killpg(proc.pid, signal.SIGCONT)
+                os.killpg(proc.pid, signal.SIGTERM)
+            except ProcessLookupError:
+                pass
+        for proc in self.procs.values():
+            try:
+                proc.wait(10)
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, signal.SIGKILL)
+        if self.pg_url is not None:
+            import psycopg
+            with psycopg.connect(self.pg_url, autocommit=True) as conn:
+                for db in self.created_pg:
+                    conn.execute(f'DROP DATABASE IF EXISTS "{db}" WITH (FORCE)')
