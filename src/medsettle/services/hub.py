@@ -70,33 +70,36 @@ def _aware(value: datetime) -> datetime:
     return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
-def log_message(tx: UnitOfWork, *, msgid: str, op: str, from_region: str, to_region: str,
-                outcome: str, latency_ms: int, now: datetime) -> None:
-    """Keep one line of the hub's message log."""
-    tx.add("hub_messages", {"msgid": msgid, "op": op, "from_region": from_region,
-                            "to_region": to_region, "outcome": outcome,
-                            "latency_ms": latency_ms, "at": now})
+def message_row(*, msgid: str, op: str, from_region: str, to_region: str, outcome: str,
+                latency_ms: int, now: datetime) -> dict[str, Any]:
+    """One line of the hub's message log."""
+    return {"msgid": msgid, "op": op, "from_region": from_region, "to_region": to_region,
+            "outcome": outcome, "latency_ms": latency_ms, "at": now}
 
 
-def index_settlement(tx: UnitOfWork, op: str, result: Mapping[str, Any],
-                     payload: Mapping[str, Any], msgid: str, now: datetime) -> None:
-    """Index a settlement or its cancel/reversal for clearing (amounts in fen)."""
+def index_row(op: str, result: Mapping[str, Any], payload: Mapping[str, Any], msgid: str,
+              now: datetime) -> dict[str, Any] | None:
+    """The clearing-index row of a settlement or its cancel/reversal (amounts in fen), if any."""
     if op not in INDEXED_OPS or not result.get("setl_id") or "amounts" not in result:
-        return
-    if tx.one("settlement_index", setl_id=result["setl_id"]) is not None:
-        return
+        return None
     amounts = result["amounts"]
-    payload = {**payload, **result}
-    tx.add("settlement_index", {
-        "setl_id": result["setl_id"], "kind": "settle" if op == "settle" else "cancel",
-        "ref_setl_id": result.get("ref_setl_id"), "mdtrt_id": payload.get("mdtrt_id", ""),
-        "psn_no": payload.get("psn_no", ""), "insu_admdvs": payload.get("insu_admdvs", ""),
-        "mdtrtarea_admvs": payload.get("mdtrtarea_admvs", ""),
-        "fixmedins_code": payload.get("fixmedins_code", ""),
-        "visit_type": payload.get("visit_type", ""), "setl_time": now,
-        "medfee_sumamt": amounts["medfee_sumamt"], "fund_pay_sumamt": amounts["fund_pay_sumamt"],
-        "acct_pay": amounts["acct_pay"], "psn_cash_pay": amounts["psn_cash_pay"],
-        "msgid": msgid})
+    fields = {**payload, **result}
+    return {"setl_id": result["setl_id"], "kind": "settle" if op == "settle" else "cancel",
+            "ref_setl_id": result.get("ref_setl_id"), "mdtrt_id": fields.get("mdtrt_id", ""),
+            "psn_no": fields.get("psn_no", ""), "insu_admdvs": fields.get("insu_admdvs", ""),
+            "mdtrtarea_admvs": fields.get("mdtrtarea_admvs", ""),
+            "fixmedins_code": fields.get("fixmedins_code", ""),
+            "visit_type": fields.get("visit_type", ""), "setl_time": now,
+            "medfee_sumamt": amounts["medfee_sumamt"],
+            "fund_pay_sumamt": amounts["fund_pay_sumamt"], "acct_pay": amounts["acct_pay"],
+            "psn_cash_pay": amounts["psn_cash_pay"], "msgid": msgid}
+
+
+def write_journal(tx: UnitOfWork, messages: list[dict[str, Any]],
+                  index: list[dict[str, Any]]) -> None:
+    """Write a batch of message-log lines and index rows (an index row is written once)."""
+    tx.add_many("hub_messages", messages)
+    tx.add_ignore("settlement_index", index)
 
 
 def add_locator(tx: UnitOfWork, province: str, hashes: list[str]) -> int:

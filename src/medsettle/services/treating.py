@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 import secrets
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any, Protocol
 from zoneinfo import ZoneInfo
@@ -48,6 +48,7 @@ class Treating:
     region: str  # the province code, e.g. "440000"
     insured: InsuredPort
     catalogue: Catalogue
+    signed_in: dict[str, str] = field(default_factory=dict)  # sign_no → institution, a cache
 
     def new_id(self, now: datetime) -> str:
         """A 30-character id: region(6) + local time(14) + 10 random digits."""
@@ -91,10 +92,13 @@ def check_signed_in(t: Treating, sign_no: str | None, fixmedins_code: str) -> No
     """Every message but 9001 carries the sign_no this institution received."""
     if not sign_no:
         raise InvalidInput("sign_no", "sign in with 9001 first and send the returned sign_no")
+    if t.signed_in.get(sign_no) == fixmedins_code:
+        return
     with t.db.tx() as tx:
         row = tx.one("sign_ins", sign_no=sign_no)
     if row is None or row.fixmedins_code != fixmedins_code:
         raise InvalidInput("sign_no", "unknown sign_no for this institution; sign in with 9001")
+    t.signed_in[sign_no] = fixmedins_code
 
 
 def insured_region(t: Treating, cert_type: str, cert_no: str, given: str | None,
@@ -195,6 +199,9 @@ def update_visit(t: Treating, env: Any, info: Any) -> dict[str, Any]:
     """2203: the visit's medical type and disease (a chronic visit's disease code)."""
     with t.db.tx() as tx:
         visit = own_visit(tx, env, info.mdtrt_id, info.psn_no)
+        if visit.status != "open":
+            raise StateConflict(f"visit {info.mdtrt_id} is {visit.status}: its information "
+                                "can no longer change")
         if info.visit_type != visit.visit_type:
             raise InvalidInput("input.mdtrtinfo.med_type", f"a {visit.visit_type} visit cannot "
                                f"become {info.visit_type}; cancel and register again")
@@ -204,6 +211,15 @@ def update_visit(t: Treating, env: Any, info: Any) -> dict[str, Any]:
                                "registration; cancel and register again to change it")
         tx.change("visits", {"mdtrt_id": visit.mdtrt_id}, med_type=info.med_type)
     return {"mdtrt_id": info.mdtrt_id}
+
+
+def change_admission(t: Treating, env: Any, cmd: Any) -> dict[str, Any]:
+    """2403: only an open or discharged stay of this institution and person can be changed."""
+    with t.db.tx() as tx:
+        visit = own_visit(tx, env, cmd.mdtrt_id, cmd.psn_no)
+        if visit.visit_type != "inpatient" or visit.status not in ("open", "discharged"):
+            raise StateConflict(f"visit {cmd.mdtrt_id} is not an open inpatient stay")
+    return {"mdtrt_id": cmd.mdtrt_id}
 
 
 def discharge(t: Treating, env: Any, cmd: Any) -> dict[str, Any]:

@@ -200,7 +200,7 @@ def reverse(t: Treating, env: Any, cmd: Any, now: datetime) -> dict[str, Any]:
     if cmd.oinfno in SETTLE_INFNOS:
         if settled and settled[0].status == "settled":
             with t.db.tx() as tx:
-                visit = tx.one("visits", mdtrt_id=settled[0].mdtrt_id)
+                visit = own_visit(tx, env, settled[0].mdtrt_id, cmd.psn_no)
             _cancel(t, visit, settled[0], env.msgid, env, now)
             return {"omsgid": cmd.omsgid, "reversed": True}
         if not settled and env.insuplc_admdvs:
@@ -211,17 +211,19 @@ def reverse(t: Treating, env: Any, cmd: Any, now: datetime) -> dict[str, Any]:
         return {"omsgid": cmd.omsgid, "reversed": False}
     if cmd.oinfno in ("2201", "2401"):
         if opened is not None and opened.status in ("open", "manual", "discharged"):
-            cancel_visit(t, env, opened.mdtrt_id, opened.psn_no)
+            cancel_visit(t, env, opened.mdtrt_id, cmd.psn_no)
             return {"omsgid": cmd.omsgid, "reversed": True}
         return {"omsgid": cmd.omsgid, "reversed": False}
     if cmd.oinfno in ("2204", "2301") and logged is not None and logged.ok:
-        return _reverse_fees(t, logged, cmd.omsgid)
+        return _reverse_fees(t, env, logged, cmd)
     raise StateConflict(f"a {cmd.oinfno} cannot be reversed here; send its cancel transaction")
 
 
-def _reverse_fees(t: Treating, logged: Any, omsgid: str) -> dict[str, Any]:
+def _reverse_fees(t: Treating, env: Any, logged: Any, cmd: Any) -> dict[str, Any]:
     rows = (logged.response.get("output") or {}).get("result", [])
     with t.db.tx() as tx:
+        for mdtrt_id in {row["mdtrt_id"] for row in rows if "mdtrt_id" in row}:
+            own_visit(tx, env, mdtrt_id, cmd.psn_no)  # only the sender's own fees, of this person
         count = 0
         for row in rows:
             for line in tx.rows("fee_details", feedetl_sn=row["feedetl_sn"]):
@@ -232,7 +234,7 @@ def _reverse_fees(t: Treating, logged: Any, omsgid: str) -> dict[str, Any]:
                 tx.change("fee_details", {"mdtrt_id": line.mdtrt_id,
                                           "feedetl_sn": line.feedetl_sn}, status="cancelled")
                 count += 1
-    return {"omsgid": omsgid, "reversed": count > 0}
+    return {"omsgid": cmd.omsgid, "reversed": count > 0}
 
 
 def settlements_of(t: Treating, env: Any, query: Any) -> list[dict[str, Any]]:

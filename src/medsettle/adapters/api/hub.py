@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import json
 import logging
+import threading
 import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -40,6 +43,54 @@ def now() -> datetime:
     return datetime.now(UTC)
 
 
+class Journal:
+    """The hub's message log and settlement index, written in batches off the request path.
+
+    Rows wait in memory at most `interval` seconds; `flush()` writes them at once (shutdown,
+    tests, clearing). A crash can lose the last moments of the log, never a settlement: the
+    insured node's database is the record, and reconciliation (对账) re-indexes from it.
+    """
+
+    def __init__(self, store: Store, interval: float = 0.25) -> None:
+        self.store = store
+        self.interval = interval
+        self.lock = threading.Lock()
+        self.messages: list[dict[str, Any]] = []
+        self.index: list[dict[str, Any]] = []
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=self._run, name="journal", daemon=True)
+        self.thread.start()
+
+    def add(self, message: dict[str, Any], index: dict[str, Any] | None) -> None:
+        """Queue one log line and, for a settlement, its index row."""
+        with self.lock:
+            self.messages.append(message)
+            if index is not None:
+                self.index.append(index)
+
+    def flush(self) -> None:
+        """Write everything queued."""
+        with self.lock:
+            messages, self.messages = self.messages, []
+            index, self.index = self.index, []
+        if messages or index:
+            with self.store.tx() as tx:
+                svc.write_journal(tx, messages, index)
+
+    def _run(self) -> None:
+        while not self.stop.wait(self.interval):
+            try:
+                self.flush()
+            except Exception:  # keep journaling; the next flush retries the next batch
+                logger.exception("journal flush failed")
+
+    def close(self) -> None:
+        """Stop the writer after a last flush."""
+        self.stop.set()
+        self.thread.join(5)
+        self.flush()
+
+
 def create_hub_app(config: HubConfig) -> FastAPI:
     """Build the hub's app: migrate its database, then serve."""
     engine = make_engine(config.db_url)
@@ -48,7 +99,12 @@ def create_hub_app(config: HubConfig) -> FastAPI:
     metrics = Metrics()
     http = httpx.Client(timeout=httpx.Timeout(config.call_timeout, connect=1.0),
                         limits=httpx.Limits(max_connections=256, max_keepalive_connections=256))
-    app = FastAPI(title="MedSettle national hub", version="1")
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        yield
+        app.state.journal.close()
+
+    app = FastAPI(title="MedSettle national hub", version="1", lifespan=lifespan)
     app.state.store = store
 
     async def authenticated(request: Request) -> tuple[str, dict[str, Any]]:
@@ -68,6 +124,7 @@ def create_hub_app(config: HubConfig) -> FastAPI:
         node, doc = await authenticated(request)
         with store.tx() as tx:
             svc.register(tx, node, str(doc["endpoint"]), now())
+        routes[node] = str(doc["endpoint"])
         return {"ok": True}
 
     @app.post("/fed/v1/heartbeat")
@@ -96,10 +153,20 @@ def create_hub_app(config: HubConfig) -> FastAPI:
         status, answer = await run_in_threadpool(_forward, sender, doc)
         return JSONResponse(answer, status_code=status)
 
+    routes: dict[str, str] = {}
+    journal = Journal(store)
+    app.state.journal = journal
+
+    def endpoint_of(region: str) -> str:
+        target = region[:2] + "0000"
+        if target not in routes:
+            with store.tx() as tx:
+                routes[target] = svc.endpoint_of(tx, target)
+        return routes[target]
+
     def _forward(sender: str, doc: dict[str, Any]) -> tuple[int, dict[str, Any]]:
         to, op, msgid = str(doc["to"]), str(doc["op"]), str(doc["msgid"])
-        with store.tx() as tx:
-            endpoint = svc.endpoint_of(tx, to)
+        endpoint = endpoint_of(to)
         target = to[:2] + "0000"
         path = f"/fed/v1/ops/{op}"
         body = json.dumps({"from": sender, "msgid": msgid, "payload": doc["payload"]},
@@ -123,13 +190,14 @@ def create_hub_app(config: HubConfig) -> FastAPI:
         latency = time.perf_counter() - started
         metrics.peer_calls.labels(op, outcome).observe(latency)
         metrics.requests.labels(op, outcome).inc()
-        with store.tx() as tx:
-            svc.log_message(tx, msgid=msgid, op=op, from_region=sender, to_region=target,
-                            outcome=outcome, latency_ms=int(latency * 1000), now=now())
-            if outcome in ("timeout", "unreachable"):
+        journal.add(svc.message_row(msgid=msgid, op=op, from_region=sender, to_region=target,
+                                    outcome=outcome, latency_ms=int(latency * 1000), now=now()),
+                    svc.index_row(op, answer["result"], doc["payload"], msgid, now())
+                    if outcome == "ok" and answer else None)
+        if outcome in ("timeout", "unreachable"):
+            with store.tx() as tx:
                 svc.mark_down(tx, target, now(), outcome)
-            elif outcome == "ok":
-                svc.index_settlement(tx, op, answer["result"], doc["payload"], msgid, now())
+            routes.pop(target, None)
         if answer is None:
             message = (f"province {target} did not answer within {config.call_timeout:g} s"
                        if outcome == "timeout" else f"province {target} cannot be reached")
@@ -153,6 +221,12 @@ def create_hub_app(config: HubConfig) -> FastAPI:
                 "<style>.down{color:#b00}.up{color:#060}td{padding:2px 8px}</style>"
                 f"<h1>Province nodes: {board['up']} up, {board['down']} down</h1>"
                 f"<table><tr><th>region<th>status<th>since<th>last heartbeat</tr>{rows}</table>")
+
+    @app.post("/fed/v1/journal/flush", summary="Write the queued message log and index now")
+    async def flush(request: Request) -> dict[str, Any]:
+        await authenticated(request)
+        await run_in_threadpool(journal.flush)
+        return {"ok": True}
 
     @app.get("/healthz")
     def healthz() -> dict[str, str]:

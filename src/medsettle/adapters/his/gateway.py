@@ -81,7 +81,12 @@ class HisGateway:
             stored = tx.claim_message("his", env.msgid, env.infno, env.body_hash, received)
         if stored is not None:
             return self._stored_answer(env, stored, received)
-        answer = self._run(env, received)
+        try:
+            answer = self._run(env, received)
+        except Exception:  # unexpected: drop the claim so a retry is processed, not "pending"
+            with self.t.db.tx() as tx:
+                tx.forget_message("his", env.msgid)
+            raise
         with self.t.db.tx() as tx:
             if answer.get("transient"):
                 tx.forget_message("his", env.msgid)
@@ -229,7 +234,7 @@ HANDLERS: dict[str, Handler] = {
     "2404": lambda t, env, c, now: tr.cancel_visit(t, env, c.mdtrt_id, c.psn_no),
     "2203": lambda t, env, c, now: tr.update_visit(t, env, c),
     "2402": lambda t, env, c, now: tr.discharge(t, env, c),
-    "2403": lambda t, env, c, now: {"mdtrt_id": c.mdtrt_id},
+    "2403": lambda t, env, c, now: tr.change_admission(t, env, c),
     "2405": lambda t, env, c, now: tr.cancel_discharge(t, env, c.mdtrt_id, c.psn_no),
     "2204": _fees,
     "2301": _fees,
