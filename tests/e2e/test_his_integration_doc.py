@@ -108,6 +108,15 @@ def _time(moment: datetime) -> str:
     return moment.strftime("%Y-%m-%d %H:%M:%S")
 
 
+@dataclass(frozen=True)
+class Sent:
+    """What the test sent and got back; `retry_of` is the first answer to the same envelope."""
+
+    envelope: dict[str, Any]
+    answer: dict[str, Any]
+    retry_of: dict[str, Any] | None
+
+
 class Runner:
     """Sends the guide's requests to one gateway, filling and capturing placeholders."""
 
@@ -178,15 +187,6 @@ class Runner:
         self.sent.setdefault(str(envelope.get("msgid")), (envelope, answer))
         retry_of = earlier[1] if earlier is not None and earlier[0] == envelope else None
         return Sent(envelope, answer, retry_of)
-
-
-@dataclass(frozen=True)
-class Sent:
-    """What the test sent and got back; `retry_of` is the first answer to the same envelope."""
-
-    envelope: dict[str, Any]
-    answer: dict[str, Any]
-    retry_of: dict[str, Any] | None
 
 
 def mismatches(doc: Any, got: Any, path: str = "") -> list[str]:

@@ -111,8 +111,8 @@ def test_policy_diff_lists_the_deductible_difference() -> None:
     assert re.search(r"inpatient deductible.*¥1300\.00", done.stdout)
 
 
-def test_demo_settles_all_twelve_examples_as_expected() -> None:
-    done = run("demo", "--exit")
+def test_examples_settles_all_twelve_worked_examples_as_expected() -> None:
+    done = run("examples")
     assert done.returncode == 0, done.stderr
     for n in range(1, 13):
         assert re.search(rf"│ E{n}\s+│", done.stdout), f"E{n} missing"
