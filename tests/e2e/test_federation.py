@@ -220,3 +220,16 @@ def test_a_province_down_mid_run_stops_only_its_own_patients(federation: Federat
         federation.start_province("310000")
     federation.wait_all_up()
     VisitFlow(his, zhang).register(med_type="14", disease="M03900")
+
+
+def test_nodes_expose_health_metrics_and_openapi(federation: Federation) -> None:
+    import httpx
+    url = federation.urls["440000"]
+    assert httpx.get(f"{url}/healthz").json()["status"] == "ok"
+    metrics = httpx.get(f"{url}/metrics").text
+    assert 'medsettle_requests_total{infno="2207",outcome="ok"}' in metrics
+    assert "medsettle_request_seconds_bucket" in metrics
+    assert "/his" in httpx.get(f"{url}/openapi.json").json()["paths"]
+    hub_metrics = httpx.get(f"{federation.hub_url}/metrics").text
+    assert 'medsettle_peer_call_seconds_count{op="settle",outcome="ok"}' in hub_metrics
+    assert "Province nodes" in httpx.get(f"{federation.hub_url}/status.html").text
