@@ -180,3 +180,15 @@ class AuthenticationFailed(MedSettleError):
     """A node-to-node request is unsigned, from an unknown node, or its signature is wrong."""
 
     code = "authentication_failed"
+
+
+class LedgerError(MedSettleError):
+    """A ledger invariant would be broken."""
+
+    code = "ledger_error"
+
+
+class UnbalancedEntry(LedgerError):
+    """The debits and credits of a journal entry do not sum to zero."""
+
+    code = "unbalanced_entry"

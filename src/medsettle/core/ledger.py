@@ -1,0 +1,165 @@
+"""A tamper-evident double-entry ledger (domain.md §8; issue "money trail").
+
+Every movement of money is a journal entry whose postings sum to zero (debits positive, credits
+negative, integer fen). Entries are never changed: a correction is a new entry. Each entry's hash
+covers its canonical content and the previous entry's hash, so the chain proves that nothing was
+modified, deleted, inserted or reordered; chain heads sent to the hub (anchors) prove that the
+chain was not rewritten as a whole.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from medsettle.core.errors import LedgerError, UnbalancedEntry
+
+GENESIS = "0" * 64
+
+
+@dataclass(frozen=True, slots=True)
+class Posting:
+    """One line of an entry: an account and a signed amount (debit > 0, credit < 0)."""
+
+    account: str
+    amount: int
+
+
+@dataclass(frozen=True, slots=True)
+class Entry:
+    """A journal entry before it is chained: what happened, when, and its postings."""
+
+    entry_id: str
+    kind: str
+    ref: str
+    booked_at: datetime
+    postings: tuple[Posting, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class ChainedEntry:
+    """An entry as stored: its place in the chain and its hashes."""
+
+    seq: int
+    entry: Entry
+    prev_hash: str
+    hash: str
+
+
+def balanced(entry_id: str, kind: str, ref: str, booked_at: datetime,
+             postings: Iterable[tuple[str, int]]) -> Entry:
+    """An entry from (account, amount) pairs; zero lines dropped; refuses an unbalanced one."""
+    lines = tuple(Posting(account, amount) for account, amount in postings if amount)
+    if any(type(p.amount) is not int for p in lines):
+        raise UnbalancedEntry(f"{entry_id}: amounts must be integer fen")
+    total = sum(p.amount for p in lines)
+    if total != 0:
+        raise UnbalancedEntry(f"{entry_id}: debits and credits differ by {total} fen")
+    if not lines:
+        raise UnbalancedEntry(f"{entry_id}: an entry needs at least two postings")
+    return Entry(entry_id, kind, ref, booked_at, lines)
+
+
+def canonical(seq: int, entry: Entry) -> str:
+    """The exact text the hash covers (sorted keys, no spaces, UTC time in ISO form)."""
+    return json.dumps({"seq": seq, "id": entry.entry_id, "kind": entry.kind, "ref": entry.ref,
+                       "at": entry.booked_at.isoformat(),
+                       "postings": [[p.account, p.amount] for p in entry.postings]},
+                      sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def chain_hash(prev_hash: str, seq: int, entry: Entry) -> str:
+    """SHA-256 of the previous hash and this entry's canonical content."""
+    return hashlib.sha256((prev_hash + canonical(seq, entry)).encode()).hexdigest()
+
+
+def chain(prev: ChainedEntry | None, entry: Entry) -> ChainedEntry:
+    """Append `entry` after `prev` (None: the first entry)."""
+    seq = 1 if prev is None else prev.seq + 1
+    prev_hash = GENESIS if prev is None else prev.hash
+    return ChainedEntry(seq, entry, prev_hash, chain_hash(prev_hash, seq, entry))
+
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    """The first place where a chain is not what was written."""
+
+    seq: int
+    problem: str  # modified | deleted | inserted | reordered | unbalanced | anchor_mismatch
+    detail: str
+
+
+def verify(entries: Sequence[ChainedEntry], anchors: Mapping[int, str] | None = None
+           ) -> Finding | None:
+    """Check a chain in stored order against its hashes and anchors (seq → hash at that seq).
+
+    Returns None when the chain is intact, else the first finding: an entry whose content no
+    longer matches its hash (modified), a missing seq (deleted), an extra or duplicated seq
+    (inserted), seqs out of order (reordered), postings that do not balance, or an anchor that the
+    chain no longer reaches with the same hash (the chain was rewritten from there on).
+    """
+    prev_hash, expected = GENESIS, 1
+    seen: dict[int, str] = {}
+    for stored in entries:
+        if stored.seq < expected:
+            problem = "inserted" if stored.seq in seen else "reordered"
+            return Finding(stored.seq, problem, f"seq {stored.seq} appears after seq "
+                                                f"{expected - 1}")
+        if stored.seq > expected:
+            return Finding(expected, "deleted" if stored.prev_hash != prev_hash or
+                           stored.seq > expected else "reordered",
+                           f"seq {expected} is missing; the next entry is seq {stored.seq}")
+        if sum(p.amount for p in stored.entry.postings) != 0:
+            return Finding(stored.seq, "unbalanced", "postings do not sum to zero")
+        if stored.prev_hash != prev_hash:
+            return Finding(stored.seq, "inserted", "its previous hash is not the hash of the "
+                                                   "entry before it")
+        if chain_hash(prev_hash, stored.seq, stored.entry) != stored.hash:
+            return Finding(stored.seq, "modified", "its content does not match its hash")
+        seen[stored.seq] = stored.hash
+        prev_hash, expected = stored.hash, expected + 1
+    for seq, anchored in sorted((anchors or {}).items()):
+        if seq not in seen:
+            return Finding(seq, "deleted", f"anchored seq {seq} is no longer in the chain")
+        if seen[seq] != anchored:
+            return Finding(seq, "anchor_mismatch", f"the chain was rewritten: seq {seq} no "
+                                                   "longer has its anchored hash")
+    return None
+
+
+def balances(entries: Iterable[ChainedEntry]) -> dict[str, int]:
+    """Each account's balance (sum of its postings)."""
+    result: dict[str, int] = {}
+    for stored in entries:
+        for posting in stored.entry.postings:
+            result[posting.account] = result.get(posting.account, 0) + posting.amount
+    return result
+
+
+def settlement_postings(role: str, amounts: Mapping[str, int], *, insured: str, treating: str,
+                        psn_no: str, fixmedins_code: str) -> list[tuple[str, int]]:
+    """The postings of a settlement (a cancel passes negated amounts, reversing every line).
+
+    Insured place (参保地): each fund's expense and the personal account are debited; the amount
+    owed to the treating province (funds + account, 3261's optins_pay_sumamt) is credited.
+    Treating place (就医地): that amount is receivable from the insured province and payable to
+    the institution; the patient's cash goes to the institution.
+    """
+    owed = amounts["fund_pay_sumamt"] + amounts["acct_pay"]
+    if role == "insured":
+        return [(f"fund:hifp:{insured}", amounts["hifp_pay"]),
+                (f"fund:hifmi:{insured}", amounts["hifmi_pay"]),
+                (f"fund:hifob:{insured}", amounts["hifob_pay"]),
+                (f"fund:cvlserv:{insured}", amounts["cvlserv_pay"]),
+                (f"fund:maf:{insured}", amounts["maf_pay"]),
+                (f"personal_account:{psn_no}", amounts["acct_pay"]),
+                (f"payable:province:{treating[:2]}0000", -owed)]
+    if role == "treating":
+        return [(f"receivable:province:{insured[:2]}0000", owed),
+                (f"payable:institution:{fixmedins_code}", -owed),
+                (f"patient_cash:{psn_no}", amounts["psn_cash_pay"]),
+                (f"institution_cash:{fixmedins_code}", -amounts["psn_cash_pay"])]
+    raise LedgerError(f"unknown ledger role {role!r}")
