@@ -13,7 +13,7 @@ import hashlib
 import json
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 
 from medsettle.core.errors import LedgerError, UnbalancedEntry
 
@@ -51,22 +51,22 @@ class ChainedEntry:
 
 def balanced(entry_id: str, kind: str, ref: str, booked_at: datetime,
              postings: Iterable[tuple[str, int]]) -> Entry:
-    """An entry from (account, amount) pairs; zero lines dropped; refuses an unbalanced one."""
+    """An entry from (account, amount) pairs; zero lines dropped; refuses an unbalanced one.
+    An entry may end with no postings (a settlement paid wholly in cash moves nothing at the
+    insured place); it is still chained, so the record of the event is complete."""
     lines = tuple(Posting(account, amount) for account, amount in postings if amount)
     if any(type(p.amount) is not int for p in lines):
         raise UnbalancedEntry(f"{entry_id}: amounts must be integer fen")
     total = sum(p.amount for p in lines)
     if total != 0:
         raise UnbalancedEntry(f"{entry_id}: debits and credits differ by {total} fen")
-    if not lines:
-        raise UnbalancedEntry(f"{entry_id}: an entry needs at least two postings")
     return Entry(entry_id, kind, ref, booked_at, lines)
 
 
 def canonical(seq: int, entry: Entry) -> str:
     """The exact text the hash covers (sorted keys, no spaces, UTC time in ISO form)."""
     return json.dumps({"seq": seq, "id": entry.entry_id, "kind": entry.kind, "ref": entry.ref,
-                       "at": entry.booked_at.isoformat(),
+                       "at": entry.booked_at.astimezone(UTC).isoformat(),
                        "postings": [[p.account, p.amount] for p in entry.postings]},
                       sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
@@ -163,3 +163,10 @@ def settlement_postings(role: str, amounts: Mapping[str, int], *, insured: str, 
                 (f"patient_cash:{psn_no}", amounts["psn_cash_pay"]),
                 (f"institution_cash:{fixmedins_code}", -amounts["psn_cash_pay"])]
     raise LedgerError(f"unknown ledger role {role!r}")
+
+
+def record_hash(prev_hash: str, seq: int, record: Mapping[str, object]) -> str:
+    """The chain hash of any record (e.g. a line of the hub's message log)."""
+    text = json.dumps({"seq": seq, **record}, sort_keys=True, separators=(",", ":"),
+                      ensure_ascii=False, default=str)
+    return hashlib.sha256((prev_hash + text).encode()).hexdigest()

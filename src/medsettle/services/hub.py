@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from medsettle.core import ledger
 from medsettle.core.errors import NotFound
 from medsettle.services.ports import UnitOfWork
 
@@ -98,8 +99,21 @@ def index_row(op: str, result: Mapping[str, Any], payload: Mapping[str, Any], ms
 def write_journal(tx: UnitOfWork, messages: list[dict[str, Any]],
                   index: list[dict[str, Any]]) -> None:
     """Write a batch of message-log lines and index rows (an index row is written once)."""
-    tx.add_many("hub_messages", messages)
+    if messages:
+        last = tx.rows_after("hub_messages", "id", 0, limit=1, descending=True)
+        seq, prev_hash = (int(last[0].id), str(last[0].hash)) if last else (0, ledger.GENESIS)
+        for message in messages:
+            seq += 1
+            message["id"], message["prev_hash"] = seq, prev_hash
+            prev_hash = message["hash"] = ledger.record_hash(prev_hash, seq, _log_fields(message))
+        tx.add_many("hub_messages", messages)
     tx.add_ignore("settlement_index", index)
+
+
+def _log_fields(message: Mapping[str, Any]) -> dict[str, Any]:
+    """What a message-log line's hash covers."""
+    return {k: message[k] for k in ("msgid", "op", "from_region", "to_region", "outcome",
+                                    "latency_ms", "at")}
 
 
 def add_locator(tx: UnitOfWork, province: str, hashes: list[str]) -> int:

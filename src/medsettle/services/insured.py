@@ -25,6 +25,7 @@ from medsettle.core.errors import (
 )
 from medsettle.core.filing import benefit_class
 from medsettle.core.policy import ParameterSet, PolicyBook
+from medsettle.services.ledger import post_settlement
 from medsettle.services.ports import UnitOfWork as Tx
 from medsettle.services.records import filing_from_row, line_from_payload
 
@@ -162,9 +163,11 @@ def compute(tx: Tx, book: PolicyBook, req: Mapping[str, Any], *, persist: bool,
               "steps": [step.code for step in result.steps]}
     if persist:
         tx.apply_delta(person.psn_no, year, result.delta)
-        tx.add("settlements", _settlement_row(req, visit_row, result.amounts, balance, now,
-                                              year, cls, result.policy_id,
-                                              {".".join(k): v for k, v in result.delta.items()}))
+        row = _settlement_row(req, visit_row, result.amounts, balance, now, year, cls,
+                              result.policy_id, {".".join(k): v for k, v in result.delta.items()})
+        tx.add("settlements", row)
+        post_settlement(tx, "insured", "settle", req["setl_id"], result.amounts.as_dict(), row,
+                        now)
         tx.change("insured_visits", {"mdtrt_id": visit_row.mdtrt_id}, status="settled")
         answer["setl_id"] = req["setl_id"]
     return answer
@@ -200,6 +203,7 @@ def cancel_settlement(tx: Tx, req: Mapping[str, Any], now: datetime) -> dict[str
         "status": "settled", "setl_time": now, "balc": balance, "delta": None,
         "msgid": req["msgid"]}
     tx.add("settlements", row)
+    post_settlement(tx, "insured", "cancel", req["cancel_setl_id"], negated, row, now)
     tx.change("settlements", {"setl_id": original.setl_id, "role": "insured"}, status="cancelled")
     tx.change("insured_visits", {"mdtrt_id": original.mdtrt_id}, status="open")
     logger.info("settlement cancelled", extra={"setl_id": original.setl_id,

@@ -21,6 +21,7 @@ from medsettle.core.errors import (
     StateConflict,
 )
 from medsettle.core.money import fen_to_yuan
+from medsettle.services.ledger import post_settlement
 from medsettle.services.records import line_payload
 from medsettle.services.treating import (
     Treating,
@@ -65,7 +66,9 @@ def settle(t: Treating, env: Any, cmd: Any, *, inpatient: bool, persist: bool,
                               "reversed (冲正)") from None
     if persist:
         with t.db.tx() as tx:
-            tx.add("settlements", _treating_row(visit, answer, payload, env.msgid, now))
+            row = _treating_row(visit, answer, payload, env.msgid, now)
+            tx.add("settlements", row)
+            post_settlement(tx, "treating", "settle", str(setl_id), answer["amounts"], row, now)
             for line in lines:
                 tx.change("fee_details", {"mdtrt_id": line.mdtrt_id,
                                           "feedetl_sn": line.feedetl_sn}, setl_id=setl_id)
@@ -172,9 +175,11 @@ def _cancel(t: Treating, visit: Any, original: Any, msgid: str, env: Any,
                             {"setl_id": original.setl_id, "cancel_setl_id": cancel_id})
     with t.db.tx() as tx:
         negated = {name: -getattr(original, name) for name in AMOUNT_FIELDS}
-        tx.add("settlements", dict(original._mapping) | negated | {
+        row = dict(original._mapping) | negated | {
             "setl_id": cancel_id, "kind": "cancel", "ref_setl_id": original.setl_id,
-            "setl_time": now, "balc": answer.get("balc", 0), "msgid": msgid})
+            "setl_time": now, "balc": answer.get("balc", 0), "msgid": msgid}
+        tx.add("settlements", row)
+        post_settlement(tx, "treating", "cancel", cancel_id, negated, row, now)
         tx.change("settlements", {"setl_id": original.setl_id, "role": "treating"},
                   status="cancelled")
         for line in tx.rows("fee_details", setl_id=original.setl_id):

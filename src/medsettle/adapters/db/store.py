@@ -66,6 +66,17 @@ class Tx:
             query = query.order_by(table.c[order_by])
         return list(self.conn.execute(query))
 
+    def rows_after(self, name: str | Table, column: str, after: object, *, limit: int = 1000,
+                   descending: bool = False) -> list[Row[Any]]:
+        """Rows ordered by `column`: those after `after` (ascending), or the last `limit`."""
+        table = _table(name)
+        query = select(table)
+        if descending:
+            query = query.order_by(table.c[column].desc())
+        else:
+            query = query.where(table.c[column] > after).order_by(table.c[column])
+        return list(self.conn.execute(query.limit(limit)))
+
     def add(self, name: str | Table, row: Mapping[str, object]) -> None:
         """Insert one row."""
         self.conn.execute(insert(_table(name)), [dict(row)])

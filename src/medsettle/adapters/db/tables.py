@@ -224,6 +224,67 @@ counters = Table(
 )
 
 
+def _ledger(metadata: MetaData) -> tuple[Table, Table]:
+    """The hash-chained journal and its postings (one table pair per node's database)."""
+    entries = Table(
+        "ledger_entries", metadata,
+        Column("seq", BigInteger, primary_key=True, autoincrement=False),
+        Column("entry_id", String(80), nullable=False, unique=True),
+        Column("kind", String(24), nullable=False),
+        Column("ref", String(60), nullable=False),
+        Column("booked_at", DateTime(timezone=True), nullable=False),
+        Column("postings", JSON, nullable=False),
+        Column("prev_hash", String(64), nullable=False),
+        Column("hash", String(64), nullable=False),
+    )
+    postings = Table(
+        "ledger_postings", metadata,
+        Column("seq", BigInteger, primary_key=True, autoincrement=False),
+        Column("line", Integer, primary_key=True, autoincrement=False),
+        Column("account", String(80), nullable=False, index=True),
+        Column("amount", BigInteger, nullable=False),
+    )
+    return entries, postings
+
+
+ledger_entries, ledger_postings = _ledger(province)
+
+reimbursement_claims = Table(  # 手工报销 at the insured place
+    "reimbursement_claims", province,
+    Column("claim_id", String(30), primary_key=True),
+    Column("psn_no", String(30), nullable=False, index=True),
+    Column("mdtrt_id", String(30)),
+    Column("treating_admdvs", String(6), nullable=False),
+    Column("fixmedins_code", String(12), nullable=False),
+    Column("visit_type", String(12), nullable=False),
+    Column("disease", String(20)),
+    Column("level", String(2), nullable=False),
+    Column("begntime", DateTime, nullable=False),
+    Column("setl_date", Date, nullable=False),
+    Column("emergency", Boolean, nullable=False, default=False),
+    Column("lines", JSON, nullable=False),
+    Column("status", String(12), nullable=False),  # computed | approved | paid | rejected
+    Column("benefit_class", String(20), nullable=False),
+    Column("amounts", JSON, nullable=False),
+    Column("delta", JSON),
+    Column("medical_year", String(8), nullable=False),
+    Column("reason", Text, nullable=False, default=""),
+    Column("submitted_at", DateTime(timezone=True), nullable=False),
+    Column("paid_at", DateTime(timezone=True)),
+)
+
+reconciliation_reports = Table(
+    "reconciliation_reports", province,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("day", Date, nullable=False, index=True),
+    Column("scope", String(24), nullable=False),  # institution | hub
+    Column("counterpart", String(30), nullable=False),
+    Column("balanced", Boolean, nullable=False),
+    Column("report", JSON, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)
+
+
 hub = MetaData()
 
 nodes = Table(
@@ -236,9 +297,9 @@ nodes = Table(
     Column("registered_at", DateTime(timezone=True), nullable=False),
 )
 
-hub_messages = Table(
+hub_messages = Table(  # hash-chained like a ledger: id is the chain position
     "hub_messages", hub,
-    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("id", Integer, primary_key=True, autoincrement=False),
     Column("msgid", String(40), nullable=False, index=True),
     Column("op", String(24), nullable=False),
     Column("from_region", String(6), nullable=False),
@@ -246,6 +307,8 @@ hub_messages = Table(
     Column("outcome", String(12), nullable=False),  # ok | error | timeout | unreachable
     Column("latency_ms", Integer, nullable=False),
     Column("at", DateTime(timezone=True), nullable=False),
+    Column("prev_hash", String(64), nullable=False, default=""),
+    Column("hash", String(64), nullable=False, default=""),
 )
 
 settlement_index = Table(
@@ -275,3 +338,60 @@ locator = Table(  # hash of an ID number → the province that insures the perso
 )
 
 
+
+hub_ledger_entries, hub_ledger_postings = _ledger(hub)
+
+anchors = Table(  # chain heads the nodes send every day
+    "anchors", hub,
+    Column("node", String(6), primary_key=True),
+    Column("seq", BigInteger, primary_key=True, autoincrement=False),
+    Column("hash", String(64), nullable=False),
+    Column("day", Date, nullable=False),
+    Column("received_at", DateTime(timezone=True), nullable=False),
+)
+
+clearing_lines = Table(  # O(i→t) of a month: what insured province i owes treating province t
+    "clearing_lines", hub,
+    Column("month", String(7), primary_key=True),
+    Column("insured", String(6), primary_key=True),
+    Column("treating", String(6), primary_key=True),
+    Column("settlements", Integer, nullable=False),
+    Column("medfee_sumamt", BigInteger, nullable=False),
+    Column("fund_pay_sumamt", BigInteger, nullable=False),
+    Column("acct_pay", BigInteger, nullable=False),
+    Column("obligation", BigInteger, nullable=False),
+)
+
+clearing_statements = Table(
+    "clearing_statements", hub,
+    Column("month", String(7), primary_key=True),
+    Column("province", String(6), primary_key=True),
+    Column("status", String(12), nullable=False),  # drafted | confirmed | disputed | paid
+    Column("owes", BigInteger, nullable=False),  # payable by this province as insured place
+    Column("due", BigInteger, nullable=False),  # receivable as treating place
+    Column("net", BigInteger, nullable=False),  # due − owes: > 0 receives, < 0 pays
+    Column("document", JSON, nullable=False),
+    Column("insured_confirmed", Boolean, nullable=False, default=False),
+    Column("treating_confirmed", Boolean, nullable=False, default=False),
+    Column("dispute", Text),
+    Column("drafted_at", DateTime(timezone=True), nullable=False),
+    Column("paid_at", DateTime(timezone=True)),
+)
+
+prepayment_accounts = Table(  # 预付金 of each insured province at the hub
+    "prepayment_accounts", hub,
+    Column("province", String(6), primary_key=True),
+    Column("size", BigInteger, nullable=False),
+    Column("balance", BigInteger, nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+)
+
+prepayment_moves = Table(
+    "prepayment_moves", hub,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("province", String(6), nullable=False, index=True),
+    Column("kind", String(12), nullable=False),  # size | topup | draw | credit
+    Column("amount", BigInteger, nullable=False),
+    Column("month", String(7)),
+    Column("at", DateTime(timezone=True), nullable=False),
+)

@@ -1,0 +1,51 @@
+"""Posting journal entries in a node's database, chained, in the caller's transaction."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+from medsettle.core import ledger
+from medsettle.services.ports import UnitOfWork
+
+ENTRIES = {"province": ("ledger_entries", "ledger_postings"),
+           "hub": ("hub_ledger_entries", "hub_ledger_postings")}
+
+
+def post(tx: UnitOfWork, entry: ledger.Entry, role: str = "province") -> ledger.ChainedEntry:
+    """Append a balanced entry to the node's chain. The chain head is locked by the counter
+    row until the transaction ends, so concurrent postings chain one after another."""
+    entries, postings = ENTRIES[role]
+    seq = tx.next_serial(f"ledger:{role}")
+    prev = tx.one(entries, seq=seq - 1) if seq > 1 else None
+    prev_hash = ledger.GENESIS if prev is None else str(prev.hash)
+    chained = ledger.ChainedEntry(seq, entry, prev_hash, ledger.chain_hash(prev_hash, seq, entry))
+    tx.add(entries, {"seq": seq, "entry_id": entry.entry_id, "kind": entry.kind,
+                     "ref": entry.ref, "booked_at": entry.booked_at,
+                     "postings": [[p.account, p.amount] for p in entry.postings],
+                     "prev_hash": prev_hash, "hash": chained.hash})
+    tx.add_many(postings, [{"seq": seq, "line": i, "account": p.account, "amount": p.amount}
+                           for i, p in enumerate(entry.postings)])
+    return chained
+
+
+def post_settlement(tx: UnitOfWork, role: str, kind: str, setl_id: str,
+                    amounts: Mapping[str, int], row: Mapping[str, Any], now: datetime) -> None:
+    """Book a settlement or its cancel at the insured or the treating place."""
+    postings = ledger.settlement_postings(
+        role, amounts, insured=str(row["insu_admdvs"]), treating=str(row["mdtrtarea_admvs"]),
+        psn_no=str(row["psn_no"]), fixmedins_code=str(row["fixmedins_code"]))
+    post(tx, ledger.balanced(f"{kind}:{role}:{setl_id}", kind, setl_id, now, postings))
+
+
+def stored_chain(rows: list[Any]) -> list[ledger.ChainedEntry]:
+    """Stored ledger rows as chained entries, in stored order."""
+    return [ledger.ChainedEntry(
+        int(r.seq), ledger.Entry(r.entry_id, r.kind, r.ref, _aware(r.booked_at),
+                                 tuple(ledger.Posting(a, int(v)) for a, v in r.postings)),
+        r.prev_hash, r.hash) for r in rows]
+
+
+def _aware(value: datetime) -> datetime:
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
