@@ -81,7 +81,8 @@ def raise_remote(error: Mapping[str, Any]) -> None:
     cls = _ERRORS.get(str(error.get("code")), MedSettleError)
     message = str(error.get("message", "remote error"))
     if issubclass(cls, errors.InvalidInput):
-        raise errors.InvalidInput(str(error.get("field") or "input"), message)
+        field = str(error.get("field") or "input")
+        raise cls(field, message.removeprefix(f"{field}: "))
     if issubclass(cls, errors.PolicyFileError):
         raise errors.PolicyError(message)
     raise cls(message)

@@ -82,6 +82,9 @@ def _check_settleable(visit: Any, lines: list[Any], cmd: Any, *, inpatient: bool
         raise StateConflict(f"该就诊已结算，不能重复结算: visit {visit.mdtrt_id} is settled")
     if visit.status not in ("open", "discharged"):
         raise StateConflict(f"visit {visit.mdtrt_id} is {visit.status}")
+    if visit.manual_reimbursement:
+        raise StateConflict(f"visit {visit.mdtrt_id} is marked for manual reimbursement "
+                            f"(手工报销): {visit.manual_reason}")
     if (visit.visit_type == "inpatient") != inpatient:
         raise InvalidInput("infno", f"visit {visit.mdtrt_id} is {visit.visit_type}: use "
                                     f"{'2303/2304' if not inpatient else '2206/2207'}")
@@ -148,7 +151,8 @@ def _setl_view(answer: dict[str, Any], visit: Any, env: Any, cmd: Any, setl_id: 
             "certno": answer.get("certno", person.get("certno", "")),
             "gend": answer.get("gend", person.get("gend", "")),
             "brdy": answer.get("brdy", person.get("brdy", "")),
-            "insutype": visit.insutype, "psn_type": answer.get("psn_type", ""),
+            "insutype": visit.insutype,
+            "psn_type": answer.get("psn_type") or person.get("psn_type", ""),
             "cvlserv_flag": answer.get("cvlserv_flag", "0"), "setl_time": now,
             "mdtrt_cert_type": getattr(cmd, "mdtrt_cert_type", ""), "med_type": visit.med_type,
             "medins_setl_id": env.msgid, "clr_optins": env.mdtrtarea_admvs,
@@ -219,7 +223,9 @@ def reverse(t: Treating, env: Any, cmd: Any, now: datetime) -> dict[str, Any]:
             cancel_visit(t, env, opened.mdtrt_id, cmd.psn_no)
             return {"omsgid": cmd.omsgid, "reversed": True}
         return {"omsgid": cmd.omsgid, "reversed": False}
-    if cmd.oinfno in ("2204", "2301") and logged is not None and logged.ok:
+    if cmd.oinfno in ("2204", "2301"):
+        if logged is None or not logged.ok:  # never received or refused: nothing to undo
+            return {"omsgid": cmd.omsgid, "reversed": False}
         return _reverse_fees(t, env, logged, cmd)
     raise StateConflict(f"a {cmd.oinfno} cannot be reversed here; send its cancel transaction")
 

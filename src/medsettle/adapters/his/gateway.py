@@ -12,7 +12,7 @@ import logging
 import secrets
 import time
 from collections.abc import Callable
-from datetime import datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -28,7 +28,7 @@ from medsettle.adapters.his.envelope import (
 from medsettle.adapters.his.outputs import fee_result, setldetail, setlinfo, yuan
 from medsettle.adapters.observability import Metrics, mask
 from medsettle.core.benefits import Amounts
-from medsettle.core.errors import InvalidInput, MedSettleError, PeerUnavailable
+from medsettle.core.errors import InvalidInput, MedSettleError, MsgidReused, PeerUnavailable
 from medsettle.services import treating as tr
 from medsettle.services import treating_settle as ts
 
@@ -61,7 +61,8 @@ class HisGateway:
             logger.exception("message failed unexpectedly", extra={"infno": infno})
             self.metrics.errors.labels("internal").inc()
             answer = failure("internal error; nothing was settled for this message [internal]",
-                             ref=self._ref(received), received=received, now=self.clock())
+                             ref=self._ref(received), received=tr.business_time(received),
+                           now=tr.business_time(self.clock()))
         outcome = "ok" if answer["infcode"] == 0 else "error"
         self.metrics.requests.labels(infno, outcome).inc()
         self.metrics.latency.labels(infno).observe(time.perf_counter() - started)
@@ -97,7 +98,7 @@ class HisGateway:
 
     def _stored_answer(self, env: Envelope, stored: Any, received: datetime) -> dict[str, Any]:
         if stored.body_hash != env.body_hash:
-            raise InvalidInput("msgid", f"{env.msgid} was already used for a different message; "
+            raise MsgidReused(f"msgid: {env.msgid} was already used for a different message; "
                                         "every message needs its own msgid")
         if stored.response.get("pending"):
             raise InvalidInput("msgid", f"{env.msgid} is still being processed; retry later")
@@ -119,7 +120,8 @@ class HisGateway:
             return answer
         logger.info("message handled", extra={"msgid": env.msgid, "infno": env.infno,
                                                "fixmedins_code": env.fixmedins_code})
-        return success(output, ref=self._ref(received), received=received, now=self.clock())
+        return success(output, ref=self._ref(received), received=tr.business_time(received),
+                           now=tr.business_time(self.clock()))
 
     def _failure(self, exc: MedSettleError, received: datetime,
                  env: Envelope | None = None) -> dict[str, Any]:
@@ -127,8 +129,8 @@ class HisGateway:
         logger.warning("message refused", extra={
             "msgid": env.msgid if env else None, "infno": env.infno if env else None,
             "code": exc.code, "field": getattr(exc, "field", None), "err": mask_text(str(exc))})
-        return failure(f"{exc} [{exc.code}]", ref=self._ref(received), received=received,
-                       now=self.clock())
+        return failure(f"{exc} [{exc.code}]", ref=self._ref(received),
+                       received=tr.business_time(received), now=tr.business_time(self.clock()))
 
     def _ref(self, received: datetime) -> str:
         return ref_msgid(self.t.region, tr.business_time(received), secrets.randbelow(10**10))
@@ -186,7 +188,10 @@ def settlement_output(view: dict[str, Any]) -> dict[str, Any]:
     fields |= {"psn_cert_type": "01", "naty": "01", "brdy": birth,
                "setl_time": tr.business_time(setl_time).strftime("%Y-%m-%d %H:%M:%S")}
     scheme = view.get("scheme") or view.get("insutype") or "310"
-    detail = setldetail(amounts, scheme) if amounts.fund_pay_sumamt >= 0 else []
+    detail = setldetail(amounts, scheme)
+    if birth:
+        born, day = date.fromisoformat(birth), tr.business_time(setl_time).date()
+        fields["age"] = day.year - born.year - ((day.month, day.day) < (born.month, born.day))
     return {"setlinfo": setlinfo(amounts, balc=view.get("balc", 0), **fields),
             "setldetail": detail}
 
@@ -208,11 +213,16 @@ def _rows(key: str, fetch: Callable[..., list[dict[str, Any]]]) -> Handler:
     return handler
 
 
+_UTC_COLUMNS = {"setl_time", "signed_at", "created_at"}  # stored in UTC; SQLite drops the zone
+
+
 def _plain(row: dict[str, Any]) -> dict[str, Any]:
     """A stored row for a query answer: times as text, amounts (fen) as yuan."""
     out: dict[str, Any] = {}
     for key, value in row.items():
         if isinstance(value, datetime):
+            if value.tzinfo is None and key in _UTC_COLUMNS:
+                value = value.replace(tzinfo=UTC)
             out[key] = tr.business_time(value).strftime("%Y-%m-%d %H:%M:%S")
         elif isinstance(value, int) and not isinstance(value, bool) and (
                 key.endswith(("_amt", "_pay", "sumamt", "_selfpay", "balc", "_dedc"))
@@ -258,9 +268,19 @@ HANDLERS: dict[str, Handler] = {
     "5203": _rows("setlinfo", ts.settlements_of),
     "5204": _rows("feedetail", ts.fee_details_of),
     "5205": _rows("mdtrtinfo", lambda t, env, c: ts.visits_of(t, env, c, chronic_only=True)),
-    "5206": lambda t, env, c, now: t.insured.call(_insuplc(env), "accumulations", "",
-                                                  {"psn_no": c.psn_no}),
+    "5206": lambda t, env, c, now: _accumulations(
+        t.insured.call(_insuplc(env), "accumulations", "", {"psn_no": c.psn_no})),
 }
+
+
+def _accumulations(answer: dict[str, Any]) -> dict[str, Any]:
+    """5206: the medical year's accumulators, amounts in yuan (visit counts stay counts)."""
+    def convert(key: str, value: Any) -> Any:
+        if isinstance(value, dict):
+            return {k: convert(key, v) for k, v in value.items()}
+        return value if key == "visits" else yuan(value)
+    return {"year": answer["year"], "accumulators": {
+        key: convert(key, value) for key, value in answer["accumulators"].items()}}
 
 
 def _insuplc(env: Envelope) -> str:
