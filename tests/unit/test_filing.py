@@ -33,13 +33,15 @@ from medsettle.core.filing import (
     FilingStatus,
     PersonStanding,
     ProxyInfo,
-    approve,
     benefit_class,
-    cancel_filing,
-    change_filing,
     filing_number,
     matching_filings,
     parse_filing_rules,
+)
+from medsettle.core.filing_actions import (
+    approve,
+    cancel_filing,
+    change_filing,
     reject,
     revoke_commitment,
     submit_filing,

@@ -88,45 +88,105 @@ class Finding:
     """The first place where a chain is not what was written."""
 
     seq: int
-    problem: str  # modified | deleted | inserted | reordered | unbalanced | anchor_mismatch
+    problem: str  # modified | deleted | inserted | reordered | anchor_mismatch
     detail: str
 
 
 def verify(entries: Sequence[ChainedEntry], anchors: Mapping[int, str] | None = None
            ) -> Finding | None:
-    """Check a chain in stored order against its hashes and anchors (seq → hash at that seq).
+    """Check a chain read in seq order against its hashes and anchors (seq → hash at that seq).
 
-    Returns None when the chain is intact, else the first finding: an entry whose content no
-    longer matches its hash (modified), a missing seq (deleted), an extra or duplicated seq
-    (inserted), seqs out of order (reordered), postings that do not balance, or an anchor that the
-    chain no longer reaches with the same hash (the chain was rewritten from there on).
+    Returns None when the chain is intact, else the finding with the lowest seq: an entry changed
+    (modified), one missing (deleted), a forged one (inserted), two swapped (reordered), or an
+    anchor the chain no longer reaches with the same hash (rewritten from there back).
     """
+    rows = list(entries)
+    findings = [f for f in (_walk(rows), _against_anchors(rows, anchors or {})) if f]
+    return min(findings, key=lambda f: f.seq) if findings else None
+
+
+def _sealed(row: ChainedEntry, seq: int) -> bool:
+    """Whether the row's hash is the one written for its content at `seq`."""
+    return chain_hash(row.prev_hash, seq, row.entry) == row.hash
+
+
+def _walk(rows: list[ChainedEntry]) -> Finding | None:
+    """The first row whose seq, hash, link or balance is wrong."""
     prev_hash, expected = GENESIS, 1
-    seen: dict[int, str] = {}
-    for stored in entries:
-        if stored.seq < expected:
-            problem = "inserted" if stored.seq in seen else "reordered"
-            return Finding(stored.seq, problem, f"seq {stored.seq} appears after seq "
-                                                f"{expected - 1}")
-        if stored.seq > expected:
-            return Finding(expected, "deleted" if stored.prev_hash != prev_hash or
-                           stored.seq > expected else "reordered",
-                           f"seq {expected} is missing; the next entry is seq {stored.seq}")
-        if sum(p.amount for p in stored.entry.postings) != 0:
-            return Finding(stored.seq, "unbalanced", "postings do not sum to zero")
-        if stored.prev_hash != prev_hash:
-            return Finding(stored.seq, "inserted", "its previous hash is not the hash of the "
-                                                   "entry before it")
-        if chain_hash(prev_hash, stored.seq, stored.entry) != stored.hash:
-            return Finding(stored.seq, "modified", "its content does not match its hash")
-        seen[stored.seq] = stored.hash
-        prev_hash, expected = stored.hash, expected + 1
-    for seq, anchored in sorted((anchors or {}).items()):
-        if seq not in seen:
-            return Finding(seq, "deleted", f"anchored seq {seq} is no longer in the chain")
-        if seen[seq] != anchored:
+    for i, row in enumerate(rows):
+        if row.seq > expected:
+            return Finding(expected, "deleted", f"seq {expected} is missing; the next entry is "
+                                                f"seq {row.seq}")
+        if row.seq < expected:
+            return Finding(row.seq, "inserted", f"a second entry with seq {row.seq}")
+        if not _sealed(row, row.seq):
+            return _unsealed(rows, i, prev_hash)
+        if row.prev_hash != prev_hash:
+            return _unlinked(rows, i, prev_hash)
+        if sum(p.amount for p in row.entry.postings) != 0:
+            return Finding(row.seq, "modified", "its postings do not sum to zero, so it was "
+                                                "changed after it was written balanced")
+        prev_hash, expected = row.hash, expected + 1
+    return None
+
+
+def _forged_before(rows: list[ChainedEntry], i: int, prev_hash: str) -> bool:
+    """Whether the row after rows[i] was written at rows[i]'s seq, right after `prev_hash`."""
+    after = rows[i + 1] if i + 1 < len(rows) else None
+    return after is not None and after.prev_hash == prev_hash and _sealed(after, rows[i].seq)
+
+
+def _unsealed(rows: list[ChainedEntry], i: int, prev_hash: str) -> Finding:
+    """Name a row whose hash does not match its content at its seq."""
+    row, seq = rows[i], rows[i].seq
+    written = next((s for s in range(1, rows[-1].seq + 2) if _sealed(row, s)), None)
+    if written is None:
+        if _forged_before(rows, i, prev_hash):
+            return Finding(seq, "inserted", f"a forged entry: the entry after it was written "
+                                            f"as seq {seq}")
+        return Finding(seq, "modified", "its content does not match its hash")
+    if written < seq:
+        return Finding(written, "inserted", f"the entry written as seq {written} now sits at "
+                                            f"seq {seq}: entries were put before it")
+    if any(_sealed(other, seq) for other in rows[i + 1:]):
+        return Finding(seq, "reordered", f"it holds the entry written as seq {written}; the "
+                                         f"entry of seq {seq} was moved later")
+    return Finding(seq, "deleted", f"it holds the entry written as seq {written}; the entry "
+                                   f"of seq {seq} is gone and later seqs were renumbered")
+
+
+def _unlinked(rows: list[ChainedEntry], i: int, prev_hash: str) -> Finding:
+    """Name the cause when a row matches its hash but not the hash of the row before it."""
+    row = rows[i]
+    if _forged_before(rows, i, prev_hash):
+        return Finding(row.seq, "inserted", f"a forged entry: the entry after it was written "
+                                            f"as seq {row.seq}")
+    earlier = {r.hash: r.seq for r in rows[:max(i - 1, 0)]}
+    if row.prev_hash in earlier or (i > 0 and row.prev_hash == GENESIS):
+        first = earlier.get(row.prev_hash, 0) + 1
+        return Finding(first, "inserted", f"seq {row.seq} was chained after seq {first - 1}; "
+                                          f"seq {first}..{row.seq - 1} were put in between")
+    if row.seq == 1:
+        return Finding(1, "modified", "the first entry does not start from the genesis hash")
+    return Finding(row.seq - 1, "modified", f"its hash was recomputed: seq {row.seq} was "
+                                            "chained after a different entry")
+
+
+def _against_anchors(rows: list[ChainedEntry], anchors: Mapping[int, str]) -> Finding | None:
+    """The first anchor the chain no longer reaches with the anchored hash."""
+    stored = {row.seq: row.hash for row in rows}
+    last = rows[-1].seq if rows else 0
+    matched = 0
+    for seq, anchored in sorted(anchors.items()):
+        if seq not in stored:
+            first = min(seq, last + 1)
+            return Finding(first, "deleted", f"anchored seq {seq} is no longer in the chain "
+                                             f"(it ends at seq {last})")
+        if stored[seq] != anchored:
             return Finding(seq, "anchor_mismatch", f"the chain was rewritten: seq {seq} no "
-                                                   "longer has its anchored hash")
+                                                   f"longer has its anchored hash (changed at "
+                                                   f"or after seq {matched + 1})")
+        matched = seq
     return None
 
 

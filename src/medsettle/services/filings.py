@@ -13,6 +13,7 @@ from typing import Any
 
 from medsettle.core import codes
 from medsettle.core import filing as rules
+from medsettle.core import filing_actions as actions
 from medsettle.core.errors import InvalidInput, NotFound
 from medsettle.core.policy import PolicyBook
 from medsettle.services.ports import UnitOfWork
@@ -50,7 +51,7 @@ def _seq(tx: UnitOfWork, insu_admdvs: str, on: date) -> int:
 def parse_request(doc: Mapping[str, Any], insu_admdvs: str, on: date) -> rules.FilingRequest:
     """A filing application from JSON; errors name the field."""
     try:
-        category = rules.FilingCategory(doc.get("category"))
+        category = rules.FilingCategory(str(doc.get("category")))
     except ValueError:
         raise InvalidInput("category", f"must be one of "
                                        f"{[c.value for c in rules.FilingCategory]}") from None
@@ -90,7 +91,7 @@ def create(tx: UnitOfWork, book: PolicyBook, doc: Mapping[str, Any], on: date) -
     """File in advance: commitment/material-free approved at once, with materials pending."""
     person = _person(tx, str(doc.get("psn_no")))
     request = parse_request(doc, person.insu_admdvs, on)
-    filing = rules.submit_filing(request, _filing_rules(book, person, on), _standing(tx, person),
+    filing = actions.submit_filing(request, _filing_rules(book, person, on), _standing(tx, person),
                                  _existing(tx, person.psn_no), on,
                                  _seq(tx, person.insu_admdvs, on))
     tx.add("filings", filing_to_row(filing))
@@ -109,7 +110,7 @@ def create_post_hoc(tx: UnitOfWork, book: PolicyBook, doc: Mapping[str, Any],
     settled = doc.get("discharge_settled", False)
     if not isinstance(settled, bool):
         raise InvalidInput("discharge_settled", "must be true or false")
-    outcome = rules.submit_post_hoc_filing(
+    outcome = actions.submit_post_hoc_filing(
         request, admission, _filing_rules(book, person, on), _standing(tx, person),
         _existing(tx, person.psn_no), on, _seq(tx, person.insu_admdvs, on),
         discharge_settled=settled)
@@ -133,7 +134,7 @@ def _save(tx: UnitOfWork, filing: rules.Filing) -> None:
 def decide(tx: UnitOfWork, filing_no: str, approve: bool, reason: str, on: date) -> dict[str, Any]:
     """An operator approves or rejects a filing under review."""
     _, filing = _stored(tx, filing_no)
-    decided = rules.approve(filing, on) if approve else rules.reject(filing, on, reason)
+    decided = actions.approve(filing, on) if approve else actions.reject(filing, on, reason)
     _save(tx, decided)
     return filing_view(decided)
 
@@ -143,7 +144,7 @@ def change(tx: UnitOfWork, book: PolicyBook, filing_no: str, destination: object
     """Move a filing to a new destination (long-term only after the minimum holding period)."""
     person, filing = _stored(tx, filing_no)
     new_destination = codes.validate_admdvs(destination, "destination")
-    old, new = rules.change_filing(filing, new_destination, _filing_rules(book, person, on),
+    old, new = actions.change_filing(filing, new_destination, _filing_rules(book, person, on),
                                    _standing(tx, person), on, _seq(tx, person.insu_admdvs, on))
     _save(tx, old)
     tx.add("filings", filing_to_row(new))
@@ -153,7 +154,7 @@ def change(tx: UnitOfWork, book: PolicyBook, filing_no: str, destination: object
 def cancel(tx: UnitOfWork, book: PolicyBook, filing_no: str, on: date) -> dict[str, Any]:
     """Cancel a filing (never during an open inpatient stay)."""
     person, filing = _stored(tx, filing_no)
-    cancelled = rules.cancel_filing(filing, _filing_rules(book, person, on), _standing(tx, person),
+    cancelled = actions.cancel_filing(filing, _filing_rules(book, person, on), _standing(tx, person),
                                     on)
     _save(tx, cancelled)
     return filing_view(cancelled)
@@ -174,10 +175,10 @@ def referral_from_his(tx: UnitOfWork, book: PolicyBook, payload: Mapping[str, An
            "materials": ["referral_proof"]}
     person = _person(tx, str(payload["psn_no"]))
     request = parse_request(doc, person.insu_admdvs, on)
-    filing = rules.submit_filing(request, _filing_rules(book, person, on), _standing(tx, person),
+    filing = actions.submit_filing(request, _filing_rules(book, person, on), _standing(tx, person),
                                  _existing(tx, person.psn_no), on,
                                  _seq(tx, person.insu_admdvs, on))
-    filing = rules.approve(filing, on)  # the referring hospital's proof is the review
+    filing = actions.approve(filing, on)  # the referring hospital's proof is the review
     tx.add("filings", filing_to_row(filing))
     return {"trt_dcla_detl_sn": filing.filing_no}
 
