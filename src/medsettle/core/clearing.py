@@ -199,7 +199,8 @@ class Statement:
             raise InvalidInput("side", f"{side!r} is not one of {', '.join(SIDES)}")
         if self.state in ("disputed", "paid"):
             raise StateConflict(f"statement {self.month} {self.province} is {self.state}")
-        done = replace(self, **{f"{side}_confirmed": True})
+        done = (replace(self, insured_confirmed=True) if side == "insured"
+                else replace(self, treating_confirmed=True))
         both = done.insured_confirmed and done.treating_confirmed
         return replace(done, state="confirmed" if both else "drafted")
 

@@ -91,6 +91,8 @@ def record_from(doc: Mapping[str, Any]) -> Record:
     moment = doc["setl_time"]
     if isinstance(moment, str):
         moment = datetime.fromisoformat(moment)
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
     return Record(
         setl_id=str(doc["setl_id"]), kind=str(doc["kind"]), ref_setl_id=doc.get("ref_setl_id"),
         status=str(doc.get("status") or ""), mdtrt_id=str(doc["mdtrt_id"]),

@@ -7,12 +7,12 @@ from collections import Counter, defaultdict
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import timedelta
 from decimal import ROUND_HALF_UP, Decimal
 
 import httpx
 
-from medsettle.adapters.his.client import HisClient, HisError, Patient, VisitFlow
+from medsettle.adapters.his.client import HisClient, HisError, Patient, VisitFlow, beijing_now
 from medsettle.sim.traffic import PlannedVisit
 
 
@@ -100,7 +100,7 @@ class Player:
                 total: Decimal) -> dict[str, float]:
         amount = str(sum((Decimal(p) * Decimal(c)).quantize(Decimal("0.01"), ROUND_HALF_UP)
                          for _, p, c in lines))
-        now = datetime.now()
+        now = beijing_now()
         if visit.med_type == "21":
             admitted = min(visit.begntime, now - timedelta(minutes=1))  # filings start on the day
             flow.admit(begntime=admitted, emergency=visit.emergency)

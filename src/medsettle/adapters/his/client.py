@@ -10,6 +10,7 @@ import itertools
 import threading
 from datetime import datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import httpx
 
@@ -44,7 +45,7 @@ class HisClient:
         """fixmedins_code(12) + yyyyMMddHHmmss(14) + serial(4): unique per sender."""
         with self._lock:
             serial = next(self._serial) % 10000
-        return f"{self.fixmedins_code}{datetime.now():%Y%m%d%H%M%S}{serial:04d}"
+        return f"{self.fixmedins_code}{beijing_now():%Y%m%d%H%M%S}{serial:04d}"
 
     def envelope(self, infno: str, input: dict[str, Any], *, insuplc: str = "",
                  msgid: str | None = None) -> dict[str, Any]:
@@ -53,7 +54,7 @@ class HisClient:
                 "insuplc_admdvs": insuplc, "recer_sys_code": "MBS_LOCAL", "dev_no": "",
                 "dev_safe_info": "", "cainfo": "", "signtype": "", "infver": "V1.0",
                 "opter_type": "1", "opter": "D0107", "opter_name": "收费员甲",
-                "inf_time": datetime.now().strftime("%Y-%m-%d %H:%M:%S"),
+                "inf_time": _time(None),
                 "fixmedins_code": self.fixmedins_code, "fixmedins_name": self.fixmedins_name,
                 "sign_no": self.sign_no, "input": input}
 
@@ -110,8 +111,13 @@ class Patient:
                    card_sn, base["certno"], base["psn_name"])
 
 
+def beijing_now() -> datetime:
+    """The HIS's wall clock: Beijing time, naive, as the national interface writes times."""
+    return datetime.now(ZoneInfo("Asia/Shanghai")).replace(tzinfo=None)
+
+
 def _time(moment: datetime | None) -> str:
-    return (moment or datetime.now()).strftime("%Y-%m-%d %H:%M:%S")
+    return (moment or beijing_now()).strftime("%Y-%m-%d %H:%M:%S")
 
 
 class VisitFlow:

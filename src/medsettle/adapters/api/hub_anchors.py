@@ -1,0 +1,60 @@
+"""The hub's anchor routes: provinces send their daily chain head; anyone may read them back."""
+
+from __future__ import annotations
+
+import json
+import re
+from datetime import UTC, date, datetime
+from typing import Any
+
+from fastapi import FastAPI, Request
+from starlette.concurrency import run_in_threadpool
+
+from medsettle.adapters.db.store import Store
+from medsettle.adapters.federation import verify
+from medsettle.core.errors import InvalidInput
+from medsettle.services import anchors as svc
+
+HASH = re.compile(r"[0-9a-f]{64}")
+
+
+def parse_anchor(doc: Any) -> tuple[int, str, date]:
+    """The (seq, hash, day) of an anchor body, or InvalidInput naming the bad field."""
+    if not isinstance(doc, dict):
+        raise InvalidInput("body", "must be a JSON object {seq, hash, day}")
+    seq, digest, day = doc.get("seq"), doc.get("hash"), doc.get("day")
+    if type(seq) is not int or seq < 1:
+        raise InvalidInput("seq", "must be a positive integer")
+    if not isinstance(digest, str) or not HASH.fullmatch(digest):
+        raise InvalidInput("hash", "must be 64 lowercase hex digits")
+    try:
+        return seq, digest, date.fromisoformat(str(day))
+    except ValueError:
+        raise InvalidInput("day", "must be a date, YYYY-MM-DD") from None
+
+
+def add_anchor_routes(app: FastAPI, store: Store, keys: dict[str, str]) -> None:
+    """POST /fed/v1/anchor (signed by the province) and GET /fed/v1/anchors/{node}."""
+
+    def keep(node: str, seq: int, digest: str, day: date) -> bool:
+        with store.tx() as tx:
+            return svc.store_anchor(tx, node, seq, digest, day, datetime.now(UTC))
+
+    @app.post("/fed/v1/anchor", summary="A province's chain head (sent daily)")
+    async def anchor(request: Request) -> dict[str, Any]:
+        body = await request.body()
+        node = verify(request.headers, request.url.path, body, keys)
+        try:
+            doc = json.loads(body or b"{}")
+        except json.JSONDecodeError as exc:
+            raise InvalidInput("body", f"is not valid JSON: {exc.msg}") from None
+        seq, digest, day = parse_anchor(doc)
+        new = await run_in_threadpool(keep, node, seq, digest, day)
+        return {"ok": True, "result": {"node": node, "seq": seq, "new": new}}
+
+    @app.get("/fed/v1/anchors/{node}", summary="A province's anchors (seq → hash)")
+    def anchors_of(node: str) -> dict[str, Any]:
+        with store.tx() as tx:
+            kept = svc.anchors_of(tx, node)
+        return {"ok": True, "result": {"node": node,
+                                       "anchors": [{"seq": s, "hash": h} for s, h in kept.items()]}}

@@ -1,0 +1,130 @@
+"""The hub's clearing (清算) and prepayment (预付金) routes, added to the hub app.
+
+Reads are open like the status board. Every write is a signed request (federation.verify): a
+province confirms, disputes, tops up or reports payment only for itself; "hub" (the operator's
+key, if configured) may act for any province; any known node may start a month's run.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.responses import PlainTextResponse, Response
+from starlette.concurrency import run_in_threadpool
+
+from medsettle.adapters.db.store import Store
+from medsettle.adapters.federation import verify
+from medsettle.core.clearing import YearMonth, summary_text, to_csv, to_dict
+from medsettle.core.errors import AuthenticationFailed, InvalidInput
+from medsettle.services import clearing as svc
+
+FORMATS = ("json", "csv", "text")
+
+
+def utc_now() -> datetime:
+    """The hub's clock (UTC)."""
+    return datetime.now(UTC)
+
+
+def add_clearing_routes(app: FastAPI, store: Store, keys: dict[str, str], *,
+                        clock: Callable[[], datetime] = utc_now) -> None:
+    """Add /clearing/… and /prepayment… to the hub's app."""
+
+    async def signed(request: Request, province: str | None = None) -> dict[str, Any]:
+        body = await request.body()
+        node = verify(request.headers, request.url.path, body, keys)
+        if province is not None and node not in (province, "hub"):
+            raise AuthenticationFailed(f"node {node} cannot act for province {province}")
+        try:
+            doc = json.loads(body or b"{}")
+        except ValueError:
+            raise InvalidInput("body", "is not JSON") from None
+        if not isinstance(doc, dict):
+            raise InvalidInput("body", "must be a JSON object")
+        return doc
+
+    def flush_journal() -> None:
+        journal = getattr(app.state, "journal", None)
+        if journal is not None:
+            journal.flush()  # index rows still queued in memory belong to the month
+
+    @app.get("/clearing/{month}", summary="A month's clearing result (清算)")
+    def clearing(month: str) -> dict[str, Any]:
+        return svc.clearing_summary(store, YearMonth.parse(month))
+
+    @app.post("/clearing/{month}/run", summary="Clear a month (a re-run changes nothing)")
+    async def run(month: str, request: Request) -> dict[str, Any]:
+        await signed(request)
+        m = YearMonth.parse(month)
+
+        def work() -> dict[str, Any]:
+            flush_journal()
+            return svc.run_clearing(store, m, clock())
+        return await run_in_threadpool(work)
+
+    @app.get("/clearing/{month}/statements", summary="Every statement of a month")
+    def statements(month: str) -> dict[str, Any]:
+        found = svc.all_statements(store, YearMonth.parse(month))
+        return {"month": month, "statements": [to_dict(s) for s in found]}
+
+    @app.get("/clearing/{month}/statements/{province}", response_model=None,
+             summary="A province's statement: JSON, ?format=csv or ?format=text")
+    def one_statement(month: str, province: str, format: str = "json"
+                      ) -> dict[str, Any] | Response:
+        if format not in FORMATS:
+            raise InvalidInput("format", f"{format!r} is not one of {', '.join(FORMATS)}")
+        found = svc.statement(store, YearMonth.parse(month), province)
+        if format == "csv":
+            return Response(to_csv(found), media_type="text/csv; charset=utf-8",
+                            headers={"content-disposition": f"attachment; filename="
+                                     f"clearing-{month}-{province}.csv"})
+        if format == "text":
+            return PlainTextResponse(summary_text(found))
+        return to_dict(found)
+
+    @app.post("/clearing/{month}/statements/{province}/confirm")
+    async def confirm(month: str, province: str, request: Request) -> dict[str, Any]:
+        doc = await signed(request, province)
+        side = doc.get("side")
+        if not isinstance(side, str):
+            raise InvalidInput("side", "send {\"side\": \"insured\" | \"treating\"}")
+        m = YearMonth.parse(month)
+        return to_dict(await run_in_threadpool(svc.confirm, store, m, province, side))
+
+    @app.post("/clearing/{month}/statements/{province}/dispute")
+    async def dispute(month: str, province: str, request: Request) -> dict[str, Any]:
+        doc = await signed(request, province)
+        reason = doc.get("reason")
+        if not isinstance(reason, str) or not reason.strip():
+            raise InvalidInput("reason", "say why the statement is disputed")
+        m = YearMonth.parse(month)
+        return to_dict(await run_in_threadpool(svc.dispute, store, m, province, reason))
+
+    @app.post("/clearing/{month}/statements/{province}/redraft")
+    async def redraft(month: str, province: str, request: Request) -> dict[str, Any]:
+        await signed(request, province)
+        m = YearMonth.parse(month)
+        return to_dict(await run_in_threadpool(svc.redraft, store, m, province))
+
+    @app.post("/clearing/{month}/statements/{province}/paid")
+    async def paid(month: str, province: str, request: Request) -> dict[str, Any]:
+        await signed(request, province)
+        m = YearMonth.parse(month)
+        return to_dict(await run_in_threadpool(svc.mark_paid, store, m, province, clock()))
+
+    @app.get("/prepayment", summary="Prepayment accounts (预付金) with usage and warnings")
+    def prepayment() -> dict[str, Any]:
+        found = svc.accounts(store)
+        return {"accounts": found, "warnings": [a for a in found if a["level"] != "ok"]}
+
+    @app.post("/prepayment/{province}/topup", summary="Top up a prepayment account (fen)")
+    async def topup(province: str, request: Request) -> dict[str, Any]:
+        doc = await signed(request, province)
+        amount = doc.get("amount")
+        if type(amount) is not int or amount <= 0:
+            raise InvalidInput("amount", "a positive integer number of fen")
+        return await run_in_threadpool(svc.top_up, store, province, amount, clock())

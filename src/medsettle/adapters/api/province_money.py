@@ -1,0 +1,125 @@
+"""A province node's money routes: settlement lists and reports for daily reconciliation (对账,
+signed by the hub), and manual reimbursement (手工报销) claims of its insured persons."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from datetime import date
+from typing import TYPE_CHECKING, Any
+
+from fastapi import FastAPI, Request
+from starlette.concurrency import run_in_threadpool
+
+from medsettle.adapters.federation import verify
+from medsettle.adapters.his.reconcile import settlements_between
+from medsettle.core.errors import InvalidInput
+from medsettle.services import reimbursement as rb
+
+if TYPE_CHECKING:
+    from medsettle.adapters.api.province import ProvinceNode
+
+ROLES = frozenset({"treating", "insured"})
+MAX_DAYS = 31
+
+
+def _jsonable(value: Any) -> Any:
+    return json.loads(json.dumps(value, default=str, ensure_ascii=False))
+
+
+def _day(value: str | None, name: str) -> date:
+    if not value:
+        raise InvalidInput(name, "is required (yyyy-MM-dd)")
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise InvalidInput(name, f"expected a date yyyy-MM-dd, got {value!r}") from None
+
+
+async def _body(request: Request) -> dict[str, Any]:
+    try:
+        doc = json.loads(await request.body() or b"{}")
+    except json.JSONDecodeError as exc:
+        raise InvalidInput("body", f"is not valid JSON: {exc.msg}") from None
+    if not isinstance(doc, dict):
+        raise InvalidInput("body", "must be a JSON object")
+    return doc
+
+
+def add_money_routes(app: FastAPI, node: ProvinceNode) -> None:
+    """Add the reconciliation and reimbursement routes to a province node's app."""
+    _add_reconciliation_routes(app, node)
+    _add_reimbursement_routes(app, node)
+
+
+def _add_reconciliation_routes(app: FastAPI, node: ProvinceNode) -> None:
+    def hub_only(request: Request, body: bytes) -> None:
+        verify(request.headers, request.url.path, body, {"hub": node.config.key})
+
+    @app.get("/fed/v1/settlements", summary="Settlement records of a day, for 对账 (hub-signed)")
+    async def settlements(request: Request, day: str | None = None, role: str | None = None,
+                          until: str | None = None) -> dict[str, Any]:
+        hub_only(request, b"")
+        if role not in ROLES:
+            raise InvalidInput("role", "must be treating or insured")
+        first = _day(day, "day")
+        last = _day(until, "until") if until else first
+        if not 0 <= (last - first).days <= MAX_DAYS:
+            raise InvalidInput("until", f"must be within {MAX_DAYS} days after day")
+        rows = await run_in_threadpool(settlements_between, node.store, role, first, last)
+        keep = ("setl_id", "kind", "ref_setl_id", "status", "mdtrt_id", "psn_no", "insu_admdvs",
+                "mdtrtarea_admvs", "fixmedins_code", "visit_type", "setl_time", "medfee_sumamt",
+                "fund_pay_sumamt", "acct_pay", "psn_cash_pay", "msgid")
+        return {"ok": True, "result": _jsonable([{k: r[k] for k in keep} for r in rows])}
+
+    @app.post("/fed/v1/reconciliation-reports", summary="Save a daily 对账 report (hub-signed)")
+    async def save_report(request: Request) -> dict[str, Any]:
+        body = await request.body()
+        hub_only(request, body)
+        doc = json.loads(body)
+        row = {"day": _day(doc.get("day"), "day"), "scope": str(doc.get("scope", "hub"))[:24],
+               "counterpart": str(doc.get("counterpart", "hub"))[:30],
+               "balanced": bool(doc.get("balanced")), "report": doc.get("report") or {},
+               "created_at": node.clock()}
+        with node.store.tx() as tx:
+            tx.add("reconciliation_reports", row)
+        return {"ok": True}
+
+    @app.get("/api/v1/reconciliation-reports", summary="The 对账 reports of a day")
+    def reports(day: str | None = None) -> Any:
+        with node.store.tx() as tx:
+            rows = tx.rows("reconciliation_reports", order_by="id", day=_day(day, "day"))
+        return _jsonable([dict(r._mapping) for r in rows])
+
+
+def _add_reimbursement_routes(app: FastAPI, node: ProvinceNode) -> None:
+    def run(work: Callable[[Any], Any]) -> Any:
+        with node.store.tx() as tx:
+            return _jsonable(work(tx))
+
+    @app.post("/api/v1/reimbursements", summary="Submit a manual reimbursement claim (手工报销)")
+    async def submit(request: Request) -> Any:
+        claim = rb.parse_claim(await _body(request))
+        return await run_in_threadpool(
+            run, lambda tx: rb.submit_claim(tx, node.book, claim, node.clock()))
+
+    @app.get("/api/v1/reimbursements/{claim_id}", summary="One claim and its status")
+    def get_claim(claim_id: str) -> Any:
+        return run(lambda tx: rb.get_claim(tx, claim_id))
+
+    @app.post("/api/v1/reimbursements/{claim_id}/approve", summary="Operator: approve")
+    def approve(claim_id: str) -> Any:
+        return run(lambda tx: rb.approve(tx, claim_id, node.clock()))
+
+    @app.post("/api/v1/reimbursements/{claim_id}/pay", summary="Pay the person")
+    def pay(claim_id: str) -> Any:
+        return run(lambda tx: rb.pay(tx, claim_id, node.clock()))
+
+    @app.post("/api/v1/reimbursements/{claim_id}/reject", summary="Operator: reject")
+    async def reject(claim_id: str, request: Request) -> Any:
+        doc = await _body(request)
+        reason = doc.get("reason")
+        if not isinstance(reason, str):
+            raise InvalidInput("reason", "is required to reject a claim")
+        return await run_in_threadpool(
+            run, lambda tx: rb.reject(tx, claim_id, reason, node.clock()))

@@ -1,0 +1,201 @@
+"""`medsettle reconcile`: the daily three-way reconciliation (对账) treating node ↔ hub ↔ insured
+node, run next to the hub (it needs the hub's database for the settlement index and the node
+keys file to sign its calls).
+
+Node lists are fetched over HTTP (`GET /fed/v1/settlements`, signed as the hub); a one-sided
+settlement at the insured node is reversed with `cancel_settlement` through the hub's
+`/fed/v1/call`, signed as the treating province; each treating node stores its report
+(`POST /fed/v1/reconciliation-reports`).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from datetime import date
+from pathlib import Path
+from typing import Annotated, Any
+
+import httpx
+import typer
+from rich.console import Console
+from rich.table import Table as RichTable
+from sqlalchemy import select
+
+from medsettle.adapters.db import tables as tbl
+from medsettle.adapters.db.engine import make_engine
+from medsettle.adapters.db.store import Store
+from medsettle.adapters.federation import HubClient, load_keys, raise_remote, signed_headers
+from medsettle.core.errors import InvalidInput, MedSettleError, PeerUnavailable
+from medsettle.core.money import fen_to_yuan
+from medsettle.services.reconcile import (
+    DayReport,
+    Record,
+    business_day,
+    day_bounds,
+    reconcile_day,
+    record_from,
+)
+
+logger = logging.getLogger(__name__)
+
+
+class HttpSides:
+    """services.reconcile.Sides over the federation: nodes by HTTP, the index in the hub's DB."""
+
+    def __init__(self, hub_url: str, keys: dict[str, str], hub_db: str,
+                 timeout: float = 10.0) -> None:
+        self.hub_url = hub_url.rstrip("/")
+        self.keys = keys
+        self.hub_store = Store(make_engine(hub_db))
+        self.http = httpx.Client(timeout=timeout)
+        self.endpoints: dict[str, str] = {}
+
+    def regions(self) -> list[str]:
+        """The provinces registered at the hub (from its status board)."""
+        if not self.endpoints:
+            board = self.http.get(f"{self.hub_url}/status").json()
+            self.endpoints = {n["region"]: n["endpoint"] for n in board["nodes"]}
+        return sorted(self.endpoints)
+
+    def _node(self, region: str, method: str, path: str, doc: Any = None,
+              query: str = "") -> Any:
+        body = b"" if doc is None else json.dumps(doc, ensure_ascii=False).encode()
+        headers = signed_headers(self.keys[region], "hub", path, body)
+        try:
+            response = self.http.request(method, f"{self.endpoints[region]}{path}{query}",
+                                         content=body or None, headers=headers)
+        except httpx.HTTPError as exc:
+            raise PeerUnavailable(f"province {region} cannot be reached: {exc}") from None
+        answer = response.json()
+        if not isinstance(answer, dict) or not answer.get("ok"):
+            raise_remote(answer.get("error", {}) if isinstance(answer, dict) else {})
+        return answer.get("result")
+
+    def settlements(self, region: str, role: str, first: date, last: date) -> list[Record]:
+        """A node's records of `role` for first..last."""
+        query = f"?day={first.isoformat()}&until={last.isoformat()}&role={role}"
+        rows = self._node(region, "GET", "/fed/v1/settlements", query=query)
+        return [record_from(r) for r in rows]
+
+    def hub_index(self, first: date, last: date) -> list[Record]:
+        """The hub's settlement index for first..last, after flushing its journal."""
+        self._flush()
+        start, end = day_bounds(first, last)
+        if self.hub_store.engine.dialect.name == "sqlite":
+            start, end = start.replace(tzinfo=None), end.replace(tzinfo=None)
+        ix = tbl.settlement_index
+        query = select(ix).where(ix.c.setl_time >= start, ix.c.setl_time < end)
+        with self.hub_store.engine.connect() as conn:
+            rows = [dict(r) for r in conn.execute(query).mappings()]
+        return [record_from(r | {"status": ""}) for r in rows
+                if first <= business_day(r["setl_time"]) <= last]
+
+    def _flush(self) -> None:
+        region = next(iter(self.regions()), None)
+        if region is not None:
+            client = HubClient(self.hub_url, region, self.keys[region])
+            try:
+                client.post("/fed/v1/journal/flush", {})
+            finally:
+                client.close()
+
+    def index_at_hub(self, records: list[Record]) -> None:
+        """Confirm settlements at the hub: write their index rows (once per setl_id)."""
+        rows: list[dict[str, object]] = [
+            {k: v for k, v in r.as_doc().items() if k != "status"} | {"setl_time": r.setl_time}
+            for r in records]
+        with self.hub_store.tx() as tx:
+            tx.add_ignore("settlement_index", rows)
+
+    def reverse_at_insured(self, record: Record, msgid: str) -> dict[str, Any]:
+        """cancel_settlement at the insured node: through the hub for a cross-province record
+        (signed as the treating province, so the hub indexes the cancel), else directly."""
+        payload = {"setl_id": record.setl_id, "cancel_setl_id": "RV" + record.setl_id[2:]}
+        if not record.cross_province:
+            doc = {"from": "reconcile", "msgid": msgid, "payload": payload}
+            result: dict[str, Any] = self._node(record.insured_province, "POST",
+                                                "/fed/v1/ops/cancel_settlement", doc)
+            return result
+        region = record.treating_province
+        client = HubClient(self.hub_url, region, self.keys[region], timeout=10.0)
+        try:
+            return client.call(record.insured_province, "cancel_settlement", msgid, payload)
+        finally:
+            client.close()
+
+    def save_report(self, region: str, day: date, balanced: bool,
+                    report: dict[str, Any]) -> None:
+        """Store the report in the treating node's reconciliation_reports."""
+        if region not in self.endpoints:
+            raise PeerUnavailable(f"province {region} is not registered at the hub")
+        self._node(region, "POST", "/fed/v1/reconciliation-reports",
+                   {"day": day.isoformat(), "scope": "hub", "counterpart": "hub",
+                    "balanced": balanced, "report": report})
+
+    def close(self) -> None:
+        """Close connections."""
+        self.http.close()
+        self.hub_store.engine.dispose()
+
+
+def run_reconciliation(day: date, hub_url: str, keys: dict[str, str], hub_db: str
+                       ) -> list[DayReport]:
+    """Reconcile one day across the federation; returns the reports (also saved at the nodes)."""
+    sides = HttpSides(hub_url, keys, hub_db)
+    try:
+        return reconcile_day(sides, day)
+    finally:
+        sides.close()
+
+
+def _yuan(amounts: dict[str, int] | None) -> str:
+    if amounts is None:
+        return "—"
+    return f"{fen_to_yuan(amounts['medfee_sumamt'])} / {fen_to_yuan(amounts['fund_pay_sumamt'])}"
+
+
+def render(reports: list[DayReport], console: Console) -> None:
+    """Print the reports as a Rich table: one row per finding, a line per balanced province."""
+    table = RichTable(title="对账 treating ↔ hub ↔ insured (medfee / fund, ¥)")
+    for column in ("treating", "setl_id", "problem", "action", "outcome", "treating side",
+                   "hub", "insured side"):
+        table.add_column(column)
+    for report in reports:
+        if report.balanced:
+            counts = report.counts
+            table.add_row(report.treating_province, "", "balanced", "", "",
+                          str(counts.get("treating", 0)), str(counts.get("hub", 0)),
+                          str(counts.get("insured", 0)))
+        for f in report.findings:
+            table.add_row(report.treating_province, f.setl_id, f.problem, f.action, f.outcome,
+                          _yuan(f.sides["treating"]), _yuan(f.sides["hub"]),
+                          _yuan(f.sides["insured"]))
+    console.print(table)
+
+
+def reconcile_command(
+        day: Annotated[str, typer.Option(help="business day yyyy-MM-dd (Asia/Shanghai)")],
+        hub: Annotated[str, typer.Option(help="the hub's URL")] = "http://127.0.0.1:8000",
+        keys: Annotated[Path, typer.Option(help="node keys file")] = Path("var/keys.json"),
+        hub_db: Annotated[str, typer.Option(help="the hub's database URL (settlement index)")]
+        = "sqlite:///var/hub.db",
+        as_json: Annotated[bool, typer.Option("--json", help="print the reports as JSON")]
+        = False) -> None:
+    """Daily reconciliation: find one-sided settlements, reverse or confirm them, report."""
+    console = Console()
+    try:
+        try:
+            on = date.fromisoformat(day)
+        except ValueError:
+            raise InvalidInput("--day", f"expected yyyy-MM-dd, got {day!r}") from None
+        reports = run_reconciliation(on, hub, load_keys(keys), hub_db)
+    except MedSettleError as exc:
+        Console(stderr=True).print(f"[bold red]error[/]: {exc}", highlight=False)
+        raise typer.Exit(2) from None
+    if as_json:
+        typer.echo(json.dumps([r.as_doc() for r in reports], ensure_ascii=False, indent=1))
+    else:
+        render(reports, console)
+    if any(f.outcome == "failed" for r in reports for f in r.findings):
+        raise typer.Exit(1)

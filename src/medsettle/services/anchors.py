@@ -1,0 +1,45 @@
+"""Anchors: the chain heads each province sends the hub every day, kept by the hub.
+
+A node that rewrote its chain from some entry on (recomputing every later hash) still has a
+consistent chain; only an anchor kept elsewhere shows that seq S once had another hash, and one
+beyond the end shows that the last entries were deleted.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import date, datetime
+
+from medsettle.core.errors import LedgerError
+from medsettle.services.ledger import ENTRIES
+from medsettle.services.ports import UnitOfWork
+
+logger = logging.getLogger(__name__)
+
+
+def chain_head(tx: UnitOfWork, role: str) -> tuple[int, str] | None:
+    """The (seq, hash) of the node's last ledger entry, or None when its chain is empty."""
+    last = tx.rows_after(ENTRIES[role][0], "seq", 0, limit=1, descending=True)
+    return (int(last[0].seq), str(last[0].hash)) if last else None
+
+
+def store_anchor(tx: UnitOfWork, node: str, seq: int, hash: str, day: date,
+                 now: datetime) -> bool:
+    """Keep a node's chain head (hub side); True if new, False if already kept.
+
+    The same head sent twice is kept once. A different hash for an anchored seq is refused: the
+    node's chain was rewritten, and the anchor that proves it must not be replaced.
+    """
+    kept = tx.one("anchors", node=node, seq=seq)
+    if kept is not None:
+        if str(kept.hash) != hash:
+            logger.warning("anchor conflict", extra={"node": node, "seq": seq})
+            raise LedgerError(f"node {node} already anchored seq {seq} with another hash")
+        return False
+    tx.add("anchors", {"node": node, "seq": seq, "hash": hash, "day": day, "received_at": now})
+    return True
+
+
+def anchors_of(tx: UnitOfWork, node: str) -> dict[int, str]:
+    """A node's anchors: seq → hash."""
+    return {int(row.seq): str(row.hash) for row in tx.rows("anchors", order_by="seq", node=node)}

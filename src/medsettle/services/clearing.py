@@ -1,0 +1,421 @@
+"""Monthly clearing (清算) and prepayment accounts (预付金) at the hub (domain.md §8).
+
+The month's obligations are summed by the database (one GROUP BY over the settlement index), so
+clearing scales with the index, not with Python. A month is computed once: a re-run returns the
+stored result. Money moves only through balanced, chained entries of the hub's ledger:
+
+- top-up:  bank:hub +x, prepayment:<p> −x (the hub holds the province's deposit)
+- clearing: prepayment:<payer> +|net| (draw), payable:province:<receiver> −net (credit)
+- paid:    payable:province:<receiver> +net, bank:hub −net (funds leave for the 财政专户)
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import BigInteger, DateTime, String, case, column, func, literal_column, select
+from sqlalchemy import table as sql_table
+
+from medsettle.core import ledger
+from medsettle.core.clearing import (
+    Obligation,
+    PrepaymentRule,
+    Statement,
+    YearMonth,
+    from_dict,
+    level,
+    net,
+    statements,
+    to_dict,
+    top_up_due,
+    usage,
+    usage_text,
+    worse,
+)
+from medsettle.core.clearing import draw as draw_balance
+from medsettle.core.clearing import size as prepayment_size
+from medsettle.core.clearing import top_up as top_up_balance
+from medsettle.core.errors import InvalidInput, NotFound, StateConflict
+from medsettle.services import ledger as ledger_service
+from medsettle.services.ports import Database, UnitOfWork
+
+logger = logging.getLogger(__name__)
+Progress = Callable[[str, int, int], None]
+RULE = PrepaymentRule()
+
+
+def month_of(value: YearMonth | str) -> YearMonth:
+    """A YearMonth from itself or from "YYYY-MM"."""
+    return value if isinstance(value, YearMonth) else YearMonth.parse(value)
+
+
+def _province(code: str) -> str:
+    if len(code) != 6 or not code.isdigit() or not code.endswith("0000"):
+        raise InvalidInput("province", f"{code!r} is not a province code like 440000")
+    return code
+
+
+# --- the month's totals (SQL) ----------------------------------------------------------------
+_AMOUNTS = ("medfee_sumamt", "fund_pay_sumamt", "acct_pay")
+_ONE: Any = literal_column("1")  # literals, so GROUP BY matches the selected expressions
+_TWO: Any = literal_column("2")
+
+
+def _rows_table(name: str) -> Any:
+    return sql_table(name, column("kind", String), column("insu_admdvs", String),
+                     column("mdtrtarea_admvs", String), column("fixmedins_code", String),
+                     column("role", String), column("setl_time", DateTime(timezone=True)),
+                     *(column(a, BigInteger) for a in _AMOUNTS))
+
+
+def _signed_sum(t: Any, name: str) -> Any:
+    amount = t.c[name]
+    return func.sum(case((t.c.kind == "cancel", -func.abs(amount)), else_=amount))
+
+
+def month_totals(tx: UnitOfWork, month: YearMonth) -> list[Obligation]:
+    """O(i→t) of the month from the hub's settlement index, by one GROUP BY in the database.
+    Mirrors core.clearing.obligations (cancels negative, same-province rows left out)."""
+    t = _rows_table("settlement_index")
+    one, two = _ONE, _TWO
+    insured, treating = func.substr(t.c.insu_admdvs, one, two), func.substr(
+        t.c.mdtrtarea_admvs, one, two)
+    start, end = month.bounds()
+    query = (select(insured, treating, func.sum(case((t.c.kind == "cancel", -1), else_=1)),
+                    *(_signed_sum(t, a) for a in _AMOUNTS))
+             .where(t.c.setl_time >= start, t.c.setl_time < end, insured != treating)
+             .group_by(insured, treating))
+    rows = getattr(tx, "conn").execute(query)  # noqa: B009 - Tx has no aggregate method yet
+    return [Obligation(f"{i}0000", f"{tr}0000", int(n), int(m or 0), int(f or 0), int(a or 0))
+            for i, tr, n, m, f, a in rows]
+
+
+def institution_totals(tx: UnitOfWork, month: YearMonth) -> dict[tuple[str, str], int]:
+    """At a province node: (province, institution) → Σ owed (funds + account) of the month's
+    cross-province settlements it treated, cancels negative (one GROUP BY)."""
+    t = _rows_table("settlements")
+    one, two = _ONE, _TWO
+    here, insured = func.substr(t.c.mdtrtarea_admvs, one, two), func.substr(
+        t.c.insu_admdvs, one, two)
+    start, end = month.bounds()
+    query = (select(here, t.c.fixmedins_code, _signed_sum(t, "fund_pay_sumamt"),
+                    _signed_sum(t, "acct_pay"))
+             .where(t.c.role == "treating", t.c.setl_time >= start, t.c.setl_time < end,
+                    here != insured)
+             .group_by(here, t.c.fixmedins_code))
+    rows = getattr(tx, "conn").execute(query)  # noqa: B009
+    return {(f"{p}0000", str(code)): int(f or 0) + int(a or 0) for p, code, f, a in rows}
+
+
+# --- the hub's ledger ------------------------------------------------------------------------
+def post_hub(tx: UnitOfWork, entry: ledger.Entry) -> ledger.ChainedEntry:
+    """Append an entry to the hub's chain (tables ledger_entries/ledger_postings of the hub DB).
+    services.ledger.post(role="hub") needs a counters table the hub schema lacks; until it has
+    one, the chain head is read here and a concurrent writer fails on the seq primary key."""
+    last = tx.rows_after("ledger_entries", "seq", 0, limit=1, descending=True)
+    seq = int(last[0].seq) + 1 if last else 1
+    prev_hash = str(last[0].hash) if last else ledger.GENESIS
+    chained = ledger.ChainedEntry(seq, entry, prev_hash, ledger.chain_hash(prev_hash, seq, entry))
+    tx.add("ledger_entries", {"seq": seq, "entry_id": entry.entry_id, "kind": entry.kind,
+                              "ref": entry.ref, "booked_at": entry.booked_at,
+                              "postings": [[p.account, p.amount] for p in entry.postings],
+                              "prev_hash": prev_hash, "hash": chained.hash})
+    tx.add_many("ledger_postings", [{"seq": seq, "line": i, "account": p.account,
+                                     "amount": p.amount} for i, p in enumerate(entry.postings)])
+    return chained
+
+
+# --- clearing a month ------------------------------------------------------------------------
+def run_clearing(store: Database, month: YearMonth | str, now: datetime,
+                 progress: Progress | None = None, rule: PrepaymentRule = RULE) -> dict[str, Any]:
+    """Clear a month once: lines O(i→t), drafted statements, prepayment draws and credits.
+    A month that has statements is returned as stored, never recomputed."""
+    m = month_of(month)
+    report = progress or (lambda _step, _done, _total: None)
+    if now < m.bounds()[1]:
+        raise InvalidInput("month", f"{m} has not ended yet; clear it from the 1st of the next "
+                                    "month (Asia/Shanghai)")
+    with store.tx() as tx:
+        if tx.count("clearing_statements", month=str(m)):
+            report("already cleared", 1, 1)
+            return summary(tx, m) | {"created": False}
+    with store.tx() as tx:
+        if tx.count("clearing_statements", month=str(m)):
+            return summary(tx, m) | {"created": False}
+        report("aggregating settlements", 0, 4)
+        totals = month_totals(tx, m)
+        report("writing clearing lines", 1, 4)
+        tx.add_many("clearing_lines", [
+            {"month": str(m), "insured": o.insured, "treating": o.treating,
+             "settlements": o.settlements, "medfee_sumamt": o.medfee_sumamt,
+             "fund_pay_sumamt": o.fund_pay_sumamt, "acct_pay": o.acct_pay,
+             "obligation": o.obligation} for o in totals])
+        obligations = {(o.insured, o.treating): o for o in totals}
+        report("drafting statements", 2, 4)
+        tx.add_many("clearing_statements", [_statement_row(s, now)
+                                            for s in statements(m, obligations)])
+        report("drawing prepayments", 3, 4)
+        _draw(tx, m, net(obligations), now, rule)
+        report("done", 4, 4)
+        result = summary(tx, m) | {"created": True}
+    logger.info("month cleared", extra={"month": str(m), "pairs": result["pairs"],
+                                        "obligations": result["obligations"]})
+    return result
+
+
+def _statement_row(s: Statement, now: datetime) -> dict[str, object]:
+    return {"month": str(s.month), "province": s.province, "status": s.state, "owes": s.owes,
+            "due": s.due, "net": s.net, "document": to_dict(s), "insured_confirmed": False,
+            "treating_confirmed": False, "dispute": None, "drafted_at": now, "paid_at": None}
+
+
+def _draw(tx: UnitOfWork, m: YearMonth, nets: dict[str, int], now: datetime,
+          rule: PrepaymentRule) -> None:
+    """Draw each payer's net from its prepayment account and credit each receiver."""
+    for province, amount in sorted(nets.items()):
+        if amount < 0:
+            _move(tx, province, "draw", amount, now, rule, str(m))
+        elif amount > 0:
+            tx.add("prepayment_moves", {"province": province, "kind": "credit",
+                                        "amount": amount, "month": str(m), "at": now})
+    postings = [(f"prepayment:{p}" if n < 0 else f"payable:province:{p}", -n)
+                for p, n in sorted(nets.items())]
+    post_hub(tx, ledger.balanced(f"clearing:{m}", "clearing", str(m), now, postings))
+
+
+def summary(tx: UnitOfWork, m: YearMonth) -> dict[str, Any]:
+    """The stored result of a month: totals and each province's statement position."""
+    rows = tx.rows("clearing_statements", order_by="province", month=str(m))
+    lines = tx.rows("clearing_lines", month=str(m))
+    states = {r.status for r in rows}
+    overall = ("not_cleared" if not rows else "paid" if states == {"paid"} else
+               "disputed" if "disputed" in states else
+               "confirmed" if states <= {"confirmed", "paid"} else "drafted")
+    return {"month": str(m), "status": overall, "provinces": len(rows), "pairs": len(lines),
+            "settlements": sum(int(x.settlements) for x in lines),
+            "medfee_sumamt": sum(int(x.medfee_sumamt) for x in lines),
+            "obligations": sum(int(x.obligation) for x in lines),
+            "net_sum": sum(int(r.net) for r in rows),
+            "statements": [{"province": r.province, "status": r.status, "owes": int(r.owes),
+                            "due": int(r.due), "net": int(r.net),
+                            "insured_confirmed": bool(r.insured_confirmed),
+                            "treating_confirmed": bool(r.treating_confirmed),
+                            "dispute": r.dispute} for r in rows]}
+
+
+def clearing_summary(store: Database, month: YearMonth | str) -> dict[str, Any]:
+    """The stored result of a month (status not_cleared if it was never run)."""
+    with store.tx() as tx:
+        return summary(tx, month_of(month))
+
+
+# --- statements ------------------------------------------------------------------------------
+def _load(tx: UnitOfWork, m: YearMonth, province: str) -> tuple[Any, Statement]:
+    row = tx.one("clearing_statements", month=str(m), province=_province(province))
+    if row is None:
+        raise NotFound(f"no clearing statement of {province} for {m}")
+    doc = dict(row.document) | {"state": row.status, "dispute": row.dispute,
+                                "insured_confirmed": row.insured_confirmed,
+                                "treating_confirmed": row.treating_confirmed}
+    return row, from_dict(doc)
+
+
+def _save(tx: UnitOfWork, row: Any, new: Statement, **extra: object) -> None:
+    """Write a transition only if nobody changed the statement meanwhile."""
+    keys = {"month": row.month, "province": row.province, "status": row.status,
+            "insured_confirmed": row.insured_confirmed,
+            "treating_confirmed": row.treating_confirmed}
+    changed = tx.change("clearing_statements", keys, status=new.state, document=to_dict(new),
+                        insured_confirmed=new.insured_confirmed,
+                        treating_confirmed=new.treating_confirmed, dispute=new.dispute, **extra)
+    if changed != 1:
+        raise StateConflict(f"statement {row.month} {row.province} changed meanwhile; retry")
+
+
+def statement(store: Database, month: YearMonth | str, province: str) -> Statement:
+    """A province's statement of a month, as it stands."""
+    with store.tx() as tx:
+        return _load(tx, month_of(month), province)[1]
+
+
+def all_statements(store: Database, month: YearMonth | str) -> list[Statement]:
+    """Every statement of a month, by province."""
+    m = month_of(month)
+    with store.tx() as tx:
+        rows = tx.rows("clearing_statements", order_by="province", month=str(m))
+        return [_load(tx, m, str(r.province))[1] for r in rows]
+
+
+def confirm(store: Database, month: YearMonth | str, province: str, side: str) -> Statement:
+    """The province confirms its statement as insured or as treating place."""
+    with store.tx() as tx:
+        row, current = _load(tx, month_of(month), province)
+        new = current.confirm(side)
+        if new != current:
+            _save(tx, row, new)
+    logger.info("statement confirmed", extra={"month": str(new.month), "province": province,
+                                              "side": side, "state": new.state})
+    return new
+
+
+def dispute(store: Database, month: YearMonth | str, province: str, reason: str) -> Statement:
+    """The province disputes its statement; it cannot be paid until it is re-drafted."""
+    with store.tx() as tx:
+        row, current = _load(tx, month_of(month), province)
+        new = current.disputed(reason)
+        _save(tx, row, new)
+    logger.warning("statement disputed", extra={"month": str(new.month), "province": province,
+                                                "reason": new.dispute})
+    return new
+
+
+def redraft(store: Database, month: YearMonth | str, province: str) -> Statement:
+    """After a dispute is resolved (refused items are deducted in the next clearing, 拒付),
+    the statement goes back to drafted for both confirmations; its amounts stay."""
+    with store.tx() as tx:
+        row, current = _load(tx, month_of(month), province)
+        new = current.redrafted()
+        _save(tx, row, new)
+    return new
+
+
+def mark_paid(store: Database, month: YearMonth | str, province: str,
+              now: datetime) -> Statement:
+    """Funds moved for a confirmed statement: a receiver's payable is paid out of the hub's
+    bank account; a payer's part was drawn at clearing, so its entry only records the event."""
+    m = month_of(month)
+    with store.tx() as tx:
+        row, current = _load(tx, m, province)
+        if current.state == "paid":
+            return current
+        new = current.paid()
+        amount = max(new.net, 0)
+        post_hub(tx, ledger.balanced(f"clearing-paid:{m}:{province}", "clearing_paid",
+                                     f"{m}:{province}", now,
+                                     [(f"payable:province:{province}", amount),
+                                      ("bank:hub", -amount)]))
+        _save(tx, row, new, paid_at=now)
+    logger.info("statement paid", extra={"month": str(m), "province": province,
+                                         "net": new.net})
+    return new
+
+
+# --- prepayment accounts ---------------------------------------------------------------------
+def _move(tx: UnitOfWork, province: str, kind: str, amount: int, now: datetime,
+          rule: PrepaymentRule, month: str | None = None) -> dict[str, Any]:
+    """Change a balance by `amount` (draw < 0, top-up > 0), record it, warn on a worse level."""
+    account = tx.one("prepayment_accounts", province=province)
+    size, balance = (int(account.size), int(account.balance)) if account else (0, 0)
+    after = (draw_balance(balance, -amount) if amount < 0 else top_up_balance(balance, amount))
+    if account is None:
+        tx.add("prepayment_accounts", {"province": province, "size": 0, "balance": after,
+                                       "updated_at": now})
+    else:
+        tx.change("prepayment_accounts", {"province": province}, balance=after, updated_at=now)
+    tx.add("prepayment_moves", {"province": province, "kind": kind, "amount": amount,
+                                "month": month, "at": now})
+    _warn_if_worse(province, balance, after, size, size, rule, month)
+    return _view(province, size, after, rule)
+
+
+def _warn_if_worse(province: str, before: int, after: int, size_before: int, size_after: int,
+                   rule: PrepaymentRule, month: str | None) -> None:
+    old, new = level(before, size_before, rule), level(after, size_after, rule)
+    if worse(old, new):
+        logger.warning("prepayment account of %s is at %s level (usage %s)", province, new,
+                       usage_text(usage(after, size_after)),
+                       extra={"province": province, "prepayment_level": new,
+                              "usage": usage_text(usage(after, size_after)),
+                              "balance": after, "size": size_after, "month": month})
+
+
+def _view(province: str, size: int, balance: int, rule: PrepaymentRule) -> dict[str, Any]:
+    return {"province": province, "size": size, "balance": balance,
+            "usage": usage_text(usage(balance, size)), "level": level(balance, size, rule),
+            "top_up_due": top_up_due(balance, size)}
+
+
+def top_up(store: Database, province: str, amount: int, now: datetime,
+           rule: PrepaymentRule = RULE) -> dict[str, Any]:
+    """The province pays into its prepayment account at the hub (after confirming)."""
+    province = _province(province)
+    if type(amount) is not int or amount <= 0:
+        raise InvalidInput("amount", "a top-up is a positive integer number of fen")
+    with store.tx() as tx:
+        serial = tx.count("prepayment_moves", province=province, kind="topup") + 1
+        view = _move(tx, province, "topup", amount, now, rule)
+        post_hub(tx, ledger.balanced(f"prepayment-topup:{province}:{serial}", "prepayment_topup",
+                                     province, now, [("bank:hub", amount),
+                                                     (f"prepayment:{province}", -amount)]))
+    return view
+
+
+def size_prepayments(store: Database, now: datetime, months: int = 2, history_months: int = 12,
+                     rule: PrepaymentRule = RULE) -> list[dict[str, Any]]:
+    """Size every insured province's account: `months` × its average monthly Σₜ O(i→t) over
+    the cleared months among the last `history_months` (reviewed each Q1; 调增 uses 3)."""
+    if history_months <= 0:
+        raise InvalidInput("history_months", "must be positive")
+    current = YearMonth.of(now)
+    window = {str(current.shift(-k)) for k in range(1, history_months + 1)}
+    with store.tx() as tx:
+        lines = [x for x in tx.rows("clearing_lines") if x.month in window]
+        cleared = sorted({str(x.month) for x in lines})
+        spent: dict[str, dict[str, int]] = {}
+        for x in lines:
+            by_month = spent.setdefault(str(x.insured), {})
+            by_month[str(x.month)] = by_month.get(str(x.month), 0) + int(x.obligation)
+        accounts = {str(a.province): a for a in tx.rows("prepayment_accounts")}
+        result = []
+        for province in sorted(set(spent) | set(accounts)):
+            history = [spent.get(province, {}).get(month, 0) for month in cleared]
+            new_size = prepayment_size(history, months)
+            account = accounts.get(province)
+            balance = int(account.balance) if account else 0
+            old_size = int(account.size) if account else 0
+            if account is None:
+                tx.add("prepayment_accounts", {"province": province, "size": new_size,
+                                               "balance": 0, "updated_at": now})
+            elif old_size != new_size:
+                tx.change("prepayment_accounts", {"province": province}, size=new_size,
+                          updated_at=now)
+            if account is None or old_size != new_size:
+                tx.add("prepayment_moves", {"province": province, "kind": "size",
+                                            "amount": new_size, "month": None, "at": now})
+                _warn_if_worse(province, balance, balance, old_size, new_size, rule, None)
+            result.append(_view(province, new_size, balance, rule))
+    return result
+
+
+def accounts(store: Database, rule: PrepaymentRule = RULE) -> list[dict[str, Any]]:
+    """Every prepayment account with its usage and warning level."""
+    with store.tx() as tx:
+        return [_view(str(a.province), int(a.size), int(a.balance), rule)
+                for a in tx.rows("prepayment_accounts", order_by="province")]
+
+
+def warnings(store: Database, rule: PrepaymentRule = RULE) -> list[dict[str, Any]]:
+    """Accounts at warning or critical level (充裕性预警)."""
+    return [a for a in accounts(store, rule) if a["level"] != "ok"]
+
+
+# --- the treating province pays its institutions ---------------------------------------------
+def pay_institutions(tx: UnitOfWork, month: YearMonth | str, now: datetime) -> dict[str, int]:
+    """At a treating province's node, once the hub has paid the month: each institution's
+    cross-province total moves from payable:institution:<code> to bank:<province>. Each
+    institution's payment is one entry, so calling again pays nobody twice."""
+    m = month_of(month)
+    paid: dict[str, int] = {}
+    for (province, code), amount in sorted(institution_totals(tx, m).items()):
+        entry_id = f"pay-institution:{m}:{code}"
+        if amount == 0 or tx.one("ledger_entries", entry_id=entry_id) is not None:
+            continue
+        ledger_service.post(tx, ledger.balanced(entry_id, "institution_paid", f"{m}:{code}", now,
+                                                [(f"payable:institution:{code}", amount),
+                                                 (f"bank:{province}", -amount)]))
+        paid[code] = amount
+    logger.info("institutions paid", extra={"month": str(m), "institutions": len(paid)})
+    return paid

@@ -1,0 +1,326 @@
+"""Manual reimbursement (手工报销) at the insured place (domain.md §8).
+
+When direct settlement failed or was impossible, the patient paid in full and claims at home
+with the treating place's itemised bill, already classified by the treating catalogue. The
+claim runs through the same engine as a direct settlement, with the benefit class at treatment
+time (no filing → `unfiled`), updates the accumulators exactly as a settlement does, and is
+tracked computed → approved → paid, or rejected (which restores the accumulators). Every
+step is idempotent by claim id. The fund's share is owed to the person
+(`payable:person:<psn_no>`), not to a treating province.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from medsettle.core import codes, ledger
+from medsettle.core.benefits import AMOUNT_FIELDS, Person, Visit, settle
+from medsettle.core.errors import InvalidInput, NotFound, StateConflict, UnsupportedScheme
+from medsettle.core.filing import benefit_class
+from medsettle.core.policy import PolicyBook
+from medsettle.services.ledger import post
+from medsettle.services.ports import UnitOfWork as Tx
+from medsettle.services.records import filing_from_row, line_from_payload
+
+logger = logging.getLogger(__name__)
+VISIT_TYPES = frozenset({"inpatient", "outpatient", "chronic"})
+LINE_CLASSES = frozenset({"A", "B", "C", "none"})
+MAX_LINES = 2000
+_CLAIM_ID = re.compile(r"[0-9A-Za-z_-]{1,30}", re.ASCII)
+_PSN_NO = re.compile(r"[0-9A-Za-z]{1,30}", re.ASCII)
+_LEVEL = re.compile(r"L[0-9]", re.ASCII)
+
+
+@dataclass(frozen=True, slots=True)
+class Claim:
+    """A reimbursement claim: who, where and when treated, and the classified lines."""
+
+    claim_id: str
+    psn_no: str
+    treating_admdvs: str
+    fixmedins_code: str
+    level: str
+    dedc_level: str | None
+    visit_type: str
+    disease: str | None
+    begntime: datetime
+    setl_date: date
+    emergency: bool
+    acct_used: bool
+    lines: tuple[dict[str, Any], ...]
+    mdtrt_id: str | None = None
+
+
+# --- parsing -------------------------------------------------------------------------------
+
+def _text(doc: Mapping[str, Any], key: str, path: str, pattern: re.Pattern[str] | None = None,
+          required: bool = True) -> str | None:
+    value = doc.get(key)
+    if value is None or value == "":
+        if required:
+            raise InvalidInput(f"{path}{key}", "is required")
+        return None
+    if not isinstance(value, str):
+        raise InvalidInput(f"{path}{key}", f"must be a string, not {type(value).__name__}")
+    if pattern is not None and pattern.fullmatch(value) is None:
+        raise InvalidInput(f"{path}{key}", f"is not well formed: {value[:40]!r}")
+    return value
+
+
+def _flag(doc: Mapping[str, Any], key: str, path: str, default: bool) -> bool:
+    value = doc.get(key, default)
+    if not isinstance(value, bool):
+        raise InvalidInput(f"{path}{key}", "must be true or false")
+    return value
+
+
+def _decimal(doc: Mapping[str, Any], key: str, path: str, *, required: bool = True,
+             default: str | None = None, maximum: Decimal = Decimal(10**9)) -> str | None:
+    value = doc.get(key, default)
+    if value is None:
+        if required:
+            raise InvalidInput(f"{path}{key}", "is required")
+        return None
+    if isinstance(value, bool) or isinstance(value, float) or not isinstance(value, str | int):
+        raise InvalidInput(f"{path}{key}", "must be a decimal string such as \"12.50\" "
+                                           "(never a float)")
+    try:
+        number = Decimal(str(value))
+    except InvalidOperation:
+        raise InvalidInput(f"{path}{key}", f"is not a decimal number: {value!r}") from None
+    if not number.is_finite() or number < 0 or number > maximum:
+        raise InvalidInput(f"{path}{key}", f"must be between 0 and {maximum}, got {value!r}")
+    return str(number)
+
+
+def _line(doc: object, path: str) -> dict[str, Any]:
+    if not isinstance(doc, Mapping):
+        raise InvalidInput(path.rstrip("."), "must be a JSON object")
+    cls = doc.get("cls")
+    if cls not in LINE_CLASSES:
+        raise InvalidInput(f"{path}cls", f"must be one of A, B, C, none, got {cls!r}")
+    selfpay = _decimal(doc, "selfpay_prop", path, default="0", maximum=Decimal(1))
+    return {"cls": cls, "pric": _decimal(doc, "pric", path), "cnt": _decimal(doc, "cnt", path),
+            "selfpay_prop": selfpay, "lmt_pric": _decimal(doc, "lmt_pric", path, required=False),
+            "restricted_ok": _flag(doc, "restricted_ok", path, True),
+            "code": _text(doc, "code", path, required=False) or ""}
+
+
+def _moment(doc: Mapping[str, Any], key: str) -> datetime:
+    text = _text(doc, key, "")
+    try:
+        moment = datetime.fromisoformat(str(text))
+    except ValueError:
+        raise InvalidInput(key, f"expected yyyy-MM-dd or yyyy-MM-ddTHH:mm:ss, got {text!r}") \
+            from None
+    return moment.replace(tzinfo=None)
+
+
+def _day(doc: Mapping[str, Any], key: str, default: date) -> date:
+    text = _text(doc, key, "", required=False)
+    if text is None:
+        return default
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise InvalidInput(key, f"expected a date yyyy-MM-dd, got {text!r}") from None
+
+
+def _lines(doc: Mapping[str, Any]) -> tuple[dict[str, Any], ...]:
+    lines = doc.get("lines")
+    if not isinstance(lines, list) or not lines:
+        raise InvalidInput("lines", "must be a non-empty list of classified fee lines")
+    if len(lines) > MAX_LINES:
+        raise InvalidInput("lines", f"has {len(lines)} entries; at most {MAX_LINES} allowed")
+    return tuple(_line(line, f"lines[{n}].") for n, line in enumerate(lines))
+
+
+def parse_claim(doc: Mapping[str, Any]) -> Claim:
+    """A claim from its JSON document; every error names its field (e.g. `lines[2].pric`)."""
+    place = doc.get("treating")
+    if not isinstance(place, Mapping):
+        raise InvalidInput("treating", "must be an object {admdvs, fixmedins_code, level}")
+    visit_type = _text(doc, "visit_type", "")
+    if visit_type not in VISIT_TYPES:
+        raise InvalidInput("visit_type", f"must be inpatient, outpatient or chronic, not "
+                                         f"{visit_type!r}")
+    disease = _text(doc, "disease", "", required=visit_type == "chronic")
+    begntime = _moment(doc, "begntime")
+    return Claim(
+        claim_id=str(_text(doc, "claim_id", "", _CLAIM_ID)),
+        psn_no=str(_text(doc, "psn_no", "", _PSN_NO)),
+        treating_admdvs=codes.validate_admdvs(place.get("admdvs"), "treating.admdvs"),
+        fixmedins_code=codes.validate_institution_code(place.get("fixmedins_code"),
+                                                       "treating.fixmedins_code"),
+        level=str(_text(place, "level", "treating.", _LEVEL)),
+        dedc_level=_text(place, "dedc_level", "treating.", _LEVEL, required=False),
+        visit_type=str(visit_type), disease=disease, begntime=begntime,
+        setl_date=_day(doc, "setl_date", begntime.date()),
+        emergency=_flag(doc, "emergency", "", False), acct_used=_flag(doc, "acct_used", "", False),
+        lines=_lines(doc), mdtrt_id=_text(doc, "mdtrt_id", "", _CLAIM_ID, required=False))
+
+
+# --- computing -----------------------------------------------------------------------------
+
+def _person(tx: Tx, psn_no: str) -> Any:
+    person = tx.lock_person(psn_no)
+    if person is None:
+        raise NotFound(f"person {psn_no} is not insured here")
+    if not person.insurance_active:
+        raise UnsupportedScheme("the person's insurance is not active (参保状态异常)")
+    return person
+
+
+def _same_claim(row: Any, claim: Claim) -> bool:
+    return (row.psn_no == claim.psn_no and row.fixmedins_code == claim.fixmedins_code
+            and row.visit_type == claim.visit_type and list(row.lines) == list(claim.lines)
+            and row.setl_date == claim.setl_date)
+
+
+def submit_claim(tx: Tx, book: PolicyBook, claim: Claim, now: datetime) -> dict[str, Any]:
+    """Compute a claim with the settlement engine and record it (status computed); a repeat of
+    the same claim id with the same content returns the stored claim."""
+    stored = tx.one("reimbursement_claims", claim_id=claim.claim_id)
+    if stored is not None:
+        if not _same_claim(stored, claim):
+            raise StateConflict(f"claim {claim.claim_id} was already submitted with other content")
+        return view(stored)
+    person = _person(tx, claim.psn_no)
+    scheme = codes.scheme_of_insutype(person.insutype)
+    policy = book.find(person.insu_admdvs, scheme, claim.setl_date)
+    filings = [filing_from_row(r._mapping) for r in tx.rows("filings", psn_no=person.psn_no)]
+    cls = str(benefit_class(filings, insu_admdvs=person.insu_admdvs,
+                            institution_admdvs=claim.treating_admdvs, on=claim.begntime.date(),
+                            emergency=claim.emergency, rules=policy.filing, manual=True))
+    year = policy.medical_year(claim.setl_date)
+    result = settle(policy, Person(
+        scheme=scheme, category=codes.category_of_psn_type(person.psn_type), benefit_class=cls,
+        acc=tx.accumulators(person.psn_no, year), cvlserv=person.cvlserv,
+        maf_category=person.maf_category,
+        chronic_certified=frozenset(person.chronic_certified or []), use_acct=claim.acct_used),
+        Visit(type=claim.visit_type, level=claim.level,  # type: ignore[arg-type]
+              setl_date=claim.setl_date, lines=tuple(line_from_payload(x) for x in claim.lines),
+              disease=claim.disease, emergency=claim.emergency, dedc_level=claim.dedc_level))
+    tx.apply_delta(person.psn_no, year, result.delta)
+    amounts = result.amounts.as_dict()
+    row = _row(claim, cls, amounts, {".".join(k): v for k, v in result.delta.items()}, year, now)
+    tx.add("reimbursement_claims", row)
+    _post(tx, "reimburse", claim.claim_id, amounts, person.insu_admdvs, claim, now)
+    logger.info("reimbursement claim computed", extra={"claim_id": claim.claim_id,
+                                                       "benefit_class": cls})
+    return view(tx.one("reimbursement_claims", claim_id=claim.claim_id))
+
+
+def _row(claim: Claim, cls: str, amounts: dict[str, int], delta: dict[str, int], year: str,
+         now: datetime) -> dict[str, Any]:
+    return {"claim_id": claim.claim_id, "psn_no": claim.psn_no, "mdtrt_id": claim.mdtrt_id,
+            "treating_admdvs": claim.treating_admdvs, "fixmedins_code": claim.fixmedins_code,
+            "visit_type": claim.visit_type, "disease": claim.disease, "level": claim.level,
+            "begntime": claim.begntime, "setl_date": claim.setl_date,
+            "emergency": claim.emergency, "lines": list(claim.lines), "status": "computed",
+            "benefit_class": cls, "amounts": amounts, "delta": delta, "medical_year": year,
+            "reason": "", "submitted_at": now, "paid_at": None}
+
+
+def claim_postings(amounts: Mapping[str, int], *, insured: str, treating: str,
+                   psn_no: str, fixmedins_code: str) -> list[tuple[str, int]]:
+    """A settlement's insured-place postings with the person, not a province, as creditor."""
+    postings = ledger.settlement_postings("insured", amounts, insured=insured, treating=treating,
+                                          psn_no=psn_no, fixmedins_code=fixmedins_code)
+    return [(f"payable:person:{psn_no}" if account.startswith("payable:province:") else account,
+             amount) for account, amount in postings]
+
+
+def _post(tx: Tx, kind: str, claim_id: str, amounts: Mapping[str, int], insured: str,
+          claim: Claim | Any, now: datetime) -> None:
+    postings = claim_postings(amounts, insured=insured, treating=claim.treating_admdvs,
+                              psn_no=claim.psn_no, fixmedins_code=claim.fixmedins_code)
+    post(tx, ledger.balanced(f"{kind}:insured:{claim_id}", kind, claim_id, now, postings))
+
+
+# --- the claim's life ----------------------------------------------------------------------
+
+def _claim(tx: Tx, claim_id: str) -> Any:
+    row = tx.one("reimbursement_claims", claim_id=claim_id)
+    if row is None:
+        raise NotFound(f"reimbursement claim {claim_id} does not exist")
+    return row
+
+
+def get_claim(tx: Tx, claim_id: str) -> dict[str, Any]:
+    """One claim as the API shows it."""
+    return view(_claim(tx, claim_id))
+
+
+def approve(tx: Tx, claim_id: str, now: datetime) -> dict[str, Any]:
+    """computed → approved (the agency checked the invoices and records); idempotent."""
+    row = _claim(tx, claim_id)
+    if row.status == "computed":
+        tx.change("reimbursement_claims", {"claim_id": claim_id}, status="approved")
+    elif row.status != "approved":
+        raise StateConflict(f"claim {claim_id} is {row.status}; only a computed claim is approved")
+    return view(_claim(tx, claim_id))
+
+
+def pay(tx: Tx, claim_id: str, now: datetime) -> dict[str, Any]:
+    """approved → paid: the amount owed to the person leaves the insured place; idempotent."""
+    row = _claim(tx, claim_id)
+    if row.status == "paid":
+        return view(row)
+    if row.status != "approved":
+        raise StateConflict(f"claim {claim_id} is {row.status}; approve it before paying")
+    owed = owed_fen(row.amounts)
+    person = tx.one("persons", psn_no=row.psn_no)
+    post(tx, ledger.balanced(f"reimburse_pay:insured:{claim_id}", "reimburse_pay", claim_id,
+                             now, [(f"payable:person:{row.psn_no}", owed),
+                                   (f"bank:{person.insu_admdvs}", -owed)]))
+    tx.change("reimbursement_claims", {"claim_id": claim_id}, status="paid", paid_at=now)
+    return view(_claim(tx, claim_id))
+
+
+def reject(tx: Tx, claim_id: str, reason: str, now: datetime) -> dict[str, Any]:
+    """computed/approved → rejected: accumulators and ledger reversed like a cancel; idempotent."""
+    row = _claim(tx, claim_id)
+    if row.status == "rejected":
+        return view(row)
+    if row.status == "paid":
+        raise StateConflict(f"claim {claim_id} is paid; it can no longer be rejected")
+    if not reason.strip():
+        raise InvalidInput("reason", "is required to reject a claim")
+    person = _person_row(tx, row.psn_no)
+    delta = {tuple(path.split(".")): value for path, value in (row.delta or {}).items()}
+    tx.accumulators(row.psn_no, row.medical_year).reversed(delta)  # refuses negatives
+    tx.apply_delta(row.psn_no, row.medical_year, delta, sign=-1)
+    negated = {name: -int(row.amounts[name]) for name in AMOUNT_FIELDS}
+    _post(tx, "reimburse_reject", claim_id, negated, person.insu_admdvs, row, now)
+    tx.change("reimbursement_claims", {"claim_id": claim_id}, status="rejected",
+              reason=reason.strip()[:500])
+    return view(_claim(tx, claim_id))
+
+
+def _person_row(tx: Tx, psn_no: str) -> Any:
+    person = tx.lock_person(psn_no)
+    if person is None:
+        raise NotFound(f"person {psn_no} is not insured here")
+    return person
+
+
+def owed_fen(amounts: Mapping[str, Any]) -> int:
+    """What the insured place pays the person: the funds' share and the account's."""
+    return int(amounts["fund_pay_sumamt"]) + int(amounts["acct_pay"])
+
+
+def view(row: Any) -> dict[str, Any]:
+    """A stored claim (amounts in fen) with what the person is owed."""
+    doc = dict(row._mapping)
+    doc["owed"] = owed_fen(doc["amounts"])
+    for key in ("begntime", "setl_date", "submitted_at", "paid_at"):
+        if doc.get(key) is not None:
+            doc[key] = doc[key].isoformat()
+    return doc
