@@ -178,6 +178,18 @@ BASE: dict[str, Callable[[Ctx], dict[str, Any]]] = {
     "5204": lambda c: {"data": {"psn_no": c.settled.psn_no, "mdtrt_id": c.settled.mdtrt_id}},
     "5205": lambda c: {"data": {"psn_no": c.chen.psn_no, "begntime": "", "endtime": ""}},
     "5206": lambda c: {"data": {"psn_no": c.chen.psn_no}},
+    "3201": lambda c: {"data": {"insutype": "310", "clr_type": "11", "setl_optins": "440304",
+                                "stmt_begndate": "2026-01-01", "stmt_enddate": "2026-01-31",
+                                "medfee_sumamt": "100.00", "fund_pay_sumamt": "50.00",
+                                "acct_pay": "0.00", "fixmedins_setl_cnt": "1"}},
+    "3202": lambda c: {"data": {"setl_optins": "440304", "stmt_begndate": "2026-01-01",
+                                "stmt_enddate": "2026-01-31", "medfee_sumamt": "100.00",
+                                "fund_pay_sumamt": "50.00", "cash_payamt": "50.00",
+                                "fixmedins_setl_cnt": "1",
+                                "detail": [{"setl_id": "S1", "mdtrt_id": "M1",
+                                            "psn_no": c.chen.psn_no, "medfee_sumamt": "100.00",
+                                            "fund_pay_sumamt": "50.00", "acct_pay": "0.00",
+                                            "refd_setl_flag": "0"}]}},
 }
 #: Transactions whose envelope carries insuplc_admdvs (they name a person).
 WITH_INSUPLC = set(BASE) - {"9001", "1101"}
@@ -480,6 +492,14 @@ ROWS: list[Bad] = [
         {DATA + "begntime": "2024-13-01 00:00:00"}),
     # 5206 accumulations query
     bad("5206", "no insuplc_admdvs", "insuplc_admdvs", {"insuplc_admdvs": ""}),
+    # 3201/3202 reconciliation
+    bad("3201", "missing insutype", "insutype", {DATA + "insutype": DROP}),
+    bad("3201", "bad clearing type", "clr_type", {DATA + "clr_type": "99"}),
+    bad("3201", "negative total", "medfee_sumamt", {DATA + "medfee_sumamt": "-1.00"}),
+    bad("3201", "end before start", "stmt_enddate", {DATA + "stmt_enddate": "2025-12-31"}),
+    bad("3202", "missing start date", "stmt_begndate", {DATA + "stmt_begndate": DROP}),
+    bad("3202", "absurd total", "medfee_sumamt", {DATA + "medfee_sumamt": "1e12"}),
+    bad("3202", "detail not a list", "detail", {DATA + "detail": "S1"}),
     bad("5206", "malformed cum_ym", "cum_ym", {DATA + "cum_ym": "202413"}),
     bad("5206", "unknown person", f"person {NOBODY}", {DATA + "psn_no": NOBODY}),
     bad("5206", "patient of another province", "no hub",
@@ -490,7 +510,7 @@ ROWS: list[Bad] = [
 ENVELOPE_ROWS: list[Bad] = [
     bad("envelope", "unknown infno", "infno", {"infno": "9999"}),
     bad("envelope", "infno as a number", "infno", {"infno": 2201}),
-    bad("envelope", "infno not offered", "infno", {"infno": "3201"}),
+    bad("envelope", "infno not offered", "infno", {"infno": "3203"}),
     bad("envelope", "missing msgid", "msgid", {"msgid": DROP}),
     bad("envelope", "msgid longer than 30", "msgid", {"msgid": "H44030400123" + "2" * 19}),
     bad("envelope", "msgid with a space", "msgid", {"msgid": "H4403 0400123"}),

@@ -33,6 +33,7 @@ from typing import Any
 import httpx
 import pytest
 
+from medsettle.adapters.his.client import beijing_now
 from medsettle.adapters.his.envelope import SUPPORTED_INFNOS
 from medsettle.adapters.his.gateway import HANDLERS
 from medsettle.core import errors
@@ -123,7 +124,7 @@ class Runner:
     def __init__(self, base_url: str, fixmedins_code: str) -> None:
         self.http = httpx.Client(base_url=base_url, timeout=30)
         self.fixmedins_code = fixmedins_code
-        now = datetime.now().replace(microsecond=0)
+        now = beijing_now().replace(microsecond=0)
         self.fixed = fixture_values() | {
             "now": _time(now), "today": now.date().isoformat(),
             "visit_time": _time(now - timedelta(hours=1)),
@@ -138,8 +139,8 @@ class Runner:
     def _fresh(self, name: str) -> str:
         if name.startswith("msgid"):
             serial = next(self.serial) % 10000
-            return f"{self.fixmedins_code}{datetime.now():%Y%m%d%H%M%S}{serial:04d}"
-        return _time(datetime.now())
+            return f"{self.fixmedins_code}{beijing_now():%Y%m%d%H%M%S}{serial:04d}"
+        return _time(beijing_now())
 
     def value(self, name: str) -> Any:
         """The value of a placeholder in a request."""

@@ -15,8 +15,11 @@ import typer
 from rich.console import Console
 from rich.table import Table as RichTable
 
+from medsettle.adapters.cli_clear import clear_command
 from medsettle.adapters.cli_demo import demo_command, sim_command
 from medsettle.adapters.cli_nodes import keys_command, serve_app
+from medsettle.adapters.cli_reconcile import reconcile_command
+from medsettle.adapters.cli_verify import verify_command
 from medsettle.adapters.files import examples_dir, load_policy_book, read_document
 from medsettle.core.cases import Case, CaseOutcome, parse_case, run_case
 from medsettle.core.errors import InvalidInput, MedSettleError
@@ -39,6 +42,9 @@ app.add_typer(serve_app, name="serve")
 app.command("keys")(keys_command)
 app.command("demo")(demo_command)
 app.command("sim")(sim_command)
+app.command("reconcile")(reconcile_command)
+app.command("clear")(clear_command)
+app.command("verify")(verify_command)
 console = Console()
 err_console = Console(stderr=True)
 

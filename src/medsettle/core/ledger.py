@@ -139,7 +139,8 @@ def _forged_before(rows: list[ChainedEntry], i: int, prev_hash: str) -> bool:
 def _unsealed(rows: list[ChainedEntry], i: int, prev_hash: str) -> Finding:
     """Name a row whose hash does not match its content at its seq."""
     row, seq = rows[i], rows[i].seq
-    written = next((s for s in range(1, rows[-1].seq + 2) if _sealed(row, s)), None)
+    bound = min(rows[-1].seq, 2 * len(rows)) + 2  # a moved entry was written near the chain
+    written = next((s for s in range(1, bound) if _sealed(row, s)), None)
     if written is None:
         if _forged_before(rows, i, prev_hash):
             return Finding(seq, "inserted", f"a forged entry: the entry after it was written "

@@ -8,18 +8,23 @@ beyond the end shows that the last entries were deleted.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable, Mapping
 from datetime import date, datetime
+from typing import Any
+from zoneinfo import ZoneInfo
 
 from medsettle.core.errors import LedgerError
-from medsettle.services.ledger import ENTRIES
-from medsettle.services.ports import UnitOfWork
+from medsettle.services.ports import Database, UnitOfWork
+from medsettle.services.verify import ledger_tables
 
 logger = logging.getLogger(__name__)
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+Head = tuple[int, str]
 
 
-def chain_head(tx: UnitOfWork, role: str) -> tuple[int, str] | None:
+def chain_head(tx: UnitOfWork, role: str) -> Head | None:
     """The (seq, hash) of the node's last ledger entry, or None when its chain is empty."""
-    last = tx.rows_after(ENTRIES[role][0], "seq", 0, limit=1, descending=True)
+    last = tx.rows_after(ledger_tables(role)[0], "seq", 0, limit=1, descending=True)
     return (int(last[0].seq), str(last[0].hash)) if last else None
 
 
@@ -43,3 +48,20 @@ def store_anchor(tx: UnitOfWork, node: str, seq: int, hash: str, day: date,
 def anchors_of(tx: UnitOfWork, node: str) -> dict[int, str]:
     """A node's anchors: seq → hash."""
     return {int(row.seq): str(row.hash) for row in tx.rows("anchors", order_by="seq", node=node)}
+
+
+def send_anchor(db: Database, post: Callable[[str, Mapping[str, Any]], Any], last: Head | None,
+                now: datetime) -> Head | None:
+    """Send the province's chain head to the hub (POST /fed/v1/anchor), unless the chain is
+    empty or its head is `last` (already anchored); returns the head the hub now keeps."""
+    with db.tx() as tx:
+        head = chain_head(tx, "province")
+    if head is None or head == last:
+        return last
+    day = now.astimezone(SHANGHAI).date()
+    answer = post("/fed/v1/anchor", {"seq": head[0], "hash": head[1], "day": day.isoformat()})
+    if not isinstance(answer, dict) or not answer.get("ok"):
+        logger.warning("anchor refused by the hub", extra={"seq": head[0], "answer": answer})
+        return last
+    logger.info("chain head anchored", extra={"seq": head[0]})
+    return head

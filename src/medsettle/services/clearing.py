@@ -40,6 +40,7 @@ from medsettle.core.clearing import size as prepayment_size
 from medsettle.core.clearing import top_up as top_up_balance
 from medsettle.core.errors import InvalidInput, NotFound, StateConflict
 from medsettle.services import ledger as ledger_service
+from medsettle.services.ledger import post
 from medsettle.services.ports import Database, UnitOfWork
 
 logger = logging.getLogger(__name__)
@@ -111,23 +112,6 @@ def institution_totals(tx: UnitOfWork, month: YearMonth) -> dict[tuple[str, str]
 
 
 # --- the hub's ledger ------------------------------------------------------------------------
-def post_hub(tx: UnitOfWork, entry: ledger.Entry) -> ledger.ChainedEntry:
-    """Append an entry to the hub's chain (tables ledger_entries/ledger_postings of the hub DB).
-    services.ledger.post(role="hub") needs a counters table the hub schema lacks; until it has
-    one, the chain head is read here and a concurrent writer fails on the seq primary key."""
-    last = tx.rows_after("ledger_entries", "seq", 0, limit=1, descending=True)
-    seq = int(last[0].seq) + 1 if last else 1
-    prev_hash = str(last[0].hash) if last else ledger.GENESIS
-    chained = ledger.ChainedEntry(seq, entry, prev_hash, ledger.chain_hash(prev_hash, seq, entry))
-    tx.add("ledger_entries", {"seq": seq, "entry_id": entry.entry_id, "kind": entry.kind,
-                              "ref": entry.ref, "booked_at": entry.booked_at,
-                              "postings": [[p.account, p.amount] for p in entry.postings],
-                              "prev_hash": prev_hash, "hash": chained.hash})
-    tx.add_many("ledger_postings", [{"seq": seq, "line": i, "account": p.account,
-                                     "amount": p.amount} for i, p in enumerate(entry.postings)])
-    return chained
-
-
 # --- clearing a month ------------------------------------------------------------------------
 def run_clearing(store: Database, month: YearMonth | str, now: datetime,
                  progress: Progress | None = None, rule: PrepaymentRule = RULE) -> dict[str, Any]:
@@ -183,7 +167,7 @@ def _draw(tx: UnitOfWork, m: YearMonth, nets: dict[str, int], now: datetime,
                                         "amount": amount, "month": str(m), "at": now})
     postings = [(f"prepayment:{p}" if n < 0 else f"payable:province:{p}", -n)
                 for p, n in sorted(nets.items())]
-    post_hub(tx, ledger.balanced(f"clearing:{m}", "clearing", str(m), now, postings))
+    post(tx, ledger.balanced(f"clearing:{m}", "clearing", str(m), now, postings), role="hub")
 
 
 def summary(tx: UnitOfWork, m: YearMonth) -> dict[str, Any]:
@@ -293,10 +277,10 @@ def mark_paid(store: Database, month: YearMonth | str, province: str,
             return current
         new = current.paid()
         amount = max(new.net, 0)
-        post_hub(tx, ledger.balanced(f"clearing-paid:{m}:{province}", "clearing_paid",
+        post(tx, ledger.balanced(f"clearing-paid:{m}:{province}", "clearing_paid",
                                      f"{m}:{province}", now,
                                      [(f"payable:province:{province}", amount),
-                                      ("bank:hub", -amount)]))
+                                      ("bank:hub", -amount)]), role="hub")
         _save(tx, row, new, paid_at=now)
     logger.info("statement paid", extra={"month": str(m), "province": province,
                                          "net": new.net})
@@ -347,9 +331,9 @@ def top_up(store: Database, province: str, amount: int, now: datetime,
     with store.tx() as tx:
         serial = tx.count("prepayment_moves", province=province, kind="topup") + 1
         view = _move(tx, province, "topup", amount, now, rule)
-        post_hub(tx, ledger.balanced(f"prepayment-topup:{province}:{serial}", "prepayment_topup",
+        post(tx, ledger.balanced(f"prepayment-topup:{province}:{serial}", "prepayment_topup",
                                      province, now, [("bank:hub", amount),
-                                                     (f"prepayment:{province}", -amount)]))
+                                                     (f"prepayment:{province}", -amount)]), role="hub")
     return view
 
 
@@ -415,7 +399,7 @@ def pay_institutions(tx: UnitOfWork, month: YearMonth | str, now: datetime) -> d
             continue
         ledger_service.post(tx, ledger.balanced(entry_id, "institution_paid", f"{m}:{code}", now,
                                                 [(f"payable:institution:{code}", amount),
-                                                 (f"bank:{province}", -amount)]))
+                                                 (f"bank:{province}", -amount)]), role="hub")
         paid[code] = amount
     logger.info("institutions paid", extra={"month": str(m), "institutions": len(paid)})
     return paid

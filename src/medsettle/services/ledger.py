@@ -9,14 +9,13 @@ from typing import Any
 from medsettle.core import ledger
 from medsettle.services.ports import UnitOfWork
 
-ENTRIES = {"province": ("ledger_entries", "ledger_postings"),
-           "hub": ("hub_ledger_entries", "hub_ledger_postings")}
+ENTRIES = ("ledger_entries", "ledger_postings")  # the same tables in a province's and the hub's db
 
 
 def post(tx: UnitOfWork, entry: ledger.Entry, role: str = "province") -> ledger.ChainedEntry:
     """Append a balanced entry to the node's chain. The chain head is locked by the counter
     row until the transaction ends, so concurrent postings chain one after another."""
-    entries, postings = ENTRIES[role]
+    entries, postings = ENTRIES
     seq = tx.next_serial(f"ledger:{role}")
     prev = tx.one(entries, seq=seq - 1) if seq > 1 else None
     prev_hash = ledger.GENESIS if prev is None else str(prev.hash)

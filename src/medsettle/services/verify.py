@@ -9,17 +9,26 @@ from typing import Any
 
 from medsettle.core import ledger
 from medsettle.core.ledger import Finding
-from medsettle.services.ledger import ENTRIES, stored_chain
+from medsettle.services.ledger import stored_chain
 from medsettle.services.ports import Database
 
 logger = logging.getLogger(__name__)
 LOG_FIELDS = ("msgid", "op", "from_region", "to_region", "outcome", "latency_ms", "at")
+ROLES = ("province", "hub")
+
+
+def ledger_tables(role: str) -> tuple[str, str]:
+    """The ledger's entries and postings tables in a node's own database. Both roles name them
+    ledger_entries and ledger_postings (tables.hub_ledger_entries is the hub's copy of the pair)."""
+    if role not in ROLES:
+        raise ValueError(f"unknown ledger role {role!r}: province or hub")
+    return "ledger_entries", "ledger_postings"
 
 
 def read_chain(store: Database, role: str) -> list[ledger.ChainedEntry]:
     """The node's ledger entries, ORDER BY seq."""
     with store.tx() as tx:
-        return stored_chain(tx.rows(ENTRIES[role][0], order_by="seq"))
+        return stored_chain(tx.rows(ledger_tables(role)[0], order_by="seq"))
 
 
 def verify_node(store: Database, role: str, anchors: Mapping[int, str]) -> Finding | None:
@@ -28,8 +37,8 @@ def verify_node(store: Database, role: str, anchors: Mapping[int, str]) -> Findi
     The chain is checked against its hashes and `anchors` (seq → hash kept by the hub); then the
     postings table, which reports read, must repeat each entry's postings line for line.
     """
+    entries, postings = ledger_tables(role)
     with store.tx() as tx:
-        entries, postings = ENTRIES[role]
         rows = tx.rows(entries, order_by="seq")
         lines = tx.rows(postings, order_by="seq")
     try:
@@ -38,7 +47,7 @@ def verify_node(store: Database, role: str, anchors: Mapping[int, str]) -> Findi
         return Finding(_unreadable(rows), "modified", f"its postings cannot be read: {exc}")
     found = ledger.verify(chain, anchors) or _postings_mismatch(chain, lines, postings)
     if found is not None:
-        logger.warning("ledger tampered", extra={"role": role, "seq": found.seq,
+        logger.info("ledger tampered", extra={"role": role, "seq": found.seq,
                                                  "problem": found.problem})
     return found
 
@@ -66,7 +75,8 @@ def _postings_mismatch(chain: list[ledger.ChainedEntry], lines: list[Any],
             return Finding(item.seq, "modified", f"its rows in {table} differ from the entry")
     if stored:
         seq = min(stored)
-        return Finding(seq, "inserted", f"{table} has lines for seq {seq}, which has no entry")
+        return Finding(seq, "deleted", f"{table} still has lines for seq {seq}, whose entry "
+                                       "is gone")
     return None
 
 

@@ -18,6 +18,8 @@ from fastapi.responses import HTMLResponse, JSONResponse, Response
 from prometheus_client import generate_latest
 from starlette.concurrency import run_in_threadpool
 
+from medsettle.adapters.api.hub_anchors import add_anchor_routes
+from medsettle.adapters.api.hub_clearing import add_clearing_routes
 from medsettle.adapters.db.engine import make_engine, migrate
 from medsettle.adapters.db.store import Store
 from medsettle.adapters.federation import error_body, signed_headers, verify
@@ -106,6 +108,7 @@ def create_hub_app(config: HubConfig) -> FastAPI:
 
     app = FastAPI(title="MedSettle national hub", version="1", lifespan=lifespan)
     app.state.store = store
+    add_anchor_routes(app, store, config.keys)
 
     async def authenticated(request: Request) -> tuple[str, dict[str, Any]]:
         body = await request.body()
@@ -156,6 +159,7 @@ def create_hub_app(config: HubConfig) -> FastAPI:
     routes: dict[str, str] = {}
     journal = Journal(store)
     app.state.journal = journal
+    add_clearing_routes(app, store, config.keys)
 
     def endpoint_of(region: str) -> str:
         target = region[:2] + "0000"

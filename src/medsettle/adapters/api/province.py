@@ -18,6 +18,7 @@ from prometheus_client import generate_latest
 from sqlalchemy import select
 from starlette.concurrency import run_in_threadpool
 
+from medsettle.adapters.api.province_money import add_money_routes
 from medsettle.adapters.db import tables as tbl
 from medsettle.adapters.db.engine import make_engine, migrate
 from medsettle.adapters.db.store import Store
@@ -54,6 +55,7 @@ class ProvinceConfig:
     public_url: str = ""
     peer_timeout: float = 3.0
     heartbeat_seconds: float = 2.0
+    anchor_seconds: float = 86400.0  # how often the chain head is sent to the hub (daily)
 
 
 def utc_now() -> datetime:
@@ -105,8 +107,14 @@ class ProvinceNode:
             self.hub.post("/fed/v1/locator", {"hashes": chunk}, timeout=30)
 
     def background(self) -> None:
-        """Heartbeats to the hub and retries of pending reversals, until stopped."""
-        joined = False
+        """Heartbeats to the hub, the ledger's chain head every `anchor_seconds` (skipped when
+        empty or unchanged), and retries of pending reversals, until stopped."""
+        from datetime import timedelta
+
+        from medsettle.services.anchors import Head, send_anchor
+
+        joined, anchor_due = False, self.clock()
+        anchored: Head | None = None
         while not self._stop.wait(0 if not joined else self.config.heartbeat_seconds):
             try:
                 if not joined:
@@ -114,6 +122,9 @@ class ProvinceNode:
                     joined = True
                 elif self.hub is not None:
                     self.hub.post("/fed/v1/heartbeat", {})
+                    if self.clock() >= anchor_due:
+                        anchored = send_anchor(self.store, self.hub.post, anchored, self.clock())
+                        anchor_due = self.clock() + timedelta(seconds=self.config.anchor_seconds)
                 retry_pending_reversals(self.treating, self.clock())
             except (PeerUnavailable, AuthenticationFailed, NotFound, OSError) as exc:
                 logger.warning("hub unreachable", extra={"why": str(exc)})
@@ -177,6 +188,7 @@ def create_province_app(node: ProvinceNode, *, background: bool = True) -> FastA
         return JSONResponse({"ok": True, "result": _jsonable(result)})
 
     _add_filing_routes(app, node)
+    add_money_routes(app, node)
 
     @app.get("/healthz")
     def healthz() -> dict[str, Any]:

@@ -41,7 +41,7 @@ def _table(name: str | Table) -> Table:
     return name if isinstance(name, Table) else TABLES[name]
 
 
-TABLES: dict[str, Table] = {**t.province.tables, **t.hub.tables}
+TABLES: dict[str, Table] = {**t.hub.tables, **t.province.tables}  # shared names: same columns
 
 
 class Tx:

@@ -339,7 +339,13 @@ locator = Table(  # hash of an ID number → the province that insures the perso
 
 
 
-hub_ledger_entries, hub_ledger_postings = _ledger(hub)
+hub_ledger_entries, hub_ledger_postings = _ledger(hub)  # same names as a province's tables
+
+hub_counters = Table(
+    "counters", hub,
+    Column("name", String(40), primary_key=True),
+    Column("value", BigInteger, nullable=False),
+)
 
 anchors = Table(  # chain heads the nodes send every day
     "anchors", hub,

@@ -26,6 +26,7 @@ from medsettle.adapters.his.envelope import (
     success,
 )
 from medsettle.adapters.his.outputs import fee_result, setldetail, setlinfo, yuan
+from medsettle.adapters.his.reconcile import RECONCILE_HANDLERS
 from medsettle.adapters.observability import Metrics, mask
 from medsettle.core.benefits import Amounts
 from medsettle.core.errors import InvalidInput, MedSettleError, MsgidReused, PeerUnavailable
@@ -271,6 +272,9 @@ HANDLERS: dict[str, Handler] = {
     "5206": lambda t, env, c, now: _accumulations(
         t.insured.call(_insuplc(env), "accumulations", "", {"psn_no": c.psn_no})),
 }
+
+
+HANDLERS.update(RECONCILE_HANDLERS)
 
 
 def _accumulations(answer: dict[str, Any]) -> dict[str, Any]:

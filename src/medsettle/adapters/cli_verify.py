@@ -1,0 +1,87 @@
+"""`medsettle verify`: check a node's ledger chain against its hashes and the hub's anchors."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import httpx
+import typer
+from rich.console import Console
+from sqlalchemy.exc import SQLAlchemyError
+
+from medsettle.adapters.db.engine import make_engine
+from medsettle.adapters.db.store import Store
+from medsettle.core.errors import InvalidInput
+from medsettle.core.ledger import Finding
+from medsettle.services.anchors import anchors_of
+from medsettle.services.verify import read_chain, verify_hub_log, verify_node
+
+console = Console(highlight=False, soft_wrap=True)
+err_console = Console(stderr=True, highlight=False, soft_wrap=True)
+
+
+def load_anchors(node: str | None, hub: str | None, hub_db: str | None) -> dict[int, str]:
+    """The anchors of `node`, from the hub's database or its HTTP API (none without a node)."""
+    if node is None:
+        if hub or hub_db:
+            raise InvalidInput("--node", "name the province whose anchors to check")
+        return {}
+    if hub_db:
+        with Store(make_engine(hub_db)).tx() as tx:
+            return anchors_of(tx, node)
+    if hub:
+        response = httpx.get(f"{hub.rstrip('/')}/fed/v1/anchors/{node}", timeout=10)
+        response.raise_for_status()
+        return {int(a["seq"]): str(a["hash"]) for a in response.json()["result"]["anchors"]}
+    raise InvalidInput("--hub", "give --hub URL or --hub-db URL to read the anchors of --node")
+
+
+def report(finding: Finding, what: str = "seq") -> None:
+    """Print a tampering verdict and exit with status 1."""
+    console.print(f"[bold red]TAMPERED[/] at {what} {finding.seq}: {finding.problem} — "
+                  f"{finding.detail}")
+    raise typer.Exit(1)
+
+
+def verify_command(
+    db: Annotated[str, typer.Option(help="the node's database URL (sqlite:///… or "
+                                         "postgresql://…)")],
+    role: Annotated[str, typer.Option(help="province or hub")] = "province",
+    node: Annotated[str | None, typer.Option(help="province code whose anchors to check, "
+                                                  "e.g. 510000")] = None,
+    hub: Annotated[str | None, typer.Option(help="hub URL to fetch the anchors from")] = None,
+    hub_db: Annotated[str | None, typer.Option(help="or read the anchors from the hub's "
+                                                    "database URL")] = None,
+) -> None:
+    """Verify a node's hash-chained ledger (and anchors); for the hub, its message log too.
+    Exit 0 when intact, 1 at the first tampered entry."""
+    if role not in ("province", "hub"):
+        err_console.print(f"[bold red]error[/]: --role: must be province or hub, not {role!r}")
+        raise typer.Exit(2)
+    try:
+        anchors = load_anchors(node, hub, hub_db)
+    except (InvalidInput, httpx.HTTPError, KeyError, ValueError) as exc:
+        err_console.print(f"[bold red]error[/]: cannot read the anchors: {exc}")
+        raise typer.Exit(2) from None
+    if db.startswith("sqlite:///") and not Path(db.removeprefix("sqlite:///")).is_file():
+        err_console.print(f"[bold red]error[/]: --db: no such SQLite file: {db}")
+        raise typer.Exit(2)
+    store = Store(make_engine(db))
+    try:
+        finding = verify_node(store, role, anchors)
+        chain = read_chain(store, role)
+    except SQLAlchemyError as exc:
+        err_console.print(f"[bold red]error[/]: cannot read the {role} ledger: "
+                          f"{type(exc.orig or exc).__name__}: {exc.orig or exc}")
+        raise typer.Exit(2) from None
+    if finding is not None:
+        report(finding)
+    head = f"head seq {chain[-1].seq} hash {chain[-1].hash[:16]}…" if chain else "empty chain"
+    console.print(f"[bold green]intact[/]: {len(chain)} entries, {head}"
+                  f"{f', {len(anchors)} anchors match' if anchors else ''}")
+    if role == "hub":
+        log_finding = verify_hub_log(store)
+        if log_finding is not None:
+            report(log_finding, "message log line")
+        console.print("[bold green]intact[/]: hub message log")

@@ -1,0 +1,176 @@
+"""3201 totals and 3202 detail reconciliation between 深圳示例医院 and its node (in-process)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from medsettle.adapters.his import gateway
+from medsettle.adapters.his.client import HisClient, HisError, Patient
+from medsettle.adapters.his.reconcile import RECONCILE_HANDLERS
+from medsettle.core.policy import PolicyBook
+from tests.api.conftest import Province, his_rows, new_visit, start_province
+from tests.e2e import fixtures as f
+
+TODAY = datetime.now(ZoneInfo("Asia/Shanghai")).date().isoformat()
+
+
+@pytest.fixture(scope="module")
+def node(tmp_path_factory: pytest.TempPathFactory, book: PolicyBook) -> Iterator[Province]:
+    """A fresh node whose gateway offers 3201 and 3202."""
+    added = {k: v for k, v in RECONCILE_HANDLERS.items() if k not in gateway.HANDLERS}
+    gateway.HANDLERS.update(added)
+    try:
+        yield from start_province(tmp_path_factory.mktemp("reconcile"), his_rows(), book)
+    finally:
+        for key in added:
+            gateway.HANDLERS.pop(key, None)
+
+
+@pytest.fixture(scope="module")
+def day(node: Province) -> dict[str, Any]:
+    """Two outpatient settlements, one settled then cancelled, one inpatient stay; the setlinfo
+    of each settle (yuan) and the id of the cancel."""
+    his = node.signed_in(f.SHENZHEN_H)
+    chen = Patient.from_1101(his.person("01", f.CHEN["evoucher"]), "01", f.CHEN["evoucher"])
+    kept = []
+    for _ in range(2):
+        visit = new_visit(node, chen)
+        kept.append(visit.flow.settle(visit.total, acct=True)["setlinfo"])
+    undone = new_visit(node, chen)
+    cancelled = undone.flow.settle(undone.total)["setlinfo"]
+    cancel = undone.flow.cancel(cancelled["setl_id"])["setlinfo"]
+    stay = new_visit(node, chen, inpatient=True)
+    stay.flow.discharge()
+    inpatient = stay.flow.settle(stay.total, inpatient=True)["setlinfo"]
+    return {"kept": kept, "cancelled": cancelled, "cancel": cancel, "inpatient": inpatient,
+            "his": his}
+
+
+def _sum(rows: list[dict[str, Any]], key: str) -> str:
+    return str(sum((Decimal(repr(r[key])) for r in rows), Decimal("0.00")))
+
+
+def totals_input(day: dict[str, Any], **changes: Any) -> dict[str, Any]:
+    """The institution's correct 3201 totals of today's outpatient settlements."""
+    kept = day["kept"]
+    data = {"insutype": "310", "clr_type": "11", "setl_optins": "440300",
+            "stmt_begndate": TODAY, "stmt_enddate": TODAY,
+            "medfee_sumamt": _sum(kept, "medfee_sumamt"),
+            "fund_pay_sumamt": _sum(kept, "fund_pay_sumamt"), "acct_pay": _sum(kept, "acct_pay"),
+            "fixmedins_setl_cnt": 2}
+    return {"data": data | changes}
+
+
+def test_3201_balances_when_the_institution_declares_the_node_totals(
+        node: Province, day: dict[str, Any]) -> None:
+    his: HisClient = day["his"]
+    out = his.call("3201", totals_input(day))
+    assert out["stmt_rslt"] == "0" and out["setl_optins"] == "440300"
+    assert out["fixmedins_setl_cnt"] == 2  # the cancelled settlement and its cancel net to 0
+    assert Decimal(repr(out["medfee_sumamt"])) == Decimal("562.00")
+    assert "balanced" in out["stmt_rslt_dscr"]
+
+
+def test_3201_inpatient_totals_are_reconciled_apart(node: Province,
+                                                     day: dict[str, Any]) -> None:
+    stay = day["inpatient"]
+    out = day["his"].call("3201", {"data": {
+        "insutype": "310", "clr_type": "21", "setl_optins": "440300", "stmt_begndate": TODAY,
+        "stmt_enddate": TODAY, "medfee_sumamt": stay["medfee_sumamt"],
+        "fund_pay_sumamt": stay["fund_pay_sumamt"], "acct_pay": stay["acct_pay"],
+        "fixmedins_setl_cnt": 1}})
+    assert out["stmt_rslt"] == "0"
+
+
+def test_3201_names_each_difference_in_yuan(node: Province, day: dict[str, Any]) -> None:
+    declared = totals_input(day)["data"]
+    wrong = totals_input(day, fixmedins_setl_cnt=3,
+                         medfee_sumamt=str(Decimal(declared["medfee_sumamt"]) + Decimal("100.5")))
+    out = day["his"].call("3201", wrong)
+    assert out["stmt_rslt"] == "1"
+    dscr = out["stmt_rslt_dscr"]
+    assert "medfee_sumamt: institution 662.50, centre 562.00, difference 100.50" in dscr
+    assert "fixmedins_setl_cnt: institution 3, centre 2, difference 1" in dscr
+    assert "fund_pay_sumamt" not in dscr and "acct_pay" not in dscr
+    with node.node.store.tx() as tx:
+        reports = [r for r in tx.rows("reconciliation_reports", scope="institution")
+                   if r.report["infno"] == "3201"]
+    assert [r.balanced for r in reports][-1] is False
+    assert reports[-1].counterpart == f.SHENZHEN_H
+    assert reports[-1].report["declared"]["medfee_sumamt"] == 66250
+
+
+def detail_row(setlinfo: dict[str, Any], refund: bool = False, **changes: Any) -> dict[str, Any]:
+    sign = -1 if refund else 1
+    row = {"setl_id": setlinfo["setl_id"], "mdtrt_id": setlinfo["mdtrt_id"],
+           "psn_no": setlinfo["psn_no"],
+           **{k: str(sign * Decimal(repr(setlinfo[k])))
+              for k in ("medfee_sumamt", "fund_pay_sumamt", "acct_pay")},
+           "refd_setl_flag": "1" if refund else "0"}
+    return row | changes
+
+
+def details_input(rows: list[dict[str, Any]]) -> dict[str, Any]:
+    return {"data": {"setl_optins": "440300", "file_qury_no": "", "stmt_begndate": TODAY,
+                     "stmt_enddate": TODAY, "medfee_sumamt": "0", "fund_pay_sumamt": "0",
+                     "cash_payamt": "0", "fixmedins_setl_cnt": len(rows), "detail": rows}}
+
+
+def test_3202_balances_when_every_row_matches(node: Province, day: dict[str, Any]) -> None:
+    rows = [detail_row(s) for s in (*day["kept"], day["cancelled"], day["inpatient"])]
+    rows.append(detail_row(day["cancel"], refund=True))
+    out = day["his"].call("3202", details_input(rows))
+    assert out["stmt_rslt"] == "0", out["mismatches"]
+    assert (out["detail_cnt"], out["matched_cnt"], out["mismatch_cnt"]) == (5, 5, 0)
+
+
+def test_3202_lists_each_mismatch_by_setl_id(node: Province, day: dict[str, Any]) -> None:
+    first, second = day["kept"]
+    ghost = "440000209901010000000000000001"
+    rows = [detail_row(first),
+            detail_row(second, medfee_sumamt="999.99"),
+            detail_row(day["cancelled"]),
+            detail_row(first, setl_id=ghost)]
+    out = day["his"].call("3202", details_input(rows))
+    assert out["stmt_rslt"] == "1"
+    problems = {m["setl_id"]: m["stmt_rslt"] for m in out["mismatches"]}
+    assert problems == {second["setl_id"]: "differs", ghost: "missing_at_node",
+                        day["cancel"]["setl_id"]: "missing_at_institution",
+                        day["inpatient"]["setl_id"]: "missing_at_institution"}
+    differs = next(m for m in out["mismatches"] if m["setl_id"] == second["setl_id"])
+    assert "medfee_sumamt" in differs["memo"]
+    assert differs["institution"]["medfee_sumamt"] == 999.99
+    assert differs["centre"]["medfee_sumamt"] == 281.0
+    assert (out["detail_cnt"], out["matched_cnt"], out["mismatch_cnt"]) == (4, 2, 4)
+    with node.node.store.tx() as tx:
+        saved = [r for r in tx.rows("reconciliation_reports") if r.report["infno"] == "3202"]
+    assert saved[-1].report["mismatch_cnt"] == 4 and saved[-1].balanced is False
+
+
+@pytest.mark.parametrize(("infno", "edit", "field"), [
+    ("3201", lambda d: d["data"].pop("clr_type"), "input.data.clr_type"),
+    ("3201", lambda d: d["data"].update(clr_type="31"), "input.data.clr_type"),
+    ("3201", lambda d: d["data"].update(medfee_sumamt="abc"), "input.data.medfee_sumamt"),
+    ("3201", lambda d: d["data"].update(stmt_enddate="2000-01-01"), "input.data.stmt_enddate"),
+    ("3202", lambda d: d["data"].pop("detail"), "input.data.detail"),
+    ("3202", lambda d: d["data"]["detail"][0].update(acct_pay="-1"),
+     "input.data.detail[0].acct_pay"),
+    ("3202", lambda d: d["data"]["detail"][0].pop("setl_id"), "input.data.detail[0].setl_id"),
+    ("3202", lambda d: d["data"]["detail"][0].update(refd_setl_flag="x"),
+     "input.data.detail[0].refd_setl_flag"),
+])
+def test_bad_reconciliation_input_is_refused_naming_the_field(
+        node: Province, day: dict[str, Any], infno: str, edit: Any, field: str) -> None:
+    doc = totals_input(day) if infno == "3201" else details_input([detail_row(day["kept"][0])])
+    edit(doc)
+    before = node.snapshot()
+    with pytest.raises(HisError) as refused:
+        day["his"].call(infno, doc)
+    assert field in str(refused.value)
+    assert node.snapshot() == before

@@ -1,0 +1,175 @@
+"""Daily reconciliation (对账) over a real federation: hub and three provinces as processes on
+SQLite. Guangdong treats three Chengdu employees; then one settlement loses its treating-side
+record, one its hub index row and one gets a different amount at the treating node. The daily
+run reverses the first at the insured node (accumulators back to what they were), indexes the
+second at the hub, lists the third for manual review, and saves its report at Guangdong.
+
+The province processes are started with the money routes added (`add_money_routes`), as the
+node will once they are wired into `create_province_app`.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from collections.abc import Iterator
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pytest
+from typer import Typer
+from typer.testing import CliRunner
+
+from medsettle.adapters.cli_reconcile import reconcile_command, run_reconciliation
+from medsettle.adapters.db.engine import make_engine
+from medsettle.adapters.db.store import TABLES, Store
+from medsettle.adapters.federation import HubClient, load_keys
+from medsettle.adapters.his.client import HisClient, Patient, VisitFlow
+from medsettle.adapters.launcher import Federation, free_port
+from tests.e2e import fixtures as f
+
+NODE = """
+import sys, uvicorn
+from medsettle.adapters.api.province import ProvinceConfig, ProvinceNode, create_province_app
+from medsettle.adapters.api.province_money import add_money_routes
+from medsettle.adapters.federation import load_keys
+from pathlib import Path
+region, port, db, hub, keys, timeout = sys.argv[1:7]
+node = ProvinceNode(ProvinceConfig(region=region, db_url=db, key=load_keys(Path(keys))[region],
+                                   hub_url=hub, public_url=f"http://127.0.0.1:{port}",
+                                   peer_timeout=float(timeout)))
+app = create_province_app(node)
+if not any(getattr(r, "path", "") == "/fed/v1/settlements" for r in app.routes):
+    add_money_routes(app, node)
+uvicorn.run(app, host="127.0.0.1", port=int(port), log_config=None, access_log=False)
+"""
+
+
+class MoneyFederation(Federation):
+    """The launcher's federation, its provinces serving the money routes too."""
+
+    def start_province(self, region: str, wait: bool = True) -> None:
+        port = int(self.urls[region].rsplit(":", 1)[1]) if region in self.urls else free_port()
+        self.urls[region] = f"http://127.0.0.1:{port}"
+        log = open(self.workdir / f"{region}.log", "ab")
+        self.procs[region] = subprocess.Popen(
+            [sys.executable, "-c", NODE, region, str(port), self.dbs[region], self.hub_url,
+             str(self.keys_path), str(self.his_timeout)],
+            stdout=log, stderr=subprocess.STDOUT, cwd=self.workdir, start_new_session=True)
+        if wait:
+            self.wait_healthy(self.urls[region], self.procs[region])
+
+
+@pytest.fixture(scope="module")
+def fed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MoneyFederation]:
+    workdir: Path = tmp_path_factory.mktemp("reconcile-federation")
+    federation = MoneyFederation(workdir, f.ROWS, call_timeout=1.5, his_timeout=2.0)
+    try:
+        yield federation.start()  # type: ignore[misc]
+    finally:
+        federation.close()
+
+
+def settle_once(his: HisClient, person: dict[str, Any]) -> str:
+    """Register, upload ¥281.00 of fees and settle; returns the setl_id."""
+    out = his.person("01", person["evoucher"])
+    visit = VisitFlow(his, Patient.from_1101(out, "01", person["evoucher"]))
+    visit.register()
+    visit.fees([(f.DRUG_A, "80.00", "1"), (f.DRUG_B, "52.00", "3"), (f.SERVICE_C, "45.00", "1")])
+    setl_id: str = visit.settle("281.00", acct=True)["setlinfo"]["setl_id"]
+    return setl_id
+
+
+def store(fed: Federation, name: str) -> Store:
+    return Store(make_engine(fed.dbs[name]))
+
+
+def accumulators(fed: Federation, psn_no: str) -> set[tuple[str, str, int]]:
+    with store(fed, "510000").tx() as tx:
+        return {(r.year, r.path, r.value) for r in tx.rows("accumulators", psn_no=psn_no)
+                if r.value}
+
+
+@pytest.fixture(scope="module")
+def tampered(fed: MoneyFederation) -> dict[str, Any]:
+    """Three settlements, each then made one-sided or different in its own way."""
+    his = fed.his("440000", f.SHENZHEN_H)
+    before_lost = accumulators(fed, f.WANG["psn_no"])
+    lost = settle_once(his, f.WANG)
+    unindexed = settle_once(his, f.ZHAO)
+    differing = settle_once(his, f.QIAN)
+    HubClientFlush(fed).flush()
+    with store(fed, "440000").tx() as tx:
+        tx.conn.execute(_delete("settlements", lost, role="treating"))
+        tx.change("settlements", {"setl_id": differing, "role": "treating"},
+                  fund_pay_sumamt=1)
+    with store(fed, "hub").tx() as tx:
+        tx.conn.execute(_delete("settlement_index", unindexed))
+    return {"lost": lost, "unindexed": unindexed, "differing": differing,
+            "before_lost": before_lost, "after_lost": accumulators(fed, f.WANG["psn_no"])}
+
+
+def _delete(table: str, setl_id: str, **keys: str) -> Any:
+    t = TABLES[table]
+    return t.delete().where(t.c.setl_id == setl_id,
+                            *(t.c[k] == v for k, v in keys.items()))
+
+
+class HubClientFlush:
+    """Write the hub's queued index now (it batches it off the request path)."""
+
+    def __init__(self, fed: Federation) -> None:
+        self.fed = fed
+
+    def flush(self) -> None:
+        client = HubClient(self.fed.hub_url, "440000", load_keys(self.fed.keys_path)["440000"])
+        try:
+            client.post("/fed/v1/journal/flush", {})
+        finally:
+            client.close()
+
+
+def today() -> Any:
+    return datetime.now(ZoneInfo("Asia/Shanghai")).date()
+
+
+def test_daily_reconciliation_finds_and_resolves_one_sided_settlements(
+        fed: MoneyFederation, tampered: dict[str, Any]) -> None:
+    assert tampered["after_lost"] != tampered["before_lost"]
+    reports = run_reconciliation(today(), fed.hub_url, load_keys(fed.keys_path), fed.dbs["hub"])
+    guangdong = next(r for r in reports if r.treating_province == "440000")
+    found = {x.setl_id: (x.problem, x.action, x.outcome) for x in guangdong.findings}
+    assert found == {
+        tampered["lost"]: ("insured_only", "reverse", "reversed"),
+        tampered["unindexed"]: ("missing_at_hub", "index", "indexed"),
+        tampered["differing"]: ("amounts_differ", "manual_review", "listed")}
+    assert all(r.balanced for r in reports if r.treating_province != "440000")
+    assert accumulators(fed, f.WANG["psn_no"]) == tampered["before_lost"]
+    with store(fed, "510000").tx() as tx:
+        original = tx.one("settlements", setl_id=tampered["lost"], role="insured")
+        cancel = tx.one("settlements", ref_setl_id=tampered["lost"], role="insured")
+    assert original.status == "cancelled" and cancel.medfee_sumamt == -28100
+    HubClientFlush(fed).flush()
+    with store(fed, "hub").tx() as tx:
+        assert tx.one("settlement_index", setl_id=tampered["unindexed"]) is not None
+        indexed_cancel = tx.one("settlement_index", setl_id=cancel.setl_id)
+    assert indexed_cancel is not None and indexed_cancel.kind == "cancel"
+    with store(fed, "440000").tx() as tx:
+        saved = tx.rows("reconciliation_reports", scope="hub", day=today())
+    assert saved and saved[-1].balanced is False
+    assert {x["setl_id"] for x in saved[-1].report["findings"]} == set(found)
+
+
+def test_a_second_run_changes_nothing_and_prints_a_table(
+        fed: MoneyFederation, tampered: dict[str, Any]) -> None:
+    app = Typer()
+    app.command()(reconcile_command)
+    result = CliRunner().invoke(app, ["--day", today().isoformat(), "--hub", fed.hub_url,
+                                      "--keys", str(fed.keys_path), "--hub-db", fed.dbs["hub"]],
+                                env={"COLUMNS": "220"})
+    assert result.exit_code == 0, result.output
+    assert "already_reversed" in result.output and "reversed" in result.output
+    assert "listed" in result.output and "indexed" not in result.output
+    assert accumulators(fed, f.WANG["psn_no"]) == tampered["before_lost"]

@@ -1,0 +1,382 @@
+"""Tamper with a real ledger through raw SQL, on SQLite and PostgreSQL: verify names it each time.
+
+The ledger is built the way the nodes build it (services.ledger.post_settlement in Store.tx()),
+then rows are changed behind the application's back, as someone with database access could.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import warnings
+from collections.abc import Iterator
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from sqlalchemy import Engine, text
+
+from medsettle.adapters.db.engine import make_engine, migrate
+from medsettle.adapters.db.store import Store
+from medsettle.core import ledger
+from medsettle.core.benefits import AMOUNT_FIELDS
+from medsettle.services.anchors import chain_head, store_anchor
+from medsettle.services.ledger import post_settlement
+from medsettle.services.verify import read_chain, verify_hub_log, verify_node
+from tests.conftest import fresh_database
+
+MEDSETTLE = str(Path(sys.executable).parent / "medsettle")
+T0 = datetime(2025, 3, 3, 1, 30, tzinfo=UTC)
+SETTLEMENTS = 20
+
+
+def amounts(n: int) -> dict[str, int]:
+    """A consistent 16-field settlement result in fen (the n-th of the test ledger)."""
+    medfee = 28_100 + 1_337 * n
+    fulamt, overlmt, preselfpay = 4_500, 0, 1_560 + n
+    inscp = medfee - fulamt - overlmt - preselfpay
+    dedc = 20_000 if n % 3 else 0
+    hifp, hifmi, cvlserv = (inscp - dedc) // 2, 300 * (n % 2), 0
+    fund = hifp + hifmi + cvlserv
+    acct = min(medfee - fund, 22_580)
+    result = {"medfee_sumamt": medfee, "fulamt_ownpay_amt": fulamt, "overlmt_selfpay": overlmt,
+              "preselfpay_amt": preselfpay, "inscp_scp_amt": inscp, "act_pay_dedc": dedc,
+              "hifp_pay": hifp, "pool_prop_selfpay": inscp - dedc - hifp, "hifmi_pay": hifmi,
+              "hifob_pay": 0, "cvlserv_pay": cvlserv, "maf_pay": 0, "fund_pay_sumamt": fund,
+              "psn_part_amt": medfee - fund, "acct_pay": acct,
+              "psn_cash_pay": medfee - fund - acct}
+    assert tuple(result) == AMOUNT_FIELDS
+    return result
+
+
+def settlement_row(n: int) -> dict[str, Any]:
+    return {"insu_admdvs": "510100", "mdtrtarea_admvs": "440300",
+            "psn_no": f"5101000000000000000000{n:04d}", "fixmedins_code": "H44030400123"}
+
+
+def build_ledger(url: str) -> Store:
+    """A migrated province database with ~20 real settlement entries (and two cancels)."""
+    engine = make_engine(url)
+    migrate(engine, "province")
+    store = Store(engine)
+    for n in range(1, SETTLEMENTS - 1):
+        role = "insured" if n % 2 else "treating"
+        with store.tx() as tx:
+            post_settlement(tx, role, "settle", f"S{n:029d}", amounts(n), settlement_row(n),
+                            T0 + timedelta(minutes=n, microseconds=7 * n))
+    for n in (4, 9):
+        negated = {k: -v for k, v in amounts(n).items()}
+        with store.tx() as tx:
+            post_settlement(tx, "insured" if n % 2 else "treating", "cancel", f"C{n:029d}",
+                            negated, settlement_row(n), T0 + timedelta(hours=2, minutes=n))
+    return store
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """An empty database URL of each backend (PostgreSQL: created and dropped per test)."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'province.db'}"
+        return
+    with fresh_database(request.getfixturevalue("pg_url")) as url:
+        yield url
+
+
+@pytest.fixture()
+def store(database: str) -> Iterator[Store]:
+    built = build_ledger(database)
+    yield built
+    built.engine.dispose()
+
+
+def sql(engine: Engine, statement: str, **params: object) -> list[Any]:
+    """Run raw SQL in its own transaction (behind the application's back)."""
+    with engine.begin() as conn:
+        result = conn.execute(text(statement), params)
+        return list(result) if result.returns_rows else []
+
+
+def json_param(engine: Engine) -> str:
+    return "CAST(:value AS json)" if engine.dialect.name == "postgresql" else ":value"
+
+
+def entry_at(engine: Engine, seq: int) -> Any:
+    return sql(engine, "SELECT * FROM ledger_entries WHERE seq = :seq", seq=seq)[0]
+
+
+def postings_of(row: Any) -> list[list[Any]]:
+    value = row.postings
+    return json.loads(value) if isinstance(value, str) else value
+
+
+def found(store: Store, anchors: dict[int, str] | None = None) -> tuple[int, str] | None:
+    finding = verify_node(store, "province", anchors or {})
+    return None if finding is None else (finding.seq, finding.problem)
+
+
+def set_postings(engine: Engine, seq: int, postings: list[list[Any]], rehash: bool) -> None:
+    """Rewrite an entry's postings JSON; with `rehash`, recompute its hash as an attacker would."""
+    sql(engine, f"UPDATE ledger_entries SET postings = {json_param(engine)} WHERE seq = :seq",
+        value=json.dumps(postings), seq=seq)
+    if rehash:
+        chained = next(c for c in read_chain(Store(engine), "province") if c.seq == seq)
+        digest = ledger.chain_hash(chained.prev_hash, seq, chained.entry)
+        sql(engine, "UPDATE ledger_entries SET hash = :h WHERE seq = :seq", h=digest, seq=seq)
+
+
+def shift_up(engine: Engine, table: str, start: int) -> None:
+    """seq += 1 for seq >= start, in two steps so no unique key collides on the way."""
+    sql(engine, f"UPDATE {table} SET seq = seq + 100000 WHERE seq >= :s", s=start)
+    sql(engine, f"UPDATE {table} SET seq = seq - 99999 WHERE seq >= 100000")
+
+
+def test_the_real_ledger_is_balanced_and_intact(store: Store) -> None:
+    chain = read_chain(store, "province")
+    assert len(chain) == SETTLEMENTS and found(store) is None
+    assert all(sum(p.amount for p in c.entry.postings) == 0 for c in chain)
+    head = chain_head_of(store)
+    assert found(store, {head[0]: head[1], 5: chain[4].hash}) is None
+
+
+def chain_head_of(store: Store) -> tuple[int, str]:
+    with store.tx() as tx:
+        head = chain_head(tx, "province")
+    assert head is not None
+    return head
+
+
+@pytest.mark.parametrize("rehash", [False, True], ids=["hash-left", "hash-recomputed"])
+def test_a_changed_amount_in_the_postings_json_is_modified(store: Store, rehash: bool) -> None:
+    postings = postings_of(entry_at(store.engine, 7))
+    postings[0][1] += 100
+    postings[-1][1] -= 100  # still balanced: only the chain can tell
+    set_postings(store.engine, 7, postings, rehash)
+    assert found(store) == (7, "modified")
+
+
+def test_an_unbalanced_edit_with_its_hash_recomputed_is_modified(store: Store) -> None:
+    postings = postings_of(entry_at(store.engine, 11))
+    postings[0][1] += 1
+    set_postings(store.engine, 11, postings, rehash=True)
+    assert found(store) == (11, "modified")
+
+
+def test_an_edited_hash_alone_is_modified(store: Store) -> None:
+    sql(store.engine, "UPDATE ledger_entries SET hash = :h WHERE seq = 3", h="e" * 64)
+    assert found(store) == (3, "modified")
+
+
+def test_a_changed_posting_row_is_modified(store: Store) -> None:
+    sql(store.engine, "UPDATE ledger_postings SET amount = amount + 1 WHERE seq = 6 AND line = 0")
+    assert found(store) == (6, "modified")
+
+
+def test_the_last_entry_rewritten_is_caught_by_its_anchor(store: Store) -> None:
+    head = chain_head_of(store)
+    postings = postings_of(entry_at(store.engine, head[0]))
+    postings[0][1], postings[-1][1] = postings[0][1] + 5, postings[-1][1] - 5
+    set_postings(store.engine, head[0], postings, rehash=True)
+    assert found(store) == (head[0], "modified")  # ledger_postings still has the old lines
+    for line in (0, len(postings) - 1):
+        sql(store.engine, "UPDATE ledger_postings SET amount = :v WHERE seq = :s AND line = :n",
+            v=postings[line][1], s=head[0], n=line)
+    assert found(store) is None  # a consistent chain and table: only the anchor shows it
+    assert found(store, {head[0]: head[1]}) == (head[0], "anchor_mismatch")
+
+
+def test_a_deleted_middle_row_is_deleted(store: Store) -> None:
+    sql(store.engine, "DELETE FROM ledger_postings WHERE seq = 10")
+    sql(store.engine, "DELETE FROM ledger_entries WHERE seq = 10")
+    assert found(store) == (10, "deleted")
+
+
+def test_the_deleted_last_row_is_found_by_the_anchor_at_the_old_head(store: Store) -> None:
+    head = chain_head_of(store)
+    sql(store.engine, "DELETE FROM ledger_postings WHERE seq = :s", s=head[0])
+    sql(store.engine, "DELETE FROM ledger_entries WHERE seq = :s", s=head[0])
+    assert found(store) is None
+    assert found(store, {head[0]: head[1]}) == (head[0], "deleted")
+
+
+@pytest.mark.parametrize("rehash", [False, True], ids=["hash-left", "hash-recomputed"])
+def test_a_forged_row_with_seqs_shifted_up_is_inserted(store: Store, rehash: bool) -> None:
+    before = entry_at(store.engine, 7)
+    shift_up(store.engine, "ledger_postings", 8)
+    shift_up(store.engine, "ledger_entries", 8)
+    forged = ledger.balanced("settle:insured:FORGED", "settle", "FORGED", T0,
+                             [("payable:province:440000", -500_000),
+                              ("fund:hifp:510100", 500_000)])
+    digest = ledger.chain_hash(before.hash, 8, forged) if rehash else before.hash
+    sql(store.engine, "INSERT INTO ledger_entries (seq, entry_id, kind, ref, booked_at, postings,"
+                      f" prev_hash, hash) VALUES (8, :id, 'settle', 'FORGED', :at, "
+                      f"{json_param(store.engine)}, :prev, :hash)",
+        id=forged.entry_id, at=T0, value=json.dumps([[p.account, p.amount]
+                                                      for p in forged.postings]),
+        prev=before.hash, hash=digest)
+    assert found(store) == (8, "inserted")
+
+
+@pytest.mark.parametrize(("a", "b"), [(5, 12), (15, 16)])
+def test_two_rows_with_swapped_seqs_are_reordered(store: Store, a: int, b: int) -> None:
+    for table in ("ledger_entries", "ledger_postings"):
+        sql(store.engine, f"UPDATE {table} SET seq = -1 WHERE seq = :a", a=a)
+        sql(store.engine, f"UPDATE {table} SET seq = :a WHERE seq = :b", a=a, b=b)
+        sql(store.engine, f"UPDATE {table} SET seq = :b WHERE seq = -1", b=b)
+    assert found(store) == (a, "reordered")
+
+
+def medsettle(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([MEDSETTLE, "verify", *args], capture_output=True, text=True,
+                          timeout=120, env={**os.environ, "COLUMNS": "200"})
+
+
+def test_the_verify_command_passes_an_intact_ledger_and_names_a_tampered_seq(
+        store: Store, database: str, tmp_path: Path) -> None:
+    intact = medsettle("--db", database)
+    assert intact.returncode == 0, intact.stdout + intact.stderr
+    assert f"intact: {SETTLEMENTS} entries, head seq {SETTLEMENTS}" in intact.stdout
+
+    hub_db = f"sqlite:///{tmp_path / 'hub.db'}"
+    hub = Store(make_engine(hub_db))
+    migrate(hub.engine, "hub")
+    head = chain_head_of(store)
+    with hub.tx() as tx:
+        store_anchor(tx, "440000", head[0], head[1], date(2025, 3, 3), T0)
+    anchored = medsettle("--db", database, "--node", "440000", "--hub-db", hub_db)
+    assert anchored.returncode == 0 and "1 anchors match" in anchored.stdout, anchored.stdout
+
+    sql(store.engine, "DELETE FROM ledger_entries WHERE seq = :s", s=head[0])
+    tail = medsettle("--db", database, "--node", "440000", "--hub-db", hub_db)
+    assert tail.returncode == 1 and f"TAMPERED at seq {head[0]}: deleted" in tail.stdout
+
+    sql(store.engine, "UPDATE ledger_entries SET ref = 'X' WHERE seq = 13")
+    tampered = medsettle("--db", database)
+    assert tampered.returncode == 1, tampered.stdout + tampered.stderr
+    assert "TAMPERED at seq 13: modified" in tampered.stdout
+
+
+def test_a_real_federation_keeps_intact_balanced_ledgers_and_log(tmp_path: Path) -> None:
+    from medsettle.adapters.federation import load_keys, signed_headers
+    from medsettle.adapters.his.client import VisitFlow
+    from tests.e2e import fixtures as f
+    from tests.e2e.harness import Federation
+    from tests.e2e.test_federation import OUTPATIENT, patient
+
+    fed = Federation(tmp_path, f.ROWS, call_timeout=3.0, his_timeout=5.0).start()
+    try:
+        his = fed.his("440000", f.SHENZHEN_H)
+        setl_ids = []
+        for person, cert in ((f.WANG, "01"), (f.QIAN, "02")):
+            visit = VisitFlow(his, patient(his, person, cert))
+            visit.register()
+            visit.fees(OUTPATIENT)
+            setl_ids.append(visit.settle("281.00", acct=True)["setlinfo"]["setl_id"])
+        chronic = VisitFlow(his, patient(his, f.ZHANG))
+        chronic.register(med_type="14", disease="M03900")
+        chronic.fees([(f.DRUG_A, "50.00", "10")])
+        setl_ids.append(chronic.settle("500.00")["setlinfo"]["setl_id"])
+        cancelled = visit.cancel(setl_ids[1])["setlinfo"]
+        assert cancelled["medfee_sumamt"] == -281.0
+
+        stores = {region: Store(make_engine(url)) for region, url in fed.dbs.items()}
+        chains = {region: read_chain(stores[region], "province")
+                  for region in ("440000", "510000", "310000")}
+        for region, chain in chains.items():
+            assert verify_node(stores[region], "province", {}) is None, region
+            assert all(sum(p.amount for p in c.entry.postings) == 0 for c in chain)
+        refs = {c.entry.ref for chain in chains.values() for c in chain}
+        assert set(setl_ids) <= refs
+        assert len(chains["440000"]) == 4 and len(chains["510000"]) == 3
+
+        payable = sum(v for region in ("510000", "310000")
+                      for k, v in ledger.balances(chains[region]).items()
+                      if k.startswith("payable:province:"))
+        receivable = sum(v for k, v in ledger.balances(chains["440000"]).items()
+                         if k.startswith("receivable:province:"))
+        assert payable == -receivable != 0
+
+        key = load_keys(fed.keys_path)["440000"]
+        path = "/fed/v1/journal/flush"
+        answer = httpx.post(fed.hub_url + path, content=b"{}",
+                            headers=signed_headers(key, "440000", path, b"{}"), timeout=10)
+        assert answer.status_code == 200 and answer.json()["ok"]
+        with stores["hub"].tx() as tx:
+            assert tx.count("hub_messages") >= 4
+        assert verify_hub_log(stores["hub"]) is None
+        assert verify_node(stores["hub"], "hub", {}) is None
+        sql(stores["hub"].engine, "UPDATE hub_messages SET latency_ms = latency_ms + 1 "
+                                  "WHERE id = 2")
+        finding = verify_hub_log(stores["hub"])
+        assert finding is not None and (finding.seq, finding.problem) == (2, "modified")
+        for engine_store in stores.values():
+            engine_store.engine.dispose()
+    finally:
+        fed.close()
+
+
+def hub_with_anchor_routes(url: str, keys: dict[str, str]) -> tuple[Any, Store]:
+    """A bare app with the hub's anchor routes and its domain-error mapping, on a hub database."""
+    from fastapi import FastAPI, Request
+    from fastapi.responses import JSONResponse
+    from starlette.exceptions import StarletteDeprecationWarning
+
+    with warnings.catch_warnings():  # starlette asks for httpx2, which is not installed here
+        warnings.simplefilter("ignore", StarletteDeprecationWarning)
+        from starlette.testclient import TestClient
+
+    from medsettle.adapters.api.hub_anchors import add_anchor_routes
+    from medsettle.adapters.federation import error_body
+    from medsettle.core.errors import AuthenticationFailed, MedSettleError
+
+    engine = make_engine(url)
+    migrate(engine, "hub")
+    hub = Store(engine)
+    app = FastAPI()
+
+    @app.exception_handler(MedSettleError)
+    async def domain_error(_: Request, exc: MedSettleError) -> JSONResponse:
+        return JSONResponse(error_body(exc), 401 if isinstance(exc, AuthenticationFailed) else 400)
+
+    add_anchor_routes(app, hub, keys)
+    return TestClient(app), hub
+
+
+def test_provinces_anchor_their_chain_heads_at_the_hub(store: Store, tmp_path: Path) -> None:
+    from medsettle.adapters.federation import signed_headers
+    from medsettle.services.anchors import send_anchor
+
+    keys = {"440000": "k" * 64, "510000": "m" * 64}
+    client, hub = hub_with_anchor_routes(f"sqlite:///{tmp_path / 'hub.db'}", keys)
+
+    def post(path: str, doc: Any, node: str = "440000", key: str = keys["440000"]) -> Any:
+        body = json.dumps(doc).encode()
+        return client.post(path, content=body, headers=signed_headers(key, node, path, body)
+                           ).json()
+
+    head = chain_head_of(store)
+    assert send_anchor(store, post, None, T0) == head
+    assert send_anchor(store, lambda *_: pytest.fail("unchanged head was sent"), head, T0) == head
+    assert post("/fed/v1/anchor", {"seq": head[0], "hash": head[1], "day": "2025-03-03"}
+                )["result"]["new"] is False
+    conflict = post("/fed/v1/anchor", {"seq": head[0], "hash": "a" * 64, "day": "2025-03-04"})
+    assert conflict["error"]["code"] == "ledger_error"
+    assert post("/fed/v1/anchor", {"seq": "1", "hash": "a" * 64, "day": "2025-03-04"}
+                )["error"]["field"] == "seq"
+    forged = post("/fed/v1/anchor", {"seq": 1, "hash": "a" * 64, "day": "2025-03-04"},
+                  key=keys["510000"])
+    assert forged["error"]["code"] == "authentication_failed"
+
+    listed = client.get("/fed/v1/anchors/440000").json()["result"]["anchors"]
+    assert listed == [{"seq": head[0], "hash": head[1]}]
+    with hub.tx() as tx:
+        row = tx.one("anchors", node="440000", seq=head[0])
+    assert row.day == date(2025, 3, 3)  # 01:30 UTC is 09:30 in Shanghai
+
+    empty = Store(make_engine(f"sqlite:///{tmp_path / 'empty.db'}"))
+    migrate(empty.engine, "province")
+    assert send_anchor(empty, lambda *_: pytest.fail("empty chain was sent"), None, T0) is None
+    hub.engine.dispose()
