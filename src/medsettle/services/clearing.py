@@ -399,7 +399,7 @@ def pay_institutions(tx: UnitOfWork, month: YearMonth | str, now: datetime) -> d
             continue
         ledger_service.post(tx, ledger.balanced(entry_id, "institution_paid", f"{m}:{code}", now,
                                                 [(f"payable:institution:{code}", amount),
-                                                 (f"bank:{province}", -amount)]), role="hub")
+                                                 (f"bank:{province}", -amount)]))
         paid[code] = amount
     logger.info("institutions paid", extra={"month": str(m), "institutions": len(paid)})
     return paid

@@ -15,6 +15,7 @@ from medsettle.adapters.federation import verify
 from medsettle.adapters.his.reconcile import settlements_between
 from medsettle.core.errors import InvalidInput
 from medsettle.services import reimbursement as rb
+from medsettle.services.clearing import pay_institutions
 
 if TYPE_CHECKING:
     from medsettle.adapters.api.province import ProvinceNode
@@ -71,6 +72,17 @@ def _add_reconciliation_routes(app: FastAPI, node: ProvinceNode) -> None:
                 "mdtrtarea_admvs", "fixmedins_code", "visit_type", "setl_time", "medfee_sumamt",
                 "fund_pay_sumamt", "acct_pay", "psn_cash_pay", "msgid")
         return {"ok": True, "result": _jsonable([{k: r[k] for k in keep} for r in rows])}
+
+    @app.post("/fed/v1/clearing/{month}/pay-institutions",
+              summary="After the hub paid the month: pay this province's institutions (hub-signed)")
+    async def pay_month(month: str, request: Request) -> dict[str, Any]:
+        body = await request.body()
+        verify(request.headers, request.url.path, body, {"hub": node.config.key})
+
+        def work() -> dict[str, int]:
+            with node.store.tx() as tx:
+                return pay_institutions(tx, month, node.clock())
+        return {"ok": True, "result": await run_in_threadpool(work)}
 
     @app.post("/fed/v1/reconciliation-reports", summary="Save a daily 对账 report (hub-signed)")
     async def save_report(request: Request) -> dict[str, Any]:
