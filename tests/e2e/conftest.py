@@ -21,7 +21,8 @@ def federation(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPath
         if not pg_url:
             pytest.fail("MEDSETTLE_PG_URL is not set: the PostgreSQL e2e run must not be skipped")
     workdir: Path = tmp_path_factory.mktemp(f"federation-{request.param}")
-    fed = Federation(workdir, f.ROWS, pg_url=pg_url, call_timeout=1.5, his_timeout=2.0)
+    fed = Federation(workdir, f.ROWS, pg_url=pg_url, call_timeout=1.5, his_timeout=2.0,
+                     anchor_seconds=1.0)
     try:
         yield fed.start()
     finally:

@@ -235,3 +235,29 @@ def test_nodes_expose_health_metrics_and_openapi(federation: Federation) -> None
     hub_metrics = httpx.get(f"{federation.hub_url}/metrics").text
     assert 'medsettle_peer_call_seconds_count{op="settle",outcome="ok"}' in hub_metrics
     assert "Province nodes" in httpx.get(f"{federation.hub_url}/status.html").text
+
+
+def test_nodes_anchor_their_ledger_at_the_hub_and_verify_against_it(
+        federation: Federation) -> None:
+    import subprocess
+
+    import httpx
+
+    from medsettle.adapters.launcher import MEDSETTLE
+    his = federation.his("440000", f.SHENZHEN_H)
+    visit = VisitFlow(his, patient(his, f.WANG))
+    visit.register()
+    visit.fees([(f.DRUG_A, "20.00", "1")])
+    visit.settle("20.00")
+    deadline = time.monotonic() + 15
+    anchors: list = []
+    while time.monotonic() < deadline and not anchors:
+        anchors = httpx.get(f"{federation.hub_url}/fed/v1/anchors/510000").json()["result"][
+            "anchors"]
+        time.sleep(0.3)
+    assert anchors and anchors[-1]["seq"] >= 1
+    run = subprocess.run([MEDSETTLE, "verify", "--db", federation.dbs["510000"], "--node",
+                          "510000", "--hub", federation.hub_url], capture_output=True, text=True,
+                         timeout=60)
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert "intact" in run.stdout

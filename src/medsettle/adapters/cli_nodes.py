@@ -60,6 +60,9 @@ def serve_province(region: Annotated[str, typer.Option(help="province code, e.g.
                    = Path("var/keys.json"),
                    timeout: Annotated[float, typer.Option(help="seconds the HIS waits at most "
                                                                 "for another province")] = 3.0,
+                   anchor_seconds: Annotated[float, typer.Option(
+                       help="how often the ledger's chain head is anchored at the hub")]
+                   = 86400.0,
                    ) -> None:
     """Start a province node with its HIS gateway."""
     region = codes.validate_admdvs(region, "--region")
@@ -70,7 +73,7 @@ def serve_province(region: Annotated[str, typer.Option(help="province code, e.g.
     _ensure_sqlite_folder(url)
     node = ProvinceNode(ProvinceConfig(region=region, db_url=url, key=load_keys(keys)[region],
                                        hub_url=hub, public_url=f"http://{host}:{port}",
-                                       peer_timeout=timeout))
+                                       peer_timeout=timeout, anchor_seconds=anchor_seconds))
     uvicorn.run(create_province_app(node), host=host, port=port, log_config=None,
                 access_log=False)
 

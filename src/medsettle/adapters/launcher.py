@@ -38,7 +38,8 @@ class Federation:
     def __init__(self, workdir: Path, rows: Mapping[str, Mapping[str, Sequence[Any]]],
                  pg_url: str | None = None, call_timeout: float = 1.5,
                  his_timeout: float = 2.0,
-                 on_loaded: Callable[[str], None] | None = None) -> None:
+                 on_loaded: Callable[[str], None] | None = None,
+                 anchor_seconds: float = 86400.0) -> None:
         self.workdir = workdir
         self.pg_url = pg_url
         self.keys_path = workdir / "keys.json"
@@ -48,6 +49,7 @@ class Federation:
         self.dbs: dict[str, str] = {}
         self.created_pg: list[str] = []
         self.call_timeout = call_timeout
+        self.anchor_seconds = anchor_seconds
         self.his_timeout = his_timeout
         self.hub_url = ""
         for region, tables in rows.items():
@@ -97,7 +99,8 @@ class Federation:
         self.urls[region] = f"http://127.0.0.1:{port}"
         self._spawn(region, ["province", "--region", region, "--port", str(port),
                              "--db", self.dbs[region], "--hub", self.hub_url,
-                             "--keys", str(self.keys_path), "--timeout", str(self.his_timeout)])
+                             "--keys", str(self.keys_path), "--timeout", str(self.his_timeout),
+                             "--anchor-seconds", str(self.anchor_seconds)])
         if wait:
             self.wait_healthy(self.urls[region], self.procs[region])
 
