@@ -363,6 +363,8 @@ ROWS: list[Bad] = [
     bad("2301", "visit of another person", "psn_no", {LINE + "psn_no": NOBODY}),
     bad("2301", "fees after settlement", "settled",
         {LINE + "mdtrt_id": of("settled_stay.mdtrt_id")}),
+    bad("2301", "inpatient fees for an outpatient visit", "infno",
+        {LINE + "mdtrt_id": of("open.mdtrt_id")}),
     # 2302 cancel inpatient fee details
     bad("2302", "missing feedetl_sn", "feedetl_sn", {DATA + "feedetl_sn": DROP}),
     bad("2302", "feedetl_sn as a float", "feedetl_sn", {DATA + "feedetl_sn": 1.0}),
@@ -421,6 +423,8 @@ ROWS: list[Bad] = [
     bad("2404", "missing psn_no", "psn_no", {DATA + "psn_no": DROP}),
     bad("2404", "mdtrt_id longer than 30", "mdtrt_id", {DATA + "mdtrt_id": "4" * 31}),
     bad("2404", "unknown visit", NO_ID, {DATA + "mdtrt_id": NO_ID}),
+    bad("2404", "cancel admission of an outpatient visit", "infno",
+        {DATA + "mdtrt_id": of("open.mdtrt_id")}),
     bad("2404", "visit of another person", "psn_no", {DATA + "psn_no": NOBODY}),
     bad("2404", "settled stay", "cancel the settlement first",
         {DATA + "mdtrt_id": of("settled_stay.mdtrt_id")}),

@@ -185,7 +185,10 @@ def referral_from_his(tx: UnitOfWork, book: PolicyBook, payload: Mapping[str, An
 
 def revoke_from_his(tx: UnitOfWork, book: PolicyBook, payload: Mapping[str, Any],
                     on: date) -> dict[str, Any]:
-    """2502: revoke a referral filing."""
+    """2502: revoke a referral filing of this person."""
+    row = tx.one("filings", filing_no=str(payload["trt_dcla_detl_sn"]))
+    if row is None or row.psn_no != payload.get("psn_no"):
+        raise NotFound(f"filing {payload['trt_dcla_detl_sn']} is not a filing of this person")
     cancel(tx, book, str(payload["trt_dcla_detl_sn"]), on)
     return {"trt_dcla_detl_sn": payload["trt_dcla_detl_sn"], "revoked": True}
 

@@ -177,6 +177,16 @@ def own_visit(tx: UnitOfWork, env: Any, mdtrt_id: str, psn_no: str) -> Any:
     return visit
 
 
+def expect_kind(t: Treating, mdtrt_id: str, inpatient: bool, infno: str) -> None:
+    """Inpatient transactions (23xx, 24xx) only for stays, outpatient ones (22xx) only for
+    outpatient and chronic visits."""
+    with t.db.tx() as tx:
+        visit = tx.one("visits", mdtrt_id=mdtrt_id)
+    if visit is not None and (visit.visit_type == "inpatient") != inpatient:
+        kind = "an inpatient stay" if visit.visit_type == "inpatient" else "an outpatient visit"
+        raise InvalidInput("infno", f"{infno} does not apply to visit {mdtrt_id}, which is {kind}")
+
+
 def cancel_visit(t: Treating, env: Any, mdtrt_id: str, psn_no: str) -> dict[str, Any]:
     """2202/2404: cancel a registration or admission that has no settlement."""
     with t.db.tx() as tx:
