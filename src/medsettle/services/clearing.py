@@ -126,6 +126,18 @@ def run_clearing(store: Database, month: YearMonth | str, now: datetime,
         if tx.count("clearing_statements", month=str(m)):
             report("already cleared", 1, 1)
             return summary(tx, m) | {"created": False}
+    try:
+        result = _clear(store, m, now, report, rule)
+    except StateConflict:  # another run of the month committed first: its result stands
+        with store.tx() as tx:
+            return summary(tx, m) | {"created": False}
+    logger.info("month cleared", extra={"month": str(m), "pairs": result["pairs"],
+                                        "obligations": result["obligations"]})
+    return result
+
+
+def _clear(store: Database, m: YearMonth, now: datetime, report: Progress,
+           rule: PrepaymentRule) -> dict[str, Any]:
     with store.tx() as tx:
         if tx.count("clearing_statements", month=str(m)):
             return summary(tx, m) | {"created": False}
@@ -144,10 +156,7 @@ def run_clearing(store: Database, month: YearMonth | str, now: datetime,
         report("drawing prepayments", 3, 4)
         _draw(tx, m, net(obligations), now, rule)
         report("done", 4, 4)
-        result = summary(tx, m) | {"created": True}
-    logger.info("month cleared", extra={"month": str(m), "pairs": result["pairs"],
-                                        "obligations": result["obligations"]})
-    return result
+        return summary(tx, m) | {"created": True}
 
 
 def _statement_row(s: Statement, now: datetime) -> dict[str, object]:

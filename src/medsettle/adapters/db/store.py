@@ -21,6 +21,7 @@ from sqlalchemy.exc import IntegrityError
 
 from medsettle.adapters.db import tables as t
 from medsettle.core.accumulators import Accumulators, Path
+from medsettle.core.errors import StateConflict
 
 
 class Store:
@@ -32,9 +33,13 @@ class Store:
 
     @contextmanager
     def tx(self) -> Iterator[Tx]:
-        """One transaction; commit on success, roll back on error."""
-        with self.engine.begin() as conn:
-            yield Tx(conn, self.dialect)
+        """One transaction; commit on success, roll back on error. A write that collides with
+        a concurrent one (a key written twice) becomes StateConflict: nothing was changed."""
+        try:
+            with self.engine.begin() as conn:
+                yield Tx(conn, self.dialect)
+        except IntegrityError as exc:
+            raise StateConflict(f"a concurrent write got there first: {exc.orig}") from None
 
 
 def _table(name: str | Table) -> Table:
