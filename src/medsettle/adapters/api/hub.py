@@ -18,11 +18,12 @@ from fastapi.responses import HTMLResponse, JSONResponse, Response
 from prometheus_client import generate_latest
 from starlette.concurrency import run_in_threadpool
 
+from medsettle.adapters.api.common import signed_body
 from medsettle.adapters.api.hub_anchors import add_anchor_routes
 from medsettle.adapters.api.hub_clearing import add_clearing_routes
 from medsettle.adapters.db.engine import make_engine, migrate
 from medsettle.adapters.db.store import Store
-from medsettle.adapters.federation import error_body, signed_headers, verify
+from medsettle.adapters.federation import error_body, signed_headers
 from medsettle.adapters.observability import Metrics
 from medsettle.core.errors import AuthenticationFailed, MedSettleError, NotFound
 from medsettle.services import hub as svc
@@ -111,9 +112,7 @@ def create_hub_app(config: HubConfig) -> FastAPI:
     add_anchor_routes(app, store, config.keys)
 
     async def authenticated(request: Request) -> tuple[str, dict[str, Any]]:
-        body = await request.body()
-        node = verify(request.headers, request.url.path, body, config.keys)
-        return node, json.loads(body or b"{}")
+        return await signed_body(request, config.keys)
 
     @app.exception_handler(MedSettleError)
     async def domain_error(_: Request, exc: MedSettleError) -> JSONResponse:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import re
 from datetime import UTC, date, datetime
 from typing import Any
@@ -10,8 +9,8 @@ from typing import Any
 from fastapi import FastAPI, Request
 from starlette.concurrency import run_in_threadpool
 
+from medsettle.adapters.api.common import signed_body
 from medsettle.adapters.db.store import Store
-from medsettle.adapters.federation import verify
 from medsettle.core.errors import InvalidInput
 from medsettle.services import anchors as svc
 
@@ -42,12 +41,7 @@ def add_anchor_routes(app: FastAPI, store: Store, keys: dict[str, str]) -> None:
 
     @app.post("/fed/v1/anchor", summary="A province's chain head (sent daily)")
     async def anchor(request: Request) -> dict[str, Any]:
-        body = await request.body()
-        node = verify(request.headers, request.url.path, body, keys)
-        try:
-            doc = json.loads(body or b"{}")
-        except json.JSONDecodeError as exc:
-            raise InvalidInput("body", f"is not valid JSON: {exc.msg}") from None
+        node, doc = await signed_body(request, keys)
         seq, digest, day = parse_anchor(doc)
         new = await run_in_threadpool(keep, node, seq, digest, day)
         return {"ok": True, "result": {"node": node, "seq": seq, "new": new}}

@@ -7,7 +7,6 @@ key, if configured) may act for any province; any known node may start a month's
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
@@ -16,8 +15,8 @@ from fastapi import FastAPI, Request
 from fastapi.responses import PlainTextResponse, Response
 from starlette.concurrency import run_in_threadpool
 
+from medsettle.adapters.api.common import signed_body
 from medsettle.adapters.db.store import Store
-from medsettle.adapters.federation import verify
 from medsettle.core.clearing import YearMonth, summary_text, to_csv, to_dict
 from medsettle.core.errors import AuthenticationFailed, InvalidInput
 from medsettle.services import clearing as svc
@@ -35,16 +34,9 @@ def add_clearing_routes(app: FastAPI, store: Store, keys: dict[str, str], *,
     """Add /clearing/… and /prepayment… to the hub's app."""
 
     async def signed(request: Request, province: str | None = None) -> dict[str, Any]:
-        body = await request.body()
-        node = verify(request.headers, request.url.path, body, keys)
+        node, doc = await signed_body(request, keys)
         if province is not None and node not in (province, "hub"):
             raise AuthenticationFailed(f"node {node} cannot act for province {province}")
-        try:
-            doc = json.loads(body or b"{}")
-        except ValueError:
-            raise InvalidInput("body", "is not JSON") from None
-        if not isinstance(doc, dict):
-            raise InvalidInput("body", "must be a JSON object")
         return doc
 
     def flush_journal() -> None:

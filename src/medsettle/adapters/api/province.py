@@ -3,7 +3,6 @@ insured persons, and the filing API."""
 
 from __future__ import annotations
 
-import json
 import logging
 import threading
 from collections.abc import AsyncIterator, Callable
@@ -18,11 +17,12 @@ from prometheus_client import generate_latest
 from sqlalchemy import select
 from starlette.concurrency import run_in_threadpool
 
+from medsettle.adapters.api.common import json_body, jsonable, signed_body
 from medsettle.adapters.api.province_money import add_money_routes
 from medsettle.adapters.db import tables as tbl
 from medsettle.adapters.db.engine import make_engine, migrate
 from medsettle.adapters.db.store import Store
-from medsettle.adapters.federation import HubClient, error_body, verify
+from medsettle.adapters.federation import HubClient, error_body
 from medsettle.adapters.files import load_policy_book
 from medsettle.adapters.his.gateway import HisGateway
 from medsettle.adapters.insured_port import InsuredRouter, certno_hash
@@ -178,14 +178,12 @@ def create_province_app(node: ProvinceNode, *, background: bool = True) -> FastA
 
     @app.post("/fed/v1/ops/{op}", summary="Federation operation for this node's insured persons")
     async def federation_op(op: str, request: Request) -> JSONResponse:
-        body = await request.body()
-        verify(request.headers, request.url.path, body, {"hub": node.config.key})
-        doc = json.loads(body)
+        _, doc = await signed_body(request, {"hub": node.config.key})
         result = await run_in_threadpool(run_op, node.store, node.book, op, str(doc["msgid"]),
                                          doc["payload"], node.clock())
         if op in ("settle", "cancel_settlement", "reverse") and result.get("setl_id"):
             node.metrics.settlements.labels("insured", op).inc()
-        return JSONResponse({"ok": True, "result": _jsonable(result)})
+        return JSONResponse({"ok": True, "result": jsonable(result)})
 
     _add_filing_routes(app, node)
     add_money_routes(app, node)
@@ -205,35 +203,22 @@ def create_province_app(node: ProvinceNode, *, background: bool = True) -> FastA
     return app
 
 
-def _jsonable(value: Any) -> Any:
-    return json.loads(json.dumps(value, default=str, ensure_ascii=False))
-
-
 def _add_filing_routes(app: FastAPI, node: ProvinceNode) -> None:
     """The filing (备案) API of the insured place, for the person's app and the operator console."""
 
     def run(work: Callable[[Any], Any]) -> Any:
         with node.store.tx() as tx:
-            return _jsonable(work(tx))
-
-    async def body_of(request: Request) -> dict[str, Any]:
-        try:
-            doc = json.loads(await request.body() or b"{}")
-        except json.JSONDecodeError as exc:
-            raise InvalidInput("body", f"is not valid JSON: {exc.msg}") from None
-        if not isinstance(doc, dict):
-            raise InvalidInput("body", "must be a JSON object")
-        return doc
+            return jsonable(work(tx))
 
     @app.post("/api/v1/filings", summary="File (备案): instant approval by commitment, or review")
     async def create_filing(request: Request) -> Any:
-        doc = await body_of(request)
+        doc = await json_body(request)
         today = node.clock().date()
         return await run_in_threadpool(run, lambda tx: filings.create(tx, node.book, doc, today))
 
     @app.post("/api/v1/filings/post-hoc", summary="补办: file after admission, back-dated")
     async def post_hoc(request: Request) -> Any:
-        doc = await body_of(request)
+        doc = await json_body(request)
         today = node.clock().date()
         return await run_in_threadpool(
             run, lambda tx: filings.create_post_hoc(tx, node.book, doc, today))
@@ -244,7 +229,7 @@ def _add_filing_routes(app: FastAPI, node: ProvinceNode) -> None:
 
     @app.post("/api/v1/filings/{filing_no}/change", summary="Change the destination")
     async def change_filing(filing_no: str, request: Request) -> Any:
-        doc = await body_of(request)
+        doc = await json_body(request)
         today = node.clock().date()
         return await run_in_threadpool(run, lambda tx: filings.change(
             tx, node.book, filing_no, doc.get("destination"), today))
@@ -256,7 +241,7 @@ def _add_filing_routes(app: FastAPI, node: ProvinceNode) -> None:
 
     @app.post("/api/v1/filings/{filing_no}/decision", summary="Operator: approve or reject")
     async def decide(filing_no: str, request: Request) -> Any:
-        doc = await body_of(request)
+        doc = await json_body(request)
         approve = doc.get("approve")
         if not isinstance(approve, bool):
             raise InvalidInput("approve", "must be true or false")

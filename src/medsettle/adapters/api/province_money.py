@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 from fastapi import FastAPI, Request
 from starlette.concurrency import run_in_threadpool
 
+from medsettle.adapters.api.common import json_body, jsonable
 from medsettle.adapters.federation import verify
 from medsettle.adapters.his.reconcile import settlements_between
 from medsettle.core.errors import InvalidInput
@@ -24,10 +25,6 @@ ROLES = frozenset({"treating", "insured"})
 MAX_DAYS = 31
 
 
-def _jsonable(value: Any) -> Any:
-    return json.loads(json.dumps(value, default=str, ensure_ascii=False))
-
-
 def _day(value: str | None, name: str) -> date:
     if not value:
         raise InvalidInput(name, "is required (yyyy-MM-dd)")
@@ -35,16 +32,6 @@ def _day(value: str | None, name: str) -> date:
         return date.fromisoformat(value)
     except ValueError:
         raise InvalidInput(name, f"expected a date yyyy-MM-dd, got {value!r}") from None
-
-
-async def _body(request: Request) -> dict[str, Any]:
-    try:
-        doc = json.loads(await request.body() or b"{}")
-    except json.JSONDecodeError as exc:
-        raise InvalidInput("body", f"is not valid JSON: {exc.msg}") from None
-    if not isinstance(doc, dict):
-        raise InvalidInput("body", "must be a JSON object")
-    return doc
 
 
 def add_money_routes(app: FastAPI, node: ProvinceNode) -> None:
@@ -71,7 +58,7 @@ def _add_reconciliation_routes(app: FastAPI, node: ProvinceNode) -> None:
         keep = ("setl_id", "kind", "ref_setl_id", "status", "mdtrt_id", "psn_no", "insu_admdvs",
                 "mdtrtarea_admvs", "fixmedins_code", "visit_type", "setl_time", "medfee_sumamt",
                 "fund_pay_sumamt", "acct_pay", "psn_cash_pay", "msgid")
-        return {"ok": True, "result": _jsonable([{k: r[k] for k in keep} for r in rows])}
+        return {"ok": True, "result": jsonable([{k: r[k] for k in keep} for r in rows])}
 
     @app.post("/fed/v1/clearing/{month}/pay-institutions",
               summary="After the hub paid the month: pay this province's institutions (hub-signed)")
@@ -101,17 +88,17 @@ def _add_reconciliation_routes(app: FastAPI, node: ProvinceNode) -> None:
     def reports(day: str | None = None) -> Any:
         with node.store.tx() as tx:
             rows = tx.rows("reconciliation_reports", order_by="id", day=_day(day, "day"))
-        return _jsonable([dict(r._mapping) for r in rows])
+        return jsonable([dict(r._mapping) for r in rows])
 
 
 def _add_reimbursement_routes(app: FastAPI, node: ProvinceNode) -> None:
     def run(work: Callable[[Any], Any]) -> Any:
         with node.store.tx() as tx:
-            return _jsonable(work(tx))
+            return jsonable(work(tx))
 
     @app.post("/api/v1/reimbursements", summary="Submit a manual reimbursement claim (手工报销)")
     async def submit(request: Request) -> Any:
-        claim = rb.parse_claim(await _body(request))
+        claim = rb.parse_claim(await json_body(request))
         return await run_in_threadpool(
             run, lambda tx: rb.submit_claim(tx, node.book, claim, node.clock()))
 
@@ -129,7 +116,7 @@ def _add_reimbursement_routes(app: FastAPI, node: ProvinceNode) -> None:
 
     @app.post("/api/v1/reimbursements/{claim_id}/reject", summary="Operator: reject")
     async def reject(claim_id: str, request: Request) -> Any:
-        doc = await _body(request)
+        doc = await json_body(request)
         reason = doc.get("reason")
         if not isinstance(reason, str):
             raise InvalidInput("reason", "is required to reject a claim")

@@ -1,0 +1,40 @@
+"""What every node's routes share: reading a JSON body, signed or not, and plain JSON out."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import Any
+
+from fastapi import Request
+
+from medsettle.adapters.federation import verify
+from medsettle.core.errors import InvalidInput
+
+
+def parse_object(body: bytes) -> dict[str, Any]:
+    """A request body that must be a JSON object (empty = {}); errors name `body`."""
+    try:
+        doc = json.loads(body or b"{}")
+    except json.JSONDecodeError as exc:
+        raise InvalidInput("body", f"is not valid JSON: {exc.msg}") from None
+    if not isinstance(doc, dict):
+        raise InvalidInput("body", "must be a JSON object")
+    return doc
+
+
+async def json_body(request: Request) -> dict[str, Any]:
+    """The request's JSON object."""
+    return parse_object(await request.body())
+
+
+async def signed_body(request: Request, keys: Mapping[str, str]) -> tuple[str, dict[str, Any]]:
+    """The sending node (its signature checked against `keys`) and the JSON object it sent."""
+    body = await request.body()
+    node = verify(request.headers, request.url.path, body, keys)
+    return node, parse_object(body)
+
+
+def jsonable(value: Any) -> Any:
+    """Dates, decimals and the like as JSON text values."""
+    return json.loads(json.dumps(value, default=str, ensure_ascii=False))
