@@ -10,8 +10,7 @@ node will once they are wired into `create_province_app`.
 
 from __future__ import annotations
 
-import subprocess
-import sys
+import os
 from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
@@ -27,47 +26,22 @@ from medsettle.adapters.db.engine import make_engine
 from medsettle.adapters.db.store import TABLES, Store
 from medsettle.adapters.federation import HubClient, load_keys
 from medsettle.adapters.his.client import HisClient, Patient, VisitFlow
-from medsettle.adapters.launcher import Federation, free_port
+from medsettle.adapters.launcher import Federation
 from tests.e2e import fixtures as f
 
-NODE = """
-import sys, uvicorn
-from medsettle.adapters.api.province import ProvinceConfig, ProvinceNode, create_province_app
-from medsettle.adapters.api.province_money import add_money_routes
-from medsettle.adapters.federation import load_keys
-from pathlib import Path
-region, port, db, hub, keys, timeout = sys.argv[1:7]
-node = ProvinceNode(ProvinceConfig(region=region, db_url=db, key=load_keys(Path(keys))[region],
-                                   hub_url=hub, public_url=f"http://127.0.0.1:{port}",
-                                   peer_timeout=float(timeout)))
-app = create_province_app(node)
-if not any(getattr(r, "path", "") == "/fed/v1/settlements" for r in app.routes):
-    add_money_routes(app, node)
-uvicorn.run(app, host="127.0.0.1", port=int(port), log_config=None, access_log=False)
-"""
 
-
-class MoneyFederation(Federation):
-    """The launcher's federation, its provinces serving the money routes too."""
-
-    def start_province(self, region: str, wait: bool = True) -> None:
-        port = int(self.urls[region].rsplit(":", 1)[1]) if region in self.urls else free_port()
-        self.urls[region] = f"http://127.0.0.1:{port}"
-        log = open(self.workdir / f"{region}.log", "ab")
-        self.procs[region] = subprocess.Popen(
-            [sys.executable, "-c", NODE, region, str(port), self.dbs[region], self.hub_url,
-             str(self.keys_path), str(self.his_timeout)],
-            stdout=log, stderr=subprocess.STDOUT, cwd=self.workdir, start_new_session=True)
-        if wait:
-            self.wait_healthy(self.urls[region], self.procs[region])
-
-
-@pytest.fixture(scope="module")
-def fed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MoneyFederation]:
-    workdir: Path = tmp_path_factory.mktemp("reconcile-federation")
-    federation = MoneyFederation(workdir, f.ROWS, call_timeout=1.5, his_timeout=2.0)
+@pytest.fixture(scope="module", params=["sqlite", "postgres"])
+def fed(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+        ) -> Iterator[Federation]:
+    pg_url = None
+    if request.param == "postgres":
+        pg_url = os.environ.get("MEDSETTLE_PG_URL")
+        if not pg_url:
+            pytest.fail("MEDSETTLE_PG_URL is not set: the PostgreSQL run must not be skipped")
+    workdir: Path = tmp_path_factory.mktemp(f"reconcile-{request.param}")
+    federation = Federation(workdir, f.ROWS, pg_url=pg_url, call_timeout=1.5, his_timeout=2.0)
     try:
-        yield federation.start()  # type: ignore[misc]
+        yield federation.start()
     finally:
         federation.close()
 
@@ -93,7 +67,7 @@ def accumulators(fed: Federation, psn_no: str) -> set[tuple[str, str, int]]:
 
 
 @pytest.fixture(scope="module")
-def tampered(fed: MoneyFederation) -> dict[str, Any]:
+def tampered(fed: Federation) -> dict[str, Any]:
     """Three settlements, each then made one-sided or different in its own way."""
     his = fed.his("440000", f.SHENZHEN_H)
     before_lost = accumulators(fed, f.WANG["psn_no"])
@@ -136,7 +110,7 @@ def today() -> Any:
 
 
 def test_daily_reconciliation_finds_and_resolves_one_sided_settlements(
-        fed: MoneyFederation, tampered: dict[str, Any]) -> None:
+        fed: Federation, tampered: dict[str, Any]) -> None:
     assert tampered["after_lost"] != tampered["before_lost"]
     reports = run_reconciliation(today(), fed.hub_url, load_keys(fed.keys_path), fed.dbs["hub"])
     guangdong = next(r for r in reports if r.treating_province == "440000")
@@ -163,7 +137,7 @@ def test_daily_reconciliation_finds_and_resolves_one_sided_settlements(
 
 
 def test_a_second_run_changes_nothing_and_prints_a_table(
-        fed: MoneyFederation, tampered: dict[str, Any]) -> None:
+        fed: Federation, tampered: dict[str, Any]) -> None:
     app = Typer()
     app.command()(reconcile_command)
     result = CliRunner().invoke(app, ["--day", today().isoformat(), "--hub", fed.hub_url,
