@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import shutil
 import signal
+import sys
 import threading
 from dataclasses import asdict
 from datetime import date, datetime
@@ -101,7 +102,8 @@ def demo_command(
         = Path("var/demo"),
         pg: Annotated[str | None, typer.Option(help="PostgreSQL server URL (default: SQLite "
                                                      "files)")] = None,
-        exit_after: Annotated[bool, typer.Option("--exit", help="exit 0 after the summary")]
+        exit_after: Annotated[bool, typer.Option("--exit", help="exit 0 after the summary (also "
+                                                               "when not run from a terminal)")]
         = False) -> None:
     """Start the hub and province nodes, load a synthetic population, play a day of
     cross-province traffic through the HIS gateways and print what happened."""
@@ -136,7 +138,7 @@ def demo_command(
                   f"metrics {federation.urls[chosen[0]]}/metrics and API docs "
                   f"{federation.urls[chosen[0]]}/docs, JSON logs in {workdir}/*.log, "
                   "docs/his-integration.md to connect a HIS.")
-    if exit_after:
+    if exit_after or not sys.stdin.isatty():  # nobody there to press Ctrl-C: stop now
         federation.close()
         if not sum(tally.settled.values()):
             raise typer.Exit(1)
