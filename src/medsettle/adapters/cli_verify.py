@@ -72,8 +72,9 @@ def verify_command(
         finding = verify_node(store, role, anchors)
         chain = read_chain(store, role)
     except SQLAlchemyError as exc:
+        cause = getattr(exc, "orig", None) or exc
         err_console.print(f"[bold red]error[/]: cannot read the {role} ledger: "
-                          f"{type(exc.orig or exc).__name__}: {exc.orig or exc}")
+                          f"{type(cause).__name__}: {cause}")
         raise typer.Exit(2) from None
     if finding is not None:
         report(finding)

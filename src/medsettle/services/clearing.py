@@ -16,9 +16,6 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, DateTime, String, case, column, func, literal_column, select
-from sqlalchemy import table as sql_table
-
 from medsettle.core import ledger
 from medsettle.core.clearing import (
     Obligation,
@@ -59,56 +56,20 @@ def _province(code: str) -> str:
     return code
 
 
-# --- the month's totals (SQL) ----------------------------------------------------------------
-_AMOUNTS = ("medfee_sumamt", "fund_pay_sumamt", "acct_pay")
-_ONE: Any = literal_column("1")  # literals, so GROUP BY matches the selected expressions
-_TWO: Any = literal_column("2")
-
-
-def _rows_table(name: str) -> Any:
-    return sql_table(name, column("kind", String), column("insu_admdvs", String),
-                     column("mdtrtarea_admvs", String), column("fixmedins_code", String),
-                     column("role", String), column("setl_time", DateTime(timezone=True)),
-                     *(column(a, BigInteger) for a in _AMOUNTS))
-
-
-def _signed_sum(t: Any, name: str) -> Any:
-    amount = t.c[name]
-    return func.sum(case((t.c.kind == "cancel", -func.abs(amount)), else_=amount))
-
-
+# --- the month's totals (aggregated in the database) ----------------------------------------
 def month_totals(tx: UnitOfWork, month: YearMonth) -> list[Obligation]:
     """O(i→t) of the month from the hub's settlement index, by one GROUP BY in the database.
     Mirrors core.clearing.obligations (cancels negative, same-province rows left out)."""
-    t = _rows_table("settlement_index")
-    one, two = _ONE, _TWO
-    insured, treating = func.substr(t.c.insu_admdvs, one, two), func.substr(
-        t.c.mdtrtarea_admvs, one, two)
     start, end = month.bounds()
-    query = (select(insured, treating, func.sum(case((t.c.kind == "cancel", -1), else_=1)),
-                    *(_signed_sum(t, a) for a in _AMOUNTS))
-             .where(t.c.setl_time >= start, t.c.setl_time < end, insured != treating)
-             .group_by(insured, treating))
-    rows = getattr(tx, "conn").execute(query)  # noqa: B009 - Tx has no aggregate method yet
-    return [Obligation(f"{i}0000", f"{tr}0000", int(n), int(m or 0), int(f or 0), int(a or 0))
-            for i, tr, n, m, f, a in rows]
+    return [Obligation(f"{i}0000", f"{t}0000", n, m, f, a)
+            for i, t, n, m, f, a in tx.index_totals(start, end)]
 
 
 def institution_totals(tx: UnitOfWork, month: YearMonth) -> dict[tuple[str, str], int]:
     """At a province node: (province, institution) → Σ owed (funds + account) of the month's
     cross-province settlements it treated, cancels negative (one GROUP BY)."""
-    t = _rows_table("settlements")
-    one, two = _ONE, _TWO
-    here, insured = func.substr(t.c.mdtrtarea_admvs, one, two), func.substr(
-        t.c.insu_admdvs, one, two)
     start, end = month.bounds()
-    query = (select(here, t.c.fixmedins_code, _signed_sum(t, "fund_pay_sumamt"),
-                    _signed_sum(t, "acct_pay"))
-             .where(t.c.role == "treating", t.c.setl_time >= start, t.c.setl_time < end,
-                    here != insured)
-             .group_by(here, t.c.fixmedins_code))
-    rows = getattr(tx, "conn").execute(query)  # noqa: B009
-    return {(f"{p}0000", str(code)): int(f or 0) + int(a or 0) for p, code, f, a in rows}
+    return {(f"{p}0000", code): owed for p, code, owed in tx.institution_owed(start, end)}
 
 
 # --- the hub's ledger ------------------------------------------------------------------------

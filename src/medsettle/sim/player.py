@@ -84,9 +84,8 @@ class Player:
                              insuplc=insuplc)
             flow = VisitFlow(his, Patient.from_1101(out, visit.cert_type, visit.cert_no,
                                                     visit.card_sn))
-            total = sum(Decimal(line.pric) * Decimal(line.cnt) for line in visit.lines)
             lines = [(line.code, line.pric, line.cnt) for line in visit.lines]
-            info = self._settle(flow, visit, lines, total)
+            info = self._settle(flow, visit, lines)
         except (HisError, httpx.HTTPError) as exc:
             self._record_failure(visit, exc)
             return
@@ -96,8 +95,8 @@ class Player:
             self.tally.medfee[province] += fen(info["medfee_sumamt"])
             self.tally.funds[province] += fen(info["fund_pay_sumamt"])
 
-    def _settle(self, flow: VisitFlow, visit: PlannedVisit, lines: list[tuple[str, str, str]],
-                total: Decimal) -> dict[str, float]:
+    def _settle(self, flow: VisitFlow, visit: PlannedVisit,
+                lines: list[tuple[str, str, str]]) -> dict[str, float]:
         amount = str(sum((Decimal(p) * Decimal(c)).quantize(Decimal("0.01"), ROUND_HALF_UP)
                          for _, p, c in lines))
         now = beijing_now()

@@ -19,6 +19,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 
+from medsettle.adapters.db import aggregates
 from medsettle.adapters.db import tables as t
 from medsettle.core.accumulators import Accumulators, Path
 from medsettle.core.errors import StateConflict
@@ -111,7 +112,7 @@ class Tx:
         value = self.conn.execute(select(t.counters.c.value).where(t.counters.c.name == name))
         return int(value.scalar_one())
 
-    def _insert(self, table: t.Table) -> Any:
+    def _insert(self, table: Table) -> Any:
         return (pg_insert if self.dialect == "postgresql" else sqlite_insert)(table)
 
     # --- persons and accumulators ------------------------------------------------------------
@@ -167,6 +168,15 @@ class Tx:
         """Drop a claim whose processing failed transiently, so a retry can run it."""
         self.conn.execute(t.message_log.delete().where(t.message_log.c.scope == scope,
                                                        t.message_log.c.msgid == msgid))
+
+    def index_totals(self, start: datetime, end: datetime
+                     ) -> list[tuple[str, str, int, int, int, int]]:
+        """The hub's clearing totals by province pair (see aggregates.index_totals)."""
+        return aggregates.index_totals(self.conn, start, end)
+
+    def institution_owed(self, start: datetime, end: datetime) -> list[tuple[str, str, int]]:
+        """A treating node's month owed to each institution (see aggregates.institution_owed)."""
+        return aggregates.institution_owed(self.conn, start, end)
 
     def count(self, name: str | Table, **keys: object) -> int:
         """How many rows match."""

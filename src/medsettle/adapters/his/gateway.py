@@ -236,29 +236,35 @@ def _plain(row: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+def _for(inpatient: bool, handler: Handler) -> Handler:
+    """`handler`, refusing an inpatient transaction on an outpatient visit and the reverse."""
+    def checked(t: tr.Treating, env: Envelope, cmd: Any, now: datetime) -> Any:
+        tr.expect_kind(t, cmd.mdtrt_id, inpatient, env.infno)
+        return handler(t, env, cmd, now)
+    return checked
+
+
 HANDLERS: dict[str, Handler] = {
     "9001": _sign_in,
     "1101": _person,
     "2201": _open(False),
     "2401": _open(True),
-    "2202": lambda t, env, c, now: _kind(t, env, c, False) or tr.cancel_visit(
-        t, env, c.mdtrt_id, c.psn_no),
-    "2404": lambda t, env, c, now: _kind(t, env, c, True) or tr.cancel_visit(
-        t, env, c.mdtrt_id, c.psn_no),
+    "2202": _for(False, lambda t, env, c, now: tr.cancel_visit(t, env, c.mdtrt_id, c.psn_no)),
+    "2404": _for(True, lambda t, env, c, now: tr.cancel_visit(t, env, c.mdtrt_id, c.psn_no)),
     "2203": lambda t, env, c, now: tr.update_visit(t, env, c),
     "2402": lambda t, env, c, now: tr.discharge(t, env, c),
     "2403": lambda t, env, c, now: tr.change_admission(t, env, c),
     "2405": lambda t, env, c, now: tr.cancel_discharge(t, env, c.mdtrt_id, c.psn_no),
-    "2204": lambda t, env, c, now: _kind(t, env, c, False) or _fees(t, env, c, now),
-    "2301": lambda t, env, c, now: _kind(t, env, c, True) or _fees(t, env, c, now),
+    "2204": _for(False, _fees),
+    "2301": _for(True, _fees),
     "2205": lambda t, env, c, now: tr.cancel_fees(t, env, c),
     "2302": lambda t, env, c, now: tr.cancel_fees(t, env, c),
     "2206": _settle(False, False),
     "2207": _settle(False, True),
     "2303": _settle(True, False),
     "2304": _settle(True, True),
-    "2208": lambda t, env, c, now: _kind(t, env, c, False) or _cancel_settlement(t, env, c, now),
-    "2305": lambda t, env, c, now: _kind(t, env, c, True) or _cancel_settlement(t, env, c, now),
+    "2208": _for(False, _cancel_settlement),
+    "2305": _for(True, _cancel_settlement),
     "2601": lambda t, env, c, now: ts.reverse(t, env, c, now),
     "2501": lambda t, env, c, now: t.insured.call(
         _insuplc(env), "file_referral", env.msgid,
@@ -277,11 +283,6 @@ HANDLERS: dict[str, Handler] = {
 
 
 HANDLERS.update(RECONCILE_HANDLERS)
-
-
-def _kind(t: tr.Treating, env: Envelope, cmd: Any, inpatient: bool) -> None:
-    """Refuse an inpatient transaction on an outpatient visit and the reverse."""
-    tr.expect_kind(t, cmd.mdtrt_id, inpatient, env.infno)
 
 
 def _accumulations(answer: dict[str, Any]) -> dict[str, Any]:
