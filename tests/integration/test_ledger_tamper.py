@@ -19,6 +19,7 @@ from typing import Any
 import httpx
 import pytest
 from sqlalchemy import Engine, text
+from sqlalchemy.exc import DBAPIError
 
 from medsettle.adapters.db.engine import make_engine, migrate
 from medsettle.adapters.db.store import Store
@@ -87,10 +88,44 @@ def database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
 
 
 @pytest.fixture()
-def store(database: str) -> Iterator[Store]:
+def protected(database: str) -> Iterator[Store]:
+    """A real ledger as the application leaves it: the database refuses changes to it."""
     built = build_ledger(database)
     yield built
     built.engine.dispose()
+
+
+@pytest.fixture()
+def store(protected: Store) -> Store:
+    """The same ledger after someone with database rights dropped the append-only triggers:
+    only the hash chain can tell what they did next."""
+    drop_triggers(protected.engine)
+    return protected
+
+
+def drop_triggers(engine: Engine) -> None:
+    with engine.begin() as conn:
+        names = ("ledger_entries", "ledger_postings")
+        if engine.dialect.name == "postgresql":
+            for table in names:
+                conn.execute(text(f"DROP TRIGGER IF EXISTS {table}_append_only ON {table}"))
+        else:
+            for table in names:
+                for event in ("update", "delete"):
+                    conn.execute(text(f"DROP TRIGGER IF EXISTS {table}_no_{event}"))
+
+
+@pytest.mark.parametrize("statement", [
+    "UPDATE ledger_entries SET kind = 'x' WHERE seq = 3",
+    "DELETE FROM ledger_entries WHERE seq = 3",
+    "UPDATE ledger_postings SET amount = amount + 1 WHERE seq = 3",
+    "DELETE FROM ledger_postings WHERE seq = 3",
+])
+def test_the_database_itself_refuses_to_change_a_written_entry(protected: Store,
+                                                               statement: str) -> None:
+    with pytest.raises(DBAPIError, match="append-only"):
+        sql(protected.engine, statement)
+    assert found(protected) is None
 
 
 def sql(engine: Engine, statement: str, **params: object) -> list[Any]:
@@ -308,6 +343,8 @@ def test_a_real_federation_keeps_intact_balanced_ledgers_and_log(tmp_path: Path)
             assert tx.count("hub_messages") >= 4
         assert verify_hub_log(stores["hub"]) is None
         assert verify_node(stores["hub"], "hub", {}) is None
+        for event in ("update", "delete"):  # as someone with database rights would
+            sql(stores["hub"].engine, f"DROP TRIGGER IF EXISTS hub_messages_no_{event}")
         sql(stores["hub"].engine, "UPDATE hub_messages SET latency_ms = latency_ms + 1 "
                                   "WHERE id = 2")
         finding = verify_hub_log(stores["hub"])
