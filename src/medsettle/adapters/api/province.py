@@ -174,7 +174,8 @@ def create_province_app(node: ProvinceNode, *, background: bool = True) -> FastA
         """One national-interface envelope (infno, msgid, …, input) in; infcode, err_msg and
         output out. Always HTTP 200, as the national interface does; infcode < 0 is failure."""
         body = await request.body()
-        return JSONResponse(await run_in_threadpool(node.gateway.handle, body))
+        return JSONResponse(await run_in_threadpool(node.gateway.handle, body,
+                                                    dict(request.headers)))
 
     @app.post("/fed/v1/ops/{op}", summary="Federation operation for this node's insured persons")
     async def federation_op(op: str, request: Request) -> JSONResponse:

@@ -93,6 +93,7 @@ institutions = Table(
     Column("dedc_level", String(2)),
     Column("suspended", Boolean, nullable=False, default=False),
     Column("networked", Boolean, nullable=False, default=True),
+    Column("api_key", String(128)),  # optional: verifies signed HIS requests (his/signing.py)
     Column("chronic_opened", JSON, nullable=False, default=list),
 )
 

@@ -11,12 +11,13 @@ from __future__ import annotations
 import logging
 import secrets
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
 from medsettle.adapters.his import inputs as his_in
+from medsettle.adapters.his import signing
 from medsettle.adapters.his.envelope import (
     Envelope,
     check_infno,
@@ -47,14 +48,16 @@ class HisGateway:
         self.metrics = metrics
         self.clock = clock
 
-    def handle(self, raw: bytes) -> dict[str, Any]:
-        """Answer one HIS message."""
+    def handle(self, raw: bytes, headers: Mapping[str, str] | None = None) -> dict[str, Any]:
+        """Answer one HIS message (its gateway signature headers, if any, are verified)."""
         received = self.clock()
         started = time.perf_counter()
         infno = "????"
         try:
             env = parse_envelope(raw)
             infno = env.infno
+            signing.check(headers or {}, raw, env.fixmedins_code, self._api_key,
+                          received.timestamp())
             answer = self._handle(env, received)
         except MedSettleError as exc:
             answer = self._failure(exc, received)
@@ -68,6 +71,11 @@ class HisGateway:
         self.metrics.requests.labels(infno, outcome).inc()
         self.metrics.latency.labels(infno).observe(time.perf_counter() - started)
         return answer
+
+    def _api_key(self, fixmedins_code: str) -> str | None:
+        with self.t.db.tx() as tx:
+            inst = tx.one("institutions", fixmedins_code=fixmedins_code)
+        return None if inst is None else inst.api_key
 
     def _handle(self, env: Envelope, received: datetime) -> dict[str, Any]:
         check_infno(env)
