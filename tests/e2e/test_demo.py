@@ -20,3 +20,5 @@ def test_a_small_demo_settles_a_day_and_exits_cleanly(tmp_path: Path) -> None:
     visits, settled = int(cells[1]), int(cells[2])
     assert visits == 40 and settled >= 30
     assert "status.html" in run.stdout
+    assert "3/3 province ledgers verify intact" in run.stdout
+    assert "message log verifies intact" in run.stdout

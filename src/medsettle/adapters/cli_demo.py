@@ -13,14 +13,19 @@ from pathlib import Path
 from typing import Annotated
 from zoneinfo import ZoneInfo
 
+import httpx
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from medsettle.adapters.db.engine import make_engine
+from medsettle.adapters.db.store import Store
+from medsettle.adapters.federation import signed_headers
 from medsettle.adapters.launcher import Federation
 from medsettle.core import codes
 from medsettle.core.money import fen_to_yuan
+from medsettle.services.verify import verify_hub_log, verify_node
 from medsettle.sim.player import Player, Tally, by_province
 from medsettle.sim.population import ProvinceSeed, generate_province
 from medsettle.sim.traffic import plan_day
@@ -91,6 +96,29 @@ def summary(tally: Tally) -> Table:
     return table
 
 
+def money_trail(federation: Federation) -> str:
+    """One line on the money trail: every node's ledger verified, the hub's index and log."""
+    region = next(r for r in federation.dbs if r != "hub")
+    key = json.loads(federation.keys_path.read_text(encoding="utf-8"))[region]
+    path = "/fed/v1/journal/flush"
+    httpx.post(federation.hub_url + path, content=b"{}",
+               headers=signed_headers(key, region, path, b"{}"), timeout=30).raise_for_status()
+    intact = 0
+    provinces = [r for r in federation.dbs if r != "hub"]
+    for region in provinces:
+        store = Store(make_engine(federation.dbs[region]))
+        intact += verify_node(store, "province", {}) is None
+        store.engine.dispose()
+    hub = Store(make_engine(federation.dbs["hub"]))
+    with hub.tx() as tx:
+        indexed = tx.count("settlement_index")
+    log_intact = verify_hub_log(hub) is None
+    hub.engine.dispose()
+    return (f"Money trail: {intact}/{len(provinces)} province ledgers verify intact (hash "
+            f"chains, balanced entries); the hub indexed {indexed} settlements for clearing and "
+            f"its message log {'verifies intact' if log_intact else 'DOES NOT VERIFY'}.")
+
+
 def demo_command(
         provinces: Annotated[int, typer.Option(help="how many province nodes (2–32)")] = 32,
         persons: Annotated[int, typer.Option(help="insured persons per province")] = 1500,
@@ -131,9 +159,13 @@ def demo_command(
             federation.close()
             raise
     console.print(summary(tally))
+    console.print(money_trail(federation))
     if tally.reasons:
         console.print("failures by reason: " + ", ".join(f"{k} {v}" for k, v in
                                                          tally.reasons.most_common()))
+    if exit_after or not sys.stdin.isatty():
+        console.print("(the nodes stop now; run `medsettle demo` in a terminal to keep them "
+                      "running and explore)")
     console.print(f"Next: the hub's status board {federation.hub_url}/status.html, a node's "
                   f"metrics {federation.urls[chosen[0]]}/metrics and API docs "
                   f"{federation.urls[chosen[0]]}/docs, JSON logs in {workdir}/*.log, "
