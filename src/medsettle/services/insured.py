@@ -116,6 +116,23 @@ def _check_chronic(policy: ParameterSet, person: Any, disease: str | None) -> No
         raise ChronicNotCertified(f"the person is not certified for {disease}")
 
 
+def change_visit(tx: Tx, book: PolicyBook, req: Mapping[str, Any]) -> dict[str, Any]:
+    """2403 at the insured place: a corrected admission time, accepted only if the person's
+    filings still give the stay a benefit class."""
+    visit = tx.one("insured_visits", mdtrt_id=req["mdtrt_id"])
+    if visit is None:
+        raise NotFound(f"visit {req['mdtrt_id']} was not registered at the insured place")
+    if visit.status != "open":
+        raise StateConflict(f"visit {req['mdtrt_id']} is {visit.status}")
+    person = tx.one("persons", psn_no=visit.psn_no)
+    begin: datetime = req["begntime"]
+    policy = _policy(book, person, begin.date())
+    cls = _class_of(tx, person, policy, visit.mdtrtarea_admvs, begin.date(), visit.emergency)
+    tx.change("insured_visits", {"mdtrt_id": visit.mdtrt_id}, begntime=begin,
+              benefit_class=cls)
+    return {"mdtrt_id": visit.mdtrt_id, "benefit_class": cls}
+
+
 def cancel_visit(tx: Tx, req: Mapping[str, Any]) -> dict[str, Any]:
     """Cancel a registration or admission that has no settlement."""
     visit = tx.one("insured_visits", mdtrt_id=req["mdtrt_id"])

@@ -27,6 +27,7 @@ HANDLERS: dict[str, Handler] = {
     "person_info": lambda tx, book, p, now: insured.person_info(tx, book, p, now.date()),
     "open_visit": lambda tx, book, p, now: insured.open_visit(tx, book, p),
     "cancel_visit": lambda tx, book, p, now: insured.cancel_visit(tx, p),
+    "change_visit": lambda tx, book, p, now: insured.change_visit(tx, book, p),
     "pre_settle": lambda tx, book, p, now: insured.compute(tx, book, p, persist=False, now=now),
     "settle": lambda tx, book, p, now: insured.compute(tx, book, p, persist=True, now=now),
     "cancel_settlement": lambda tx, book, p, now: insured.cancel_settlement(tx, p, now),

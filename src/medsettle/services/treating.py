@@ -224,12 +224,27 @@ def update_visit(t: Treating, env: Any, info: Any) -> dict[str, Any]:
 
 
 def change_admission(t: Treating, env: Any, cmd: Any) -> dict[str, Any]:
-    """2403: only an open or discharged stay of this institution and person can be changed."""
+    """2403: correct an open or discharged stay's admission time or medical type (21/28). A new
+    admission time is checked again by the insured place (the filing must cover it)."""
     with t.db.tx() as tx:
         visit = own_visit(tx, env, cmd.mdtrt_id, cmd.psn_no)
         if visit.visit_type != "inpatient" or visit.status not in ("open", "discharged"):
             raise StateConflict(f"visit {cmd.mdtrt_id} is not an open inpatient stay")
-    return {"mdtrt_id": cmd.mdtrt_id}
+    if cmd.med_type is not None and cmd.med_type not in ("21", "28"):
+        raise InvalidInput("input.adminfo.med_type", "an inpatient stay is 21 or 28")
+    if cmd.begntime is not None and visit.endtime is not None and cmd.begntime > visit.endtime:
+        raise InvalidInput("input.adminfo.begntime", "is after the discharge")
+    changes: dict[str, Any] = {}
+    if cmd.begntime is not None and cmd.begntime != visit.begntime:
+        t.insured.call(visit.insuplc_admdvs, "change_visit", env.msgid,
+                       {"mdtrt_id": visit.mdtrt_id, "begntime": cmd.begntime.isoformat()})
+        changes["begntime"] = cmd.begntime
+    if cmd.med_type is not None:
+        changes["med_type"] = cmd.med_type
+    if changes:
+        with t.db.tx() as tx:
+            tx.change("visits", {"mdtrt_id": visit.mdtrt_id}, **changes)
+    return {"mdtrt_id": cmd.mdtrt_id, "changed": sorted(changes)}
 
 
 def discharge(t: Treating, env: Any, cmd: Any) -> dict[str, Any]:
