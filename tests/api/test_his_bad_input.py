@@ -267,6 +267,8 @@ ROWS: list[Bad] = [
         {DATA + "mdtrt_cert_no": OTHER_PROVINCE_TOKEN}),
     # 2201 outpatient register
     bad("2201", "missing psn_no", "psn_no", {DATA + "psn_no": DROP}),
+    bad("2201", "a credential of nobody", "mdtrt_cert_no",
+        {DATA + "mdtrt_cert_type": "01", DATA + "mdtrt_cert_no": "EC440100" + "Z" * 24}),
     bad("2201", "insutype as a float", "insutype", {DATA + "insutype": 310.0}),
     bad("2201", "begntime not a calendar day", "begntime",
         {DATA + "begntime": "2024-02-30 08:00:00"}),

@@ -39,7 +39,8 @@ def find_person(tx: Tx, cert_type: str, cert_no: str, card_sn: str | None = None
         raise InvalidInput("mdtrt_cert_type", f"must be 01, 02 or 03, not {cert_type!r}")
     row = tx.one("persons", **{column: cert_no})
     if row is None or (cert_type == "03" and card_sn and row.card_sn != card_sn):
-        raise NotFound("no insured person matches this credential at the insured place")
+        raise NotFound("mdtrt_cert_no: no insured person matches this credential at the "
+                       "insured place")
     return row
 
 
@@ -93,6 +94,10 @@ def open_visit(tx: Tx, book: PolicyBook, req: Mapping[str, Any]) -> dict[str, An
                 **identity}
     if not person.insurance_active:
         raise UnsupportedScheme("the person's insurance is not active (参保状态异常)")
+    if req.get("cert_type"):
+        shown = find_person(tx, req["cert_type"], req["cert_no"], req.get("card_sn"))
+        if shown.psn_no != person.psn_no:
+            raise InvalidInput("mdtrt_cert_no", "the credential shown belongs to another person")
     begin: datetime = req["begntime"]
     policy = _policy(book, person, begin.date())
     cls = _class_of(tx, person, policy, req["mdtrtarea_admvs"], begin.date(), req["emergency"])

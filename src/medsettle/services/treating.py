@@ -143,7 +143,8 @@ def open_visit(t: Treating, env: Any, cmd: Any, *, inpatient: bool, now: datetim
                "visit_type": visit_type, "med_type": cmd.med_type,
                "mdtrtarea_admvs": inst.admdvs, "fixmedins_code": inst.fixmedins_code,
                "begntime": cmd.begntime.isoformat(), "emergency": cmd.emergency,
-               "disease": disease}
+               "disease": disease, "cert_type": cmd.mdtrt_cert_type,
+               "cert_no": cmd.mdtrt_cert_no, "card_sn": cmd.card_sn}
     row = {"mdtrt_id": mdtrt_id, "psn_no": cmd.psn_no, "insuplc_admdvs": env.insuplc_admdvs,
            "fixmedins_code": inst.fixmedins_code, "med_type": cmd.med_type,
            "visit_type": visit_type, "disease": disease, "ipt_otp_no": number,
