@@ -112,7 +112,7 @@ def today() -> Any:
 def test_daily_reconciliation_finds_and_resolves_one_sided_settlements(
         fed: Federation, tampered: dict[str, Any]) -> None:
     assert tampered["after_lost"] != tampered["before_lost"]
-    reports = run_reconciliation(today(), fed.hub_url, load_keys(fed.keys_path), fed.dbs["hub"])
+    reports = run_reconciliation(today(), fed.hub_url, load_keys(fed.keys_path))
     guangdong = next(r for r in reports if r.treating_province == "440000")
     found = {x.setl_id: (x.problem, x.action, x.outcome) for x in guangdong.findings}
     assert found == {
@@ -141,7 +141,7 @@ def test_a_second_run_changes_nothing_and_prints_a_table(
     app = Typer()
     app.command()(reconcile_command)
     result = CliRunner().invoke(app, ["--day", today().isoformat(), "--hub", fed.hub_url,
-                                      "--keys", str(fed.keys_path), "--hub-db", fed.dbs["hub"]],
+                                      "--keys", str(fed.keys_path)],
                                 env={"COLUMNS": "220"})
     assert result.exit_code == 0, result.output
     assert "already_reversed" in result.output and "reversed" in result.output

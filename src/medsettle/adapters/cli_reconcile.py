@@ -20,19 +20,13 @@ import httpx
 import typer
 from rich.console import Console
 from rich.table import Table as RichTable
-from sqlalchemy import select
 
-from medsettle.adapters.db import tables as tbl
-from medsettle.adapters.db.engine import make_engine
-from medsettle.adapters.db.store import Store
 from medsettle.adapters.federation import HubClient, load_keys, raise_remote, signed_headers
 from medsettle.core.errors import InvalidInput, MedSettleError, PeerUnavailable
 from medsettle.core.money import fen_to_yuan
 from medsettle.services.reconcile import (
     DayReport,
     Record,
-    business_day,
-    day_bounds,
     reconcile_day,
     record_from,
 )
@@ -41,13 +35,12 @@ logger = logging.getLogger(__name__)
 
 
 class HttpSides:
-    """services.reconcile.Sides over the federation: nodes by HTTP, the index in the hub's DB."""
+    """services.reconcile.Sides over the federation: the nodes and the hub's index by signed
+    HTTP. It holds the node keys, as an operator tool beside the hub does."""
 
-    def __init__(self, hub_url: str, keys: dict[str, str], hub_db: str,
-                 timeout: float = 10.0) -> None:
+    def __init__(self, hub_url: str, keys: dict[str, str], timeout: float = 10.0) -> None:
         self.hub_url = hub_url.rstrip("/")
         self.keys = keys
-        self.hub_store = Store(make_engine(hub_db))
         self.http = httpx.Client(timeout=timeout)
         self.endpoints: dict[str, str] = {}
 
@@ -78,35 +71,31 @@ class HttpSides:
         rows = self._node(region, "GET", "/fed/v1/settlements", query=query)
         return [record_from(r) for r in rows]
 
-    def hub_index(self, first: date, last: date) -> list[Record]:
-        """The hub's settlement index for first..last, after flushing its journal."""
-        self._flush()
-        start, end = day_bounds(first, last)
-        if self.hub_store.engine.dialect.name == "sqlite":
-            start, end = start.replace(tzinfo=None), end.replace(tzinfo=None)
-        ix = tbl.settlement_index
-        query = select(ix).where(ix.c.setl_time >= start, ix.c.setl_time < end)
-        with self.hub_store.engine.connect() as conn:
-            rows = [dict(r) for r in conn.execute(query).mappings()]
-        return [record_from(r | {"status": ""}) for r in rows
-                if first <= business_day(r["setl_time"]) <= last]
+    def _hub(self, method: str, path: str, doc: Any = None, query: str = "") -> Any:
+        region = next(iter(self.regions()))
+        body = b"" if doc is None else json.dumps(doc, ensure_ascii=False, default=str).encode()
+        headers = signed_headers(self.keys[region], region, path, body)
+        try:
+            response = self.http.request(method, f"{self.hub_url}{path}{query}",
+                                         content=body or None, headers=headers)
+        except httpx.HTTPError as exc:
+            raise PeerUnavailable(f"the hub cannot be reached: {exc}") from None
+        answer = response.json()
+        if not answer.get("ok"):
+            raise_remote(answer.get("error", {}))
+        return answer["result"]
 
-    def _flush(self) -> None:
-        region = next(iter(self.regions()), None)
-        if region is not None:
-            client = HubClient(self.hub_url, region, self.keys[region])
-            try:
-                client.post("/fed/v1/journal/flush", {})
-            finally:
-                client.close()
+    def hub_index(self, first: date, last: date) -> list[Record]:
+        """The hub's settlement index for first..last (it flushes its journal first)."""
+        rows = self._hub("GET", "/fed/v1/index",
+                         query=f"?day={first.isoformat()}&until={last.isoformat()}")
+        return [record_from(r | {"status": ""}) for r in rows]
 
     def index_at_hub(self, records: list[Record]) -> None:
         """Confirm settlements at the hub: write their index rows (once per setl_id)."""
-        rows: list[dict[str, object]] = [
-            {k: v for k, v in r.as_doc().items() if k != "status"} | {"setl_time": r.setl_time}
-            for r in records]
-        with self.hub_store.tx() as tx:
-            tx.add_ignore("settlement_index", rows)
+        rows = [{k: v for k, v in r.as_doc().items() if k != "status"}
+                | {"setl_time": r.setl_time.isoformat()} for r in records]
+        self._hub("POST", "/fed/v1/index", {"rows": rows})
 
     def reverse_at_insured(self, record: Record, msgid: str) -> dict[str, Any]:
         """cancel_settlement at the insured node: through the hub for a cross-province record
@@ -136,13 +125,11 @@ class HttpSides:
     def close(self) -> None:
         """Close connections."""
         self.http.close()
-        self.hub_store.engine.dispose()
 
 
-def run_reconciliation(day: date, hub_url: str, keys: dict[str, str], hub_db: str
-                       ) -> list[DayReport]:
+def run_reconciliation(day: date, hub_url: str, keys: dict[str, str]) -> list[DayReport]:
     """Reconcile one day across the federation; returns the reports (also saved at the nodes)."""
-    sides = HttpSides(hub_url, keys, hub_db)
+    sides = HttpSides(hub_url, keys)
     try:
         return reconcile_day(sides, day)
     finally:
@@ -178,8 +165,6 @@ def reconcile_command(
         day: Annotated[str, typer.Option(help="business day yyyy-MM-dd (Asia/Shanghai)")],
         hub: Annotated[str, typer.Option(help="the hub's URL")] = "http://127.0.0.1:8000",
         keys: Annotated[Path, typer.Option(help="node keys file")] = Path("var/keys.json"),
-        hub_db: Annotated[str, typer.Option(help="the hub's database URL (settlement index)")]
-        = "sqlite:///var/hub.db",
         as_json: Annotated[bool, typer.Option("--json", help="print the reports as JSON")]
         = False) -> None:
     """Daily reconciliation: find one-sided settlements, reverse or confirm them, report."""
@@ -189,7 +174,7 @@ def reconcile_command(
             on = date.fromisoformat(day)
         except ValueError:
             raise InvalidInput("--day", f"expected yyyy-MM-dd, got {day!r}") from None
-        reports = run_reconciliation(on, hub, load_keys(keys), hub_db)
+        reports = run_reconciliation(on, hub, load_keys(keys))
     except MedSettleError as exc:
         Console(stderr=True).print(f"[bold red]error[/]: {exc}", highlight=False)
         raise typer.Exit(2) from None

@@ -21,6 +21,7 @@ from starlette.concurrency import run_in_threadpool
 from medsettle.adapters.api.common import signed_body
 from medsettle.adapters.api.hub_anchors import add_anchor_routes
 from medsettle.adapters.api.hub_clearing import add_clearing_routes
+from medsettle.adapters.api.hub_index import add_index_routes
 from medsettle.adapters.db.engine import make_engine, migrate
 from medsettle.adapters.db.store import Store
 from medsettle.adapters.federation import error_body, signed_headers
@@ -159,6 +160,7 @@ def create_hub_app(config: HubConfig) -> FastAPI:
     journal = Journal(store)
     app.state.journal = journal
     add_clearing_routes(app, store, config.keys)
+    add_index_routes(app, store, config.keys)
 
     def endpoint_of(region: str) -> str:
         target = region[:2] + "0000"
