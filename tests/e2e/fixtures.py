@@ -61,6 +61,7 @@ def filing(no: str, person: dict[str, Any], category: str, destination: str) -> 
 def institution(code: str, name: str, hosp_lv: str, level: str, **extra: Any) -> dict[str, Any]:
     return {"fixmedins_code": code, "name": name, "admdvs": code[1:7], "hosp_lv": hosp_lv,
             "level": level, "dedc_level": None, "suspended": False, "networked": True,
+            "api_key": None,
             "chronic_opened": [], **extra}
 
 

@@ -87,7 +87,7 @@ def generate_institutions(province: str, region: str, count: int,
             "level": level,
             "dedc_level": _LOWER[level] if level in _LOWER and rng.random() < 0.02 else None,
             "suspended": index > 0 and rng.random() < 0.01,
-            "networked": index == 0 or rng.random() < 0.98,
+            "networked": index == 0 or rng.random() < 0.98, "api_key": None,
             "chronic_opened": _chronic_opened(level),
         })
     return rows
