@@ -114,18 +114,31 @@ def test_the_hub_index_and_the_clearing_nets_conserve_money(day_played: Federati
     assert again["created"] is False and result["created"] is True
 
 
-def test_the_treating_province_pays_its_institutions_once(day_played: Federation) -> None:
+def test_a_paid_statement_makes_the_treating_province_pay_its_institutions_once(
+        day_played: Federation) -> None:
     province = "440000"
     key = json.loads(day_played.keys_path.read_text())[province]
     month = YearMonth.of(datetime.now(UTC))
-    path = f"/fed/v1/clearing/{month}/pay-institutions"
-    first = httpx.post(day_played.urls[province] + path, content=b"{}",
-                       headers=signed_headers(key, "hub", path, b"{}")).json()["result"]
-    second = httpx.post(day_played.urls[province] + path, content=b"{}",
-                        headers=signed_headers(key, "hub", path, b"{}")).json()["result"]
-    assert first and second == {}
+    base = f"/clearing/{month}/statements/{province}"
+
+    def hub_post(path: str, doc: dict) -> dict:
+        body = json.dumps(doc).encode()
+        response = httpx.post(day_played.hub_url + path, content=body, timeout=30,
+                              headers=signed_headers(key, province, path, body))
+        assert response.status_code == 200, response.text
+        return response.json()
+
+    for side in ("insured", "treating"):
+        hub_post(f"{base}/confirm", {"side": side})
+    paid = hub_post(f"{base}/paid", {})
+    institutions = paid["institutions_paid"]
+    assert institutions, paid
     book = balances(day_played.dbs[province])
-    assert all(book.get(f"payable:institution:{code}", 0) == 0 for code in first)
-    assert sum(first.values()) == -sum(v for k, v in book.items()
-                                       if k.startswith(f"bank:{province}"))
+    assert all(book.get(f"payable:institution:{code}", 0) == 0 for code in institutions)
+    assert sum(institutions.values()) == -sum(v for k, v in book.items()
+                                              if k.startswith(f"bank:{province}"))
+    path = f"/fed/v1/clearing/{month}/pay-institutions"
+    again = httpx.post(day_played.urls[province] + path, content=b"{}",
+                       headers=signed_headers(key, "hub", path, b"{}")).json()["result"]
+    assert again == {}
     assert verify_node(Store(make_engine(day_played.dbs[province])), "province", {}) is None

@@ -7,19 +7,25 @@ key, if configured) may act for any province; any known node may start a month's
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
+import httpx
 from fastapi import FastAPI, Request
 from fastapi.responses import PlainTextResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from medsettle.adapters.api.common import signed_body
 from medsettle.adapters.db.store import Store
+from medsettle.adapters.federation import signed_headers
 from medsettle.core.clearing import YearMonth, summary_text, to_csv, to_dict
-from medsettle.core.errors import AuthenticationFailed, InvalidInput
+from medsettle.core.errors import AuthenticationFailed, InvalidInput, MedSettleError
 from medsettle.services import clearing as svc
+from medsettle.services import hub as hub_svc
+
+logger = logging.getLogger(__name__)
 
 FORMATS = ("json", "csv", "text")
 
@@ -27,6 +33,25 @@ FORMATS = ("json", "csv", "text")
 def utc_now() -> datetime:
     """The hub's clock (UTC)."""
     return datetime.now(UTC)
+
+
+def tell_province_to_pay_institutions(store: Store, keys: dict[str, str], province: str,
+                                      month: str) -> dict[str, Any] | None:
+    """Once the hub has paid a province's statement, the province pays its institutions
+    (posted in its own ledger). Best effort: a province that is down is told again when it
+    calls, or by an operator; the hub's side stays paid. Returns the province's answer."""
+    path = f"/fed/v1/clearing/{month}/pay-institutions"
+    try:
+        with store.tx() as tx:
+            endpoint = hub_svc.endpoint_of(tx, province)
+        response = httpx.post(endpoint + path, content=b"{}", timeout=10,
+                              headers=signed_headers(keys[province], "hub", path, b"{}"))
+        result: dict[str, Any] | None = response.json().get("result")
+        return result
+    except (MedSettleError, httpx.HTTPError, ValueError, KeyError) as exc:
+        logger.warning("province not told to pay its institutions",
+                       extra={"province": province, "month": month, "why": str(exc)})
+        return None
 
 
 def add_clearing_routes(app: FastAPI, store: Store, keys: dict[str, str], *,
@@ -106,7 +131,11 @@ def add_clearing_routes(app: FastAPI, store: Store, keys: dict[str, str], *,
     async def paid(month: str, province: str, request: Request) -> dict[str, Any]:
         await signed(request, province)
         m = YearMonth.parse(month)
-        return to_dict(await run_in_threadpool(svc.mark_paid, store, m, province, clock()))
+        statement = await run_in_threadpool(svc.mark_paid, store, m, province, clock())
+        answer = to_dict(statement)
+        answer["institutions_paid"] = await run_in_threadpool(
+            tell_province_to_pay_institutions, store, keys, province, str(m))
+        return answer
 
     @app.get("/prepayment", summary="Prepayment accounts (预付金) with usage and warnings")
     def prepayment() -> dict[str, Any]:
