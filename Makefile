@@ -7,7 +7,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 export MEDSETTLE_PG_URL ?= postgresql://postgres@127.0.0.1:5432/test
 
-.PHONY: demo test bench bench-federation postgres clean
+.PHONY: demo test bench bench-federation bench-clearing postgres clean
 
 $(STAMP): pyproject.toml requirements.lock
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -32,6 +32,9 @@ bench: $(STAMP)
 
 bench-federation: $(STAMP) postgres
 	$(BIN)/python bench/bench_federation.py --seconds 20
+
+bench-clearing: $(STAMP) postgres
+	$(BIN)/python bench/bench_clearing.py --pg-url $(MEDSETTLE_PG_URL)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .hypothesis
