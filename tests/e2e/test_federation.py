@@ -261,3 +261,42 @@ def test_nodes_anchor_their_ledger_at_the_hub_and_verify_against_it(
                          timeout=60)
     assert run.returncode == 0, run.stdout + run.stderr
     assert "intact" in run.stdout
+
+
+def test_provinces_keep_the_hubs_heads_and_catch_a_cut_off_hub_log(
+        federation: Federation) -> None:
+    import subprocess
+
+    from sqlalchemy import text
+
+    from medsettle.adapters.db.engine import make_engine
+    from medsettle.adapters.launcher import MEDSETTLE
+    his = federation.his("440000", f.SHENZHEN_H)
+    visit = VisitFlow(his, patient(his, f.WU))
+    visit.register()
+    visit.fees([(f.DRUG_A, "30.00", "1")])
+    visit.settle("30.00")
+    province_db = federation.dbs["510000"]
+    engine = make_engine(province_db)
+    deadline = time.monotonic() + 15
+    kept: list = []
+    while time.monotonic() < deadline and not kept:
+        with engine.connect() as conn:
+            kept = list(conn.execute(text("SELECT kind, seq FROM hub_anchors WHERE kind = 'log'")))
+        time.sleep(0.3)
+    assert kept, "the province kept no copy of the hub's log head"
+    verify = [MEDSETTLE, "verify", "--role", "hub", "--db", federation.dbs["hub"],
+              "--province-db", province_db]
+    intact = subprocess.run(verify, capture_output=True, text=True, timeout=60)
+    assert intact.returncode == 0, intact.stdout + intact.stderr
+    assert "anchors match" in intact.stdout
+    newest = max(seq for _, seq in kept)
+    hub = make_engine(federation.dbs["hub"])
+    with hub.begin() as conn:  # as someone with database rights would: triggers off, lines cut
+        if hub.dialect.name == "postgresql":
+            conn.execute(text("DROP TRIGGER IF EXISTS hub_messages_append_only ON hub_messages"))
+        else:
+            conn.execute(text("DROP TRIGGER IF EXISTS hub_messages_no_delete"))
+        conn.execute(text("DELETE FROM hub_messages WHERE id >= :s"), {"s": newest})
+    cut = subprocess.run(verify, capture_output=True, text=True, timeout=60)
+    assert cut.returncode == 1 and str(newest) in cut.stdout, cut.stdout + cut.stderr

@@ -20,10 +20,11 @@ def entries(draw: st.DrawFn, n: int) -> Entry:
     """A balanced entry with two or more lines (a balancing line closes it)."""
     lines = draw(st.lists(st.tuples(st.sampled_from(ACCOUNTS), st.integers(-10**9, 10**9)
                                     .filter(bool)), min_size=1, max_size=5))
-    closing = -sum(amount for _, amount in lines) or 1
-    lines = [*lines, ("payable:province:440000", closing)]
-    if closing == 1:
-        lines.append(("patient_cash:P1", -1))
+    total = sum(amount for _, amount in lines)
+    if total:
+        lines = [*lines, ("payable:province:440000", -total)]
+    else:  # already balanced: add a pair so the entry still moves money
+        lines = [*lines, ("payable:province:440000", 1), ("patient_cash:P1", -1)]
     kind = draw(st.sampled_from(["settle", "cancel"]))
     return balanced(f"{kind}:insured:S{n:05d}", kind, f"S{n:05d}",
                     T0 + timedelta(seconds=draw(st.integers(0, 10**8))), lines)

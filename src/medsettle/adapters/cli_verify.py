@@ -14,7 +14,7 @@ from medsettle.adapters.db.engine import make_engine
 from medsettle.adapters.db.store import Store
 from medsettle.core.errors import InvalidInput
 from medsettle.core.ledger import Finding
-from medsettle.services.anchors import anchors_of
+from medsettle.services.anchors import anchors_of, hub_anchors_of
 from medsettle.services.verify import read_chain, verify_hub_log, verify_node
 
 console = Console(highlight=False, soft_wrap=True)
@@ -53,6 +53,9 @@ def verify_command(
     hub: Annotated[str | None, typer.Option(help="hub URL to fetch the anchors from")] = None,
     hub_db: Annotated[str | None, typer.Option(help="or read the anchors from the hub's "
                                                     "database URL")] = None,
+    province_db: Annotated[str | None, typer.Option(
+        help="with --role hub: a province database whose copies of the hub's heads to check")]
+    = None,
 ) -> None:
     """Verify a node's hash-chained ledger (and anchors); for the hub, its message log too.
     Exit 0 when intact, 1 at the first tampered entry."""
@@ -61,7 +64,12 @@ def verify_command(
         raise typer.Exit(2)
     try:
         anchors = load_anchors(node, hub, hub_db)
-    except (InvalidInput, httpx.HTTPError, KeyError, ValueError) as exc:
+        log_anchors: dict[int, str] = {}
+        if province_db:
+            with Store(make_engine(province_db)).tx() as tx:
+                anchors = anchors | hub_anchors_of(tx, "ledger")
+                log_anchors = hub_anchors_of(tx, "log")
+    except (InvalidInput, httpx.HTTPError, KeyError, ValueError, SQLAlchemyError) as exc:
         err_console.print(f"[bold red]error[/]: cannot read the anchors: {exc}")
         raise typer.Exit(2) from None
     if db.startswith("sqlite:///") and not Path(db.removeprefix("sqlite:///")).is_file():
@@ -82,7 +90,8 @@ def verify_command(
     console.print(f"[bold green]intact[/]: {len(chain)} entries, {head}"
                   f"{f', {len(anchors)} anchors match' if anchors else ''}")
     if role == "hub":
-        log_finding = verify_hub_log(store)
+        log_finding = verify_hub_log(store, log_anchors)
         if log_finding is not None:
             report(log_finding, "message log line")
-        console.print("[bold green]intact[/]: hub message log")
+        console.print("[bold green]intact[/]: hub message log"
+                      f"{f', {len(log_anchors)} anchors match' if log_anchors else ''}")

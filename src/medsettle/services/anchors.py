@@ -64,4 +64,32 @@ def send_anchor(db: Database, post: Callable[[str, Mapping[str, Any]], Any], las
         logger.warning("anchor refused by the hub", extra={"seq": head[0], "answer": answer})
         return last
     logger.info("chain head anchored", extra={"seq": head[0]})
+    keep_hub_heads(db, answer.get("result", {}).get("hub_heads", {}), now)
     return head
+
+
+def hub_heads(tx: UnitOfWork) -> dict[str, dict[str, Any]]:
+    """The hub's own chain heads: its message log and its ledger (for counter-anchors)."""
+    heads: dict[str, dict[str, Any]] = {}
+    for kind, table, column in (("log", "hub_messages", "id"), ("ledger", "ledger_entries",
+                                                                 "seq")):
+        last = tx.rows_after(table, column, 0, limit=1, descending=True)
+        if last:
+            heads[kind] = {"seq": int(getattr(last[0], column)), "hash": str(last[0].hash)}
+    return heads
+
+
+def keep_hub_heads(db: Database, heads: Mapping[str, Any], now: datetime) -> None:
+    """A province keeps the hub's heads it was given, so the hub's log and ledger can be checked
+    against copies the hub does not hold."""
+    rows = [{"kind": kind, "seq": int(head["seq"]), "hash": str(head["hash"]),
+             "received_at": now} for kind, head in heads.items()
+            if kind in ("log", "ledger") and isinstance(head, Mapping)]
+    if rows:
+        with db.tx() as tx:
+            tx.add_ignore("hub_anchors", rows)
+
+
+def hub_anchors_of(tx: UnitOfWork, kind: str) -> dict[int, str]:
+    """The hub heads of one kind a province kept (seq → hash)."""
+    return {int(r.seq): str(r.hash) for r in tx.rows("hub_anchors", kind=kind)}

@@ -80,8 +80,10 @@ def _postings_mismatch(chain: list[ledger.ChainedEntry], lines: list[Any],
     return None
 
 
-def verify_hub_log(store: Database) -> Finding | None:
-    """The first tampered line of the hub's chained message log (hub_messages), or None."""
+def verify_hub_log(store: Database, anchors: Mapping[int, str] | None = None
+                   ) -> Finding | None:
+    """The first tampered line of the hub's chained message log (hub_messages), or None.
+    `anchors` (line → hash, as provinces kept them) also catch lines cut off at the end."""
     with store.tx() as tx:
         rows = tx.rows("hub_messages", order_by="id")
     prev_hash = ledger.GENESIS
@@ -96,6 +98,13 @@ def verify_hub_log(store: Database) -> Finding | None:
             return Finding(max(seq - 1, 1), "modified", "its hash was recomputed: the next "
                                                         "line was chained after another")
         prev_hash = row.hash
+    kept = {int(r.id): str(r.hash) for r in rows}
+    for seq, digest in sorted((anchors or {}).items()):
+        if seq not in kept:
+            return Finding(seq, "deleted", f"anchored log line {seq} is no longer in the log")
+        if kept[seq] != digest:
+            return Finding(seq, "anchor_mismatch", f"the log was rewritten: line {seq} no "
+                                                   "longer has its anchored hash")
     return None
 
 

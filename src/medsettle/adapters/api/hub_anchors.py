@@ -39,12 +39,21 @@ def add_anchor_routes(app: FastAPI, store: Store, keys: dict[str, str]) -> None:
         with store.tx() as tx:
             return svc.store_anchor(tx, node, seq, digest, day, datetime.now(UTC))
 
-    @app.post("/fed/v1/anchor", summary="A province's chain head (sent daily)")
+    def heads() -> dict[str, Any]:
+        journal = getattr(app.state, "journal", None)
+        if journal is not None:
+            journal.flush()
+        with store.tx() as tx:
+            return svc.hub_heads(tx)
+
+    @app.post("/fed/v1/anchor", summary="A province's chain head (sent daily); the answer carries "
+                                        "the hub's own heads, which the province keeps")
     async def anchor(request: Request) -> dict[str, Any]:
         node, doc = await signed_body(request, keys)
         seq, digest, day = parse_anchor(doc)
         new = await run_in_threadpool(keep, node, seq, digest, day)
-        return {"ok": True, "result": {"node": node, "seq": seq, "new": new}}
+        return {"ok": True, "result": {"node": node, "seq": seq, "new": new,
+                                       "hub_heads": await run_in_threadpool(heads)}}
 
     @app.get("/fed/v1/anchors/{node}", summary="A province's anchors (seq → hash)")
     def anchors_of(node: str) -> dict[str, Any]:

@@ -250,6 +250,14 @@ def _ledger(metadata: MetaData) -> tuple[Table, Table]:
 
 ledger_entries, ledger_postings = _ledger(province)
 
+hub_anchors = Table(  # the hub's chain heads, kept at each province (counter-anchors)
+    "hub_anchors", province,
+    Column("kind", String(8), primary_key=True),  # log | ledger
+    Column("seq", BigInteger, primary_key=True, autoincrement=False),
+    Column("hash", String(64), nullable=False),
+    Column("received_at", DateTime(timezone=True), nullable=False),
+)
+
 reimbursement_claims = Table(  # 手工报销 at the insured place
     "reimbursement_claims", province,
     Column("claim_id", String(30), primary_key=True),
