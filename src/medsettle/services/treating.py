@@ -282,8 +282,9 @@ def upload_fees(t: Treating, env: Any, upload: Any) -> list[dict[str, Any]]:
         ctx = LineContext(visit.visit_type, inst.level, str(person.get("gend", "")),
                           _age(person.get("brdy"), visit.begntime.date()))
         rows, results = [], []
+        uploaded = {r.feedetl_sn for r in tx.rows("fee_details", mdtrt_id=visit.mdtrt_id)}
         for i, line in enumerate(upload.lines):
-            if tx.one("fee_details", mdtrt_id=visit.mdtrt_id, feedetl_sn=line.feedetl_sn):
+            if line.feedetl_sn in uploaded:
                 raise InvalidInput(f"input.feedetail[{i}].feedetl_sn",
                                    f"{line.feedetl_sn} was already uploaded for this visit")
             fee = t.catalogue.classify(line.med_list_codg, line.pric, line.cnt,
