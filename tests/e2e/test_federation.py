@@ -226,11 +226,19 @@ def test_a_province_down_mid_run_stops_only_its_own_patients(federation: Federat
 
 def test_nodes_expose_health_metrics_and_openapi(federation: Federation) -> None:
     import httpx
+    his = federation.his("440000", f.SHENZHEN_H)
+    visit = VisitFlow(his, patient(his, f.ZHENG))
+    visit.register()
+    visit.fees([(f.DRUG_A, "12.00", "1")])
+    visit.settle("12.00")
     url = federation.urls["440000"]
     assert httpx.get(f"{url}/healthz").json()["status"] == "ok"
     metrics = httpx.get(f"{url}/metrics").text
     assert 'medsettle_requests_total{infno="2207",outcome="ok"}' in metrics
     assert "medsettle_request_seconds_bucket" in metrics
+    assert 'medsettle_settlements_total{kind="settle",role="treating"}' in metrics
+    insured = httpx.get(f"{federation.urls['510000']}/metrics").text
+    assert 'medsettle_settlements_total{kind="settle",role="insured"}' in insured
     assert "/his" in httpx.get(f"{url}/openapi.json").json()["paths"]
     hub_metrics = httpx.get(f"{federation.hub_url}/metrics").text
     assert 'medsettle_peer_call_seconds_count{op="settle",outcome="ok"}' in hub_metrics

@@ -41,7 +41,10 @@ class InsuredRouter:
         outcome = "ok"
         try:
             if province == self.region:
-                return run_op(self.db, self.book, op, msgid, payload, self.clock())
+                result = run_op(self.db, self.book, op, msgid, payload, self.clock())
+                if op in ("settle", "cancel_settlement"):
+                    self.metrics.settlements.labels("insured", op).inc()
+                return result
             if self.hub is None:
                 raise NotFound(f"no hub configured to reach province {province}")
             return self.hub.call(province, op, msgid, payload)

@@ -37,6 +37,7 @@ from medsettle.services import treating_settle as ts
 logger = logging.getLogger(__name__)
 READ_ONLY = {"1101", "2206", "2303", "5201", "5203", "5204", "5205", "5206", "9001"}
 Handler = Callable[[tr.Treating, Envelope, Any, datetime], Any]
+SETTLEMENT_KINDS = {"2207": "settle", "2304": "settle", "2208": "cancel", "2305": "cancel"}
 
 
 class HisGateway:
@@ -129,6 +130,8 @@ class HisGateway:
             return answer
         logger.info("message handled", extra={"msgid": env.msgid, "infno": env.infno,
                                                "fixmedins_code": env.fixmedins_code})
+        if env.infno in SETTLEMENT_KINDS:
+            self.metrics.settlements.labels("treating", SETTLEMENT_KINDS[env.infno]).inc()
         return success(output, ref=self._ref(received), received=tr.business_time(received),
                            now=tr.business_time(self.clock()))
 
