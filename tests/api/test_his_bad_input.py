@@ -279,6 +279,8 @@ ROWS: list[Bad] = [
         {"insuplc_admdvs": "510100", DATA + "psn_no": f.WANG["psn_no"],
          DATA + "mdtrt_cert_no": OTHER_PROVINCE_TOKEN}),
     # 2202 cancel register
+    bad("2202", "another visit's hospital number", "ipt_otp_no",
+        {DATA + "ipt_otp_no": "MZ-NOT-THIS-ONE"}),
     bad("2202", "missing ipt_otp_no", "ipt_otp_no", {DATA + "ipt_otp_no": DROP}),
     bad("2202", "mdtrt_id as a float", "mdtrt_id", {DATA + "mdtrt_id": 4400.0}),
     bad("2202", "unknown visit", NO_ID, {DATA + "mdtrt_id": NO_ID}),

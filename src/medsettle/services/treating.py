@@ -188,12 +188,17 @@ def expect_kind(t: Treating, mdtrt_id: str, inpatient: bool, infno: str) -> None
         raise InvalidInput("infno", f"{infno} does not apply to visit {mdtrt_id}, which is {kind}")
 
 
-def cancel_visit(t: Treating, env: Any, mdtrt_id: str, psn_no: str) -> dict[str, Any]:
-    """2202/2404: cancel a registration or admission that has no settlement."""
+def cancel_visit(t: Treating, env: Any, mdtrt_id: str, psn_no: str,
+                 ipt_otp_no: str | None = None) -> dict[str, Any]:
+    """2202/2404: cancel a registration or admission that has no settlement (2202 names the
+    hospital's own visit number too, which must match)."""
     with t.db.tx() as tx:
         visit = own_visit(tx, env, mdtrt_id, psn_no)
         if visit.status == "settled":
             raise StateConflict(f"visit {mdtrt_id} is settled: cancel the settlement first")
+        if ipt_otp_no is not None and ipt_otp_no != visit.ipt_otp_no:
+            raise InvalidInput("input.data.ipt_otp_no", f"{ipt_otp_no} is not the hospital "
+                                                        f"number of visit {mdtrt_id}")
         if visit.status == "cancelled":
             return {"mdtrt_id": mdtrt_id, "cancelled": True}
     if visit.status != "manual":
