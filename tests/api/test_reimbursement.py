@@ -143,7 +143,7 @@ def test_an_approved_claim_is_paid_once_and_its_accumulators_stay(api: TestClien
     after_submit = accumulators(api, f.CHEN["psn_no"])
     owed = api.get("/api/v1/reimbursements/RB0001").json()["owed"]
     assert ledger_balance(api, f"payable:person:{f.CHEN['psn_no']}") == -owed
-    assert api.post("/api/v1/reimbursements/RB0001/pay").status_code == 400  # approve first
+    assert api.post("/api/v1/reimbursements/RB0001/pay").status_code == 409  # approve first: a state conflict
     assert api.post("/api/v1/reimbursements/RB0001/approve").json()["status"] == "approved"
     paid = api.post("/api/v1/reimbursements/RB0001/pay").json()
     again = api.post("/api/v1/reimbursements/RB0001/pay").json()
@@ -152,7 +152,7 @@ def test_an_approved_claim_is_paid_once_and_its_accumulators_stay(api: TestClien
     assert ledger_balance(api, "bank:440100") == -owed
     assert accumulators(api, f.CHEN["psn_no"]) == after_submit
     assert api.post("/api/v1/reimbursements/RB0001/reject",
-                    json={"reason": "late"}).status_code == 400
+                    json={"reason": "late"}).status_code == 409
 
 
 def test_a_repeated_claim_id_returns_the_claim_and_other_content_is_refused(
@@ -162,7 +162,7 @@ def test_a_repeated_claim_id_returns_the_claim_and_other_content_is_refused(
     assert again.status_code == 200 and again.json()["claim_id"] == "RB0002"
     assert accumulators(api, LIN["psn_no"]) == before
     other = api.post("/api/v1/reimbursements", json=claim("RB0002", LIN, lines=LINES[:1]))
-    assert other.status_code == 400 and other.json()["error"]["code"] == "state_conflict"
+    assert other.status_code == 409 and other.json()["error"]["code"] == "state_conflict"
 
 
 def test_rejecting_a_claim_restores_the_accumulators(api: TestClient) -> None:

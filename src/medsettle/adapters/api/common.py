@@ -9,7 +9,15 @@ from typing import Any
 from fastapi import Request
 
 from medsettle.adapters.federation import verify
-from medsettle.core.errors import InvalidInput
+from medsettle.core.errors import (
+    AuthenticationFailed,
+    InvalidInput,
+    MedSettleError,
+    MsgidReused,
+    NotFound,
+    PeerUnavailable,
+    StateConflict,
+)
 
 
 def parse_object(body: bytes) -> dict[str, Any]:
@@ -33,6 +41,21 @@ async def signed_body(request: Request, keys: Mapping[str, str]) -> tuple[str, d
     body = await request.body()
     node = verify(request.headers, request.url.path, body, keys)
     return node, parse_object(body)
+
+
+#: The HTTP status of each error family in the JSON APIs (the HIS gateway always answers 200).
+STATUS_OF: dict[type[MedSettleError], int] = {
+    AuthenticationFailed: 401, NotFound: 404, StateConflict: 409, MsgidReused: 409,
+    PeerUnavailable: 503,
+}
+
+
+def http_status(exc: MedSettleError) -> int:
+    """The status for a domain error: 4xx by family, 400 for anything the caller sent wrong."""
+    for family, status in STATUS_OF.items():
+        if isinstance(exc, family):
+            return status
+    return 400
 
 
 def jsonable(value: Any) -> Any:

@@ -18,7 +18,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, Response
 from prometheus_client import generate_latest
 from starlette.concurrency import run_in_threadpool
 
-from medsettle.adapters.api.common import signed_body
+from medsettle.adapters.api.common import http_status, signed_body
 from medsettle.adapters.api.hub_anchors import add_anchor_routes
 from medsettle.adapters.api.hub_clearing import add_clearing_routes
 from medsettle.adapters.api.hub_index import add_index_routes
@@ -26,7 +26,7 @@ from medsettle.adapters.db.engine import make_engine, migrate
 from medsettle.adapters.db.store import Store
 from medsettle.adapters.federation import error_body, signed_headers
 from medsettle.adapters.observability import Metrics
-from medsettle.core.errors import AuthenticationFailed, MedSettleError, NotFound
+from medsettle.core.errors import MedSettleError
 from medsettle.services import hub as svc
 
 logger = logging.getLogger(__name__)
@@ -117,8 +117,7 @@ def create_hub_app(config: HubConfig) -> FastAPI:
 
     @app.exception_handler(MedSettleError)
     async def domain_error(_: Request, exc: MedSettleError) -> JSONResponse:
-        status = 401 if isinstance(exc, AuthenticationFailed) else (
-            404 if isinstance(exc, NotFound) else 400)
+        status = http_status(exc)
         metrics.errors.labels(exc.code).inc()
         return JSONResponse(error_body(exc), status_code=status)
 

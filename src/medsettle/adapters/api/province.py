@@ -17,7 +17,7 @@ from prometheus_client import generate_latest
 from sqlalchemy import select
 from starlette.concurrency import run_in_threadpool
 
-from medsettle.adapters.api.common import json_body, jsonable, signed_body
+from medsettle.adapters.api.common import http_status, json_body, jsonable, signed_body
 from medsettle.adapters.api.province_money import add_money_routes
 from medsettle.adapters.db import tables as tbl
 from medsettle.adapters.db.engine import make_engine, migrate
@@ -157,7 +157,7 @@ def create_province_app(node: ProvinceNode, *, background: bool = True) -> FastA
 
     @app.exception_handler(MedSettleError)
     async def domain_error(_: Request, exc: MedSettleError) -> JSONResponse:
-        status = {"authentication_failed": 401, "not_found": 404}.get(exc.code, 400)
+        status = http_status(exc)
         node.metrics.errors.labels(exc.code).inc()
         return JSONResponse(error_body(exc), status_code=status)
 
