@@ -37,10 +37,7 @@ def day_played(tmp_path_factory: pytest.TempPathFactory) -> Federation:
     try:
         tally = Player(fed.urls).play(plan_day(seeds, day=day, visits=120, seed=11), 8)
         assert sum(tally.settled.values()) >= 100
-        key = json.loads(fed.keys_path.read_text())["440000"]
-        path = "/fed/v1/journal/flush"
-        httpx.post(fed.hub_url + path, content=b"{}",
-                   headers=signed_headers(key, "440000", path, b"{}")).raise_for_status()
+        fed.flush_hub_journal()
         yield fed
     finally:
         fed.close()

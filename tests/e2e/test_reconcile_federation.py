@@ -10,10 +10,7 @@ node will once they are wired into `create_province_app`.
 
 from __future__ import annotations
 
-import os
-from collections.abc import Iterator
 from datetime import datetime
-from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -24,26 +21,16 @@ from typer.testing import CliRunner
 from medsettle.adapters.cli_reconcile import reconcile_command, run_reconciliation
 from medsettle.adapters.db.engine import make_engine
 from medsettle.adapters.db.store import TABLES, Store
-from medsettle.adapters.federation import HubClient, load_keys
+from medsettle.adapters.federation import load_keys
 from medsettle.adapters.his.client import HisClient, Patient, VisitFlow
 from medsettle.adapters.launcher import Federation
 from tests.e2e import fixtures as f
 
 
-@pytest.fixture(scope="module", params=["sqlite", "postgres"])
-def fed(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
-        ) -> Iterator[Federation]:
-    pg_url = None
-    if request.param == "postgres":
-        pg_url = os.environ.get("MEDSETTLE_PG_URL")
-        if not pg_url:
-            pytest.fail("MEDSETTLE_PG_URL is not set: the PostgreSQL run must not be skipped")
-    workdir: Path = tmp_path_factory.mktemp(f"reconcile-{request.param}")
-    federation = Federation(workdir, f.ROWS, pg_url=pg_url, call_timeout=1.5, his_timeout=2.0)
-    try:
-        yield federation.start()
-    finally:
-        federation.close()
+@pytest.fixture(scope="module")
+def fed(federation: Federation) -> Federation:
+    """The module's real federation (tests/e2e/conftest.py: SQLite and PostgreSQL)."""
+    return federation
 
 
 def settle_once(his: HisClient, person: dict[str, Any]) -> str:
@@ -74,7 +61,7 @@ def tampered(fed: Federation) -> dict[str, Any]:
     lost = settle_once(his, f.WANG)
     unindexed = settle_once(his, f.ZHAO)
     differing = settle_once(his, f.QIAN)
-    HubClientFlush(fed).flush()
+    fed.flush_hub_journal()
     with store(fed, "440000").tx() as tx:
         tx.conn.execute(_delete("settlements", lost, role="treating"))
         tx.change("settlements", {"setl_id": differing, "role": "treating"},
@@ -89,20 +76,6 @@ def _delete(table: str, setl_id: str, **keys: str) -> Any:
     t = TABLES[table]
     return t.delete().where(t.c.setl_id == setl_id,
                             *(t.c[k] == v for k, v in keys.items()))
-
-
-class HubClientFlush:
-    """Write the hub's queued index now (it batches it off the request path)."""
-
-    def __init__(self, fed: Federation) -> None:
-        self.fed = fed
-
-    def flush(self) -> None:
-        client = HubClient(self.fed.hub_url, "440000", load_keys(self.fed.keys_path)["440000"])
-        try:
-            client.post("/fed/v1/journal/flush", {})
-        finally:
-            client.close()
 
 
 def today() -> Any:
@@ -125,7 +98,7 @@ def test_daily_reconciliation_finds_and_resolves_one_sided_settlements(
         original = tx.one("settlements", setl_id=tampered["lost"], role="insured")
         cancel = tx.one("settlements", ref_setl_id=tampered["lost"], role="insured")
     assert original.status == "cancelled" and cancel.medfee_sumamt == -28100
-    HubClientFlush(fed).flush()
+    fed.flush_hub_journal()
     with store(fed, "hub").tx() as tx:
         assert tx.one("settlement_index", setl_id=tampered["unindexed"]) is not None
         indexed_cancel = tx.one("settlement_index", setl_id=cancel.setl_id)

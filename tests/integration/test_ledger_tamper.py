@@ -16,7 +16,6 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 from sqlalchemy import Engine, text
 from sqlalchemy.exc import DBAPIError
@@ -295,7 +294,6 @@ def test_the_verify_command_passes_an_intact_ledger_and_names_a_tampered_seq(
 
 
 def test_a_real_federation_keeps_intact_balanced_ledgers_and_log(tmp_path: Path) -> None:
-    from medsettle.adapters.federation import load_keys, signed_headers
     from medsettle.adapters.his.client import VisitFlow
     from tests.e2e import fixtures as f
     from tests.e2e.harness import Federation
@@ -334,11 +332,7 @@ def test_a_real_federation_keeps_intact_balanced_ledgers_and_log(tmp_path: Path)
                          if k.startswith("receivable:province:"))
         assert payable == -receivable != 0
 
-        key = load_keys(fed.keys_path)["440000"]
-        path = "/fed/v1/journal/flush"
-        answer = httpx.post(fed.hub_url + path, content=b"{}",
-                            headers=signed_headers(key, "440000", path, b"{}"), timeout=10)
-        assert answer.status_code == 200 and answer.json()["ok"]
+        fed.flush_hub_journal()
         with stores["hub"].tx() as tx:
             assert tx.count("hub_messages") >= 4
         assert verify_hub_log(stores["hub"]) is None

@@ -13,7 +13,6 @@ from pathlib import Path
 from typing import Annotated
 from zoneinfo import ZoneInfo
 
-import httpx
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -21,7 +20,6 @@ from rich.table import Table
 
 from medsettle.adapters.db.engine import make_engine
 from medsettle.adapters.db.store import Store
-from medsettle.adapters.federation import signed_headers
 from medsettle.adapters.launcher import Federation
 from medsettle.core import codes
 from medsettle.core.money import fen_to_yuan
@@ -98,11 +96,7 @@ def summary(tally: Tally) -> Table:
 
 def money_trail(federation: Federation) -> str:
     """One line on the money trail: every node's ledger verified, the hub's index and log."""
-    region = next(r for r in federation.dbs if r != "hub")
-    key = json.loads(federation.keys_path.read_text(encoding="utf-8"))[region]
-    path = "/fed/v1/journal/flush"
-    httpx.post(federation.hub_url + path, content=b"{}",
-               headers=signed_headers(key, region, path, b"{}"), timeout=30).raise_for_status()
+    federation.flush_hub_journal()
     intact = 0
     provinces = [r for r in federation.dbs if r != "hub"]
     for region in provinces:

@@ -51,19 +51,26 @@ class HttpSides:
             self.endpoints = {n["region"]: n["endpoint"] for n in board["nodes"]}
         return sorted(self.endpoints)
 
-    def _node(self, region: str, method: str, path: str, doc: Any = None,
-              query: str = "") -> Any:
-        body = b"" if doc is None else json.dumps(doc, ensure_ascii=False).encode()
-        headers = signed_headers(self.keys[region], "hub", path, body)
+    def _signed(self, url: str, sender: str, key: str, method: str, path: str,
+                doc: Any = None, query: str = "") -> Any:
+        """One signed request; the answer's result, or the peer's error raised here."""
+        body = b"" if doc is None else json.dumps(doc, ensure_ascii=False, default=str).encode()
+        headers = signed_headers(key, sender, path, body)
         try:
-            response = self.http.request(method, f"{self.endpoints[region]}{path}{query}",
-                                         content=body or None, headers=headers)
+            response = self.http.request(method, f"{url}{path}{query}", content=body or None,
+                                         headers=headers)
         except httpx.HTTPError as exc:
-            raise PeerUnavailable(f"province {region} cannot be reached: {exc}") from None
+            raise PeerUnavailable(f"{url} cannot be reached: {exc}") from None
         answer = response.json()
         if not isinstance(answer, dict) or not answer.get("ok"):
             raise_remote(answer.get("error", {}) if isinstance(answer, dict) else {})
         return answer.get("result")
+
+    def _node(self, region: str, method: str, path: str, doc: Any = None,
+              query: str = "") -> Any:
+        """A province node, signed as the hub with that province's key."""
+        return self._signed(self.endpoints[region], "hub", self.keys[region], method, path, doc,
+                            query)
 
     def settlements(self, region: str, role: str, first: date, last: date) -> list[Record]:
         """A node's records of `role` for first..last."""
@@ -72,18 +79,9 @@ class HttpSides:
         return [record_from(r) for r in rows]
 
     def _hub(self, method: str, path: str, doc: Any = None, query: str = "") -> Any:
+        """The hub, signed as the first registered province."""
         region = next(iter(self.regions()))
-        body = b"" if doc is None else json.dumps(doc, ensure_ascii=False, default=str).encode()
-        headers = signed_headers(self.keys[region], region, path, body)
-        try:
-            response = self.http.request(method, f"{self.hub_url}{path}{query}",
-                                         content=body or None, headers=headers)
-        except httpx.HTTPError as exc:
-            raise PeerUnavailable(f"the hub cannot be reached: {exc}") from None
-        answer = response.json()
-        if not answer.get("ok"):
-            raise_remote(answer.get("error", {}))
-        return answer["result"]
+        return self._signed(self.hub_url, region, self.keys[region], method, path, doc, query)
 
     def hub_index(self, first: date, last: date) -> list[Record]:
         """The hub's settlement index for first..last (it flushes its journal first)."""

@@ -20,6 +20,7 @@ import httpx
 
 from medsettle.adapters.cli_nodes import new_keys
 from medsettle.adapters.db.seed import load_rows
+from medsettle.adapters.federation import signed_headers
 from medsettle.adapters.his.client import HisClient
 
 MEDSETTLE = str(Path(sys.executable).parent / "medsettle")
@@ -142,6 +143,15 @@ class Federation:
                 return
             time.sleep(0.1)
         raise TimeoutError(f"not every node registered with the hub: {self.status()}")
+
+    def flush_hub_journal(self) -> None:
+        """Make the hub write its queued message log and settlement index now (signed as the
+        first province)."""
+        region = next(r for r in self.dbs if r != "hub")
+        key = json.loads(self.keys_path.read_text(encoding="utf-8"))[region]
+        path = "/fed/v1/journal/flush"
+        httpx.post(self.hub_url + path, content=b"{}", timeout=30,
+                   headers=signed_headers(key, region, path, b"{}")).raise_for_status()
 
     def his(self, region: str, fixmedins_code: str, name: str = "示例医院") -> HisClient:
         client = HisClient(self.urls[region], fixmedins_code, name)

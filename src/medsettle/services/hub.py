@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from medsettle.core import ledger
@@ -59,16 +59,12 @@ def board(tx: UnitOfWork, now: datetime, stale_after: timedelta) -> list[dict[st
     rows = []
     for node in tx.rows("nodes", order_by="region"):
         status, since = node.status, node.since
-        if status == "up" and _aware(node.last_seen) < now - stale_after:
+        if status == "up" and node.last_seen < now - stale_after:
             status, since = "down", node.last_seen
         rows.append({"region": node.region, "endpoint": node.endpoint, "status": status,
-                     "since": _aware(since).isoformat(),
-                     "last_seen": _aware(node.last_seen).isoformat()})
+                     "since": since.isoformat(), "last_seen": node.last_seen.isoformat()})
     return rows
 
-
-def _aware(value: datetime) -> datetime:
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
 def message_row(*, msgid: str, op: str, from_region: str, to_region: str, outcome: str,

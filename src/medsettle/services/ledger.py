@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from medsettle.core import ledger
@@ -41,10 +41,7 @@ def post_settlement(tx: UnitOfWork, role: str, kind: str, setl_id: str,
 def stored_chain(rows: list[Any]) -> list[ledger.ChainedEntry]:
     """Stored ledger rows as chained entries, in stored order."""
     return [ledger.ChainedEntry(
-        int(r.seq), ledger.Entry(r.entry_id, r.kind, r.ref, _aware(r.booked_at),
+        int(r.seq), ledger.Entry(r.entry_id, r.kind, r.ref, r.booked_at,
                                  tuple(ledger.Posting(a, int(v)) for a, v in r.postings)),
         r.prev_hash, r.hash) for r in rows]
 
-
-def _aware(value: datetime) -> datetime:
-    return value if value.tzinfo else value.replace(tzinfo=UTC)

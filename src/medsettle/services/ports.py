@@ -6,7 +6,7 @@ but not SQLAlchemy. `medsettle.adapters.db.store.Tx` is the implementation.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from contextlib import AbstractContextManager
 from datetime import datetime
 from typing import Any, Protocol
@@ -47,8 +47,3 @@ class Database(Protocol):
 
     def tx(self) -> AbstractContextManager[UnitOfWork]: ...
 
-
-def iterate(rows: list[Any]) -> Iterator[Mapping[str, Any]]:
-    """Rows as mappings."""
-    for row in rows:
-        yield row._mapping

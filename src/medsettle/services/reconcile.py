@@ -29,9 +29,8 @@ COMPARED = ("medfee_sumamt", "fund_pay_sumamt", "acct_pay", "psn_cash_pay")
 
 
 def business_day(moment: datetime) -> date:
-    """The Asia/Shanghai business date of a stored time (a naive time is UTC, as SQLite keeps it)."""
-    aware = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
-    return aware.astimezone(SHANGHAI).date()
+    """The Asia/Shanghai business date of a stored (timezone-aware) time."""
+    return moment.astimezone(SHANGHAI).date()
 
 
 def day_bounds(first: date, last: date) -> tuple[datetime, datetime]:

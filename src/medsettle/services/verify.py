@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
-from datetime import UTC, datetime
+from datetime import UTC
 from typing import Any
 
 from medsettle.core import ledger
@@ -111,9 +111,6 @@ def verify_hub_log(store: Database, anchors: Mapping[int, str] | None = None
 def log_fields(row: Mapping[str, Any]) -> dict[str, Any]:
     """What a message-log line's hash covers (as services.hub._log_fields), time in UTC."""
     fields = {k: row[k] for k in LOG_FIELDS}
-    fields["at"] = _utc(fields["at"])
+    fields["at"] = fields["at"].astimezone(UTC)
     return fields
 
-
-def _utc(value: datetime) -> datetime:
-    return (value if value.tzinfo else value.replace(tzinfo=UTC)).astimezone(UTC)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from fastapi import Request
@@ -18,6 +18,7 @@ from medsettle.core.errors import (
     PeerUnavailable,
     StateConflict,
 )
+from medsettle.services.ports import Database
 
 
 def parse_object(body: bytes) -> dict[str, Any]:
@@ -56,6 +57,12 @@ def http_status(exc: MedSettleError) -> int:
         if isinstance(exc, family):
             return status
     return 400
+
+
+def in_tx(store: Database, work: Callable[[Any], Any]) -> Any:
+    """Run `work(tx)` in one transaction and make its result plain JSON."""
+    with store.tx() as tx:
+        return jsonable(work(tx))
 
 
 def jsonable(value: Any) -> Any:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -37,7 +37,7 @@ def add_index_routes(app: FastAPI, store: Store, keys: dict[str, str]) -> None:
         with store.tx() as tx:
             rows = tx.rows("settlement_index", order_by="setl_time")
         return [jsonable({k: r._mapping[k] for k in INDEX_COLUMNS}) for r in rows
-                if start <= _aware(r.setl_time) < end and first <= business_day(r.setl_time)
+                if start <= r.setl_time < end and first <= business_day(r.setl_time)
                 <= last]
 
     @app.get("/fed/v1/index", summary="Indexed settlements of business days (signed)")
@@ -78,6 +78,3 @@ def _row(doc: dict[str, Any], field: str) -> dict[str, Any]:
             raise InvalidInput(f"{field}.{key}", "must be integer fen")
     return row
 
-
-def _aware(moment: datetime) -> datetime:
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)

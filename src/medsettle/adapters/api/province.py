@@ -17,7 +17,7 @@ from prometheus_client import generate_latest
 from sqlalchemy import select
 from starlette.concurrency import run_in_threadpool
 
-from medsettle.adapters.api.common import http_status, json_body, jsonable, signed_body
+from medsettle.adapters.api.common import http_status, in_tx, json_body, jsonable, signed_body
 from medsettle.adapters.api.province_money import add_money_routes
 from medsettle.adapters.db import tables as tbl
 from medsettle.adapters.db.engine import make_engine, migrate
@@ -208,8 +208,7 @@ def _add_filing_routes(app: FastAPI, node: ProvinceNode) -> None:
     """The filing (备案) API of the insured place, for the person's app and the operator console."""
 
     def run(work: Callable[[Any], Any]) -> Any:
-        with node.store.tx() as tx:
-            return jsonable(work(tx))
+        return in_tx(node.store, work)
 
     @app.post("/api/v1/filings", summary="File (备案): instant approval by commitment, or review")
     async def create_filing(request: Request) -> Any:

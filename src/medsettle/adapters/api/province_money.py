@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 from fastapi import FastAPI, Request
 from starlette.concurrency import run_in_threadpool
 
-from medsettle.adapters.api.common import json_body, jsonable
+from medsettle.adapters.api.common import in_tx, json_body, jsonable
 from medsettle.adapters.federation import verify
 from medsettle.adapters.his.reconcile import settlements_between
 from medsettle.core.errors import InvalidInput
@@ -93,8 +93,7 @@ def _add_reconciliation_routes(app: FastAPI, node: ProvinceNode) -> None:
 
 def _add_reimbursement_routes(app: FastAPI, node: ProvinceNode) -> None:
     def run(work: Callable[[Any], Any]) -> Any:
-        with node.store.tx() as tx:
-            return jsonable(work(tx))
+        return in_tx(node.store, work)
 
     @app.post("/api/v1/reimbursements", summary="Submit a manual reimbursement claim (手工报销)")
     async def submit(request: Request) -> Any:

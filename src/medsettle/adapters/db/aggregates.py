@@ -5,9 +5,11 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, DateTime, String, case, column, func, literal_column, select
+from sqlalchemy import BigInteger, String, case, column, func, literal_column, select
 from sqlalchemy import table as sql_table
 from sqlalchemy.engine import Connection
+
+from medsettle.adapters.db.tables import UTCDateTime
 
 _AMOUNTS = ("medfee_sumamt", "fund_pay_sumamt", "acct_pay")
 _ONE: Any = literal_column("1")  # literals, so GROUP BY matches the selected expressions
@@ -17,7 +19,7 @@ _TWO: Any = literal_column("2")
 def _rows_table(name: str) -> Any:
     return sql_table(name, column("kind", String), column("insu_admdvs", String),
                      column("mdtrtarea_admvs", String), column("fixmedins_code", String),
-                     column("role", String), column("setl_time", DateTime(timezone=True)),
+                     column("role", String), column("setl_time", UTCDateTime()),
                      *(column(a, BigInteger) for a in _AMOUNTS))
 
 

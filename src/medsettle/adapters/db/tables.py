@@ -6,6 +6,9 @@ Amounts are BIGINT fen; ratios and prices are decimal strings; JSON columns hold
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+from typing import Any
+
 from sqlalchemy import (
     JSON,
     BigInteger,
@@ -19,7 +22,28 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    TypeDecorator,
 )
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """A moment stored in UTC and always read back timezone-aware (SQLite keeps no zone)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("a stored moment must be timezone-aware")
+        return value.astimezone(UTC)
+
+    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
 
 AMOUNT_COLUMNS = ("medfee_sumamt", "fulamt_ownpay_amt", "overlmt_selfpay", "preselfpay_amt",
                   "inscp_scp_amt", "act_pay_dedc", "hifp_pay", "pool_prop_selfpay", "hifmi_pay",
@@ -116,7 +140,7 @@ sign_ins = Table(
     Column("sign_no", String(30), primary_key=True),
     Column("fixmedins_code", String(12), nullable=False),
     Column("opter_no", String(20), nullable=False),
-    Column("signed_at", DateTime(timezone=True), nullable=False),
+    Column("signed_at", UTCDateTime(), nullable=False),
 )
 
 visits = Table(  # visits treated here (the treating place's record)
@@ -182,7 +206,7 @@ settlements = Table(  # both roles: the insured place's record and the treating 
     Column("med_type", String(6), nullable=False),
     Column("visit_type", String(12), nullable=False),
     Column("insutype", String(3), nullable=False),
-    Column("setl_time", DateTime(timezone=True), nullable=False),
+    Column("setl_time", UTCDateTime(), nullable=False),
     Column("medical_year", String(8), nullable=False),
     *_amounts(),
     Column("balc", BigInteger, nullable=False, default=0),
@@ -215,7 +239,7 @@ message_log = Table(  # msgid idempotency: the stored answer of every state-chan
     Column("body_hash", String(64), nullable=False),
     Column("response", JSON, nullable=False),
     Column("ok", Boolean, nullable=False),
-    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("created_at", UTCDateTime(), nullable=False),
 )
 
 counters = Table(
@@ -233,7 +257,7 @@ def _ledger(metadata: MetaData) -> tuple[Table, Table]:
         Column("entry_id", String(80), nullable=False, unique=True),
         Column("kind", String(24), nullable=False),
         Column("ref", String(60), nullable=False),
-        Column("booked_at", DateTime(timezone=True), nullable=False),
+        Column("booked_at", UTCDateTime(), nullable=False),
         Column("postings", JSON, nullable=False),
         Column("prev_hash", String(64), nullable=False),
         Column("hash", String(64), nullable=False),
@@ -255,7 +279,7 @@ hub_anchors = Table(  # the hub's chain heads, kept at each province (counter-an
     Column("kind", String(8), primary_key=True),  # log | ledger
     Column("seq", BigInteger, primary_key=True, autoincrement=False),
     Column("hash", String(64), nullable=False),
-    Column("received_at", DateTime(timezone=True), nullable=False),
+    Column("received_at", UTCDateTime(), nullable=False),
 )
 
 reimbursement_claims = Table(  # 手工报销 at the insured place
@@ -278,8 +302,8 @@ reimbursement_claims = Table(  # 手工报销 at the insured place
     Column("delta", JSON),
     Column("medical_year", String(8), nullable=False),
     Column("reason", Text, nullable=False, default=""),
-    Column("submitted_at", DateTime(timezone=True), nullable=False),
-    Column("paid_at", DateTime(timezone=True)),
+    Column("submitted_at", UTCDateTime(), nullable=False),
+    Column("paid_at", UTCDateTime()),
 )
 
 reconciliation_reports = Table(
@@ -290,7 +314,7 @@ reconciliation_reports = Table(
     Column("counterpart", String(30), nullable=False),
     Column("balanced", Boolean, nullable=False),
     Column("report", JSON, nullable=False),
-    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("created_at", UTCDateTime(), nullable=False),
 )
 
 
@@ -301,9 +325,9 @@ nodes = Table(
     Column("region", String(6), primary_key=True),
     Column("endpoint", String(200), nullable=False),
     Column("status", String(8), nullable=False),  # up | down
-    Column("since", DateTime(timezone=True), nullable=False),
-    Column("last_seen", DateTime(timezone=True), nullable=False),
-    Column("registered_at", DateTime(timezone=True), nullable=False),
+    Column("since", UTCDateTime(), nullable=False),
+    Column("last_seen", UTCDateTime(), nullable=False),
+    Column("registered_at", UTCDateTime(), nullable=False),
 )
 
 hub_messages = Table(  # hash-chained like a ledger: id is the chain position
@@ -315,7 +339,7 @@ hub_messages = Table(  # hash-chained like a ledger: id is the chain position
     Column("to_region", String(6), nullable=False),
     Column("outcome", String(12), nullable=False),  # ok | error | timeout | unreachable
     Column("latency_ms", Integer, nullable=False),
-    Column("at", DateTime(timezone=True), nullable=False),
+    Column("at", UTCDateTime(), nullable=False),
     Column("prev_hash", String(64), nullable=False, default=""),
     Column("hash", String(64), nullable=False, default=""),
 )
@@ -331,7 +355,7 @@ settlement_index = Table(
     Column("mdtrtarea_admvs", String(6), nullable=False),
     Column("fixmedins_code", String(12), nullable=False),
     Column("visit_type", String(12), nullable=False),
-    Column("setl_time", DateTime(timezone=True), nullable=False),
+    Column("setl_time", UTCDateTime(), nullable=False),
     Column("medfee_sumamt", BigInteger, nullable=False),
     Column("fund_pay_sumamt", BigInteger, nullable=False),
     Column("acct_pay", BigInteger, nullable=False),
@@ -362,7 +386,7 @@ anchors = Table(  # chain heads the nodes send every day
     Column("seq", BigInteger, primary_key=True, autoincrement=False),
     Column("hash", String(64), nullable=False),
     Column("day", Date, nullable=False),
-    Column("received_at", DateTime(timezone=True), nullable=False),
+    Column("received_at", UTCDateTime(), nullable=False),
 )
 
 clearing_lines = Table(  # O(i→t) of a month: what insured province i owes treating province t
@@ -389,8 +413,8 @@ clearing_statements = Table(
     Column("insured_confirmed", Boolean, nullable=False, default=False),
     Column("treating_confirmed", Boolean, nullable=False, default=False),
     Column("dispute", Text),
-    Column("drafted_at", DateTime(timezone=True), nullable=False),
-    Column("paid_at", DateTime(timezone=True)),
+    Column("drafted_at", UTCDateTime(), nullable=False),
+    Column("paid_at", UTCDateTime()),
 )
 
 prepayment_accounts = Table(  # 预付金 of each insured province at the hub
@@ -398,7 +422,7 @@ prepayment_accounts = Table(  # 预付金 of each insured province at the hub
     Column("province", String(6), primary_key=True),
     Column("size", BigInteger, nullable=False),
     Column("balance", BigInteger, nullable=False),
-    Column("updated_at", DateTime(timezone=True), nullable=False),
+    Column("updated_at", UTCDateTime(), nullable=False),
 )
 
 prepayment_moves = Table(
@@ -408,5 +432,5 @@ prepayment_moves = Table(
     Column("kind", String(12), nullable=False),  # size | topup | draw | credit
     Column("amount", BigInteger, nullable=False),
     Column("month", String(7)),
-    Column("at", DateTime(timezone=True), nullable=False),
+    Column("at", UTCDateTime(), nullable=False),
 )

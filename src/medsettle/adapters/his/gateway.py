@@ -12,7 +12,7 @@ import logging
 import secrets
 import time
 from collections.abc import Callable, Mapping
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -225,16 +225,11 @@ def _rows(key: str, fetch: Callable[..., list[dict[str, Any]]]) -> Handler:
     return handler
 
 
-_UTC_COLUMNS = {"setl_time", "signed_at", "created_at"}  # stored in UTC; SQLite drops the zone
-
-
 def _plain(row: dict[str, Any]) -> dict[str, Any]:
     """A stored row for a query answer: times as text, amounts (fen) as yuan."""
     out: dict[str, Any] = {}
     for key, value in row.items():
         if isinstance(value, datetime):
-            if value.tzinfo is None and key in _UTC_COLUMNS:
-                value = value.replace(tzinfo=UTC)
             out[key] = tr.business_time(value).strftime("%Y-%m-%d %H:%M:%S")
         elif isinstance(value, int) and not isinstance(value, bool) and (
                 key.endswith(("_amt", "_pay", "sumamt", "_selfpay", "balc", "_dedc"))

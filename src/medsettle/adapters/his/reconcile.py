@@ -41,8 +41,6 @@ def settlements_between(store: Any, role: str, first: date, last: date,
     """A node's settlement rows of `role` with a business date in first..last (inclusive)."""
     start, end = day_bounds(first, last)
     s = tbl.settlements
-    if store.engine.dialect.name == "sqlite":  # SQLite keeps the UTC time without its zone
-        start, end = start.replace(tzinfo=None), end.replace(tzinfo=None)
     query = select(s).where(s.c.role == role, s.c.setl_time >= start, s.c.setl_time < end)
     if fixmedins_code is not None:
         query = query.where(s.c.fixmedins_code == fixmedins_code)
