@@ -6,7 +6,7 @@ Parsing is strict: every bad value raises InvalidInput naming its field (e.g. `v
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
@@ -21,15 +21,22 @@ from medsettle.core.benefits import (
     reverse,
     settle,
 )
-from medsettle.core.errors import InvalidInput, PolicyFileError
-from medsettle.core.filing import ExemptZone
+from medsettle.core.errors import InvalidInput, NotFiled, PolicyFileError
+from medsettle.core.filing import (
+    Filing,
+    FilingCategory,
+    FilingChannel,
+    FilingRoute,
+    FilingRules,
+    FilingStatus,
+    benefit_class,
+)
 from medsettle.core.lines import LINE_CLASSES, FeeLine
 from medsettle.core.money import parse_decimal, parse_ratio
 from medsettle.core.policy import VISIT_TYPES, ParameterSet, PolicyBook, parse_parameter_set
 from medsettle.core.tables import CATEGORIES, LEVELS
 
-LONG_TERM = {"resettled_retiree", "long_term_resident", "posted_worker"}
-FILING_CATEGORIES = LONG_TERM | {"referral", "emergency", "other_temp"}
+FILING_CATEGORIES = {c.value for c in FilingCategory}
 BENEFIT_CLASSES = {"long_term", "referral", "other_temp", "emergency", "unfiled",
                    "long_term_return"}
 _MAX_PRICE = Decimal("100000000")  # ¥100 m for one unit is absurd
@@ -88,7 +95,7 @@ def parse_case(doc: object, source: str, book: PolicyBook | None = None) -> Case
         raise InvalidInput("visit.treating_admdvs", f"must be a quoted 6-digit code, not "
                                                     f"{treating!r}")
     person = parse_person(person_doc, policy.insu_admdvs, treating, visit.emergency,
-                          policy.filing.exempt)
+                          policy.filing)
     expected = top.get("expected")
     result = acc_after = None
     if expected is not None:
@@ -123,7 +130,7 @@ def _policy(params: object, source: str, book: PolicyBook | None, person: Mappin
 
 
 def parse_person(doc: Mapping[str, object], insu_admdvs: str, treating: str | None,
-                 emergency: bool, exempt: Sequence[ExemptZone] = ()) -> Person:
+                 emergency: bool, rules: FilingRules | None = None) -> Person:
     """The §4 person inputs; the benefit class comes from `class` or from the filing category."""
     _known(doc, "person", {"scheme", "category", "filing", "class", "use_acct", "acc_before",
                            "cvlserv", "maf_category", "chronic_certified", "name"})
@@ -142,7 +149,8 @@ def parse_person(doc: Mapping[str, object], insu_admdvs: str, treating: str | No
         raise InvalidInput("person.maf_category", "must be a string such as dibao")
     return Person(
         scheme=str(scheme), category=str(category),
-        benefit_class=_benefit_class(doc, insu_admdvs, treating, emergency, exempt),
+        benefit_class=_benefit_class(doc, insu_admdvs, treating, emergency,
+                                     rules or FilingRules()),
         acc=Accumulators.from_nested(doc.get("acc_before"), "person.acc_before"),
         cvlserv=_bool(doc.get("cvlserv", False), "person.cvlserv"),
         maf_category=maf, chronic_certified=frozenset(certified),
@@ -150,30 +158,32 @@ def parse_person(doc: Mapping[str, object], insu_admdvs: str, treating: str | No
 
 
 def _benefit_class(doc: Mapping[str, object], insu_admdvs: str, treating: str | None,
-                   emergency: bool, exempt: Sequence[ExemptZone]) -> str | None:
-    """domain.md §3 "Benefit class for settlement", from a case's filing category."""
+                   emergency: bool, rules: FilingRules) -> str | None:
+    """The class of domain.md §3, by `filing.benefit_class` on the case's filing category
+    (None: not filed, which settlement refuses). A case without a treating region is treated
+    in another province."""
     if "class" in doc:
         cls = doc["class"]
         if cls not in BENEFIT_CLASSES:
             raise InvalidInput("person.class", f"must be one of {sorted(BENEFIT_CLASSES)}")
         return str(cls)
-    filing = doc.get("filing")
-    if filing is None:
-        for zone in exempt:
-            if (treating is not None and insu_admdvs.startswith(zone.insured_prefix)
-                    and treating.startswith(zone.treating_prefix)):
-                return str(zone.benefit_class)
-        return "emergency" if emergency else None
-    category = _mapping(filing, "person.filing").get("category")
-    if category not in FILING_CATEGORIES:
-        raise InvalidInput("person.filing.category", f"must be one of "
-                                                     f"{sorted(FILING_CATEGORIES)}")
-    if category in LONG_TERM:
-        home = treating is not None and treating[:2] == insu_admdvs[:2]
-        return "long_term_return" if home else "long_term"
-    if category == "other_temp" and emergency:
-        return "emergency"
-    return str(category)
+    where = treating or ("310000" if insu_admdvs[:2] != "31" else "110000")
+    filings = []
+    if doc.get("filing") is not None:
+        category = _mapping(doc["filing"], "person.filing").get("category")
+        if category not in FILING_CATEGORIES:
+            raise InvalidInput("person.filing.category", f"must be one of "
+                                                         f"{sorted(FILING_CATEGORIES)}")
+        filings.append(Filing(
+            filing_no="CASE", psn_no="CASE", insu_admdvs=insu_admdvs,
+            category=FilingCategory(category), destination=where, valid_from=date.min,
+            valid_until=None, status=FilingStatus.APPROVED, route=FilingRoute.COMMITMENT,
+            channel=FilingChannel.APP, applied_on=date.min))
+    try:
+        return str(benefit_class(filings, insu_admdvs=insu_admdvs, institution_admdvs=where,
+                                 on=date.min, emergency=emergency, rules=rules))
+    except NotFiled:
+        return None
 
 
 def parse_visit(doc: Mapping[str, object]) -> Visit:
