@@ -32,6 +32,17 @@ def amounts(setlinfo: dict) -> dict:
     return {k: setlinfo[k] for k in keys}
 
 
+def one_line_visit(his: HisClient, who: Patient, price: str, *, settle: bool = True
+                   ) -> VisitFlow:
+    """Register an outpatient visit with one 甲 drug line and, unless told not to, settle it."""
+    visit = VisitFlow(his, who)
+    visit.register()
+    visit.fees([(f.DRUG_A, price, "1")])
+    if settle:
+        visit.settle(price)
+    return visit
+
+
 OUTPATIENT = [(f.DRUG_A, "80.00", "1"), (f.DRUG_B, "52.00", "3"), (f.SERVICE_C, "45.00", "1")]
 
 
@@ -57,10 +68,7 @@ def test_outpatient_visit_settles_across_provinces_to_the_fen(federation: Federa
 
 def test_a_second_settlement_of_the_same_visit_is_refused(federation: Federation) -> None:
     his = federation.his("440000", f.SHENZHEN_H)
-    visit = VisitFlow(his, patient(his, f.WANG, "02"))
-    visit.register()
-    visit.fees([(f.DRUG_A, "10.00", "1")])
-    visit.settle("10.00")
+    visit = one_line_visit(his, patient(his, f.WANG, "02"), "10.00")
     with pytest.raises(HisError, match="不能重复结算"):
         visit.settle("10.00")
 
@@ -113,9 +121,7 @@ def test_cancel_restores_every_accumulator(federation: Federation) -> None:
 
 def test_a_retry_with_the_same_msgid_gets_the_stored_answer(federation: Federation) -> None:
     his = federation.his("440000", f.SHENZHEN_H)
-    visit = VisitFlow(his, patient(his, f.WU))
-    visit.register()
-    visit.fees([(f.DRUG_A, "100.00", "1")])
+    visit = one_line_visit(his, patient(his, f.WU), "100.00", settle=False)
     envelope = his.envelope("2207", {"data": {
         "psn_no": visit.p.psn_no, "mdtrt_cert_type": "01", "mdtrt_cert_no": visit.p.cert_no,
         "med_type": "11", "medfee_sumamt": 100.00, "psn_setlway": "01",
@@ -158,10 +164,7 @@ def test_concurrent_settlements_in_two_provinces_never_lose_an_update(
     for his in (shenzhen, shanghai):
         who = patient(his, f.ZHOU)
         for _ in range(6):
-            visit = VisitFlow(his, who)
-            visit.register()
-            visit.fees([(f.DRUG_A, "100.00", "1")])
-            visits.append(visit)
+            visits.append(one_line_visit(his, who, "100.00", settle=False))
     with ThreadPoolExecutor(12) as pool:
         infos = list(pool.map(lambda v: v.settle("100.00", acct=True)["setlinfo"], visits))
     acc = shenzhen.call("5206", {"data": {"psn_no": f.ZHOU["psn_no"]}},
@@ -214,9 +217,7 @@ def test_a_province_down_mid_run_stops_only_its_own_patients(federation: Federat
         assert time.monotonic() - started < federation.his_timeout + 1.0
         board = {n["region"]: n["status"] for n in federation.status()["nodes"]}
         assert board["310000"] == "down"
-        visit = VisitFlow(his, patient(his, f.ZHENG))
-        visit.register()
-        visit.fees([(f.DRUG_A, "100.00", "1")])
+        visit = one_line_visit(his, patient(his, f.ZHENG), "100.00", settle=False)
         assert visit.settle("100.00")["setlinfo"]["medfee_sumamt"] == 100.0
     finally:
         federation.start_province("310000")
@@ -227,10 +228,7 @@ def test_a_province_down_mid_run_stops_only_its_own_patients(federation: Federat
 def test_nodes_expose_health_metrics_and_openapi(federation: Federation) -> None:
     import httpx
     his = federation.his("440000", f.SHENZHEN_H)
-    visit = VisitFlow(his, patient(his, f.ZHENG))
-    visit.register()
-    visit.fees([(f.DRUG_A, "12.00", "1")])
-    visit.settle("12.00")
+    one_line_visit(his, patient(his, f.ZHENG), "12.00")
     url = federation.urls["440000"]
     assert httpx.get(f"{url}/healthz").json()["status"] == "ok"
     metrics = httpx.get(f"{url}/metrics").text
@@ -253,10 +251,7 @@ def test_nodes_anchor_their_ledger_at_the_hub_and_verify_against_it(
 
     from medsettle.adapters.launcher import MEDSETTLE
     his = federation.his("440000", f.SHENZHEN_H)
-    visit = VisitFlow(his, patient(his, f.WANG))
-    visit.register()
-    visit.fees([(f.DRUG_A, "20.00", "1")])
-    visit.settle("20.00")
+    one_line_visit(his, patient(his, f.WANG), "20.00")
     deadline = time.monotonic() + 15
     anchors: list = []
     while time.monotonic() < deadline and not anchors:
@@ -280,10 +275,7 @@ def test_provinces_keep_the_hubs_heads_and_catch_a_cut_off_hub_log(
     from medsettle.adapters.db.engine import make_engine
     from medsettle.adapters.launcher import MEDSETTLE
     his = federation.his("440000", f.SHENZHEN_H)
-    visit = VisitFlow(his, patient(his, f.WU))
-    visit.register()
-    visit.fees([(f.DRUG_A, "30.00", "1")])
-    visit.settle("30.00")
+    one_line_visit(his, patient(his, f.WU), "30.00")
     province_db = federation.dbs["510000"]
     engine = make_engine(province_db)
     deadline = time.monotonic() + 15
