@@ -472,7 +472,7 @@ ROWS: list[Bad] = [
     bad("2601", "registration of another person", "psn_no",
         {DATA + "psn_no": NOBODY, DATA + "omsgid": msgid_of("open", "2201"),
          DATA + "oinfno": "2201"}),
-    bad("2601", "fees of another institution", "is not a visit of H44030400456",
+    bad("2601", "fees of another institution", "is not a message of H44030400456",
         {**FROM_OTHER_HOSPITAL, DATA + "omsgid": msgid_of("open", "2204"),
          DATA + "oinfno": "2204"}),
     # 5201 visits query
@@ -568,9 +568,9 @@ def assert_refused(response: httpx.Response, names: str) -> dict[str, Any]:
 # --- the tables --------------------------------------------------------------------------------
 
 def test_every_transaction_of_the_gateway_has_at_least_three_bad_rows() -> None:
-    counts = {infno: sum(row.infno == infno for row in ROWS) for infno in gateway.HANDLERS}
+    counts = {infno: sum(row.infno == infno for row in ROWS) for infno in gateway.ROUTES}
     assert {infno: n for infno, n in counts.items() if n < 3} == {}
-    assert set(BASE) == set(gateway.HANDLERS)
+    assert set(BASE) == set(gateway.ROUTES)
 
 
 @pytest.mark.parametrize("row", [pytest.param(r, id=r.id) for r in ROWS + ENVELOPE_ROWS])
@@ -665,7 +665,7 @@ def test_an_unexpected_internal_error_is_infcode_minus_one_never_http_500(
     def broken(*_: Any) -> Any:
         raise RuntimeError("a bug")
 
-    monkeypatch.setitem(gateway.HANDLERS, infno, broken)
+    monkeypatch.setitem(gateway.ROUTES, infno, gateway.Route(broken))
     envelope = province.envelope(infno, BASE[infno](ctx), insuplc=ctx.chen.insuplc)
     before = province.snapshot()
     answer = assert_refused(province.post(envelope), "internal")
@@ -677,7 +677,7 @@ def test_a_message_that_failed_internally_is_processed_when_retried(
         province: Province, ctx: Ctx, monkeypatch: pytest.MonkeyPatch) -> None:
     envelope = province.envelope("2201", register(ctx), insuplc=ctx.chen.insuplc)
     with monkeypatch.context() as patch:
-        patch.setitem(gateway.HANDLERS, "2201", lambda *_: 1 / 0)
+        patch.setitem(gateway.ROUTES, "2201", gateway.Route(lambda *_: 1 / 0))
         assert_refused(province.post(envelope), "internal")
     retried = province.post(envelope).json()
     assert retried["infcode"] == 0, retried["err_msg"]

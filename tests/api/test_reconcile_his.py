@@ -23,13 +23,8 @@ TODAY = datetime.now(ZoneInfo("Asia/Shanghai")).date().isoformat()
 @pytest.fixture(scope="module")
 def node(tmp_path_factory: pytest.TempPathFactory, book: PolicyBook) -> Iterator[Province]:
     """A fresh node whose gateway offers 3201 and 3202."""
-    added = {k: v for k, v in RECONCILE_HANDLERS.items() if k not in gateway.HANDLERS}
-    gateway.HANDLERS.update(added)
-    try:
-        yield from start_province(tmp_path_factory.mktemp("reconcile"), his_rows(), book)
-    finally:
-        for key in added:
-            gateway.HANDLERS.pop(key, None)
+    assert set(RECONCILE_HANDLERS) <= set(gateway.ROUTES)
+    yield from start_province(tmp_path_factory.mktemp("reconcile"), his_rows(), book)
 
 
 @pytest.fixture(scope="module")

@@ -564,7 +564,18 @@ def test_body_hash_is_canonical() -> None:
     spaced = json.dumps(dict(reversed(list(request.items()))), indent=2, ensure_ascii=False)
     assert parse_envelope(compact).body_hash == parse_envelope(spaced).body_hash
     assert len(parse_envelope(compact).body_hash) == 64
-    assert parse(envelope(opter="D0108")).body_hash != parse_envelope(compact).body_hash
+    assert parse(envelope(fixmedins_code="H44030400124")).body_hash != parse_envelope(
+        compact).body_hash
+
+
+def test_body_hash_covers_what_the_message_asks_not_when_or_by_whom_it_was_sent() -> None:
+    first = parse(envelope()).body_hash
+    rebuilt = envelope(opter="D0108", opter_name="收费员乙", inf_time="2024-03-15 10:31:07",
+                       sign_no="440000202403151031070000000002")
+    assert parse(rebuilt).body_hash == first
+    changed = envelope()
+    changed["input"]["data"]["medfee_sumamt"] = 357.0
+    assert parse(changed).body_hash != first
 
 
 # Responses

@@ -41,7 +41,8 @@ class InsuredRouter:
         outcome = "ok"
         try:
             if province == self.region:
-                result = run_op(self.db, self.book, op, msgid, payload, self.clock())
+                result = run_op(self.db, self.book, op, msgid, payload, self.clock(),
+                                caller=self.region)
                 if op in ("settle", "cancel_settlement"):
                     self.metrics.settlements.labels("insured", op).inc()
                 return result

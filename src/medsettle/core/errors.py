@@ -164,6 +164,12 @@ class StateConflict(MedSettleError):
     code = "state_conflict"
 
 
+class AlreadyAnswered(StateConflict):
+    """Another attempt of the same message finished first; its stored answer stands."""
+
+    code = "already_answered"
+
+
 class MsgidReused(MedSettleError):
     """A msgid already processed arrives again with a different body."""
 
@@ -180,6 +186,12 @@ class AuthenticationFailed(MedSettleError):
     """A node-to-node request is unsigned, from an unknown node, or its signature is wrong."""
 
     code = "authentication_failed"
+
+
+class Forbidden(MedSettleError):
+    """The caller is who it says it is, but what it asks for belongs to someone else."""
+
+    code = "forbidden"
 
 
 class LedgerError(MedSettleError):

@@ -185,10 +185,12 @@ def referral_from_his(tx: UnitOfWork, book: PolicyBook, payload: Mapping[str, An
 
 def revoke_from_his(tx: UnitOfWork, book: PolicyBook, payload: Mapping[str, Any],
                     on: date) -> dict[str, Any]:
-    """2502: revoke a referral filing of this person."""
+    """2502: revoke a referral filing of this person (a hospital never revokes the person's own
+    long-term or temporary filing: that is the person's or the agency's act)."""
     row = tx.one("filings", filing_no=str(payload["trt_dcla_detl_sn"]))
-    if row is None or row.psn_no != payload.get("psn_no"):
-        raise NotFound(f"filing {payload['trt_dcla_detl_sn']} is not a filing of this person")
+    if row is None or row.psn_no != payload.get("psn_no") or row.category != "referral":
+        raise NotFound(f"filing {payload['trt_dcla_detl_sn']} is not a referral filing of this "
+                       "person")
     cancel(tx, book, str(payload["trt_dcla_detl_sn"]), on)
     return {"trt_dcla_detl_sn": payload["trt_dcla_detl_sn"], "revoked": True}
 

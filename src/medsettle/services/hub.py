@@ -74,19 +74,34 @@ def message_row(*, msgid: str, op: str, from_region: str, to_region: str, outcom
             "outcome": outcome, "latency_ms": latency_ms, "at": now}
 
 
-def index_row(op: str, result: Mapping[str, Any], payload: Mapping[str, Any], msgid: str,
-              now: datetime) -> dict[str, Any] | None:
-    """The clearing-index row of a settlement or its cancel/reversal (amounts in fen), if any."""
+def index_rows(op: str, result: Mapping[str, Any], payload: Mapping[str, Any], msgid: str,
+               now: datetime) -> list[dict[str, Any]]:
+    """The clearing-index rows of a settlement, or of a cancel/reversal together with the
+    settlement it cancels (amounts in fen): the hub never holds a cancel without its original,
+    even when the original's own answer never reached it (a settle that timed out here)."""
     if op not in INDEXED_OPS or not result.get("setl_id") or "amounts" not in result:
-        return None
-    amounts = result["amounts"]
+        return []
     fields = {**payload, **result}
-    return {"setl_id": result["setl_id"], "kind": "settle" if op == "settle" else "cancel",
-            "ref_setl_id": result.get("ref_setl_id"), "mdtrt_id": fields.get("mdtrt_id", ""),
-            "psn_no": fields.get("psn_no", ""), "insu_admdvs": fields.get("insu_admdvs", ""),
+    row = _index_row(fields, kind="settle" if op == "settle" else "cancel",
+                     ref_setl_id=result.get("ref_setl_id"), msgid=msgid, now=now)
+    original = result.get("original")
+    if row["kind"] == "cancel" and isinstance(original, Mapping):
+        return [_index_row(original, kind="settle", ref_setl_id=None,
+                           msgid=str(original.get("msgid", "")), now=now), row]
+    return [row]
+
+
+def _index_row(fields: Mapping[str, Any], *, kind: str, ref_setl_id: Any, msgid: str,
+               now: datetime) -> dict[str, Any]:
+    amounts = fields["amounts"]
+    moment = fields.get("setl_time")
+    return {"setl_id": fields["setl_id"], "kind": kind, "ref_setl_id": ref_setl_id,
+            "mdtrt_id": fields.get("mdtrt_id", ""), "psn_no": fields.get("psn_no", ""),
+            "insu_admdvs": fields.get("insu_admdvs", ""),
             "mdtrtarea_admvs": fields.get("mdtrtarea_admvs", ""),
             "fixmedins_code": fields.get("fixmedins_code", ""),
-            "visit_type": fields.get("visit_type", ""), "setl_time": now,
+            "visit_type": fields.get("visit_type", ""),
+            "setl_time": datetime.fromisoformat(moment) if isinstance(moment, str) else now,
             "medfee_sumamt": amounts["medfee_sumamt"],
             "fund_pay_sumamt": amounts["fund_pay_sumamt"], "acct_pay": amounts["acct_pay"],
             "psn_cash_pay": amounts["psn_cash_pay"], "msgid": msgid}
@@ -103,7 +118,8 @@ def write_journal(tx: UnitOfWork, messages: list[dict[str, Any]],
             message["id"], message["prev_hash"] = seq, prev_hash
             prev_hash = message["hash"] = ledger.record_hash(prev_hash, seq, _log_fields(message))
         tx.add_many("hub_messages", messages)
-    tx.add_ignore("settlement_index", index)
+    unique = {row["setl_id"]: row for row in reversed(index)}  # the first row of an id stays
+    tx.add_ignore("settlement_index", list(reversed(unique.values())))
 
 
 def _log_fields(message: Mapping[str, Any]) -> dict[str, Any]:

@@ -1,8 +1,10 @@
 """The insured node's federation operations: one transaction each, idempotent by msgid.
 
 A treating node (through the hub) or this node itself, for its own insured patients, calls
-`run_op`. The answer of a state-changing operation is stored with the change in the same
-transaction, so a retry of the same msgid returns it and never settles twice.
+`run_op` naming itself as the caller. The payload is checked field by field
+(insured_requests), the use case checks that the caller owns what it touches, and the answer of
+a state-changing operation is stored with the change in the same transaction, so a retry of the
+same msgid returns it and never settles twice.
 """
 
 from __future__ import annotations
@@ -10,32 +12,40 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Callable, Mapping
-from datetime import date, datetime
+from datetime import datetime
 from typing import Any
 
-from medsettle.core.errors import InvalidInput, MsgidReused, StateConflict
+from medsettle.core.calendar import business_date
+from medsettle.core.errors import Forbidden, MsgidReused, StateConflict
 from medsettle.core.policy import PolicyBook
 from medsettle.services import filings, insured
+from medsettle.services.insured_requests import read_request
 from medsettle.services.ports import Database, UnitOfWork
 
 READ_ONLY = {"person_info", "pre_settle", "accumulations"}
-_DATES = {"setl_date": date.fromisoformat, "begntime": datetime.fromisoformat,
-          "start": date.fromisoformat, "admission_date": date.fromisoformat}
+#: The only operation the hub itself (the operators' reconciliation) may ask for.
+HUB_OPS = {"cancel_settlement"}
 
-Handler = Callable[[UnitOfWork, PolicyBook, dict[str, Any], datetime], dict[str, Any]]
+Handler = Callable[[UnitOfWork, PolicyBook, dict[str, Any], datetime, str], dict[str, Any]]
 HANDLERS: dict[str, Handler] = {
-    "person_info": lambda tx, book, p, now: insured.person_info(tx, book, p, now.date()),
-    "open_visit": lambda tx, book, p, now: insured.open_visit(tx, book, p),
-    "cancel_visit": lambda tx, book, p, now: insured.cancel_visit(tx, p),
-    "change_visit": lambda tx, book, p, now: insured.change_visit(tx, book, p),
-    "pre_settle": lambda tx, book, p, now: insured.compute(tx, book, p, persist=False, now=now),
-    "settle": lambda tx, book, p, now: insured.compute(tx, book, p, persist=True, now=now),
-    "cancel_settlement": lambda tx, book, p, now: insured.cancel_settlement(tx, p, now),
-    "reverse": lambda tx, book, p, now: insured.reverse(tx, p, now),
-    "accumulations": lambda tx, book, p, now: insured.accumulations(tx, book, p["psn_no"],
-                                                                    now.date()),
-    "file_referral": lambda tx, book, p, now: filings.referral_from_his(tx, book, p, now.date()),
-    "revoke_filing": lambda tx, book, p, now: filings.revoke_from_his(tx, book, p, now.date()),
+    "person_info": lambda tx, book, r, now, caller: insured.person_info(
+        tx, book, r, business_date(now)),
+    "open_visit": lambda tx, book, r, now, caller: insured.open_visit(tx, book, r, caller),
+    "cancel_visit": lambda tx, book, r, now, caller: insured.cancel_visit(tx, r, caller),
+    "change_visit": lambda tx, book, r, now, caller: insured.change_visit(tx, book, r, caller),
+    "pre_settle": lambda tx, book, r, now, caller: insured.compute(
+        tx, book, r, persist=False, now=now, caller=caller),
+    "settle": lambda tx, book, r, now, caller: insured.compute(
+        tx, book, r, persist=True, now=now, caller=caller),
+    "cancel_settlement": lambda tx, book, r, now, caller: insured.cancel_settlement(
+        tx, r, now, caller),
+    "reverse": lambda tx, book, r, now, caller: insured.reverse(tx, r, now, caller),
+    "accumulations": lambda tx, book, r, now, caller: insured.accumulations(
+        tx, book, r["psn_no"], business_date(now), caller),
+    "file_referral": lambda tx, book, r, now, caller: filings.referral_from_his(
+        tx, book, r, business_date(now)),
+    "revoke_filing": lambda tx, book, r, now, caller: filings.revoke_from_his(
+        tx, book, r, business_date(now)),
 }
 
 
@@ -46,25 +56,33 @@ def payload_hash(payload: Mapping[str, Any]) -> str:
 
 
 def run_op(db: Database, book: PolicyBook, op: str, msgid: str, payload: Mapping[str, Any],
-           now: datetime) -> dict[str, Any]:
-    """Run one operation for the insured place; a repeat of (op, msgid) gets the stored answer."""
-    handler = HANDLERS.get(op)
-    if handler is None:
-        raise InvalidInput("op", f"unknown federation operation {op!r}")
-    request = {k: (_DATES[k](v) if k in _DATES and isinstance(v, str) else v)
-               for k, v in payload.items()}
+           now: datetime, caller: str) -> dict[str, Any]:
+    """Run one operation for the insured place on behalf of `caller` (the treating province, or
+    "hub" for the operators' reconciliation); a repeat of (op, msgid) gets the stored answer."""
+    request = read_request(op, payload)
+    handler = HANDLERS[op]
+    if caller == "hub" and op not in HUB_OPS:
+        raise Forbidden(f"the hub itself may not ask for {op}")
     request["msgid"] = msgid
     with db.tx() as tx:
         if op in READ_ONLY:
-            return handler(tx, book, request, now)
+            return handler(tx, book, request, now, caller)
         digest = payload_hash(payload)
-        stored = tx.claim_message(op, msgid, op, digest, now)
+        key = insured.message_key(caller, msgid, request.get("fixmedins_code"))
+        stored = tx.claim_message(op, key, op, digest, now)
         if stored is not None:
-            if stored.body_hash != digest:
-                raise MsgidReused(f"msgid {msgid} was already used for a different {op}")
-            if stored.response.get("pending"):
-                raise StateConflict(f"msgid {msgid} is still being processed")
-            return dict(stored.response)
-        answer = handler(tx, book, request, now)
-        tx.store_answer(op, msgid, answer, True)
+            return _stored_answer(stored, op, msgid, digest)
+        answer = handler(tx, book, request, now, caller)
+        tx.store_answer(op, key, answer, True)
         return answer
+
+
+def _stored_answer(stored: Any, op: str, msgid: str, digest: str) -> dict[str, Any]:
+    if stored.body_hash == insured.TOMBSTONE:
+        raise StateConflict(f"msgid {msgid} was reversed (冲正) before it arrived: nothing is "
+                            "settled")
+    if stored.body_hash != digest:
+        raise MsgidReused(f"msgid {msgid} was already used for a different {op}")
+    if stored.response.get("pending"):
+        raise StateConflict(f"msgid {msgid} is still being processed")
+    return dict(stored.response)

@@ -39,7 +39,20 @@ class UnitOfWork(Protocol):
                       now: datetime) -> Any: ...
     def store_answer(self, scope: str, msgid: str, response: Mapping[str, object],
                      ok: bool) -> None: ...
-    def forget_message(self, scope: str, msgid: str) -> None: ...
+    def keep_answer(self, scope: str, msgid: str, infno: str, body_hash: str,
+                    response: Mapping[str, object], ok: bool, now: datetime) -> Any: ...
+
+
+class Reply(Protocol):
+    """Where a use case leaves the answer to the message it handles.
+
+    The use case calls `record(tx, result)` in its last write transaction, before its writes:
+    the answer is then kept with the effects, in one transaction, and a retry of the message
+    gets it back. A concurrent attempt of the same message that finished first makes `record`
+    raise AlreadyAnswered, which rolls the transaction back.
+    """
+
+    def record(self, tx: UnitOfWork, result: Any) -> None: ...
 
 
 class Database(Protocol):

@@ -12,9 +12,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any, Protocol
-from zoneinfo import ZoneInfo
 
 from medsettle.core import codes
+from medsettle.core.calendar import business_time
 from medsettle.core.catalogue import Catalogue, LineContext
 from medsettle.core.errors import (
     ChronicNotOpened,
@@ -24,11 +24,11 @@ from medsettle.core.errors import (
     PeerUnavailable,
     StateConflict,
 )
+from medsettle.core.ids import derived_id
 from medsettle.core.lines import price_line
-from medsettle.services.ports import Database, UnitOfWork
+from medsettle.services.ports import Database, Reply, UnitOfWork
 
 logger = logging.getLogger(__name__)
-SHANGHAI = ZoneInfo("Asia/Shanghai")
 
 
 class InsuredPort(Protocol):
@@ -54,15 +54,15 @@ class Treating:
         """A 30-character id: region(6) + local time(14) + 10 random digits."""
         return f"{self.region}{business_time(now):%Y%m%d%H%M%S}{secrets.randbelow(10**10):010d}"
 
+    def message_id(self, fixmedins_code: str, msgid: str, purpose: str) -> str:
+        """The id of what message `msgid` of an institution creates (a visit, a settlement, a
+        cancel): the same on every retry, so the insured node sees the same request again."""
+        return derived_id(self.region, fixmedins_code, msgid, purpose)
 
-def business_time(now: datetime) -> datetime:
-    """Business time in Asia/Shanghai (stored timestamps stay UTC)."""
-    return now.astimezone(SHANGHAI) if now.tzinfo else now
 
-
-def business_date(now: datetime) -> date:
-    """The business date in Asia/Shanghai."""
-    return business_time(now).date()
+def his_scope(fixmedins_code: str) -> str:
+    """The message-log scope of an institution's HIS messages: msgids are one institution's."""
+    return f"his:{fixmedins_code}"
 
 
 def institution(tx: UnitOfWork, code: str) -> Any:
@@ -123,21 +123,25 @@ def person_info(t: Treating, query: Any, insuplc: str | None) -> dict[str, Any]:
         "card_sn": query.card_sn})
 
 
-def open_visit(t: Treating, env: Any, cmd: Any, *, inpatient: bool, now: datetime
+def open_visit(t: Treating, env: Any, cmd: Any, *, inpatient: bool, reply: Reply
                ) -> dict[str, Any]:
     """2201 register or 2401 admit: the insured place checks insurance and filing, then the
     treating place records the visit. If the insured place cannot answer, the visit is kept,
     marked for manual reimbursement (手工报销)."""
     if not env.insuplc_admdvs:
         raise InvalidInput("insuplc_admdvs", "required with psn_no: take it from 1101 insuinfo")
+    mdtrt_id = t.message_id(env.fixmedins_code, env.msgid, "visit")
     with t.db.tx() as tx:
         inst = institution(tx, env.fixmedins_code)
+        earlier = tx.one("visits", mdtrt_id=mdtrt_id)
+    if earlier is not None:  # an earlier attempt of this message could not reach the insured
+        raise StateConflict(f"visit {mdtrt_id} of this message is marked for manual "
+                            f"reimbursement (手工报销): {earlier.manual_reason}")
     visit_type = "inpatient" if inpatient else cmd.visit_type
     disease = cmd.dise_codg if visit_type == "chronic" else None
     if disease is not None and disease not in (inst.chronic_opened or []):
         raise ChronicNotOpened(f"{env.fixmedins_code} has not opened {disease} for "
                                "cross-province settlement")
-    mdtrt_id = t.new_id(now)
     number = cmd.ipt_no if inpatient else cmd.ipt_otp_no
     payload = {"mdtrt_id": mdtrt_id, "psn_no": cmd.psn_no, "insutype": cmd.insutype,
                "visit_type": visit_type, "med_type": cmd.med_type,
@@ -161,11 +165,13 @@ def open_visit(t: Treating, env: Any, cmd: Any, *, inpatient: bool, now: datetim
         raise PeerUnavailable(f"{exc}; visit {mdtrt_id} is marked for manual reimbursement "
                               "(手工报销)") from None
     person = {k: answer.get(k) for k in ("psn_name", "certno", "gend", "brdy", "psn_type")}
+    result = {"mdtrt_id": mdtrt_id, "psn_no": cmd.psn_no, "ipt_otp_no": number,
+              "benefit_class": answer.get("benefit_class")}
     with t.db.tx() as tx:
+        reply.record(tx, result)
         tx.add("visits", row | {"status": "open", "person": person,
                                 "benefit_class": answer.get("benefit_class")})
-    return {"mdtrt_id": mdtrt_id, "psn_no": cmd.psn_no, "ipt_otp_no": number,
-            "benefit_class": answer.get("benefit_class")}
+    return result
 
 
 def own_visit(tx: UnitOfWork, env: Any, mdtrt_id: str, psn_no: str) -> Any:
@@ -188,32 +194,44 @@ def expect_kind(t: Treating, mdtrt_id: str, inpatient: bool, infno: str) -> None
         raise InvalidInput("infno", f"{infno} does not apply to visit {mdtrt_id}, which is {kind}")
 
 
-def cancel_visit(t: Treating, env: Any, mdtrt_id: str, psn_no: str,
+def cancel_visit(t: Treating, env: Any, mdtrt_id: str, psn_no: str, reply: Reply,
                  ipt_otp_no: str | None = None) -> dict[str, Any]:
     """2202/2404: cancel a registration or admission that has no settlement (2202 names the
     hospital's own visit number too, which must match)."""
+    result = {"mdtrt_id": mdtrt_id, "cancelled": True}
     with t.db.tx() as tx:
-        visit = own_visit(tx, env, mdtrt_id, psn_no)
-        if visit.status == "settled":
-            raise StateConflict(f"visit {mdtrt_id} is settled: cancel the settlement first")
-        if ipt_otp_no is not None and ipt_otp_no != visit.ipt_otp_no:
-            raise InvalidInput("input.data.ipt_otp_no", f"{ipt_otp_no} is not the hospital "
-                                                        f"number of visit {mdtrt_id}")
+        visit = _cancellable(tx, env, mdtrt_id, psn_no, ipt_otp_no)
         if visit.status == "cancelled":
-            return {"mdtrt_id": mdtrt_id, "cancelled": True}
+            reply.record(tx, result)
+            return result
     if visit.status != "manual":
         t.insured.call(visit.insuplc_admdvs, "cancel_visit", env.msgid, {"mdtrt_id": mdtrt_id})
     with t.db.tx() as tx:
+        reply.record(tx, result)
+        _cancellable(tx, env, mdtrt_id, psn_no, ipt_otp_no)
         tx.change("visits", {"mdtrt_id": mdtrt_id}, status="cancelled")
         for line in tx.rows("fee_details", mdtrt_id=mdtrt_id):
             tx.change("fee_details", {"mdtrt_id": mdtrt_id, "feedetl_sn": line.feedetl_sn},
                       status="cancelled")
-    return {"mdtrt_id": mdtrt_id, "cancelled": True}
+    return result
 
 
-def update_visit(t: Treating, env: Any, info: Any) -> dict[str, Any]:
+def _cancellable(tx: UnitOfWork, env: Any, mdtrt_id: str, psn_no: str,
+                 ipt_otp_no: str | None) -> Any:
+    visit = own_visit(tx, env, mdtrt_id, psn_no)
+    if visit.status == "settled":
+        raise StateConflict(f"visit {mdtrt_id} is settled: cancel the settlement first")
+    if ipt_otp_no is not None and ipt_otp_no != visit.ipt_otp_no:
+        raise InvalidInput("input.data.ipt_otp_no", f"{ipt_otp_no} is not the hospital "
+                                                    f"number of visit {mdtrt_id}")
+    return visit
+
+
+def update_visit(t: Treating, env: Any, info: Any, reply: Reply) -> dict[str, Any]:
     """2203: the visit's medical type and disease (a chronic visit's disease code)."""
+    result = {"mdtrt_id": info.mdtrt_id}
     with t.db.tx() as tx:
+        reply.record(tx, result)
         visit = own_visit(tx, env, info.mdtrt_id, info.psn_no)
         if visit.status != "open":
             raise StateConflict(f"visit {info.mdtrt_id} is {visit.status}: its information "
@@ -226,16 +244,14 @@ def update_visit(t: Treating, env: Any, info: Any) -> dict[str, Any]:
             raise InvalidInput("input.mdtrtinfo.dise_codg", "the chronic disease was fixed at "
                                "registration; cancel and register again to change it")
         tx.change("visits", {"mdtrt_id": visit.mdtrt_id}, med_type=info.med_type)
-    return {"mdtrt_id": info.mdtrt_id}
+    return result
 
 
-def change_admission(t: Treating, env: Any, cmd: Any) -> dict[str, Any]:
+def change_admission(t: Treating, env: Any, cmd: Any, reply: Reply) -> dict[str, Any]:
     """2403: correct an open or discharged stay's admission time or medical type (21/28). A new
     admission time is checked again by the insured place (the filing must cover it)."""
     with t.db.tx() as tx:
-        visit = own_visit(tx, env, cmd.mdtrt_id, cmd.psn_no)
-        if visit.visit_type != "inpatient" or visit.status not in ("open", "discharged"):
-            raise StateConflict(f"visit {cmd.mdtrt_id} is not an open inpatient stay")
+        visit = _changeable_stay(tx, env, cmd)
     if cmd.med_type is not None and cmd.med_type not in ("21", "28"):
         raise InvalidInput("input.adminfo.med_type", "an inpatient stay is 21 or 28")
     if cmd.begntime is not None and visit.endtime is not None and cmd.begntime > visit.endtime:
@@ -247,15 +263,27 @@ def change_admission(t: Treating, env: Any, cmd: Any) -> dict[str, Any]:
         changes["begntime"] = cmd.begntime
     if cmd.med_type is not None:
         changes["med_type"] = cmd.med_type
-    if changes:
-        with t.db.tx() as tx:
-            tx.change("visits", {"mdtrt_id": visit.mdtrt_id}, **changes)
-    return {"mdtrt_id": cmd.mdtrt_id, "changed": sorted(changes)}
-
-
-def discharge(t: Treating, env: Any, cmd: Any) -> dict[str, Any]:
-    """2402: discharge; the stay can then be settled (2304)."""
+    result = {"mdtrt_id": cmd.mdtrt_id, "changed": sorted(changes)}
     with t.db.tx() as tx:
+        reply.record(tx, result)
+        if changes:
+            _changeable_stay(tx, env, cmd)
+            tx.change("visits", {"mdtrt_id": visit.mdtrt_id}, **changes)
+    return result
+
+
+def _changeable_stay(tx: UnitOfWork, env: Any, cmd: Any) -> Any:
+    visit = own_visit(tx, env, cmd.mdtrt_id, cmd.psn_no)
+    if visit.visit_type != "inpatient" or visit.status not in ("open", "discharged"):
+        raise StateConflict(f"visit {cmd.mdtrt_id} is not an open inpatient stay")
+    return visit
+
+
+def discharge(t: Treating, env: Any, cmd: Any, reply: Reply) -> dict[str, Any]:
+    """2402: discharge; the stay can then be settled (2304)."""
+    result = {"mdtrt_id": cmd.mdtrt_id}
+    with t.db.tx() as tx:
+        reply.record(tx, result)
         visit = own_visit(tx, env, cmd.mdtrt_id, cmd.psn_no)
         if visit.visit_type != "inpatient" or visit.status != "open":
             raise StateConflict(f"visit {cmd.mdtrt_id} is not an open inpatient stay")
@@ -263,20 +291,23 @@ def discharge(t: Treating, env: Any, cmd: Any) -> dict[str, Any]:
             raise InvalidInput("input.dscginfo.endtime", "is before the admission")
         tx.change("visits", {"mdtrt_id": visit.mdtrt_id}, status="discharged",
                   endtime=cmd.endtime)
-    return {"mdtrt_id": cmd.mdtrt_id}
+    return result
 
 
-def cancel_discharge(t: Treating, env: Any, mdtrt_id: str, psn_no: str) -> dict[str, Any]:
+def cancel_discharge(t: Treating, env: Any, mdtrt_id: str, psn_no: str, reply: Reply
+                     ) -> dict[str, Any]:
     """2405: back to an open stay (not after settlement)."""
+    result = {"mdtrt_id": mdtrt_id}
     with t.db.tx() as tx:
+        reply.record(tx, result)
         visit = own_visit(tx, env, mdtrt_id, psn_no)
         if visit.status != "discharged":
             raise StateConflict(f"visit {mdtrt_id} is {visit.status}, not discharged")
         tx.change("visits", {"mdtrt_id": mdtrt_id}, status="open", endtime=None)
-    return {"mdtrt_id": mdtrt_id}
+    return result
 
 
-def upload_fees(t: Treating, env: Any, upload: Any) -> list[dict[str, Any]]:
+def upload_fees(t: Treating, env: Any, upload: Any, reply: Reply) -> list[dict[str, Any]]:
     """2204/2301: classify each line by this province's catalogue (就医地目录) and store it."""
     with t.db.tx() as tx:
         visit = own_visit(tx, env, upload.mdtrt_id, upload.psn_no)
@@ -309,6 +340,7 @@ def upload_fees(t: Treating, env: Any, upload: Any) -> list[dict[str, Any]]:
                    "fee_ocur_time": line.fee_ocur_time, "status": "active", "setl_id": None}
             rows.append(row)
             results.append(row | {"med_chrgitm_type": entry.med_chrgitm_type if entry else ""})
+        reply.record(tx, results)
         tx.add_many("fee_details", rows)
     return results
 
@@ -320,7 +352,7 @@ def _age(brdy: str | None, on: date) -> int:
     return on.year - born.year - ((on.month, on.day) < (born.month, born.day))
 
 
-def cancel_fees(t: Treating, env: Any, cmd: Any) -> dict[str, Any]:
+def cancel_fees(t: Treating, env: Any, cmd: Any, reply: Reply) -> dict[str, Any]:
     """2205/2302: cancel unsettled fee details (a batch, one line, or "0000" for all)."""
     with t.db.tx() as tx:
         visit = own_visit(tx, env, cmd.mdtrt_id, cmd.psn_no)
@@ -330,6 +362,7 @@ def cancel_fees(t: Treating, env: Any, cmd: Any) -> dict[str, Any]:
                      or r.feedetl_sn == cmd.feedetl_sn)]
         if not lines:
             raise NotFound("no unsettled fee details match")
+        reply.record(tx, {"cancelled": len(lines)})
         for line in lines:
             tx.change("fee_details", {"mdtrt_id": line.mdtrt_id, "feedetl_sn": line.feedetl_sn},
                       status="cancelled")

@@ -20,13 +20,16 @@ from medsettle.core.errors import (
     PeerUnavailable,
     StateConflict,
 )
+from medsettle.core.ids import reversal_msgid
 from medsettle.core.money import fen_to_yuan
 from medsettle.services.ledger import post_settlement
+from medsettle.services.ports import Reply, UnitOfWork
 from medsettle.services.records import line_payload
+from medsettle.services.replies import AnswerWith
 from medsettle.services.treating import (
     Treating,
-    business_date,
     cancel_visit,
+    his_scope,
     institution,
     own_visit,
 )
@@ -36,20 +39,23 @@ SETTLE_INFNOS = ("2207", "2304")
 
 
 def settle(t: Treating, env: Any, cmd: Any, *, inpatient: bool, persist: bool,
-           now: datetime) -> dict[str, Any]:
-    """2206/2303 pre-settle (persist False) and 2207/2304 settle (True)."""
+           now: datetime, reply: Reply) -> dict[str, Any]:
+    """2206/2303 pre-settle (persist False) and 2207/2304 settle (True). The insured place
+    computes and records the money in one transaction; the treating place then records its
+    side and the answer in one transaction. The settlement id comes from the msgid, so a retry
+    after a crash between the two asks the insured place for the same settlement again and
+    gets its stored answer."""
     with t.db.tx() as tx:
         visit = own_visit(tx, env, cmd.mdtrt_id, cmd.psn_no)
         inst = institution(tx, visit.fixmedins_code)
-        lines = [r for r in tx.rows("fee_details", order_by="feedetl_sn", mdtrt_id=visit.mdtrt_id)
-                 if r.status == "active" and r.setl_id is None]
+        lines = _unsettled_lines(tx, visit.mdtrt_id)
     _check_settleable(visit, lines, cmd, inpatient=inpatient, persist=persist)
-    setl_id = t.new_id(now) if persist else None
+    setl_id = t.message_id(env.fixmedins_code, env.msgid, "settle") if persist else None
     payload = {"mdtrt_id": visit.mdtrt_id, "setl_id": setl_id, "psn_no": visit.psn_no,
                "insutype": visit.insutype, "visit_type": visit.visit_type,
                "med_type": visit.med_type, "disease": visit.disease, "level": inst.level,
-               "dedc_level": inst.dedc_level, "setl_date": business_date(now).isoformat(),
-               "acct_used": cmd.acct_used, "lines": [line_payload(r._mapping) for r in lines],
+               "dedc_level": inst.dedc_level, "acct_used": cmd.acct_used,
+               "lines": [line_payload(r._mapping) for r in lines],
                "fixmedins_code": inst.fixmedins_code, "mdtrtarea_admvs": inst.admdvs,
                "insu_admdvs": visit.insuplc_admdvs,
                "disease_opened": visit.disease in (inst.chronic_opened or [])
@@ -64,16 +70,36 @@ def settle(t: Treating, env: Any, cmd: Any, *, inpatient: bool, persist: bool,
         raise PeerUnavailable(f"{exc}; nothing is settled: visit {visit.mdtrt_id} is marked "
                               "for manual reimbursement (手工报销) and any late settlement is "
                               "reversed (冲正)") from None
+    setl_time = settlement_time(answer, now)
+    view = _setl_view(answer, visit, env, cmd, setl_id, setl_time, inpatient)
     if persist:
         with t.db.tx() as tx:
-            row = _treating_row(visit, answer, payload, env.msgid, now)
+            reply.record(tx, view)
+            current = own_visit(tx, env, visit.mdtrt_id, visit.psn_no)
+            _check_settleable(current, _unsettled_lines(tx, visit.mdtrt_id), cmd,
+                              inpatient=inpatient, persist=persist)
+            row = _treating_row(visit, answer, payload, env.msgid, setl_time)
             tx.add("settlements", row)
             post_settlement(tx, "treating", "settle", str(setl_id), answer["amounts"], row, now)
             for line in lines:
                 tx.change("fee_details", {"mdtrt_id": line.mdtrt_id,
                                           "feedetl_sn": line.feedetl_sn}, setl_id=setl_id)
             tx.change("visits", {"mdtrt_id": visit.mdtrt_id}, status="settled")
-    return _setl_view(answer, visit, env, cmd, setl_id, now, inpatient)
+    return view
+
+
+def _unsettled_lines(tx: UnitOfWork, mdtrt_id: str) -> list[Any]:
+    return [r for r in tx.rows("fee_details", order_by="feedetl_sn", mdtrt_id=mdtrt_id)
+            if r.status == "active" and r.setl_id is None]
+
+
+def settlement_time(answer: dict[str, Any], now: datetime) -> datetime:
+    """The moment the insured place recorded the settlement (every side keeps that one time);
+    `now` for a pre-settlement."""
+    given = answer.get("setl_time")
+    if isinstance(given, datetime):
+        return given
+    return datetime.fromisoformat(given) if given else now
 
 
 def _check_settleable(visit: Any, lines: list[Any], cmd: Any, *, inpatient: bool,
@@ -108,16 +134,21 @@ def _mark_for_manual(t: Treating, mdtrt_id: str, msgid: str, why: str) -> None:
 
 
 def retry_pending_reversals(t: Treating, now: datetime) -> int:
-    """Reverse at the insured place every settle whose answer never came; returns how many."""
+    """Reverse at the insured place every settle whose answer never came; returns how many.
+    Each attempt sends the same reversal msgid and cancel id (derived from the original msgid),
+    so the insured place recognises a retry and never sees a reused msgid."""
     with t.db.tx() as tx:
         pending = [v for v in tx.rows("visits", manual_reimbursement=True)
                    if v.reversal_pending]
     done = 0
     for visit in pending:
+        msgid = reversal_msgid(t.region, visit.fixmedins_code, visit.reversal_pending)
         try:
-            t.insured.call(visit.insuplc_admdvs, "reverse", f"R{visit.reversal_pending}"[:30],
-                           {"omsgid": visit.reversal_pending, "cancel_setl_id": t.new_id(now),
-                            "mdtrt_id": visit.mdtrt_id, "oinfno": "2207"})
+            t.insured.call(visit.insuplc_admdvs, "reverse", msgid, {
+                "omsgid": visit.reversal_pending, "oinfno": "2207",
+                "cancel_setl_id": t.message_id(visit.fixmedins_code, msgid, "reverse"),
+                "mdtrt_id": visit.mdtrt_id, "fixmedins_code": visit.fixmedins_code,
+                "psn_no": visit.psn_no})
         except MedSettleError as exc:
             logger.info("reversal still pending", extra={"mdtrt_id": visit.mdtrt_id,
                                                          "why": str(exc)})
@@ -129,20 +160,20 @@ def retry_pending_reversals(t: Treating, now: datetime) -> int:
 
 
 def _treating_row(visit: Any, answer: dict[str, Any], payload: dict[str, Any], msgid: str,
-                  now: datetime) -> dict[str, Any]:
+                  setl_time: datetime) -> dict[str, Any]:
     return {"setl_id": payload["setl_id"], "role": "treating", "kind": "settle",
             "ref_setl_id": None, "status": "settled", "mdtrt_id": visit.mdtrt_id,
             "psn_no": visit.psn_no, "insu_admdvs": visit.insuplc_admdvs,
             "mdtrtarea_admvs": payload["mdtrtarea_admvs"],
             "fixmedins_code": payload["fixmedins_code"], "med_type": visit.med_type,
-            "visit_type": visit.visit_type, "insutype": visit.insutype, "setl_time": now,
+            "visit_type": visit.visit_type, "insutype": visit.insutype, "setl_time": setl_time,
             "medical_year": answer.get("medical_year", ""), **answer["amounts"],
             "balc": answer.get("balc", 0), "policy_id": answer.get("policy_id", ""),
             "benefit_class": answer.get("benefit_class", ""), "delta": None, "msgid": msgid}
 
 
 def _setl_view(answer: dict[str, Any], visit: Any, env: Any, cmd: Any, setl_id: str | None,
-               now: datetime, inpatient: bool) -> dict[str, Any]:
+               setl_time: datetime, inpatient: bool) -> dict[str, Any]:
     """Everything the HIS gets back in setlinfo, amounts still in fen."""
     person = visit.person or {}
     return {"amounts": answer["amounts"], "balc": answer.get("balc", 0),
@@ -153,35 +184,49 @@ def _setl_view(answer: dict[str, Any], visit: Any, env: Any, cmd: Any, setl_id: 
             "brdy": answer.get("brdy", person.get("brdy", "")),
             "insutype": visit.insutype,
             "psn_type": answer.get("psn_type") or person.get("psn_type", ""),
-            "cvlserv_flag": answer.get("cvlserv_flag", "0"), "setl_time": now,
+            "cvlserv_flag": answer.get("cvlserv_flag", "0"), "setl_time": setl_time,
             "mdtrt_cert_type": getattr(cmd, "mdtrt_cert_type", ""), "med_type": visit.med_type,
             "medins_setl_id": env.msgid, "clr_optins": env.mdtrtarea_admvs,
             "clr_way": "1", "clr_type": "21" if inpatient else "11",
             "scheme": answer.get("scheme", ""), "benefit_class": answer.get("benefit_class")}
 
 
-def cancel(t: Treating, env: Any, cmd: Any, now: datetime) -> dict[str, Any]:
+def cancel(t: Treating, env: Any, cmd: Any, now: datetime, reply: Reply) -> dict[str, Any]:
     """2208/2305: cancel a settlement; the insured place restores every accumulator."""
     with t.db.tx() as tx:
-        original = tx.one("settlements", setl_id=cmd.setl_id, role="treating")
-        if original is None or original.mdtrt_id != cmd.mdtrt_id:
-            raise NotFound(f"settlement {cmd.setl_id} of visit {cmd.mdtrt_id} does not exist")
-        if original.status != "settled" or original.kind != "settle":
-            raise StateConflict(f"settlement {cmd.setl_id} is already {original.status}")
+        original = _cancellable_settlement(tx, env, cmd.setl_id, cmd.mdtrt_id, cmd.psn_no)
         visit = own_visit(tx, env, original.mdtrt_id, cmd.psn_no)
-    return _cancel(t, visit, original, env.msgid, env, now)
+    return _cancel(t, visit, original, env, now, reply)
 
 
-def _cancel(t: Treating, visit: Any, original: Any, msgid: str, env: Any,
-            now: datetime) -> dict[str, Any]:
-    cancel_id = t.new_id(now)
-    answer = t.insured.call(visit.insuplc_admdvs, "cancel_settlement", msgid,
-                            {"setl_id": original.setl_id, "cancel_setl_id": cancel_id})
+def _cancellable_settlement(tx: UnitOfWork, env: Any, setl_id: str, mdtrt_id: str,
+                            psn_no: str) -> Any:
+    original = tx.one("settlements", setl_id=setl_id, role="treating")
+    if original is None or original.mdtrt_id != mdtrt_id:
+        raise NotFound(f"settlement {setl_id} of visit {mdtrt_id} does not exist")
+    own_visit(tx, env, original.mdtrt_id, psn_no)
+    if original.status != "settled" or original.kind != "settle":
+        raise StateConflict(f"settlement {setl_id} is already {original.status}")
+    return original
+
+
+def _cancel(t: Treating, visit: Any, original: Any, env: Any, now: datetime,
+            reply: Reply) -> dict[str, Any]:
+    cancel_id = t.message_id(env.fixmedins_code, env.msgid, "cancel")
+    answer = t.insured.call(visit.insuplc_admdvs, "cancel_settlement", env.msgid,
+                            {"setl_id": original.setl_id, "cancel_setl_id": cancel_id,
+                             "fixmedins_code": original.fixmedins_code})
+    setl_time = settlement_time(answer, now)
+    negated = {name: -getattr(original, name) for name in AMOUNT_FIELDS}
+    view = _setl_view({"amounts": negated, "balc": answer.get("balc", 0)}, visit, env, None,
+                      cancel_id, setl_time, visit.visit_type == "inpatient")
+    view["ref_setl_id"] = original.setl_id
     with t.db.tx() as tx:
-        negated = {name: -getattr(original, name) for name in AMOUNT_FIELDS}
+        reply.record(tx, view)
+        _cancellable_settlement(tx, env, original.setl_id, original.mdtrt_id, visit.psn_no)
         row = dict(original._mapping) | negated | {
             "setl_id": cancel_id, "kind": "cancel", "ref_setl_id": original.setl_id,
-            "setl_time": now, "balc": answer.get("balc", 0), "msgid": msgid}
+            "setl_time": setl_time, "balc": answer.get("balc", 0), "msgid": env.msgid}
         tx.add("settlements", row)
         post_settlement(tx, "treating", "cancel", cancel_id, negated, row, now)
         tx.change("settlements", {"setl_id": original.setl_id, "role": "treating"},
@@ -191,46 +236,69 @@ def _cancel(t: Treating, visit: Any, original: Any, msgid: str, env: Any,
                       setl_id=None)
         tx.change("visits", {"mdtrt_id": visit.mdtrt_id},
                   status="discharged" if visit.endtime else "open")
-    view = _setl_view({"amounts": negated, "balc": answer.get("balc", 0)}, visit, env, None,
-                      cancel_id, now, visit.visit_type == "inpatient")
-    return view | {"ref_setl_id": original.setl_id}
+    return view
 
 
-def reverse(t: Treating, env: Any, cmd: Any, now: datetime) -> dict[str, Any]:
-    """2601 冲正: undo what the original message did, if it happened; idempotent."""
+def reverse(t: Treating, env: Any, cmd: Any, now: datetime, reply: Reply) -> dict[str, Any]:
+    """2601 冲正: undo what the institution's own original message did, if it happened;
+    idempotent. Only the sender's own messages count: the original is looked up by the sending
+    institution and msgid, and the insured place checks the same before it reverses anything."""
+    code = env.fixmedins_code
     with t.db.tx() as tx:
-        logged = tx.one("message_log", scope="his", msgid=cmd.omsgid)
+        logged = tx.one("message_log", scope=his_scope(code), msgid=cmd.omsgid)
         settled = [r for r in tx.rows("settlements", msgid=cmd.omsgid, role="treating")
                    if r.kind == "settle"]
-        opened = tx.one("visits", msgid=cmd.omsgid)
+        opened = tx.rows("visits", msgid=cmd.omsgid)
+        for record in [*settled, *opened]:  # another institution's message: refused, named
+            own_visit(tx, env, record.mdtrt_id, record.psn_no)
+        senders = {row.scope for row in tx.rows("message_log", msgid=cmd.omsgid)
+                   if row.scope.startswith("his:")}
+    if senders and his_scope(code) not in senders:
+        raise NotFound(f"message {cmd.omsgid} is not a message of {code}")
     if logged is not None and logged.infno != cmd.oinfno:
         raise InvalidInput("input.data.oinfno", f"message {cmd.omsgid} was a {logged.infno}, "
                                                 f"not a {cmd.oinfno}")
+    done = {"omsgid": cmd.omsgid, "reversed": True}
     if cmd.oinfno in SETTLE_INFNOS:
         if settled and settled[0].status == "settled":
             with t.db.tx() as tx:
                 visit = own_visit(tx, env, settled[0].mdtrt_id, cmd.psn_no)
-            _cancel(t, visit, settled[0], env.msgid, env, now)
-            return {"omsgid": cmd.omsgid, "reversed": True}
+            _cancel(t, visit, settled[0], env, now, AnswerWith(reply, done))
+            return done
         if not settled and env.insuplc_admdvs:
-            answer = t.insured.call(env.insuplc_admdvs, "reverse", env.msgid,
-                                    {"omsgid": cmd.omsgid, "cancel_setl_id": t.new_id(now),
-                                     "oinfno": cmd.oinfno})
-            return {"omsgid": cmd.omsgid, "reversed": bool(answer.get("reversed"))}
+            return _reverse_at_insured(t, env, cmd, opened, reply)
         return {"omsgid": cmd.omsgid, "reversed": False}
     if cmd.oinfno in ("2201", "2401"):
-        if opened is not None and opened.status in ("open", "manual", "discharged"):
-            cancel_visit(t, env, opened.mdtrt_id, cmd.psn_no)
-            return {"omsgid": cmd.omsgid, "reversed": True}
+        if opened and opened[0].status in ("open", "manual", "discharged"):
+            cancel_visit(t, env, opened[0].mdtrt_id, cmd.psn_no, AnswerWith(reply, done))
+            return done
         return {"omsgid": cmd.omsgid, "reversed": False}
     if cmd.oinfno in ("2204", "2301"):
         if logged is None or not logged.ok:  # never received or refused: nothing to undo
             return {"omsgid": cmd.omsgid, "reversed": False}
-        return _reverse_fees(t, env, logged, cmd)
+        return _reverse_fees(t, env, logged, cmd, reply)
     raise StateConflict(f"a {cmd.oinfno} cannot be reversed here; send its cancel transaction")
 
 
-def _reverse_fees(t: Treating, env: Any, logged: Any, cmd: Any) -> dict[str, Any]:
+def _reverse_at_insured(t: Treating, env: Any, cmd: Any, opened: list[Any],
+                        reply: Reply) -> dict[str, Any]:
+    """A settle the treating place never recorded may still have happened at the insured place
+    (its answer was lost): reverse it there, as this institution and for this person."""
+    answer = t.insured.call(env.insuplc_admdvs, "reverse", env.msgid, {
+        "omsgid": cmd.omsgid, "oinfno": cmd.oinfno,
+        "cancel_setl_id": t.message_id(env.fixmedins_code, env.msgid, "reverse"),
+        "fixmedins_code": env.fixmedins_code, "psn_no": cmd.psn_no})
+    result = {"omsgid": cmd.omsgid, "reversed": bool(answer.get("reversed"))}
+    with t.db.tx() as tx:
+        reply.record(tx, result)
+        for visit in tx.rows("visits", reversal_pending=cmd.omsgid):
+            if visit.fixmedins_code == env.fixmedins_code:
+                tx.change("visits", {"mdtrt_id": visit.mdtrt_id}, reversal_pending=None)
+    return result
+
+
+def _reverse_fees(t: Treating, env: Any, logged: Any, cmd: Any, reply: Reply
+                  ) -> dict[str, Any]:
     rows = (logged.response.get("output") or {}).get("result", [])
     with t.db.tx() as tx:
         for mdtrt_id in {row["mdtrt_id"] for row in rows if "mdtrt_id" in row}:
@@ -245,7 +313,9 @@ def _reverse_fees(t: Treating, env: Any, logged: Any, cmd: Any) -> dict[str, Any
                 tx.change("fee_details", {"mdtrt_id": line.mdtrt_id,
                                           "feedetl_sn": line.feedetl_sn}, status="cancelled")
                 count += 1
-    return {"omsgid": cmd.omsgid, "reversed": count > 0}
+        result = {"omsgid": cmd.omsgid, "reversed": count > 0}
+        reply.record(tx, result)
+    return result
 
 
 def settlements_of(t: Treating, env: Any, query: Any) -> list[dict[str, Any]]:

@@ -9,6 +9,7 @@ from typing import Any
 from fastapi import Request
 
 from medsettle.adapters.federation import verify
+from medsettle.adapters.his.envelope import check_text
 from medsettle.core.errors import (
     AuthenticationFailed,
     InvalidInput,
@@ -29,6 +30,7 @@ def parse_object(body: bytes) -> dict[str, Any]:
         raise InvalidInput("body", f"is not valid JSON: {exc.msg}") from None
     if not isinstance(doc, dict):
         raise InvalidInput("body", "must be a JSON object")
+    check_text(doc)
     return doc
 
 

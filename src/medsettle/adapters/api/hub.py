@@ -65,12 +65,11 @@ class Journal:
         self.thread = threading.Thread(target=self._run, name="journal", daemon=True)
         self.thread.start()
 
-    def add(self, message: dict[str, Any], index: dict[str, Any] | None) -> None:
-        """Queue one log line and, for a settlement, its index row."""
+    def add(self, message: dict[str, Any], index: list[dict[str, Any]]) -> None:
+        """Queue one log line and, for a settlement or its cancel, its index rows."""
         with self.lock:
             self.messages.append(message)
-            if index is not None:
-                self.index.append(index)
+            self.index.extend(index)
 
     def flush(self) -> None:
         """Write everything queued."""
@@ -196,8 +195,8 @@ def create_hub_app(config: HubConfig) -> FastAPI:
         metrics.requests.labels(op, outcome).inc()
         journal.add(svc.message_row(msgid=msgid, op=op, from_region=sender, to_region=target,
                                     outcome=outcome, latency_ms=int(latency * 1000), now=now()),
-                    svc.index_row(op, answer["result"], doc["payload"], msgid, now())
-                    if outcome == "ok" and answer else None)
+                    svc.index_rows(op, answer["result"], doc["payload"], msgid, now())
+                    if outcome == "ok" and answer else [])
         if outcome in ("timeout", "unreachable"):
             with store.tx() as tx:
                 svc.mark_down(tx, target, now(), outcome)

@@ -180,8 +180,9 @@ def create_province_app(node: ProvinceNode, *, background: bool = True) -> FastA
     @app.post("/fed/v1/ops/{op}", summary="Federation operation for this node's insured persons")
     async def federation_op(op: str, request: Request) -> JSONResponse:
         _, doc = await signed_body(request, {"hub": node.config.key})
+        caller = str(doc.get("from"))  # the hub names the province that signed the call
         result = await run_in_threadpool(run_op, node.store, node.book, op, str(doc["msgid"]),
-                                         doc["payload"], node.clock())
+                                         doc["payload"], node.clock(), caller)
         if op in ("settle", "cancel_settlement", "reverse") and result.get("setl_id"):
             node.metrics.settlements.labels("insured", op).inc()
         return JSONResponse({"ok": True, "result": jsonable(result)})

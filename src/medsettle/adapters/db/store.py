@@ -164,10 +164,19 @@ class Tx:
         self.change(t.message_log, {"scope": scope, "msgid": msgid}, response=dict(response),
                     ok=ok)
 
-    def forget_message(self, scope: str, msgid: str) -> None:
-        """Drop a claim whose processing failed transiently, so a retry can run it."""
-        self.conn.execute(t.message_log.delete().where(t.message_log.c.scope == scope,
-                                                       t.message_log.c.msgid == msgid))
+    def keep_answer(self, scope: str, msgid: str, infno: str, body_hash: str,
+                    response: Mapping[str, object], ok: bool, now: datetime) -> Row[Any] | None:
+        """Keep the final answer to `msgid` (in this transaction, with the message's effects).
+        Returns None, or the row another transaction already kept for it (on PostgreSQL the
+        insert waits for a concurrent transaction holding the same key to end)."""
+        try:
+            with self.conn.begin_nested():
+                self.add(t.message_log, {"scope": scope, "msgid": msgid, "infno": infno,
+                                         "body_hash": body_hash, "response": dict(response),
+                                         "ok": ok, "created_at": now})
+        except IntegrityError:
+            return self.one(t.message_log, scope=scope, msgid=msgid)
+        return None
 
     def index_totals(self, start: datetime, end: datetime
                      ) -> list[tuple[str, str, int, int, int, int]]:

@@ -233,13 +233,14 @@ insured_visits = Table(  # visits of this node's insured persons, recorded at ad
 
 message_log = Table(  # msgid idempotency: the stored answer of every state-changing message
     "message_log", province,
-    Column("scope", String(24), primary_key=True),  # "his" or a federation operation
-    Column("msgid", String(40), primary_key=True),
+    Column("scope", String(24), primary_key=True),  # "his:<institution>" or a federation op
+    Column("msgid", String(80), primary_key=True),  # federation ops: caller:institution:msgid
     Column("infno", String(24), nullable=False),
     Column("body_hash", String(64), nullable=False),
     Column("response", JSON, nullable=False),
     Column("ok", Boolean, nullable=False),
     Column("created_at", UTCDateTime(), nullable=False),
+    Index("ix_message_log_msgid", "msgid"),
 )
 
 counters = Table(

@@ -2,7 +2,8 @@
 
 `parse_envelope` reads the request; `success` and `failure` build the response. Times are passed
 in by the caller (no clock here). `body_hash` lets the gateway tell a true retry of a `msgid`
-(same body: return the stored answer) from a reused `msgid` with a different body.
+(same message: return the stored answer) from a reused `msgid` with a different message; it
+covers what the message asks (MESSAGE_KEYS), not when or by whom it was sent.
 """
 
 from __future__ import annotations
@@ -33,6 +34,11 @@ BODY_MAX_BYTES = 1_000_000
 ERR_MSG_MAX = 200
 
 _INFNO = re.compile(r"\d{4}[A-Z]?", re.ASCII)
+_ESCAPED_SURROGATE = re.compile(r"\\u[dD][89a-fA-F]", re.ASCII)
+#: What makes two envelopes the same message: a retry may rebuild the envelope with a new
+#: inf_time, operator or sign_no, and is still the same message.
+MESSAGE_KEYS = ("infno", "msgid", "mdtrtarea_admvs", "insuplc_admdvs", "fixmedins_code",
+                "input")
 _MSGID = re.compile(r"[\x21-\x7e]{1,30}", re.ASCII)
 _OPTER_TYPES = frozenset({"1", "2", "3"})
 
@@ -76,9 +82,31 @@ def _load(raw: bytes | str) -> object:
     except UnicodeDecodeError:
         raise InvalidInput("body", "is not UTF-8") from None
     try:
-        return json.loads(text, parse_constant=_reject_constant)
+        value = json.loads(text, parse_constant=_reject_constant)
     except (ValueError, RecursionError) as exc:
         raise InvalidInput("body", f"is not valid JSON: {exc}") from None
+    if _ESCAPED_SURROGATE.search(text):
+        check_text(value)
+    return value
+
+
+def check_text(value: object, path: str = "") -> None:
+    """Refuse a string with a lone UTF-16 surrogate (JSON "\\ud800"), which is not text and
+    cannot be stored: InvalidInput naming the field where it is."""
+    if isinstance(value, str):
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            raise InvalidInput(path or "body", "contains a lone surrogate (such as \\ud800), "
+                                               "which is not text") from None
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            name = f"{path}.{key}" if path else str(key)
+            check_text(key, name)
+            check_text(item, name)
+    elif isinstance(value, list):
+        for i, item in enumerate(value):
+            check_text(item, f"{path}[{i}]")
 
 
 def _read_input(node: Node) -> dict[str, Any]:
@@ -132,7 +160,8 @@ def parse_envelope(raw: bytes | str) -> Envelope:
         fixmedins_name=node.text("fixmedins_name", maxlen=100),
         sign_no=node.opt_text("sign_no", maxlen=30),
         input=_read_input(node),
-        body_hash=hashlib.sha256(canonical_json(obj).encode("utf-8")).hexdigest(),
+        body_hash=hashlib.sha256(canonical_json(
+            {key: obj.get(key) or None for key in MESSAGE_KEYS}).encode("utf-8")).hexdigest(),
     )
 
 

@@ -9,9 +9,9 @@ in `reconciliation_reports` (scope "institution"). Amounts on the wire are yuan.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import date, datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from sqlalchemy import select
 
@@ -25,9 +25,6 @@ from medsettle.core.errors import InvalidInput
 from medsettle.core.money import fen_to_yuan
 from medsettle.services import treating as tr
 from medsettle.services.reconcile import business_day, day_bounds
-
-if TYPE_CHECKING:
-    from medsettle.adapters.his.gateway import Handler
 
 #: clr_type → the visit types it covers (11 outpatient incl. chronic, 21 inpatient).
 CLR_TYPES: dict[str, tuple[str, ...]] = {"11": ("outpatient", "chronic"), "21": ("inpatient",)}
@@ -193,5 +190,6 @@ def details(t: tr.Treating, env: Envelope, cmd: ReconcileDetails, now: datetime
     return answer
 
 
-#: Merged into gateway.HANDLERS.
-RECONCILE_HANDLERS: dict[str, Handler] = {"3201": totals, "3202": details}
+#: Merged into gateway.ROUTES.
+RECONCILE_HANDLERS: dict[str, Callable[..., dict[str, Any]]] = {"3201": totals,
+                                                               "3202": details}

@@ -1,0 +1,18 @@
+"""Business time: MedSettle stores moments in UTC and reads business dates in Asia/Shanghai."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+
+
+def business_time(moment: datetime) -> datetime:
+    """A stored moment as Asia/Shanghai wall-clock time (a naive moment is taken as local)."""
+    return moment.astimezone(SHANGHAI) if moment.tzinfo else moment
+
+
+def business_date(moment: datetime) -> date:
+    """The Asia/Shanghai business date of a moment."""
+    return business_time(moment).date()
