@@ -744,3 +744,49 @@ def test_a_commitment_filing_is_approved_at_once_listed_and_locked_for_six_month
     assert refused.json()["error"]["code"] == "filing_locked"
     assert add_months(start, hold).isoformat() in refused.json()["error"]["message"]
     assert filing_province.snapshot() == before
+
+
+# --- text that is not text, and error codes that survive the length limit ----------------------
+
+@pytest.mark.parametrize(("path", "field_name"), [
+    (("input", "data", "psn_no"), "input.data.psn_no"),
+    (("opter_name",), "opter_name"),
+    (("input", "data", "dr_name"), "input.data.dr_name"),
+])
+def test_a_lone_surrogate_is_refused_naming_its_field(
+        province: Province, ctx: Ctx, path: tuple[str, ...], field_name: str) -> None:
+    envelope = province.envelope("2201", register(ctx), insuplc=ctx.chen.insuplc)
+    target = envelope
+    for key in path[:-1]:
+        target = target[key]
+    target[path[-1]] = "王\ud800"
+    body = json.dumps(envelope).encode()  # ASCII JSON: the surrogate travels as "\ud800"
+    assert b"\\ud800" in body
+    before = province.snapshot()
+    answer = assert_refused(province.post(body), field_name)
+    assert answer["err_msg"].startswith("[invalid_input]")
+    assert "surrogate" in answer["err_msg"] and "[internal]" not in answer["err_msg"]
+    assert province.snapshot() == before
+
+
+def test_a_surrogate_pair_is_text_and_accepted(province: Province, ctx: Ctx) -> None:
+    data = register(ctx)
+    data["data"]["dr_name"] = "李\U0001F600"  # an emoji: a valid pair once escaped
+    envelope = province.envelope("2201", data, insuplc=ctx.chen.insuplc)
+    body = json.dumps(envelope).encode()
+    assert b"\\ud83d\\ude00" in body
+    assert province.post(body).json()["infcode"] == 0
+
+
+def test_a_long_error_keeps_its_code_in_front_within_200_characters(
+        province: Province, ctx: Ctx, monkeypatch: pytest.MonkeyPatch) -> None:
+    from medsettle.core.errors import PeerUnavailable
+
+    def unreachable(*_: Any) -> Any:
+        raise PeerUnavailable("province 510000 did not answer " + "很久" * 150)
+
+    monkeypatch.setitem(gateway.ROUTES, "2201", gateway.Route(unreachable))
+    envelope = province.envelope("2201", register(ctx), insuplc=ctx.chen.insuplc)
+    answer = assert_refused(province.post(envelope), "did not answer")
+    assert answer["err_msg"].startswith("[peer_unavailable] province 510000")
+    assert len(answer["err_msg"]) == 200

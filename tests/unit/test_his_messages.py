@@ -657,3 +657,12 @@ def test_fee_result_row_has_the_result_fields() -> None:
                    "overlmt_amt": 0.0, "preselfpay_amt": 2.56, "inscp_scp_amt": 23.04,
                    "chrgitm_lv": "02", "med_chrgitm_type": "09", "lmt_used_flag": "0",
                    "memo": ""}
+
+
+def test_a_node_json_body_with_a_lone_surrogate_is_refused_naming_the_field() -> None:
+    from medsettle.adapters.api.common import parse_object
+
+    with pytest.raises(InvalidInput) as refused:
+        parse_object(b'{"payload": {"lines": [{"name": "\\ud800x"}]}}')
+    assert refused.value.field == "payload.lines[0].name"
+    assert parse_object('{"name": "\\ud83d\\ude00"}'.encode()) == {"name": "\U0001F600"}

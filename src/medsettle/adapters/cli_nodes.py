@@ -12,6 +12,7 @@ import uvicorn
 
 from medsettle.adapters.api.hub import HubConfig, create_hub_app
 from medsettle.adapters.api.province import ProvinceConfig, ProvinceNode, create_province_app
+from medsettle.adapters.faults import arm_from_environment
 from medsettle.adapters.federation import load_keys
 from medsettle.adapters.observability import setup_logging
 from medsettle.core import codes
@@ -69,6 +70,10 @@ def serve_province(region: Annotated[str, typer.Option(help="province code, e.g.
     if region != codes.province_of(region):
         raise typer.BadParameter("give the province code, e.g. 440000", param_hint="--region")
     setup_logging(region)
+    try:
+        arm_from_environment()
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc), param_hint="MEDSETTLE_CRASH_AT") from None
     url = db or f"sqlite:///var/{region}.db"
     _ensure_sqlite_folder(url)
     node = ProvinceNode(ProvinceConfig(region=region, db_url=url, key=load_keys(keys)[region],

@@ -70,11 +70,12 @@ class Federation:
         self.created_pg.append(db)
         return self.pg_url.rsplit("/", 1)[0] + "/" + db
 
-    def _spawn(self, name: str, args: list[str]) -> None:
+    def _spawn(self, name: str, args: list[str], env: Mapping[str, str] | None = None) -> None:
         log = open(self.workdir / f"{name}.log", "ab")
         self.procs[name] = subprocess.Popen([MEDSETTLE, "serve", *args], stdout=log,
                                             stderr=subprocess.STDOUT, cwd=self.workdir,
-                                            start_new_session=True)
+                                            start_new_session=True,
+                                            env=None if env is None else {**os.environ, **env})
 
     def start(self, on_started: Callable[[str], None] | None = None) -> Federation:
         """Start the hub, then every province (all spawned before waiting), until all are up."""
@@ -94,20 +95,23 @@ class Federation:
         self.wait_all_up(seconds=60)
         return self
 
-    def start_province(self, region: str, wait: bool = True) -> None:
-        """Start (or restart, on the same port) one province node."""
+    def start_province(self, region: str, wait: bool = True,
+                       env: Mapping[str, str] | None = None) -> None:
+        """Start (or restart, on the same port) one province node, with extra environment
+        variables if given (e.g. MEDSETTLE_CRASH_AT for a fault drill)."""
         port = int(self.urls[region].rsplit(":", 1)[1]) if region in self.urls else free_port()
         self.urls[region] = f"http://127.0.0.1:{port}"
         self._spawn(region, ["province", "--region", region, "--port", str(port),
                              "--db", self.dbs[region], "--hub", self.hub_url,
                              "--keys", str(self.keys_path), "--timeout", str(self.his_timeout),
-                             "--anchor-seconds", str(self.anchor_seconds)])
+                             "--anchor-seconds", str(self.anchor_seconds)], env)
         if wait:
             self.wait_healthy(self.urls[region], self.procs[region])
 
     def stop_province(self, region: str) -> None:
         proc = self.procs.pop(region)
-        os.killpg(proc.pid, signal.SIGKILL)
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
         proc.wait(10)
 
     def pause_province(self, region: str) -> None:

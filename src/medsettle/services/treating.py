@@ -26,6 +26,7 @@ from medsettle.core.errors import (
 )
 from medsettle.core.ids import derived_id
 from medsettle.core.lines import price_line
+from medsettle.services import failpoints
 from medsettle.services.ports import Database, Reply, UnitOfWork
 
 logger = logging.getLogger(__name__)
@@ -164,6 +165,7 @@ def open_visit(t: Treating, env: Any, cmd: Any, *, inpatient: bool, reply: Reply
                        extra={"mdtrt_id": mdtrt_id, "msgid": env.msgid, "why": str(exc)})
         raise PeerUnavailable(f"{exc}; visit {mdtrt_id} is marked for manual reimbursement "
                               "(手工报销)") from None
+    failpoints.reach("visit.after_insured")
     person = {k: answer.get(k) for k in ("psn_name", "certno", "gend", "brdy", "psn_type")}
     result = {"mdtrt_id": mdtrt_id, "psn_no": cmd.psn_no, "ipt_otp_no": number,
               "benefit_class": answer.get("benefit_class")}

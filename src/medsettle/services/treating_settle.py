@@ -22,6 +22,7 @@ from medsettle.core.errors import (
 )
 from medsettle.core.ids import reversal_msgid
 from medsettle.core.money import fen_to_yuan
+from medsettle.services import failpoints
 from medsettle.services.ledger import post_settlement
 from medsettle.services.ports import Reply, UnitOfWork
 from medsettle.services.records import line_payload
@@ -61,6 +62,8 @@ def settle(t: Treating, env: Any, cmd: Any, *, inpatient: bool, persist: bool,
                "disease_opened": visit.disease in (inst.chronic_opened or [])
                if visit.disease else True}
     op = "settle" if persist else "pre_settle"
+    if persist:
+        failpoints.reach("settle.before_insured")
     try:
         answer = t.insured.call(visit.insuplc_admdvs, op, env.msgid, payload)
     except PeerUnavailable as exc:
@@ -73,6 +76,7 @@ def settle(t: Treating, env: Any, cmd: Any, *, inpatient: bool, persist: bool,
     setl_time = settlement_time(answer, now)
     view = _setl_view(answer, visit, env, cmd, setl_id, setl_time, inpatient)
     if persist:
+        failpoints.reach("settle.after_insured")
         with t.db.tx() as tx:
             reply.record(tx, view)
             current = own_visit(tx, env, visit.mdtrt_id, visit.psn_no)
@@ -85,6 +89,7 @@ def settle(t: Treating, env: Any, cmd: Any, *, inpatient: bool, persist: bool,
                 tx.change("fee_details", {"mdtrt_id": line.mdtrt_id,
                                           "feedetl_sn": line.feedetl_sn}, setl_id=setl_id)
             tx.change("visits", {"mdtrt_id": visit.mdtrt_id}, status="settled")
+        failpoints.reach("settle.after_commit")
     return view
 
 
