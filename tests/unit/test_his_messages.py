@@ -665,4 +665,4 @@ def test_a_node_json_body_with_a_lone_surrogate_is_refused_naming_the_field() ->
     with pytest.raises(InvalidInput) as refused:
         parse_object(b'{"payload": {"lines": [{"name": "\\ud800x"}]}}')
     assert refused.value.field == "payload.lines[0].name"
-    assert parse_object('{"name": "\\ud83d\\ude00"}'.encode()) == {"name": "\U0001F600"}
+    assert parse_object(b'{"name": "\\ud83d\\ude00"}') == {"name": "\U0001F600"}
