@@ -65,13 +65,19 @@ class Player:
 
     def play(self, visits: Sequence[PlannedVisit], concurrency: int = 16,
              on_done: Callable[[], None] | None = None) -> Tally:
-        """Play every visit (`concurrency` at a time); returns the tally."""
-        def run(visit: PlannedVisit) -> None:
-            self.play_one(visit)
-            if on_done:
-                on_done()
+        """Play every visit, `concurrency` persons at a time; returns the tally.
+
+        A person is in one hospital at a time and their accumulators make the order of their
+        visits matter, so each person's visits are played one after another, in plan order;
+        different persons run in parallel. The same plan therefore settles the same amounts
+        however the threads are scheduled."""
+        def run(own: list[PlannedVisit]) -> None:
+            for visit in own:
+                self.play_one(visit)
+                if on_done:
+                    on_done()
         with ThreadPoolExecutor(concurrency) as pool:
-            list(pool.map(run, visits))
+            list(pool.map(run, by_person(visits)))
         return self.tally
 
     def play_one(self, visit: PlannedVisit) -> None:
@@ -125,6 +131,14 @@ class Player:
             else:
                 self.tally.failed[province] += 1
                 self.tally.reasons[reason] += 1
+
+
+def by_person(visits: Sequence[PlannedVisit]) -> list[list[PlannedVisit]]:
+    """The visits grouped by person, each group in plan order, groups in order of first visit."""
+    groups: dict[str, list[PlannedVisit]] = {}
+    for visit in visits:
+        groups.setdefault(visit.psn_no, []).append(visit)
+    return list(groups.values())
 
 
 def by_province(tally: Tally) -> dict[str, dict[str, int | float]]:
