@@ -136,12 +136,19 @@ def _mismatch(setl_id: str, problem: str, inst: Mapping[str, Any] | None,
             "centre": side(node)}
 
 
+#: The order of the mismatches: what the institution declared and the centre lacks, what
+#: differs (both in the institution's order), then what the institution did not declare (in
+#: the centre's order, by settlement time).
+_ORDER = {"missing_at_node": 0, "differs": 1, "missing_at_institution": 2}
+
+
 def _compare(inst_rows: list[dict[str, Any]], node_rows: list[dict[str, Any]]
              ) -> list[dict[str, Any]]:
     mine = {r["setl_id"]: r for r in node_rows}
     theirs = {r["setl_id"]: r for r in inst_rows}
+    ids = [*theirs, *(setl_id for setl_id in mine if setl_id not in theirs)]
     out = []
-    for setl_id in sorted(mine.keys() | theirs.keys()):
+    for setl_id in ids:
         inst, node = theirs.get(setl_id), mine.get(setl_id)
         if node is None:
             out.append(_mismatch(setl_id, "missing_at_node", inst, None,
@@ -160,7 +167,7 @@ def _compare(inst_rows: list[dict[str, Any]], node_rows: list[dict[str, Any]]
             if problems:
                 out.append(_mismatch(setl_id, "differs", inst, node,
                                      f"{', '.join(problems)} differ"))
-    return out
+    return sorted(out, key=lambda m: _ORDER[m["stmt_rslt"]])
 
 
 def details(t: tr.Treating, env: Envelope, cmd: ReconcileDetails, now: datetime
