@@ -22,7 +22,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from medsettle.adapters.db.engine import Role, make_engine, migrate, schema_role
 from medsettle.adapters.db.store import Store
 from medsettle.core.errors import InvalidInput, MedSettleError
-from medsettle.core.operators import Operator, validate_role
+from medsettle.core.operators import Operator, validate_name, validate_region, validate_role
 from medsettle.services import operators as svc
 from medsettle.services.ports import UnitOfWork
 
@@ -101,8 +101,10 @@ def add_operator(
                                                         "operator, e.g. 440000")] = None,
 ) -> None:
     """Create an operator and print their token, once."""
-    try:
+    try:  # the arguments first: bad input must not create or migrate a database
         checked_role = validate_role(role)
+        validate_name(name)
+        validate_region(checked_role, region)
     except InvalidInput as exc:
         fail(describe(exc))
     operator, token = in_database(db, checked_role, lambda tx: svc.create_operator(
