@@ -23,7 +23,6 @@ from fastapi.routing import APIRoute
 
 from medsettle.adapters.api.auth import operator_dependency
 from medsettle.adapters.db.engine import make_engine, migrate
-from medsettle.adapters.db.seed import load_rows
 from medsettle.adapters.db.store import Store
 from medsettle.core.errors import AuthenticationFailed
 from medsettle.core.operators import token_hash
@@ -163,7 +162,6 @@ def credentials(filing_province: Province, tmp_path_factory: pytest.TempPathFact
     disabled = add_operator(node, "gone")
     with node.store.tx() as tx:
         disable_operator(tx, "gone")
-    load_rows(f"sqlite:///{elsewhere}/510000.db", {})
     return Credentials(
         disabled=disabled,
         other_province_row=add_operator(node, "sichuan-clerk", region="510000"),

@@ -87,7 +87,7 @@ def in_database(db: str, role: Role | None, work: Callable[[UnitOfWork], T]) -> 
 
 
 def where(operator: Operator) -> str:
-    """"province 440000" or "hub"."""
+    """Where the operator works: "province 440000" or "hub"."""
     return f"province {operator.region}" if operator.role == "province" else "hub"
 
 
