@@ -11,10 +11,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from alembic import command
+from sqlalchemy import inspect
 from typer.testing import CliRunner
 
 from medsettle.adapters.cli import app
-from medsettle.adapters.db.engine import make_engine, migrate, schema_role
+from medsettle.adapters.db.engine import alembic_config, make_engine, migrate, schema_role
 from medsettle.adapters.db.store import Store
 from medsettle.core.errors import AuthenticationFailed
 from medsettle.core.operators import token_hash
@@ -129,9 +131,11 @@ def test_an_older_database_is_migrated_before_its_operators_are_listed(tmp_path:
     db = f"sqlite:///{tmp_path}/old.db"
     engine = make_engine(db)
     migrate(engine, "province")
-    with engine.begin() as conn:  # as a node database of before the operators table
-        conn.exec_driver_sql("DROP TABLE operators")
-        conn.exec_driver_sql("UPDATE alembic_version SET version_num = 'p0005'")
+    config = alembic_config("province")
+    with engine.begin() as conn:  # back to the schema of before the operators table
+        config.attributes["connection"] = conn
+        command.downgrade(config, "-1")
+    assert not inspect(engine).has_table("operators")
     engine.dispose()
     code, out, err = medsettle("operator", "list", "--db", db)
     assert code == 0 and "no operators yet" in out, err
