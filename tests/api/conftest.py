@@ -4,7 +4,8 @@ Guangdong (440000) treats at 深圳示例医院 and insures 陈明 (CHEN, Guangz
 settles itself: its router calls the insured side in-process, so whole visits run without a hub.
 A visit in the insured province needs a long-term filing (long_term_return), so the HIS node is
 seeded with one for CHEN, and with a second hospital to play "another institution". Patients of
-other provinces fail with "no hub configured".
+other provinces fail with "no hub configured". The /api routes are called as `clerk`, an operator
+of Guangdong created in the node's database.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import hashlib
 import warnings
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -27,6 +28,7 @@ from medsettle.adapters.api.province import ProvinceConfig, ProvinceNode, create
 from medsettle.adapters.db.seed import load_rows
 from medsettle.adapters.his.client import HisClient, Patient, VisitFlow
 from medsettle.core.policy import PolicyBook
+from medsettle.services.operators import create_operator
 from tests.e2e import fixtures as f
 
 with warnings.catch_warnings():  # starlette asks for httpx2, which is not installed here
@@ -130,6 +132,29 @@ def filing_province(tmp_path_factory: pytest.TempPathFactory,
                     book: PolicyBook) -> Iterator[Province]:
     """A node seeded with exactly fixtures.ROWS["440000"] (CHEN has no filing yet)."""
     yield from start_province(tmp_path_factory.mktemp("filings"), f.ROWS[REGION], book)
+
+
+def add_operator(node: ProvinceNode, name: str, *, role: str = "province",
+                 region: str | None = REGION) -> str:
+    """Create an operator in the node's database, as `medsettle operator add` does; their token."""
+    with node.store.tx() as tx:
+        _, token = create_operator(tx, name, role, region, datetime.now(UTC))
+    return token
+
+
+def bearer(token: str) -> dict[str, str]:
+    """The header that authenticates an operator."""
+    return {"Authorization": f"Bearer {token}"}
+
+
+@pytest.fixture(scope="module")
+def clerk(filing_province: Province) -> Iterator[TestClient]:
+    """The filing node's API as `clerk`, an operator of Guangdong: every request carries the
+    token."""
+    token = add_operator(filing_province.node, "clerk")
+    client = TestClient(filing_province.http.app, headers=bearer(token))
+    yield client
+    client.close()
 
 
 @pytest.fixture(scope="module")

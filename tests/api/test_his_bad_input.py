@@ -23,7 +23,7 @@ from medsettle.adapters.his import gateway
 from medsettle.adapters.his.client import HisClient, Patient
 from medsettle.core.filing import add_months
 from medsettle.core.policy import PolicyBook
-from tests.api.conftest import OTHER_H, Province, Visit, new_visit
+from tests.api.conftest import OTHER_H, Province, TestClient, Visit, new_visit
 from tests.e2e import fixtures as f
 
 DROP = object()  # an edit that removes the key
@@ -702,20 +702,22 @@ def filing_request(**changes: Any) -> dict[str, Any]:
     pytest.param(b"[1, 2]", "body", id="JSON-array"),
 ])
 def test_a_bad_filing_request_is_refused_naming_the_field_and_changes_nothing(
-        filing_province: Province, body: dict[str, Any] | bytes, field_name: str) -> None:
+        filing_province: Province, clerk: TestClient, body: dict[str, Any] | bytes,
+        field_name: str) -> None:
     before = filing_province.snapshot()
     content = body if isinstance(body, bytes) else json.dumps(body).encode()
-    response = filing_province.http.post("/api/v1/filings", content=content,
-                                         headers={"content-type": "application/json"})
+    response = clerk.post("/api/v1/filings", content=content,
+                          headers={"content-type": "application/json"})
     assert response.status_code == 400, response.text
     error = response.json()["error"]
     assert error["field"] == field_name and field_name in error["message"]
     assert filing_province.snapshot() == before
 
 
-def test_cancelling_an_unknown_filing_is_a_404_not_found(filing_province: Province) -> None:
+def test_cancelling_an_unknown_filing_is_a_404_not_found(filing_province: Province,
+                                                         clerk: TestClient) -> None:
     before = filing_province.snapshot()
-    response = filing_province.http.post(f"/api/v1/filings/{NO_FILING}/cancel")
+    response = clerk.post(f"/api/v1/filings/{NO_FILING}/cancel")
     assert response.status_code == 404
     assert response.json()["ok"] is False
     assert response.json()["error"]["code"] == "not_found"
@@ -724,22 +726,22 @@ def test_cancelling_an_unknown_filing_is_a_404_not_found(filing_province: Provin
 
 
 def test_a_commitment_filing_is_approved_at_once_listed_and_locked_for_six_months(
-        filing_province: Province, book: PolicyBook) -> None:
-    created = filing_province.http.post("/api/v1/filings", json=filing_request())
+        filing_province: Province, clerk: TestClient, book: PolicyBook) -> None:
+    created = clerk.post("/api/v1/filings", json=filing_request())
     assert created.status_code == 200, created.text
     filing = created.json()
     assert (filing["status"], filing["route"], filing["category"]) == (
         "approved", "commitment", "long_term_resident")
     assert filing["destination"] == "510100" and filing["decided_on"] == filing["applied_on"]
 
-    listed = filing_province.http.get(f"/api/v1/persons/{f.CHEN['psn_no']}/filings").json()
+    listed = clerk.get(f"/api/v1/persons/{f.CHEN['psn_no']}/filings").json()
     assert [x["filing_no"] for x in listed] == [filing["filing_no"]]
 
     start = date.fromisoformat(filing["valid_from"])
     hold = book.find("440100", "employee", start).filing.long_term_min_hold_months
     assert hold == 6
     before = filing_province.snapshot()
-    refused = filing_province.http.post(f"/api/v1/filings/{filing['filing_no']}/cancel")
+    refused = clerk.post(f"/api/v1/filings/{filing['filing_no']}/cancel")
     assert refused.status_code == 400
     assert refused.json()["error"]["code"] == "filing_locked"
     assert add_months(start, hold).isoformat() in refused.json()["error"]["message"]

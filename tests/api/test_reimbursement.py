@@ -16,7 +16,6 @@ import pytest
 from starlette.exceptions import StarletteDeprecationWarning
 
 from medsettle.adapters.api.province import ProvinceConfig, ProvinceNode, create_province_app
-from medsettle.adapters.api.province_money import add_money_routes
 from medsettle.adapters.db.seed import load_rows
 from medsettle.core import codes
 from medsettle.core.accumulators import Accumulators
@@ -25,7 +24,7 @@ from medsettle.core.codes import make_id_card
 from medsettle.core.money import apply_ratio
 from medsettle.core.policy import PolicyBook
 from medsettle.services.records import line_from_payload
-from tests.api.conftest import his_rows
+from tests.api.conftest import add_operator, bearer, his_rows
 from tests.e2e import fixtures as f
 
 with warnings.catch_warnings():
@@ -54,7 +53,8 @@ SETL_DATE = date(2025, 3, 6)
 
 @pytest.fixture(scope="module")
 def api(tmp_path_factory: pytest.TempPathFactory, book: PolicyBook) -> Iterator[TestClient]:
-    """A node with the money routes; LIN and HUANG added, each with ¥1,000 in the account."""
+    """A node with the money routes; LIN and HUANG added, each with ¥1,000 in the account.
+    Every request carries the token of `clerk`, an operator of Guangdong."""
     rows = his_rows()
     rows["persons"] = [*rows["persons"], LIN, HUANG]
     rows["filings"] = [*rows["filings"], HUANG_FILING]
@@ -64,8 +64,7 @@ def api(tmp_path_factory: pytest.TempPathFactory, book: PolicyBook) -> Iterator[
     load_rows(db_url, rows)
     node = ProvinceNode(ProvinceConfig(region="440000", db_url=db_url, key="k"), book=book)
     app = create_province_app(node, background=False)
-    add_money_routes(app, node)
-    with TestClient(app) as http:
+    with TestClient(app, headers=bearer(add_operator(node, "clerk"))) as http:
         http.app_state_node = node  # type: ignore[attr-defined]
         yield http
     node.store.engine.dispose()

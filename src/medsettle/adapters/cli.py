@@ -18,6 +18,7 @@ from rich.table import Table as RichTable
 from medsettle.adapters.cli_clear import clear_command
 from medsettle.adapters.cli_demo import demo_command, sim_command
 from medsettle.adapters.cli_nodes import keys_command, serve_app
+from medsettle.adapters.cli_operators import operator_app
 from medsettle.adapters.cli_reconcile import reconcile_command
 from medsettle.adapters.cli_verify import verify_command
 from medsettle.adapters.files import examples_dir, load_policy_book, read_document
@@ -39,6 +40,7 @@ app = typer.Typer(help="MedSettle: cross-province direct settlement of medical i
 policy_app = typer.Typer(help="Shipped policy parameters (参保地政策).", no_args_is_help=True)
 app.add_typer(policy_app, name="policy")
 app.add_typer(serve_app, name="serve")
+app.add_typer(operator_app, name="operator")
 app.command("keys")(keys_command)
 app.command("demo")(demo_command)
 app.command("sim")(sim_command)

@@ -183,7 +183,8 @@ class PeerUnavailable(MedSettleError):
 
 
 class AuthenticationFailed(MedSettleError):
-    """A node-to-node request is unsigned, from an unknown node, or its signature is wrong."""
+    """A request is not authenticated: a node's signature is missing or wrong, or an operator's
+    token is missing, malformed, unknown, disabled or not accepted by this node."""
 
     code = "authentication_failed"
 

@@ -17,6 +17,7 @@ from prometheus_client import generate_latest
 from sqlalchemy import select
 from starlette.concurrency import run_in_threadpool
 
+from medsettle.adapters.api.auth import require_operator
 from medsettle.adapters.api.common import http_status, in_tx, json_body, jsonable, signed_body
 from medsettle.adapters.api.province_money import add_money_routes
 from medsettle.adapters.db import tables as tbl
@@ -206,41 +207,49 @@ def create_province_app(node: ProvinceNode, *, background: bool = True) -> FastA
 
 
 def _add_filing_routes(app: FastAPI, node: ProvinceNode) -> None:
-    """The filing (备案) API of the insured place, for the person's app and the operator console."""
+    """The filing (备案) API of the insured place, for the operator console (every route needs an
+    operator of this province; a person's own sign-in will come on top)."""
+    operator = require_operator(node.store, "province", node.config.region)
 
     def run(work: Callable[[Any], Any]) -> Any:
         return in_tx(node.store, work)
 
-    @app.post("/api/v1/filings", summary="File (备案): instant approval by commitment, or review")
+    @app.post("/api/v1/filings", summary="File (备案): instant approval by commitment, or review",
+              dependencies=operator)
     async def create_filing(request: Request) -> Any:
         doc = await json_body(request)
         today = node.clock().date()
         return await run_in_threadpool(run, lambda tx: filings.create(tx, node.book, doc, today))
 
-    @app.post("/api/v1/filings/post-hoc", summary="补办: file after admission, back-dated")
+    @app.post("/api/v1/filings/post-hoc", summary="补办: file after admission, back-dated",
+              dependencies=operator)
     async def post_hoc(request: Request) -> Any:
         doc = await json_body(request)
         today = node.clock().date()
         return await run_in_threadpool(
             run, lambda tx: filings.create_post_hoc(tx, node.book, doc, today))
 
-    @app.get("/api/v1/persons/{psn_no}/filings", summary="A person's filings")
+    @app.get("/api/v1/persons/{psn_no}/filings", summary="A person's filings",
+             dependencies=operator)
     def person_filings(psn_no: str) -> Any:
         return run(lambda tx: filings.of_person(tx, psn_no))
 
-    @app.post("/api/v1/filings/{filing_no}/change", summary="Change the destination")
+    @app.post("/api/v1/filings/{filing_no}/change", summary="Change the destination",
+              dependencies=operator)
     async def change_filing(filing_no: str, request: Request) -> Any:
         doc = await json_body(request)
         today = node.clock().date()
         return await run_in_threadpool(run, lambda tx: filings.change(
             tx, node.book, filing_no, doc.get("destination"), today))
 
-    @app.post("/api/v1/filings/{filing_no}/cancel", summary="Cancel a filing")
+    @app.post("/api/v1/filings/{filing_no}/cancel", summary="Cancel a filing",
+              dependencies=operator)
     def cancel_filing(filing_no: str) -> Any:
         today = node.clock().date()
         return run(lambda tx: filings.cancel(tx, node.book, filing_no, today))
 
-    @app.post("/api/v1/filings/{filing_no}/decision", summary="Operator: approve or reject")
+    @app.post("/api/v1/filings/{filing_no}/decision", summary="Operator: approve or reject",
+              dependencies=operator)
     async def decide(filing_no: str, request: Request) -> Any:
         doc = await json_body(request)
         approve = doc.get("approve")

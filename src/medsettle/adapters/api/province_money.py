@@ -1,5 +1,6 @@
 """A province node's money routes: settlement lists and reports for daily reconciliation (对账,
-signed by the hub), and manual reimbursement (手工报销) claims of its insured persons."""
+signed by the hub), and manual reimbursement (手工报销) claims of its insured persons. The /api
+routes need an operator of the province (adapters/api/auth.py)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 from fastapi import FastAPI, Request
 from starlette.concurrency import run_in_threadpool
 
+from medsettle.adapters.api.auth import require_operator
 from medsettle.adapters.api.common import in_tx, json_body, jsonable
 from medsettle.adapters.federation import verify
 from medsettle.adapters.his.reconcile import settlements_between
@@ -84,7 +86,8 @@ def _add_reconciliation_routes(app: FastAPI, node: ProvinceNode) -> None:
             tx.add("reconciliation_reports", row)
         return {"ok": True}
 
-    @app.get("/api/v1/reconciliation-reports", summary="The 对账 reports of a day")
+    @app.get("/api/v1/reconciliation-reports", summary="The 对账 reports of a day (operators)",
+             dependencies=require_operator(node.store, "province", node.config.region))
     def reports(day: str | None = None) -> Any:
         with node.store.tx() as tx:
             rows = tx.rows("reconciliation_reports", order_by="id", day=_day(day, "day"))
@@ -92,28 +95,35 @@ def _add_reconciliation_routes(app: FastAPI, node: ProvinceNode) -> None:
 
 
 def _add_reimbursement_routes(app: FastAPI, node: ProvinceNode) -> None:
+    operator = require_operator(node.store, "province", node.config.region)
+
     def run(work: Callable[[Any], Any]) -> Any:
         return in_tx(node.store, work)
 
-    @app.post("/api/v1/reimbursements", summary="Submit a manual reimbursement claim (手工报销)")
+    @app.post("/api/v1/reimbursements", summary="Submit a manual reimbursement claim (手工报销)",
+              dependencies=operator)
     async def submit(request: Request) -> Any:
         claim = rb.parse_claim(await json_body(request))
         return await run_in_threadpool(
             run, lambda tx: rb.submit_claim(tx, node.book, claim, node.clock()))
 
-    @app.get("/api/v1/reimbursements/{claim_id}", summary="One claim and its status")
+    @app.get("/api/v1/reimbursements/{claim_id}", summary="One claim and its status",
+             dependencies=operator)
     def get_claim(claim_id: str) -> Any:
         return run(lambda tx: rb.get_claim(tx, claim_id))
 
-    @app.post("/api/v1/reimbursements/{claim_id}/approve", summary="Operator: approve")
+    @app.post("/api/v1/reimbursements/{claim_id}/approve", summary="Operator: approve",
+              dependencies=operator)
     def approve(claim_id: str) -> Any:
         return run(lambda tx: rb.approve(tx, claim_id, node.clock()))
 
-    @app.post("/api/v1/reimbursements/{claim_id}/pay", summary="Pay the person")
+    @app.post("/api/v1/reimbursements/{claim_id}/pay", summary="Pay the person",
+              dependencies=operator)
     def pay(claim_id: str) -> Any:
         return run(lambda tx: rb.pay(tx, claim_id, node.clock()))
 
-    @app.post("/api/v1/reimbursements/{claim_id}/reject", summary="Operator: reject")
+    @app.post("/api/v1/reimbursements/{claim_id}/reject", summary="Operator: reject",
+              dependencies=operator)
     async def reject(claim_id: str, request: Request) -> Any:
         doc = await json_body(request)
         reason = doc.get("reason")

@@ -7,9 +7,14 @@ from typing import Literal
 
 from alembic import command
 from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, create_engine, event
 
+from medsettle.core.errors import InvalidInput
+
 Role = Literal["province", "hub"]
+ROLES: tuple[Role, ...] = ("province", "hub")
 MIGRATIONS = Path(__file__).parent / "migrations"
 
 
@@ -52,3 +57,18 @@ def migrate(engine: Engine, role: Role) -> None:
     with engine.begin() as connection:
         config.attributes["connection"] = connection
         command.upgrade(config, "head")
+
+
+def schema_role(engine: Engine) -> Role | None:
+    """Whose schema the database holds (province or hub), read from its Alembic revision; None
+    for a database no node has migrated yet, InvalidInput for a revision of neither."""
+    with engine.connect() as connection:
+        revisions = set(MigrationContext.configure(connection).get_current_heads())
+    if not revisions:
+        return None
+    for role in ROLES:
+        script = ScriptDirectory.from_config(alembic_config(role))
+        if revisions <= {revision.revision for revision in script.walk_revisions()}:
+            return role
+    raise InvalidInput("db", f"holds neither a province nor a hub schema (Alembic revision "
+                             f"{', '.join(sorted(revisions))})")

@@ -57,14 +57,15 @@ class Tx:
         self.conn = conn
         self.dialect = dialect
 
-    # --- generic ---------------------------------------------------------------------------
-    def one(self, name: str | Table, **keys: object) -> Row[Any] | None:
+    # --- generic (the table comes first and positionally, so a column may be called `name`) ---
+    def one(self, name: str | Table, /, **keys: object) -> Row[Any] | None:
         """The row of `table` whose columns equal `keys`, or None."""
         table = _table(name)
         query = select(table).where(*(table.c[k] == v for k, v in keys.items()))
         return self.conn.execute(query).first()
 
-    def rows(self, name: str | Table, order_by: str | None = None, **keys: object) -> list[Row[Any]]:
+    def rows(self, name: str | Table, /, order_by: str | None = None,
+             **keys: object) -> list[Row[Any]]:
         """Every row of `table` whose columns equal `keys`."""
         table = _table(name)
         query = select(table).where(*(table.c[k] == v for k, v in keys.items()))
@@ -97,7 +98,7 @@ class Tx:
         if rows:
             self.conn.execute(self._insert(_table(name)).on_conflict_do_nothing(), rows)
 
-    def change(self, name: str | Table, keys: Mapping[str, object], **values: object) -> int:
+    def change(self, name: str | Table, /, keys: Mapping[str, object], **values: object) -> int:
         """Update the rows matching `keys`; returns how many."""
         table = _table(name)
         query = update(table).where(*(table.c[k] == v for k, v in keys.items())).values(**values)
@@ -187,7 +188,7 @@ class Tx:
         """A treating node's month owed to each institution (see aggregates.institution_owed)."""
         return aggregates.institution_owed(self.conn, start, end)
 
-    def count(self, name: str | Table, **keys: object) -> int:
+    def count(self, name: str | Table, /, **keys: object) -> int:
         """How many rows match."""
         table = _table(name)
         query = select(func.count()).select_from(table).where(

@@ -275,6 +275,24 @@ def _ledger(metadata: MetaData) -> tuple[Table, Table]:
 
 ledger_entries, ledger_postings = _ledger(province)
 
+
+def _operators(metadata: MetaData) -> Table:
+    """The operators who may use the node's API (core/operators.py): only a token's SHA-256 is
+    kept, never the token."""
+    return Table(
+        "operators", metadata,
+        Column("id", Integer, primary_key=True, autoincrement=True),
+        Column("name", String(64), nullable=False, unique=True),
+        Column("role", String(8), nullable=False),  # province | hub
+        Column("region", String(6)),  # the province code of a province operator; NULL at the hub
+        Column("token_hash", String(64), nullable=False, unique=True),
+        Column("created_at", UTCDateTime(), nullable=False),
+        Column("disabled", Boolean, nullable=False, default=False),
+    )
+
+
+operators = _operators(province)
+
 hub_anchors = Table(  # the hub's chain heads, kept at each province (counter-anchors)
     "hub_anchors", province,
     Column("kind", String(8), primary_key=True),  # log | ledger
@@ -374,6 +392,7 @@ locator = Table(  # hash of an ID number → the province that insures the perso
 
 
 hub_ledger_entries, hub_ledger_postings = _ledger(hub)  # same names as a province's tables
+hub_operators = _operators(hub)
 
 hub_counters = Table(
     "counters", hub,
