@@ -1,7 +1,7 @@
 """operators of the node's API (token hashes only)
 
-Revision ID: p0006
-Revises: p0005
+Revision ID: p0007
+Revises: p0006
 """
 
 from __future__ import annotations
@@ -9,8 +9,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "p0006"
-down_revision = "p0005"
+revision = "p0007"
+down_revision = "p0006"
 branch_labels = None
 depends_on = None
 
