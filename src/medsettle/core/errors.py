@@ -182,6 +182,12 @@ class AuthenticationFailed(MedSettleError):
     code = "authentication_failed"
 
 
+class Forbidden(MedSettleError):
+    """The caller is who it says it is, but what it asks for belongs to someone else."""
+
+    code = "forbidden"
+
+
 class LedgerError(MedSettleError):
     """A ledger invariant would be broken."""
 
