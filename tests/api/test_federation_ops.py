@@ -43,8 +43,10 @@ def test_a_replayed_person_info_is_refused(province: Province) -> None:
     assert "psn_name" not in replay.text
 
 
-def test_the_hub_may_call_as_itself(province: Province) -> None:
-    answer = post(province, "/fed/v1/ops/person_info", op(**{"from": "hub"}))
+@pytest.mark.parametrize("doc", [op(**{"from": "hub"}), op(msgid="")],
+                         ids=["from-hub", "read-without-msgid"])
+def test_a_well_formed_person_info_is_answered(province: Province, doc: dict[str, Any]) -> None:
+    answer = post(province, "/fed/v1/ops/person_info", doc)
     assert answer.status_code == 200, answer.text
 
 
@@ -67,7 +69,8 @@ BAD_BODIES = [
     ("/fed/v1/ops/person_info", op(**{"from": ["hub"]}), "from"),
     ("/fed/v1/ops/person_info", op(msgid=DROP), "msgid"),
     ("/fed/v1/ops/person_info", op(msgid=7), "msgid"),
-    ("/fed/v1/ops/person_info", op(msgid=""), "msgid"),
+    ("/fed/v1/ops/settle", op(msgid=""), "msgid"),
+    ("/fed/v1/ops/person_info", op(msgid=None), "msgid"),
     ("/fed/v1/ops/person_info", op(msgid="M" * 41), "msgid"),
     ("/fed/v1/ops/person_info", op(msgid="tab\there"), "msgid"),
     ("/fed/v1/ops/settle", op(payload=DROP), "payload"),

@@ -63,7 +63,8 @@ BAD_BODIES = [
     ("/fed/v1/call", call(op=["settle"]), "op"),
     ("/fed/v1/call", call(msgid=DROP), "msgid"),
     ("/fed/v1/call", call(msgid=12345), "msgid"),
-    ("/fed/v1/call", call(msgid=""), "msgid"),
+    ("/fed/v1/call", call(op="cancel_settlement", msgid=""), "msgid"),
+    ("/fed/v1/call", call(msgid=None), "msgid"),
     ("/fed/v1/call", call(msgid="M" * 41), "msgid"),
     ("/fed/v1/call", call(msgid="two words"), "msgid"),
     ("/fed/v1/call", call(msgid="编号1"), "msgid"),
@@ -139,6 +140,8 @@ def test_the_hub_forwards_only_what_a_treating_place_may_ask(
 
 @pytest.mark.parametrize("doc", [
     call(),
+    call(msgid=""),  # a read the treating node sends without a msgid
+    call(op="accumulations", msgid="", payload={"psn_no": "P1"}),
     call(op="cancel_settlement", payload={"setl_id": "S1", "cancel_setl_id": "C1"}),
     call(op="settle", payload=SETTLE),
     call(to="110105", op="open_visit", payload=SETTLE | {"mdtrtarea_admvs": "440000"}),

@@ -59,6 +59,8 @@ _KIND = {str: "a string", dict: "a JSON object", list: "a JSON array"}
 SHA256_HEX = re.compile(r"[0-9a-f]{64}", re.ASCII)
 #: A node-to-node msgid: 1-40 printable ASCII characters, no spaces.
 MSGID = re.compile(r"[\x21-\x7e]{1,40}", re.ASCII)
+#: The reads a treating node sends with an empty msgid (nothing is stored under it).
+UNNUMBERED_OPS = frozenset({"person_info", "accumulations"})
 
 
 def required(doc: Mapping[str, Any], name: str, kind: type[T], *, within: str = "") -> T:
@@ -71,6 +73,14 @@ def required(doc: Mapping[str, Any], name: str, kind: type[T], *, within: str = 
     if not isinstance(value, kind):
         raise InvalidInput(field, f"must be {_KIND[kind]}, not {type(value).__name__}")
     return value
+
+
+def node_msgid(doc: Mapping[str, Any], op: str) -> str:
+    """The msgid of a node-to-node operation `op`: 1-40 printable ASCII characters, or "" for
+    the reads sent without one (UNNUMBERED_OPS); else InvalidInput naming `msgid`."""
+    if op in UNNUMBERED_OPS and required(doc, "msgid", str) == "":
+        return ""
+    return required_text(doc, "msgid", MSGID, "1-40 printable ASCII characters")
 
 
 def required_text(doc: Mapping[str, Any], name: str, pattern: re.Pattern[str], expected: str,

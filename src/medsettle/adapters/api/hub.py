@@ -20,9 +20,9 @@ from prometheus_client import generate_latest
 from starlette.concurrency import run_in_threadpool
 
 from medsettle.adapters.api.common import (
-    MSGID,
     SHA256_HEX,
     http_status,
+    node_msgid,
     required,
     required_text,
     signed_body,
@@ -270,7 +270,7 @@ def read_call(sender: str, doc: Mapping[str, Any]) -> Call:
     agrees to forward for `sender` (services.forwarding.admit_call)."""
     to = required(doc, "to", str)
     op = required(doc, "op", str)
-    msgid = required_text(doc, "msgid", MSGID, "1-40 printable ASCII characters")
+    msgid = node_msgid(doc, op)
     payload = required(doc, "payload", dict)
     return admit_call(sender, to, op, msgid, payload)
 

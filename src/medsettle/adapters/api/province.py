@@ -18,13 +18,12 @@ from sqlalchemy import select
 from starlette.concurrency import run_in_threadpool
 
 from medsettle.adapters.api.common import (
-    MSGID,
     http_status,
     in_tx,
     json_body,
     jsonable,
+    node_msgid,
     required,
-    required_text,
     signed_body,
 )
 from medsettle.adapters.api.province_money import add_money_routes
@@ -194,7 +193,7 @@ def create_province_app(node: ProvinceNode, *, background: bool = True) -> FastA
         sender = required(doc, "from", str)
         # passed to run_op once it checks ownership
         caller = sender if sender == "hub" else validate_province(sender, "from")  # noqa: F841
-        msgid = required_text(doc, "msgid", MSGID, "1-40 printable ASCII characters")
+        msgid = node_msgid(doc, op)
         payload = required(doc, "payload", dict)
         result = await run_in_threadpool(run_op, node.store, node.book, op, msgid, payload,
                                          node.clock())
