@@ -164,7 +164,7 @@ def test_an_unexpected_fault_at_the_hub_is_a_json_500(hub: TestClient,
     answer = post(hub, "/fed/v1/locate", {"certno_hash": HASH})
     assert answer.status_code == 500
     assert answer.json() == {"ok": False, "error": {
-        "code": "internal", "message": "internal error at the hub; nothing changed"}}
+        "code": "internal", "message": "internal error at the hub; see its log"}}
     assert "disk on fire" not in answer.text
 
 

@@ -63,15 +63,23 @@ MSGID = re.compile(r"[\x21-\x7e]{1,40}", re.ASCII)
 UNNUMBERED_OPS = frozenset({"person_info", "accumulations"})
 
 
-def required(doc: Mapping[str, Any], name: str, kind: type[T], *, within: str = "") -> T:
+def required(doc: Mapping[str, Any], name: str, kind: type[T]) -> T:
     """Field `name` of a request document, present and of JSON type `kind` (str, dict or list);
-    else InvalidInput naming it (`within` + name, e.g. "payload.mdtrtarea_admvs")."""
-    field = f"{within}{name}"
+    else InvalidInput naming it."""
     value = doc.get(name)
     if value is None:
-        raise InvalidInput(field, "is required")
+        raise InvalidInput(name, "is required")
     if not isinstance(value, kind):
-        raise InvalidInput(field, f"must be {_KIND[kind]}, not {type(value).__name__}")
+        raise InvalidInput(name, f"must be {_KIND[kind]}, not {type(value).__name__}")
+    return value
+
+
+def required_text(doc: Mapping[str, Any], name: str, pattern: re.Pattern[str],
+                  expected: str) -> str:
+    """A required string field matching `pattern` whole; InvalidInput names it and `expected`."""
+    value = required(doc, name, str)
+    if pattern.fullmatch(value) is None:
+        raise InvalidInput(name, f"expected {expected}, got {value[:80]!r}")
     return value
 
 
@@ -81,15 +89,6 @@ def node_msgid(doc: Mapping[str, Any], op: str) -> str:
     if op in UNNUMBERED_OPS and required(doc, "msgid", str) == "":
         return ""
     return required_text(doc, "msgid", MSGID, "1-40 printable ASCII characters")
-
-
-def required_text(doc: Mapping[str, Any], name: str, pattern: re.Pattern[str], expected: str,
-                  *, within: str = "") -> str:
-    """A required string field matching `pattern` whole; InvalidInput names it and `expected`."""
-    value = required(doc, name, str, within=within)
-    if pattern.fullmatch(value) is None:
-        raise InvalidInput(f"{within}{name}", f"expected {expected}, got {value[:80]!r}")
-    return value
 
 
 #: The HTTP status of each error family in the JSON APIs (the HIS gateway always answers 200).

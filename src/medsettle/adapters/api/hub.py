@@ -140,7 +140,7 @@ def create_hub_app(config: HubConfig) -> FastAPI:
         logger.error("request failed unexpectedly", exc_info=exc)
         metrics.errors.labels("internal").inc()
         return JSONResponse({"ok": False, "error": {"code": "internal", "message":
-                                                    "internal error at the hub; nothing changed"}},
+                                                    "internal error at the hub; see its log"}},
                             status_code=500)
 
     @app.post("/fed/v1/register")

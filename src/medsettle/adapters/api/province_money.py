@@ -10,7 +10,14 @@ from typing import TYPE_CHECKING, Any
 from fastapi import FastAPI, Request
 from starlette.concurrency import run_in_threadpool
 
-from medsettle.adapters.api.common import in_tx, json_body, jsonable, parse_object, signed_by
+from medsettle.adapters.api.common import (
+    in_tx,
+    json_body,
+    jsonable,
+    parse_object,
+    required,
+    signed_by,
+)
 from medsettle.adapters.his.reconcile import settlements_between
 from medsettle.core.errors import InvalidInput
 from medsettle.services import reimbursement as rb
@@ -75,9 +82,7 @@ def _add_reconciliation_routes(app: FastAPI, node: ProvinceNode) -> None:
         body = await request.body()
         hub_only(request, body)
         doc = parse_object(body)
-        report = doc.get("report") or {}
-        if not isinstance(report, dict):
-            raise InvalidInput("report", "must be a JSON object")
+        report = required(doc, "report", dict) if doc.get("report") is not None else {}
         row = {"day": _day(doc.get("day"), "day"), "scope": str(doc.get("scope", "hub"))[:24],
                "counterpart": str(doc.get("counterpart", "hub"))[:30],
                "balanced": bool(doc.get("balanced")), "report": report,
