@@ -18,7 +18,7 @@ from fastapi.testclient import TestClient
 from medsettle.adapters.api.hub_clearing import add_clearing_routes
 from medsettle.adapters.db.engine import make_engine, migrate
 from medsettle.adapters.db.store import Store
-from medsettle.adapters.federation import error_body, signed_headers
+from medsettle.adapters.federation import Verifier, error_body, signed_headers
 from medsettle.core import ledger
 from medsettle.core.clearing import YearMonth, net, obligations
 from medsettle.core.errors import MedSettleError, StateConflict
@@ -182,7 +182,7 @@ def _app(store: Store, keys: dict[str, str], now: datetime) -> TestClient:
     async def domain_error(_: Request, exc: MedSettleError) -> JSONResponse:
         return JSONResponse(error_body(exc), status_code=400)
 
-    add_clearing_routes(app, store, keys, clock=lambda: now)
+    add_clearing_routes(app, store, keys, Verifier(keys), clock=lambda: now)
     return TestClient(app)
 
 

@@ -360,7 +360,7 @@ def hub_with_anchor_routes(url: str, keys: dict[str, str]) -> tuple[Any, Store]:
         from starlette.testclient import TestClient
 
     from medsettle.adapters.api.hub_anchors import add_anchor_routes
-    from medsettle.adapters.federation import error_body
+    from medsettle.adapters.federation import Verifier, error_body
     from medsettle.core.errors import AuthenticationFailed, MedSettleError
 
     engine = make_engine(url)
@@ -372,7 +372,7 @@ def hub_with_anchor_routes(url: str, keys: dict[str, str]) -> tuple[Any, Store]:
     async def domain_error(_: Request, exc: MedSettleError) -> JSONResponse:
         return JSONResponse(error_body(exc), 401 if isinstance(exc, AuthenticationFailed) else 400)
 
-    add_anchor_routes(app, hub, keys)
+    add_anchor_routes(app, hub, Verifier(keys))
     return TestClient(app), hub
 
 

@@ -21,7 +21,13 @@ import typer
 from rich.console import Console
 from rich.table import Table as RichTable
 
-from medsettle.adapters.federation import HubClient, load_keys, raise_remote, signed_headers
+from medsettle.adapters.federation import (
+    HubClient,
+    load_keys,
+    read_answer,
+    result_of,
+    signed_headers,
+)
 from medsettle.core.errors import InvalidInput, MedSettleError, PeerUnavailable
 from medsettle.core.money import fen_to_yuan
 from medsettle.services.reconcile import (
@@ -47,24 +53,26 @@ class HttpSides:
     def regions(self) -> list[str]:
         """The provinces registered at the hub (from its status board)."""
         if not self.endpoints:
-            board = self.http.get(f"{self.hub_url}/status").json()
+            try:
+                response = self.http.get(f"{self.hub_url}/status")
+            except httpx.HTTPError as exc:
+                raise PeerUnavailable(f"{self.hub_url} cannot be reached: {exc}") from None
+            board = read_answer(response, f"the hub at {self.hub_url}")
             self.endpoints = {n["region"]: n["endpoint"] for n in board["nodes"]}
         return sorted(self.endpoints)
 
     def _signed(self, url: str, sender: str, key: str, method: str, path: str,
                 doc: Any = None, query: str = "") -> Any:
-        """One signed request; the answer's result, or the peer's error raised here."""
+        """One signed request (its path, `query` and body); the answer's result, or the peer's
+        error raised here (an answer that is not a JSON object: PeerUnavailable)."""
         body = b"" if doc is None else json.dumps(doc, ensure_ascii=False, default=str).encode()
-        headers = signed_headers(key, sender, path, body)
+        headers = signed_headers(key, sender, path, body, query)
         try:
             response = self.http.request(method, f"{url}{path}{query}", content=body or None,
                                          headers=headers)
         except httpx.HTTPError as exc:
             raise PeerUnavailable(f"{url} cannot be reached: {exc}") from None
-        answer = response.json()
-        if not isinstance(answer, dict) or not answer.get("ok"):
-            raise_remote(answer.get("error", {}) if isinstance(answer, dict) else {})
-        return answer.get("result")
+        return result_of(read_answer(response, url))
 
     def _node(self, region: str, method: str, path: str, doc: Any = None,
               query: str = "") -> Any:
@@ -100,7 +108,7 @@ class HttpSides:
         (signed as the treating province, so the hub indexes the cancel), else directly."""
         payload = {"setl_id": record.setl_id, "cancel_setl_id": "RV" + record.setl_id[2:]}
         if not record.cross_province:
-            doc = {"from": "reconcile", "msgid": msgid, "payload": payload}
+            doc = {"from": "hub", "msgid": msgid, "payload": payload}
             result: dict[str, Any] = self._node(record.insured_province, "POST",
                                                 "/fed/v1/ops/cancel_settlement", doc)
             return result

@@ -1,20 +1,26 @@
 """Node-to-node calls: signed JSON over HTTP through the hub (httpx, pooled, with timeouts).
 
 Every request carries `X-MS-Node` (the sender: a province code or "hub"), `X-MS-Time` (unix
-seconds) and `X-MS-Signature` = HMAC-SHA256 over node, time, path and the body's SHA-256, with
-the key of the province involved: a province signs with its own key; the hub signs what it sends
-to a province with that province's key. Each province therefore holds one key, the hub all of
-them, and a request from an unknown node, with a wrong signature or a stale time is refused.
+seconds), `X-MS-Nonce` (16 random bytes, hex) and `X-MS-Signature` = HMAC-SHA256 over node, time,
+nonce, the signed target (the path, plus "?" and the query string when there is one) and the
+body's SHA-256, with the key of the province involved: a province signs with its own key; the hub
+signs what it sends to a province with that province's key. Each province therefore holds one
+key, the hub all of them. A request from an unknown node, with a wrong signature, a stale time, a
+nonce already seen, or a time before the verifier started is refused (`Verifier`).
 """
 
 from __future__ import annotations
 
 import hashlib
+import heapq
 import hmac
 import json
 import logging
+import re
+import secrets
+import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +31,7 @@ from medsettle.core.errors import AuthenticationFailed, MedSettleError, PeerUnav
 
 logger = logging.getLogger(__name__)
 MAX_SKEW_SECONDS = 300
+NONCE = re.compile(r"[0-9a-f]{16,64}", re.ASCII)
 _ERRORS: dict[str, type[MedSettleError]] = {
     cls.code: cls for cls in vars(errors).values()
     if isinstance(cls, type) and issubclass(cls, MedSettleError) and "code" in vars(cls)}
@@ -38,36 +45,97 @@ def load_keys(path: Path) -> dict[str, str]:
     return {str(k): str(v) for k, v in keys.items()}
 
 
-def signature(key: str, node: str, stamp: str, path: str, body: bytes) -> str:
-    """The HMAC-SHA256 signature of one request."""
+def signed_target(path: str, query: str = "") -> str:
+    """What a signature covers of the URL: the path, and "?" + the query string if there is one
+    (so neither can be changed in transit). A leading "?" of `query` is optional."""
+    query = query.removeprefix("?")
+    return f"{path}?{query}" if query else path
+
+
+def signature(key: str, node: str, stamp: str, nonce: str, target: str, body: bytes) -> str:
+    """The HMAC-SHA256 signature of one request; `target` is `signed_target(path, query)`."""
     digest = hashlib.sha256(body).hexdigest()
-    message = f"{node}\n{stamp}\n{path}\n{digest}".encode()
+    message = f"{node}\n{stamp}\n{nonce}\n{target}\n{digest}".encode()
     return hmac.new(key.encode(), message, hashlib.sha256).hexdigest()
 
 
-def signed_headers(key: str, node: str, path: str, body: bytes) -> dict[str, str]:
-    """Headers that authenticate a request from `node`."""
+def signed_headers(key: str, node: str, path: str, body: bytes, query: str = "") -> dict[str, str]:
+    """Headers that authenticate one request from `node` (a fresh nonce each time: a signed
+    request can be sent once). `query` is the query string sent with `path`, if any."""
     stamp = str(int(time.time()))
-    return {"X-MS-Node": node, "X-MS-Time": stamp, "content-type": "application/json",
-            "X-MS-Signature": signature(key, node, stamp, path, body)}
+    nonce = secrets.token_hex(16)
+    return {"X-MS-Node": node, "X-MS-Time": stamp, "X-MS-Nonce": nonce,
+            "content-type": "application/json",
+            "X-MS-Signature": signature(key, node, stamp, nonce, signed_target(path, query), body)}
 
 
-def verify(headers: Mapping[str, str], path: str, body: bytes, key_of: Mapping[str, str]) -> str:
-    """Check a request's signature against the keys of the nodes allowed to send it; returns the
-    sending node or raises AuthenticationFailed. A province passes {"hub": its own key}."""
-    node = headers.get("x-ms-node", "")
-    stamp = headers.get("x-ms-time", "")
-    given = headers.get("x-ms-signature", "")
-    if not node or not stamp or not given:
-        raise AuthenticationFailed("the request is not signed (X-MS-Node/Time/Signature)")
-    key = key_of.get(node)
-    if key is None:
-        raise AuthenticationFailed(f"unknown node {node!r}")
-    if not stamp.isdigit() or abs(time.time() - int(stamp)) > MAX_SKEW_SECONDS:
-        raise AuthenticationFailed("the request's time is missing or too far from now")
-    if not hmac.compare_digest(signature(key, node, stamp, path, body), given):
-        raise AuthenticationFailed(f"wrong signature for node {node}")
-    return node
+class NonceBook:
+    """The nonces a verifier has accepted, each kept until its request's time leaves the window
+    (so the memory is bounded by the traffic of one window). Thread-safe."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._seen: set[tuple[str, str]] = set()
+        self._expiry: list[tuple[float, str, str]] = []  # a heap: soonest expiry first
+
+    def first_use(self, node: str, nonce: str, expires: float, now: float) -> bool:
+        """Record (node, nonce) until `expires`; False if it is already recorded (a replay)."""
+        with self._lock:
+            while self._expiry and self._expiry[0][0] < now:
+                _, old_node, old_nonce = heapq.heappop(self._expiry)
+                self._seen.discard((old_node, old_nonce))
+            if (node, nonce) in self._seen:
+                return False
+            self._seen.add((node, nonce))
+            heapq.heappush(self._expiry, (expires, node, nonce))
+            return True
+
+    def __len__(self) -> int:
+        with self._lock:
+            return len(self._seen)
+
+
+class Verifier:
+    """Checks the signed requests a node receives, against the keys of the nodes allowed to send
+    them (a province passes {"hub": its own key}). One per node: it remembers the nonces it has
+    accepted for `window` seconds and refuses a second use. After a restart that memory is gone,
+    so a request stamped before the verifier was created is refused too (a signer whose clock is
+    slightly behind may see its first requests after a restart refused; it retries)."""
+
+    def __init__(self, key_of: Mapping[str, str], *, window: int = MAX_SKEW_SECONDS,
+                 clock: Callable[[], float] = time.time) -> None:
+        self.key_of = key_of
+        self.window = window
+        self.clock = clock
+        self.started = int(clock())
+        self.nonces = NonceBook()
+
+    def verify(self, headers: Mapping[str, str], path: str, body: bytes,
+               query: str = "") -> str:
+        """The sending node of a request (its path, query string and body), or
+        AuthenticationFailed saying why it is refused."""
+        node, stamp, nonce, given = (headers.get(f"x-ms-{name}", "")
+                                     for name in ("node", "time", "nonce", "signature"))
+        if not node or not stamp or not nonce or not given:
+            raise AuthenticationFailed(
+                "the request is not signed (X-MS-Node/Time/Nonce/Signature)")
+        key = self.key_of.get(node)
+        if key is None:
+            raise AuthenticationFailed(f"unknown node {node!r}")
+        now = self.clock()
+        if not stamp.isdigit() or abs(now - int(stamp)) > self.window:
+            raise AuthenticationFailed("the request's time is missing or too far from now")
+        if int(stamp) < self.started:
+            raise AuthenticationFailed("the request was signed before this node started; "
+                                       "sign it again")
+        if NONCE.fullmatch(nonce) is None:
+            raise AuthenticationFailed("the request's nonce is not 16-64 lowercase hex digits")
+        expected = signature(key, node, stamp, nonce, signed_target(path, query), body)
+        if not hmac.compare_digest(expected, given):
+            raise AuthenticationFailed(f"wrong signature for node {node}")
+        if not self.nonces.first_use(node, nonce, int(stamp) + self.window, now):
+            raise AuthenticationFailed(f"replayed request: node {node} already used this nonce")
+        return node
 
 
 def error_body(exc: MedSettleError) -> dict[str, Any]:
@@ -88,6 +156,28 @@ def raise_remote(error: Mapping[str, Any]) -> None:
     raise cls(message)
 
 
+def read_answer(response: httpx.Response, peer: str) -> dict[str, Any]:
+    """A node's answer, which must be a JSON object whatever the status; anything else (a
+    proxy's error page, a plain-text 500, a list) is PeerUnavailable naming `peer`."""
+    try:
+        answer = response.json()
+    except ValueError:  # not JSON, or not UTF-8
+        answer = None
+    if not isinstance(answer, dict):
+        raise PeerUnavailable(f"{peer} answered HTTP {response.status_code} without a JSON "
+                              "object")
+    return answer
+
+
+def result_of(answer: Mapping[str, Any]) -> Any:
+    """The `result` of an answer {"ok": true, "result": …}; a refusal is the peer's error,
+    raised here as the same class."""
+    if not answer.get("ok"):
+        error = answer.get("error")
+        raise_remote(error if isinstance(error, Mapping) else {})
+    return answer.get("result")
+
+
 class HubClient:
     """A province's connection to the hub: register, heartbeat, and calls to other provinces."""
 
@@ -101,8 +191,10 @@ class HubClient:
                                  limits=httpx.Limits(max_connections=64,
                                                      max_keepalive_connections=64))
 
-    def post(self, path: str, doc: Mapping[str, Any], timeout: float | None = None) -> Any:
-        """POST a signed JSON document to the hub; peer trouble becomes PeerUnavailable."""
+    def post(self, path: str, doc: Mapping[str, Any],
+             timeout: float | None = None) -> dict[str, Any]:
+        """POST a signed JSON document to the hub and return its answer (a JSON object); peer
+        trouble, including an answer that is not a JSON object, becomes PeerUnavailable."""
         body = json.dumps(doc, default=str, ensure_ascii=False).encode()
         try:
             response = self.http.post(path, content=body, timeout=timeout,
@@ -111,18 +203,20 @@ class HubClient:
             raise PeerUnavailable("the national hub did not answer in time") from None
         except httpx.TransportError as exc:
             raise PeerUnavailable(f"the national hub cannot be reached: {exc}") from None
-        answer = response.json()
+        answer = read_answer(response, "the national hub")
         if response.status_code == 401:
-            raise AuthenticationFailed(str(answer.get("error", {}).get("message")))
+            error = answer.get("error")
+            message = error.get("message") if isinstance(error, Mapping) else None
+            raise AuthenticationFailed(str(message or "the national hub refused the request"))
         return answer
 
     def call(self, to: str, op: str, msgid: str, payload: Mapping[str, Any]) -> dict[str, Any]:
         """Ask province `to` to run `op`; returns its result or raises its error here."""
         answer = self.post("/fed/v1/call", {"to": to, "op": op, "msgid": msgid,
                                             "payload": payload}, timeout=self.timeout + 1.0)
-        if not answer.get("ok"):
-            raise_remote(answer.get("error", {}))
-        result: dict[str, Any] = answer["result"]
+        result = result_of(answer)
+        if not isinstance(result, dict):
+            raise PeerUnavailable(f"province {to} answered {op} without a result object")
         return result
 
     def close(self) -> None:

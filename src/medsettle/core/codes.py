@@ -106,6 +106,15 @@ def validate_admdvs(value: object, field: str) -> str:
     return text
 
 
+def validate_province(value: object, field: str) -> str:
+    """Validate a provincial admdvs: one of the 32 province codes ("440000")."""
+    text = validate_admdvs(value, field)
+    if text not in PROVINCES:
+        raise InvalidCode(field, f"expected one of the 32 province codes (^\\d{{2}}0000$), "
+                          f"got {text!r}")
+    return text
+
+
 def province_of(admdvs: str) -> str:
     """The provincial admdvs of a region: "440300" → "440000"."""
     return validate_admdvs(admdvs, "admdvs")[:2] + "0000"

@@ -1,17 +1,20 @@
-"""What every node's routes share: reading a JSON body, signed or not, and plain JSON out."""
+"""What every node's routes share: reading a JSON body, signed or not, its required fields, and
+plain JSON out."""
 
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import Any, TypeVar
 
 from fastapi import Request
 
-from medsettle.adapters.federation import verify
+from medsettle.adapters.federation import Verifier
 from medsettle.adapters.his.envelope import check_text
 from medsettle.core.errors import (
     AuthenticationFailed,
+    Forbidden,
     InvalidInput,
     MedSettleError,
     MsgidReused,
@@ -39,16 +42,60 @@ async def json_body(request: Request) -> dict[str, Any]:
     return parse_object(await request.body())
 
 
-async def signed_body(request: Request, keys: Mapping[str, str]) -> tuple[str, dict[str, Any]]:
-    """The sending node (its signature checked against `keys`) and the JSON object it sent."""
+def signed_by(request: Request, verifier: Verifier, body: bytes = b"") -> str:
+    """The node that signed `request` (its path, query string and `body`), or
+    AuthenticationFailed."""
+    return verifier.verify(request.headers, request.url.path, body, request.url.query)
+
+
+async def signed_body(request: Request, verifier: Verifier) -> tuple[str, dict[str, Any]]:
+    """The sending node (its signature checked by `verifier`) and the JSON object it sent."""
     body = await request.body()
-    node = verify(request.headers, request.url.path, body, keys)
+    node = signed_by(request, verifier, body)
     return node, parse_object(body)
+
+
+T = TypeVar("T", str, dict[str, Any], list[Any])  # the JSON types a required field may have
+_KIND = {str: "a string", dict: "a JSON object", list: "a JSON array"}
+#: 64 lowercase hex digits: a SHA-256 (locator hashes, chain heads).
+SHA256_HEX = re.compile(r"[0-9a-f]{64}", re.ASCII)
+#: A node-to-node msgid: 1-40 printable ASCII characters, no spaces.
+MSGID = re.compile(r"[\x21-\x7e]{1,40}", re.ASCII)
+#: The reads a treating node sends with an empty msgid (nothing is stored under it).
+UNNUMBERED_OPS = frozenset({"person_info", "accumulations"})
+
+
+def required(doc: Mapping[str, Any], name: str, kind: type[T]) -> T:
+    """Field `name` of a request document, present and of JSON type `kind` (str, dict or list);
+    else InvalidInput naming it."""
+    value = doc.get(name)
+    if value is None:
+        raise InvalidInput(name, "is required")
+    if not isinstance(value, kind):
+        raise InvalidInput(name, f"must be {_KIND[kind]}, not {type(value).__name__}")
+    return value
+
+
+def required_text(doc: Mapping[str, Any], name: str, pattern: re.Pattern[str],
+                  expected: str) -> str:
+    """A required string field matching `pattern` whole; InvalidInput names it and `expected`."""
+    value = required(doc, name, str)
+    if pattern.fullmatch(value) is None:
+        raise InvalidInput(name, f"expected {expected}, got {value[:80]!r}")
+    return value
+
+
+def node_msgid(doc: Mapping[str, Any], op: str) -> str:
+    """The msgid of a node-to-node operation `op`: 1-40 printable ASCII characters, or "" for
+    the reads sent without one (UNNUMBERED_OPS); else InvalidInput naming `msgid`."""
+    if op in UNNUMBERED_OPS and required(doc, "msgid", str) == "":
+        return ""
+    return required_text(doc, "msgid", MSGID, "1-40 printable ASCII characters")
 
 
 #: The HTTP status of each error family in the JSON APIs (the HIS gateway always answers 200).
 STATUS_OF: dict[type[MedSettleError], int] = {
-    AuthenticationFailed: 401, NotFound: 404, StateConflict: 409, MsgidReused: 409,
+    AuthenticationFailed: 401, Forbidden: 403, NotFound: 404, StateConflict: 409, MsgidReused: 409,
     PeerUnavailable: 503,
 }
 

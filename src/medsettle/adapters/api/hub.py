@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import threading
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -18,18 +19,30 @@ from fastapi.responses import HTMLResponse, JSONResponse, Response
 from prometheus_client import generate_latest
 from starlette.concurrency import run_in_threadpool
 
-from medsettle.adapters.api.common import http_status, signed_body
+from medsettle.adapters.api.common import (
+    SHA256_HEX,
+    http_status,
+    node_msgid,
+    required,
+    required_text,
+    signed_body,
+)
 from medsettle.adapters.api.hub_anchors import add_anchor_routes
 from medsettle.adapters.api.hub_clearing import add_clearing_routes
 from medsettle.adapters.api.hub_index import add_index_routes
+from medsettle.adapters.api.hub_routing import RoutingTable
 from medsettle.adapters.db.engine import make_engine, migrate
 from medsettle.adapters.db.store import Store
-from medsettle.adapters.federation import error_body, signed_headers
+from medsettle.adapters.federation import Verifier, error_body, read_answer, signed_headers
 from medsettle.adapters.observability import Metrics
-from medsettle.core.errors import MedSettleError
+from medsettle.core.errors import InvalidInput, MedSettleError, PeerUnavailable
 from medsettle.services import hub as svc
+from medsettle.services.forwarding import Call, admit_call
 
 logger = logging.getLogger(__name__)
+ENDPOINT = re.compile(r"https?://[\x21-\x7e]{1,192}", re.ASCII)
+#: The most locator hashes one request may publish (provinces send chunks of 5,000).
+LOCATOR_MAX = 10_000
 
 
 @dataclass
@@ -109,10 +122,11 @@ def create_hub_app(config: HubConfig) -> FastAPI:
 
     app = FastAPI(title="MedSettle national hub", version="1", lifespan=lifespan)
     app.state.store = store
-    add_anchor_routes(app, store, config.keys)
+    verifier = Verifier(config.keys)  # one nonce memory for every signed route of the hub
+    add_anchor_routes(app, store, verifier)
 
     async def authenticated(request: Request) -> tuple[str, dict[str, Any]]:
-        return await signed_body(request, config.keys)
+        return await signed_body(request, verifier)
 
     @app.exception_handler(MedSettleError)
     async def domain_error(_: Request, exc: MedSettleError) -> JSONResponse:
@@ -120,12 +134,22 @@ def create_hub_app(config: HubConfig) -> FastAPI:
         metrics.errors.labels(exc.code).inc()
         return JSONResponse(error_body(exc), status_code=status)
 
+    @app.exception_handler(Exception)
+    async def unexpected(_: Request, exc: Exception) -> JSONResponse:
+        logger.error("request failed unexpectedly", exc_info=exc)
+        metrics.errors.labels("internal").inc()
+        return JSONResponse({"ok": False, "error": {"code": "internal", "message":
+                                                    "internal error at the hub; see its log"}},
+                            status_code=500)
+
     @app.post("/fed/v1/register")
     async def register(request: Request) -> dict[str, Any]:
         node, doc = await authenticated(request)
+        endpoint = required_text(doc, "endpoint", ENDPOINT, "an http(s) URL of at most 200 "
+                                 "characters")
         with store.tx() as tx:
-            svc.register(tx, node, str(doc["endpoint"]), now())
-        routes[node] = str(doc["endpoint"])
+            svc.register(tx, node, endpoint, now())
+        routes.set(node, endpoint)
         return {"ok": True}
 
     @app.post("/fed/v1/heartbeat")
@@ -138,54 +162,50 @@ def create_hub_app(config: HubConfig) -> FastAPI:
     @app.post("/fed/v1/locator")
     async def add_locator(request: Request) -> dict[str, Any]:
         node, doc = await authenticated(request)
+        hashes = locator_hashes(doc)
         with store.tx() as tx:
-            count = svc.add_locator(tx, node, list(doc["hashes"]))
+            count = svc.add_locator(tx, node, hashes)
         return {"ok": True, "result": {"count": count}}
 
     @app.post("/fed/v1/locate")
     async def locate(request: Request) -> dict[str, Any]:
         _, doc = await authenticated(request)
+        wanted = required_text(doc, "certno_hash", SHA256_HEX, "64 lowercase hex digits")
         with store.tx() as tx:
-            return {"ok": True, "result": {"province": svc.locate(tx, str(doc["certno_hash"]))}}
+            return {"ok": True, "result": {"province": svc.locate(tx, wanted)}}
 
     @app.post("/fed/v1/call")
     async def forward(request: Request) -> JSONResponse:
         sender, doc = await authenticated(request)
-        status, answer = await run_in_threadpool(_forward, sender, doc)
+        call = read_call(sender, doc)
+        status, answer = await run_in_threadpool(_forward, call)
         return JSONResponse(answer, status_code=status)
 
-    routes: dict[str, str] = {}
+    def lookup(province: str) -> str:
+        with store.tx() as tx:
+            return svc.endpoint_of(tx, province)
+
+    routes = RoutingTable(lookup)
     journal = Journal(store)
     app.state.journal = journal
-    add_clearing_routes(app, store, config.keys)
-    add_index_routes(app, store, config.keys)
+    add_clearing_routes(app, store, config.keys, verifier)
+    add_index_routes(app, store, verifier)
 
-    def endpoint_of(region: str) -> str:
-        target = region[:2] + "0000"
-        if target not in routes:
-            with store.tx() as tx:
-                routes[target] = svc.endpoint_of(tx, target)
-        return routes[target]
-
-    def _forward(sender: str, doc: dict[str, Any]) -> tuple[int, dict[str, Any]]:
-        to, op, msgid = str(doc["to"]), str(doc["op"]), str(doc["msgid"])
-        endpoint = endpoint_of(to)
-        target = to[:2] + "0000"
+    def _forward(call: Call) -> tuple[int, dict[str, Any]]:
+        sender, target, op, msgid = call.sender, call.target, call.op, call.msgid
+        endpoint = routes.endpoint_of(target)
         path = f"/fed/v1/ops/{op}"
-        body = json.dumps({"from": sender, "msgid": msgid, "payload": doc["payload"]},
+        body = json.dumps({"from": sender, "msgid": msgid, "payload": call.payload},
                           ensure_ascii=False).encode()
         started = time.perf_counter()
         outcome, status, answer = "ok", 200, None
         try:
             response = http.post(endpoint + path, content=body,
                                  headers=signed_headers(config.keys[target], "hub", path, body))
-            try:
-                answer = response.json()
-            except ValueError:
-                answer = {"ok": False, "error": {"code": "internal", "message":
-                                                 f"province {target} answered HTTP "
-                                                 f"{response.status_code} without JSON"}}
+            answer = read_answer(response, f"province {target}")
             outcome = "ok" if answer.get("ok") else "error"
+        except PeerUnavailable as exc:  # it answered, but not with a JSON object
+            outcome, status, answer = "bad_answer", http_status(exc), error_body(exc)
         except httpx.TimeoutException:
             outcome, status = "timeout", 504
         except httpx.TransportError:
@@ -195,12 +215,14 @@ def create_hub_app(config: HubConfig) -> FastAPI:
         metrics.requests.labels(op, outcome).inc()
         journal.add(svc.message_row(msgid=msgid, op=op, from_region=sender, to_region=target,
                                     outcome=outcome, latency_ms=int(latency * 1000), now=now()),
-                    svc.index_rows(op, answer["result"], doc["payload"], msgid, now())
-                    if outcome == "ok" and answer else [])
+                    svc.index_rows(op, answer["result"], call.payload, msgid, now())
+                    if outcome == "ok" and answer and isinstance(answer.get("result"), dict)
+                    else [])
         if outcome in ("timeout", "unreachable"):
             with store.tx() as tx:
                 svc.mark_down(tx, target, now(), outcome)
-            routes.pop(target, None)
+        if outcome not in ("ok", "error"):
+            routes.forget(target)  # the next call reads the endpoint again
         if answer is None:
             message = (f"province {target} did not answer within {config.call_timeout:g} s"
                        if outcome == "timeout" else f"province {target} cannot be reached")
@@ -240,3 +262,25 @@ def create_hub_app(config: HubConfig) -> FastAPI:
         return Response(generate_latest(metrics.registry), media_type="text/plain; version=0.0.4")
 
     return app
+
+
+def read_call(sender: str, doc: Mapping[str, Any]) -> Call:
+    """A /fed/v1/call document: its fields (400 naming the first bad one), then what the hub
+    agrees to forward for `sender` (services.forwarding.admit_call)."""
+    to = required(doc, "to", str)
+    op = required(doc, "op", str)
+    msgid = node_msgid(doc, op)
+    payload = required(doc, "payload", dict)
+    return admit_call(sender, to, op, msgid, payload)
+
+
+def locator_hashes(doc: Mapping[str, Any]) -> list[str]:
+    """The `hashes` of a locator document: a list of SHA-256 hex digests (400 naming the first
+    bad entry)."""
+    hashes = required(doc, "hashes", list)
+    if len(hashes) > LOCATOR_MAX:
+        raise InvalidInput("hashes", f"has {len(hashes)} entries; at most {LOCATOR_MAX} allowed")
+    for i, value in enumerate(hashes):
+        if not isinstance(value, str) or SHA256_HEX.fullmatch(value) is None:
+            raise InvalidInput(f"hashes[{i}]", "must be 64 lowercase hex digits")
+    return hashes

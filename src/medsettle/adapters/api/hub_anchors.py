@@ -2,19 +2,17 @@
 
 from __future__ import annotations
 
-import re
 from datetime import UTC, date, datetime
 from typing import Any
 
 from fastapi import FastAPI, Request
 from starlette.concurrency import run_in_threadpool
 
-from medsettle.adapters.api.common import signed_body
+from medsettle.adapters.api.common import SHA256_HEX, signed_body
 from medsettle.adapters.db.store import Store
+from medsettle.adapters.federation import Verifier
 from medsettle.core.errors import InvalidInput
 from medsettle.services import anchors as svc
-
-HASH = re.compile(r"[0-9a-f]{64}")
 
 
 def parse_anchor(doc: Any) -> tuple[int, str, date]:
@@ -24,7 +22,7 @@ def parse_anchor(doc: Any) -> tuple[int, str, date]:
     seq, digest, day = doc.get("seq"), doc.get("hash"), doc.get("day")
     if type(seq) is not int or seq < 1:
         raise InvalidInput("seq", "must be a positive integer")
-    if not isinstance(digest, str) or not HASH.fullmatch(digest):
+    if not isinstance(digest, str) or not SHA256_HEX.fullmatch(digest):
         raise InvalidInput("hash", "must be 64 lowercase hex digits")
     try:
         return seq, digest, date.fromisoformat(str(day))
@@ -32,8 +30,9 @@ def parse_anchor(doc: Any) -> tuple[int, str, date]:
         raise InvalidInput("day", "must be a date, YYYY-MM-DD") from None
 
 
-def add_anchor_routes(app: FastAPI, store: Store, keys: dict[str, str]) -> None:
-    """POST /fed/v1/anchor (signed by the province) and GET /fed/v1/anchors/{node}."""
+def add_anchor_routes(app: FastAPI, store: Store, verifier: Verifier) -> None:
+    """POST /fed/v1/anchor (signed by the province, checked by `verifier`) and
+    GET /fed/v1/anchors/{node}."""
 
     def keep(node: str, seq: int, digest: str, day: date) -> bool:
         with store.tx() as tx:
@@ -49,7 +48,7 @@ def add_anchor_routes(app: FastAPI, store: Store, keys: dict[str, str]) -> None:
     @app.post("/fed/v1/anchor", summary="A province's chain head (sent daily); the answer carries "
                                         "the hub's own heads, which the province keeps")
     async def anchor(request: Request) -> dict[str, Any]:
-        node, doc = await signed_body(request, keys)
+        node, doc = await signed_body(request, verifier)
         seq, digest, day = parse_anchor(doc)
         new = await run_in_threadpool(keep, node, seq, digest, day)
         return {"ok": True, "result": {"node": node, "seq": seq, "new": new,

@@ -1,6 +1,6 @@
 """The hub's clearing (清算) and prepayment (预付金) routes, added to the hub app.
 
-Reads are open like the status board. Every write is a signed request (federation.verify): a
+Reads are open like the status board. Every write is a signed request (federation.Verifier): a
 province confirms, disputes, tops up or reports payment only for itself; "hub" (the operator's
 key, if configured) may act for any province; any known node may start a month's run.
 """
@@ -19,7 +19,7 @@ from starlette.concurrency import run_in_threadpool
 
 from medsettle.adapters.api.common import signed_body
 from medsettle.adapters.db.store import Store
-from medsettle.adapters.federation import signed_headers
+from medsettle.adapters.federation import Verifier, read_answer, signed_headers
 from medsettle.core.clearing import YearMonth, summary_text, to_csv, to_dict
 from medsettle.core.errors import AuthenticationFailed, InvalidInput, MedSettleError
 from medsettle.services import clearing as svc
@@ -39,27 +39,29 @@ def tell_province_to_pay_institutions(store: Store, keys: dict[str, str], provin
                                       month: str) -> dict[str, Any] | None:
     """Once the hub has paid a province's statement, the province pays its institutions
     (posted in its own ledger). Best effort: a province that is down is told again when it
-    calls, or by an operator; the hub's side stays paid. Returns the province's answer."""
+    calls, or by an operator; the hub's side stays paid. Returns the province's result (None if
+    it was not told, or its answer is not a JSON object)."""
     path = f"/fed/v1/clearing/{month}/pay-institutions"
     try:
         with store.tx() as tx:
             endpoint = hub_svc.endpoint_of(tx, province)
         response = httpx.post(endpoint + path, content=b"{}", timeout=10,
                               headers=signed_headers(keys[province], "hub", path, b"{}"))
-        result: dict[str, Any] | None = response.json().get("result")
-        return result
-    except (MedSettleError, httpx.HTTPError, ValueError, KeyError) as exc:
+        result = read_answer(response, f"province {province}").get("result")
+        return result if isinstance(result, dict) else None
+    except (MedSettleError, httpx.HTTPError, KeyError) as exc:
         logger.warning("province not told to pay its institutions",
                        extra={"province": province, "month": month, "why": str(exc)})
         return None
 
 
-def add_clearing_routes(app: FastAPI, store: Store, keys: dict[str, str], *,
-                        clock: Callable[[], datetime] = utc_now) -> None:
-    """Add /clearing/… and /prepayment… to the hub's app."""
+def add_clearing_routes(app: FastAPI, store: Store, keys: dict[str, str], verifier: Verifier,
+                        *, clock: Callable[[], datetime] = utc_now) -> None:
+    """Add /clearing/… and /prepayment… to the hub's app: `verifier` checks the signed writes,
+    `keys` sign what the hub then asks of a province."""
 
     async def signed(request: Request, province: str | None = None) -> dict[str, Any]:
-        node, doc = await signed_body(request, keys)
+        node, doc = await signed_body(request, verifier)
         if province is not None and node not in (province, "hub"):
             raise AuthenticationFailed(f"node {node} cannot act for province {province}")
         return doc

@@ -8,9 +8,9 @@ from typing import Any
 from fastapi import FastAPI, Request
 from starlette.concurrency import run_in_threadpool
 
-from medsettle.adapters.api.common import jsonable, signed_body
+from medsettle.adapters.api.common import jsonable, signed_body, signed_by
 from medsettle.adapters.db.store import Store
-from medsettle.adapters.federation import verify
+from medsettle.adapters.federation import Verifier
 from medsettle.core.errors import InvalidInput
 from medsettle.services.reconcile import business_day, day_bounds
 
@@ -26,8 +26,9 @@ def _day(value: str | None, name: str) -> date:
         raise InvalidInput(name, f"expected yyyy-MM-dd, got {value!r}") from None
 
 
-def add_index_routes(app: FastAPI, store: Store, keys: dict[str, str]) -> None:
-    """GET /fed/v1/index?day=&until= and POST /fed/v1/index {rows} (both signed by a node)."""
+def add_index_routes(app: FastAPI, store: Store, verifier: Verifier) -> None:
+    """GET /fed/v1/index?day=&until= and POST /fed/v1/index {rows} (both signed by a node,
+    the query string included)."""
 
     def read(first: date, last: date) -> list[dict[str, Any]]:
         journal = getattr(app.state, "journal", None)
@@ -42,7 +43,7 @@ def add_index_routes(app: FastAPI, store: Store, keys: dict[str, str]) -> None:
 
     @app.get("/fed/v1/index", summary="Indexed settlements of business days (signed)")
     async def index(request: Request, day: str, until: str | None = None) -> dict[str, Any]:
-        verify(request.headers, request.url.path, b"", keys)
+        signed_by(request, verifier)
         first = _day(day, "day")
         last = _day(until, "until") if until else first
         if last < first or (last - first).days > 31:
@@ -51,7 +52,7 @@ def add_index_routes(app: FastAPI, store: Store, keys: dict[str, str]) -> None:
 
     @app.post("/fed/v1/index", summary="Confirm settlements in the index (signed)")
     async def confirm(request: Request) -> dict[str, Any]:
-        _, doc = await signed_body(request, keys)
+        _, doc = await signed_body(request, verifier)
         rows = doc.get("rows")
         if not isinstance(rows, list) or not all(isinstance(r, dict) for r in rows):
             raise InvalidInput("rows", "must be a list of index rows")

@@ -18,17 +18,26 @@ from sqlalchemy import select
 from starlette.concurrency import run_in_threadpool
 
 from medsettle.adapters.api.auth import require_operator
-from medsettle.adapters.api.common import http_status, in_tx, json_body, jsonable, signed_body
+from medsettle.adapters.api.common import (
+    http_status,
+    in_tx,
+    json_body,
+    jsonable,
+    node_msgid,
+    required,
+    signed_body,
+)
 from medsettle.adapters.api.province_money import add_money_routes
 from medsettle.adapters.db import tables as tbl
 from medsettle.adapters.db.engine import make_engine, migrate
 from medsettle.adapters.db.store import Store
-from medsettle.adapters.federation import HubClient, error_body
+from medsettle.adapters.federation import HubClient, Verifier, error_body
 from medsettle.adapters.files import load_policy_book
 from medsettle.adapters.his.gateway import HisGateway
 from medsettle.adapters.insured_port import InsuredRouter, certno_hash
 from medsettle.adapters.observability import Metrics
 from medsettle.core.catalogue import Catalogue, parse_entry
+from medsettle.core.codes import validate_province
 from medsettle.core.errors import (
     AuthenticationFailed,
     InvalidInput,
@@ -90,6 +99,7 @@ class ProvinceNode:
                                  load_catalogue(self.store, config.region))
         self.gateway = HisGateway(self.treating, self.metrics, clock)
         self._stop = threading.Event()
+        self.verifier = Verifier({"hub": config.key})  # the signed requests the hub sends here
 
     def reload_catalogue(self) -> int:
         """Re-read the catalogue after it changed; returns its size."""
@@ -180,10 +190,13 @@ def create_province_app(node: ProvinceNode, *, background: bool = True) -> FastA
 
     @app.post("/fed/v1/ops/{op}", summary="Federation operation for this node's insured persons")
     async def federation_op(op: str, request: Request) -> JSONResponse:
-        _, doc = await signed_body(request, {"hub": node.config.key})
-        caller = str(doc.get("from"))  # the hub names the province that signed the call
-        result = await run_in_threadpool(run_op, node.store, node.book, op, str(doc["msgid"]),
-                                         doc["payload"], node.clock(), caller)
+        _, doc = await signed_body(request, node.verifier)
+        sender = required(doc, "from", str)
+        caller = sender if sender == "hub" else validate_province(sender, "from")
+        msgid = node_msgid(doc, op)
+        payload = required(doc, "payload", dict)
+        result = await run_in_threadpool(run_op, node.store, node.book, op, msgid, payload,
+                                         node.clock(), caller)
         if op in ("settle", "cancel_settlement", "reverse") and result.get("setl_id"):
             node.metrics.settlements.labels("insured", op).inc()
         return JSONResponse({"ok": True, "result": jsonable(result)})

@@ -4,7 +4,6 @@ routes need an operator of the province (adapters/api/auth.py)."""
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from datetime import date
 from typing import TYPE_CHECKING, Any
@@ -13,8 +12,14 @@ from fastapi import FastAPI, Request
 from starlette.concurrency import run_in_threadpool
 
 from medsettle.adapters.api.auth import require_operator
-from medsettle.adapters.api.common import in_tx, json_body, jsonable
-from medsettle.adapters.federation import verify
+from medsettle.adapters.api.common import (
+    in_tx,
+    json_body,
+    jsonable,
+    parse_object,
+    required,
+    signed_by,
+)
 from medsettle.adapters.his.reconcile import settlements_between
 from medsettle.core.errors import InvalidInput
 from medsettle.services import reimbursement as rb
@@ -27,9 +32,11 @@ ROLES = frozenset({"treating", "insured"})
 MAX_DAYS = 31
 
 
-def _day(value: str | None, name: str) -> date:
+def _day(value: object, name: str) -> date:
     if not value:
         raise InvalidInput(name, "is required (yyyy-MM-dd)")
+    if not isinstance(value, str):
+        raise InvalidInput(name, f"must be a date string yyyy-MM-dd, not {type(value).__name__}")
     try:
         return date.fromisoformat(value)
     except ValueError:
@@ -43,13 +50,13 @@ def add_money_routes(app: FastAPI, node: ProvinceNode) -> None:
 
 
 def _add_reconciliation_routes(app: FastAPI, node: ProvinceNode) -> None:
-    def hub_only(request: Request, body: bytes) -> None:
-        verify(request.headers, request.url.path, body, {"hub": node.config.key})
+    def hub_only(request: Request, body: bytes = b"") -> None:
+        signed_by(request, node.verifier, body)  # path, query string and body, signed by the hub
 
     @app.get("/fed/v1/settlements", summary="Settlement records of a day, for 对账 (hub-signed)")
     async def settlements(request: Request, day: str | None = None, role: str | None = None,
                           until: str | None = None) -> dict[str, Any]:
-        hub_only(request, b"")
+        hub_only(request)
         if role not in ROLES:
             raise InvalidInput("role", "must be treating or insured")
         first = _day(day, "day")
@@ -65,8 +72,7 @@ def _add_reconciliation_routes(app: FastAPI, node: ProvinceNode) -> None:
     @app.post("/fed/v1/clearing/{month}/pay-institutions",
               summary="After the hub paid the month: pay this province's institutions (hub-signed)")
     async def pay_month(month: str, request: Request) -> dict[str, Any]:
-        body = await request.body()
-        verify(request.headers, request.url.path, body, {"hub": node.config.key})
+        hub_only(request, await request.body())
 
         def work() -> dict[str, int]:
             with node.store.tx() as tx:
@@ -77,10 +83,11 @@ def _add_reconciliation_routes(app: FastAPI, node: ProvinceNode) -> None:
     async def save_report(request: Request) -> dict[str, Any]:
         body = await request.body()
         hub_only(request, body)
-        doc = json.loads(body)
+        doc = parse_object(body)
+        report = required(doc, "report", dict) if doc.get("report") is not None else {}
         row = {"day": _day(doc.get("day"), "day"), "scope": str(doc.get("scope", "hub"))[:24],
                "counterpart": str(doc.get("counterpart", "hub"))[:30],
-               "balanced": bool(doc.get("balanced")), "report": doc.get("report") or {},
+               "balanced": bool(doc.get("balanced")), "report": report,
                "created_at": node.clock()}
         with node.store.tx() as tx:
             tx.add("reconciliation_reports", row)

@@ -356,7 +356,7 @@ hub_messages = Table(  # hash-chained like a ledger: id is the chain position
     Column("op", String(24), nullable=False),
     Column("from_region", String(6), nullable=False),
     Column("to_region", String(6), nullable=False),
-    Column("outcome", String(12), nullable=False),  # ok | error | timeout | unreachable
+    Column("outcome", String(12), nullable=False),  # ok | error | timeout | unreachable | bad_answer
     Column("latency_ms", Integer, nullable=False),
     Column("at", UTCDateTime(), nullable=False),
     Column("prev_hash", String(64), nullable=False, default=""),
