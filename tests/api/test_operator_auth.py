@@ -234,6 +234,7 @@ def test_a_protected_route_refuses_without_a_valid_operator_token_and_changes_no
     before = filing_province.snapshot()
     response = call(filing_province.http, route, targets, refusal.headers(credentials))
     assert response.status_code == 401, response.text
+    assert response.headers["www-authenticate"].startswith("Bearer")
     error = response.json()["error"]
     assert error["code"] == "authentication_failed"
     assert refusal.says in error["message"]

@@ -245,3 +245,14 @@ def test_a_frozen_insured_province_gets_the_peer_code_and_the_manual_hint_and_en
     assert all(r["ref_setl_id"] in indexed for r in index if r["kind"] == "cancel")
     assert sum(r["fund_pay_sumamt"] for r in index) == 0
     assert {r["setl_id"] for r in index} <= {r["setl_id"] for r in insured}
+
+
+def test_provinces_register_again_with_a_hub_that_lost_its_database(
+        federation: Federation) -> None:
+    federation.replace_hub_database()
+    federation.wait_all_up(seconds=30)  # each province's next heartbeat is refused: it re-joins
+    his = federation.his("440000", f.SHENZHEN_H)
+    visit = VisitFlow(his, patient(his, f.WANG))
+    visit.register()
+    visit.fees([(f.DRUG_A, "30.00", "1")])
+    assert visit.settle("30.00")["setlinfo"]["medfee_sumamt"] == 30.0

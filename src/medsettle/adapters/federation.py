@@ -210,6 +210,11 @@ class HubClient:
             raise AuthenticationFailed(str(message or "the national hub refused the request"))
         return answer
 
+    def ask(self, path: str, doc: Mapping[str, Any], timeout: float | None = None) -> Any:
+        """POST to the hub and return the `result` of its answer; a refusal is raised here as
+        the hub's own error (NotFound for a node the hub does not know, …)."""
+        return result_of(self.post(path, doc, timeout))
+
     def call(self, to: str, op: str, msgid: str, payload: Mapping[str, Any]) -> dict[str, Any]:
         """Ask province `to` to run `op`; returns its result or raises its error here."""
         answer = self.post("/fed/v1/call", {"to": to, "op": op, "msgid": msgid,

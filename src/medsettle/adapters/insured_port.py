@@ -10,7 +10,7 @@ from typing import Any
 
 from medsettle.adapters.federation import HubClient
 from medsettle.adapters.observability import Metrics
-from medsettle.core.errors import MedSettleError, NotFound
+from medsettle.core.errors import MedSettleError, NotFound, PeerUnavailable
 from medsettle.core.policy import PolicyBook
 from medsettle.services.insured_ops import run_op
 from medsettle.services.ports import Database
@@ -65,7 +65,7 @@ class InsuredRouter:
             return str(person.insu_admdvs)
         if self.hub is None:
             raise NotFound("this ID number is not insured here and no hub is configured")
-        answer = self.hub.post("/fed/v1/locate", {"certno_hash": certno_hash(certno)})
-        if not answer.get("ok"):
-            raise NotFound(str(answer.get("error", {}).get("message", "not found")))
-        return str(answer["result"]["province"])
+        result = self.hub.ask("/fed/v1/locate", {"certno_hash": certno_hash(certno)})
+        if not isinstance(result, dict) or not isinstance(result.get("province"), str):
+            raise PeerUnavailable("the national hub answered locate without a province")
+        return str(result["province"])

@@ -79,12 +79,7 @@ class Federation:
 
     def start(self, on_started: Callable[[str], None] | None = None) -> Federation:
         """Start the hub, then every province (all spawned before waiting), until all are up."""
-        port = free_port()
-        self.hub_url = f"http://127.0.0.1:{port}"
-        self._spawn("hub", ["hub", "--port", str(port), "--db", self.dbs["hub"],
-                            "--keys", str(self.keys_path),
-                            "--call-timeout", str(self.call_timeout)])
-        self.wait_healthy(self.hub_url, self.procs["hub"])
+        self.start_hub()
         regions = [r for r in self.dbs if r != "hub"]
         for region in regions:
             self.start_province(region, wait=False)
@@ -94,6 +89,24 @@ class Federation:
                 on_started(region)
         self.wait_all_up(seconds=60)
         return self
+
+    def start_hub(self) -> None:
+        """Start (or restart, on the same port) the hub."""
+        port = int(self.hub_url.rsplit(":", 1)[1]) if self.hub_url else free_port()
+        self.hub_url = f"http://127.0.0.1:{port}"
+        self._spawn("hub", ["hub", "--port", str(port), "--db", self.dbs["hub"],
+                            "--keys", str(self.keys_path),
+                            "--call-timeout", str(self.call_timeout)])
+        self.wait_healthy(self.hub_url, self.procs["hub"])
+
+    def replace_hub_database(self) -> None:
+        """Kill the hub and give it a new, empty database (a hub restored from nothing): the
+        provinces must notice and register again."""
+        proc = self.procs.pop("hub")
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait(10)
+        self.dbs["hub"] = self._db(f"hub{len(self.created_pg) + len(self.procs)}")
+        self.start_hub()
 
     def start_province(self, region: str, wait: bool = True,
                        env: Mapping[str, str] | None = None) -> None:

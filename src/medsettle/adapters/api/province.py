@@ -39,11 +39,9 @@ from medsettle.adapters.observability import Metrics
 from medsettle.core.catalogue import Catalogue, parse_entry
 from medsettle.core.codes import validate_province
 from medsettle.core.errors import (
-    AuthenticationFailed,
     InvalidInput,
     MedSettleError,
     NotFound,
-    PeerUnavailable,
 )
 from medsettle.core.policy import PolicyBook
 from medsettle.services import filings
@@ -110,12 +108,12 @@ class ProvinceNode:
         """Register with the hub and publish the locator index of our insured ID numbers."""
         if self.hub is None:
             return
-        self.hub.post("/fed/v1/register", {"endpoint": self.config.public_url})
+        self.hub.ask("/fed/v1/register", {"endpoint": self.config.public_url})
         with self.store.engine.connect() as conn:
             certnos = conn.execute(select(tbl.persons.c.certno)).scalars().all()
         for start in range(0, len(certnos), 5000):
             chunk = [certno_hash(c) for c in certnos[start:start + 5000]]
-            self.hub.post("/fed/v1/locator", {"hashes": chunk}, timeout=30)
+            self.hub.ask("/fed/v1/locator", {"hashes": chunk}, timeout=30)
 
     def background(self) -> None:
         """Heartbeats to the hub, the ledger's chain head every `anchor_seconds` (skipped when
@@ -132,15 +130,18 @@ class ProvinceNode:
                     self.join_federation()
                     joined = True
                 elif self.hub is not None:
-                    self.hub.post("/fed/v1/heartbeat", {})
+                    self.hub.ask("/fed/v1/heartbeat", {})  # NotFound: the hub forgot us
                     if self.clock() >= anchor_due:
                         anchored = send_anchor(self.store, self.hub.post, anchored, self.clock())
                         anchor_due = self.clock() + timedelta(seconds=self.config.anchor_seconds)
                 retry_pending_reversals(self.treating, self.clock())
-            except (PeerUnavailable, AuthenticationFailed, NotFound, OSError) as exc:
-                logger.warning("hub unreachable", extra={"why": str(exc)})
+            except (MedSettleError, OSError) as exc:
+                logger.warning("hub unreachable or refusing", extra={"why": str(exc)})
                 self._stop.wait(1.0)
                 joined = joined and not isinstance(exc, NotFound)
+            except Exception:  # a bug must not stop heartbeats and reversals for good
+                logger.exception("background round failed")
+                self._stop.wait(1.0)
 
     def start(self) -> None:
         """Start the background thread."""
@@ -167,10 +168,13 @@ def create_province_app(node: ProvinceNode, *, background: bool = True) -> FastA
     app.state.node = node
 
     @app.exception_handler(MedSettleError)
-    async def domain_error(_: Request, exc: MedSettleError) -> JSONResponse:
+    async def domain_error(request: Request, exc: MedSettleError) -> JSONResponse:
         status = http_status(exc)
         node.metrics.errors.labels(exc.code).inc()
-        return JSONResponse(error_body(exc), status_code=status)
+        challenge = status == 401 and request.url.path.startswith("/api/")
+        return JSONResponse(error_body(exc), status_code=status,
+                            headers={"WWW-Authenticate": 'Bearer realm="medsettle"'}
+                            if challenge else None)
 
     @app.exception_handler(Exception)
     async def unexpected(_: Request, exc: Exception) -> JSONResponse:
