@@ -9,13 +9,22 @@ them through the hub, naming the caller the hub would name.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 
-from medsettle.core.errors import Forbidden, InvalidInput, MedSettleError, NotFound, StateConflict
+from medsettle.core.errors import (
+    Forbidden,
+    InvalidInput,
+    MedSettleError,
+    NotFound,
+    PeerUnavailable,
+    StateConflict,
+)
 from medsettle.services.insured_ops import run_op
+from medsettle.services.treating_settle import retry_pending_reversals
 from tests.api.conftest import OTHER_H, Province, Visit, new_visit
 from tests.e2e import fixtures as f
 
@@ -179,3 +188,47 @@ def test_a_reversal_after_the_settle_cancels_it_and_reports_the_original(
     again = call(province, "reverse", reversal | {"cancel_setl_id": "440000" + "0" * 24},
                  caller="440000", msgid="R-LATE-4")
     assert again == {"reversed": False, "already": True, "setl_id": settled["setl_id"]}
+
+
+class LosesFirstAnswer:
+    """An insured port whose first call reaches the insured place but whose answer is lost (the
+    hub timed out just after the insured node committed)."""
+
+    def __init__(self, inner: Any) -> None:
+        self.inner = inner
+        self.calls: list[tuple[str, str, dict[str, Any]]] = []
+
+    def call(self, insu_admdvs: str, op: str, msgid: str, payload: Any) -> dict[str, Any]:
+        self.calls.append((op, msgid, dict(payload)))
+        answer: dict[str, Any] = self.inner.call(insu_admdvs, op, msgid, payload)
+        if len(self.calls) == 1:
+            raise PeerUnavailable("the hub did not answer in time")
+        return answer
+
+    def locate(self, certno: str) -> str:
+        return str(self.inner.locate(certno))
+
+
+def test_a_pending_reversal_whose_answer_was_lost_finishes_on_the_next_round(
+        province: Province, chen: Any) -> None:
+    visit = new_visit(province, chen)
+    msgid = "H44030400123LOST00000000000001"
+    settled = call(province, "settle", settle_payload(visit, setl_id="440000" + "3" * 24),
+                   caller="440000", msgid=msgid)
+    with province.node.store.tx() as tx:  # the settle's answer never came back
+        tx.change("visits", {"mdtrt_id": visit.mdtrt_id}, manual_reimbursement=True,
+                  manual_reason="timeout", reversal_pending=msgid)
+    lossy = LosesFirstAnswer(province.node.router)
+    treating = replace(province.node.treating, insured=lossy)
+    assert retry_pending_reversals(treating, datetime.now(UTC)) == 0
+    assert retry_pending_reversals(treating, datetime.now(UTC)) == 1
+    first, second = lossy.calls[0], lossy.calls[1]
+    assert first == second  # one reversal msgid and one cancel id, whatever the attempt
+    assert first[1].startswith("R") and len(first[1]) == 30
+    with province.node.store.tx() as tx:
+        rows = tx.rows("settlements", mdtrt_id=visit.mdtrt_id, role="insured")
+        pending = tx.one("visits", mdtrt_id=visit.mdtrt_id).reversal_pending
+    assert sorted((r.kind, r.status) for r in rows) == [("cancel", "settled"),
+                                                        ("settle", "cancelled")]
+    assert [r.ref_setl_id for r in rows if r.kind == "cancel"] == [settled["setl_id"]]
+    assert pending is None
