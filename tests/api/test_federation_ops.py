@@ -36,11 +36,11 @@ def test_a_replayed_person_info_is_refused(province: Province) -> None:
     headers = signed_headers(KEY, "hub", path, body)
     first = post(province, path, body, headers)
     assert first.status_code == 200, first.text
-    assert first.json()["result"]["baseinfo"]["psn_name"] == f.CHEN["psn_name"]
+    assert first.json()["result"]["identity"]["name"] == f.CHEN["psn_name"]
     replay = post(province, path, body, headers)
     assert replay.status_code == 401
     assert replay.json()["error"]["code"] == "authentication_failed"
-    assert "psn_name" not in replay.text
+    assert f.CHEN["psn_name"] not in replay.text
 
 
 @pytest.mark.parametrize("doc", [op(), op(msgid="")], ids=["with-msgid", "read-without-msgid"])

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from operator import attrgetter
 from typing import Any
@@ -19,8 +19,8 @@ from typing import Any
 import httpx
 import pytest
 
-from medsettle.adapters.his import gateway
 from medsettle.adapters.his.client import HisClient, Patient
+from medsettle.adapters.his.transactions import TRANSACTIONS
 from medsettle.core.filing import add_months
 from medsettle.core.policy import PolicyBook
 from tests.api.conftest import OTHER_H, Province, TestClient, Visit, new_visit
@@ -568,9 +568,9 @@ def assert_refused(response: httpx.Response, names: str) -> dict[str, Any]:
 # --- the tables --------------------------------------------------------------------------------
 
 def test_every_transaction_of_the_gateway_has_at_least_three_bad_rows() -> None:
-    counts = {infno: sum(row.infno == infno for row in ROWS) for infno in gateway.ROUTES}
+    counts = {infno: sum(row.infno == infno for row in ROWS) for infno in TRANSACTIONS}
     assert {infno: n for infno, n in counts.items() if n < 3} == {}
-    assert set(BASE) == set(gateway.ROUTES)
+    assert set(BASE) == set(TRANSACTIONS)
 
 
 @pytest.mark.parametrize("row", [pytest.param(r, id=r.id) for r in ROWS + ENVELOPE_ROWS])
@@ -665,7 +665,7 @@ def test_an_unexpected_internal_error_is_infcode_minus_one_never_http_500(
     def broken(*_: Any) -> Any:
         raise RuntimeError("a bug")
 
-    monkeypatch.setitem(gateway.ROUTES, infno, gateway.Route(broken))
+    monkeypatch.setitem(TRANSACTIONS, infno, replace(TRANSACTIONS[infno], run=broken))
     envelope = province.envelope(infno, BASE[infno](ctx), insuplc=ctx.chen.insuplc)
     before = province.snapshot()
     answer = assert_refused(province.post(envelope), "internal")
@@ -677,7 +677,7 @@ def test_a_message_that_failed_internally_is_processed_when_retried(
         province: Province, ctx: Ctx, monkeypatch: pytest.MonkeyPatch) -> None:
     envelope = province.envelope("2201", register(ctx), insuplc=ctx.chen.insuplc)
     with monkeypatch.context() as patch:
-        patch.setitem(gateway.ROUTES, "2201", gateway.Route(lambda *_: 1 / 0))
+        patch.setitem(TRANSACTIONS, "2201", replace(TRANSACTIONS["2201"], run=lambda *_: 1 / 0))
         assert_refused(province.post(envelope), "internal")
     retried = province.post(envelope).json()
     assert retried["infcode"] == 0, retried["err_msg"]
@@ -787,7 +787,7 @@ def test_a_long_error_keeps_its_code_in_front_within_200_characters(
     def unreachable(*_: Any) -> Any:
         raise PeerUnavailable("province 510000 did not answer " + "很久" * 150)
 
-    monkeypatch.setitem(gateway.ROUTES, "2201", gateway.Route(unreachable))
+    monkeypatch.setitem(TRANSACTIONS, "2201", replace(TRANSACTIONS["2201"], run=unreachable))
     envelope = province.envelope("2201", register(ctx), insuplc=ctx.chen.insuplc)
     answer = assert_refused(province.post(envelope), "did not answer")
     assert answer["err_msg"].startswith("[peer_unavailable] province 510000")

@@ -19,7 +19,7 @@ from medsettle.adapters.federation import signed_headers
 from medsettle.core.errors import NotFound
 from medsettle.services import hub as hub_svc
 from medsettle.services.forwarding import FORWARDED_OPS
-from medsettle.services.insured_ops import HANDLERS
+from medsettle.services.insured_ops import OPERATIONS
 
 with warnings.catch_warnings():  # starlette asks for httpx2, which is not installed here
     warnings.simplefilter("ignore", StarletteDeprecationWarning)
@@ -29,7 +29,7 @@ KEYS = {"440000": "k-guangdong", "510000": "k-sichuan", "110000": "k-beijing"}
 HASH = "ab" * 32
 CALL = {"to": "510100", "op": "person_info", "msgid": "H44030400123202503011030000001",
         "payload": {"cert_type": "02", "cert_no": "x"}}
-SETTLE = {"mdtrt_id": "M1", "psn_no": "P1", "mdtrtarea_admvs": "440300"}
+SETTLE = {"visit_id": "M1", "person_id": "P1", "treating_region": "440300"}
 DROP = object()
 
 
@@ -111,18 +111,18 @@ REFUSED_CALLS = [
     ("440000", call(op="../ops/settle"), 400, "invalid_input", "op"),
     ("440000", call(to="440300"), 403, "forbidden", "to"),
     ("440000", call(to="440000", op="cancel_settlement"), 403, "forbidden", "to"),
-    ("440000", call(op="settle", payload=SETTLE | {"mdtrtarea_admvs": "510100"}), 403,
-     "forbidden", "payload.mdtrtarea_admvs"),
-    ("440000", call(op="open_visit", payload=SETTLE | {"mdtrtarea_admvs": "110100"}), 403,
-     "forbidden", "payload.mdtrtarea_admvs"),
-    ("440000", call(op="pre_settle", payload=SETTLE | {"mdtrtarea_admvs": "510100"}), 403,
-     "forbidden", "payload.mdtrtarea_admvs"),
-    ("440000", call(op="settle", payload={"mdtrt_id": "M1"}), 400, "invalid_code",
-     "payload.mdtrtarea_admvs"),
-    ("440000", call(op="settle", payload=SETTLE | {"mdtrtarea_admvs": 440300}), 400,
-     "invalid_code", "payload.mdtrtarea_admvs"),
+    ("440000", call(op="settle", payload=SETTLE | {"treating_region": "510100"}), 403,
+     "forbidden", "payload.treating_region"),
+    ("440000", call(op="open_visit", payload=SETTLE | {"treating_region": "110100"}), 403,
+     "forbidden", "payload.treating_region"),
+    ("440000", call(op="pre_settle", payload=SETTLE | {"treating_region": "510100"}), 403,
+     "forbidden", "payload.treating_region"),
+    ("440000", call(op="settle", payload={"visit_id": "M1"}), 400, "invalid_code",
+     "payload.treating_region"),
+    ("440000", call(op="settle", payload=SETTLE | {"treating_region": 440300}), 400,
+     "invalid_code", "payload.treating_region"),
     ("510000", call(to="110000", op="settle", payload=SETTLE), 403, "forbidden",
-     "payload.mdtrtarea_admvs"),
+     "payload.treating_region"),
 ]
 
 
@@ -141,10 +141,10 @@ def test_the_hub_forwards_only_what_a_treating_place_may_ask(
 @pytest.mark.parametrize("doc", [
     call(),
     call(msgid=""),  # a read the treating node sends without a msgid
-    call(op="accumulations", msgid="", payload={"psn_no": "P1"}),
+    call(op="accumulations", msgid="", payload={"person_id": "P1"}),
     call(op="cancel_settlement", payload={"setl_id": "S1", "cancel_setl_id": "C1"}),
     call(op="settle", payload=SETTLE),
-    call(to="110105", op="open_visit", payload=SETTLE | {"mdtrtarea_admvs": "440000"}),
+    call(to="110105", op="open_visit", payload=SETTLE | {"treating_region": "440000"}),
 ])
 def test_an_allowed_call_goes_on_to_routing(hub: TestClient, doc: dict[str, Any]) -> None:
     answer = post(hub, "/fed/v1/call", doc)  # nobody registered: routing finds no node
@@ -153,7 +153,7 @@ def test_an_allowed_call_goes_on_to_routing(hub: TestClient, doc: dict[str, Any]
 
 
 def test_every_forwarded_operation_is_one_the_insured_node_runs() -> None:
-    assert FORWARDED_OPS <= set(HANDLERS)
+    assert FORWARDED_OPS <= set(OPERATIONS)
 
 
 def test_an_unexpected_fault_at_the_hub_is_a_json_500(hub: TestClient,

@@ -23,6 +23,8 @@ from medsettle.core.errors import (
     PeerUnavailable,
     StateConflict,
 )
+from medsettle.core.jsonform import decode, encode
+from medsettle.services.exchange import REQUESTS
 from medsettle.services.insured_ops import run_op
 from medsettle.services.treating_settle import retry_pending_reversals
 from tests.api.conftest import OTHER_H, Province, Visit, new_visit
@@ -31,26 +33,30 @@ from tests.e2e import fixtures as f
 OTHER_PROVINCE = "310000"  # Shanghai: it treats none of 陈明's visits here
 
 
-def call(province: Province, op: str, payload: dict[str, Any], *, caller: str,
-         msgid: str = "M-OWNERSHIP-1") -> dict[str, Any]:
-    return run_op(province.node.store, province.node.book, op, msgid, payload,
-                  datetime.now(UTC), caller)
+def call(province: Province, op: str, payload: Any, *, caller: str,
+         msgid: str = "M-OWNERSHIP-1") -> Any:
+    """Run an operation as the insured node's route does: the JSON payload read into the
+    operation's typed request (core/jsonform), then run for `caller`; the answer as JSON."""
+    request = decode(REQUESTS[op], payload)
+    return encode(run_op(province.node.store, province.node.book, op, msgid, request,
+                         datetime.now(UTC), caller))
 
 
 def settle_payload(visit: Visit, **changes: Any) -> dict[str, Any]:
-    line = {"cls": "A", "pric": "80.00", "cnt": "1", "selfpay_prop": "0", "lmt_pric": None,
-            "restricted_ok": True, "code": f.DRUG_A}
-    return {"mdtrt_id": visit.mdtrt_id, "setl_id": "440000" + "7" * 24, "psn_no": visit.psn_no,
-            "insutype": "310", "visit_type": "outpatient", "med_type": "11", "disease": None,
-            "level": "L3", "dedc_level": None, "acct_used": False, "lines": [line],
-            "fixmedins_code": f.SHENZHEN_H, "mdtrtarea_admvs": "440300",
-            "insu_admdvs": "440100", "disease_opened": True} | changes
+    line = {"cls": "A", "price": "80.00", "count": "1", "selfpay_prop": "0",
+            "cap_price": None, "restricted_ok": True, "code": f.DRUG_A}
+    return {"visit_id": visit.mdtrt_id, "settlement_id": "440000" + "7" * 24,
+            "person_id": visit.psn_no, "insutype": "310", "visit_type": "outpatient",
+            "med_type": "11", "disease": None, "level": "L3", "deductible_level": None,
+            "use_account": False, "lines": [line], "institution": f.SHENZHEN_H,
+            "treating_region": "440300", "insured_region": "440100",
+            "disease_opened": True} | changes
 
 
 def open_payload(**changes: Any) -> dict[str, Any]:
-    return {"mdtrt_id": "440000" + "1" * 24, "psn_no": f.CHEN["psn_no"], "insutype": "310",
-            "visit_type": "outpatient", "med_type": "11", "mdtrtarea_admvs": "310104",
-            "fixmedins_code": "H31010400077", "begntime": "2026-11-20T09:00:00",
+    return {"visit_id": "440000" + "1" * 24, "person_id": f.CHEN["psn_no"], "insutype": "310",
+            "visit_type": "outpatient", "med_type": "11", "treating_region": "310104",
+            "institution": "H31010400077", "begins": "2026-11-20T09:00:00",
             "emergency": False, "disease": None, "cert_type": None, "cert_no": None,
             "card_sn": None} | changes
 
@@ -64,38 +70,38 @@ FOREIGN: list[tuple[str, Attempt, type[MedSettleError]]] = [
     ("register a visit as a province that does not treat it",
      lambda o, s: ("open_visit", open_payload(), "510000"), Forbidden),
     ("change the admission of another province's visit",
-     lambda o, s: ("change_visit", {"mdtrt_id": o.mdtrt_id,
-                                    "begntime": "2026-11-01T08:00:00"}, OTHER_PROVINCE),
+     lambda o, s: ("change_visit", {"visit_id": o.mdtrt_id,
+                                    "begins": "2026-11-01T08:00:00"}, OTHER_PROVINCE),
      Forbidden),
     ("cancel another province's registration",
-     lambda o, s: ("cancel_visit", {"mdtrt_id": o.mdtrt_id}, OTHER_PROVINCE), Forbidden),
+     lambda o, s: ("cancel_visit", {"visit_id": o.mdtrt_id}, OTHER_PROVINCE), Forbidden),
     ("pre-settle another province's visit",
-     lambda o, s: ("pre_settle", settle_payload(o, setl_id=None), OTHER_PROVINCE), Forbidden),
+     lambda o, s: ("pre_settle", settle_payload(o, settlement_id=None), OTHER_PROVINCE), Forbidden),
     ("settle another province's visit with made-up lines",
      lambda o, s: ("settle", settle_payload(o), OTHER_PROVINCE), Forbidden),
     ("settle a visit in the name of another institution of the province",
-     lambda o, s: ("settle", settle_payload(o, fixmedins_code=OTHER_H), "440000"), Forbidden),
+     lambda o, s: ("settle", settle_payload(o, institution=OTHER_H), "440000"), Forbidden),
     ("settle a visit for another person",
-     lambda o, s: ("settle", settle_payload(o, psn_no=f.WANG["psn_no"]), "440000"),
+     lambda o, s: ("settle", settle_payload(o, person_id=f.WANG["psn_no"]), "440000"),
      InvalidInput),
     ("cancel another province's settlement",
-     lambda o, s: ("cancel_settlement", {"setl_id": s.setl_id,
-                                         "cancel_setl_id": "310000" + "2" * 24},
+     lambda o, s: ("cancel_settlement", {"settlement_id": s.setl_id,
+                                         "cancel_id": "310000" + "2" * 24},
                    OTHER_PROVINCE), Forbidden),
     ("cancel a settlement in the name of another institution",
-     lambda o, s: ("cancel_settlement", {"setl_id": s.setl_id, "fixmedins_code": OTHER_H,
-                                         "cancel_setl_id": "440000" + "2" * 24}, "440000"),
+     lambda o, s: ("cancel_settlement", {"settlement_id": s.setl_id, "institution": OTHER_H,
+                                         "cancel_id": "440000" + "2" * 24}, "440000"),
      Forbidden),
     ("reverse another province's settlement by its msgid",
-     lambda o, s: ("reverse", {"omsgid": s.msgids["2207"], "oinfno": "2207",
-                               "cancel_setl_id": "310000" + "3" * 24,
-                               "fixmedins_code": f.SHENZHEN_H}, OTHER_PROVINCE), NotFound),
+     lambda o, s: ("reverse", {"original": s.msgids["2207"], "original_infno": "2207",
+                               "cancel_id": "310000" + "3" * 24,
+                               "institution": f.SHENZHEN_H}, OTHER_PROVINCE), NotFound),
     ("reverse another institution's settlement by its msgid",
-     lambda o, s: ("reverse", {"omsgid": s.msgids["2207"], "oinfno": "2207",
-                               "cancel_setl_id": "440000" + "3" * 24,
-                               "fixmedins_code": OTHER_H}, "440000"), NotFound),
+     lambda o, s: ("reverse", {"original": s.msgids["2207"], "original_infno": "2207",
+                               "cancel_id": "440000" + "3" * 24,
+                               "institution": OTHER_H}, "440000"), NotFound),
     ("read the accumulators of a person with no visit in the caller's province",
-     lambda o, s: ("accumulations", {"psn_no": f.CHEN["psn_no"]}, OTHER_PROVINCE), Forbidden),
+     lambda o, s: ("accumulations", {"person_id": f.CHEN["psn_no"]}, OTHER_PROVINCE), Forbidden),
     ("the hub asking for a settlement itself",
      lambda o, s: ("settle", settle_payload(o), "hub"), Forbidden),
 ]
@@ -116,15 +122,17 @@ def test_a_province_cannot_act_on_what_another_province_or_institution_owns(
 BAD_PAYLOADS: list[tuple[str, str, dict[str, Any], str]] = [
     ("settle", "lines not a list", {"lines": "many"}, "payload.lines"),
     ("settle", "a line price not a decimal", {"lines": [
-        {"cls": "A", "pric": "eighty", "cnt": "1", "selfpay_prop": "0", "lmt_pric": None,
-         "restricted_ok": True}]}, "payload.lines[0].pric"),
+        {"cls": "A", "price": "eighty", "count": "1", "selfpay_prop": "0", "cap_price": None,
+         "restricted_ok": True}]}, "payload.lines[0].price"),
+    ("settle", "a line price a float", {"lines": [
+        {"cls": "A", "price": 80.0, "count": "1", "selfpay_prop": "0", "cap_price": None,
+         "restricted_ok": True}]}, "payload.lines[0].price"),
     ("settle", "a line class unknown", {"lines": [
-        {"cls": "Z", "pric": "1", "cnt": "1", "selfpay_prop": "0", "lmt_pric": None,
+        {"cls": "Z", "price": "1", "count": "1", "selfpay_prop": "0", "cap_price": None,
          "restricted_ok": True}]}, "payload.lines[0].cls"),
-    ("settle", "acct_used a string", {"acct_used": "yes"}, "payload.acct_used"),
-    ("settle", "no setl_id", {"setl_id": None}, "payload.setl_id"),
-    ("settle", "mdtrt_id a number", {"mdtrt_id": 440000}, "payload.mdtrt_id"),
-    ("settle", "visit type unknown", {"visit_type": "dental"}, "payload.visit_type"),
+    ("settle", "use_account a string", {"use_account": "yes"}, "payload.use_account"),
+    ("settle", "visit_id a number", {"visit_id": 440000}, "payload.visit_id"),
+    ("settle", "no person_id", {"person_id": None}, "payload.person_id"),
 ]
 
 
@@ -148,46 +156,53 @@ def test_a_payload_that_is_not_an_object_is_refused(province: Province, payload:
     assert refused.value.field == "payload"
 
 
-def test_an_unknown_operation_is_refused_naming_op(province: Province) -> None:
+def test_an_unknown_operation_or_a_request_of_another_kind_is_refused(
+        province: Province) -> None:
+    node, now = province.node, datetime.now(UTC)
     with pytest.raises(InvalidInput) as refused:
-        call(province, "pay_everyone", {}, caller="440000")
+        run_op(node.store, node.book, "pay_everyone", "M", object(), now, "440000")
     assert refused.value.field == "op"
+    with pytest.raises(InvalidInput) as refused:
+        run_op(node.store, node.book, "settle", "M", {"visit_id": "V"}, now, "440000")
+    assert refused.value.field == "payload"
 
 
 def test_a_settle_that_arrives_after_its_reversal_is_refused_and_settles_nothing(
         province: Province, chen: Any) -> None:
     visit = new_visit(province, chen)
-    reversal = {"omsgid": "H44030400123LATE00000000000001", "oinfno": "2207",
-                "cancel_setl_id": "440000" + "4" * 24, "fixmedins_code": f.SHENZHEN_H,
-                "psn_no": visit.psn_no}
+    reversal = {"original": "H44030400123LATE00000000000001", "original_infno": "2207",
+                "cancel_id": "440000" + "4" * 24, "institution": f.SHENZHEN_H,
+                "person_id": visit.psn_no}
     assert call(province, "reverse", reversal, caller="440000", msgid="R-LATE-1") == {
-        "reversed": False, "already": False}
+        "reversed": False, "already": False, "cancelled": None, "visit_id": None}
     before = province.snapshot()
     with pytest.raises(StateConflict, match="reversed"):
-        call(province, "settle", settle_payload(visit, setl_id="440000" + "5" * 24),
-             caller="440000", msgid=reversal["omsgid"])
+        call(province, "settle", settle_payload(visit, settlement_id="440000" + "5" * 24),
+             caller="440000", msgid=reversal["original"])
     assert province.snapshot() == before
-    settled = call(province, "settle", settle_payload(visit, setl_id="440000" + "6" * 24),
+    settled = call(province, "settle", settle_payload(visit, settlement_id="440000" + "6" * 24),
                    caller="440000", msgid="H44030400123LATE00000000000002")
-    assert settled["setl_id"] == "440000" + "6" * 24  # the visit itself is still open
+    assert settled["settlement_id"] == "440000" + "6" * 24  # the visit itself is still open
 
 
 def test_a_reversal_after_the_settle_cancels_it_and_reports_the_original(
         province: Province, chen: Any) -> None:
     visit = new_visit(province, chen)
     msgid = "H44030400123LATE00000000000003"
-    settled = call(province, "settle", settle_payload(visit, setl_id="440000" + "8" * 24),
+    settled = call(province, "settle", settle_payload(visit, settlement_id="440000" + "8" * 24),
                    caller="440000", msgid=msgid)
-    reversal = {"omsgid": msgid, "oinfno": "2207", "cancel_setl_id": "440000" + "9" * 24,
-                "fixmedins_code": f.SHENZHEN_H, "psn_no": visit.psn_no}
+    reversal = {"original": msgid, "original_infno": "2207", "cancel_id": "440000" + "9" * 24,
+                "institution": f.SHENZHEN_H, "person_id": visit.psn_no}
     reversed_ = call(province, "reverse", reversal, caller="440000", msgid="R-LATE-3")
     assert reversed_["reversed"] is True
-    assert reversed_["original"]["setl_id"] == settled["setl_id"]
-    assert reversed_["original"]["amounts"] == settled["amounts"]
-    assert reversed_["amounts"]["fund_pay_sumamt"] == -settled["amounts"]["fund_pay_sumamt"]
-    again = call(province, "reverse", reversal | {"cancel_setl_id": "440000" + "0" * 24},
+    cancelled = reversed_["cancelled"]
+    assert cancelled["original"]["settlement_id"] == settled["settlement_id"]
+    assert cancelled["original"]["amounts"] == settled["amounts"]
+    assert cancelled["cancel"]["amounts"]["fund_pay_sumamt"] == -settled["amounts"][
+        "fund_pay_sumamt"]
+    again = call(province, "reverse", reversal | {"cancel_id": "440000" + "0" * 24},
                  caller="440000", msgid="R-LATE-4")
-    assert again == {"reversed": False, "already": True, "setl_id": settled["setl_id"]}
+    assert again["reversed"] is False and again["already"] is True
 
 
 class LosesFirstAnswer:
@@ -196,11 +211,11 @@ class LosesFirstAnswer:
 
     def __init__(self, inner: Any) -> None:
         self.inner = inner
-        self.calls: list[tuple[str, str, dict[str, Any]]] = []
+        self.calls: list[tuple[str, str, Any]] = []
 
-    def call(self, insu_admdvs: str, op: str, msgid: str, payload: Any) -> dict[str, Any]:
-        self.calls.append((op, msgid, dict(payload)))
-        answer: dict[str, Any] = self.inner.call(insu_admdvs, op, msgid, payload)
+    def call(self, insured_region: str, op: str, msgid: str, request: Any) -> Any:
+        self.calls.append((op, msgid, request))
+        answer = self.inner.call(insured_region, op, msgid, request)
         if len(self.calls) == 1:
             raise PeerUnavailable("the hub did not answer in time")
         return answer
@@ -213,7 +228,7 @@ def test_a_pending_reversal_whose_answer_was_lost_finishes_on_the_next_round(
         province: Province, chen: Any) -> None:
     visit = new_visit(province, chen)
     msgid = "H44030400123LOST00000000000001"
-    settled = call(province, "settle", settle_payload(visit, setl_id="440000" + "3" * 24),
+    settled = call(province, "settle", settle_payload(visit, settlement_id="440000" + "3" * 24),
                    caller="440000", msgid=msgid)
     with province.node.store.tx() as tx:  # the settle's answer never came back
         tx.change("visits", {"mdtrt_id": visit.mdtrt_id}, manual_reimbursement=True,
@@ -230,5 +245,5 @@ def test_a_pending_reversal_whose_answer_was_lost_finishes_on_the_next_round(
         pending = tx.one("visits", mdtrt_id=visit.mdtrt_id).reversal_pending
     assert sorted((r.kind, r.status) for r in rows) == [("cancel", "settled"),
                                                         ("settle", "cancelled")]
-    assert [r.ref_setl_id for r in rows if r.kind == "cancel"] == [settled["setl_id"]]
+    assert [r.ref_setl_id for r in rows if r.kind == "cancel"] == [settled["settlement_id"]]
     assert pending is None

@@ -10,9 +10,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from medsettle.adapters.his import gateway
 from medsettle.adapters.his.client import HisClient, HisError, Patient
-from medsettle.adapters.his.reconcile import RECONCILE_HANDLERS
+from medsettle.adapters.his.transactions import TRANSACTIONS
 from medsettle.core.policy import PolicyBook
 from tests.api.conftest import Province, his_rows, new_visit, start_province
 from tests.e2e import fixtures as f
@@ -23,7 +22,7 @@ TODAY = datetime.now(ZoneInfo("Asia/Shanghai")).date().isoformat()
 @pytest.fixture(scope="module")
 def node(tmp_path_factory: pytest.TempPathFactory, book: PolicyBook) -> Iterator[Province]:
     """A fresh node whose gateway offers 3201 and 3202."""
-    assert set(RECONCILE_HANDLERS) <= set(gateway.ROUTES)
+    assert {"3201", "3202"} <= set(TRANSACTIONS)
     yield from start_province(tmp_path_factory.mktemp("reconcile"), his_rows(), book)
 
 

@@ -86,29 +86,29 @@ def _open_zhou_visit_at_shanghai(fed: Federation) -> str:
 
 
 Forged = Callable[[dict[str, Any], str], tuple[str, str, dict[str, Any]]]
-LINE = {"cls": "A", "pric": "9999.00", "cnt": "9", "selfpay_prop": "0", "lmt_pric": None,
+LINE = {"cls": "A", "price": "9999.00", "count": "9", "selfpay_prop": "0", "cap_price": None,
         "restricted_ok": True, "code": f.DRUG_A}
 
 #: Calls Guangdong signs with its own key about what Shanghai owns: (why, forge, error).
 FORGED: list[tuple[str, Forged, type[MedSettleError]]] = [
     ("cancel another province's settlement",
      lambda s, open_id: ("510000", "cancel_settlement", {
-         "setl_id": s["setl_id"], "cancel_setl_id": "440000" + "1" * 24}), Forbidden),
+         "settlement_id": s["setl_id"], "cancel_id": "440000" + "1" * 24}), Forbidden),
     ("settle another province's visit with made-up lines",
      lambda s, open_id: ("510000", "settle", {
-         "mdtrt_id": open_id, "setl_id": "440000" + "2" * 24, "psn_no": f.ZHOU["psn_no"],
-         "insutype": "310", "visit_type": "outpatient", "med_type": "11", "disease": None,
-         "level": "L3", "dedc_level": None, "acct_used": False, "lines": [LINE],
-         "fixmedins_code": f.SHENZHEN_H, "mdtrtarea_admvs": "440300",
-         "insu_admdvs": "510100", "disease_opened": True}), Forbidden),
+         "visit_id": open_id, "settlement_id": "440000" + "2" * 24,
+         "person_id": f.ZHOU["psn_no"], "insutype": "310", "visit_type": "outpatient",
+         "med_type": "11", "level": "L3", "lines": [LINE], "institution": f.SHENZHEN_H,
+         "treating_region": "440300", "insured_region": "510100"}), Forbidden),
     ("cancel another province's registration",
-     lambda s, open_id: ("510000", "cancel_visit", {"mdtrt_id": open_id}), Forbidden),
+     lambda s, open_id: ("510000", "cancel_visit", {"visit_id": open_id}), Forbidden),
     ("reverse another province's settlement by its msgid",
      lambda s, open_id: ("510000", "reverse", {
-         "omsgid": s["msgid"], "oinfno": "2207", "cancel_setl_id": "440000" + "3" * 24,
-         "fixmedins_code": f.SHANGHAI_H}), NotFound),
+         "original": s["msgid"], "original_infno": "2207", "cancel_id": "440000" + "3" * 24,
+         "institution": f.SHANGHAI_H}), NotFound),
     ("read the accumulators of a person with no visit in the province",
-     lambda s, open_id: ("510000", "accumulations", {"psn_no": f.LI["psn_no"]}), Forbidden),
+     lambda s, open_id: ("510000", "accumulations", {"person_id": f.LI["psn_no"]}),
+     Forbidden),
 ]
 
 

@@ -7,7 +7,10 @@ from datetime import UTC, datetime
 from hypothesis import given
 from hypothesis import strategies as st
 
+from medsettle.core.benefits import AMOUNT_FIELDS, Amounts
 from medsettle.core.ids import derived_id, reversal_msgid
+from medsettle.core.jsonform import encode
+from medsettle.services.exchange import Cancelled, Indexed, Reversed
 from medsettle.services.hub import index_rows
 
 MSGID = "H44030400123202611291030000001"
@@ -36,23 +39,23 @@ def test_distinct_msgids_never_share_a_reversal_msgid(msgids: list[str]) -> None
     assert len({reversal_msgid("440000", "H44030400123", m) for m in msgids}) == len(msgids)
 
 
-def _amounts(fund: int) -> dict[str, int]:
-    return {"medfee_sumamt": abs(fund) * 2, "fund_pay_sumamt": fund, "acct_pay": 0,
-            "psn_cash_pay": abs(fund)}
+def _entry(settlement_id: str, kind: str, fund: int, at: datetime, msgid: str,
+           cancels: str | None = None) -> Indexed:
+    amounts = Amounts(**{name: 0 for name in AMOUNT_FIELDS} | {
+        "medfee_sumamt": abs(fund) * 2, "fund_pay_sumamt": fund, "hifp_pay": fund,
+        "psn_part_amt": abs(fund) * 2 - fund, "psn_cash_pay": abs(fund)})
+    return Indexed(settlement_id=settlement_id, kind=kind, visit_id="M1", person_id="P1",
+                   insured_region="510100", treating_region="440300",
+                   institution="H44030400123", visit_type="outpatient", settled_at=at,
+                   amounts=amounts, msgid=msgid, cancels=cancels)
 
 
 def test_the_hub_indexes_a_cancel_together_with_the_settlement_it_cancels() -> None:
     now = datetime(2026, 11, 29, 8, 0, tzinfo=UTC)
-    original = {"setl_id": "S1", "mdtrt_id": "M1", "psn_no": "P1", "insu_admdvs": "510100",
-                "mdtrtarea_admvs": "440300", "fixmedins_code": "H44030400123",
-                "visit_type": "outpatient", "setl_time": "2026-11-29T07:59:00+00:00",
-                "msgid": MSGID, "amounts": _amounts(5000)}
-    result = {"reversed": True, "setl_id": "C1", "ref_setl_id": "S1", "amounts": _amounts(-5000),
-              "mdtrt_id": "M1", "psn_no": "P1", "insu_admdvs": "510100",
-              "mdtrtarea_admvs": "440300", "fixmedins_code": "H44030400123",
-              "visit_type": "outpatient", "setl_time": "2026-11-29T08:00:00+00:00",
-              "original": original}
-    rows = index_rows("reverse", result, {"omsgid": MSGID}, "R1", now)
+    original = _entry("S1", "settle", 5000, datetime(2026, 11, 29, 7, 59, tzinfo=UTC), MSGID)
+    cancel = _entry("C1", "cancel", -5000, now, "R1", cancels="S1")
+    answer = encode(Reversed(True, cancelled=Cancelled(cancel, original, balance=0)))
+    rows = index_rows("reverse", answer, {"original": MSGID}, "R1", now)
     assert [(r["setl_id"], r["kind"], r["ref_setl_id"]) for r in rows] == [
         ("S1", "settle", None), ("C1", "cancel", "S1")]
     assert sum(r["fund_pay_sumamt"] for r in rows) == 0
@@ -62,5 +65,5 @@ def test_the_hub_indexes_a_cancel_together_with_the_settlement_it_cancels() -> N
 
 def test_an_answer_without_a_settlement_indexes_nothing() -> None:
     now = datetime(2026, 11, 29, 8, 0, tzinfo=UTC)
-    assert index_rows("reverse", {"reversed": False, "already": False}, {}, "R1", now) == []
-    assert index_rows("person_info", {"setl_id": "S1", "amounts": {}}, {}, "M", now) == []
+    assert index_rows("reverse", encode(Reversed(False)), {}, "R1", now) == []
+    assert index_rows("person_info", {"anything": 1}, {}, "M", now) == []

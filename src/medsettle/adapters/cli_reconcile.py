@@ -29,7 +29,9 @@ from medsettle.adapters.federation import (
     signed_headers,
 )
 from medsettle.core.errors import InvalidInput, MedSettleError, PeerUnavailable
+from medsettle.core.jsonform import decode, encode
 from medsettle.core.money import fen_to_yuan
+from medsettle.services.exchange import Cancelled, CancelSettlement
 from medsettle.services.reconcile import (
     DayReport,
     Record,
@@ -103,21 +105,24 @@ class HttpSides:
                 | {"setl_time": r.setl_time.isoformat()} for r in records]
         self._hub("POST", "/fed/v1/index", {"rows": rows})
 
-    def reverse_at_insured(self, record: Record, msgid: str) -> dict[str, Any]:
+    def reverse_at_insured(self, record: Record, msgid: str) -> str:
         """cancel_settlement at the insured node: through the hub for a cross-province record
-        (signed as the treating province, so the hub indexes the cancel), else directly."""
-        payload = {"setl_id": record.setl_id, "cancel_setl_id": "RV" + record.setl_id[2:]}
+        (signed as the treating province, so the hub indexes the cancel), else directly.
+        Returns the cancel's settlement id."""
+        payload = encode(CancelSettlement(record.setl_id, "RV" + record.setl_id[2:]))
         if not record.cross_province:
             doc = {"from": "hub", "msgid": msgid, "payload": payload}
-            result: dict[str, Any] = self._node(record.insured_province, "POST",
-                                                "/fed/v1/ops/cancel_settlement", doc)
-            return result
-        region = record.treating_province
-        client = HubClient(self.hub_url, region, self.keys[region], timeout=10.0)
-        try:
-            return client.call(record.insured_province, "cancel_settlement", msgid, payload)
-        finally:
-            client.close()
+            answer = self._node(record.insured_province, "POST",
+                                "/fed/v1/ops/cancel_settlement", doc)
+        else:
+            region = record.treating_province
+            client = HubClient(self.hub_url, region, self.keys[region], timeout=10.0)
+            try:
+                answer = client.call(record.insured_province, "cancel_settlement", msgid,
+                                     payload)
+            finally:
+                client.close()
+        return decode(Cancelled, answer, "answer").cancel.settlement_id
 
     def save_report(self, region: str, day: date, balanced: bool,
                     report: dict[str, Any]) -> None:

@@ -151,6 +151,9 @@ def raise_remote(error: Mapping[str, Any]) -> None:
     if issubclass(cls, errors.InvalidInput):
         field = str(error.get("field") or "input")
         raise cls(field, message.removeprefix(f"{field}: "))
+    if issubclass(cls, errors.NotFound) and error.get("field"):
+        field = str(error["field"])
+        raise cls(message.removeprefix(f"{field}: "), field=field)
     if issubclass(cls, errors.PolicyFileError):
         raise errors.PolicyError(message)
     raise cls(message)

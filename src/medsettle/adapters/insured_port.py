@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import hashlib
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
 from medsettle.adapters.federation import HubClient
 from medsettle.adapters.observability import Metrics
-from medsettle.core.errors import MedSettleError, NotFound, PeerUnavailable
+from medsettle.core.errors import InvalidInput, MedSettleError, NotFound, PeerUnavailable
+from medsettle.core.jsonform import decode, encode
 from medsettle.core.policy import PolicyBook
+from medsettle.services.exchange import ANSWERS
 from medsettle.services.insured_ops import run_op
 from medsettle.services.ports import Database
 
@@ -33,22 +35,27 @@ class InsuredRouter:
         self.metrics = metrics
         self.clock = clock
 
-    def call(self, insu_admdvs: str, op: str, msgid: str,
-             payload: Mapping[str, Any]) -> dict[str, Any]:
-        """Run `op` at the insured place of `insu_admdvs`."""
-        province = insu_admdvs[:2] + "0000"
+    def call(self, insured_region: str, op: str, msgid: str, request: object) -> Any:
+        """Run `op` at the insured place of `insured_region`: in process for this node's own
+        insured persons, else through the hub as JSON (core/jsonform)."""
+        province = insured_region[:2] + "0000"
         started = time.perf_counter()
         outcome = "ok"
         try:
             if province == self.region:
-                result = run_op(self.db, self.book, op, msgid, payload, self.clock(),
+                result = run_op(self.db, self.book, op, msgid, request, self.clock(),
                                 caller=self.region)
                 if op in ("settle", "cancel_settlement"):
                     self.metrics.settlements.labels("insured", op).inc()
                 return result
             if self.hub is None:
                 raise NotFound(f"no hub configured to reach province {province}")
-            return self.hub.call(province, op, msgid, payload)
+            answer = self.hub.call(province, op, msgid, encode(request))
+            try:
+                return decode(ANSWERS[op], answer, "answer")
+            except InvalidInput as exc:  # the peer's fault, not the hospital's
+                raise PeerUnavailable(f"province {province} answered {op} malformed: "
+                                      f"{exc}") from None
         except MedSettleError as exc:
             outcome = exc.code
             raise

@@ -16,3 +16,8 @@ def business_time(moment: datetime) -> datetime:
 def business_date(moment: datetime) -> date:
     """The Asia/Shanghai business date of a moment."""
     return business_time(moment).date()
+
+
+def age_on(birth: date, on: date) -> int:
+    """Age in whole years on a date (a birthday counts from its day)."""
+    return on.year - birth.year - ((on.month, on.day) < (birth.month, birth.day))

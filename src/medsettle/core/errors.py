@@ -157,6 +157,11 @@ class NotFound(MedSettleError):
 
     code = "not_found"
 
+    def __init__(self, message: str, field: str | None = None) -> None:
+        self.field = field
+        self.message = message
+        super().__init__(f"{field}: {message}" if field else message)
+
 
 class StateConflict(MedSettleError):
     """The message does not fit the current state (e.g. settling a visit twice)."""

@@ -16,6 +16,12 @@ from medsettle.core import filing as rules
 from medsettle.core import filing_actions as actions
 from medsettle.core.errors import InvalidInput, NotFound
 from medsettle.core.policy import PolicyBook
+from medsettle.services.exchange import (
+    FileReferral,
+    ReferralFiled,
+    ReferralRevoked,
+    RevokeReferral,
+)
 from medsettle.services.ports import UnitOfWork
 from medsettle.services.records import filing_from_row, filing_to_row
 
@@ -167,32 +173,31 @@ def of_person(tx: UnitOfWork, psn_no: str) -> list[dict[str, Any]]:
     return [filing_view(f) for f in sorted(found, key=lambda f: f.applied_on, reverse=True)]
 
 
-def referral_from_his(tx: UnitOfWork, book: PolicyBook, payload: Mapping[str, Any],
-                      on: date) -> dict[str, Any]:
+def referral_from_his(tx: UnitOfWork, book: PolicyBook, req: FileReferral,
+                      on: date) -> ReferralFiled:
     """2501: a designated institution files a referral (转诊) with its referral proof."""
-    doc = {"psn_no": payload["psn_no"], "category": "referral", "channel": "counter",
-           "destination": payload["mdtrtarea_admdvs"], "start": payload["begndate"],
+    doc = {"psn_no": req.person_id, "category": "referral", "channel": "counter",
+           "destination": req.destination, "start": req.begins,
            "materials": ["referral_proof"]}
-    person = _person(tx, str(payload["psn_no"]))
+    person = _person(tx, req.person_id)
     request = parse_request(doc, person.insu_admdvs, on)
     filing = actions.submit_filing(request, _filing_rules(book, person, on), _standing(tx, person),
                                  _existing(tx, person.psn_no), on,
                                  _seq(tx, person.insu_admdvs, on))
     filing = actions.approve(filing, on)  # the referring hospital's proof is the review
     tx.add("filings", filing_to_row(filing))
-    return {"trt_dcla_detl_sn": filing.filing_no}
+    return ReferralFiled(filing.filing_no)
 
 
-def revoke_from_his(tx: UnitOfWork, book: PolicyBook, payload: Mapping[str, Any],
-                    on: date) -> dict[str, Any]:
+def revoke_from_his(tx: UnitOfWork, book: PolicyBook, req: RevokeReferral,
+                    on: date) -> ReferralRevoked:
     """2502: revoke a referral filing of this person (a hospital never revokes the person's own
     long-term or temporary filing: that is the person's or the agency's act)."""
-    row = tx.one("filings", filing_no=str(payload["trt_dcla_detl_sn"]))
-    if row is None or row.psn_no != payload.get("psn_no") or row.category != "referral":
-        raise NotFound(f"filing {payload['trt_dcla_detl_sn']} is not a referral filing of this "
-                       "person")
-    cancel(tx, book, str(payload["trt_dcla_detl_sn"]), on)
-    return {"trt_dcla_detl_sn": payload["trt_dcla_detl_sn"], "revoked": True}
+    row = tx.one("filings", filing_no=req.filing_no)
+    if row is None or row.psn_no != req.person_id or row.category != "referral":
+        raise NotFound(f"filing {req.filing_no} is not a referral filing of this person")
+    cancel(tx, book, req.filing_no, on)
+    return ReferralRevoked(req.filing_no)
 
 
 def filing_view(filing: rules.Filing) -> dict[str, Any]:

@@ -21,7 +21,7 @@ logger = logging.getLogger(__name__)
 FORWARDED_OPS = frozenset({"person_info", "open_visit", "cancel_visit", "change_visit",
                            "pre_settle", "settle", "cancel_settlement", "reverse",
                            "accumulations", "file_referral", "revoke_filing"})
-#: The operations whose payload names the treating region (`mdtrtarea_admvs`).
+#: The operations whose payload names the treating region (`treating_region`).
 TREATING_AREA_OPS = frozenset({"open_visit", "pre_settle", "settle"})
 
 
@@ -38,7 +38,7 @@ class Call:
 
 def admit_call(sender: str, to: str, op: str, msgid: str, payload: Mapping[str, Any]) -> Call:
     """The call to forward from node `sender`, or why the hub refuses it: InvalidInput naming
-    `op` or `to` (or payload.mdtrtarea_admvs), Forbidden for the sender's own province or a
+    `op` or `to` (or payload.treating_region), Forbidden for the sender's own province or a
     treating region in another province."""
     if op not in FORWARDED_OPS:
         raise InvalidInput("op", f"{op[:40]!r} is not an operation the hub forwards; one of "
@@ -48,10 +48,10 @@ def admit_call(sender: str, to: str, op: str, msgid: str, payload: Mapping[str, 
         raise Forbidden(f"to: province {sender} handles its own insured persons; the hub does "
                         "not forward to the sender's own province")
     if op in TREATING_AREA_OPS:
-        area = validate_admdvs(payload.get("mdtrtarea_admvs"), "payload.mdtrtarea_admvs")
+        area = validate_admdvs(payload.get("treating_region"), "payload.treating_region")
         if province_of(area) != sender:
             logger.warning("call for another province's treating region refused",
-                           extra={"sender": sender, "op": op, "mdtrtarea_admvs": area})
-            raise Forbidden(f"payload.mdtrtarea_admvs: {area} is not in the sender's province "
+                           extra={"sender": sender, "op": op, "treating_region": area})
+            raise Forbidden(f"payload.treating_region: {area} is not in the sender's province "
                             f"{sender}")
     return Call(sender, target, op, msgid, payload)

@@ -9,10 +9,11 @@ from typing import Any
 
 from medsettle.core import ledger
 from medsettle.core.errors import NotFound
+from medsettle.core.jsonform import decode
+from medsettle.services.exchange import Cancelled, Computed, Indexed, Reversed, SettleVisit
 from medsettle.services.ports import UnitOfWork
 
 logger = logging.getLogger(__name__)
-INDEXED_OPS = {"settle", "cancel_settlement", "reverse"}
 
 
 def register(tx: UnitOfWork, region: str, endpoint: str, now: datetime) -> None:
@@ -79,32 +80,36 @@ def index_rows(op: str, result: Mapping[str, Any], payload: Mapping[str, Any], m
     """The clearing-index rows of a settlement, or of a cancel/reversal together with the
     settlement it cancels (amounts in fen): the hub never holds a cancel without its original,
     even when the original's own answer never reached it (a settle that timed out here)."""
-    if op not in INDEXED_OPS or not result.get("setl_id") or "amounts" not in result:
+    if op == "settle":
+        computed = decode(Computed, result, "result")
+        asked = decode(SettleVisit, payload, "payload")
+        if computed.settlement_id is None:
+            return []
+        return [_index_row(Indexed(
+            settlement_id=computed.settlement_id, kind="settle", visit_id=asked.visit_id,
+            person_id=asked.person_id, insured_region=asked.insured_region,
+            treating_region=asked.treating_region, institution=asked.institution,
+            visit_type=asked.visit_type, settled_at=computed.settled_at or now,
+            amounts=computed.amounts, msgid=msgid))]
+    cancelled: Cancelled | None = None
+    if op == "cancel_settlement":
+        cancelled = decode(Cancelled, result, "result")
+    elif op == "reverse":
+        cancelled = decode(Reversed, result, "result").cancelled
+    if cancelled is None:
         return []
-    fields = {**payload, **result}
-    row = _index_row(fields, kind="settle" if op == "settle" else "cancel",
-                     ref_setl_id=result.get("ref_setl_id"), msgid=msgid, now=now)
-    original = result.get("original")
-    if row["kind"] == "cancel" and isinstance(original, Mapping):
-        return [_index_row(original, kind="settle", ref_setl_id=None,
-                           msgid=str(original.get("msgid", "")), now=now), row]
-    return [row]
+    return [_index_row(cancelled.original), _index_row(cancelled.cancel)]
 
 
-def _index_row(fields: Mapping[str, Any], *, kind: str, ref_setl_id: Any, msgid: str,
-               now: datetime) -> dict[str, Any]:
-    amounts = fields["amounts"]
-    moment = fields.get("setl_time")
-    return {"setl_id": fields["setl_id"], "kind": kind, "ref_setl_id": ref_setl_id,
-            "mdtrt_id": fields.get("mdtrt_id", ""), "psn_no": fields.get("psn_no", ""),
-            "insu_admdvs": fields.get("insu_admdvs", ""),
-            "mdtrtarea_admvs": fields.get("mdtrtarea_admvs", ""),
-            "fixmedins_code": fields.get("fixmedins_code", ""),
-            "visit_type": fields.get("visit_type", ""),
-            "setl_time": datetime.fromisoformat(moment) if isinstance(moment, str) else now,
-            "medfee_sumamt": amounts["medfee_sumamt"],
-            "fund_pay_sumamt": amounts["fund_pay_sumamt"], "acct_pay": amounts["acct_pay"],
-            "psn_cash_pay": amounts["psn_cash_pay"], "msgid": msgid}
+def _index_row(entry: Indexed) -> dict[str, Any]:
+    amounts = entry.amounts
+    return {"setl_id": entry.settlement_id, "kind": entry.kind, "ref_setl_id": entry.cancels,
+            "mdtrt_id": entry.visit_id, "psn_no": entry.person_id,
+            "insu_admdvs": entry.insured_region, "mdtrtarea_admvs": entry.treating_region,
+            "fixmedins_code": entry.institution, "visit_type": entry.visit_type,
+            "setl_time": entry.settled_at, "medfee_sumamt": amounts.medfee_sumamt,
+            "fund_pay_sumamt": amounts.fund_pay_sumamt, "acct_pay": amounts.acct_pay,
+            "psn_cash_pay": amounts.psn_cash_pay, "msgid": entry.msgid}
 
 
 def write_journal(tx: UnitOfWork, messages: list[dict[str, Any]],

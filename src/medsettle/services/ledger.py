@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from medsettle.core import ledger
+from medsettle.core.records import SettlementRecord
 from medsettle.services.ports import UnitOfWork
 
 ENTRIES = ("ledger_entries", "ledger_postings")  # the same tables in a province's and the hub's db
@@ -36,6 +37,17 @@ def post_settlement(tx: UnitOfWork, role: str, kind: str, setl_id: str,
         role, amounts, insured=str(row["insu_admdvs"]), treating=str(row["mdtrtarea_admvs"]),
         psn_no=str(row["psn_no"]), fixmedins_code=str(row["fixmedins_code"]))
     post(tx, ledger.balanced(f"{kind}:{role}:{setl_id}", kind, setl_id, now, postings))
+
+
+def book_settlement(tx: UnitOfWork, record: SettlementRecord, now: datetime) -> None:
+    """Book one place's record of a settlement or of its cancel in the node's ledger."""
+    postings = ledger.settlement_postings(
+        record.role.value, record.amounts.as_dict(), insured=record.insured_region,
+        treating=record.treating_region, psn_no=record.person_id,
+        fixmedins_code=record.institution)
+    kind, role = record.kind.value, record.role.value
+    post(tx, ledger.balanced(f"{kind}:{role}:{record.settlement_id}", kind,
+                             record.settlement_id, now, postings))
 
 
 def stored_chain(rows: list[Any]) -> list[ledger.ChainedEntry]:

@@ -188,7 +188,7 @@ class Sides(Protocol):
     def settlements(self, region: str, role: str, first: date, last: date) -> list[Record]: ...
     def hub_index(self, first: date, last: date) -> list[Record]: ...
     def index_at_hub(self, records: list[Record]) -> None: ...
-    def reverse_at_insured(self, record: Record, msgid: str) -> dict[str, Any]: ...
+    def reverse_at_insured(self, record: Record, msgid: str) -> str: ...
     def save_report(self, region: str, day: date, balanced: bool,
                     report: dict[str, Any]) -> None: ...
 
@@ -262,14 +262,14 @@ def _index(sides: Sides, findings: list[Finding], by_id: Mapping[str, Record],
 def _reverse(sides: Sides, finding: Finding, record: Record, day: date) -> None:
     msgid = f"RC{day:%Y%m%d}{record.setl_id[-20:]}"[:30]
     try:
-        answer = sides.reverse_at_insured(record, msgid)
+        cancel_id = sides.reverse_at_insured(record, msgid)
     except MedSettleError as exc:
         finding.outcome, finding.detail = "failed", f"{finding.detail}; reversal failed: {exc}"
         logger.warning("reconciliation reversal failed", extra={"setl_id": record.setl_id,
                                                                 "why": str(exc)})
         return
     finding.outcome = "reversed"
-    finding.detail = f"{finding.detail}; reversed by {answer.get('setl_id', '?')}"
+    finding.detail = f"{finding.detail}; reversed by {cancel_id}"
     logger.info("one-sided settlement reversed", extra={"setl_id": record.setl_id})
 
 

@@ -1,20 +1,21 @@
 """The treating place's side of a visit (就医地): institutions, visits, fee details by its catalogue.
 
-The HIS gateway calls these with parsed HIS inputs. Anything that needs the insured place goes
-through `InsuredPort` (this node itself for its own insured, otherwise the hub).
+The HIS gateway calls these with typed commands (services/commands). Anything that needs the
+insured place goes through `InsuredPort` (this node itself for its own insured, otherwise the
+hub) with a typed request (services/exchange). A message's last write transaction records its
+answer through `Reply` before it writes, so the answer and the effects commit together.
 """
 
 from __future__ import annotations
 
 import logging
 import secrets
-from collections.abc import Mapping
-from dataclasses import dataclass, field
-from datetime import date, datetime
+from dataclasses import dataclass, field, replace
+from datetime import datetime
 from typing import Any, Protocol
 
 from medsettle.core import codes
-from medsettle.core.calendar import business_time
+from medsettle.core.calendar import age_on, business_time
 from medsettle.core.catalogue import Catalogue, LineContext
 from medsettle.core.errors import (
     ChronicNotOpened,
@@ -26,6 +27,9 @@ from medsettle.core.errors import (
 )
 from medsettle.core.ids import derived_id
 from medsettle.core.lines import price_line
+from medsettle.core.records import StoredLine, TreatedVisit, VisitStatus
+from medsettle.services import commands as c
+from medsettle.services import exchange as x
 from medsettle.services import failpoints
 from medsettle.services.ports import Database, Reply, UnitOfWork
 
@@ -33,10 +37,9 @@ logger = logging.getLogger(__name__)
 
 
 class InsuredPort(Protocol):
-    """How the treating place reaches an insured place."""
+    """How the treating place reaches an insured place (typed requests and answers)."""
 
-    def call(self, insu_admdvs: str, op: str, msgid: str,
-             payload: Mapping[str, Any]) -> dict[str, Any]: ...
+    def call(self, insured_region: str, op: str, msgid: str, request: object) -> Any: ...
 
     def locate(self, certno: str) -> str: ...
 
@@ -55,15 +58,15 @@ class Treating:
         """A 30-character id: region(6) + local time(14) + 10 random digits."""
         return f"{self.region}{business_time(now):%Y%m%d%H%M%S}{secrets.randbelow(10**10):010d}"
 
-    def message_id(self, fixmedins_code: str, msgid: str, purpose: str) -> str:
-        """The id of what message `msgid` of an institution creates (a visit, a settlement, a
-        cancel): the same on every retry, so the insured node sees the same request again."""
-        return derived_id(self.region, fixmedins_code, msgid, purpose)
+    def message_id(self, origin: c.Origin, purpose: str) -> str:
+        """The id of what a message creates (a visit, a settlement, a cancel): the same on every
+        retry, so the insured node sees the same request again."""
+        return derived_id(self.region, origin.institution, origin.msgid, purpose)
 
 
-def his_scope(fixmedins_code: str) -> str:
+def his_scope(institution: str) -> str:
     """The message-log scope of an institution's HIS messages: msgids are one institution's."""
-    return f"his:{fixmedins_code}"
+    return f"his:{institution}"
 
 
 def institution(tx: UnitOfWork, code: str) -> Any:
@@ -79,293 +82,289 @@ def institution(tx: UnitOfWork, code: str) -> Any:
     return inst
 
 
-def sign_in(t: Treating, fixmedins_code: str, opter_no: str, now: datetime) -> dict[str, Any]:
-    """9001: a sign-in number the HIS sends in its later messages."""
+def sign_in(t: Treating, code: str, operator: str, now: datetime) -> tuple[str, datetime]:
+    """9001: a sign-in number the HIS sends in its later messages, and the time of sign-in."""
     sign_no = t.new_id(now)
     with t.db.tx() as tx:
-        institution(tx, fixmedins_code)
-        tx.add("sign_ins", {"sign_no": sign_no, "fixmedins_code": fixmedins_code,
-                            "opter_no": opter_no, "signed_at": now})
-    return {"sign_time": business_time(now).strftime("%Y-%m-%d %H:%M:%S"), "sign_no": sign_no}
+        institution(tx, code)
+        tx.add("sign_ins", {"sign_no": sign_no, "fixmedins_code": code,
+                            "opter_no": operator, "signed_at": now})
+    return sign_no, now
 
 
-def check_signed_in(t: Treating, sign_no: str | None, fixmedins_code: str) -> None:
+def check_signed_in(t: Treating, sign_no: str | None, code: str) -> None:
     """Every message but 9001 carries the sign_no this institution received."""
     if not sign_no:
         raise InvalidInput("sign_no", "sign in with 9001 first and send the returned sign_no")
-    if t.signed_in.get(sign_no) == fixmedins_code:
+    if t.signed_in.get(sign_no) == code:
         return
     with t.db.tx() as tx:
         row = tx.one("sign_ins", sign_no=sign_no)
-    if row is None or row.fixmedins_code != fixmedins_code:
+    if row is None or row.fixmedins_code != code:
         raise InvalidInput("sign_no", "unknown sign_no for this institution; sign in with 9001")
-    t.signed_in[sign_no] = fixmedins_code
+    t.signed_in[sign_no] = code
 
 
-def insured_region(t: Treating, cert_type: str, cert_no: str, given: str | None,
-                   certno: str | None = None) -> str:
+def insured_region(t: Treating, query: c.LookUpPerson) -> str:
     """Where the person is insured: the e-voucher names it; a card or ID number needs the HIS's
     insuplc_admdvs or the hub's locator index."""
-    if cert_type == "01":
-        return codes.evoucher_admdvs(cert_no)
-    if given:
-        return given
-    number = cert_no if cert_type == "02" else certno
+    if query.cert_type == "01":
+        return codes.evoucher_admdvs(query.cert_no)
+    if query.insured_region:
+        return query.insured_region
+    number = query.cert_no if query.cert_type == "02" else query.id_number
     if not number:
-        raise InvalidInput("insuplc_admdvs", "send the card's issuing region (insuplc_admdvs)")
+        raise InvalidInput("insured_region", "send the card's issuing region (insuplc_admdvs)")
     return t.insured.locate(number)
 
 
-def person_info(t: Treating, query: Any, insuplc: str | None) -> dict[str, Any]:
+def person_info(t: Treating, query: c.LookUpPerson) -> x.PersonFound:
     """1101: read the credential and ask the insured place for the person."""
-    region = insured_region(t, query.mdtrt_cert_type, query.mdtrt_cert_no, insuplc, query.certno)
-    return t.insured.call(region, "person_info", "", {
-        "cert_type": query.mdtrt_cert_type, "cert_no": query.mdtrt_cert_no,
-        "card_sn": query.card_sn})
+    found: x.PersonFound = t.insured.call(insured_region(t, query), "person_info", "",
+                                          x.FindPerson(query.cert_type, query.cert_no,
+                                                       query.card_sn))
+    return found
 
 
-def open_visit(t: Treating, env: Any, cmd: Any, *, inpatient: bool, reply: Reply
-               ) -> dict[str, Any]:
+def _insured_region_of(origin: c.Origin) -> str:
+    if not origin.insured_region:
+        raise InvalidInput("insured_region", "required with psn_no: take it from 1101 insuinfo")
+    return origin.insured_region
+
+
+def open_visit(t: Treating, cmd: c.Register, *, inpatient: bool, reply: Reply) -> TreatedVisit:
     """2201 register or 2401 admit: the insured place checks insurance and filing, then the
     treating place records the visit. If the insured place cannot answer, the visit is kept,
     marked for manual reimbursement (手工报销)."""
-    if not env.insuplc_admdvs:
-        raise InvalidInput("insuplc_admdvs", "required with psn_no: take it from 1101 insuinfo")
-    mdtrt_id = t.message_id(env.fixmedins_code, env.msgid, "visit")
+    region = _insured_region_of(cmd.origin)
+    visit_id = t.message_id(cmd.origin, "visit")
     with t.db.tx() as tx:
-        inst = institution(tx, env.fixmedins_code)
-        earlier = tx.one("visits", mdtrt_id=mdtrt_id)
+        inst = institution(tx, cmd.origin.institution)
+        earlier = tx.treated_visit(visit_id)
     if earlier is not None:  # an earlier attempt of this message could not reach the insured
-        raise StateConflict(f"visit {mdtrt_id} of this message is marked for manual "
+        raise StateConflict(f"visit {visit_id} of this message is marked for manual "
                             f"reimbursement (手工报销): {earlier.manual_reason}")
     visit_type = "inpatient" if inpatient else cmd.visit_type
-    disease = cmd.dise_codg if visit_type == "chronic" else None
+    disease = cmd.disease if visit_type == "chronic" else None
     if disease is not None and disease not in (inst.chronic_opened or []):
-        raise ChronicNotOpened(f"{env.fixmedins_code} has not opened {disease} for "
+        raise ChronicNotOpened(f"{inst.fixmedins_code} has not opened {disease} for "
                                "cross-province settlement")
-    number = cmd.ipt_no if inpatient else cmd.ipt_otp_no
-    payload = {"mdtrt_id": mdtrt_id, "psn_no": cmd.psn_no, "insutype": cmd.insutype,
-               "visit_type": visit_type, "med_type": cmd.med_type,
-               "mdtrtarea_admvs": inst.admdvs, "fixmedins_code": inst.fixmedins_code,
-               "begntime": cmd.begntime.isoformat(), "emergency": cmd.emergency,
-               "disease": disease, "cert_type": cmd.mdtrt_cert_type,
-               "cert_no": cmd.mdtrt_cert_no, "card_sn": cmd.card_sn}
-    row = {"mdtrt_id": mdtrt_id, "psn_no": cmd.psn_no, "insuplc_admdvs": env.insuplc_admdvs,
-           "fixmedins_code": inst.fixmedins_code, "med_type": cmd.med_type,
-           "visit_type": visit_type, "disease": disease, "ipt_otp_no": number,
-           "begntime": cmd.begntime, "endtime": None, "emergency": cmd.emergency,
-           "insutype": cmd.insutype, "msgid": env.msgid}
+    visit = TreatedVisit(
+        visit_id=visit_id, person_id=cmd.person_id, insured_region=region,
+        institution=inst.fixmedins_code, med_type=cmd.med_type, visit_type=visit_type,
+        hospital_no=cmd.hospital_no, begins=cmd.begins, status=VisitStatus.OPEN,
+        insutype=cmd.insutype, msgid=cmd.origin.msgid, disease=disease,
+        emergency=cmd.emergency)
+    request = x.OpenVisit(
+        visit_id=visit_id, person_id=cmd.person_id, insutype=cmd.insutype,
+        visit_type=visit_type, med_type=cmd.med_type, treating_region=inst.admdvs,
+        institution=inst.fixmedins_code, begins=cmd.begins, emergency=cmd.emergency,
+        disease=disease, cert_type=cmd.cert_type, cert_no=cmd.cert_no, card_sn=cmd.card_sn)
     try:
-        answer = t.insured.call(env.insuplc_admdvs, "open_visit", env.msgid, payload)
+        opened: x.VisitOpened = t.insured.call(region, "open_visit", cmd.origin.msgid, request)
     except PeerUnavailable as exc:
         with t.db.tx() as tx:
-            tx.add("visits", row | {"status": "manual", "person": {},
-                                    "manual_reimbursement": True, "manual_reason": str(exc)})
+            tx.add_treated_visit(_manual(visit, str(exc)))
         logger.warning("visit marked for manual reimbursement",
-                       extra={"mdtrt_id": mdtrt_id, "msgid": env.msgid, "why": str(exc)})
-        raise PeerUnavailable(f"{exc}; visit {mdtrt_id} is marked for manual reimbursement "
+                       extra={"mdtrt_id": visit_id, "msgid": cmd.origin.msgid, "why": str(exc)})
+        raise PeerUnavailable(f"{exc}; visit {visit_id} is marked for manual reimbursement "
                               "(手工报销)") from None
     failpoints.reach("visit.after_insured")
-    person = {k: answer.get(k) for k in ("psn_name", "certno", "gend", "brdy", "psn_type")}
-    result = {"mdtrt_id": mdtrt_id, "psn_no": cmd.psn_no, "ipt_otp_no": number,
-              "benefit_class": answer.get("benefit_class")}
+    visit = replace(visit, benefit_class=opened.benefit_class, person=opened.identity)
     with t.db.tx() as tx:
-        reply.record(tx, result)
-        tx.add("visits", row | {"status": "open", "person": person,
-                                "benefit_class": answer.get("benefit_class")})
-    return result
-
-
-def own_visit(tx: UnitOfWork, env: Any, mdtrt_id: str, psn_no: str) -> Any:
-    """A visit of this institution and person, or a clear error."""
-    visit = tx.one("visits", mdtrt_id=mdtrt_id)
-    if visit is None or visit.fixmedins_code != env.fixmedins_code:
-        raise NotFound(f"visit {mdtrt_id} is not a visit of {env.fixmedins_code}")
-    if visit.psn_no != psn_no:
-        raise InvalidInput("psn_no", f"visit {mdtrt_id} belongs to another person")
+        reply.record(tx, visit)
+        tx.add_treated_visit(visit)
     return visit
 
 
-def expect_kind(t: Treating, mdtrt_id: str, inpatient: bool, infno: str) -> None:
+def _manual(visit: TreatedVisit, why: str) -> TreatedVisit:
+    return replace(visit, status=VisitStatus.MANUAL, manual_reason=why)
+
+
+def own_visit(tx: UnitOfWork, ref: c.VisitRef) -> TreatedVisit:
+    """A visit of the sender's institution and of this person, or a clear error."""
+    visit = tx.treated_visit(ref.visit_id)
+    if visit is None or visit.institution != ref.origin.institution:
+        raise NotFound(f"visit {ref.visit_id} is not a visit of {ref.origin.institution}")
+    if visit.person_id != ref.person_id:
+        raise InvalidInput("person_id", f"visit {ref.visit_id} belongs to another person")
+    return visit
+
+
+def expect_kind(t: Treating, visit_id: str, inpatient: bool, infno: str) -> None:
     """Inpatient transactions (23xx, 24xx) only for stays, outpatient ones (22xx) only for
     outpatient and chronic visits."""
     with t.db.tx() as tx:
-        visit = tx.one("visits", mdtrt_id=mdtrt_id)
+        visit = tx.treated_visit(visit_id)
     if visit is not None and (visit.visit_type == "inpatient") != inpatient:
         kind = "an inpatient stay" if visit.visit_type == "inpatient" else "an outpatient visit"
-        raise InvalidInput("infno", f"{infno} does not apply to visit {mdtrt_id}, which is {kind}")
+        raise InvalidInput("infno", f"{infno} does not apply to visit {visit_id}, which is {kind}")
 
 
-def cancel_visit(t: Treating, env: Any, mdtrt_id: str, psn_no: str, reply: Reply,
-                 ipt_otp_no: str | None = None) -> dict[str, Any]:
+def cancel_visit(t: Treating, ref: c.VisitRef, reply: Reply) -> dict[str, Any]:
     """2202/2404: cancel a registration or admission that has no settlement (2202 names the
     hospital's own visit number too, which must match)."""
-    result = {"mdtrt_id": mdtrt_id, "cancelled": True}
+    result = {"visit_id": ref.visit_id, "cancelled": True}
     with t.db.tx() as tx:
-        visit = _cancellable(tx, env, mdtrt_id, psn_no, ipt_otp_no)
-        if visit.status == "cancelled":
+        visit = _cancellable(tx, ref)
+        if visit.status is VisitStatus.CANCELLED:
             reply.record(tx, result)
             return result
-    if visit.status != "manual":
-        t.insured.call(visit.insuplc_admdvs, "cancel_visit", env.msgid, {"mdtrt_id": mdtrt_id})
+    if visit.status is not VisitStatus.MANUAL:
+        t.insured.call(visit.insured_region, "cancel_visit", ref.origin.msgid,
+                       x.CancelVisit(ref.visit_id))
     with t.db.tx() as tx:
         reply.record(tx, result)
-        _cancellable(tx, env, mdtrt_id, psn_no, ipt_otp_no)
-        tx.change("visits", {"mdtrt_id": mdtrt_id}, status="cancelled")
-        for line in tx.rows("fee_details", mdtrt_id=mdtrt_id):
-            tx.change("fee_details", {"mdtrt_id": mdtrt_id, "feedetl_sn": line.feedetl_sn},
-                      status="cancelled")
+        _cancellable(tx, ref)
+        tx.change_treated_visit(ref.visit_id, status=VisitStatus.CANCELLED)
+        tx.cancel_fee_lines(ref.visit_id, [line.serial for line in
+                                           tx.fee_lines(visit_id=ref.visit_id)])
     return result
 
 
-def _cancellable(tx: UnitOfWork, env: Any, mdtrt_id: str, psn_no: str,
-                 ipt_otp_no: str | None) -> Any:
-    visit = own_visit(tx, env, mdtrt_id, psn_no)
-    if visit.status == "settled":
-        raise StateConflict(f"visit {mdtrt_id} is settled: cancel the settlement first")
-    if ipt_otp_no is not None and ipt_otp_no != visit.ipt_otp_no:
-        raise InvalidInput("input.data.ipt_otp_no", f"{ipt_otp_no} is not the hospital "
-                                                    f"number of visit {mdtrt_id}")
+def _cancellable(tx: UnitOfWork, ref: c.VisitRef) -> TreatedVisit:
+    visit = own_visit(tx, ref)
+    if visit.status is VisitStatus.SETTLED:
+        raise StateConflict(f"visit {ref.visit_id} is settled: cancel the settlement first")
+    if ref.hospital_no is not None and ref.hospital_no != visit.hospital_no:
+        raise InvalidInput("hospital_no", f"{ref.hospital_no} is not the hospital number of "
+                                          f"visit {ref.visit_id}")
     return visit
 
 
-def update_visit(t: Treating, env: Any, info: Any, reply: Reply) -> dict[str, Any]:
+def update_visit(t: Treating, cmd: c.UpdateVisit, reply: Reply) -> dict[str, Any]:
     """2203: the visit's medical type and disease (a chronic visit's disease code)."""
-    result = {"mdtrt_id": info.mdtrt_id}
+    result = {"visit_id": cmd.visit.visit_id}
     with t.db.tx() as tx:
         reply.record(tx, result)
-        visit = own_visit(tx, env, info.mdtrt_id, info.psn_no)
-        if visit.status != "open":
-            raise StateConflict(f"visit {info.mdtrt_id} is {visit.status}: its information "
+        visit = own_visit(tx, cmd.visit)
+        if visit.status is not VisitStatus.OPEN:
+            raise StateConflict(f"visit {visit.visit_id} is {visit.status}: its information "
                                 "can no longer change")
-        if info.visit_type != visit.visit_type:
-            raise InvalidInput("input.mdtrtinfo.med_type", f"a {visit.visit_type} visit cannot "
-                               f"become {info.visit_type}; cancel and register again")
-        disease = info.dise_codg if visit.visit_type == "chronic" else visit.disease
-        if visit.visit_type == "chronic" and disease != visit.disease:
-            raise InvalidInput("input.mdtrtinfo.dise_codg", "the chronic disease was fixed at "
-                               "registration; cancel and register again to change it")
-        tx.change("visits", {"mdtrt_id": visit.mdtrt_id}, med_type=info.med_type)
+        if cmd.visit_type != visit.visit_type:
+            raise InvalidInput("med_type", f"a {visit.visit_type} visit cannot become "
+                                           f"{cmd.visit_type}; cancel and register again")
+        if visit.visit_type == "chronic" and cmd.disease != visit.disease:
+            raise InvalidInput("disease", "the chronic disease was fixed at registration; "
+                                          "cancel and register again to change it")
+        tx.change_treated_visit(visit.visit_id, med_type=cmd.med_type)
     return result
 
 
-def change_admission(t: Treating, env: Any, cmd: Any, reply: Reply) -> dict[str, Any]:
+def change_admission(t: Treating, cmd: c.ChangeAdmission, reply: Reply) -> dict[str, Any]:
     """2403: correct an open or discharged stay's admission time or medical type (21/28). A new
     admission time is checked again by the insured place (the filing must cover it)."""
     with t.db.tx() as tx:
-        visit = _changeable_stay(tx, env, cmd)
+        visit = _changeable_stay(tx, cmd.visit)
     if cmd.med_type is not None and cmd.med_type not in ("21", "28"):
-        raise InvalidInput("input.adminfo.med_type", "an inpatient stay is 21 or 28")
-    if cmd.begntime is not None and visit.endtime is not None and cmd.begntime > visit.endtime:
-        raise InvalidInput("input.adminfo.begntime", "is after the discharge")
+        raise InvalidInput("med_type", "an inpatient stay is 21 or 28")
+    if cmd.begins is not None and visit.ends is not None and cmd.begins > visit.ends:
+        raise InvalidInput("begins", "is after the discharge")
     changes: dict[str, Any] = {}
-    if cmd.begntime is not None and cmd.begntime != visit.begntime:
-        t.insured.call(visit.insuplc_admdvs, "change_visit", env.msgid,
-                       {"mdtrt_id": visit.mdtrt_id, "begntime": cmd.begntime.isoformat()})
-        changes["begntime"] = cmd.begntime
+    if cmd.begins is not None and cmd.begins != visit.begins:
+        t.insured.call(visit.insured_region, "change_visit", cmd.visit.origin.msgid,
+                       x.ChangeVisit(visit.visit_id, cmd.begins))
+        changes["begins"] = cmd.begins
     if cmd.med_type is not None:
         changes["med_type"] = cmd.med_type
-    result = {"mdtrt_id": cmd.mdtrt_id, "changed": sorted(changes)}
+    result = {"visit_id": visit.visit_id, "changed": sorted(changes)}
     with t.db.tx() as tx:
         reply.record(tx, result)
         if changes:
-            _changeable_stay(tx, env, cmd)
-            tx.change("visits", {"mdtrt_id": visit.mdtrt_id}, **changes)
+            _changeable_stay(tx, cmd.visit)
+            tx.change_treated_visit(visit.visit_id, **changes)
     return result
 
 
-def _changeable_stay(tx: UnitOfWork, env: Any, cmd: Any) -> Any:
-    visit = own_visit(tx, env, cmd.mdtrt_id, cmd.psn_no)
-    if visit.visit_type != "inpatient" or visit.status not in ("open", "discharged"):
-        raise StateConflict(f"visit {cmd.mdtrt_id} is not an open inpatient stay")
+def _changeable_stay(tx: UnitOfWork, ref: c.VisitRef) -> TreatedVisit:
+    visit = own_visit(tx, ref)
+    if visit.visit_type != "inpatient" or visit.status not in (VisitStatus.OPEN,
+                                                              VisitStatus.DISCHARGED):
+        raise StateConflict(f"visit {ref.visit_id} is not an open inpatient stay")
     return visit
 
 
-def discharge(t: Treating, env: Any, cmd: Any, reply: Reply) -> dict[str, Any]:
+def discharge(t: Treating, cmd: c.Discharge, reply: Reply) -> dict[str, Any]:
     """2402: discharge; the stay can then be settled (2304)."""
-    result = {"mdtrt_id": cmd.mdtrt_id}
+    result = {"visit_id": cmd.visit.visit_id}
     with t.db.tx() as tx:
         reply.record(tx, result)
-        visit = own_visit(tx, env, cmd.mdtrt_id, cmd.psn_no)
-        if visit.visit_type != "inpatient" or visit.status != "open":
-            raise StateConflict(f"visit {cmd.mdtrt_id} is not an open inpatient stay")
-        if cmd.endtime < visit.begntime:
-            raise InvalidInput("input.dscginfo.endtime", "is before the admission")
-        tx.change("visits", {"mdtrt_id": visit.mdtrt_id}, status="discharged",
-                  endtime=cmd.endtime)
+        visit = own_visit(tx, cmd.visit)
+        if visit.visit_type != "inpatient" or visit.status is not VisitStatus.OPEN:
+            raise StateConflict(f"visit {visit.visit_id} is not an open inpatient stay")
+        if cmd.ends < visit.begins:
+            raise InvalidInput("ends", "is before the admission")
+        tx.change_treated_visit(visit.visit_id, status=VisitStatus.DISCHARGED, ends=cmd.ends)
     return result
 
 
-def cancel_discharge(t: Treating, env: Any, mdtrt_id: str, psn_no: str, reply: Reply
-                     ) -> dict[str, Any]:
+def cancel_discharge(t: Treating, ref: c.VisitRef, reply: Reply) -> dict[str, Any]:
     """2405: back to an open stay (not after settlement)."""
-    result = {"mdtrt_id": mdtrt_id}
+    result = {"visit_id": ref.visit_id}
     with t.db.tx() as tx:
         reply.record(tx, result)
-        visit = own_visit(tx, env, mdtrt_id, psn_no)
-        if visit.status != "discharged":
-            raise StateConflict(f"visit {mdtrt_id} is {visit.status}, not discharged")
-        tx.change("visits", {"mdtrt_id": mdtrt_id}, status="open", endtime=None)
+        visit = own_visit(tx, ref)
+        if visit.status is not VisitStatus.DISCHARGED:
+            raise StateConflict(f"visit {ref.visit_id} is {visit.status}, not discharged")
+        tx.change_treated_visit(ref.visit_id, status=VisitStatus.OPEN, ends=None)
     return result
 
 
-def upload_fees(t: Treating, env: Any, upload: Any, reply: Reply) -> list[dict[str, Any]]:
+@dataclass(frozen=True)
+class Classified:
+    """A fee line as stored, with the catalogue's charge category (医疗收费项目类别)."""
+
+    line: StoredLine
+    charge_type: str
+
+
+def upload_fees(t: Treating, cmd: c.UploadFees, reply: Reply) -> list[Classified]:
     """2204/2301: classify each line by this province's catalogue (就医地目录) and store it."""
     with t.db.tx() as tx:
-        visit = own_visit(tx, env, upload.mdtrt_id, upload.psn_no)
-        if visit.status not in ("open", "discharged"):
-            raise StateConflict(f"visit {visit.mdtrt_id} is {visit.status}: no more fees")
-        inst = tx.one("institutions", fixmedins_code=visit.fixmedins_code)
-        person = visit.person or {}
-        ctx = LineContext(visit.visit_type, inst.level, str(person.get("gend", "")),
-                          _age(person.get("brdy"), visit.begntime.date()))
-        rows, results = [], []
-        uploaded = {r.feedetl_sn for r in tx.rows("fee_details", mdtrt_id=visit.mdtrt_id)}
-        for i, line in enumerate(upload.lines):
-            if line.feedetl_sn in uploaded:
-                raise InvalidInput(f"input.feedetail[{i}].feedetl_sn",
-                                   f"{line.feedetl_sn} was already uploaded for this visit")
-            fee = t.catalogue.classify(line.med_list_codg, line.pric, line.cnt,
-                                       line.fee_ocur_time.date(), ctx, line.med_list_name or "")
-            entry = t.catalogue.entry(line.med_list_codg, line.fee_ocur_time.date())
-            priced = price_line(fee)
-            row = {"mdtrt_id": visit.mdtrt_id, "feedetl_sn": line.feedetl_sn,
-                   "chrg_bchno": line.chrg_bchno or "", "med_list_codg": line.med_list_codg,
-                   "medins_list_codg": line.medins_list_codg, "name": fee.name,
-                   "pric": str(line.pric), "cnt": str(line.cnt), "cls": fee.cls,
-                   "chrgitm_lv": entry.chrgitm_lv if entry else "03",
-                   "selfpay_prop": str(fee.selfpay_prop),
-                   "lmt_pric": None if fee.cap_price is None else str(fee.cap_price),
-                   "restricted_ok": fee.restricted_ok, "amt": priced.amt,
-                   "full_amt": priced.full, "over_amt": priced.over, "pre_amt": priced.pre,
-                   "inscp_amt": priced.inscp,
-                   "fee_ocur_time": line.fee_ocur_time, "status": "active", "setl_id": None}
-            rows.append(row)
-            results.append(row | {"med_chrgitm_type": entry.med_chrgitm_type if entry else ""})
+        visit = own_visit(tx, cmd.visit)
+        if visit.status not in (VisitStatus.OPEN, VisitStatus.DISCHARGED):
+            raise StateConflict(f"visit {visit.visit_id} is {visit.status}: no more fees")
+        inst = tx.one("institutions", fixmedins_code=visit.institution)
+        who = visit.person
+        ctx = LineContext(visit.visit_type, inst.level, who.gender if who else "",
+                          age_on(who.birth_date, visit.begins.date()) if who else 0)
+        uploaded = {line.serial for line in tx.fee_lines(visit_id=visit.visit_id)}
+        results = [_classify(t, visit.visit_id, line, i, uploaded, ctx)
+                   for i, line in enumerate(cmd.lines)]
         reply.record(tx, results)
-        tx.add_many("fee_details", rows)
+        tx.add_fee_lines([r.line for r in results])
     return results
 
 
-def _age(brdy: str | None, on: date) -> int:
-    if not brdy:
-        return 0
-    born = date.fromisoformat(brdy)
-    return on.year - born.year - ((on.month, on.day) < (born.month, born.day))
+def _classify(t: Treating, visit_id: str, line: c.UploadedLine, i: int, uploaded: set[str],
+              ctx: LineContext) -> Classified:
+    if line.serial in uploaded:
+        raise InvalidInput(f"lines[{i}].serial", f"{line.serial} was already uploaded for "
+                                                 "this visit")
+    on = line.occurred_at.date()
+    fee = t.catalogue.classify(line.code, line.price, line.count, on, ctx, line.name)
+    entry = t.catalogue.entry(line.code, on)
+    priced = price_line(fee)
+    return Classified(StoredLine(
+        visit_id=visit_id, serial=line.serial, batch=line.batch, code=line.code,
+        hospital_code=line.hospital_code, name=fee.name, price=line.price, count=line.count,
+        cls=fee.cls, level=entry.chrgitm_lv if entry else "03",
+        selfpay_prop=fee.selfpay_prop, cap_price=fee.cap_price,
+        restricted_ok=fee.restricted_ok, amount=priced.amt, full_self_paid=priced.full,
+        over_cap=priced.over, preselfpay=priced.pre, in_scope=priced.inscp,
+        occurred_at=line.occurred_at), entry.med_chrgitm_type if entry else "")
 
 
-def cancel_fees(t: Treating, env: Any, cmd: Any, reply: Reply) -> dict[str, Any]:
+def cancel_fees(t: Treating, cmd: c.CancelFees, reply: Reply) -> dict[str, Any]:
     """2205/2302: cancel unsettled fee details (a batch, one line, or "0000" for all)."""
     with t.db.tx() as tx:
-        visit = own_visit(tx, env, cmd.mdtrt_id, cmd.psn_no)
-        lines = [r for r in tx.rows("fee_details", mdtrt_id=visit.mdtrt_id)
-                 if r.status == "active" and r.setl_id is None and (
-                     cmd.everything or r.chrg_bchno == cmd.chrg_bchno
-                     or r.feedetl_sn == cmd.feedetl_sn)]
+        visit = own_visit(tx, cmd.visit)
+        lines = [line for line in tx.fee_lines(visit_id=visit.visit_id)
+                 if line.active and line.settlement_id is None and (
+                     cmd.everything or line.batch == cmd.batch or line.serial == cmd.serial)]
         if not lines:
             raise NotFound("no unsettled fee details match")
-        reply.record(tx, {"cancelled": len(lines)})
-        for line in lines:
-            tx.change("fee_details", {"mdtrt_id": line.mdtrt_id, "feedetl_sn": line.feedetl_sn},
-                      status="cancelled")
-    return {"cancelled": len(lines)}
+        result = {"cancelled": len(lines)}
+        reply.record(tx, result)
+        tx.cancel_fee_lines(visit.visit_id, [line.serial for line in lines])
+    return result

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import threading
 from collections import Counter, defaultdict
 from collections.abc import Callable, Mapping, Sequence
@@ -122,8 +123,9 @@ class Player:
 
     def _record_failure(self, visit: PlannedVisit, exc: Exception) -> None:
         province = visit.insured_province
+        code = re.match(r"\S+: \[([a-z_]+)\]", str(exc))
         reason = "http" if isinstance(exc, httpx.HTTPError) else (
-            str(exc).rsplit("[", 1)[-1].rstrip("]") if "[" in str(exc) else "other")
+            code.group(1) if code else "other")
         with self.tally.lock:
             self.tally.visits[province] += 1
             if visit.expect != "settle" and reason in ("not_filed", "institution_suspended"):

@@ -22,7 +22,6 @@ from medsettle.adapters.api.common import (
     http_status,
     in_tx,
     json_body,
-    jsonable,
     node_msgid,
     required,
     signed_body,
@@ -43,8 +42,10 @@ from medsettle.core.errors import (
     MedSettleError,
     NotFound,
 )
+from medsettle.core.jsonform import decode, encode
 from medsettle.core.policy import PolicyBook
 from medsettle.services import filings
+from medsettle.services.exchange import REQUESTS, Cancelled, Computed, Reversed
 from medsettle.services.insured_ops import run_op
 from medsettle.services.treating import Treating
 from medsettle.services.treating_settle import retry_pending_reversals
@@ -198,12 +199,16 @@ def create_province_app(node: ProvinceNode, *, background: bool = True) -> FastA
         sender = required(doc, "from", str)
         caller = sender if sender == "hub" else validate_province(sender, "from")
         msgid = node_msgid(doc, op)
-        payload = required(doc, "payload", dict)
-        result = await run_in_threadpool(run_op, node.store, node.book, op, msgid, payload,
+        kind = REQUESTS.get(op)
+        if kind is None:
+            raise InvalidInput("op", f"unknown federation operation {op[:40]!r}")
+        typed: object = decode(kind, required(doc, "payload", dict))
+        result = await run_in_threadpool(run_op, node.store, node.book, op, msgid, typed,
                                          node.clock(), caller)
-        if op in ("settle", "cancel_settlement", "reverse") and result.get("setl_id"):
+        if isinstance(result, Cancelled) or (isinstance(result, Computed) and op == "settle") or (
+                isinstance(result, Reversed) and result.cancelled is not None):
             node.metrics.settlements.labels("insured", op).inc()
-        return JSONResponse({"ok": True, "result": jsonable(result)})
+        return JSONResponse({"ok": True, "result": encode(result)})
 
     _add_filing_routes(app, node)
     add_money_routes(app, node)

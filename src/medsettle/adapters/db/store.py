@@ -21,6 +21,7 @@ from sqlalchemy.exc import IntegrityError
 
 from medsettle.adapters.db import aggregates
 from medsettle.adapters.db import tables as t
+from medsettle.adapters.db.records import RecordQueries
 from medsettle.core.accumulators import Accumulators, Path
 from medsettle.core.errors import StateConflict
 
@@ -50,7 +51,7 @@ def _table(name: str | Table) -> Table:
 TABLES: dict[str, Table] = {**t.hub.tables, **t.province.tables}  # shared names: same columns
 
 
-class Tx:
+class Tx(RecordQueries):
     """Queries and writes inside one transaction (implements services.ports.UnitOfWork)."""
 
     def __init__(self, conn: Connection, dialect: str) -> None:

@@ -20,12 +20,6 @@ from medsettle.adapters.his.reader import Node, is_blank
 from medsettle.core.codes import validate_admdvs, validate_institution_code
 from medsettle.core.errors import InvalidInput
 
-#: The transactions the gateway answers.
-SUPPORTED_INFNOS: frozenset[str] = frozenset(
-    "9001 1101 2201 2202 2203 2204 2205 2206 2207 2208 2301 2302 2303 2304 2305 2401 2402 2403"
-    " 2404 2405 2501 2502 2601 3201 3202 5201 5203 5204 5205 5206".split()
-)
-
 #: The largest serialized `input` the interface allows (interface.md §2).
 INPUT_MAX_CHARS = 40000
 #: A raw body beyond this is refused before parsing (40000 characters, escaped, plus the envelope).
@@ -163,12 +157,6 @@ def parse_envelope(raw: bytes | str) -> Envelope:
         body_hash=hashlib.sha256(canonical_json(
             {key: obj.get(key) or None for key in MESSAGE_KEYS}).encode("utf-8")).hexdigest(),
     )
-
-
-def check_infno(env: Envelope) -> None:
-    """Refuse a transaction the gateway does not implement."""
-    if env.infno not in SUPPORTED_INFNOS:
-        raise InvalidInput("infno", f"unknown transaction {env.infno!r}: not supported here")
 
 
 def ref_msgid(admdvs: str, now: datetime, serial: int) -> str:

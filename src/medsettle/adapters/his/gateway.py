@@ -19,51 +19,34 @@ import logging
 import secrets
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
-from datetime import date, datetime
-from decimal import Decimal
+from datetime import datetime
 from typing import Any
 
-from medsettle.adapters.his import inputs as his_in
 from medsettle.adapters.his import signing
 from medsettle.adapters.his.envelope import (
     Envelope,
-    check_infno,
     failure,
     parse_envelope,
     ref_msgid,
     success,
 )
-from medsettle.adapters.his.outputs import fee_result, setldetail, setlinfo, yuan
-from medsettle.adapters.his.reconcile import RECONCILE_HANDLERS
+from medsettle.adapters.his.transactions import TRANSACTIONS, Transaction, national_field
 from medsettle.adapters.observability import Metrics, mask
-from medsettle.core.benefits import Amounts
 from medsettle.core.calendar import business_time
 from medsettle.core.errors import (
     AlreadyAnswered,
     InvalidInput,
     MedSettleError,
     MsgidReused,
+    NotFound,
     PeerUnavailable,
 )
 from medsettle.services import treating as tr
-from medsettle.services import treating_settle as ts
 from medsettle.services.ports import Reply, UnitOfWork
 from medsettle.services.replies import Unrecorded
 
 logger = logging.getLogger(__name__)
-READ_ONLY = {"1101", "2206", "2303", "5201", "5203", "5204", "5205", "5206", "9001"}
 SETTLEMENT_KINDS = {"2207": "settle", "2304": "settle", "2208": "cancel", "2305": "cancel"}
-#: A use case of one transaction code: (node, envelope, parsed input, time, reply) → result.
-Run = Callable[[tr.Treating, Envelope, Any, datetime, Reply], Any]
-
-
-@dataclass(frozen=True)
-class Route:
-    """One transaction code: the use case that runs it and how its result reads on the wire."""
-
-    run: Run
-    output: Callable[[Any], Any] = lambda result: result
 
 
 class HisGateway:
@@ -105,23 +88,25 @@ class HisGateway:
         return None if inst is None else inst.api_key
 
     def _handle(self, env: Envelope, received: datetime) -> dict[str, Any]:
-        check_infno(env)
+        transaction = TRANSACTIONS.get(env.infno)
+        if transaction is None:
+            raise InvalidInput("infno", f"unknown transaction {env.infno!r}: not supported here")
         if env.mdtrtarea_admvs[:2] != self.t.region[:2]:
             raise InvalidInput("mdtrtarea_admvs", f"this gateway serves province "
                                                   f"{self.t.region}, not {env.mdtrtarea_admvs}")
         if env.infno != "9001":
             tr.check_signed_in(self.t, env.sign_no, env.fixmedins_code)
-        if env.infno in READ_ONLY:
-            answer, _ = self._run(env, received, Unrecorded())
+        if transaction.read_only:
+            answer, _ = self._run(transaction, env, received, Unrecorded())
             return answer
         scope = tr.his_scope(env.fixmedins_code)
         with self.t.db.tx() as tx:
             stored = tx.one("message_log", scope=scope, msgid=env.msgid)
         if stored is not None:
             return self._stored_answer(env, stored)
-        reply = StoredReply(self, env, received)
+        reply = StoredReply(self, transaction, env, received)
         try:
-            answer, kept = self._run(env, received, reply)
+            answer, kept = self._run(transaction, env, received, reply)
         except AlreadyAnswered:
             return self._stored_answer(env, self._stored(scope, env.msgid))
         if kept or answer.pop("transient", False):
@@ -142,19 +127,20 @@ class HisGateway:
                                                                    "infno": env.infno})
         return dict(stored.response)
 
-    def _run(self, env: Envelope, received: datetime, reply: Reply
+    def _run(self, transaction: Transaction, env: Envelope, received: datetime, reply: Reply
              ) -> tuple[dict[str, Any], bool]:
         """The answer to the message, and whether the use case already kept it."""
-        route = ROUTES.get(env.infno)
         try:
-            if route is None:
-                raise InvalidInput("infno", f"{env.infno} is not offered by this gateway yet")
-            command = his_in.parse_input(env.infno, env.input)
-            result = route.run(self.t, env, command, received, reply)
+            command = transaction.parse(env.input)
+            if isinstance(reply, StoredReply):
+                reply.command = command
+            if transaction.inpatient is not None:
+                tr.expect_kind(self.t, command.mdtrt_id, transaction.inpatient, env.infno)
+            result = transaction.run(self.t, env, command, received, reply)
         except AlreadyAnswered:
             raise
         except MedSettleError as exc:
-            answer = self._failure(exc, received, env)
+            answer = self._failure(_national(exc, env.infno), received, env)
             if isinstance(exc, PeerUnavailable):
                 answer["transient"] = True
             return answer, False
@@ -164,7 +150,7 @@ class HisGateway:
             self.metrics.settlements.labels("treating", SETTLEMENT_KINDS[env.infno]).inc()
         if isinstance(reply, StoredReply) and reply.answer is not None:
             return reply.answer, True
-        return self.success(route.output(result), received), False
+        return self.success(transaction.output(result, env, command, received), received), False
 
     def success(self, output: Any, received: datetime) -> dict[str, Any]:
         """A success envelope around `output`."""
@@ -187,17 +173,20 @@ class HisGateway:
 class StoredReply:
     """Keeps a message's answer in the message log, in the transaction a use case gives it."""
 
-    def __init__(self, gateway: HisGateway, env: Envelope, received: datetime) -> None:
+    def __init__(self, gateway: HisGateway, transaction: Transaction, env: Envelope,
+                 received: datetime) -> None:
         self.gateway = gateway
+        self.transaction = transaction
         self.env = env
         self.received = received
+        self.command: Any = None
         self.answer: dict[str, Any] | None = None
 
     def record(self, tx: UnitOfWork, result: Any) -> None:
         """Format the use case's result and keep it; AlreadyAnswered if a concurrent attempt
         of the message kept its answer first (the caller's transaction then rolls back)."""
-        route = ROUTES[self.env.infno]
-        answer = self.gateway.success(route.output(result), self.received)
+        output = self.transaction.output(result, self.env, self.command, self.received)
+        answer = self.gateway.success(output, self.received)
         if self.keep(tx, answer) is not None:
             raise AlreadyAnswered(f"msgid {self.env.msgid} was answered by another attempt")
         self.answer = answer
@@ -209,168 +198,18 @@ class StoredReply:
                               env.body_hash, answer, answer["infcode"] == 0, self.received)
 
 
+def _national(exc: MedSettleError, infno: str) -> MedSettleError:
+    """A use case's error naming a field, naming it as the hospital sent it."""
+    if isinstance(exc, InvalidInput):
+        name = national_field(infno, exc.field)
+        if name != exc.field:
+            return type(exc)(name, exc.message)
+    if isinstance(exc, NotFound) and exc.field:
+        return NotFound(exc.message, field=national_field(infno, exc.field))
+    return exc
+
+
 def mask_text(text: str) -> str:
     """Hide anything that looks like an 18-character ID number in a log line."""
     words = [mask(w) if len(w) == 18 and w[:17].isdigit() else w for w in text.split()]
     return " ".join(words)
-
-
-# --- routes: parsed input → use case → national output -------------------------------------
-
-def _person_output(info: dict[str, Any]) -> Any:
-    for row in info["insuinfo"]:
-        row["balc"] = yuan(row["balc"])
-    return info
-
-
-def _visit_output(data: dict[str, Any]) -> Any:
-    return {"data": {k: data[k] for k in ("mdtrt_id", "psn_no", "ipt_otp_no")}}
-
-
-def _fees_output(rows: list[dict[str, Any]]) -> Any:
-    return {"result": [fee_result(
-        feedetl_sn=r["feedetl_sn"], det_item_fee_sumamt=r["amt"], cnt=Decimal(r["cnt"]),
-        pric=Decimal(r["pric"]), pric_uplmt_amt=None if r["lmt_pric"] is None
-        else Decimal(r["lmt_pric"]), selfpay_prop=Decimal(r["selfpay_prop"]),
-        fulamt_ownpay_amt=r["full_amt"], overlmt_amt=r["over_amt"], preselfpay_amt=r["pre_amt"],
-        inscp_scp_amt=r["inscp_amt"], chrgitm_lv=r["chrgitm_lv"],
-        med_chrgitm_type=r["med_chrgitm_type"], lmt_used_flag=not r["restricted_ok"],
-        memo="不在就医地目录内,全自费" if r["cls"] == "none" else "") | {"mdtrt_id": r["mdtrt_id"]}
-        for r in rows]}
-
-
-def settlement_output(view: dict[str, Any]) -> dict[str, Any]:
-    """setlinfo + setldetail of a settlement view (amounts in fen)."""
-    amounts = Amounts(**view["amounts"])
-    birth = view.get("brdy") or ""
-    fields = {k: view.get(k, "") for k in ("mdtrt_id", "setl_id", "psn_no", "psn_name",
-                                            "certno", "gend", "insutype", "psn_type",
-                                            "cvlserv_flag", "mdtrt_cert_type", "med_type",
-                                            "medins_setl_id", "clr_optins", "clr_way",
-                                            "clr_type")}
-    setl_time = view["setl_time"]
-    fields |= {"psn_cert_type": "01", "naty": "01", "brdy": birth,
-               "setl_time": business_time(setl_time).strftime("%Y-%m-%d %H:%M:%S")}
-    scheme = view.get("scheme") or view.get("insutype") or "310"
-    detail = setldetail(amounts, scheme)
-    if birth:
-        born, day = date.fromisoformat(birth), business_time(setl_time).date()
-        fields["age"] = day.year - born.year - ((day.month, day.day) < (born.month, born.day))
-    return {"setlinfo": setlinfo(amounts, balc=view.get("balc", 0), **fields),
-            "setldetail": detail}
-
-
-def _settle(inpatient: bool, persist: bool) -> Route:
-    return Route(lambda t, env, cmd, now, reply: ts.settle(
-        t, env, cmd, inpatient=inpatient, persist=persist, now=now, reply=reply),
-        settlement_output)
-
-
-def _rows(key: str, fetch: Callable[..., list[dict[str, Any]]]) -> Route:
-    return Route(lambda t, env, cmd, now, reply: fetch(t, env, cmd),
-                 lambda rows: {key: [_plain(row) for row in rows]})
-
-
-def _plain(row: dict[str, Any]) -> dict[str, Any]:
-    """A stored row for a query answer: times as text, amounts (fen) as yuan."""
-    out: dict[str, Any] = {}
-    for key, value in row.items():
-        if isinstance(value, datetime):
-            out[key] = business_time(value).strftime("%Y-%m-%d %H:%M:%S")
-        elif isinstance(value, int) and not isinstance(value, bool) and (
-                key.endswith(("_amt", "_pay", "sumamt", "_selfpay", "balc", "_dedc"))
-                or key in ("amt",)):
-            out[key] = yuan(value)
-        elif key == "delta":
-            continue
-        else:
-            out[key] = value if not hasattr(value, "isoformat") else value.isoformat()
-    return out
-
-
-def _for(inpatient: bool, route: Route) -> Route:
-    """`route`, refusing an inpatient transaction on an outpatient visit and the reverse."""
-    def checked(t: tr.Treating, env: Envelope, cmd: Any, now: datetime, reply: Reply) -> Any:
-        tr.expect_kind(t, cmd.mdtrt_id, inpatient, env.infno)
-        return route.run(t, env, cmd, now, reply)
-    return Route(checked, route.output)
-
-
-def _at_insured(op: str, payload: Callable[[Any], dict[str, Any]], *,
-                stateful: bool = True) -> Run:
-    """A transaction the insured place answers alone (filing, accumulations)."""
-    def run(t: tr.Treating, env: Envelope, cmd: Any, now: datetime, reply: Reply) -> Any:
-        return t.insured.call(_insuplc(env), op, env.msgid if stateful else "", payload(cmd))
-    return run
-
-
-def _without_reply(run: Callable[..., dict[str, Any]]) -> Run:
-    """A use case that writes its own record and answers after (3201/3202 reports)."""
-    def wrapped(t: tr.Treating, env: Envelope, cmd: Any, now: datetime, reply: Reply) -> Any:
-        return run(t, env, cmd, now)
-    return wrapped
-
-
-ROUTES: dict[str, Route] = {
-    "9001": Route(lambda t, env, c, now, reply: tr.sign_in(t, env.fixmedins_code, c.opter_no,
-                                                           now),
-                  lambda result: {"signinoutb": result}),
-    "1101": Route(lambda t, env, q, now, reply: tr.person_info(t, q, env.insuplc_admdvs),
-                  _person_output),
-    "2201": Route(lambda t, env, c, now, reply: tr.open_visit(t, env, c, inpatient=False,
-                                                              reply=reply), _visit_output),
-    "2401": Route(lambda t, env, c, now, reply: tr.open_visit(t, env, c, inpatient=True,
-                                                              reply=reply), _visit_output),
-    "2202": _for(False, Route(lambda t, env, c, now, reply: tr.cancel_visit(
-        t, env, c.mdtrt_id, c.psn_no, reply, c.ipt_otp_no))),
-    "2404": _for(True, Route(lambda t, env, c, now, reply: tr.cancel_visit(
-        t, env, c.mdtrt_id, c.psn_no, reply))),
-    "2203": Route(lambda t, env, c, now, reply: tr.update_visit(t, env, c, reply)),
-    "2402": Route(lambda t, env, c, now, reply: tr.discharge(t, env, c, reply)),
-    "2403": Route(lambda t, env, c, now, reply: tr.change_admission(t, env, c, reply)),
-    "2405": Route(lambda t, env, c, now, reply: tr.cancel_discharge(t, env, c.mdtrt_id,
-                                                                    c.psn_no, reply)),
-    "2204": _for(False, Route(lambda t, env, c, now, reply: tr.upload_fees(t, env, c, reply),
-                              _fees_output)),
-    "2301": _for(True, Route(lambda t, env, c, now, reply: tr.upload_fees(t, env, c, reply),
-                             _fees_output)),
-    "2205": Route(lambda t, env, c, now, reply: tr.cancel_fees(t, env, c, reply)),
-    "2302": Route(lambda t, env, c, now, reply: tr.cancel_fees(t, env, c, reply)),
-    "2206": _settle(False, False),
-    "2207": _settle(False, True),
-    "2303": _settle(True, False),
-    "2304": _settle(True, True),
-    "2208": _for(False, Route(lambda t, env, c, now, reply: ts.cancel(t, env, c, now, reply),
-                              settlement_output)),
-    "2305": _for(True, Route(lambda t, env, c, now, reply: ts.cancel(t, env, c, now, reply),
-                             settlement_output)),
-    "2601": Route(lambda t, env, c, now, reply: ts.reverse(t, env, c, now, reply)),
-    "2501": Route(_at_insured("file_referral", lambda c: {
-        "psn_no": c.psn_no, "mdtrtarea_admdvs": c.mdtrtarea_admdvs,
-        "begndate": c.begndate.isoformat()})),
-    "2502": Route(_at_insured("revoke_filing", lambda c: {
-        "psn_no": c.psn_no, "trt_dcla_detl_sn": c.trt_dcla_detl_sn})),
-    "5201": _rows("mdtrtinfo", lambda t, env, c: ts.visits_of(t, env, c)),
-    "5203": _rows("setlinfo", ts.settlements_of),
-    "5204": _rows("feedetail", ts.fee_details_of),
-    "5205": _rows("mdtrtinfo", lambda t, env, c: ts.visits_of(t, env, c, chronic_only=True)),
-    "5206": Route(_at_insured("accumulations", lambda c: {"psn_no": c.psn_no},
-                              stateful=False), lambda answer: _accumulations(answer)),
-    **{infno: Route(_without_reply(run)) for infno, run in RECONCILE_HANDLERS.items()},
-}
-
-
-def _accumulations(answer: dict[str, Any]) -> dict[str, Any]:
-    """5206: the medical year's accumulators, amounts in yuan (visit counts stay counts)."""
-    def convert(key: str, value: Any) -> Any:
-        if isinstance(value, dict):
-            return {k: convert(key, v) for k, v in value.items()}
-        return value if key == "visits" else yuan(value)
-    return {"year": answer["year"], "accumulators": {
-        key: convert(key, value) for key, value in answer["accumulators"].items()}}
-
-
-def _insuplc(env: Envelope) -> str:
-    if not env.insuplc_admdvs:
-        raise InvalidInput("insuplc_admdvs", "required with psn_no: take it from 1101 insuinfo")
-    return env.insuplc_admdvs

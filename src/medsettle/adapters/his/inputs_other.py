@@ -15,11 +15,6 @@ from medsettle.adapters.his.reader import Node
 from medsettle.core.codes import validate_admdvs, validate_disease_code, validate_institution_code
 from medsettle.core.errors import InvalidCode, InvalidInput
 
-#: The state-changing transactions a 2601 reversal may undo.
-REVERSIBLE_INFNOS: frozenset[str] = frozenset(
-    "2201 2202 2204 2205 2207 2208 2301 2302 2304 2305 2401 2402 2404 2405 2501 2502".split()
-)
-
 _MSGID = re.compile(r"[\x21-\x7e]{1,30}", re.ASCII)
 _CLR_TYPE = re.compile(r"[0-9]{2,6}", re.ASCII)
 _YEAR_MONTH = re.compile(r"[0-9]{4}(?:0[1-9]|1[0-2])", re.ASCII)
@@ -105,14 +100,13 @@ class Reversal:
 
 
 def parse_reversal(input: dict[str, object]) -> Reversal:
-    """2601 `{"data": {psn_no, omsgid, oinfno}}`; oinfno must be a state-changing transaction."""
+    """2601 `{"data": {psn_no, omsgid, oinfno}}` (the gateway checks that oinfno is one of the
+    transactions a reversal may name)."""
     node = Node(input, "input").child("data")
     omsgid = node.text("omsgid", maxlen=30)
     if _MSGID.fullmatch(omsgid) is None:
         raise InvalidInput(node.at("omsgid"), f"expected a msgid, got {omsgid!r}")
     oinfno = node.text("oinfno", maxlen=5)
-    if oinfno not in REVERSIBLE_INFNOS:
-        raise InvalidCode(node.at("oinfno"), f"{oinfno!r} is not a reversible transaction")
     return Reversal(psn_no=node.code("psn_no", validate_id), omsgid=omsgid, oinfno=oinfno)
 
 

@@ -9,7 +9,7 @@ in `reconciliation_reports` (scope "institution"). Amounts on the wire are yuan.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from datetime import date, datetime
 from typing import Any
 
@@ -195,8 +195,3 @@ def details(t: tr.Treating, env: Envelope, cmd: ReconcileDetails, now: datetime
         "stmt_enddate": cmd.stmt_enddate.isoformat(), **counts, "node": node,
         "mismatches": mismatches}, now)
     return answer
-
-
-#: Merged into gateway.ROUTES.
-RECONCILE_HANDLERS: dict[str, Callable[..., dict[str, Any]]] = {"3201": totals,
-                                                               "3202": details}

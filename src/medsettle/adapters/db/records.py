@@ -1,0 +1,258 @@
+"""Visits and settlements as rows: the one place their records meet the schema's column names
+(which follow the national interface: mdtrt_id, setl_id, psn_no, …)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import insert, select, update
+from sqlalchemy.engine import Connection
+
+from medsettle.adapters.db import tables as t
+from medsettle.core.benefits import AMOUNT_FIELDS, Amounts
+from medsettle.core.jsonform import decode, encode
+from medsettle.core.records import (
+    Identity,
+    InsuredVisit,
+    Role,
+    SettlementKind,
+    SettlementRecord,
+    SettlementStatus,
+    StoredLine,
+    TreatedVisit,
+    VisitStatus,
+)
+
+#: Record field → column, where the names differ.
+SETTLEMENT_COLUMNS = {"settlement_id": "setl_id", "cancels": "ref_setl_id", "visit_id": "mdtrt_id",
+                      "person_id": "psn_no", "insured_region": "insu_admdvs",
+                      "treating_region": "mdtrtarea_admvs", "institution": "fixmedins_code",
+                      "settled_at": "setl_time", "balance": "balc"}
+TREATED_VISIT_COLUMNS = {"visit_id": "mdtrt_id", "person_id": "psn_no",
+                         "insured_region": "insuplc_admdvs", "institution": "fixmedins_code",
+                         "hospital_no": "ipt_otp_no", "begins": "begntime", "ends": "endtime"}
+INSURED_VISIT_COLUMNS = {"visit_id": "mdtrt_id", "person_id": "psn_no",
+                         "treating_region": "mdtrtarea_admvs", "institution": "fixmedins_code",
+                         "begins": "begntime"}
+
+
+def columns(names: Mapping[str, str], values: Mapping[str, Any]) -> dict[str, Any]:
+    """Record field names → column names (enums as their values)."""
+    return {names.get(k, k): (v.value if hasattr(v, "value") else v) for k, v in values.items()}
+
+
+def settlement_row(s: SettlementRecord) -> dict[str, Any]:
+    """The settlements row of a record."""
+    return {"setl_id": s.settlement_id, "role": s.role.value, "kind": s.kind.value,
+            "ref_setl_id": s.cancels, "status": s.status.value, "mdtrt_id": s.visit_id,
+            "psn_no": s.person_id, "insu_admdvs": s.insured_region,
+            "mdtrtarea_admvs": s.treating_region, "fixmedins_code": s.institution,
+            "med_type": s.med_type, "visit_type": s.visit_type, "insutype": s.insutype,
+            "setl_time": s.settled_at, "medical_year": s.medical_year,
+            **s.amounts.as_dict(), "balc": s.balance, "policy_id": s.policy_id,
+            "benefit_class": s.benefit_class,
+            "delta": None if s.delta is None else dict(s.delta), "msgid": s.msgid}
+
+
+def settlement_of(row: Any) -> SettlementRecord:
+    """The record of a settlements row."""
+    m = row._mapping
+    return SettlementRecord(
+        settlement_id=m["setl_id"], role=Role(m["role"]), kind=SettlementKind(m["kind"]),
+        status=SettlementStatus(m["status"]), visit_id=m["mdtrt_id"], person_id=m["psn_no"],
+        insured_region=m["insu_admdvs"], treating_region=m["mdtrtarea_admvs"],
+        institution=m["fixmedins_code"], med_type=m["med_type"], visit_type=m["visit_type"],
+        insutype=m["insutype"], settled_at=m["setl_time"], medical_year=m["medical_year"],
+        amounts=Amounts(**{name: int(m[name]) for name in AMOUNT_FIELDS}), msgid=m["msgid"],
+        cancels=m["ref_setl_id"], balance=int(m["balc"]), policy_id=m["policy_id"] or "",
+        benefit_class=m["benefit_class"] or "", delta=m["delta"])
+
+
+def treated_visit_row(v: TreatedVisit) -> dict[str, Any]:
+    """The visits row of a treating place's record."""
+    return {"mdtrt_id": v.visit_id, "psn_no": v.person_id, "insuplc_admdvs": v.insured_region,
+            "fixmedins_code": v.institution, "med_type": v.med_type,
+            "visit_type": v.visit_type, "disease": v.disease, "ipt_otp_no": v.hospital_no,
+            "begntime": v.begins, "endtime": v.ends, "status": v.status.value,
+            "emergency": v.emergency, "benefit_class": v.benefit_class,
+            "insutype": v.insutype,
+            "person": {} if v.person is None else encode(v.person),
+            "manual_reimbursement": v.manual, "manual_reason": v.manual_reason,
+            "reversal_pending": v.reversal_pending, "msgid": v.msgid}
+
+
+def treated_visit_of(row: Any) -> TreatedVisit:
+    """The record of a visits row."""
+    m = row._mapping
+    return TreatedVisit(
+        visit_id=m["mdtrt_id"], person_id=m["psn_no"], insured_region=m["insuplc_admdvs"],
+        institution=m["fixmedins_code"], med_type=m["med_type"], visit_type=m["visit_type"],
+        hospital_no=m["ipt_otp_no"], begins=m["begntime"], status=VisitStatus(m["status"]),
+        insutype=m["insutype"], msgid=m["msgid"], disease=m["disease"], ends=m["endtime"],
+        emergency=bool(m["emergency"]), benefit_class=m["benefit_class"],
+        person=decode(Identity, m["person"], "person") if m["person"] else None,
+        manual_reason=(m["manual_reason"] or "manual reimbursement")
+        if m["manual_reimbursement"] else None,
+        reversal_pending=m["reversal_pending"])
+
+
+def insured_visit_row(v: InsuredVisit) -> dict[str, Any]:
+    """The insured_visits row of an insured place's record."""
+    return {"mdtrt_id": v.visit_id, "psn_no": v.person_id,
+            "mdtrtarea_admvs": v.treating_region, "fixmedins_code": v.institution,
+            "visit_type": v.visit_type, "med_type": v.med_type, "begntime": v.begins,
+            "status": v.status.value, "benefit_class": v.benefit_class,
+            "emergency": v.emergency}
+
+
+def insured_visit_of(row: Any) -> InsuredVisit:
+    """The record of an insured_visits row."""
+    m = row._mapping
+    return InsuredVisit(
+        visit_id=m["mdtrt_id"], person_id=m["psn_no"], treating_region=m["mdtrtarea_admvs"],
+        institution=m["fixmedins_code"], visit_type=m["visit_type"], med_type=m["med_type"],
+        begins=m["begntime"], status=VisitStatus(m["status"]),
+        benefit_class=m["benefit_class"], emergency=bool(m["emergency"]))
+
+
+def line_row(line: StoredLine) -> dict[str, Any]:
+    """The fee_details row of a stored line."""
+    return {"mdtrt_id": line.visit_id, "feedetl_sn": line.serial, "chrg_bchno": line.batch,
+            "med_list_codg": line.code, "medins_list_codg": line.hospital_code,
+            "name": line.name, "pric": str(line.price), "cnt": str(line.count),
+            "cls": line.cls, "chrgitm_lv": line.level, "selfpay_prop": str(line.selfpay_prop),
+            "lmt_pric": None if line.cap_price is None else str(line.cap_price),
+            "restricted_ok": line.restricted_ok, "amt": line.amount,
+            "full_amt": line.full_self_paid, "over_amt": line.over_cap,
+            "pre_amt": line.preselfpay, "inscp_amt": line.in_scope,
+            "fee_ocur_time": line.occurred_at, "status": "active" if line.active else "cancelled",
+            "setl_id": line.settlement_id}
+
+
+def line_of(row: Any) -> StoredLine:
+    """The stored line of a fee_details row."""
+    m = row._mapping
+    return StoredLine(
+        visit_id=m["mdtrt_id"], serial=m["feedetl_sn"], batch=m["chrg_bchno"],
+        code=m["med_list_codg"], hospital_code=m["medins_list_codg"], name=m["name"] or "",
+        price=Decimal(m["pric"]), count=Decimal(m["cnt"]), cls=m["cls"],
+        level=m["chrgitm_lv"], selfpay_prop=Decimal(m["selfpay_prop"]),
+        cap_price=None if m["lmt_pric"] is None else Decimal(m["lmt_pric"]),
+        restricted_ok=bool(m["restricted_ok"]), amount=int(m["amt"]),
+        full_self_paid=int(m["full_amt"]), over_cap=int(m["over_amt"]),
+        preselfpay=int(m["pre_amt"]), in_scope=int(m["inscp_amt"]),
+        occurred_at=m["fee_ocur_time"], active=m["status"] == "active",
+        settlement_id=m["setl_id"])
+
+
+class RecordQueries:
+    """Reading and writing visit and settlement records inside a transaction (mixed into
+    store.Tx, whose `conn` it uses)."""
+
+    conn: Connection
+
+    # --- settlements -------------------------------------------------------------------------
+    def settlement(self, settlement_id: str, role: Role) -> SettlementRecord | None:
+        """One place's record of a settlement, or None."""
+        row = self.conn.execute(select(t.settlements).where(
+            t.settlements.c.setl_id == settlement_id,
+            t.settlements.c.role == role.value)).first()
+        return None if row is None else settlement_of(row)
+
+    def settlements(self, role: Role, **keys: object) -> list[SettlementRecord]:
+        """The records of `role` whose fields (visit_id, msgid, person_id, …) equal `keys`,
+        oldest first."""
+        table = t.settlements
+        where = [table.c[c] == v for c, v in columns(SETTLEMENT_COLUMNS, keys).items()]
+        query = select(table).where(table.c.role == role.value, *where)
+        return [settlement_of(r) for r in self.conn.execute(query.order_by(table.c.setl_time))]
+
+    def add_settlement(self, record: SettlementRecord) -> None:
+        """Insert a record."""
+        self.conn.execute(insert(t.settlements), [settlement_row(record)])
+
+    def mark_settlement(self, settlement_id: str, role: Role, status: SettlementStatus) -> None:
+        """Change a record's status (a settlement cancelled)."""
+        self.conn.execute(update(t.settlements).where(
+            t.settlements.c.setl_id == settlement_id, t.settlements.c.role == role.value
+        ).values(status=status.value))
+
+    # --- the treating place's visits ---------------------------------------------------------
+    def treated_visit(self, visit_id: str) -> TreatedVisit | None:
+        """The treating place's record of a visit, or None."""
+        row = self.conn.execute(select(t.visits).where(t.visits.c.mdtrt_id == visit_id)).first()
+        return None if row is None else treated_visit_of(row)
+
+    def treated_visits(self, **keys: object) -> list[TreatedVisit]:
+        """The treating place's visits whose fields equal `keys`, in admission order."""
+        where = [t.visits.c[c] == v for c, v in columns(TREATED_VISIT_COLUMNS, keys).items()]
+        query = select(t.visits).where(*where).order_by(t.visits.c.begntime)
+        return [treated_visit_of(r) for r in self.conn.execute(query)]
+
+    def add_treated_visit(self, visit: TreatedVisit) -> None:
+        """Insert a treating place's visit."""
+        self.conn.execute(insert(t.visits), [treated_visit_row(visit)])
+
+    def change_treated_visit(self, visit_id: str, **changes: object) -> None:
+        """Change fields of a treating place's visit (manual_reason also sets the flag)."""
+        values = columns(TREATED_VISIT_COLUMNS, changes)
+        if "manual_reason" in changes:
+            values["manual_reimbursement"] = changes["manual_reason"] is not None
+        self.conn.execute(update(t.visits).where(t.visits.c.mdtrt_id == visit_id)
+                          .values(**values))
+
+    # --- the insured place's visits ----------------------------------------------------------
+    def insured_visit(self, visit_id: str) -> InsuredVisit | None:
+        """The insured place's record of a visit, or None."""
+        table = t.insured_visits
+        row = self.conn.execute(select(table).where(table.c.mdtrt_id == visit_id)).first()
+        return None if row is None else insured_visit_of(row)
+
+    def insured_visits(self, person_id: str) -> list[InsuredVisit]:
+        """The insured place's records of a person's visits."""
+        table = t.insured_visits
+        return [insured_visit_of(r) for r in self.conn.execute(
+            select(table).where(table.c.psn_no == person_id))]
+
+    def add_insured_visit(self, visit: InsuredVisit) -> None:
+        """Insert an insured place's visit."""
+        self.conn.execute(insert(t.insured_visits), [insured_visit_row(visit)])
+
+    def change_insured_visit(self, visit_id: str, **changes: object) -> None:
+        """Change fields of an insured place's visit."""
+        table = t.insured_visits
+        self.conn.execute(update(table).where(table.c.mdtrt_id == visit_id)
+                          .values(**columns(INSURED_VISIT_COLUMNS, changes)))
+
+    # --- the treating place's fee lines ------------------------------------------------------
+    def fee_lines(self, **keys: object) -> list[StoredLine]:
+        """Fee lines whose visit_id, settlement_id or serial equal `keys`, by serial."""
+        table = t.fee_details
+        names = {"visit_id": "mdtrt_id", "settlement_id": "setl_id", "serial": "feedetl_sn"}
+        where = [table.c[names[k]] == v for k, v in keys.items()]
+        query = select(table).where(*where).order_by(table.c.feedetl_sn)
+        return [line_of(r) for r in self.conn.execute(query)]
+
+    def add_fee_lines(self, lines: list[StoredLine]) -> None:
+        """Insert fee lines."""
+        if lines:
+            self.conn.execute(insert(t.fee_details), [line_row(line) for line in lines])
+
+    def cancel_fee_lines(self, visit_id: str, serials: list[str]) -> None:
+        """Mark lines of a visit cancelled (one statement)."""
+        table = t.fee_details
+        if serials:
+            self.conn.execute(update(table).where(table.c.mdtrt_id == visit_id,
+                                                  table.c.feedetl_sn.in_(serials))
+                              .values(status="cancelled"))
+
+    def link_fee_lines(self, visit_id: str, serials: list[str], settlement_id: str | None
+                       ) -> None:
+        """Attach lines of a visit to a settlement, or release them (None), in one statement."""
+        table = t.fee_details
+        if serials:
+            self.conn.execute(update(table).where(table.c.mdtrt_id == visit_id,
+                                                  table.c.feedetl_sn.in_(serials))
+                              .values(setl_id=settlement_id))
