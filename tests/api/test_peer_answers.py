@@ -21,7 +21,8 @@ from starlette.exceptions import StarletteDeprecationWarning
 from medsettle.adapters.api.hub import HubConfig, create_hub_app
 from medsettle.adapters.api.hub_clearing import tell_province_to_pay_institutions
 from medsettle.adapters.cli_reconcile import HttpSides
-from medsettle.adapters.federation import HubClient, signed_headers
+from medsettle.adapters.federation import signed_headers
+from medsettle.adapters.peers import HubClient
 from medsettle.core.errors import PeerUnavailable
 from medsettle.services import hub as hub_svc
 from medsettle.services.anchors import send_anchor

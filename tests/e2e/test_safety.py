@@ -17,8 +17,8 @@ import pytest
 from sqlalchemy import text
 
 from medsettle.adapters.db.engine import make_engine
-from medsettle.adapters.federation import HubClient
 from medsettle.adapters.his.client import HisClient, HisError, VisitFlow
+from medsettle.adapters.peers import HubClient
 from medsettle.core.errors import Forbidden, MedSettleError, NotFound
 from tests.e2e import fixtures as f
 from tests.e2e.harness import Federation

@@ -21,13 +21,8 @@ import typer
 from rich.console import Console
 from rich.table import Table as RichTable
 
-from medsettle.adapters.federation import (
-    HubClient,
-    load_keys,
-    read_answer,
-    result_of,
-    signed_headers,
-)
+from medsettle.adapters.federation import load_keys, read_answer
+from medsettle.adapters.peers import HubClient, SignedClient
 from medsettle.core.errors import InvalidInput, MedSettleError, PeerUnavailable
 from medsettle.core.jsonform import decode, encode
 from medsettle.core.money import fen_to_yuan
@@ -49,7 +44,9 @@ class HttpSides:
     def __init__(self, hub_url: str, keys: dict[str, str], timeout: float = 10.0) -> None:
         self.hub_url = hub_url.rstrip("/")
         self.keys = keys
+        self.timeout = timeout
         self.http = httpx.Client(timeout=timeout)
+        self.as_hub = SignedClient("hub", timeout)
         self.endpoints: dict[str, str] = {}
 
     def regions(self) -> list[str]:
@@ -67,14 +64,13 @@ class HttpSides:
                 doc: Any = None, query: str = "") -> Any:
         """One signed request (its path, `query` and body); the answer's result, or the peer's
         error raised here (an answer that is not a JSON object: PeerUnavailable)."""
-        body = b"" if doc is None else json.dumps(doc, ensure_ascii=False, default=str).encode()
-        headers = signed_headers(key, sender, path, body, query)
+        client = self.as_hub if sender == "hub" else SignedClient(sender, self.timeout)
         try:
-            response = self.http.request(method, f"{url}{path}{query}", content=body or None,
-                                         headers=headers)
-        except httpx.HTTPError as exc:
-            raise PeerUnavailable(f"{url} cannot be reached: {exc}") from None
-        return result_of(read_answer(response, url))
+            return client.result(method, url, path, key, doc, query=query.lstrip("?"),
+                                 peer=url)
+        finally:
+            if client is not self.as_hub:
+                client.close()
 
     def _node(self, region: str, method: str, path: str, doc: Any = None,
               query: str = "") -> Any:
@@ -136,6 +132,7 @@ class HttpSides:
     def close(self) -> None:
         """Close connections."""
         self.http.close()
+        self.as_hub.close()
 
 
 def run_reconciliation(day: date, hub_url: str, keys: dict[str, str]) -> list[DayReport]:

@@ -1,4 +1,4 @@
-"""Node-to-node calls: signed JSON over HTTP through the hub (httpx, pooled, with timeouts).
+"""Node-to-node authentication: signed JSON requests (the client is adapters/peers.py).
 
 Every request carries `X-MS-Node` (the sender: a province code or "hub"), `X-MS-Time` (unix
 seconds), `X-MS-Nonce` (16 random bytes, hex) and `X-MS-Signature` = HMAC-SHA256 over node, time,
@@ -27,7 +27,7 @@ from typing import Any
 import httpx
 
 from medsettle.core import errors
-from medsettle.core.errors import AuthenticationFailed, MedSettleError, PeerUnavailable
+from medsettle.core.errors import AuthenticationFailed, MedSettleError, PeerBadAnswer
 
 logger = logging.getLogger(__name__)
 MAX_SKEW_SECONDS = 300
@@ -167,8 +167,8 @@ def read_answer(response: httpx.Response, peer: str) -> dict[str, Any]:
     except ValueError:  # not JSON, or not UTF-8
         answer = None
     if not isinstance(answer, dict):
-        raise PeerUnavailable(f"{peer} answered HTTP {response.status_code} without a JSON "
-                              "object")
+        raise PeerBadAnswer(f"{peer} answered HTTP {response.status_code} without a JSON "
+                            "object")
     return answer
 
 
@@ -179,54 +179,3 @@ def result_of(answer: Mapping[str, Any]) -> Any:
         error = answer.get("error")
         raise_remote(error if isinstance(error, Mapping) else {})
     return answer.get("result")
-
-
-class HubClient:
-    """A province's connection to the hub: register, heartbeat, and calls to other provinces."""
-
-    def __init__(self, hub_url: str, node: str, key: str, timeout: float = 3.0,
-                 transport: httpx.BaseTransport | None = None) -> None:
-        self.node = node
-        self.key = key
-        self.timeout = timeout
-        self.http = httpx.Client(base_url=hub_url, transport=transport,
-                                 timeout=httpx.Timeout(timeout + 1.0, connect=2.0),
-                                 limits=httpx.Limits(max_connections=64,
-                                                     max_keepalive_connections=64))
-
-    def post(self, path: str, doc: Mapping[str, Any],
-             timeout: float | None = None) -> dict[str, Any]:
-        """POST a signed JSON document to the hub and return its answer (a JSON object); peer
-        trouble, including an answer that is not a JSON object, becomes PeerUnavailable."""
-        body = json.dumps(doc, default=str, ensure_ascii=False).encode()
-        try:
-            response = self.http.post(path, content=body, timeout=timeout,
-                                      headers=signed_headers(self.key, self.node, path, body))
-        except httpx.TimeoutException:
-            raise PeerUnavailable("the national hub did not answer in time") from None
-        except httpx.TransportError as exc:
-            raise PeerUnavailable(f"the national hub cannot be reached: {exc}") from None
-        answer = read_answer(response, "the national hub")
-        if response.status_code == 401:
-            error = answer.get("error")
-            message = error.get("message") if isinstance(error, Mapping) else None
-            raise AuthenticationFailed(str(message or "the national hub refused the request"))
-        return answer
-
-    def ask(self, path: str, doc: Mapping[str, Any], timeout: float | None = None) -> Any:
-        """POST to the hub and return the `result` of its answer; a refusal is raised here as
-        the hub's own error (NotFound for a node the hub does not know, …)."""
-        return result_of(self.post(path, doc, timeout))
-
-    def call(self, to: str, op: str, msgid: str, payload: Mapping[str, Any]) -> dict[str, Any]:
-        """Ask province `to` to run `op`; returns its result or raises its error here."""
-        answer = self.post("/fed/v1/call", {"to": to, "op": op, "msgid": msgid,
-                                            "payload": payload}, timeout=self.timeout + 1.0)
-        result = result_of(answer)
-        if not isinstance(result, dict):
-            raise PeerUnavailable(f"province {to} answered {op} without a result object")
-        return result
-
-    def close(self) -> None:
-        """Close pooled connections."""
-        self.http.close()

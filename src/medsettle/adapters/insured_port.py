@@ -8,8 +8,8 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-from medsettle.adapters.federation import HubClient
 from medsettle.adapters.observability import Metrics
+from medsettle.adapters.peers import HubClient
 from medsettle.core.errors import InvalidInput, MedSettleError, NotFound, PeerUnavailable
 from medsettle.core.jsonform import decode, encode
 from medsettle.core.policy import PolicyBook

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -21,3 +21,10 @@ def business_date(moment: datetime) -> date:
 def age_on(birth: date, on: date) -> int:
     """Age in whole years on a date (a birthday counts from its day)."""
     return on.year - birth.year - ((on.month, on.day) < (birth.month, birth.day))
+
+
+def day_bounds(first: date, last: date) -> tuple[datetime, datetime]:
+    """The UTC half-open range [start, end) of the business days first..last (inclusive)."""
+    start = datetime.combine(first, datetime.min.time(), SHANGHAI)
+    end = datetime.combine(last + timedelta(days=1), datetime.min.time(), SHANGHAI)
+    return start.astimezone(UTC), end.astimezone(UTC)

@@ -187,6 +187,18 @@ class PeerUnavailable(MedSettleError):
     code = "peer_unavailable"
 
 
+class PeerTimedOut(PeerUnavailable):
+    """Another node did not answer within the time allowed (it may still have acted)."""
+
+
+class PeerUnreachable(PeerUnavailable):
+    """Another node could not be reached, or dropped the connection before answering."""
+
+
+class PeerBadAnswer(PeerUnavailable):
+    """Another node answered, but not with a JSON object."""
+
+
 class AuthenticationFailed(MedSettleError):
     """A request is not authenticated: a node's signature is missing or wrong, or an operator's
     token is missing, malformed, unknown, disabled or not accepted by this node."""

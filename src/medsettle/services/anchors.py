@@ -11,14 +11,13 @@ import logging
 from collections.abc import Callable, Mapping
 from datetime import date, datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
+from medsettle.core.calendar import business_date
 from medsettle.core.errors import LedgerError
 from medsettle.services.ports import Database, UnitOfWork
 from medsettle.services.verify import ledger_tables
 
 logger = logging.getLogger(__name__)
-SHANGHAI = ZoneInfo("Asia/Shanghai")
 Head = tuple[int, str]
 
 
@@ -58,7 +57,7 @@ def send_anchor(db: Database, post: Callable[[str, Mapping[str, Any]], Any], las
         head = chain_head(tx, "province")
     if head is None or head == last:
         return last
-    day = now.astimezone(SHANGHAI).date()
+    day = business_date(now)
     answer = post("/fed/v1/anchor", {"seq": head[0], "hash": head[1], "day": day.isoformat()})
     if not isinstance(answer, dict) or not answer.get("ok"):
         logger.warning("anchor refused by the hub", extra={"seq": head[0], "answer": answer})

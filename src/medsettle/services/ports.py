@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from contextlib import AbstractContextManager
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any, Protocol
 
 from medsettle.core.accumulators import Accumulators, Path
@@ -52,6 +52,8 @@ class UnitOfWork(Protocol):
     # visits and settlements as records (core.records)
     def settlement(self, settlement_id: str, role: Role) -> SettlementRecord | None: ...
     def settlements(self, role: Role, **keys: object) -> list[SettlementRecord]: ...
+    def settlements_between(self, role: Role, first: date, last: date,
+                            institution: str | None = None) -> list[SettlementRecord]: ...
     def add_settlement(self, record: SettlementRecord) -> None: ...
     def mark_settlement(self, settlement_id: str, role: Role,
                         status: SettlementStatus) -> None: ...

@@ -18,26 +18,13 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, Protocol
-from zoneinfo import ZoneInfo
 
+from medsettle.core.calendar import business_date
 from medsettle.core.errors import MedSettleError
 
 logger = logging.getLogger(__name__)
-SHANGHAI = ZoneInfo("Asia/Shanghai")
 #: The amounts compared between sides (fen).
 COMPARED = ("medfee_sumamt", "fund_pay_sumamt", "acct_pay", "psn_cash_pay")
-
-
-def business_day(moment: datetime) -> date:
-    """The Asia/Shanghai business date of a stored (timezone-aware) time."""
-    return moment.astimezone(SHANGHAI).date()
-
-
-def day_bounds(first: date, last: date) -> tuple[datetime, datetime]:
-    """The UTC half-open range [start, end) of the business days first..last (inclusive)."""
-    start = datetime.combine(first, datetime.min.time(), SHANGHAI)
-    end = datetime.combine(last + timedelta(days=1), datetime.min.time(), SHANGHAI)
-    return start.astimezone(UTC), end.astimezone(UTC)
 
 
 @dataclass(frozen=True, slots=True)
@@ -158,7 +145,7 @@ def compare(treating: Iterable[Record], hub: Iterable[Record], insured: Iterable
     """Line the three sides up by setl_id; only ids with a record on `day` on some side count."""
     sides = [{r.setl_id: r for r in records} for records in (treating, hub, insured)]
     ids = sorted({sid for side in sides for sid, r in side.items()
-                  if business_day(r.setl_time) == day})
+                  if business_date(r.setl_time) == day})
     findings = []
     for setl_id in ids:
         t, h, i = (_pick(side, setl_id) for side in sides)
@@ -293,4 +280,4 @@ def _reports(sides: Sides, day: date, findings: list[Finding], treating: list[Re
 
 def _count(records: list[Record], treating_province: str, day: date) -> int:
     return sum(1 for r in records if r.treating_province == treating_province
-               and business_day(r.setl_time) == day)
+               and business_date(r.setl_time) == day)

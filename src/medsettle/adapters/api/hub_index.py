@@ -11,8 +11,8 @@ from starlette.concurrency import run_in_threadpool
 from medsettle.adapters.api.common import jsonable, signed_body, signed_by
 from medsettle.adapters.db.store import Store
 from medsettle.adapters.federation import Verifier
+from medsettle.core.calendar import business_date, day_bounds
 from medsettle.core.errors import InvalidInput
-from medsettle.services.reconcile import business_day, day_bounds
 
 INDEX_COLUMNS = ("setl_id", "kind", "ref_setl_id", "mdtrt_id", "psn_no", "insu_admdvs",
                  "mdtrtarea_admvs", "fixmedins_code", "visit_type", "setl_time", "medfee_sumamt",
@@ -38,7 +38,7 @@ def add_index_routes(app: FastAPI, store: Store, verifier: Verifier) -> None:
         with store.tx() as tx:
             rows = tx.rows("settlement_index", order_by="setl_time")
         return [jsonable({k: r._mapping[k] for k in INDEX_COLUMNS}) for r in rows
-                if start <= r.setl_time < end and first <= business_day(r.setl_time)
+                if start <= r.setl_time < end and first <= business_date(r.setl_time)
                 <= last]
 
     @app.get("/fed/v1/index", summary="Indexed settlements of business days (signed)")

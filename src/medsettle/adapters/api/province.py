@@ -14,7 +14,6 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 from prometheus_client import generate_latest
-from sqlalchemy import select
 from starlette.concurrency import run_in_threadpool
 
 from medsettle.adapters.api.auth import require_operator
@@ -27,15 +26,15 @@ from medsettle.adapters.api.common import (
     signed_body,
 )
 from medsettle.adapters.api.province_money import add_money_routes
-from medsettle.adapters.db import tables as tbl
 from medsettle.adapters.db.engine import make_engine, migrate
+from medsettle.adapters.db.node_data import insured_id_numbers, load_catalogue
 from medsettle.adapters.db.store import Store
-from medsettle.adapters.federation import HubClient, Verifier, error_body
+from medsettle.adapters.federation import Verifier, error_body
 from medsettle.adapters.files import load_policy_book
 from medsettle.adapters.his.gateway import HisGateway
 from medsettle.adapters.insured_port import InsuredRouter, certno_hash
 from medsettle.adapters.observability import Metrics
-from medsettle.core.catalogue import Catalogue, parse_entry
+from medsettle.adapters.peers import HubClient
 from medsettle.core.codes import validate_province
 from medsettle.core.errors import (
     InvalidInput,
@@ -72,13 +71,6 @@ def utc_now() -> datetime:
     return datetime.now(UTC)
 
 
-def load_catalogue(store: Store, region: str) -> Catalogue:
-    """The province's catalogue (就医地目录) from its database."""
-    with store.engine.connect() as conn:
-        rows = conn.execute(select(tbl.catalogue)).mappings().all()
-    return Catalogue(region, (parse_entry(dict(r), f"catalogue[{r['id']}]") for r in rows))
-
-
 class ProvinceNode:
     """Everything one province node runs: database, policies, catalogue, gateway, hub link."""
 
@@ -110,8 +102,7 @@ class ProvinceNode:
         if self.hub is None:
             return
         self.hub.ask("/fed/v1/register", {"endpoint": self.config.public_url})
-        with self.store.engine.connect() as conn:
-            certnos = conn.execute(select(tbl.persons.c.certno)).scalars().all()
+        certnos = insured_id_numbers(self.store)
         for start in range(0, len(certnos), 5000):
             chunk = [certno_hash(c) for c in certnos[start:start + 5000]]
             self.hub.ask("/fed/v1/locator", {"hashes": chunk}, timeout=30)

@@ -20,8 +20,9 @@ from medsettle.adapters.api.common import (
     required,
     signed_by,
 )
-from medsettle.adapters.his.reconcile import settlements_between
+from medsettle.adapters.db.records import settlement_row
 from medsettle.core.errors import InvalidInput
+from medsettle.core.records import Role
 from medsettle.services import reimbursement as rb
 from medsettle.services.clearing import pay_institutions
 
@@ -63,7 +64,11 @@ def _add_reconciliation_routes(app: FastAPI, node: ProvinceNode) -> None:
         last = _day(until, "until") if until else first
         if not 0 <= (last - first).days <= MAX_DAYS:
             raise InvalidInput("until", f"must be within {MAX_DAYS} days after day")
-        rows = await run_in_threadpool(settlements_between, node.store, role, first, last)
+        def read() -> list[dict[str, Any]]:
+            with node.store.tx() as tx:
+                return [settlement_row(r) for r in
+                        tx.settlements_between(Role(role), first, last)]
+        rows = await run_in_threadpool(read)
         keep = ("setl_id", "kind", "ref_setl_id", "status", "mdtrt_id", "psn_no", "insu_admdvs",
                 "mdtrtarea_admvs", "fixmedins_code", "visit_type", "setl_time", "medfee_sumamt",
                 "fund_pay_sumamt", "acct_pay", "psn_cash_pay", "msgid")

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import date
 from decimal import Decimal
 from typing import Any
 
@@ -12,6 +13,7 @@ from sqlalchemy.engine import Connection
 
 from medsettle.adapters.db import tables as t
 from medsettle.core.benefits import AMOUNT_FIELDS, Amounts
+from medsettle.core.calendar import business_date, day_bounds
 from medsettle.core.jsonform import decode, encode
 from medsettle.core.records import (
     Identity,
@@ -168,6 +170,19 @@ class RecordQueries:
         where = [table.c[c] == v for c, v in columns(SETTLEMENT_COLUMNS, keys).items()]
         query = select(table).where(table.c.role == role.value, *where)
         return [settlement_of(r) for r in self.conn.execute(query.order_by(table.c.setl_time))]
+
+    def settlements_between(self, role: Role, first: date, last: date,
+                            institution: str | None = None) -> list[SettlementRecord]:
+        """The records of `role` (of an institution) whose business date is in first..last,
+        in time order."""
+        start, end = day_bounds(first, last)
+        table = t.settlements
+        query = select(table).where(table.c.role == role.value, table.c.setl_time >= start,
+                                    table.c.setl_time < end)
+        if institution is not None:
+            query = query.where(table.c.fixmedins_code == institution)
+        found = [settlement_of(r) for r in self.conn.execute(query.order_by(table.c.setl_time))]
+        return [s for s in found if first <= business_date(s.settled_at) <= last]
 
     def add_settlement(self, record: SettlementRecord) -> None:
         """Insert a record."""

@@ -1,0 +1,23 @@
+"""What a province node reads of its own data when it starts: its catalogue and the ID numbers
+of its insured persons (for the hub's locator index)."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from medsettle.adapters.db import tables as tbl
+from medsettle.adapters.db.store import Store
+from medsettle.core.catalogue import Catalogue, parse_entry
+
+
+def load_catalogue(store: Store, region: str) -> Catalogue:
+    """The province's catalogue (就医地目录) from its database."""
+    with store.engine.connect() as conn:
+        rows = conn.execute(select(tbl.catalogue)).mappings().all()
+    return Catalogue(region, (parse_entry(dict(r), f"catalogue[{r['id']}]") for r in rows))
+
+
+def insured_id_numbers(store: Store) -> list[str]:
+    """The ID numbers of every person the node insures."""
+    with store.engine.connect() as conn:
+        return list(conn.execute(select(tbl.persons.c.certno)).scalars().all())
