@@ -34,6 +34,7 @@ from medsettle.adapters.files import load_policy_book
 from medsettle.adapters.his.gateway import HisGateway
 from medsettle.adapters.insured_port import InsuredRouter, certno_hash
 from medsettle.adapters.observability import Metrics
+from medsettle.adapters.web.province_pages import add_province_console
 from medsettle.core.catalogue import Catalogue, parse_entry
 from medsettle.core.codes import validate_province
 from medsettle.core.errors import (
@@ -203,6 +204,7 @@ def create_province_app(node: ProvinceNode, *, background: bool = True) -> FastA
 
     add_filing_routes(app, node)
     add_money_routes(app, node)
+    add_province_console(node, app)
 
     @app.get("/healthz")
     def healthz() -> dict[str, Any]:
