@@ -41,11 +41,15 @@ def serve_hub(port: Annotated[int, typer.Option()] = 8000,
               = "sqlite:///var/hub.db",
               keys: Annotated[Path, typer.Option(help="node keys file")] = Path("var/keys.json"),
               call_timeout: Annotated[float, typer.Option(help="seconds to wait for a province")]
-              = 2.5) -> None:
+              = 2.5,
+              allow_early_clearing: Annotated[bool, typer.Option(
+                  help="let a run clear the current month so far (demos only)")] = False,
+              ) -> None:
     """Start the national hub."""
     setup_logging("hub")
     _ensure_sqlite_folder(db)
-    app = create_hub_app(HubConfig(db_url=db, keys=load_keys(keys), call_timeout=call_timeout))
+    app = create_hub_app(HubConfig(db_url=db, keys=load_keys(keys), call_timeout=call_timeout,
+                                   allow_early_clearing=allow_early_clearing))
     uvicorn.run(app, host=host, port=port, log_config=None, access_log=False)
 
 
