@@ -21,7 +21,7 @@ from medsettle.adapters.db import console_queries as q
 from medsettle.adapters.db.store import Store
 from medsettle.adapters.federation import read_answer, signed_headers
 from medsettle.adapters.web.app import Pages, install
-from medsettle.adapters.web.render import Console
+from medsettle.adapters.web.render import Console, region
 from medsettle.core.clearing import YearMonth, to_dict
 from medsettle.core.errors import InvalidInput, MedSettleError
 from medsettle.core.operators import Operator
@@ -104,10 +104,10 @@ def _dashboard(pages: Pages, store: Store, flush: Any) -> None:
              "labels": [h["hour"] for h in data["hours"]],
              "values": [h["count"] for h in data["hours"]]},
             {"id": "rates", "type": "bar", "label": "rate %", "max": 100,
-             "labels": [r["province"] for r in data["rates"]],
+             "labels": [region(r["province"]) for r in data["rates"]],
              "values": [round(r["rate"] * 100, 1) for r in data["rates"]]},
             {"id": "prepayment", "type": "bar", "label": "usage %",
-             "labels": [a["province"] for a in data["accounts"]],
+             "labels": [region(a["province"]) for a in data["accounts"]],
              "values": [round(float(a["usage"]) * 100, 1) for a in data["accounts"]],
              "colors": ["#b42318" if a["level"] == "critical" else "#9a6700"
                         if a["level"] == "warning" else "#1a7f37" for a in data["accounts"]]},

@@ -66,7 +66,9 @@ ZH: dict[str, str] = {
     "You can only read (auditor).": "审计员只能查看。",
     "Forbidden": "无权操作", "Back": "返回",
     "Search this province's settlements": "查询本省结算",
-    "Demo": "演示", "Language": "语言",
+    "Demo": "演示", "Item": "项目名称",
+    "Amounts in whole yuan (¥); hover a cell for the exact amount.":
+        "单位：元（取整）；悬停查看精确金额。", "Language": "语言",
 }
 
 
