@@ -26,8 +26,15 @@ def new_keys() -> dict[str, str]:
 
 
 def keys_command(out: Annotated[Path, typer.Option(help="where to write the keys file")]
-                 = Path("var/keys.json")) -> None:
+                 = Path("var/keys.json"),
+                 force: Annotated[bool, typer.Option("--force", help="replace an existing file "
+                                                                     "(every node needs the new "
+                                                                     "keys)")] = False) -> None:
     """Make a node keys file: one secret per province, shared only with the hub."""
+    if out.exists() and not force:
+        typer.echo(f"error: {out} exists; its keys are in use by the nodes. Use --force to "
+                   "replace it.", err=True)
+        raise typer.Exit(2)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(new_keys(), indent=1), encoding="utf-8")
     out.chmod(0o600)
