@@ -6,8 +6,9 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 export MEDSETTLE_PG_URL ?= postgresql://postgres@127.0.0.1:5432/test
+export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD := 1
 
-.PHONY: demo test bench bench-federation bench-clearing postgres clean
+.PHONY: demo test bench bench-federation bench-clearing postgres browser clean
 
 $(STAMP): pyproject.toml requirements.lock
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -22,7 +23,15 @@ demo: $(STAMP)
 postgres:
 	scripts/ensure-postgres
 
-test: $(STAMP) postgres
+# The browser tests drive Debian's chromium (never a browser downloaded by Playwright) and need a
+# CJK font for the console's screenshots; installed here when missing, loudly failing otherwise.
+browser:
+	@test -x /usr/bin/chromium && fc-list :lang=zh 2>/dev/null | grep -q . || { \
+	  echo "installing Debian's chromium and a CJK font for the browser tests" >&2; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium fonts-wqy-zenhei; }
+	@test -x /usr/bin/chromium || { echo "FATAL: /usr/bin/chromium is missing and could not be installed" >&2; exit 1; }
+
+test: $(STAMP) postgres browser
 	$(BIN)/ruff check src tests bench
 	$(BIN)/mypy
 	$(BIN)/pytest -q

@@ -19,6 +19,7 @@ def test_a_small_demo_settles_a_day_and_exits_cleanly(tmp_path: Path) -> None:
     cells = [c.strip() for c in lines[0].strip("│ ").split("│")]
     visits, settled = int(cells[1]), int(cells[2])
     assert visits == 40 and settled >= 30
-    assert "status.html" in run.stdout
+    assert "/console" in run.stdout and "hub-ops" in run.stdout
+    assert "statements drafted" in run.stdout
     assert "3/3 province ledgers verify intact" in run.stdout
     assert "message log verifies intact" in run.stdout

@@ -240,7 +240,9 @@ def test_nodes_expose_health_metrics_and_openapi(federation: Federation) -> None
     assert "/his" in httpx.get(f"{url}/openapi.json").json()["paths"]
     hub_metrics = httpx.get(f"{federation.hub_url}/metrics").text
     assert 'medsettle_peer_call_seconds_count{op="settle",outcome="ok"}' in hub_metrics
-    assert "Province nodes" in httpx.get(f"{federation.hub_url}/status.html").text
+    old_board = httpx.get(f"{federation.hub_url}/status.html")
+    assert old_board.status_code == 308 and old_board.headers["location"] == "/console/nodes"
+    assert httpx.get(f"{federation.hub_url}/status").json()["up"] >= 1
 
 
 def test_nodes_anchor_their_ledger_at_the_hub_and_verify_against_it(

@@ -96,7 +96,7 @@ def province_db(tmp_path: Path) -> str:
 
 
 @pytest.mark.parametrize(("args", "says"), [
-    (["add", "ops", "--role", "admin"], "--role: must be province or hub, not 'admin'"),
+    (["add", "ops", "--role", "admin"], "--role: must be province, hub or auditor, not 'admin'"),
     (["add", "ops", "--role", "province", "--region", "440300"],
      "--region: must be a province code (e.g. 440000), not the region 440300"),
     (["add", "ops", "--role", "province", "--region", "44"], "--region: expected a 6-digit"),
@@ -134,7 +134,7 @@ def test_an_older_database_is_migrated_before_its_operators_are_listed(tmp_path:
     config = alembic_config("province")
     with engine.begin() as conn:  # back to the schema of before the operators table
         config.attributes["connection"] = conn
-        command.downgrade(config, "-1")
+        command.downgrade(config, "p0006")
     assert not inspect(engine).has_table("operators")
     engine.dispose()
     code, out, err = medsettle("operator", "list", "--db", db)

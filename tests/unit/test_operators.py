@@ -10,13 +10,14 @@ from typing import Any
 import pytest
 
 from medsettle.adapters.api.auth import bearer_token
-from medsettle.core.errors import AuthenticationFailed, InvalidInput
+from medsettle.core.errors import AuthenticationFailed, Forbidden, InvalidInput
 from medsettle.core.operators import (
     Operator,
     admit,
     looks_like_token,
     token_hash,
     validate_name,
+    validate_password,
     validate_region,
     validate_role,
 )
@@ -25,6 +26,8 @@ from medsettle.services.operators import new_token
 WHEN = datetime(2026, 1, 5, tzinfo=UTC)
 GD = Operator(1, "clerk", "province", "440000", WHEN)
 HUB = Operator(2, "root", "hub", None, WHEN)
+AUDIT_GD = Operator(4, "audit", "auditor", "440000", WHEN)
+AUDIT_HUB = Operator(5, "inspector", "auditor", None, WHEN)
 
 
 @pytest.mark.parametrize("name", ["clerk", "li.wei", "ops@gd", "张三", "a", "x" * 64])
@@ -50,8 +53,8 @@ def test_a_valid_region_for_the_role(role: Any, region: Any, kept: str | None) -
 
 
 @pytest.mark.parametrize(("role", "region", "field", "says"), [
-    ("admin", None, "role", "must be province or hub"),
-    ("Province", "440000", "role", "must be province or hub"),
+    ("admin", None, "role", "must be province, hub or auditor"),
+    ("Province", "440000", "role", "must be province, hub or auditor"),
     ("province", None, "region", "is required for a province operator"),
     ("province", "440300", "region", "must be a province code (e.g. 440000)"),
     ("province", "44", "region", "6-digit admdvs"),
@@ -87,7 +90,6 @@ def test_a_node_admits_its_own_kind_of_operator(operator: Operator, role: Any,
 
 
 @pytest.mark.parametrize(("operator", "role", "region", "says"), [
-    (GD, "province", "510000", "operator clerk works for province 440000, not 510000"),
     (HUB, "province", "440000", "is a hub operator; province 440000 accepts only province"),
     (GD, "hub", None, "is a province operator; the hub accepts only hub operators"),
     (Operator(3, "gone", "province", "440000", WHEN, disabled=True), "province", "440000",
@@ -116,3 +118,40 @@ def test_the_bearer_token_is_read_from_the_header(header: str, token: str) -> No
 def test_a_missing_or_malformed_header_is_refused(header: str | None, says: str) -> None:
     with pytest.raises(AuthenticationFailed, match=says):
         bearer_token(header)
+
+
+@pytest.mark.parametrize(("operator", "role", "region"), [
+    (AUDIT_GD, "province", "440000"),
+    (AUDIT_HUB, "hub", None),
+])
+def test_an_auditor_reads_at_their_node(operator: Operator, role: Any, region: str | None) -> None:
+    assert admit(operator, role, region) is operator
+
+
+@pytest.mark.parametrize(("operator", "role", "region", "write", "says"), [
+    (GD, "province", "510000", False, "operator clerk works for province 440000, not 510000"),
+    (GD, "province", "510000", True, "operator clerk works for province 440000, not 510000"),
+    (AUDIT_GD, "province", "440000", True, "auditor audit reads only"),
+    (AUDIT_HUB, "hub", None, True, "auditor inspector reads only"),
+    (AUDIT_GD, "province", "510000", False, "audits province 440000, not 510000"),
+])
+def test_another_province_or_an_auditor_writing_is_forbidden(
+        operator: Operator, role: Any, region: str | None, write: bool, says: str) -> None:
+    with pytest.raises(Forbidden, match=says):
+        admit(operator, role, region, write=write)
+
+
+@pytest.mark.parametrize(("operator", "role", "region"), [
+    (AUDIT_GD, "hub", None),
+    (AUDIT_HUB, "province", "440000"),
+])
+def test_an_auditor_of_another_kind_of_node_is_not_known_there(
+        operator: Operator, role: Any, region: str | None) -> None:
+    with pytest.raises(AuthenticationFailed, match="is not an auditor of"):
+        admit(operator, role, region)
+
+
+@pytest.mark.parametrize("password", ["short", " " * 12, "x" * 201, 12345678901])
+def test_a_weak_or_malformed_password_is_refused(password: Any) -> None:
+    with pytest.raises(InvalidInput, match="password"):
+        validate_password(password)

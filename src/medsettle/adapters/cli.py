@@ -17,6 +17,7 @@ from rich.table import Table as RichTable
 
 from medsettle.adapters.cli_clear import clear_command
 from medsettle.adapters.cli_demo import demo_command, sim_command
+from medsettle.adapters.cli_load import institution_app, load_command
 from medsettle.adapters.cli_nodes import keys_command, serve_app
 from medsettle.adapters.cli_operators import operator_app
 from medsettle.adapters.cli_reconcile import reconcile_command
@@ -41,6 +42,8 @@ policy_app = typer.Typer(help="Shipped policy parameters (参保地政策).", no
 app.add_typer(policy_app, name="policy")
 app.add_typer(serve_app, name="serve")
 app.add_typer(operator_app, name="operator")
+app.add_typer(institution_app, name="institution")
+app.command("load")(load_command)
 app.command("keys")(keys_command)
 app.command("demo")(demo_command)
 app.command("sim")(sim_command)

@@ -18,11 +18,14 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from medsettle.adapters.cli_operators import new_password
 from medsettle.adapters.db.engine import make_engine
 from medsettle.adapters.db.store import Store
 from medsettle.adapters.launcher import Federation
 from medsettle.core import codes
+from medsettle.core.clearing import YearMonth
 from medsettle.core.money import fen_to_yuan
+from medsettle.services.operators import create_operator
 from medsettle.services.verify import verify_hub_log, verify_node
 from medsettle.sim.player import Player, Tally, by_province
 from medsettle.sim.population import ProvinceSeed, generate_province
@@ -132,7 +135,11 @@ def demo_command(
                                                      "files)")] = None,
         exit_after: Annotated[bool, typer.Option("--exit", help="exit 0 after the summary (also "
                                                                "when not run from a terminal)")]
-        = False) -> None:
+        = False,
+        clear_now: Annotated[bool, typer.Option(
+            "--clear-now/--no-clear-now", help="clear the current month so far at the end, so "
+                                               "the console shows a real clearing")] = True,
+) -> None:
     """Start the hub and province nodes, load a synthetic population, play a day of
     cross-province traffic through the HIS gateways and print what happened."""
     chosen = pick_provinces(provinces)
@@ -148,7 +155,8 @@ def demo_command(
         federation = Federation(workdir.resolve(), {p: rows_of(seeds[p]) for p in chosen},
                                 pg_url=pg, call_timeout=DEMO_CALL_TIMEOUT,
                                 his_timeout=DEMO_CALL_TIMEOUT + 2.0,
-                                on_loaded=lambda _: bar.advance(load))
+                                on_loaded=lambda _: bar.advance(load),
+                                allow_early_clearing=clear_now)
         try:
             start = bar.add_task("start hub and province nodes", total=len(chosen))
             federation.start(on_started=lambda _: bar.advance(start))
@@ -161,13 +169,25 @@ def demo_command(
             raise
     console.print(summary(tally))
     console.print(money_trail(federation))
+    if clear_now:
+        month = str(YearMonth.of(datetime.now(ZoneInfo("Asia/Shanghai"))))
+        try:
+            cleared = federation.clear_month(month, early=True)
+            console.print(f"Clearing of {month} so far (--clear-now): {cleared['provinces']} "
+                          f"statements drafted, Σ obligations ¥{fen_to_yuan(cleared['obligations'])}"
+                          " — confirm, dispute and pay them in the console.")
+        except RuntimeError as exc:
+            console.print(f"[yellow]clearing not run[/]: {exc}")
+    accounts = demo_accounts(federation, chosen[0])
     if tally.reasons:
         console.print("failures by reason: " + ", ".join(f"{k} {v}" for k, v in
                                                          tally.reasons.most_common()))
     if exit_after or not sys.stdin.isatty():
         console.print("(the nodes stop now; run `medsettle demo` in a terminal to keep them "
                       "running and explore)")
-    console.print(f"Next: the hub's status board {federation.hub_url}/status.html, a node's "
+    console.print(accounts_table(federation, accounts))
+    console.print(f"Next: the hub's console {federation.hub_url}/console (node board, clearing, "
+                  f"search), a province's console {federation.urls[chosen[0]]}/console, its "
                   f"metrics {federation.urls[chosen[0]]}/metrics and API docs "
                   f"{federation.urls[chosen[0]]}/docs, JSON logs in {workdir}/*.log, "
                   "docs/his-integration.md to connect a HIS.")
@@ -182,6 +202,38 @@ def demo_command(
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     stop.wait()
     federation.close()
+
+
+#: The demo's accounts: (name, role, where); each gets a fresh password, printed once.
+DEMO_ACCOUNTS = (("hub-ops", "hub", "hub"), ("province-ops", "province", "first"),
+                 ("auditor", "auditor", "hub"))
+
+
+def demo_accounts(federation: Federation, first: str) -> list[tuple[str, str, str, str]]:
+    """Create the demo's operators (a hub operator, an operator of the first province, an
+    auditor of the hub) in their nodes' databases; returns (name, role, node, password)."""
+    made = []
+    for name, role, where in DEMO_ACCOUNTS:
+        node = first if where == "first" else "hub"
+        password = new_password()
+        store = Store(make_engine(federation.dbs[node]))
+        with store.tx() as tx:
+            create_operator(tx, name, role, None if node == "hub" else node,
+                            datetime.now(ZoneInfo("UTC")), password)
+        store.engine.dispose()
+        made.append((name, role, node, password))
+    return made
+
+
+def accounts_table(federation: Federation, accounts: list[tuple[str, str, str, str]]) -> Table:
+    """The console's address and the demo accounts."""
+    table = Table(title="Operator console: sign in with these demo accounts")
+    for column in ("console", "name", "password", "role"):
+        table.add_column(column, no_wrap=True)
+    for name, role, node, password in accounts:
+        url = (federation.hub_url if node == "hub" else federation.urls[node]) + "/console"
+        table.add_row(url, name, password, role if node == "hub" else f"{role} {node}")
+    return table
 
 
 def sim_command(

@@ -26,8 +26,15 @@ def new_keys() -> dict[str, str]:
 
 
 def keys_command(out: Annotated[Path, typer.Option(help="where to write the keys file")]
-                 = Path("var/keys.json")) -> None:
+                 = Path("var/keys.json"),
+                 force: Annotated[bool, typer.Option("--force", help="replace an existing file "
+                                                                     "(every node needs the new "
+                                                                     "keys)")] = False) -> None:
     """Make a node keys file: one secret per province, shared only with the hub."""
+    if out.exists() and not force:
+        typer.echo(f"error: {out} exists; its keys are in use by the nodes. Use --force to "
+                   "replace it.", err=True)
+        raise typer.Exit(2)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(new_keys(), indent=1), encoding="utf-8")
     out.chmod(0o600)
@@ -41,11 +48,15 @@ def serve_hub(port: Annotated[int, typer.Option()] = 8000,
               = "sqlite:///var/hub.db",
               keys: Annotated[Path, typer.Option(help="node keys file")] = Path("var/keys.json"),
               call_timeout: Annotated[float, typer.Option(help="seconds to wait for a province")]
-              = 2.5) -> None:
+              = 2.5,
+              allow_early_clearing: Annotated[bool, typer.Option(
+                  help="let a run clear the current month so far (demos only)")] = False,
+              ) -> None:
     """Start the national hub."""
     setup_logging("hub")
     _ensure_sqlite_folder(db)
-    app = create_hub_app(HubConfig(db_url=db, keys=load_keys(keys), call_timeout=call_timeout))
+    app = create_hub_app(HubConfig(db_url=db, keys=load_keys(keys), call_timeout=call_timeout,
+                                   allow_early_clearing=allow_early_clearing))
     uvicorn.run(app, host=host, port=port, log_config=None, access_log=False)
 
 

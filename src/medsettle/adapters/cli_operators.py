@@ -7,6 +7,7 @@ once, when the operator is created: the database keeps only its SHA-256.
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -22,7 +23,14 @@ from sqlalchemy.exc import SQLAlchemyError
 from medsettle.adapters.db.engine import Role, make_engine, migrate, schema_role
 from medsettle.adapters.db.store import Store
 from medsettle.core.errors import InvalidInput, MedSettleError
-from medsettle.core.operators import Operator, validate_name, validate_region, validate_role
+from medsettle.core.operators import (
+    MIN_PASSWORD,
+    Operator,
+    validate_name,
+    validate_password,
+    validate_region,
+    validate_role,
+)
 from medsettle.services import operators as svc
 from medsettle.services.ports import UnitOfWork
 
@@ -32,7 +40,8 @@ console = Console(highlight=False, soft_wrap=True)
 err_console = Console(stderr=True, highlight=False, soft_wrap=True)
 T = TypeVar("T")
 #: How this command names the fields that the operator rules name.
-OPTION_OF = {"name": "NAME", "role": "--role", "region": "--region", "db": "--db"}
+OPTION_OF = {"name": "NAME", "role": "--role", "region": "--region", "db": "--db",
+             "password": "--password"}
 DB_HELP = "the node's database URL (sqlite:///FILE or postgresql://…)"
 
 
@@ -87,8 +96,15 @@ def in_database(db: str, role: Role | None, work: Callable[[UnitOfWork], T]) -> 
 
 
 def where(operator: Operator) -> str:
-    """Where the operator works: "province 440000" or "hub"."""
-    return f"province {operator.region}" if operator.role == "province" else "hub"
+    """Where the operator works: "province 440000", "hub", "auditor of province 440000"."""
+    place = f"province {operator.region}" if operator.region else "hub"
+    return f"auditor of {place}" if operator.role == "auditor" else place
+
+
+def new_password() -> str:
+    """A console password that is easy to type: four groups of four lowercase letters/digits."""
+    alphabet = "abcdefghjkmnpqrstuvwxyz23456789"
+    return "-".join("".join(secrets.choice(alphabet) for _ in range(4)) for _ in range(4))
 
 
 @operator_app.command("add")
@@ -96,23 +112,33 @@ def add_operator(
         name: Annotated[str, typer.Argument(metavar="NAME", help="the operator's name, unique "
                                                                  "at the node")],
         db: Annotated[str, typer.Option(help=DB_HELP)],
-        role: Annotated[str, typer.Option(help="province or hub")],
+        role: Annotated[str, typer.Option(help="province, hub or auditor (read only)")],
         region: Annotated[str | None, typer.Option(help="the province code of a province "
-                                                        "operator, e.g. 440000")] = None,
+                                                        "operator or auditor, e.g. 440000")]
+        = None,
+        password: Annotated[str | None, typer.Option(
+            help=f"console password (at least {MIN_PASSWORD} characters; default: one is "
+                 "made and printed)")] = None,
 ) -> None:
-    """Create an operator and print their token, once."""
+    """Create an operator and print their token and console password, once."""
     try:  # the arguments first: bad input must not create or migrate a database
         checked_role = validate_role(role)
         validate_name(name)
-        validate_region(checked_role, region)
+        checked_region = validate_region(checked_role, region)
+        chosen = validate_password(password) if password is not None else new_password()
     except InvalidInput as exc:
         fail(describe(exc))
-    operator, token = in_database(db, checked_role, lambda tx: svc.create_operator(
-        tx, name, checked_role, region, datetime.now(UTC)))
+    node: Role = ("hub" if checked_role == "hub" or (checked_role == "auditor"
+                                                     and checked_region is None) else "province")
+    operator, token = in_database(db, node, lambda tx: svc.create_operator(
+        tx, name, checked_role, region, datetime.now(UTC), chosen))
     typer.echo(f"created operator {operator.name} ({where(operator)})")
     typer.echo(f"token: {token}")
-    typer.echo("This token is shown only once: store it now. Only its SHA-256 is kept; if it is "
-               "lost, disable the operator and add another.")
+    if password is None:
+        typer.echo(f"password: {chosen}")
+    typer.echo("The token (for scripts: Authorization: Bearer …) and the password (for the "
+               "console's sign-in) are shown only once: store them now. Only their hashes are "
+               "kept; if one is lost, disable the operator and add another.")
 
 
 @operator_app.command("list")

@@ -40,7 +40,7 @@ class Federation:
                  pg_url: str | None = None, call_timeout: float = 1.5,
                  his_timeout: float = 2.0,
                  on_loaded: Callable[[str], None] | None = None,
-                 anchor_seconds: float = 86400.0) -> None:
+                 anchor_seconds: float = 86400.0, allow_early_clearing: bool = False) -> None:
         self.workdir = workdir
         self.pg_url = pg_url
         self.keys_path = workdir / "keys.json"
@@ -51,6 +51,7 @@ class Federation:
         self.created_pg: list[str] = []
         self.call_timeout = call_timeout
         self.anchor_seconds = anchor_seconds
+        self.allow_early_clearing = allow_early_clearing
         self.his_timeout = his_timeout
         self.hub_url = ""
         for region, tables in rows.items():
@@ -96,7 +97,8 @@ class Federation:
         self.hub_url = f"http://127.0.0.1:{port}"
         self._spawn("hub", ["hub", "--port", str(port), "--db", self.dbs["hub"],
                             "--keys", str(self.keys_path),
-                            "--call-timeout", str(self.call_timeout)])
+                            "--call-timeout", str(self.call_timeout),
+                            *(["--allow-early-clearing"] if self.allow_early_clearing else [])])
         self.wait_healthy(self.hub_url, self.procs["hub"])
 
     def replace_hub_database(self) -> None:
@@ -169,6 +171,20 @@ class Federation:
         path = "/fed/v1/journal/flush"
         httpx.post(self.hub_url + path, content=b"{}", timeout=30,
                    headers=signed_headers(key, region, path, b"{}")).raise_for_status()
+
+    def clear_month(self, month: str, early: bool = False) -> dict[str, Any]:
+        """Run the clearing of `month` at the hub (signed as the first province); `early`
+        clears the current month so far (a hub started with allow_early_clearing)."""
+        region = next(r for r in self.dbs if r != "hub")
+        key = json.loads(self.keys_path.read_text(encoding="utf-8"))[region]
+        path = f"/clearing/{month}/run"
+        body = json.dumps({"early": early}).encode()
+        response = httpx.post(self.hub_url + path, content=body, timeout=60,
+                              headers=signed_headers(key, region, path, body))
+        result: dict[str, Any] = response.json()
+        if response.status_code != 200:
+            raise RuntimeError(f"clearing {month} failed: {result}")
+        return result
 
     def his(self, region: str, fixmedins_code: str, name: str = "示例医院") -> HisClient:
         client = HisClient(self.urls[region], fixmedins_code, name)

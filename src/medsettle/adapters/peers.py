@@ -89,6 +89,10 @@ class HubClient:
         return self.client.request("POST", self.hub_url, path, self.key, doc, timeout=timeout,
                                    peer="the national hub")
 
+    def get(self, path: str, timeout: float | None = None) -> httpx.Response:
+        """An unsigned GET of one of the hub's open pages (status, statements, anchors)."""
+        return self.client.http.get(f"{self.hub_url.rstrip('/')}{path}", timeout=timeout)
+
     def ask(self, path: str, doc: Mapping[str, Any], timeout: float | None = None) -> Any:
         """POST to the hub and return the `result` of its answer; a refusal is raised here as
         the hub's own error (NotFound for a node the hub does not know, …)."""

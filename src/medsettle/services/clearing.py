@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from medsettle.core import ledger
@@ -36,7 +36,9 @@ from medsettle.core.clearing import draw as draw_balance
 from medsettle.core.clearing import size as prepayment_size
 from medsettle.core.clearing import top_up as top_up_balance
 from medsettle.core.errors import InvalidInput, NotFound, StateConflict
+from medsettle.services import audit
 from medsettle.services import ledger as ledger_service
+from medsettle.services.audit import Actor
 from medsettle.services.ledger import post
 from medsettle.services.ports import Database, UnitOfWork
 
@@ -75,12 +77,15 @@ def institution_totals(tx: UnitOfWork, month: YearMonth) -> dict[tuple[str, str]
 # --- the hub's ledger ------------------------------------------------------------------------
 # --- clearing a month ------------------------------------------------------------------------
 def run_clearing(store: Database, month: YearMonth | str, now: datetime,
-                 progress: Progress | None = None, rule: PrepaymentRule = RULE) -> dict[str, Any]:
+                 progress: Progress | None = None, rule: PrepaymentRule = RULE, *,
+                 actor: Actor | None = None, early: bool = False) -> dict[str, Any]:
     """Clear a month once: lines O(i→t), drafted statements, prepayment draws and credits.
-    A month that has statements is returned as stored, never recomputed."""
+    A month that has statements is returned as stored, never recomputed. `early` clears the
+    current month so far (a demo's; never in production: later settlements of the month would
+    wait for reconciliation and the next month)."""
     m = month_of(month)
     report = progress or (lambda _step, _done, _total: None)
-    if now < m.bounds()[1]:
+    if now < m.bounds()[0] or (now < m.bounds()[1] and not early):
         raise InvalidInput("month", f"{m} has not ended yet; clear it from the 1st of the next "
                                     "month (Asia/Shanghai)")
     with store.tx() as tx:
@@ -88,7 +93,7 @@ def run_clearing(store: Database, month: YearMonth | str, now: datetime,
             report("already cleared", 1, 1)
             return summary(tx, m) | {"created": False}
     try:
-        result = _clear(store, m, now, report, rule)
+        result = _clear(store, m, now, report, rule, actor)
     except StateConflict:  # another run of the month committed first: its result stands
         with store.tx() as tx:
             return summary(tx, m) | {"created": False}
@@ -98,7 +103,7 @@ def run_clearing(store: Database, month: YearMonth | str, now: datetime,
 
 
 def _clear(store: Database, m: YearMonth, now: datetime, report: Progress,
-           rule: PrepaymentRule) -> dict[str, Any]:
+           rule: PrepaymentRule, actor: Actor | None = None) -> dict[str, Any]:
     with store.tx() as tx:
         if tx.count("clearing_statements", month=str(m)):
             return summary(tx, m) | {"created": False}
@@ -117,7 +122,12 @@ def _clear(store: Database, m: YearMonth, now: datetime, report: Progress,
         report("drawing prepayments", 3, 4)
         _draw(tx, m, net(obligations), now, rule)
         report("done", 4, 4)
-        return summary(tx, m) | {"created": True}
+        result = summary(tx, m)
+        if actor is not None:
+            audit.record(tx, actor, "clearing.run", str(m), None,
+                         {k: result[k] for k in ("provinces", "pairs", "settlements",
+                                                 "obligations")}, now)
+        return result | {"created": True}
 
 
 def _statement_row(s: Statement, now: datetime) -> dict[str, object]:
@@ -203,41 +213,60 @@ def all_statements(store: Database, month: YearMonth | str) -> list[Statement]:
         return [_load(tx, m, str(r.province))[1] for r in rows]
 
 
-def confirm(store: Database, month: YearMonth | str, province: str, side: str) -> Statement:
+def _audit(tx: UnitOfWork, actor: Actor | None, action: str, before: Statement,
+           after: Statement, now: datetime | None) -> None:
+    """The audit line of a statement's transition, in its transaction (when an actor is named)."""
+    if actor is not None:
+        audit.record(tx, actor, f"clearing.{action}", f"{before.month} {before.province}",
+                     _position(before), _position(after), now or datetime.now(UTC))
+
+
+def _position(s: Statement) -> dict[str, object]:
+    return {"state": s.state, "insured_confirmed": s.insured_confirmed,
+            "treating_confirmed": s.treating_confirmed, "dispute": s.dispute, "net": s.net}
+
+
+def confirm(store: Database, month: YearMonth | str, province: str, side: str,
+            actor: Actor | None = None, now: datetime | None = None) -> Statement:
     """The province confirms its statement as insured or as treating place."""
     with store.tx() as tx:
         row, current = _load(tx, month_of(month), province)
         new = current.confirm(side)
         if new != current:
             _save(tx, row, new)
+            _audit(tx, actor, f"confirm_{side}", current, new, now)
     logger.info("statement confirmed", extra={"month": str(new.month), "province": province,
                                               "side": side, "state": new.state})
     return new
 
 
-def dispute(store: Database, month: YearMonth | str, province: str, reason: str) -> Statement:
+def dispute(store: Database, month: YearMonth | str, province: str, reason: str,
+            actor: Actor | None = None, now: datetime | None = None) -> Statement:
     """The province disputes its statement; it cannot be paid until it is re-drafted."""
     with store.tx() as tx:
         row, current = _load(tx, month_of(month), province)
         new = current.disputed(reason)
         _save(tx, row, new)
+        _audit(tx, actor, "dispute", current, new, now)
     logger.warning("statement disputed", extra={"month": str(new.month), "province": province,
                                                 "reason": new.dispute})
     return new
 
 
-def redraft(store: Database, month: YearMonth | str, province: str) -> Statement:
+def redraft(store: Database, month: YearMonth | str, province: str,
+            actor: Actor | None = None, now: datetime | None = None) -> Statement:
     """After a dispute is resolved (refused items are deducted in the next clearing, 拒付),
     the statement goes back to drafted for both confirmations; its amounts stay."""
     with store.tx() as tx:
         row, current = _load(tx, month_of(month), province)
         new = current.redrafted()
         _save(tx, row, new)
+        _audit(tx, actor, "redraft", current, new, now)
     return new
 
 
 def mark_paid(store: Database, month: YearMonth | str, province: str,
-              now: datetime) -> Statement:
+              now: datetime, actor: Actor | None = None) -> Statement:
     """Funds moved for a confirmed statement: a receiver's payable is paid out of the hub's
     bank account; a payer's part was drawn at clearing, so its entry only records the event."""
     m = month_of(month)
@@ -252,6 +281,7 @@ def mark_paid(store: Database, month: YearMonth | str, province: str,
                                      [(f"payable:province:{province}", amount),
                                       ("bank:hub", -amount)]), role="hub")
         _save(tx, row, new, paid_at=now)
+        _audit(tx, actor, "paid", current, new, now)
     logger.info("statement paid", extra={"month": str(m), "province": province,
                                          "net": new.net})
     return new
@@ -293,14 +323,19 @@ def _view(province: str, size: int, balance: int, rule: PrepaymentRule) -> dict[
 
 
 def top_up(store: Database, province: str, amount: int, now: datetime,
-           rule: PrepaymentRule = RULE) -> dict[str, Any]:
+           rule: PrepaymentRule = RULE, actor: Actor | None = None) -> dict[str, Any]:
     """The province pays into its prepayment account at the hub (after confirming)."""
     province = _province(province)
     if type(amount) is not int or amount <= 0:
         raise InvalidInput("amount", "a top-up is a positive integer number of fen")
     with store.tx() as tx:
         serial = tx.count("prepayment_moves", province=province, kind="topup") + 1
+        account = tx.one("prepayment_accounts", province=province)
         view = _move(tx, province, "topup", amount, now, rule)
+        if actor is not None:
+            audit.record(tx, actor, "prepayment.topup", province,
+                         {"balance": int(account.balance) if account else 0},
+                         {"balance": view["balance"], "amount": amount}, now)
         post(tx, ledger.balanced(f"prepayment-topup:{province}:{serial}", "prepayment_topup",
                                      province, now, [("bank:hub", amount),
                                                      (f"prepayment:{province}", -amount)]), role="hub")

@@ -1,8 +1,8 @@
-"""Operators of a node's API: create one (its token shown once), list, disable, and find the
-operator a request's token belongs to.
+"""Operators of a node's API and console: create one (its token shown once, its password
+hashed), list, disable, and find the operator a request's token, password or session belongs to.
 
-The database keeps the token's SHA-256 only (core/operators.py); a lost token is replaced by
-disabling the operator and creating another.
+The database keeps the token's SHA-256 only (core/operators.py) and the password's argon2id hash;
+a lost token is replaced by disabling the operator and creating another.
 """
 
 from __future__ import annotations
@@ -12,12 +12,19 @@ import secrets
 from datetime import datetime
 from typing import Any, cast
 
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+
 from medsettle.core import operators as rules
 from medsettle.core.errors import AuthenticationFailed, InvalidInput, NotFound
-from medsettle.core.operators import Operator, OperatorRole
+from medsettle.core.operators import NodeRole, Operator, OperatorRole
 from medsettle.services.ports import UnitOfWork
 
 logger = logging.getLogger(__name__)
+#: argon2id with the library's defaults (RFC 9106 low-memory profile).
+HASHER = PasswordHasher()
+#: Verified against when the name is unknown, so a wrong name takes as long as a wrong password.
+_DUMMY_HASH = HASHER.hash("not a password of anyone")
 
 
 def new_token() -> str:
@@ -31,20 +38,22 @@ def _operator(row: Any) -> Operator:
 
 
 def create_operator(tx: UnitOfWork, name: object, role: object, region: object,
-                    now: datetime) -> tuple[Operator, str]:
+                    now: datetime, password: object = None) -> tuple[Operator, str]:
     """Add an operator; returns it with its token, which is not kept and cannot be shown again.
+    With a `password`, the operator can also sign in to the console (only its hash is kept).
 
-    Errors name the field: `name` (malformed or taken), `role`, `region`.
+    Errors name the field: `name` (malformed or taken), `role`, `region`, `password`.
     """
     name = rules.validate_name(name)
     checked_role: OperatorRole = rules.validate_role(role)
     checked_region = rules.validate_region(checked_role, region)
+    hashed = None if password is None else HASHER.hash(rules.validate_password(password))
     if tx.one("operators", name=name) is not None:
         raise InvalidInput("name", f"an operator named {name} already exists")
     token = new_token()
     tx.add("operators", {"name": name, "role": checked_role, "region": checked_region,
                          "token_hash": rules.token_hash(token), "created_at": now,
-                         "disabled": False})
+                         "disabled": False, "password_hash": hashed})
     operator = _operator(tx.one("operators", name=name))
     logger.info("operator created", extra={"operator": name, "role": checked_role,
                                            "region": checked_region})
@@ -80,7 +89,47 @@ def operator_of_token(tx: UnitOfWork, token: str) -> Operator:
     return _operator(row)
 
 
-def authenticate(tx: UnitOfWork, token: str, role: OperatorRole, region: str | None) -> Operator:
+def authenticate(tx: UnitOfWork, token: str, role: NodeRole, region: str | None, *,
+                 write: bool = False) -> Operator:
     """The operator of `token`, if a node of `role` (a province node: of `region`) accepts them;
-    AuthenticationFailed otherwise (unknown token, disabled, another kind of node or province)."""
-    return rules.admit(operator_of_token(tx, token), role, region)
+    AuthenticationFailed otherwise (unknown token, disabled, another kind of node), Forbidden
+    for another province's operator or an auditor asking to write."""
+    return rules.admit(operator_of_token(tx, token), role, region, write=write)
+
+
+def set_password(tx: UnitOfWork, name: str, password: object) -> Operator:
+    """Give an operator a (new) console password."""
+    row = tx.one("operators", name=name)
+    if row is None:
+        raise NotFound(f"no operator named {name}")
+    tx.change("operators", {"name": name},
+              password_hash=HASHER.hash(rules.validate_password(password)))
+    logger.info("operator password set", extra={"operator": name})
+    return _operator(row)
+
+
+def sign_in(tx: UnitOfWork, name: str, password: str, role: NodeRole,
+            region: str | None) -> Operator:
+    """The operator whose name and password these are, if this node accepts them; one message
+    for a wrong name or a wrong password (AuthenticationFailed), so names cannot be probed."""
+    row = tx.one("operators", name=name) if rules.valid_name(name) else None
+    stored = row.password_hash if row is not None and row.password_hash else _DUMMY_HASH
+    try:
+        HASHER.verify(stored, password)
+        matched = row is not None and bool(row.password_hash)
+    except (VerificationError, InvalidHashError):
+        matched = False
+    if not matched or row is None:
+        logger.warning("console sign-in refused", extra={"operator": name[:64]})
+        raise AuthenticationFailed("wrong name or password")
+    return rules.admit(_operator(row), role, region)
+
+
+def operator_by_id(tx: UnitOfWork, operator_id: object, role: NodeRole, region: str | None, *,
+                   write: bool = False) -> Operator:
+    """The operator of a console session, if still accepted (a disabled operator's session ends
+    at their next request)."""
+    row = tx.one("operators", id=operator_id) if type(operator_id) is int else None
+    if row is None:
+        raise AuthenticationFailed("not signed in")
+    return rules.admit(_operator(row), role, region, write=write)

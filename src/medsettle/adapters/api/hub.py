@@ -15,7 +15,7 @@ from typing import Any
 
 import httpx
 from fastapi import FastAPI, Request
-from fastapi.responses import HTMLResponse, JSONResponse, Response
+from fastapi.responses import JSONResponse, RedirectResponse, Response
 from prometheus_client import generate_latest
 from starlette.concurrency import run_in_threadpool
 
@@ -35,6 +35,7 @@ from medsettle.adapters.db.engine import make_engine, migrate
 from medsettle.adapters.db.store import Store
 from medsettle.adapters.federation import Verifier, error_body, read_answer, signed_headers
 from medsettle.adapters.observability import Metrics
+from medsettle.adapters.web.hub_pages import add_hub_console
 from medsettle.core.errors import InvalidInput, MedSettleError, PeerUnavailable
 from medsettle.services import hub as svc
 from medsettle.services.forwarding import Call, admit_call
@@ -53,6 +54,7 @@ class HubConfig:
     keys: dict[str, str]
     call_timeout: float = 3.0
     stale_after: timedelta = field(default_factory=lambda: timedelta(seconds=15))
+    allow_early_clearing: bool = False  # demos only: clear the current month so far
 
 
 def now() -> datetime:
@@ -188,8 +190,10 @@ def create_hub_app(config: HubConfig) -> FastAPI:
     routes = RoutingTable(lookup)
     journal = Journal(store)
     app.state.journal = journal
-    add_clearing_routes(app, store, config.keys, verifier)
+    add_clearing_routes(app, store, config.keys, verifier,
+                        allow_early=config.allow_early_clearing)
     add_index_routes(app, store, verifier)
+    add_hub_console(app, store, config.keys, config.stale_after)
 
     def _forward(call: Call) -> tuple[int, dict[str, Any]]:
         sender, target, op, msgid = call.sender, call.target, call.op, call.msgid
@@ -236,16 +240,10 @@ def create_hub_app(config: HubConfig) -> FastAPI:
         return {"nodes": nodes, "up": sum(n["status"] == "up" for n in nodes),
                 "down": sum(n["status"] == "down" for n in nodes)}
 
-    @app.get("/status.html", response_class=HTMLResponse)
-    def status_page() -> str:
-        board = status_board()
-        rows = "".join(f"<tr class='{n['status']}'><td>{n['region']}</td><td>{n['status']}</td>"
-                       f"<td>{n['since']}</td><td>{n['last_seen']}</td></tr>"
-                       for n in board["nodes"])
-        return ("<!doctype html><meta charset=utf-8><title>MedSettle hub status</title>"
-                "<style>.down{color:#b00}.up{color:#060}td{padding:2px 8px}</style>"
-                f"<h1>Province nodes: {board['up']} up, {board['down']} down</h1>"
-                f"<table><tr><th>region<th>status<th>since<th>last heartbeat</tr>{rows}</table>")
+    @app.get("/status.html", include_in_schema=False)
+    def status_page() -> RedirectResponse:
+        """The old status board: now the console's node board (sign-in required)."""
+        return RedirectResponse("/console/nodes", status_code=308)
 
     @app.post("/fed/v1/journal/flush", summary="Write the queued message log and index now")
     async def flush(request: Request) -> dict[str, Any]:

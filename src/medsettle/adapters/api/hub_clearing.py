@@ -1,8 +1,10 @@
 """The hub's clearing (清算) and prepayment (预付金) routes, added to the hub app.
 
-Reads are open like the status board. Every write is a signed request (federation.Verifier): a
-province confirms, disputes, tops up or reports payment only for itself; "hub" (the operator's
-key, if configured) may act for any province; any known node may start a month's run.
+Reads are open like the status board. Every write is a signed request (federation.Verifier) or
+a hub operator's (token or console session, adapters/api/auth.py): a province confirms,
+disputes, tops up or reports payment only for itself (else 403); "hub" (the operator's key, if
+configured) and hub operators may act for any province; any known node may start a month's run.
+Every write is recorded in the hub's audit log (services/audit.py) in its own transaction.
 """
 
 from __future__ import annotations
@@ -17,13 +19,15 @@ from fastapi import FastAPI, Request
 from fastapi.responses import PlainTextResponse, Response
 from starlette.concurrency import run_in_threadpool
 
-from medsettle.adapters.api.common import signed_body
+from medsettle.adapters.api.auth import authenticate
+from medsettle.adapters.api.common import parse_object, signed_body
 from medsettle.adapters.db.store import Store
 from medsettle.adapters.federation import Verifier, read_answer, signed_headers
 from medsettle.core.clearing import YearMonth, summary_text, to_csv, to_dict
-from medsettle.core.errors import AuthenticationFailed, InvalidInput, MedSettleError
+from medsettle.core.errors import Forbidden, InvalidInput, MedSettleError
 from medsettle.services import clearing as svc
 from medsettle.services import hub as hub_svc
+from medsettle.services.audit import Actor
 
 logger = logging.getLogger(__name__)
 
@@ -56,15 +60,22 @@ def tell_province_to_pay_institutions(store: Store, keys: dict[str, str], provin
 
 
 def add_clearing_routes(app: FastAPI, store: Store, keys: dict[str, str], verifier: Verifier,
-                        *, clock: Callable[[], datetime] = utc_now) -> None:
+                        *, clock: Callable[[], datetime] = utc_now,
+                        allow_early: bool = False) -> None:
     """Add /clearing/… and /prepayment… to the hub's app: `verifier` checks the signed writes,
-    `keys` sign what the hub then asks of a province."""
+    `keys` sign what the hub then asks of a province. With `allow_early` (demos), a run may
+    clear the current month so far (`{"early": true}`)."""
 
-    async def signed(request: Request, province: str | None = None) -> dict[str, Any]:
+    async def signed(request: Request, province: str | None = None
+                     ) -> tuple[Actor, dict[str, Any]]:
+        if "x-ms-signature" not in request.headers:  # a hub operator (token or session)
+            operator = await authenticate(request, store, "hub", None)
+            return Actor.of(operator), parse_object(await request.body())
         node, doc = await signed_body(request, verifier)
         if province is not None and node not in (province, "hub"):
-            raise AuthenticationFailed(f"node {node} cannot act for province {province}")
-        return doc
+            raise Forbidden(f"node {node} cannot act for province {province}")
+        asked_by = doc.get("operator")
+        return Actor.node(node, asked_by if isinstance(asked_by, str) else None), doc
 
     def flush_journal() -> None:
         journal = getattr(app.state, "journal", None)
@@ -77,12 +88,15 @@ def add_clearing_routes(app: FastAPI, store: Store, keys: dict[str, str], verifi
 
     @app.post("/clearing/{month}/run", summary="Clear a month (a re-run changes nothing)")
     async def run(month: str, request: Request) -> dict[str, Any]:
-        await signed(request)
+        actor, doc = await signed(request)
         m = YearMonth.parse(month)
+        early = doc.get("early") is True
+        if early and not allow_early:
+            raise InvalidInput("early", "this hub clears only months that have ended")
 
         def work() -> dict[str, Any]:
             flush_journal()
-            return svc.run_clearing(store, m, clock())
+            return svc.run_clearing(store, m, clock(), actor=actor, early=early)
         return await run_in_threadpool(work)
 
     @app.get("/clearing/{month}/statements", summary="Every statement of a month")
@@ -107,33 +121,35 @@ def add_clearing_routes(app: FastAPI, store: Store, keys: dict[str, str], verifi
 
     @app.post("/clearing/{month}/statements/{province}/confirm")
     async def confirm(month: str, province: str, request: Request) -> dict[str, Any]:
-        doc = await signed(request, province)
+        actor, doc = await signed(request, province)
         side = doc.get("side")
         if not isinstance(side, str):
             raise InvalidInput("side", "send {\"side\": \"insured\" | \"treating\"}")
         m = YearMonth.parse(month)
-        return to_dict(await run_in_threadpool(svc.confirm, store, m, province, side))
+        return to_dict(await run_in_threadpool(svc.confirm, store, m, province, side, actor,
+                                               clock()))
 
     @app.post("/clearing/{month}/statements/{province}/dispute")
     async def dispute(month: str, province: str, request: Request) -> dict[str, Any]:
-        doc = await signed(request, province)
+        actor, doc = await signed(request, province)
         reason = doc.get("reason")
         if not isinstance(reason, str) or not reason.strip():
             raise InvalidInput("reason", "say why the statement is disputed")
         m = YearMonth.parse(month)
-        return to_dict(await run_in_threadpool(svc.dispute, store, m, province, reason))
+        return to_dict(await run_in_threadpool(svc.dispute, store, m, province, reason, actor,
+                                               clock()))
 
     @app.post("/clearing/{month}/statements/{province}/redraft")
     async def redraft(month: str, province: str, request: Request) -> dict[str, Any]:
-        await signed(request, province)
+        actor, _ = await signed(request, province)
         m = YearMonth.parse(month)
-        return to_dict(await run_in_threadpool(svc.redraft, store, m, province))
+        return to_dict(await run_in_threadpool(svc.redraft, store, m, province, actor, clock()))
 
     @app.post("/clearing/{month}/statements/{province}/paid")
     async def paid(month: str, province: str, request: Request) -> dict[str, Any]:
-        await signed(request, province)
+        actor, _ = await signed(request, province)
         m = YearMonth.parse(month)
-        statement = await run_in_threadpool(svc.mark_paid, store, m, province, clock())
+        statement = await run_in_threadpool(svc.mark_paid, store, m, province, clock(), actor)
         answer = to_dict(statement)
         answer["institutions_paid"] = await run_in_threadpool(
             tell_province_to_pay_institutions, store, keys, province, str(m))
@@ -146,8 +162,9 @@ def add_clearing_routes(app: FastAPI, store: Store, keys: dict[str, str], verifi
 
     @app.post("/prepayment/{province}/topup", summary="Top up a prepayment account (fen)")
     async def topup(province: str, request: Request) -> dict[str, Any]:
-        doc = await signed(request, province)
+        actor, doc = await signed(request, province)
         amount = doc.get("amount")
         if type(amount) is not int or amount <= 0:
             raise InvalidInput("amount", "a positive integer number of fen")
-        return await run_in_threadpool(svc.top_up, store, province, amount, clock())
+        return await run_in_threadpool(svc.top_up, store, province, amount, clock(),
+                                       svc.RULE, actor)

@@ -16,15 +16,13 @@ from fastapi.responses import JSONResponse, Response
 from prometheus_client import generate_latest
 from starlette.concurrency import run_in_threadpool
 
-from medsettle.adapters.api.auth import require_operator
 from medsettle.adapters.api.common import (
     http_status,
-    in_tx,
-    json_body,
     node_msgid,
     required,
     signed_body,
 )
+from medsettle.adapters.api.province_filings import add_filing_routes
 from medsettle.adapters.api.province_money import add_money_routes
 from medsettle.adapters.db.engine import make_engine, migrate
 from medsettle.adapters.db.node_data import insured_id_numbers, load_catalogue
@@ -35,15 +33,11 @@ from medsettle.adapters.his.gateway import HisGateway
 from medsettle.adapters.insured_port import InsuredRouter, certno_hash
 from medsettle.adapters.observability import Metrics
 from medsettle.adapters.peers import HubClient
+from medsettle.adapters.web.province_pages import add_province_console
 from medsettle.core.codes import validate_province
-from medsettle.core.errors import (
-    InvalidInput,
-    MedSettleError,
-    NotFound,
-)
+from medsettle.core.errors import InvalidInput, MedSettleError, NotFound
 from medsettle.core.jsonform import decode, encode
 from medsettle.core.policy import PolicyBook
-from medsettle.services import filings
 from medsettle.services.exchange import REQUESTS, Cancelled, Computed, Reversed
 from medsettle.services.insured_ops import run_op
 from medsettle.services.treating import Treating
@@ -201,8 +195,9 @@ def create_province_app(node: ProvinceNode, *, background: bool = True) -> FastA
             node.metrics.settlements.labels("insured", op).inc()
         return JSONResponse({"ok": True, "result": encode(result)})
 
-    _add_filing_routes(app, node)
+    add_filing_routes(app, node)
     add_money_routes(app, node)
+    add_province_console(node, app)
 
     @app.get("/healthz")
     def healthz() -> dict[str, Any]:
@@ -217,60 +212,6 @@ def create_province_app(node: ProvinceNode, *, background: bool = True) -> FastA
                         media_type="text/plain; version=0.0.4")
 
     return app
-
-
-def _add_filing_routes(app: FastAPI, node: ProvinceNode) -> None:
-    """The filing (备案) API of the insured place, for the operator console (every route needs an
-    operator of this province; a person's own sign-in will come on top)."""
-    operator = require_operator(node.store, "province", node.config.region)
-
-    def run(work: Callable[[Any], Any]) -> Any:
-        return in_tx(node.store, work)
-
-    @app.post("/api/v1/filings", summary="File (备案): instant approval by commitment, or review",
-              dependencies=operator)
-    async def create_filing(request: Request) -> Any:
-        doc = await json_body(request)
-        today = node.clock().date()
-        return await run_in_threadpool(run, lambda tx: filings.create(tx, node.book, doc, today))
-
-    @app.post("/api/v1/filings/post-hoc", summary="补办: file after admission, back-dated",
-              dependencies=operator)
-    async def post_hoc(request: Request) -> Any:
-        doc = await json_body(request)
-        today = node.clock().date()
-        return await run_in_threadpool(
-            run, lambda tx: filings.create_post_hoc(tx, node.book, doc, today))
-
-    @app.get("/api/v1/persons/{psn_no}/filings", summary="A person's filings",
-             dependencies=operator)
-    def person_filings(psn_no: str) -> Any:
-        return run(lambda tx: filings.of_person(tx, psn_no))
-
-    @app.post("/api/v1/filings/{filing_no}/change", summary="Change the destination",
-              dependencies=operator)
-    async def change_filing(filing_no: str, request: Request) -> Any:
-        doc = await json_body(request)
-        today = node.clock().date()
-        return await run_in_threadpool(run, lambda tx: filings.change(
-            tx, node.book, filing_no, doc.get("destination"), today))
-
-    @app.post("/api/v1/filings/{filing_no}/cancel", summary="Cancel a filing",
-              dependencies=operator)
-    def cancel_filing(filing_no: str) -> Any:
-        today = node.clock().date()
-        return run(lambda tx: filings.cancel(tx, node.book, filing_no, today))
-
-    @app.post("/api/v1/filings/{filing_no}/decision", summary="Operator: approve or reject",
-              dependencies=operator)
-    async def decide(filing_no: str, request: Request) -> Any:
-        doc = await json_body(request)
-        approve = doc.get("approve")
-        if not isinstance(approve, bool):
-            raise InvalidInput("approve", "must be true or false")
-        today = node.clock().date()
-        return await run_in_threadpool(run, lambda tx: filings.decide(
-            tx, filing_no, approve, str(doc.get("reason", "")), today))
 
 
 HIS_OPENAPI: dict[str, Any] = {"requestBody": {"required": True, "content": {"application/json": {

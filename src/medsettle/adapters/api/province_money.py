@@ -8,10 +8,10 @@ from collections.abc import Callable
 from datetime import date
 from typing import TYPE_CHECKING, Any
 
-from fastapi import FastAPI, Request
+from fastapi import Depends, FastAPI, Request
 from starlette.concurrency import run_in_threadpool
 
-from medsettle.adapters.api.auth import require_operator
+from medsettle.adapters.api.auth import operator_dependency, require_operator
 from medsettle.adapters.api.common import (
     in_tx,
     json_body,
@@ -22,8 +22,10 @@ from medsettle.adapters.api.common import (
 )
 from medsettle.adapters.db.records import settlement_row
 from medsettle.core.errors import InvalidInput
+from medsettle.core.operators import Operator
 from medsettle.core.records import Role
 from medsettle.services import reimbursement as rb
+from medsettle.services.audit import Actor, run_audited
 from medsettle.services.clearing import pay_institutions
 
 if TYPE_CHECKING:
@@ -107,39 +109,49 @@ def _add_reconciliation_routes(app: FastAPI, node: ProvinceNode) -> None:
 
 
 def _add_reimbursement_routes(app: FastAPI, node: ProvinceNode) -> None:
-    operator = require_operator(node.store, "province", node.config.region)
+    who = Depends(operator_dependency(node.store, "province", node.config.region))
 
-    def run(work: Callable[[Any], Any]) -> Any:
-        return in_tx(node.store, work)
+    def change(operator: Operator, action: str, claim_id: str,
+               work: Callable[[Any], Any]) -> Any:
+        return jsonable(run_audited(
+            node.store, Actor.of(operator), action, claim_id, work, node.clock(),
+            lambda tx: claim_state(tx, claim_id)))
 
-    @app.post("/api/v1/reimbursements", summary="Submit a manual reimbursement claim (手工报销)",
-              dependencies=operator)
-    async def submit(request: Request) -> Any:
+    @app.post("/api/v1/reimbursements", summary="Submit a manual reimbursement claim (手工报销)")
+    async def submit(request: Request, operator: Operator = who) -> Any:
         claim = rb.parse_claim(await json_body(request))
         return await run_in_threadpool(
-            run, lambda tx: rb.submit_claim(tx, node.book, claim, node.clock()))
+            change, operator, "reimbursement.submit", claim.claim_id,
+            lambda tx: rb.submit_claim(tx, node.book, claim, node.clock()))
 
-    @app.get("/api/v1/reimbursements/{claim_id}", summary="One claim and its status",
-             dependencies=operator)
-    def get_claim(claim_id: str) -> Any:
-        return run(lambda tx: rb.get_claim(tx, claim_id))
+    @app.get("/api/v1/reimbursements/{claim_id}", summary="One claim and its status")
+    def get_claim(claim_id: str, operator: Operator = who) -> Any:
+        return in_tx(node.store, lambda tx: rb.get_claim(tx, claim_id))
 
-    @app.post("/api/v1/reimbursements/{claim_id}/approve", summary="Operator: approve",
-              dependencies=operator)
-    def approve(claim_id: str) -> Any:
-        return run(lambda tx: rb.approve(tx, claim_id, node.clock()))
+    @app.post("/api/v1/reimbursements/{claim_id}/approve", summary="Operator: approve")
+    def approve(claim_id: str, operator: Operator = who) -> Any:
+        return change(operator, "reimbursement.approve", claim_id,
+                      lambda tx: rb.approve(tx, claim_id, node.clock()))
 
-    @app.post("/api/v1/reimbursements/{claim_id}/pay", summary="Pay the person",
-              dependencies=operator)
-    def pay(claim_id: str) -> Any:
-        return run(lambda tx: rb.pay(tx, claim_id, node.clock()))
+    @app.post("/api/v1/reimbursements/{claim_id}/pay", summary="Pay the person")
+    def pay(claim_id: str, operator: Operator = who) -> Any:
+        return change(operator, "reimbursement.pay", claim_id,
+                      lambda tx: rb.pay(tx, claim_id, node.clock()))
 
-    @app.post("/api/v1/reimbursements/{claim_id}/reject", summary="Operator: reject",
-              dependencies=operator)
-    async def reject(claim_id: str, request: Request) -> Any:
+    @app.post("/api/v1/reimbursements/{claim_id}/reject", summary="Operator: reject")
+    async def reject(claim_id: str, request: Request, operator: Operator = who) -> Any:
         doc = await json_body(request)
         reason = doc.get("reason")
         if not isinstance(reason, str):
             raise InvalidInput("reason", "is required to reject a claim")
         return await run_in_threadpool(
-            run, lambda tx: rb.reject(tx, claim_id, reason, node.clock()))
+            change, operator, "reimbursement.reject", claim_id,
+            lambda tx: rb.reject(tx, claim_id, reason, node.clock()))
+
+
+def claim_state(tx: Any, claim_id: str) -> dict[str, Any] | None:
+    """What an audit line keeps of a claim before a change: its status and amounts."""
+    row = tx.one("reimbursement_claims", claim_id=claim_id)
+    if row is None:
+        return None
+    return {"status": row.status, "owed": rb.owed_fen(row.amounts), "reason": row.reason}

@@ -283,15 +283,44 @@ def _operators(metadata: MetaData) -> Table:
         "operators", metadata,
         Column("id", Integer, primary_key=True, autoincrement=True),
         Column("name", String(64), nullable=False, unique=True),
-        Column("role", String(8), nullable=False),  # province | hub
+        Column("role", String(8), nullable=False),  # province | hub | auditor
         Column("region", String(6)),  # the province code of a province operator; NULL at the hub
         Column("token_hash", String(64), nullable=False, unique=True),
         Column("created_at", UTCDateTime(), nullable=False),
         Column("disabled", Boolean, nullable=False, default=False),
+        Column("password_hash", String(200)),  # argon2id; NULL: no console sign-in
+    )
+
+
+def _audit_log(metadata: MetaData) -> Table:
+    """Every state-changing action of operators and nodes, append-only (database triggers):
+    who, when, what, and the target's state before and after."""
+    return Table(
+        "audit_log", metadata,
+        Column("id", Integer, primary_key=True, autoincrement=True),
+        Column("at", UTCDateTime(), nullable=False, index=True),
+        Column("actor", String(100), nullable=False),  # operator name, or node:<region>
+        Column("role", String(12), nullable=False),  # hub | province | auditor | node
+        Column("region", String(6)),
+        Column("action", String(60), nullable=False),  # e.g. filing.approve
+        Column("target", String(120), nullable=False),
+        Column("before", JSON),
+        Column("after", JSON),
+    )
+
+
+def _node_settings(metadata: MetaData) -> Table:
+    """Small settings a node keeps in its own database (the console's session secret)."""
+    return Table(
+        "node_settings", metadata,
+        Column("name", String(40), primary_key=True),
+        Column("value", Text, nullable=False),
     )
 
 
 operators = _operators(province)
+audit_log = _audit_log(province)
+node_settings = _node_settings(province)
 
 hub_anchors = Table(  # the hub's chain heads, kept at each province (counter-anchors)
     "hub_anchors", province,
@@ -393,6 +422,8 @@ locator = Table(  # hash of an ID number → the province that insures the perso
 
 hub_ledger_entries, hub_ledger_postings = _ledger(hub)  # same names as a province's tables
 hub_operators = _operators(hub)
+hub_audit_log = _audit_log(hub)
+hub_node_settings = _node_settings(hub)
 
 hub_counters = Table(
     "counters", hub,

@@ -1,0 +1,228 @@
+"""`medsettle load` and `medsettle institution add`: give a province node its data.
+
+`load --region 440000 DIR` reads the files `medsettle sim` writes (`DIR/440000.json`, rows by
+table) or CSV files a province exports (`DIR/persons.csv`, `filings.csv`, `institutions.csv`,
+`catalogue.csv`; docs/loading.md), checks every row and loads them in one transaction: a bad
+row is reported by file, line and field, and nothing is committed.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import secrets
+from datetime import date
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from sqlalchemy.exc import SQLAlchemyError
+
+from medsettle.adapters.db.engine import make_engine, migrate
+from medsettle.adapters.db.seed import SEED_TABLES
+from medsettle.adapters.db.store import Store
+from medsettle.core import codes
+from medsettle.core.errors import InvalidInput, MedSettleError, StateConflict
+
+institution_app = typer.Typer(help="Designated institutions (定点医疗机构) of a province node.",
+                              no_args_is_help=True)
+#: The CSV columns of each table: (column, kind, required). Kinds: text, date, bool, list.
+CSV_COLUMNS: dict[str, tuple[tuple[str, str, bool], ...]] = {
+    "persons": (("psn_no", "text", True), ("certno", "certno", True), ("psn_name", "text", True),
+                ("gend", "text", True), ("brdy", "date", True), ("insu_admdvs", "admdvs", True),
+                ("insutype", "text", True), ("psn_type", "text", True),
+                ("cvlserv", "bool", False), ("card_no", "text", False),
+                ("evoucher", "text", False), ("emp_name", "text", False)),
+    "filings": (("filing_no", "text", True), ("psn_no", "text", True),
+                ("insu_admdvs", "admdvs", True), ("category", "text", True),
+                ("destination", "admdvs", True), ("valid_from", "date", True),
+                ("valid_until", "date", False), ("status", "text", True),
+                ("route", "text", True), ("channel", "text", True), ("applied_on", "date", True)),
+    "institutions": (("fixmedins_code", "institution", True), ("name", "text", True),
+                     ("admdvs", "admdvs", True), ("hosp_lv", "text", True),
+                     ("level", "level", True), ("networked", "bool", False),
+                     ("suspended", "bool", False)),
+    "catalogue": (("code", "text", True), ("name", "text", True), ("chrgitm_lv", "text", True),
+                  ("selfpay_prop", "text", False), ("lmt_pric", "text", False),
+                  ("valid_from", "date", True), ("valid_until", "date", False),
+                  ("med_chrgitm_type", "text", False)),
+}
+DEFAULTS: dict[str, dict[str, Any]] = {
+    "persons": {"cvlserv": False, "chronic_certified": [], "insurance_active": True,
+                "emp_name": "", "direct_settlement_barred": False},
+    "filings": {"post_hoc": False, "reason": ""},
+    "institutions": {"networked": True, "suspended": False, "chronic_opened": []},
+    "catalogue": {"selfpay_prop": "0", "med_chrgitm_type": ""},
+}
+
+
+def fail(message: str) -> None:
+    """One line on stderr, exit status 2."""
+    typer.echo(f"error: {message}", err=True)
+    raise typer.Exit(2)
+
+
+def _cell(kind: str, text: str, where: str) -> Any:
+    try:
+        if kind == "date":
+            return date.fromisoformat(text)
+        if kind == "bool":
+            if text.lower() not in ("true", "false", "1", "0", "yes", "no"):
+                raise InvalidInput(where, f"expected true or false, got {text!r}")
+            return text.lower() in ("true", "1", "yes")
+        if kind == "admdvs":
+            return codes.validate_admdvs(text, where)
+        if kind == "certno":
+            return codes.validate_id_card(text, where)
+        if kind == "institution":
+            return codes.validate_institution_code(text, where)
+        if kind == "level" and text not in ("L1", "L2", "L3"):
+            raise InvalidInput(where, f"expected L1, L2 or L3, got {text!r}")
+    except ValueError:
+        raise InvalidInput(where, f"expected a date YYYY-MM-DD, got {text!r}") from None
+    return text
+
+
+def read_csv(path: Path, table: str) -> list[dict[str, Any]]:
+    """Rows of a province's CSV export; InvalidInput names `file:line: column`."""
+    columns = CSV_COLUMNS[table]
+    rows = []
+    with path.open(encoding="utf-8-sig", newline="") as handle:
+        reader = csv.DictReader(handle)
+        missing = [c for c, _, required in columns if required and c not in (reader.fieldnames or [])]
+        if missing:
+            raise InvalidInput(f"{path.name}:1", f"missing column {missing[0]}")
+        for line, raw in enumerate(reader, start=2):
+            row = dict(DEFAULTS[table])
+            for column, kind, required in columns:
+                text = (raw.get(column) or "").strip()
+                where = f"{path.name}:{line}: {column}"
+                if not text:
+                    if required:
+                        raise InvalidInput(where, "is required")
+                    continue
+                row[column] = _cell(kind, text, where)
+            if table == "institutions":
+                row.setdefault("dedc_level", None)
+            rows.append(row)
+    return rows
+
+
+def read_sim(path: Path, region: str) -> dict[str, list[dict[str, Any]]]:
+    """Rows of a `medsettle sim` province file (dates as ISO text → dates)."""
+    doc = json.loads(path.read_text(encoding="utf-8"))
+    if not isinstance(doc, dict):
+        raise InvalidInput(path.name, "must be a JSON object of rows by table")
+    tables: dict[str, list[dict[str, Any]]] = {}
+    for table in SEED_TABLES:
+        rows = doc.get(table, [])
+        if not isinstance(rows, list):
+            raise InvalidInput(f"{path.name}: {table}", "must be a list of rows")
+        tables[table] = [_dates(r, f"{path.name}: {table}[{n}]") for n, r in enumerate(rows)]
+    for n, person in enumerate(tables["persons"]):
+        if codes.province_of(str(person.get("insu_admdvs", ""))) != region:
+            raise InvalidInput(f"{path.name}: persons[{n}].insu_admdvs",
+                               f"{person.get('insu_admdvs')} is not in province {region}")
+    return tables
+
+
+def _dates(row: object, where: str) -> dict[str, Any]:
+    if not isinstance(row, dict):
+        raise InvalidInput(where, "must be an object")
+    out = dict(row)
+    for key in ("brdy", "valid_from", "valid_until", "applied_on", "decided_on", "review_due",
+                "commitment_barred_until"):
+        if isinstance(out.get(key), str):
+            try:
+                out[key] = date.fromisoformat(out[key])
+            except ValueError:
+                raise InvalidInput(f"{where}.{key}", "expected YYYY-MM-DD") from None
+    return out
+
+
+def load_command(
+        folder: Annotated[Path, typer.Argument(metavar="DIR", help="sim output or CSV files")],
+        region: Annotated[str, typer.Option(help="the province code, e.g. 440000")],
+        db: Annotated[str | None, typer.Option(help="default sqlite:///var/<region>.db")] = None,
+) -> None:
+    """Load persons, filings, institutions and the catalogue into a province's database: all or
+    nothing."""
+    try:
+        province = codes.validate_province(region, "--region")
+    except MedSettleError as exc:
+        fail(f"--region: {exc}")
+    if not folder.is_dir():
+        fail(f"DIR: no such folder: {folder}")
+    try:
+        sim = folder / f"{province}.json"
+        if sim.is_file():
+            tables = read_sim(sim, province)
+        else:
+            tables = {t: read_csv(folder / f"{t}.csv", t) for t in SEED_TABLES
+                      if (folder / f"{t}.csv").is_file()}
+            if not tables:
+                fail(f"DIR: neither {province}.json nor persons/filings/institutions/"
+                     f"catalogue.csv in {folder}")
+    except MedSettleError as exc:
+        fail(str(exc))
+    url = db or f"sqlite:///var/{province}.db"
+    counts = _write(url, tables)
+    typer.echo("loaded " + ", ".join(f"{n} {t}" for t, n in counts.items() if n) +
+               f" into {url}")
+
+
+def _write(url: str, tables: dict[str, list[dict[str, Any]]]) -> dict[str, int]:
+    if url.startswith("sqlite:///"):
+        Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+    engine = make_engine(url)
+    try:
+        migrate(engine, "province")
+        with Store(engine).tx() as tx:
+            for table, rows in tables.items():
+                for start in range(0, len(rows), 2000):
+                    tx.add_many(table, [{k: v for k, v in r.items() if k != "id" or
+                                         table != "catalogue"} for r in rows[start:start + 2000]])
+        return {t: len(r) for t, r in tables.items()}
+    except StateConflict as exc:
+        fail("nothing loaded: a row is already in the database ("
+             f"{str(exc).split(': ', 1)[-1]})")
+    except MedSettleError as exc:
+        fail(f"nothing loaded: {exc}")
+    except SQLAlchemyError as exc:
+        cause = getattr(exc, "orig", None) or exc
+        fail(f"nothing loaded: {type(cause).__name__}: {str(cause).splitlines()[0]}")
+    finally:
+        engine.dispose()
+    return {}
+
+
+@institution_app.command("add")
+def add_institution(
+        code: Annotated[str, typer.Argument(metavar="CODE", help="H + 11 digits")],
+        name: Annotated[str, typer.Option(help="the hospital's name")],
+        level: Annotated[str, typer.Option(help="L1, L2 or L3")],
+        region: Annotated[str, typer.Option(help="its region code, e.g. 440305")],
+        db: Annotated[str | None, typer.Option(help="default sqlite:///var/<province>.db")]
+        = None,
+) -> None:
+    """Register a designated hospital and print its gateway key, once."""
+    try:
+        fixmedins = codes.validate_institution_code(code, "CODE")
+        admdvs = codes.validate_admdvs(region, "--region")
+        if level not in ("L1", "L2", "L3"):
+            raise InvalidInput("--level", f"must be L1, L2 or L3, not {level!r}")
+        if not name.strip():
+            raise InvalidInput("--name", "is required")
+    except MedSettleError as exc:
+        fail(str(exc))
+    key = secrets.token_hex(32)
+    url = db or f"sqlite:///var/{codes.province_of(admdvs)}.db"
+    row: dict[str, Any] = {"fixmedins_code": fixmedins, "name": name.strip(), "admdvs": admdvs,
+           "hosp_lv": {"L3": "02", "L2": "05", "L1": "08"}[level], "level": level,
+           "dedc_level": None, "suspended": False, "networked": True, "api_key": key,
+           "chronic_opened": []}
+    _write(url, {"institutions": [row]})
+    typer.echo(f"registered {fixmedins} {name.strip()} ({level}, {admdvs}) in {url}")
+    typer.echo(f"gateway key: {key}")
+    typer.echo("The key is shown only once: give it to the hospital's HIS (docs/his-integration.md).")
+

@@ -1,0 +1,1 @@
+"""The operator console: server-rendered Jinja2 pages with htmx, served by each node."""

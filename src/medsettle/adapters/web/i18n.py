@@ -1,0 +1,77 @@
+"""The console's words: Chinese first, English on request (the page's 中文/English switch).
+
+Templates write the English text and call `_()`; a missing Chinese entry shows the English.
+"""
+
+from __future__ import annotations
+
+LANGUAGES = ("zh", "en")
+
+ZH: dict[str, str] = {
+    "MedSettle console": "MedSettle 经办控制台",
+    "National hub": "国家平台", "Province node": "省级平台",
+    "Sign in": "登录", "Sign out": "退出", "Name": "用户名", "Password": "密码",
+    "Wrong name or password.": "用户名或密码错误。",
+    "Signed in as": "当前用户", "Role": "角色",
+    "hub": "国家平台经办", "province": "省级经办", "auditor": "审计员（只读）",
+    "Dashboard": "总览", "Nodes": "节点", "Clearing": "清算", "Prepayment": "预付金",
+    "Search": "查询", "Audit log": "审计日志", "Filings": "备案审核",
+    "Reimbursements": "手工报销", "Institutions": "定点机构", "Reconciliation": "对账",
+    "Settlements per hour": "每小时结算笔数", "Direct settlement rate by insured province":
+        "各参保省直接结算率", "Money flow (insured → treating), this month":
+        "资金流向（参保地 → 就医地），本月", "Prepayment adequacy": "预付金充裕度",
+    "insured ↓ / treating →": "参保地 ↓ / 就医地 →",
+    "No settlements yet this month.": "本月尚无结算。",
+    "Province nodes": "省级节点", "up": "在线", "down": "离线", "since": "自",
+    "Status": "状态", "Region": "地区", "Last heartbeat": "最近心跳", "Endpoint": "地址",
+    "This board refreshes itself every 5 seconds.": "本表每 5 秒自动刷新。",
+    "Month": "月份", "Statements": "清算单", "Province": "省份", "Owes": "应付",
+    "Due": "应收", "Net": "净额", "Insured side": "参保地确认", "Treating side": "就医地确认",
+    "Actions": "操作", "Confirm as insured place": "以参保地确认",
+    "Confirm as treating place": "以就医地确认", "Dispute": "提出异议",
+    "Reason": "原因", "Mark paid": "标记已拨付", "Redraft": "重新出单",
+    "Run clearing": "执行清算", "drafted": "待确认", "confirmed": "已确认", "paid": "已拨付",
+    "disputed": "有异议", "not_cleared": "未清算", "Dispute reason": "异议原因",
+    "yes": "是", "no": "否", "Balance": "余额", "Size": "额度", "Usage": "使用率",
+    "Level": "预警", "Top-up due": "应补缴", "Top up": "补缴", "Amount (¥)": "金额（元）",
+    "ok": "正常", "warning": "预警", "critical": "严重",
+    "Warnings": "预警", "No warnings.": "无预警。",
+    "Settlement id, msgid, institution code or person number":
+        "结算号、报文号、机构编码或人员编号",
+    "Results": "结果", "Recent settlements": "最近结算", "No settlement matches.": "没有匹配的结算。",
+    "Settlement": "结算", "Kind": "类型", "Insured place": "参保地", "Treating place": "就医地",
+    "Institution": "医疗机构", "Person": "人员", "Time": "时间", "Medical fees": "医疗费总额",
+    "Funds": "基金支付", "Account": "个人账户", "Cash": "现金支付",
+    "Fee lines": "费用明细", "Explanation": "结算说明", "Ledger entries": "账本分录",
+    "Hash-chain proof": "哈希链证明", "intact": "完整", "TAMPERED": "被篡改",
+    "Node": "节点", "Entry": "分录", "Postings": "借贷", "Anchored at the hub": "已在国家平台锚定",
+    "not anchored yet": "尚未锚定", "unreachable": "无法连接",
+    "Who": "操作人", "What": "操作", "Target": "对象", "Before": "之前", "After": "之后",
+    "When": "时间",
+    "Filings waiting for review": "待审核备案", "Approve": "通过", "Refuse": "不予通过",
+    "Category": "类别", "Destination": "就医地", "Applied": "申请日期", "Materials route": "办理方式",
+    "Nothing waiting.": "暂无待办。", "Recently decided": "最近办结",
+    "Claim": "报销单", "Approve claim": "审核通过", "Pay": "支付", "Reject": "驳回",
+    "Owed": "应付金额", "Submitted": "提交时间", "computed": "已计算", "approved": "已审核",
+    "rejected": "已驳回", "pending": "待审核", "cancelled": "已撤销", "superseded": "已变更",
+    "Networked": "已联网", "Suspended": "暂停结算", "Level ": "等级", "Gateway key": "网关密钥",
+    "Balanced": "平衡", "Not balanced": "不平", "Day": "日期", "Scope": "范围",
+    "Counterpart": "对方", "Findings": "差异",
+    "Persons": "参保人", "Catalogue items": "目录条目", "Settlements": "结算",
+    "Open claims": "待办报销", "Pending filings": "待审备案", "Marked for manual reimbursement":
+        "转手工报销",
+    "Our statement at the hub": "本省在国家平台的清算单", "The hub cannot be reached.": "无法连接国家平台。",
+    "No statement yet.": "尚无清算单。",
+    "Done.": "已完成。", "Nothing changed.": "未做任何更改。",
+    "You can only read (auditor).": "审计员只能查看。",
+    "Forbidden": "无权操作", "Back": "返回",
+    "Search this province's settlements": "查询本省结算",
+    "Demo": "演示", "Item": "项目名称",
+    "Amounts in whole yuan (¥); hover a cell for the exact amount.":
+        "单位：元（取整）；悬停查看精确金额。", "Language": "语言",
+}
+
+
+def translate(text: str, lang: str) -> str:
+    """`text` in `lang` (English is the key itself)."""
+    return ZH.get(text, text) if lang == "zh" else text

@@ -1,0 +1,78 @@
+"""`medsettle load`, `medsettle institution add`, `medsettle keys`: one clear line on bad input,
+all or nothing."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+from medsettle.adapters.db.engine import make_engine
+from medsettle.adapters.db.store import Store
+from medsettle.adapters.launcher import MEDSETTLE
+
+
+def run(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([MEDSETTLE, *args], capture_output=True, text=True, timeout=120,
+                          cwd=cwd, check=False, env={"COLUMNS": "200", "PATH": "/usr/bin:/bin"})
+
+
+def count(db: str, table: str) -> int:
+    store = Store(make_engine(db))
+    with store.tx() as tx:
+        n = tx.count(table)
+    store.engine.dispose()
+    return n
+
+
+def test_a_sim_province_loads_once_and_a_second_load_changes_nothing(tmp_path: Path) -> None:
+    assert run("sim", "--out", "sim", "--provinces", "2", "--persons", "15", "--institutions",
+               "3", "--visits", "5", cwd=tmp_path).returncode == 0
+    db = f"sqlite:///{tmp_path}/p.db"
+    first = run("load", "--region", "440000", "sim", "--db", db, cwd=tmp_path)
+    assert first.returncode == 0 and "15 persons" in first.stdout, first.stderr
+    again = run("load", "--region", "440000", "sim", "--db", db, cwd=tmp_path)
+    assert again.returncode == 2 and again.stderr.startswith("error: nothing loaded")
+    assert again.stderr.count("\n") == 1 and count(db, "persons") == 15
+
+
+def test_a_bad_csv_row_is_named_by_line_and_field_and_nothing_is_loaded(tmp_path: Path) -> None:
+    (tmp_path / "csv").mkdir()
+    (tmp_path / "csv" / "institutions.csv").write_text(
+        "fixmedins_code,name,admdvs,hosp_lv,level\n"
+        "H44030400999,深圳某医院,440305,02,L3\n"
+        "H44030400998,深圳另一医院,440305,02,L9\n", encoding="utf-8")
+    db = f"sqlite:///{tmp_path}/q.db"
+    done = run("load", "--region", "440000", "csv", "--db", db, cwd=tmp_path)
+    assert done.returncode == 2
+    assert done.stderr == "error: institutions.csv:3: level: expected L1, L2 or L3, got 'L9'\n"
+    assert not (tmp_path / "q.db").exists()
+
+
+def test_csv_rows_load(tmp_path: Path) -> None:
+    (tmp_path / "csv").mkdir()
+    (tmp_path / "csv" / "institutions.csv").write_text(
+        "fixmedins_code,name,admdvs,hosp_lv,level,suspended\n"
+        "H44030400999,深圳某医院,440305,02,L3,false\n", encoding="utf-8")
+    db = f"sqlite:///{tmp_path}/q.db"
+    done = run("load", "--region", "440000", "csv", "--db", db, cwd=tmp_path)
+    assert done.returncode == 0 and count(db, "institutions") == 1
+
+
+def test_an_institution_gets_a_key_printed_once(tmp_path: Path) -> None:
+    db = f"sqlite:///{tmp_path}/i.db"
+    done = run("institution", "add", "H44030400777", "--name", "测试医院", "--level", "L3",
+               "--region", "440305", "--db", db, cwd=tmp_path)
+    assert done.returncode == 0 and "gateway key: " in done.stdout
+    bad = run("institution", "add", "H4403", "--name", "x", "--level", "L3", "--region",
+              "440305", "--db", db, cwd=tmp_path)
+    assert bad.returncode == 2 and bad.stderr.startswith("error: CODE") and "Traceback" not in bad.stderr
+
+
+def test_keys_refuses_to_overwrite_without_force(tmp_path: Path) -> None:
+    assert run("keys", "--out", "k.json", cwd=tmp_path).returncode == 0
+    before = (tmp_path / "k.json").read_text()
+    again = run("keys", "--out", "k.json", cwd=tmp_path)
+    assert again.returncode == 2 and "--force" in again.stderr
+    assert (tmp_path / "k.json").read_text() == before
+    assert run("keys", "--out", "k.json", "--force", cwd=tmp_path).returncode == 0
+    assert (tmp_path / "k.json").read_text() != before
