@@ -43,7 +43,7 @@ def policies(draw: st.DrawFn) -> ParameterSet:
                           "cap": draw(st.none() | st.integers(0, 40_000_000))}
     doc = {
         "id": "prop", "insu_admdvs": "330100", "scheme": "employee", "valid_from": "2025-01-01",
-        "provenance": {"status": "illustrative", "reason": "property test"},
+        "provenance": {"*": {"status": "illustrative", "note": "property test"}},
         "benefits": {
             "inpatient": {"deductible": {"mode": "per_visit",
                                          "amount": draw(st.integers(0, 200_000)),
