@@ -7,7 +7,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 export MEDSETTLE_PG_URL ?= postgresql://postgres@127.0.0.1:5432/test
 
-.PHONY: demo test bench bench-federation bench-clearing postgres clean
+.PHONY: demo test bench bench-policy bench-federation bench-clearing postgres clean
 
 $(STAMP): pyproject.toml requirements.lock
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -29,6 +29,9 @@ test: $(STAMP) postgres
 
 bench: $(STAMP)
 	$(BIN)/python bench/bench_settle.py
+
+bench-policy: $(STAMP)
+	$(BIN)/python bench/bench_policy_load.py
 
 bench-federation: $(STAMP) postgres
 	$(BIN)/python bench/bench_federation.py --seconds 20
