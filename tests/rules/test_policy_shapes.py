@@ -57,3 +57,11 @@ def test_b5_without_a_tier_uses_the_plain_entries(book: PolicyBook) -> None:
     doc["person"]["contribution_tier"] = "low"  # a tier the region does not key
     low = run_case(parse_case(doc, "B5-low", book)).record
     assert low == plain
+
+
+def test_a_settlement_names_its_parameter_set_by_id_and_content_hash(book: PolicyBook) -> None:
+    case = parse_case(read_document(SHAPES[0]), "B1", book)
+    settlement = run_case(case).settlement
+    assert (settlement.policy_id, settlement.policy_hash) == (case.policy.id,
+                                                              case.policy.content_hash)
+    assert len(settlement.policy_hash) == 64

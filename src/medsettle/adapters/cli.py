@@ -183,10 +183,11 @@ def policy_show(region: Annotated[str, typer.Argument(metavar="REGION")],
                 marks = [f"{o.label()} [{notes.setdefault(o.describe(), len(notes) + 1)}]"
                          for o in item.origins]
                 table.add_row(item.label, item.value, "; ".join(marks))
-            console.print(provenance_notice(ps), highlight=False)
+            console.print(provenance_notice(ps), highlight=False, soft_wrap=True)
             console.print(table)
             for text, number in notes.items():
-                console.print(f"[{number}] {text}", highlight=False, markup=False)
+                console.print(f"[{number}] {text}", highlight=False, markup=False,
+                              soft_wrap=True)
     except MedSettleError as exc:
         fail(exc)
 
@@ -205,7 +206,7 @@ def policy_diff(region_a: Annotated[str, typer.Argument(metavar="REGION_A")],
         day = _on(on)
         for a, b in zip(_sets(book, region_a, scheme, day), _sets(book, region_b, scheme, day), strict=True):
             for ps in (a, b):
-                console.print(provenance_notice(ps), highlight=False)
+                console.print(provenance_notice(ps), highlight=False, soft_wrap=True)
             table = RichTable(title=f"{a.scheme}: {a.id} vs {b.id}")
             table.add_column("parameter")
             table.add_column(region_a)

@@ -134,6 +134,7 @@ class Settlement:
     acc_before: Accumulators
     acc_after: Accumulators
     ratio_bands: tuple[Band, ...] = ()
+    policy_hash: str = ""  # the parameter set's content hash: (policy_id, policy_hash) names it
 
     def fund_split(self) -> dict[str, int]:
         """Who pays: each fund, the personal account and cash (sums to medfee_sumamt)."""
@@ -278,7 +279,8 @@ def settle(policy: ParameterSet, person: Person, visit: Visit) -> Settlement:
     return Settlement(amounts=amounts, policy_id=policy.id, benefit_class=c, visit_type=t,
                       medical_year=year, ratio=ratio, deductible_due=due, e_over=e_over,
                       lines=priced, steps=tuple(steps), delta=delta, acc_before=acc,
-                      acc_after=acc.applied(delta), ratio_bands=bands)
+                      acc_after=acc.applied(delta), ratio_bands=bands,
+                      policy_hash=policy.content_hash)
 
 
 def reverse(settlement: Settlement, acc: Accumulators) -> tuple[Amounts, Accumulators]:
