@@ -8,7 +8,7 @@ STAMP  := $(VENV)/.installed-stamp
 export MEDSETTLE_PG_URL ?= postgresql://postgres@127.0.0.1:5432/test
 export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD := 1
 
-.PHONY: demo test bench bench-federation bench-clearing postgres browser clean
+.PHONY: demo test bench bench-policy bench-federation bench-clearing postgres browser clean
 
 $(STAMP): pyproject.toml requirements.lock
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -38,6 +38,9 @@ test: $(STAMP) postgres browser
 
 bench: $(STAMP)
 	$(BIN)/python bench/bench_settle.py
+
+bench-policy: $(STAMP)
+	$(BIN)/python bench/bench_policy_load.py
 
 bench-federation: $(STAMP) postgres
 	$(BIN)/python bench/bench_federation.py --seconds 20

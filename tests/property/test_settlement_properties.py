@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 from datetime import date
 from decimal import Decimal
 from typing import Any
@@ -12,10 +13,21 @@ from hypothesis import strategies as st
 from medsettle.core.accumulators import Accumulators, without_zeros
 from medsettle.core.benefits import Person, Settlement, Visit, reverse, settle
 from medsettle.core.lines import FeeLine
+from medsettle.core.money import apply_ratio
 from medsettle.core.policy import ParameterSet, parse_parameter_set
 
 ON = date(2025, 6, 15)
 ratios = st.integers(0, 100).map(lambda p: f"{p / 100:.2f}")
+
+
+@st.composite
+def band_lists(draw: st.DrawFn) -> list[dict[str, Any]]:
+    """An amount-banded pool ratio (分段报销): 1–4 bands, edges strictly increasing, last open."""
+    edges = sorted(set(draw(st.lists(st.integers(1, 20_000_000), max_size=3))))
+    return [{"upto": upto, "ratio": draw(ratios)} for upto in [*edges, None]]
+
+
+pool_ratios = ratios | band_lists()
 
 
 @st.composite
@@ -43,15 +55,17 @@ def policies(draw: st.DrawFn) -> ParameterSet:
                           "cap": draw(st.none() | st.integers(0, 40_000_000))}
     doc = {
         "id": "prop", "insu_admdvs": "330100", "scheme": "employee", "valid_from": "2025-01-01",
-        "provenance": {"status": "illustrative", "reason": "property test"},
+        "provenance": {"*": {"status": "illustrative", "note": "property test"}},
         "benefits": {
             "inpatient": {"deductible": {"mode": "per_visit",
                                          "amount": draw(st.integers(0, 200_000)),
                                          "repeat_factors": ["1", "0.5", "0"]},
-                          "ratio": draw(ratios), "cap_group": "main"},
+                          "ratio": draw(pool_ratios), "cap_group": "main",
+                          "ratio_basis": draw(st.sampled_from(["visit", "year"]))},
             "outpatient": {"deductible": {"mode": "annual", "amount": draw(st.integers(0, 50_000))},
-                           "ratio": draw(ratios), "cap_group": "outpatient"},
-            "chronic": {"deductible": {"mode": "annual", "amount": 0}, "ratio": draw(ratios),
+                           "ratio": draw(pool_ratios), "cap_group": "outpatient",
+                           "ratio_basis": draw(st.sampled_from(["visit", "year"]))},
+            "chronic": {"deductible": {"mode": "annual", "amount": 0}, "ratio": draw(pool_ratios),
                         "cap_group": "main",
                         "diseases": {"M07803": {"cap": draw(st.integers(0, 1_000_000)),
                                                 "cap_period": "month"}}},
@@ -84,6 +98,8 @@ def accumulators(draw: st.DrawFn) -> Accumulators:
         ("dedc_paid", "outpatient"): draw(st.integers(0, 60_000)),
         ("pool_paid", "main"): draw(st.integers(0, 50_000_000)),
         ("pool_paid", "outpatient"): draw(st.integers(0, 500_000)),
+        ("pool_base", "main"): draw(st.integers(0, 30_000_000)),
+        ("pool_base", "outpatient"): draw(st.integers(0, 1_000_000)),
         ("chronic_paid", "M07803", "2025-06"): draw(st.integers(0, 1_000_000)),
         ("tiers", "hifmi", "base"): draw(st.integers(0, 10_000_000)),
         ("tiers", "hifmi", "paid"): draw(st.integers(0, 1_000_000)),
@@ -189,3 +205,61 @@ def test_splitting_a_bill_never_lets_a_fund_pay_past_its_cap(policy: ParameterSe
     caps_respected(policy, person, visit, person.acc, s2.acc_after)
     whole = settle(policy, person, visit)
     assert s1.amounts.medfee_sumamt + s2.amounts.medfee_sumamt == whole.amounts.medfee_sumamt
+
+
+def _with_ratio(policy: ParameterSet, ratio: object, basis: str = "visit") -> ParameterSet:
+    """The policy with every benefit's ratio TABLE replaced by `ratio` (and its basis)."""
+    doc = copy.deepcopy(dict(policy.document))
+    for benefit in doc["benefits"].values():
+        benefit["ratio"] = copy.deepcopy(ratio)
+        benefit["ratio_basis"] = basis
+    return parse_parameter_set(doc, "property")
+
+
+@settings(max_examples=300, deadline=None)
+@given(policies(), people(), visits(), ratios, st.sampled_from(["visit", "year"]))
+def test_a_single_band_pays_exactly_what_its_ratio_pays(policy: ParameterSet, person: Person,
+                                                        visit: Visit, ratio: str,
+                                                        basis: str) -> None:
+    plain = settle(_with_ratio(policy, ratio), person, visit)
+    banded = settle(_with_ratio(policy, [{"upto": None, "ratio": ratio}], basis), person, visit)
+    assert banded.amounts == plain.amounts
+    assert banded.e_over == plain.e_over and banded.ratio == plain.ratio
+    extra = {path: v for path, v in banded.delta.items() if path[0] == "pool_base"}
+    assert {p: v for p, v in banded.delta.items() if p[0] != "pool_base"} == dict(plain.delta)
+    if basis == "year":
+        eligible = plain.amounts.inscp_scp_amt - plain.amounts.act_pay_dedc
+        assert list(extra.values()) == [eligible]
+    else:
+        assert extra == {}
+
+
+@settings(max_examples=300, deadline=None)
+@given(policies(), people(), visits(), band_lists())
+def test_reversal_restores_the_yearly_eligible_base(policy: ParameterSet, person: Person,
+                                                    visit: Visit, bands: list[Any]) -> None:
+    yearly = _with_ratio(policy, bands, "year")
+    s = settle(yearly, person, visit)
+    group = yearly.benefits[visit.type].cap_group
+    assert group is not None
+    eligible = s.amounts.inscp_scp_amt - s.amounts.act_pay_dedc
+    assert s.acc_after.get("pool_base", group) == person.acc.get("pool_base", group) + eligible
+    _, restored = reverse(s, s.acc_after)
+    assert restored.get("pool_base", group) == person.acc.get("pool_base", group)
+    assert without_zeros(restored.values) == without_zeros(person.acc.values)
+
+
+@settings(max_examples=300, deadline=None)
+@given(policies(), people(), visits(), band_lists(), st.sampled_from(["visit", "year"]))
+def test_bands_pay_between_their_lowest_and_highest_ratio(policy: ParameterSet, person: Person,
+                                                          visit: Visit, bands: list[Any],
+                                                          basis: str) -> None:
+    s = settle(_with_ratio(policy, bands, basis), person, visit)
+    check_invariants(s)
+    eligible = s.amounts.inscp_scp_amt - s.amounts.act_pay_dedc
+    low = min(b.ratio for b in s.ratio_bands)
+    high = max(b.ratio for b in s.ratio_bands)
+    assert s.amounts.hifp_pay <= apply_ratio(eligible, high)
+    if s.e_over == 0 and not any(step.code.startswith("pool.capped") for step in s.steps):
+        assert s.amounts.hifp_pay >= apply_ratio(eligible, low)
+    assert 0 <= s.e_over <= eligible

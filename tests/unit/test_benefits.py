@@ -36,7 +36,7 @@ ON = date(2025, 6, 15)
 BASE: dict[str, Any] = {
     "id": "t-employee-2025", "insu_admdvs": "330100", "scheme": "employee",
     "valid_from": "2025-01-01", "valid_until": "2026-01-01", "year_start": "01-01",
-    "provenance": {"status": "illustrative", "reason": "unit-test fixture"},
+    "provenance": {"*": {"status": "illustrative", "note": "unit-test fixture"}},
     "benefits": {
         "inpatient": {"deductible": {"mode": "per_visit",
                                      "amount": {"L1": 30000, "L2": 50000, "L3": 80000},

@@ -118,3 +118,29 @@ def test_examples_settles_all_twelve_worked_examples_as_expected() -> None:
         assert re.search(rf"│ E{n}\s+│", done.stdout), f"E{n} missing"
     assert "NO" not in done.stdout
     assert len(re.findall(r"│ yes\s+│", done.stdout)) == 12
+
+
+def test_calc_says_the_parameters_are_sample_parameters_and_names_them() -> None:
+    done = run("calc", EXAMPLES / "E5.yaml")
+    assert done.returncode == 0, done.stderr
+    assert "SAMPLE PARAMETERS, not official policy: 320100-employee-2025" in done.stdout
+    out = json.loads(run("calc", EXAMPLES / "E5.yaml", "--json").stdout)
+    assert out["parameters"]["id"] == "320100-employee-2025"
+    assert out["parameters"]["official"] is False
+    assert len(out["parameters"]["content_hash"]) == 64
+    assert out["parameters"]["notice"].startswith("SAMPLE PARAMETERS")
+
+
+def test_policy_show_gives_every_value_its_origin_and_a_copy_its_source_region() -> None:
+    done = run("policy", "show", "440100", "--on", "2025-06-01", "--scheme", "employee")
+    assert done.returncode == 0, done.stderr
+    assert "SAMPLE PARAMETERS" in done.stdout and "Copied from region 460100." in done.stdout
+    assert "where it comes from" in done.stdout
+    assert re.search(r"inpatient pool ratio, active.*copied from 460100 \[\d\]", done.stdout)
+    assert re.search(r"^\[\d\] copied from 460100", done.stdout, re.MULTILINE)
+
+
+def test_policy_diff_says_both_sets_are_sample_parameters() -> None:
+    done = run("policy", "diff", "440100", "460100", "--on", "2025-06-01")
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.count("SAMPLE PARAMETERS, not official policy") == 4  # 2 schemes × 2

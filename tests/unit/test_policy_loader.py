@@ -18,7 +18,7 @@ from medsettle.core.policy import PolicyBook, parse_parameter_set
 BASE: dict[str, Any] = {
     "id": "990100-employee-2025", "insu_admdvs": "330100", "scheme": "employee",
     "valid_from": "2025-01-01", "valid_until": "2026-01-01", "year_start": "01-01",
-    "provenance": {"status": "illustrative", "reason": "test fixture"},
+    "provenance": {"*": {"status": "illustrative", "note": "test fixture"}},
     "benefits": {
         "inpatient": {"deductible": {"mode": "per_visit", "amount": {"L1": 30000, "L2": 50000,
                                                                     "L3": 80000}},
@@ -40,6 +40,8 @@ BASE: dict[str, Any] = {
 
 def with_change(path: str, value: object) -> dict[str, Any]:
     doc = copy.deepcopy(BASE)
+    if path == "benefits.inpatient.cap_group":  # ratio_basis year needs a cap group
+        doc["benefits"]["inpatient"]["ratio_basis"] = "year"
     *parents, last = path.split(".")
     node: Any = doc
     for name in parents:
@@ -85,7 +87,7 @@ BAD = [
     ("valid_from", "2025-13-01", "valid_from", "date"),
     ("valid_until", "2024-01-01", "valid_until", "after valid_from"),
     ("id", KeyError, "(document).id", "missing"),
-    ("provenance.reason", KeyError, "provenance.reason", "must say why"),
+    ("provenance.*", KeyError, "provenance.*", "missing"),
     ("benefits.chronic.diseases.M07803.cap_period", "week",
      "benefits.chronic.diseases.M07803.cap_period", "year or month"),
     ("benefits.chronic.diseases", {}, "benefits.chronic.diseases", "must list"),
@@ -94,6 +96,52 @@ BAD = [
     ("tiers.hifmi.applies_to", ["dental"], "tiers.hifmi.applies_to", "non-empty list"),
     ("year_start", "13-01", "year_start", "MM-DD"),
     ("account", {"scope": "everything"}, "account.scope", "inscope_only or all"),
+    # Amount-banded pool ratios (分段报销, domain.md §5 "Real policy shapes").
+    ("benefits.inpatient.ratio.retired", [], "benefits.inpatient.ratio.retired", "non-empty"),
+    ("benefits.inpatient.ratio.retired", [{"upto": 3000000, "ratio": "0.85"}],
+     "benefits.inpatient.ratio.retired[0].upto", "end with upto: null"),
+    ("benefits.inpatient.ratio.retired", [{"upto": 3000000, "ratio": "0.85"},
+                                          {"upto": 2000000, "ratio": "0.90"},
+                                          {"upto": None, "ratio": "0.95"}],
+     "benefits.inpatient.ratio.retired[1].upto", "must be above 3000000"),
+    ("benefits.inpatient.ratio.retired", [{"upto": 3000000, "ratio": "0.85"},
+                                          {"upto": 3000000, "ratio": "0.90"},
+                                          {"upto": None, "ratio": "0.95"}],
+     "benefits.inpatient.ratio.retired[1].upto", "increase strictly"),
+    ("benefits.inpatient.ratio.retired", [{"upto": 0, "ratio": "0.85"},
+                                          {"upto": None, "ratio": "0.95"}],
+     "benefits.inpatient.ratio.retired[0].upto", "must be above 0"),
+    ("benefits.inpatient.ratio.retired", [{"upto": None, "ratio": "0.85"},
+                                          {"upto": None, "ratio": "0.95"}],
+     "benefits.inpatient.ratio.retired[0].upto", "only the last band"),
+    ("benefits.inpatient.ratio.retired", [{"upto": 3000000, "ratio": "1.05"},
+                                          {"upto": None, "ratio": "0.95"}],
+     "benefits.inpatient.ratio.retired[0].ratio", "above"),
+    ("benefits.inpatient.ratio.retired", [{"upto": 3000000, "ratio": "0.85"},
+                                          {"upto": None, "ratio": "-0.1"}],
+     "benefits.inpatient.ratio.retired[1].ratio", "below"),
+    ("benefits.inpatient.ratio.retired", [{"upto": 3000000.0, "ratio": "0.85"},
+                                          {"upto": None, "ratio": "0.95"}],
+     "benefits.inpatient.ratio.retired[0].upto", "integer"),
+    ("benefits.inpatient.ratio.retired", [{"upto": 3000000, "ratio": 0.85},
+                                          {"upto": None, "ratio": "0.95"}],
+     "benefits.inpatient.ratio.retired[0].ratio", "quoted"),
+    ("benefits.inpatient.ratio.retired", [{"upto": 3000000}, {"upto": None, "ratio": "0.95"}],
+     "benefits.inpatient.ratio.retired[0].ratio", "missing"),
+    ("benefits.inpatient.ratio.retired", ["0.85"], "benefits.inpatient.ratio.retired[0]",
+     "mapping"),
+    ("benefits.inpatient.ratio_basis", "month", "benefits.inpatient.ratio_basis",
+     "visit or year"),
+    ("benefits.inpatient.cap_group", None, "benefits.inpatient.ratio_basis", "name a cap_group"),
+    # Contribution tiers (档次).
+    ("benefits.inpatient.ratio", {"active": "0.9", "retired": "0.9", "resident@high": "0.95"},
+     "benefits.inpatient.ratio.resident@high", "not a category of the employee scheme"),
+    ("benefits.inpatient.ratio", {"active": "0.9", "retired": "0.9", "active@High": "0.95"},
+     "benefits.inpatient.ratio.active@High", "lower-case"),
+    ("benefits.inpatient.ratio", {"active@high": "0.9", "retired": "0.9"},
+     "benefits.inpatient.ratio.active", "missing entry for a category"),
+    ("caps.main", {"active": 1, "retired": 1, "retired@low": -1}, "caps.main.retired@low",
+     "negative"),
 ]
 
 
@@ -137,7 +185,7 @@ def test_a_float_in_a_yaml_file_is_refused_with_its_file(tmp_path: Path) -> None
     text = yaml.safe_dump(BASE).replace("'0.84'", "0.84")
     (folder / "p.yaml").write_text(text, encoding="utf-8")
     with pytest.raises(PolicyFileError) as err:
-        load_policy_book(tmp_path)
+        load_policy_book(tmp_path).sets()
     assert err.value.source == "330100/employee/p.yaml"
     assert err.value.key == "benefits.inpatient.ratio.active.L3"
 
@@ -147,7 +195,7 @@ def test_a_file_in_the_wrong_folder_is_refused(tmp_path: Path) -> None:
     folder.mkdir(parents=True)
     (folder / "p.yaml").write_text(yaml.safe_dump(BASE), encoding="utf-8")
     with pytest.raises(PolicyFileError, match="lies under 110100/employee"):
-        load_policy_book(tmp_path)
+        load_policy_book(tmp_path).find("110100", "employee", date(2025, 6, 1))
 
 
 def test_a_yaml_syntax_error_names_the_file(tmp_path: Path) -> None:
@@ -155,5 +203,5 @@ def test_a_yaml_syntax_error_names_the_file(tmp_path: Path) -> None:
     folder.mkdir(parents=True)
     (folder / "p.yaml").write_text("id: [unclosed", encoding="utf-8")
     with pytest.raises(PolicyFileError) as err:
-        load_policy_book(tmp_path)
+        load_policy_book(tmp_path).sets()
     assert err.value.source == "330100/employee/p.yaml"

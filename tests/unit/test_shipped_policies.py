@@ -1,8 +1,9 @@
 """The shipped policy parameters (src/medsettle/data/policies): coverage, provenance, figures.
 
-Every province's pooling region ships an employee and a resident set (domain.md §5, §6); the
-figures read back through `ParameterSet` are the reported ones of domain.md §6 and the ones the
-worked examples of §11 depend on.
+Every province's pooling region ships an employee and a resident set (domain.md §5, §6); none is
+official, so each is titled and shown as sample parameters, and each value says where it comes
+from. The figures read back through `ParameterSet` are the secondary-source ones of domain.md §6
+and the ones the worked examples of §11 depend on.
 """
 
 from __future__ import annotations
@@ -17,12 +18,13 @@ from medsettle.adapters.files import load_policy_book
 from medsettle.core import codes
 from medsettle.core.filing import ExemptZone, FilingRules, parse_filing_rules
 from medsettle.core.policy import Band, ParameterSet, PolicyBook
+from medsettle.core.policy_view import provenance_notice
 
 SCHEMES = ("employee", "resident")
 DATES = (date(2025, 6, 1), date(2026, 11, 25))
 ON = DATES[0]
 NATIONAL_CHRONIC = {"M03900", "M01600", "M00503", "M07803", "M07804", "M08300"}
-#: Regions whose figures come from domain.md §6 (the rest copy one of them).
+#: Regions whose figures come from secondary sources (domain.md §6); the rest copy one of them.
 FIXTURES = {"110100", "310100", "330100", "320100", "510100", "410100", "530100", "230100",
             "460100", "360000", "611000"}
 
@@ -49,7 +51,8 @@ def test_every_province_has_both_schemes_in_force(book: PolicyBook, province: st
     region = codes.REGION_OF_PROVINCE[province]
     ps = book.find(region, scheme, on)
     assert ps.id == f"{region}-{scheme}-2025"
-    assert ps.valid_from == date(2025, 1, 1) and ps.valid_until is None
+    start = date(2024, 7, 1) if (region, scheme) == ("310100", "employee") else date(2025, 1, 1)
+    assert ps.valid_from == start and ps.valid_until is None
     assert ps.source == f"{region}/{scheme}/{region}-{scheme}-2025.yaml"
 
 
@@ -67,24 +70,40 @@ def test_every_set_has_the_three_benefits_and_the_national_chronic_diseases(
             assert "hifmi" in ps.tiers, ps.id
 
 
-def test_every_non_reported_set_says_why(book: PolicyBook) -> None:
+def test_no_shipped_set_is_official_and_every_one_is_titled_sample_parameters(
+        book: PolicyBook) -> None:
     for ps in book.sets():
-        if ps.provenance.status != "reported":
-            assert ps.provenance.reason.strip(), ps.id
-        if ps.provenance.status == "mixed":
-            assert ps.provenance.illustrative, ps.id
+        assert not ps.official, ps.id
+        assert ps.title.startswith("Sample parameters: "), ps.id
+        assert provenance_notice(ps).startswith("SAMPLE PARAMETERS, not official policy"), ps.id
 
 
-def test_copies_name_a_fixture_and_carry_its_inpatient_figures(book: PolicyBook) -> None:
+def test_every_value_says_where_it_comes_from(book: PolicyBook) -> None:
+    for ps in book.sets():
+        origins = ps.value_origins()
+        assert "benefits.inpatient.ratio" in " ".join(origins), ps.id
+        for key, origin in origins.items():
+            assert origin.status in ("secondary", "copied", "illustrative"), (ps.id, key)
+            if origin.status == "secondary":
+                assert origin.source.strip(), (ps.id, key)
+            elif origin.status == "copied":
+                assert origin.copied_from in FIXTURES, (ps.id, key)
+            else:
+                assert origin.note.strip(), (ps.id, key)
+
+
+def test_copies_name_their_origin_in_the_title_and_carry_its_inpatient_figures(
+        book: PolicyBook) -> None:
     copies = 0
     for ps in book.sets():
-        if ps.insu_admdvs in FIXTURES and ps.provenance.status != "illustrative":
+        origin = ps.provenance.origin_of("benefits.inpatient.ratio")
+        if origin.status != "copied":
+            assert ps.insu_admdvs in FIXTURES, ps.id
             continue
-        assert ps.provenance.status == "illustrative", ps.id
-        prov = ps.document["provenance"]
-        assert isinstance(prov, dict)
-        source = prov["copied_from"]
+        source = origin.copied_from
         assert source in FIXTURES and source != ps.insu_admdvs, ps.id
+        assert f"({source}) figures under" in ps.title, ps.id
+        assert f"Copied from region {source}" in provenance_notice(ps), ps.id
         original = _ps(book, source, ps.scheme)
         for field in ("deductible", "ratio"):
             mine = getattr(ps.benefit("inpatient"), field)
@@ -93,6 +112,28 @@ def test_copies_name_a_fixture_and_carry_its_inpatient_figures(book: PolicyBook)
         assert ps.caps["main"] == original.caps["main"], ps.id
         copies += 1
     assert copies == 21 * 2 + 2  # 21 non-fixture regions + Jiangxi residents + 商洛 employees
+
+
+def test_guangzhou_and_lanzhou_say_whose_figures_they_carry(book: PolicyBook) -> None:
+    guangzhou = _ps(book, "440100", "employee")
+    lanzhou = _ps(book, "620100", "resident")
+    assert "Hainan" in guangzhou.title and "(460100) figures under 广州市" in guangzhou.title
+    assert "Kunming" in lanzhou.title and "(530100) figures under 兰州市" in lanzhou.title
+
+
+def test_shanghai_employees_accumulate_over_a_medical_year_from_july(book: PolicyBook) -> None:
+    ps = _ps(book, "310100", "employee")
+    assert ps.year_start == (7, 1) and ps.valid_from == date(2024, 7, 1)
+    assert ps.medical_year(date(2025, 6, 30)) == "2024"
+    assert ps.medical_year(date(2025, 7, 1)) == "2025"
+    assert ps.provenance.origin_of("year_start").status == "secondary"
+    assert _ps(book, "310100", "resident").year_start == (1, 1)
+
+
+def test_every_set_has_a_content_hash_that_names_its_document(book: PolicyBook) -> None:
+    hashes = {ps.id: ps.content_hash for ps in book.sets()}
+    assert all(len(h) == 64 and int(h, 16) >= 0 for h in hashes.values())
+    assert len(set(hashes.values())) == len(hashes)
 
 
 Getter = Callable[[PolicyBook], object]
@@ -193,7 +234,7 @@ FIGURES: list[tuple[str, Getter, object]] = [
 
 @pytest.mark.parametrize(("figure", "expected"), [(f[1], f[2]) for f in FIGURES],
                          ids=[f[0] for f in FIGURES])
-def test_reported_figures(book: PolicyBook, figure: Getter, expected: object) -> None:
+def test_secondary_source_figures(book: PolicyBook, figure: Getter, expected: object) -> None:
     assert figure(book) == expected
 
 

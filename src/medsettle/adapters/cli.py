@@ -34,7 +34,7 @@ from medsettle.core.explain import (
 )
 from medsettle.core.money import fen_to_yuan
 from medsettle.core.policy import ParameterSet, PolicyBook
-from medsettle.core.policy_view import describe, diff
+from medsettle.core.policy_view import describe, diff, provenance_notice
 
 app = typer.Typer(help="MedSettle: cross-province direct settlement of medical insurance "
                        "(跨省异地就医直接结算).", no_args_is_help=True, add_completion=False)
@@ -67,15 +67,24 @@ def load_case(path: Path, book: PolicyBook | None = None) -> Case:
     return parse_case(read_document(path), path.name, book or load_policy_book())
 
 
-def outcome_json(outcome: CaseOutcome) -> dict[str, object]:
+def outcome_json(case: Case, outcome: CaseOutcome) -> dict[str, object]:
     """The JSON form of `calc --json`: result, acc_after, explanation, and the details."""
     s = outcome.settlement
     return {"result": outcome.record.as_dict(), "acc_after": outcome.acc_after.to_nested(),
             "explanation": explanation(s), "lines": line_explanations(s),
-            "fund_reasons": fund_reasons(s), "policy": s.policy_id, "class": s.benefit_class,
-            "ratio": str(s.ratio), "deductible_due": s.deductible_due, "e_over": s.e_over,
+            "fund_reasons": fund_reasons(s), "policy": s.policy_id,
+            "parameters": parameters_json(case.policy), "class": s.benefit_class,
+            "ratio": str(s.ratio), "ratio_bands": [{"upto": b.upto, "ratio": str(b.ratio)}
+                                                   for b in s.ratio_bands],
+            "deductible_due": s.deductible_due, "e_over": s.e_over,
             "reversed": outcome.reversed,
             "delta": {".".join(path): value for path, value in s.delta.items()}}
+
+
+def parameters_json(ps: ParameterSet) -> dict[str, object]:
+    """The parameter set's identity and provenance as `calc --json` reports them."""
+    return {"id": ps.id, "content_hash": ps.content_hash, "official": ps.official,
+            "notice": provenance_notice(ps)}
 
 
 @app.command()
@@ -90,7 +99,7 @@ def calc(case_file: Annotated[Path, typer.Argument(metavar="CASE", help="case fi
     except MedSettleError as exc:
         fail(exc)
     if as_json:
-        sys.stdout.write(json.dumps(outcome_json(outcome), ensure_ascii=False, indent=2) + "\n")
+        sys.stdout.write(json.dumps(outcome_json(case, outcome), ensure_ascii=False, indent=2) + "\n")
         return
     console.print(render_outcome(case, outcome, detailed=explain), highlight=False)
 
@@ -99,6 +108,8 @@ def render_outcome(case: Case, outcome: CaseOutcome, *, detailed: bool) -> str:
     """The statement of a case; for a reversal, the negated record follows."""
     text = statement(outcome.settlement, title=f"{case.id} {case.title}".strip(),
                      detailed=detailed)
+    header, _, rest = text.partition("\n")
+    text = f"{header}\n{provenance_notice(case.policy)}\n{rest}"
     if outcome.reversed:
         rows = "\n".join(f"  {FIELD_LABELS[k]:<46} {'¥' + fen_to_yuan(v):>14}"
                          for k, v in outcome.record.as_dict().items())
@@ -165,14 +176,21 @@ def policy_show(region: Annotated[str, typer.Argument(metavar="REGION")],
         for ps in _sets(book, region, scheme, _on(on)):
             table = RichTable(title=f"{ps.id} · {ps.scheme} · from {ps.valid_from}"
                                     f"{' to ' + str(ps.valid_until) if ps.valid_until else ''}"
-                                    f" · {ps.provenance.status}")
+                                    f" · {'official' if ps.official else 'SAMPLE PARAMETERS'}",
+                              caption=f"{ps.title} · sha256 {ps.content_hash[:16]}…")
             table.add_column("parameter")
             table.add_column("value")
+            table.add_column("where it comes from")
+            notes: dict[str, int] = {}
             for item in describe(ps):
-                table.add_row(item.label, item.value)
+                marks = [f"{o.label()} [{notes.setdefault(o.describe(), len(notes) + 1)}]"
+                         for o in item.origins]
+                table.add_row(item.label, item.value, "; ".join(marks))
+            console.print(provenance_notice(ps), highlight=False, soft_wrap=True)
             console.print(table)
-            if ps.provenance.reason:
-                console.print(f"provenance: {ps.provenance.reason}", highlight=False)
+            for text, number in notes.items():
+                console.print(f"[{number}] {text}", highlight=False, markup=False,
+                              soft_wrap=True)
     except MedSettleError as exc:
         fail(exc)
 
@@ -190,6 +208,8 @@ def policy_diff(region_a: Annotated[str, typer.Argument(metavar="REGION_A")],
         book = load_policy_book()
         day = _on(on)
         for a, b in zip(_sets(book, region_a, scheme, day), _sets(book, region_b, scheme, day), strict=True):
+            for ps in (a, b):
+                console.print(provenance_notice(ps), highlight=False, soft_wrap=True)
             table = RichTable(title=f"{a.scheme}: {a.id} vs {b.id}")
             table.add_column("parameter")
             table.add_column(region_a)

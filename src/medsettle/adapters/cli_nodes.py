@@ -14,6 +14,7 @@ from medsettle.adapters.api.hub import HubConfig, create_hub_app
 from medsettle.adapters.api.province import ProvinceConfig, ProvinceNode, create_province_app
 from medsettle.adapters.faults import arm_from_environment
 from medsettle.adapters.federation import load_keys
+from medsettle.adapters.files import load_policy_book
 from medsettle.adapters.observability import setup_logging
 from medsettle.core import codes
 
@@ -75,6 +76,9 @@ def serve_province(region: Annotated[str, typer.Option(help="province code, e.g.
                    anchor_seconds: Annotated[float, typer.Option(
                        help="how often the ledger's chain head is anchored at the hub")]
                    = 86400.0,
+                   policies: Annotated[Path | None, typer.Option(
+                       help="folder of policy documents <admdvs>/<scheme>/*.yaml "
+                            "(default: the shipped sample parameters)")] = None,
                    ) -> None:
     """Start a province node with its HIS gateway."""
     region = codes.validate_admdvs(region, "--region")
@@ -89,7 +93,8 @@ def serve_province(region: Annotated[str, typer.Option(help="province code, e.g.
     _ensure_sqlite_folder(url)
     node = ProvinceNode(ProvinceConfig(region=region, db_url=url, key=load_keys(keys)[region],
                                        hub_url=hub, public_url=f"http://{host}:{port}",
-                                       peer_timeout=timeout, anchor_seconds=anchor_seconds))
+                                       peer_timeout=timeout, anchor_seconds=anchor_seconds),
+                        book=None if policies is None else load_policy_book(policies))
     uvicorn.run(create_province_app(node), host=host, port=port, log_config=None,
                 access_log=False)
 

@@ -1,15 +1,25 @@
-"""Reading YAML/JSON files: the shipped policy parameters, case files. The only file I/O for the core."""
+"""Reading YAML/JSON files: the shipped policy parameters, case files. The only file I/O for the core.
+
+Policy files are parsed with libyaml (`yaml.CSafeLoader`, same results as the pure-Python safe
+loader, about ten times faster), read only for the region a caller asks for, and kept parsed per
+process: a file is parsed again only when its size or modification time changes.
+"""
 
 from __future__ import annotations
 
 import json
+import threading
+from collections.abc import Iterable
 from importlib import resources
 from pathlib import Path
 
 import yaml
 
 from medsettle.core.errors import InvalidInput, PolicyFileError
-from medsettle.core.policy import PolicyBook, parse_parameter_set
+from medsettle.core.policy import ParameterSet, PolicyBook, parse_parameter_set
+
+#: The fastest safe YAML loader available: libyaml's when PyYAML was built with it.
+SafeLoader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 #: Where the shipped parameters and worked examples live inside the package.
 DATA = resources.files("medsettle") / "data"
@@ -31,25 +41,62 @@ def read_document(path: Path) -> object:
     try:
         if path.suffix == ".json":
             return json.loads(text)
-        return yaml.safe_load(text)
+        return yaml.load(text, Loader=SafeLoader)
     except (yaml.YAMLError, json.JSONDecodeError) as exc:
         raise InvalidInput(str(path), f"cannot be parsed: {exc}") from None
 
 
 def load_policy_book(root: Path | None = None) -> PolicyBook:
-    """Load and validate every policy document under `root` (default: the shipped ones)."""
-    base = root or policies_dir()
-    sets = []
-    for path in sorted(base.rglob("*.yaml")):
-        source = str(path.relative_to(base))
-        try:
-            doc = read_document(path)
-        except InvalidInput as exc:
-            raise PolicyFileError(source, "(document)", exc.message) from None
-        ps = parse_parameter_set(doc, source)
-        parts = path.relative_to(base).parts
-        if len(parts) == 3 and (parts[0] != ps.insu_admdvs or parts[1] != ps.scheme):
-            raise PolicyFileError(source, "insu_admdvs", f"file lies under {parts[0]}/{parts[1]} "
-                                  f"but says {ps.insu_admdvs}/{ps.scheme}")
-        sets.append(ps)
-    return PolicyBook(sets)
+    """The policy documents under `root` (default: the shipped ones), read region by region when
+    first asked for; each is validated when read and every error names the file and key."""
+    return PolicyBook(source=DirectorySource(root or policies_dir()))
+
+
+class DirectorySource:
+    """Policy documents laid out as <root>/<admdvs>/<scheme>/*.yaml (a PolicySource)."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self._groups: dict[tuple[str, str], list[Path]] = {}
+        for path in sorted(root.rglob("*.yaml")):
+            parts = path.relative_to(root).parts
+            key = (parts[0], parts[1]) if len(parts) == 3 else ("", "")
+            self._groups.setdefault(key, []).append(path)
+
+    def groups(self) -> Iterable[tuple[str, str]]:
+        """Every <admdvs>/<scheme> folder with documents (one pseudo-group for stray files)."""
+        return list(self._groups)
+
+    def load(self, insu_admdvs: str, scheme: str) -> list[ParameterSet]:
+        """Parse and validate the documents of one folder, checking they say what it says."""
+        sets = []
+        for path in self._groups.get((insu_admdvs, scheme), []):
+            ps = read_parameter_set(path, self.root)
+            parts = path.relative_to(self.root).parts
+            if len(parts) == 3 and (parts[0] != ps.insu_admdvs or parts[1] != ps.scheme):
+                raise PolicyFileError(ps.source, "insu_admdvs", f"file lies under {parts[0]}/"
+                                      f"{parts[1]} but says {ps.insu_admdvs}/{ps.scheme}")
+            sets.append(ps)
+        return sets
+
+
+_parsed: dict[tuple[str, str, int, int], ParameterSet] = {}
+_parsed_lock = threading.Lock()
+
+
+def read_parameter_set(path: Path, root: Path) -> ParameterSet:
+    """One validated parameter set, from the per-process cache while the file is unchanged."""
+    source = str(path.relative_to(root))
+    stat = path.stat()
+    key = (str(path), source, stat.st_size, stat.st_mtime_ns)
+    cached = _parsed.get(key)
+    if cached is not None:
+        return cached
+    try:
+        doc = read_document(path)
+    except InvalidInput as exc:
+        raise PolicyFileError(source, "(document)", exc.message) from None
+    ps = parse_parameter_set(doc, source)
+    with _parsed_lock:
+        _parsed[key] = ps
+    return ps

@@ -40,8 +40,10 @@ class Federation:
                  pg_url: str | None = None, call_timeout: float = 1.5,
                  his_timeout: float = 2.0,
                  on_loaded: Callable[[str], None] | None = None,
-                 anchor_seconds: float = 86400.0, allow_early_clearing: bool = False) -> None:
+                 anchor_seconds: float = 86400.0, allow_early_clearing: bool = False,
+                 policies: Path | None = None) -> None:
         self.workdir = workdir
+        self.policies = policies  # the provinces' policy folder; None = the shipped one
         self.pg_url = pg_url
         self.keys_path = workdir / "keys.json"
         self.keys_path.write_text(json.dumps(new_keys()), encoding="utf-8")
@@ -119,7 +121,8 @@ class Federation:
         self._spawn(region, ["province", "--region", region, "--port", str(port),
                              "--db", self.dbs[region], "--hub", self.hub_url,
                              "--keys", str(self.keys_path), "--timeout", str(self.his_timeout),
-                             "--anchor-seconds", str(self.anchor_seconds)], env)
+                             "--anchor-seconds", str(self.anchor_seconds),
+                             *(["--policies", str(self.policies)] if self.policies else [])], env)
         if wait:
             self.wait_healthy(self.urls[region], self.procs[region])
 

@@ -17,8 +17,8 @@ Path = tuple[str, ...]
 Delta = Mapping[Path, int]
 
 #: The families of accumulator and how many names follow the family in a path.
-_DEPTH = {"visits": 1, "dedc_paid": 1, "pool_paid": 1, "chronic_paid": 2, "tiers": 2,
-          "acct_balance": 0}
+_DEPTH = {"visits": 1, "dedc_paid": 1, "pool_paid": 1, "pool_base": 1, "chronic_paid": 2,
+          "tiers": 2, "acct_balance": 0}
 _TIER_FIELDS = ("base", "paid")
 
 

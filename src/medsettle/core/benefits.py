@@ -11,11 +11,21 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, fields
 from datetime import date
 from decimal import Decimal
-from fractions import Fraction
 from typing import Literal
 
 from medsettle.core import lines as ln
 from medsettle.core.accumulators import Accumulators, Path
+from medsettle.core.bands import (
+    Band,
+    Segment,
+    as_bands,
+    eligible_within_cap,
+    exact_sum,
+    ratio_at,
+    reduced,
+    rounded,
+    segments,
+)
 from medsettle.core.errors import (
     ChronicDiseaseNotCovered,
     ChronicNotCertified,
@@ -26,7 +36,7 @@ from medsettle.core.errors import (
     PolicyNotInForce,
     UnsupportedScheme,
 )
-from medsettle.core.money import apply_ratio, divide_by_ratio, round_half_up
+from medsettle.core.money import apply_ratio
 from medsettle.core.policy import TIER_ORDER, BandTier, Benefit, ParameterSet
 from medsettle.core.tables import CATEGORIES_OF_SCHEME
 
@@ -45,6 +55,7 @@ class Person:
     maf_category: str | None = None
     chronic_certified: frozenset[str] = frozenset()
     use_acct: bool = False
+    contribution_tier: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -122,6 +133,8 @@ class Settlement:
     delta: Mapping[Path, int]
     acc_before: Accumulators
     acc_after: Accumulators
+    ratio_bands: tuple[Band, ...] = ()
+    policy_hash: str = ""  # the parameter set's content hash: (policy_id, policy_hash) names it
 
     def fund_split(self) -> dict[str, int]:
         """Who pays: each fund, the personal account and cash (sums to medfee_sumamt)."""
@@ -154,7 +167,8 @@ def settle(policy: ParameterSet, person: Person, visit: Visit) -> Settlement:
 
     # S3: deductible (起付线).
     dedc_level = visit.dedc_level or visit.level
-    amount = benefit.deductible.amount.lookup(person.category, dedc_level)
+    amount = benefit.deductible.amount.lookup(person.category, dedc_level,
+                                              person.contribution_tier)
     if benefit.deductible.mode == "per_visit":
         n = acc.get("visits", t) + 1
         factors = benefit.deductible.repeat_factors
@@ -170,36 +184,55 @@ def settle(policy: ParameterSet, person: Person, visit: Visit) -> Settlement:
                           {"amount": amount, "paid_before": paid, "due": due}))
     dedc = min(inscp, due)
 
-    # S4: ratio (支付比例), reduced for temporary travellers in points mode.
-    base_ratio = benefit.ratio.lookup(person.category, visit.level)
+    # S4: ratio (支付比例), reduced for temporary travellers in points mode; a band list (分段报销)
+    # is placed from 0 (per visit) or from the cap group's eligible amount so far this year.
+    eligible = inscp - dedc
     points = policy.temp_reduction.points_for(c)
-    ratio = max(Decimal(0), base_ratio - Decimal(points) / 100)
-    steps.append(Step("ratio.reduced" if points else "ratio.base",
-                      "S4 pool ratio by category and level, less temporary-traveller points",
-                      {"category": person.category, "level": visit.level,
-                       "base_ratio": str(base_ratio), "points": points, "ratio": str(ratio)}))
+    cell = benefit.ratio.lookup(person.category, visit.level, person.contribution_tier)
+    bands = reduced(as_bands(cell), points)
+    start = 0
+    if benefit.ratio_basis == "year" and benefit.cap_group is not None:
+        start = acc.get("pool_base", benefit.cap_group)
+    parts = segments(bands, 0, start, eligible)
+    ratio = ratio_at(bands, start)
+    if isinstance(cell, tuple):
+        steps.append(Step("ratio.banded", "S4 pool ratio by amount band (分段报销), less "
+                          "temporary-traveller points",
+                          {"category": person.category, "level": visit.level,
+                           "basis": benefit.ratio_basis, "points": points, "start": start,
+                           "bands": _bands_doc(bands)}))
+    else:
+        steps.append(Step("ratio.reduced" if points else "ratio.base",
+                          "S4 pool ratio by category and level, less temporary-traveller points",
+                          {"category": person.category, "level": visit.level,
+                           "base_ratio": str(cell), "points": points, "ratio": str(ratio)}))
 
     # S5: pool and caps.
-    eligible = inscp - dedc
-    raw = apply_ratio(eligible, ratio)
+    raw = rounded(exact_sum(parts))
     cap_left, cap_code, period = _cap_left(policy, person, visit, acc, year)
+    pay_values: dict[str, object] = {"eligible": eligible}
+    if isinstance(cell, tuple):
+        pay_values["segments"] = _segments_doc(parts)
     if cap_left is None or raw <= cap_left:
         hifp, e_over = raw, 0
         steps.append(Step("pool.paid", "S5 pool pays R(E × ratio)",
-                          {"eligible": eligible, "ratio": str(ratio), "hifp_pay": hifp,
-                           "cap_left": cap_left}))
+                          {**pay_values, "ratio": str(ratio) if len(bands) == 1 else "banded",
+                           "hifp_pay": hifp, "cap_left": cap_left}))
     else:
         hifp = cap_left
-        e_over = max(0, eligible - divide_by_ratio(cap_left, ratio))
+        within = eligible_within_cap(parts, cap_left)
+        e_over = max(0, eligible - (eligible if within is None else within))
         steps.append(Step(cap_code, "S5 pool pays only what its cap leaves",
-                          {"eligible": eligible, "raw": raw, "cap_left": cap_left,
-                           "hifp_pay": hifp, "e_over": e_over}))
+                          {**pay_values, "raw": raw, "cap_left": cap_left, "hifp_pay": hifp,
+                           "e_over": e_over}))
     pool_prop_selfpay = eligible - hifp
 
     # S6: further tiers, in fixed order.
     delta: dict[Path, int] = {("visits", t): 1, ("dedc_paid", t): dedc}
     if benefit.cap_group is not None:
         delta[("pool_paid", benefit.cap_group)] = hifp
+        if benefit.ratio_basis == "year":
+            delta[("pool_base", benefit.cap_group)] = eligible
     if period is not None and visit.disease is not None:
         delta[("chronic_paid", visit.disease, period)] = hifp
     burden = dedc + pool_prop_selfpay
@@ -246,7 +279,8 @@ def settle(policy: ParameterSet, person: Person, visit: Visit) -> Settlement:
     return Settlement(amounts=amounts, policy_id=policy.id, benefit_class=c, visit_type=t,
                       medical_year=year, ratio=ratio, deductible_due=due, e_over=e_over,
                       lines=priced, steps=tuple(steps), delta=delta, acc_before=acc,
-                      acc_after=acc.applied(delta))
+                      acc_after=acc.applied(delta), ratio_bands=bands,
+                      policy_hash=policy.content_hash)
 
 
 def reverse(settlement: Settlement, acc: Accumulators) -> tuple[Amounts, Accumulators]:
@@ -296,7 +330,7 @@ def _cap_left(policy: ParameterSet, person: Person, visit: Visit, acc: Accumulat
     group = benefit.cap_group
     table = policy.caps.get(group) if group is not None else None
     if group is not None and table is not None:
-        cap = table.lookup(person.category, visit.level)
+        cap = table.lookup(person.category, visit.level, person.contribution_tier)
         left = max(0, cap - acc.get("pool_paid", group))
     period = None
     if visit.type == "chronic" and visit.disease is not None:
@@ -331,25 +365,22 @@ def _tier_for(policy: ParameterSet, person: Person, name: str,
 def _pay_bands(tier: BandTier, base: int, paid: int, x: int, name: str,
                steps: list[Step]) -> int:
     """Band(tier, x): pay each band's ratio on the part of [base, base+x] inside it, then cap."""
-    exact = Fraction(0)
-    low = tier.deductible
-    segments: list[dict[str, object]] = []
-    for band in tier.bands:
-        high = band.upto
-        start = max(base, low)
-        end = base + x if high is None else min(base + x, high)
-        if end > start:
-            exact += Fraction(band.ratio) * (end - start)
-            segments.append({"from": start, "to": end, "ratio": str(band.ratio)})
-        if high is None:
-            break
-        low = high
-    pay = round_half_up(exact.numerator, exact.denominator)
+    parts = segments(tier.bands, tier.deductible, base, x)
+    pay = rounded(exact_sum(parts))
     code = f"tier.{name}.paid" if pay else f"tier.{name}.below_deductible"
     if tier.cap is not None and pay > max(0, tier.cap - paid):
         pay = max(0, tier.cap - paid)
         code = f"tier.{name}.capped"
     steps.append(Step(code, f"S6 {name} pays by bands over the yearly base",
                       {"x": x, "base_before": base, "deductible": tier.deductible,
-                       "segments": segments, "cap": tier.cap, "paid_before": paid, "pay": pay}))
+                       "segments": _segments_doc(parts), "cap": tier.cap, "paid_before": paid,
+                       "pay": pay}))
     return pay
+
+
+def _segments_doc(parts: list[Segment]) -> list[dict[str, object]]:
+    return [{"from": p.start, "to": p.end, "ratio": str(p.ratio)} for p in parts if p.width]
+
+
+def _bands_doc(bands: tuple[Band, ...]) -> list[dict[str, object]]:
+    return [{"upto": b.upto, "ratio": str(b.ratio)} for b in bands]

@@ -133,7 +133,8 @@ def parse_person(doc: Mapping[str, object], insu_admdvs: str, treating: str | No
                  emergency: bool, rules: FilingRules | None = None) -> Person:
     """The §4 person inputs; the benefit class comes from `class` or from the filing category."""
     _known(doc, "person", {"scheme", "category", "filing", "class", "use_acct", "acc_before",
-                           "cvlserv", "maf_category", "chronic_certified", "name"})
+                           "cvlserv", "maf_category", "chronic_certified", "name",
+                           "contribution_tier"})
     scheme = doc.get("scheme")
     if scheme not in ("employee", "resident"):
         raise InvalidInput("person.scheme", f"must be employee or resident, not {scheme!r}")
@@ -147,6 +148,9 @@ def parse_person(doc: Mapping[str, object], insu_admdvs: str, treating: str | No
     maf = doc.get("maf_category")
     if maf is not None and not isinstance(maf, str):
         raise InvalidInput("person.maf_category", "must be a string such as dibao")
+    tier = doc.get("contribution_tier")
+    if tier is not None and not (isinstance(tier, str) and tier):
+        raise InvalidInput("person.contribution_tier", "must be a tier name such as high")
     return Person(
         scheme=str(scheme), category=str(category),
         benefit_class=_benefit_class(doc, insu_admdvs, treating, emergency,
@@ -154,7 +158,8 @@ def parse_person(doc: Mapping[str, object], insu_admdvs: str, treating: str | No
         acc=Accumulators.from_nested(doc.get("acc_before"), "person.acc_before"),
         cvlserv=_bool(doc.get("cvlserv", False), "person.cvlserv"),
         maf_category=maf, chronic_certified=frozenset(certified),
-        use_acct=_bool(doc.get("use_acct", False), "person.use_acct"))
+        use_acct=_bool(doc.get("use_acct", False), "person.use_acct"),
+        contribution_tier=tier)
 
 
 def _benefit_class(doc: Mapping[str, object], insu_admdvs: str, treating: str | None,

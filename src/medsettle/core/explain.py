@@ -6,6 +6,7 @@ Every line and every fund carries a stable reason code (see `lines.py` and the `
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
 
 from medsettle.core import lines as ln
@@ -89,11 +90,38 @@ def step_text(step: Step) -> str:
     """A person-readable sentence for one step."""
     values: dict[str, Any] = {k: (f"¥{fen_to_yuan(v)}" if k in _MONEY_KEYS and isinstance(v, int)
                                   else v) for k, v in step.values.items()}
+    if step.code == "ratio.banded":
+        return _banded_ratio_text(values)
+    if step.code == "pool.paid" and "segments" in values:
+        return (f"The basic pool pays by band: {_segments_text(values['segments'])} = "
+                f"{values['hifp_pay']}.")
     if step.code.startswith("tier."):
         _, name, outcome = step.code.split(".", 2)
         values["name"] = _TIER_NAMES.get(name, name)
         return _TIER_TEXT[outcome].format(**values)
     return _STEP_TEXT.get(step.code, step.rule).format(**values)
+
+
+def _banded_ratio_text(values: dict[str, Any]) -> str:
+    bands = ", ".join(f"{_pct(b['ratio'])} " + ("above" if b["upto"] is None else
+                                                f"to ¥{fen_to_yuan(b['upto'])}")
+                      for b in values["bands"])
+    where = ("each visit's eligible amount is placed from ¥0" if values["basis"] == "visit" else
+             f"this visit's eligible amount is placed after the ¥{fen_to_yuan(values['start'])} "
+             "already eligible this medical year")
+    cut = f", less {values['points']} points for this benefit class" if values["points"] else ""
+    return f"Pool ratio by amount band (分段报销){cut}: {bands}; {where}."
+
+
+def _segments_text(segments: list[dict[str, Any]]) -> str:
+    if not segments:
+        return "nothing eligible"
+    return ", ".join(f"{_pct(s['ratio'])} on ¥{fen_to_yuan(s['to'] - s['from'])}"
+                     for s in segments)
+
+
+def _pct(ratio: str) -> str:
+    return f"{(Decimal(ratio) * 100).normalize():f}%"
 
 
 def explanation(settlement: Settlement) -> list[dict[str, object]]:

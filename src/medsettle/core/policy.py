@@ -2,25 +2,36 @@
 
 One document per insured region × scheme × date range. `parse_parameter_set` turns the YAML
 mapping into a validated, immutable `ParameterSet`; every load error names the file and the key.
-`PolicyBook` holds many sets and finds the one in force.
+Each set is identified by its `id` and by `content_hash`, the SHA-256 of its document in a
+canonical form, so a settlement can name exactly the parameters it used. `PolicyBook` holds many
+sets, read lazily region by region from a `PolicySource`, and finds the one in force.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
+import threading
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
-from typing import Literal
+from typing import Literal, Protocol
 
+from medsettle.core.bands import Band, PoolRatio, parse_pool_ratio
 from medsettle.core.errors import PolicyFileError, PolicyNotInForce
 from medsettle.core.filing import FilingRules, parse_filing_rules
+from medsettle.core.provenance import Origin, Provenance, leaves, parse_provenance
 from medsettle.core.tables import CATEGORIES_OF_SCHEME, DocReader, Table
+from medsettle.core.tiers import TIER_ORDER, BandTier, parse_tiers
+
+__all__ = ["TIER_ORDER", "VISIT_TYPES", "Band", "BandTier", "Benefit", "Deductible",
+           "DiseaseQuota", "Origin", "ParameterSet", "PolicyBook", "PolicySource", "Provenance",
+           "TempReduction", "content_hash", "parse_parameter_set"]
 
 VisitType = Literal["inpatient", "outpatient", "chronic"]
 VISIT_TYPES: tuple[VisitType, ...] = ("inpatient", "outpatient", "chronic")
 SCHEMES = ("employee", "resident")
-TIER_ORDER = ("hifmi", "hifob", "cvlserv", "maf")
 
 #: Largest ratio cut (points) or extra 先行自付 the national rules allow per benefit class (§4).
 REDUCTION_LIMITS: dict[str, tuple[int, Decimal]] = {
@@ -51,30 +62,20 @@ class DiseaseQuota:
 
 @dataclass(frozen=True, slots=True)
 class Benefit:
-    """The basic-pool rule for one visit type."""
+    """The basic-pool rule for one visit type. A ratio cell is one ratio or a band list
+    (分段报销) placed per visit or, with `ratio_basis` year, on the medical year's eligible amount
+    of the cap group so far (the `pool_base` accumulator)."""
 
     deductible: Deductible
-    ratio: Table[Decimal]
+    ratio: Table[PoolRatio]
     cap_group: str | None
     diseases: Mapping[str, DiseaseQuota] = field(default_factory=dict)
+    ratio_basis: Literal["visit", "year"] = "visit"
 
-
-@dataclass(frozen=True, slots=True)
-class Band:
-    """One segment of a tier: cumulative base up to `upto` (None = ∞) is paid at `ratio`."""
-
-    upto: int | None
-    ratio: Decimal
-
-
-@dataclass(frozen=True, slots=True)
-class BandTier:
-    """A tier paid in bands over a yearly cumulative base (大病, 大额, 公务员, one 救助 category)."""
-
-    applies_to: frozenset[str]
-    deductible: int
-    bands: tuple[Band, ...]
-    cap: int | None
+    @property
+    def banded(self) -> bool:
+        """True when some ratio cell is a band list."""
+        return any(isinstance(cell, tuple) for cell in self.ratio.cells.values())
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,16 +95,6 @@ class TempReduction:
         if self.mode != "extra_preselfpay":
             return Decimal(0)
         return self.extra.get(benefit_class, Decimal(0))
-
-
-@dataclass(frozen=True, slots=True)
-class Provenance:
-    """Where the figures come from: `reported` (secondary sources), `illustrative` or `mixed`."""
-
-    status: Literal["reported", "illustrative", "mixed"]
-    source: str
-    illustrative: tuple[str, ...]
-    reason: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,6 +119,17 @@ class ParameterSet:
     provenance: Provenance
     source: str
     document: Mapping[str, object]
+    title: str = ""
+    content_hash: str = ""
+
+    @property
+    def official(self) -> bool:
+        """True only when every value comes from an official document."""
+        return all(origin.status == "official" for origin in self.value_origins().values())
+
+    def value_origins(self) -> dict[str, Origin]:
+        """Every parameter value's dotted key and where it comes from."""
+        return {key: self.provenance.origin_of(key) for key in leaves(self.document)}
 
     def in_force(self, on: date) -> bool:
         """valid_from ≤ on < valid_until."""
@@ -173,7 +175,7 @@ def parse_parameter_set(doc: object, source: str) -> ParameterSet:
         if benefit.cap_group is not None and benefit.cap_group not in caps:
             raise r.fail(f"benefits.{visit_type}.cap_group",
                          f"names cap group {benefit.cap_group!r}, which caps does not define")
-    tiers, maf, maf_applies_to = _tiers(r, top.get("tiers", {}))
+    tiers, maf, maf_applies_to = parse_tiers(r, top.get("tiers", {}))
     account = r.mapping(top.get("account", {}), "account", {"scope"})
     scope = account.get("scope", "inscope_only")
     if scope not in ("inscope_only", "all"):
@@ -190,8 +192,25 @@ def parse_parameter_set(doc: object, source: str) -> ParameterSet:
         temp_reduction=_temp_reduction(r, top.get("temp_reduction")),
         tiers=tiers, maf=maf, maf_applies_to=maf_applies_to,
         account_scope=scope, filing=parse_filing_rules(top, source),
-        manual_catalogue=manual_catalogue, provenance=_provenance(r, top.get("provenance")),
-        source=source, document=top)
+        manual_catalogue=manual_catalogue,
+        provenance=parse_provenance(r, top.get("provenance"), top),
+        source=source, document=top, title=str(top.get("title", "")),
+        content_hash=content_hash(top))
+
+
+def content_hash(doc: Mapping[str, object]) -> str:
+    """SHA-256 (hex) of a policy document in canonical JSON: keys sorted, dates as ISO strings,
+    no spaces. Comments and layout of the YAML file do not change it; any value, date or
+    provenance entry does."""
+    text = json.dumps(doc, sort_keys=True, ensure_ascii=False, separators=(",", ":"),
+                      default=_canonical)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def _canonical(value: object) -> str:
+    if isinstance(value, date):
+        return value.isoformat()
+    raise TypeError(f"{type(value).__name__} has no canonical form")
 
 
 def _date(r: DocReader, value: object, key: str) -> date:
@@ -223,7 +242,7 @@ def _benefits(r: DocReader, value: object, scheme: str) -> dict[str, Benefit]:
 
 
 def _benefit(r: DocReader, value: object, key: str, scheme: str) -> Benefit:
-    doc = r.mapping(value, key, {"deductible", "ratio", "cap_group", "diseases"},
+    doc = r.mapping(value, key, {"deductible", "ratio", "ratio_basis", "cap_group", "diseases"},
                     {"deductible", "ratio"})
     dedc = r.mapping(doc["deductible"], f"{key}.deductible", {"mode", "amount", "repeat_factors"},
                      {"mode", "amount"})
@@ -245,11 +264,18 @@ def _benefit(r: DocReader, value: object, key: str, scheme: str) -> Benefit:
     for code in diseases:
         if not (len(code) == 6 and code[0] == "M" and code[1:].isdigit()):
             raise r.fail(f"{key}.diseases.{code}", "must be a chronic disease code M + 5 digits")
+    basis = doc.get("ratio_basis", "visit")
+    if basis not in ("visit", "year"):
+        raise r.fail(f"{key}.ratio_basis", f"must be visit or year, not {basis!r}")
+    if basis == "year" and cap_group is None:
+        raise r.fail(f"{key}.ratio_basis", "ratio_basis year places the eligible amount on its "
+                                           "cap group's yearly base: name a cap_group")
     return Benefit(
         deductible=Deductible(mode, r.table(dedc["amount"], f"{key}.deductible.amount", scheme,
                                             r.fen), factors),
-        ratio=r.table(doc["ratio"], f"{key}.ratio", scheme, r.ratio),
-        cap_group=cap_group, diseases=diseases)
+        ratio=r.table(doc["ratio"], f"{key}.ratio", scheme,
+                      lambda v, k: parse_pool_ratio(r, v, k)),
+        cap_group=cap_group, diseases=diseases, ratio_basis=basis)
 
 
 def _quota(r: DocReader, value: object, key: str) -> DiseaseQuota:
@@ -296,114 +322,78 @@ def _temp_reduction(r: DocReader, value: object) -> TempReduction:
     return TempReduction(mode, points, extra)
 
 
-def _tiers(r: DocReader, value: object) -> tuple[dict[str, BandTier], dict[str, BandTier],
-                                                 frozenset[str]]:
-    doc = r.mapping(value, "tiers", set(TIER_ORDER))
-    if "hifmi" in doc and "hifob" in doc:
-        raise r.fail("tiers", "a parameter set has at most one of hifmi and hifob")
-    tiers: dict[str, BandTier] = {}
-    for name in ("hifmi", "cvlserv"):
-        if name in doc:
-            tiers[name] = _band_tier(r, doc[name], f"tiers.{name}", with_applies=True)
-    if "hifob" in doc:
-        hifob = r.mapping(doc["hifob"], "tiers.hifob", {"applies_to", "ratio", "cap"},
-                          {"applies_to", "ratio"})
-        tiers["hifob"] = BandTier(
-            _applies_to(r, hifob["applies_to"], "tiers.hifob.applies_to"), 0,
-            (Band(None, r.ratio(hifob["ratio"], "tiers.hifob.ratio")),),
-            None if hifob.get("cap") is None else r.fen(hifob["cap"], "tiers.hifob.cap"))
-    maf: dict[str, BandTier] = {}
-    maf_applies: frozenset[str] = frozenset()
-    if "maf" in doc:
-        maf_doc = r.mapping(doc["maf"], "tiers.maf", {"applies_to", "categories"},
-                            {"applies_to", "categories"})
-        maf_applies = _applies_to(r, maf_doc["applies_to"], "tiers.maf.applies_to")
-        for category, body in r.mapping(maf_doc["categories"], "tiers.maf.categories").items():
-            maf[category] = _band_tier(r, body, f"tiers.maf.categories.{category}",
-                                       with_applies=False, applies=maf_applies)
-    return tiers, maf, maf_applies
+class PolicySource(Protocol):
+    """Where a book reads its sets, one insured region and scheme at a time (adapters/files)."""
 
+    def groups(self) -> Iterable[tuple[str, str]]:
+        """Every (insured region, scheme) the source holds sets for, without reading them."""
 
-def _applies_to(r: DocReader, value: object, key: str) -> frozenset[str]:
-    if not isinstance(value, list) or not value or any(v not in VISIT_TYPES for v in value):
-        raise r.fail(key, f"must be a non-empty list of {list(VISIT_TYPES)}, not {value!r}")
-    return frozenset(value)
-
-
-def _band_tier(r: DocReader, value: object, key: str, *, with_applies: bool,
-               applies: frozenset[str] = frozenset()) -> BandTier:
-    allowed = {"deductible", "bands", "cap"} | ({"applies_to"} if with_applies else set())
-    required = {"bands"} | ({"applies_to"} if with_applies else set())
-    doc = r.mapping(value, key, allowed, required)
-    deductible = r.fen(doc.get("deductible", 0), f"{key}.deductible")
-    bands_doc = doc["bands"]
-    if not isinstance(bands_doc, list) or not bands_doc:
-        raise r.fail(f"{key}.bands", "must be a non-empty list")
-    bands: list[Band] = []
-    floor = deductible
-    for i, band_doc in enumerate(bands_doc):
-        band_key = f"{key}.bands[{i}]"
-        band = r.mapping(band_doc, band_key, {"upto", "ratio"}, {"upto", "ratio"})
-        upto = None if band["upto"] is None else r.fen(band["upto"], f"{band_key}.upto")
-        if upto is not None and upto <= floor:
-            raise r.fail(f"{band_key}.upto", f"{upto} must be above {floor} (the deductible or "
-                                             "the previous band)")
-        if upto is None and i != len(bands_doc) - 1:
-            raise r.fail(f"{band_key}.upto", "only the last band may be open (null)")
-        bands.append(Band(upto, r.ratio(band["ratio"], f"{band_key}.ratio")))
-        floor = upto if upto is not None else floor
-    cap = doc.get("cap")
-    return BandTier(_applies_to(r, doc["applies_to"], f"{key}.applies_to") if with_applies
-                    else applies, deductible, tuple(bands),
-                    None if cap is None else r.fen(cap, f"{key}.cap"))
-
-
-def _provenance(r: DocReader, value: object) -> Provenance:
-    if value is None:
-        return Provenance("illustrative", "", (), "no provenance given")
-    doc = r.mapping(value, "provenance", {"status", "source", "illustrative", "reason",
-                                          "copied_from"}, {"status"})
-    status = doc["status"]
-    if status not in ("reported", "illustrative", "mixed"):
-        raise r.fail("provenance.status", f"must be reported, illustrative or mixed, not {status!r}")
-    keys = doc.get("illustrative", [])
-    if not isinstance(keys, list) or any(not isinstance(k, str) for k in keys):
-        raise r.fail("provenance.illustrative", "must be a list of keys")
-    reason = doc.get("reason", "")
-    if status != "reported" and not reason:
-        raise r.fail("provenance.reason", f"a {status} parameter set must say why")
-    return Provenance(status, str(doc.get("source", "")), tuple(keys), str(reason))
+    def load(self, insu_admdvs: str, scheme: str) -> list[ParameterSet]:
+        """The validated sets of one region and scheme."""
 
 
 class PolicyBook:
-    """All parameter sets known to a node; finds the one in force for a region, scheme and date."""
+    """All parameter sets known to a node; finds the one in force for a region, scheme and date.
 
-    def __init__(self, sets: Iterable[ParameterSet]) -> None:
+    Given a `source`, a region's sets are read and validated the first time they are asked for,
+    so a node starts without reading every region's files; given `sets`, it holds just those.
+    Thread-safe: nodes serve requests from several threads."""
+
+    def __init__(self, sets: Iterable[ParameterSet] = (),
+                 source: PolicySource | None = None) -> None:
         self._by_key: dict[tuple[str, str], list[ParameterSet]] = {}
         self._by_id: dict[str, ParameterSet] = {}
+        self._source = source
+        self._pending: set[tuple[str, str]] = set(source.groups()) if source else set()
+        self._lock = threading.Lock()
+        self._add(list(sets))
+
+    def _add(self, sets: list[ParameterSet]) -> None:
         for ps in sets:
             if ps.id in self._by_id:
                 raise PolicyFileError(ps.source, "id", f"duplicate id {ps.id!r} (also in "
                                                        f"{self._by_id[ps.id].source})")
             self._by_id[ps.id] = ps
             self._by_key.setdefault((ps.insu_admdvs, ps.scheme), []).append(ps)
-        for group in self._by_key.values():
+        for key in {(ps.insu_admdvs, ps.scheme) for ps in sets}:
+            group = self._by_key[key]
             group.sort(key=lambda ps: ps.valid_from)
             for earlier, later in zip(group, group[1:], strict=False):
                 if earlier.valid_until is None or earlier.valid_until > later.valid_from:
                     raise PolicyFileError(later.source, "valid_from",
                                           f"range overlaps {earlier.id} ({earlier.source})")
 
+    def _load(self, keys: Iterable[tuple[str, str]]) -> None:
+        wanted = [key for key in keys if key in self._pending]
+        if not wanted or self._source is None:
+            return
+        with self._lock:
+            for key in wanted:
+                if key in self._pending:
+                    self._add(self._source.load(*key))
+                    self._pending.discard(key)
+
+    def sets_of(self, insu_admdvs: str, scheme: str) -> list[ParameterSet]:
+        """The sets of one region and scheme, by start date (read now if not yet read)."""
+        self._load([(insu_admdvs, scheme)])
+        return list(self._by_key.get((insu_admdvs, scheme), ()))
+
     def find(self, insu_admdvs: str, scheme: str, on: date) -> ParameterSet:
         """The set in force on `on`, or PolicyNotInForce."""
-        for ps in self._by_key.get((insu_admdvs, scheme), ()):
+        for ps in self.sets_of(insu_admdvs, scheme):
             if ps.in_force(on):
                 return ps
         raise PolicyNotInForce(f"no {scheme} policy of region {insu_admdvs} is in force on "
                                f"{on.isoformat()}")
 
     def by_id(self, set_id: str) -> ParameterSet:
-        """The set with this id."""
+        """The set with this id (an id `<region>-<scheme>-…` reads only that region's files)."""
+        if set_id not in self._by_id:
+            region, _, rest = set_id.partition("-")
+            scheme = rest.partition("-")[0]
+            self._load([(region, scheme)])
+        if set_id not in self._by_id:
+            self._load(sorted(self._pending))
         try:
             return self._by_id[set_id]
         except KeyError:
@@ -411,10 +401,11 @@ class PolicyBook:
 
     def regions(self) -> list[str]:
         """Every insured region with at least one set, sorted."""
-        return sorted({admdvs for admdvs, _ in self._by_key})
+        return sorted(a for a in {a for a, _ in self._by_key} | {a for a, _ in self._pending} if a)
 
     def sets(self) -> list[ParameterSet]:
-        """Every set, by region, scheme and start date."""
+        """Every set, by region, scheme and start date (reads every region not read yet)."""
+        self._load(sorted(self._pending))
         return sorted(self._by_id.values(), key=lambda ps: (ps.insu_admdvs, ps.scheme,
                                                             ps.valid_from))
 

@@ -4,10 +4,16 @@ A TABLE is a scalar, a map by category (`active`, `retired`, `resident`), a map 
 (`L0` 基层, `L1`, `L2`, `L3`) or a category map of level maps. It is expanded once, at load time,
 into every (category, level) pair the scheme uses, so a lookup on the settlement path is one dict
 access. A level map without `L0` resolves `L0` to `L1`.
+
+A category map may also carry contribution tiers (档次, domain.md §5 "Real policy shapes"):
+`resident@high` is the value for residents who chose the high contribution tier. A lookup tries
+`category@tier` first, then `category`, so a person with a tier in a region without tiered keys
+uses the plain key, and the plain key must always be there.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
@@ -27,6 +33,11 @@ CATEGORIES_OF_SCHEME: dict[str, tuple[Category, ...]] = {
 
 T = TypeVar("T")
 
+_TIER_NAME = re.compile(r"[a-z0-9_]+")
+
+#: Joins a category and a contribution tier in a TABLE key: `resident@high`.
+TIER_SEPARATOR = "@"
+
 
 @dataclass(frozen=True, slots=True)
 class Table(Generic[T]):
@@ -35,8 +46,12 @@ class Table(Generic[T]):
     cells: Mapping[tuple[str, str], T]
     source: object
 
-    def lookup(self, category: str, level: str) -> T:
-        """The value for a person category at a hospital level tier."""
+    def lookup(self, category: str, level: str, tier: str | None = None) -> T:
+        """The value for a person category (and contribution tier, if any) at a level tier."""
+        if tier is not None:
+            tiered = self.cells.get((f"{category}{TIER_SEPARATOR}{tier}", level))
+            if tiered is not None:
+                return tiered
         try:
             return self.cells[(category, level)]
         except KeyError:
@@ -44,8 +59,13 @@ class Table(Generic[T]):
                                f"no value for category {category!r} at level {level!r}") from None
 
     def distinct(self) -> bool:
-        """True when the value does not depend on category or level."""
+        """True when the value does not depend on category, contribution tier or level."""
         return len(set(self.cells.values())) == 1
+
+    def keys(self) -> list[str]:
+        """The category keys with values: the plain categories, then any `category@tier`."""
+        seen = dict.fromkeys(category for category, _ in self.cells)
+        return sorted(seen, key=lambda k: (TIER_SEPARATOR in k, k))
 
 
 class DocReader:
@@ -97,12 +117,25 @@ class DocReader:
         """Expand a TABLE for every category of `scheme` and every level."""
         categories = CATEGORIES_OF_SCHEME[scheme]
         cells: dict[tuple[str, str], T] = {}
-        if isinstance(value, Mapping) and value and set(value) <= set(CATEGORIES):
+        if isinstance(value, Mapping) and value and all(
+                isinstance(k, str) and k.split(TIER_SEPARATOR, 1)[0] in CATEGORIES for k in value):
             for category in categories:
                 if category not in value:
                     raise self.fail(f"{key}.{category}", "missing entry for a category in use")
                 levels = self._levels(value[category], f"{key}.{category}", cell)
                 cells.update({(category, level): v for level, v in levels.items()})
+            for name in value:
+                if TIER_SEPARATOR not in name:
+                    continue
+                category, tier = name.split(TIER_SEPARATOR, 1)
+                if category not in categories:
+                    raise self.fail(f"{key}.{name}", f"{category} is not a category of the "
+                                                     f"{scheme} scheme")
+                if not _TIER_NAME.fullmatch(tier):
+                    raise self.fail(f"{key}.{name}", "a contribution tier is lower-case letters, "
+                                                     "digits or _ after the @, e.g. resident@high")
+                levels = self._levels(value[name], f"{key}.{name}", cell)
+                cells.update({(name, level): v for level, v in levels.items()})
         else:
             levels = self._levels(value, key, cell)
             for category in categories:

@@ -23,7 +23,7 @@ def policy_near(region: str, scheme: str, on: date) -> ParameterSet | None:
     try:
         return book.find(region, scheme, on)
     except PolicyNotInForce:
-        sets = [ps for ps in book.sets() if ps.insu_admdvs == region and ps.scheme == scheme]
+        sets = book.sets_of(region, scheme)
         later = [ps for ps in sets if ps.valid_from > on]
         if later:
             return later[0]

@@ -1,0 +1,142 @@
+"""A whole inpatient stay over HTTP under an amount-banded policy (分段报销, ratio_basis year)
+settles to the fen as `medsettle calc` of the same case, and its cancel restores the yearly
+eligible base (pool_base) at the insured node.
+
+The provinces run on a copy of the shipped policies in which Chengdu's employee inpatient ratio
+is a band list over the medical year: illustrative bands made for this test, not Chengdu's.
+Guangdong (440000) treats, Sichuan (510000) insures; both backends (see conftest.py).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from collections.abc import Iterator
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from medsettle.adapters.files import policies_dir
+from medsettle.adapters.his.client import HisClient, Patient, VisitFlow, beijing_now
+from medsettle.core.benefits import AMOUNT_FIELDS
+from tests.e2e import fixtures as f
+from tests.e2e.harness import Federation
+
+MEDSETTLE = Path(sys.executable).parent / "medsettle"
+BANDS = [{"upto": 2000000, "ratio": "0.80"}, {"upto": 5000000, "ratio": "0.88"},
+         {"upto": None, "ratio": "0.93"}]
+FENG = f.employee(7, "冯晴")
+YEAR = str(beijing_now().year)  # Chengdu's medical year is the calendar year
+BEFORE = {"pool_base": {"main": 1500000}, "pool_paid": {"main": 1200000}}
+LINES = [(f.SERVICE_BED, "100.00", "5"), (f.DRUG_B, "268.00", "15"),
+         (f.DRUG_B_CAPPED, "12800.00", "1"), (f.SERVICE_C, "1500.00", "1")]
+#: The same lines as the treating place's catalogue classifies them (fixtures.GUANGDONG_CATALOGUE).
+ITEMS = [{"cls": "A", "pric": "100.00", "cnt": "5"},
+         {"cls": "B", "pric": "268.00", "cnt": "15", "selfpay_prop": "0.10"},
+         {"cls": "B", "pric": "12800.00", "cnt": "1", "selfpay_prop": "0.20",
+          "lmt_pric": "10000.00"},
+         {"cls": "C", "pric": "1500.00", "cnt": "1"}]
+
+
+def banded_policies(root: Path) -> dict[str, Any]:
+    """Copy the shipped policies to `root` and band Chengdu's employee inpatient ratio; returns
+    the changed document."""
+    shutil.copytree(policies_dir(), root)
+    path = root / "510100" / "employee" / "510100-employee-2025.yaml"
+    doc = yaml.safe_load(path.read_text(encoding="utf-8"))
+    inpatient = doc["benefits"]["inpatient"]
+    inpatient["ratio"]["active"] = BANDS
+    inpatient["ratio_basis"] = "year"
+    doc["provenance"]["benefits.inpatient.ratio.active"] = {
+        "status": "illustrative", "note": "bands made for the end-to-end test"}
+    path.write_text(yaml.safe_dump(doc, allow_unicode=True, sort_keys=False), encoding="utf-8")
+    return doc
+
+
+@pytest.fixture(scope="module", params=["sqlite", "postgres"])
+def banded(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+           ) -> Iterator[tuple[Federation, dict[str, Any]]]:
+    pg_url = None
+    if request.param == "postgres":
+        pg_url = os.environ.get("MEDSETTLE_PG_URL")
+        if not pg_url:
+            pytest.fail("MEDSETTLE_PG_URL is not set: the PostgreSQL e2e run must not be skipped")
+    workdir: Path = tmp_path_factory.mktemp(f"banded-{request.param}")
+    doc = banded_policies(workdir / "policies")
+    accumulators = [{"psn_no": FENG["psn_no"], "year": YEAR, "path": f"{family}.{group}",
+                     "value": value} for family, groups in BEFORE.items()
+                    for group, value in groups.items()]
+    rows = {"510000": {"persons": [FENG], "accumulators": accumulators,
+                       "filings": [f.filing("BA510100202501010000070", FENG, "posted_worker",
+                                            "440000")],
+                       "institutions": [], "catalogue": []},
+            "440000": {"persons": [], "accumulators": [], "filings": [],
+                       "institutions": [f.institution(f.SHENZHEN_H, "深圳示例医院", "02", "L3")],
+                       "catalogue": f.GUANGDONG_CATALOGUE}}
+    fed = Federation(workdir, rows, pg_url=pg_url, call_timeout=1.5, his_timeout=2.0,
+                     policies=workdir / "policies")
+    try:
+        yield fed.start(), doc
+    finally:
+        fed.close()
+
+
+def calc(case: dict[str, Any], folder: Path) -> dict[str, Any]:
+    """`medsettle calc --json` of a case, as a person would run it."""
+    path = folder / "case.yaml"
+    path.write_text(yaml.safe_dump(case, allow_unicode=True), encoding="utf-8")
+    done = subprocess.run([str(MEDSETTLE), "calc", str(path), "--json"], capture_output=True,
+                          text=True, timeout=120, check=True)
+    result: dict[str, Any] = json.loads(done.stdout)
+    return result
+
+
+def fen(yuan: float) -> int:
+    return round(yuan * 100)
+
+
+def accumulations(his: HisClient, who: Patient) -> dict[str, Any]:
+    out = his.call("5206", {"data": {"psn_no": who.psn_no}}, insuplc=who.insuplc)
+    result: dict[str, Any] = out.get("data", out)["accumulators"]
+    return result
+
+
+def test_a_banded_stay_over_http_equals_calc_and_its_cancel_restores_pool_base(
+        banded: tuple[Federation, dict[str, Any]], tmp_path: Path) -> None:
+    federation, doc = banded
+    his = federation.his("440000", f.SHENZHEN_H)
+    out = his.person("01", FENG["evoucher"])
+    who = Patient.from_1101(out, "01", FENG["evoucher"], "")
+    visit = VisitFlow(his, who)
+    admitted = datetime.now() - timedelta(days=4)
+    visit.admit(begntime=admitted)
+    visit.fees(LINES, inpatient=True, when=admitted + timedelta(days=1))
+    visit.discharge()
+    info = visit.settle("18820.00", inpatient=True)["setlinfo"]
+
+    case = {"id": "banded-e2e", "params": doc,
+            "person": {"scheme": "employee", "category": "active",
+                       "filing": {"category": "posted_worker"}, "acc_before": BEFORE},
+            "visit": {"type": "inpatient", "treating_admdvs": "440300", "level": "L3",
+                      "setl_date": beijing_now().date().isoformat(), "items": ITEMS}}
+    expected = calc(case, tmp_path)
+    assert {name: fen(info[name]) for name in AMOUNT_FIELDS} == expected["result"]
+    # The stay crossed a band edge: E = 12,118.00 − 800.00 placed from ¥15,000 of the year.
+    eligible = expected["result"]["inscp_scp_amt"] - expected["result"]["act_pay_dedc"]
+    assert eligible == 1131800
+    assert [s["code"] for s in expected["explanation"]][3] == "ratio.banded"
+    assert expected["result"]["hifp_pay"] == 400000 + 555984  # 0.80 × 500,000 + 0.88 × 631,800
+    after = accumulations(his, who)
+    assert fen(after["pool_base"]["main"]) == 1500000 + eligible
+    assert fen(after["pool_paid"]["main"]) == 1200000 + expected["result"]["hifp_pay"]
+
+    visit.cancel(info["setl_id"], inpatient=True)
+    restored = accumulations(his, who)
+    assert fen(restored["pool_base"]["main"]) == 1500000
+    assert fen(restored["pool_paid"]["main"]) == 1200000
