@@ -29,9 +29,12 @@ import httpx
 from rich.console import Console
 from rich.progress import Progress
 
+from medsettle.adapters.files import load_policy_book
 from medsettle.adapters.his.client import HisClient, Patient, VisitFlow
 from medsettle.adapters.launcher import Federation
 from medsettle.sim.population import generate_province
+
+SHIPPED = load_policy_book()  # the shipped policy parameters
 
 PG = os.environ.get("MEDSETTLE_PG_URL", "postgresql://postgres@127.0.0.1:5432/test")
 TREATING, INSURED = "440000", ("510000", "310000", "110000")
@@ -57,7 +60,8 @@ def pgbench_tps(seconds: int) -> float:
 def seeds(on: date) -> dict[str, dict[str, list[dict[str, object]]]]:
     rows = {}
     for province in (TREATING, *INSURED):
-        seed = generate_province(province, persons=3000, institutions=20, on=on, seed=7)
+        seed = generate_province(province, persons=3000, institutions=20, on=on, seed=7,
+                              book=SHIPPED)
         rows[province] = {"persons": seed.persons, "accumulators": seed.accumulators,
                           "filings": [], "institutions": seed.institutions,
                           "catalogue": [{k: v for k, v in r.items() if k != "id"}

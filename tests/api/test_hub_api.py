@@ -14,11 +14,11 @@ import pytest
 from starlette.exceptions import StarletteDeprecationWarning
 
 from medsettle.adapters.api.hub import HubConfig, create_hub_app
-from medsettle.adapters.api.hub_routing import RoutingTable
 from medsettle.adapters.federation import signed_headers
 from medsettle.core.errors import NotFound
 from medsettle.services import hub as hub_svc
 from medsettle.services.forwarding import FORWARDED_OPS
+from medsettle.services.hub_routing import RoutingTable
 from medsettle.services.insured_ops import OPERATIONS
 
 with warnings.catch_warnings():  # starlette asks for httpx2, which is not installed here

@@ -16,13 +16,16 @@ from medsettle.adapters.db import tables as t
 from medsettle.adapters.db.engine import make_engine
 from medsettle.adapters.db.store import Store
 from medsettle.adapters.federation import signed_headers
+from medsettle.adapters.files import load_policy_book
 from medsettle.adapters.launcher import Federation
+from medsettle.adapters.player import Player
 from medsettle.core.clearing import YearMonth
 from medsettle.services import clearing
 from medsettle.services.verify import verify_hub_log, verify_node
-from medsettle.sim.player import Player
 from medsettle.sim.population import generate_province
 from medsettle.sim.traffic import plan_day
+
+SHIPPED = load_policy_book()  # the shipped policy parameters
 
 PROVINCES = ["440000", "310000", "110000", "510000"]
 
@@ -30,7 +33,8 @@ PROVINCES = ["440000", "310000", "110000", "510000"]
 @pytest.fixture(scope="module")
 def day_played(tmp_path_factory: pytest.TempPathFactory) -> Federation:
     day = today_in_china()
-    seeds = {p: generate_province(p, persons=300, institutions=8, on=day, seed=11)
+    seeds = {p: generate_province(p, persons=300, institutions=8, on=day, seed=11,
+                              book=SHIPPED)
              for p in PROVINCES}
     fed = Federation(tmp_path_factory.mktemp("money"), {p: rows_of(s) for p, s in seeds.items()})
     fed.start()

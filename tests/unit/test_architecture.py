@@ -92,3 +92,62 @@ def test_the_public_api_lists_only_names_that_exist() -> None:
     missing = [name for name in medsettle.__all__ if not hasattr(medsettle, name)]
     assert missing == []
     assert medsettle.__version__ == "0.1.0"
+
+
+PACKAGE = Path(medsettle.__file__).parent
+SERVICES_FILES = sorted((PACKAGE / "services").glob("*.py"))
+FRAMEWORKS = ("fastapi", "starlette", "httpx", "sqlalchemy", "uvicorn", "alembic", "psycopg")
+
+
+@pytest.mark.parametrize("path", SERVICES_FILES, ids=[p.name for p in SERVICES_FILES])
+def test_services_import_no_web_http_or_database_framework(path: Path) -> None:
+    bad = [(line, name) for line, name in imported_modules(tree(path))
+           if name.split(".")[0] in FRAMEWORKS or name.startswith("medsettle.adapters")]
+    assert bad == [], f"{path.name} imports {bad}"
+
+
+@pytest.mark.parametrize("path", sorted((PACKAGE / "sim").glob("*.py")),
+                         ids=lambda p: p.name)
+def test_the_simulator_imports_no_adapter(path: Path) -> None:
+    bad = [(line, name) for line, name in imported_modules(tree(path))
+           if name.startswith("medsettle.adapters")]
+    assert bad == [], f"{path.name} imports {bad}"
+
+
+def module_imports() -> dict[str, set[str]]:
+    """Every medsettle module → the medsettle modules it imports (TYPE_CHECKING ones too)."""
+    graph: dict[str, set[str]] = {}
+    for path in PACKAGE.rglob("*.py"):
+        if "migrations" in path.parts:
+            continue
+        name = ".".join(("medsettle", *path.relative_to(PACKAGE).with_suffix("").parts))
+        name = name.removesuffix(".__init__")
+        targets = set()
+        for node in ast.walk(tree(path)):
+            if isinstance(node, ast.ImportFrom) and node.module and not node.level:
+                if node.module.startswith("medsettle"):
+                    targets.add(node.module)
+                    targets.update(f"{node.module}.{a.name}" for a in node.names)
+            elif isinstance(node, ast.Import):
+                targets.update(a.name for a in node.names if a.name.startswith("medsettle"))
+        graph[name] = targets
+    return {name: {t for t in targets if t in graph and t != name}
+            for name, targets in graph.items()}
+
+
+def test_no_module_imports_a_module_that_imports_it_back() -> None:
+    graph = module_imports()
+
+    def reaches(start: str, goal: str) -> bool:
+        seen, todo = set(), [start]
+        while todo:
+            here = todo.pop()
+            if here == goal:
+                return True
+            if here not in seen:
+                seen.add(here)
+                todo.extend(graph.get(here, ()))
+        return False
+    cycles = sorted((a, b) for a, targets in graph.items() for b in targets
+                    if a < b and reaches(b, a))
+    assert cycles == []

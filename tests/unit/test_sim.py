@@ -13,6 +13,7 @@ from sqlalchemy import func, select
 
 from medsettle.adapters.db import tables
 from medsettle.adapters.db.engine import make_engine, migrate
+from medsettle.adapters.files import load_policy_book
 from medsettle.core import codes
 from medsettle.core.filing import LONG_TERM_CATEGORIES, FilingCategory
 from medsettle.sim.policies import chronic_diseases
@@ -26,8 +27,12 @@ YUAN = re.compile(r"\d+\.\d{2}")
 DECIMAL = re.compile(r"\d+(\.\d+)?")
 
 
+SHIPPED = load_policy_book()
+
+
 def generate(province: str, seed: int = 11, persons: int = 1500) -> ProvinceSeed:
-    return generate_province(province, persons=persons, institutions=120, on=ON, seed=seed)
+    return generate_province(province, persons=persons, institutions=120, on=ON, seed=seed,
+                             book=SHIPPED)
 
 
 @pytest.fixture(scope="module")
@@ -176,7 +181,8 @@ def test_chronic_certifications_are_diseases_the_region_lists(seeds: dict[str, P
     for seed in seeds.values():
         for p in seed.persons:
             scheme = "employee" if p["insutype"] == "310" else "resident"
-            assert set(p["chronic_certified"]) <= set(chronic_diseases(seed.region, scheme, ON))
+            assert set(p["chronic_certified"]) <= set(chronic_diseases(SHIPPED, seed.region,
+                                                                            scheme, ON))
             certified += bool(p["chronic_certified"])
     assert certified > 0
 
@@ -348,8 +354,8 @@ def test_plan_day_needs_two_provinces(seeds: dict[str, ProvinceSeed]) -> None:
 
 
 def test_catalogue_extra_adds_that_many_entries_with_unique_codes() -> None:
-    small = generate_province("650000", persons=10, institutions=5, on=ON, seed=1)
-    big = generate_province("650000", persons=10, institutions=5, on=ON, seed=1,
+    small = generate_province("650000", persons=10, institutions=5, on=ON, seed=1, book=SHIPPED)
+    big = generate_province("650000", persons=10, institutions=5, on=ON, seed=1, book=SHIPPED,
                             catalogue_extra=1000)
     assert len(big.catalogue) == len(small.catalogue) + 1000
     assert len({row["code"] for row in big.catalogue}) == len(big.catalogue)

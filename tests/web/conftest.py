@@ -21,12 +21,15 @@ import pytest
 from medsettle.adapters.cli_demo import rows_of, today_in_china
 from medsettle.adapters.db.engine import make_engine
 from medsettle.adapters.db.store import Store
+from medsettle.adapters.files import load_policy_book
 from medsettle.adapters.launcher import Federation
+from medsettle.adapters.player import Player
 from medsettle.core.clearing import YearMonth
 from medsettle.services.operators import create_operator
-from medsettle.sim.player import Player
 from medsettle.sim.population import generate_province
 from medsettle.sim.traffic import plan_day
+
+SHIPPED = load_policy_book()  # the shipped policy parameters
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu",
@@ -74,7 +77,8 @@ def claim(psn_no: str, claim_id: str) -> dict[str, Any]:
 @pytest.fixture(scope="session")
 def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
     day = today_in_china()
-    seeds = {p: generate_province(p, persons=60, institutions=6, on=day, seed=11)
+    seeds = {p: generate_province(p, persons=60, institutions=6, on=day, seed=11,
+                              book=SHIPPED)
              for p in PROVINCES}
     fed = Federation(tmp_path_factory.mktemp("console-fed"),
                      {p: rows_of(seeds[p]) for p in PROVINCES}, call_timeout=10.0,

@@ -21,13 +21,14 @@ from rich.table import Table
 from medsettle.adapters.cli_operators import new_password
 from medsettle.adapters.db.engine import make_engine
 from medsettle.adapters.db.store import Store
+from medsettle.adapters.files import load_policy_book
 from medsettle.adapters.launcher import Federation
+from medsettle.adapters.player import Player, Tally, by_province
 from medsettle.core import codes
 from medsettle.core.clearing import YearMonth
 from medsettle.core.money import fen_to_yuan
 from medsettle.services.operators import create_operator
 from medsettle.services.verify import verify_hub_log, verify_node
-from medsettle.sim.player import Player, Tally, by_province
 from medsettle.sim.population import ProvinceSeed, generate_province
 from medsettle.sim.traffic import plan_day
 
@@ -67,9 +68,10 @@ def generate(provinces: list[str], persons: int, institutions: int, on: date, se
     """A synthetic population, institutions and catalogue for each province."""
     task = bar.add_task("generate populations", total=len(provinces))
     seeds = {}
+    book = load_policy_book()
     for province in provinces:
         seeds[province] = generate_province(province, persons=persons, institutions=institutions,
-                                            on=on, seed=seed)
+                                            on=on, seed=seed, book=book)
         bar.advance(task)
     return seeds
 

@@ -20,8 +20,8 @@ import httpx
 
 from medsettle.adapters.cli_nodes import new_keys
 from medsettle.adapters.db.seed import load_rows
-from medsettle.adapters.federation import signed_headers
 from medsettle.adapters.his.client import HisClient
+from medsettle.adapters.peers import SignedClient
 
 MEDSETTLE = str(Path(sys.executable).parent / "medsettle")
 
@@ -171,21 +171,25 @@ class Federation:
         first province)."""
         region = next(r for r in self.dbs if r != "hub")
         key = json.loads(self.keys_path.read_text(encoding="utf-8"))[region]
-        path = "/fed/v1/journal/flush"
-        httpx.post(self.hub_url + path, content=b"{}", timeout=30,
-                   headers=signed_headers(key, region, path, b"{}")).raise_for_status()
+        client = SignedClient(region, 30.0, pool=1)
+        try:
+            client.result("POST", self.hub_url, "/fed/v1/journal/flush", key, {},
+                          peer="the hub")
+        finally:
+            client.close()
 
     def clear_month(self, month: str, early: bool = False) -> dict[str, Any]:
         """Run the clearing of `month` at the hub (signed as the first province); `early`
         clears the current month so far (a hub started with allow_early_clearing)."""
         region = next(r for r in self.dbs if r != "hub")
         key = json.loads(self.keys_path.read_text(encoding="utf-8"))[region]
-        path = f"/clearing/{month}/run"
-        body = json.dumps({"early": early}).encode()
-        response = httpx.post(self.hub_url + path, content=body, timeout=60,
-                              headers=signed_headers(key, region, path, body))
-        result: dict[str, Any] = response.json()
-        if response.status_code != 200:
+        client = SignedClient(region, 60.0, pool=1)
+        try:
+            result = client.request("POST", self.hub_url, f"/clearing/{month}/run", key,
+                                    {"early": early}, peer="the hub")
+        finally:
+            client.close()
+        if result.get("ok") is False:
             raise RuntimeError(f"clearing {month} failed: {result}")
         return result
 

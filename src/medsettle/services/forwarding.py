@@ -8,12 +8,24 @@ province. That the caller owns the visit or settlement it names is checked by th
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+import time
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from datetime import datetime
+from typing import Any, Protocol
 
 from medsettle.core.codes import province_of, validate_admdvs
-from medsettle.core.errors import Forbidden, InvalidInput
+from medsettle.core.errors import (
+    Forbidden,
+    InvalidInput,
+    PeerBadAnswer,
+    PeerTimedOut,
+    PeerUnavailable,
+    PeerUnreachable,
+)
+from medsettle.services.hub import index_rows, mark_down, message_row
+from medsettle.services.hub_routing import RoutingTable
+from medsettle.services.ports import Database
 
 logger = logging.getLogger(__name__)
 
@@ -55,3 +67,81 @@ def admit_call(sender: str, to: str, op: str, msgid: str, payload: Mapping[str, 
             raise Forbidden(f"payload.treating_region: {area} is not in the sender's province "
                             f"{sender}")
     return Call(sender, target, op, msgid, payload)
+
+
+class PeerLink(Protocol):
+    """How the hub reaches a province: a signed request to its endpoint, the province's answer
+    (a JSON object) back, or PeerTimedOut / PeerUnreachable / PeerBadAnswer."""
+
+    def send(self, target: str, endpoint: str, op: str, doc: Mapping[str, Any]
+             ) -> dict[str, Any]: ...
+
+
+class JournalPort(Protocol):
+    """The hub's message log and settlement index, written in batches off the request path."""
+
+    def add(self, message: dict[str, Any], index: list[dict[str, Any]]) -> None: ...
+
+
+#: What happened to a forwarded call, by the kind of trouble (the message log's outcome).
+OUTCOMES: dict[type[PeerUnavailable], str] = {PeerTimedOut: "timeout",
+                                             PeerUnreachable: "unreachable",
+                                             PeerBadAnswer: "bad_answer"}
+
+
+@dataclass
+class Forwarder:
+    """The hub's forward use case: route a call to the insured province, log it, index the
+    settlement it made, and mark a province that does not answer down."""
+
+    db: Database
+    routes: RoutingTable
+    link: PeerLink
+    journal: JournalPort
+    clock: Callable[[], datetime]
+    call_timeout: float
+    observe: Callable[[str, str, float], None] = lambda op, outcome, seconds: None
+
+    def forward(self, call: Call) -> tuple[str, dict[str, Any]]:
+        """The outcome (ok, error, timeout, unreachable, bad_answer) and the answer to relay."""
+        endpoint = self.routes.endpoint_of(call.target)
+        doc = {"from": call.sender, "msgid": call.msgid, "payload": call.payload}
+        started = time.perf_counter()
+        try:
+            answer = self.link.send(call.target, endpoint, call.op, doc)
+            outcome = "ok" if answer.get("ok") else "error"
+        except PeerUnavailable as exc:
+            outcome = next((o for k, o in OUTCOMES.items() if isinstance(exc, k)), "unreachable")
+            answer = {"ok": False, "error": {"code": "peer_unavailable",
+                                             "message": self._why(call.target, outcome, exc)}}
+        seconds = time.perf_counter() - started
+        self.observe(call.op, outcome, seconds)
+        now = self.clock()
+        self.journal.add(message_row(msgid=call.msgid, op=call.op, from_region=call.sender,
+                                     to_region=call.target, outcome=outcome,
+                                     latency_ms=int(seconds * 1000), now=now),
+                         self._index(call, answer, now) if outcome == "ok" else [])
+        if outcome in ("timeout", "unreachable"):
+            with self.db.tx() as tx:
+                mark_down(tx, call.target, now, outcome)
+        if outcome not in ("ok", "error"):
+            self.routes.forget(call.target)  # the next call reads the endpoint again
+        return outcome, answer
+
+    def _why(self, target: str, outcome: str, exc: PeerUnavailable) -> str:
+        if outcome == "timeout":
+            return f"province {target} did not answer within {self.call_timeout:g} s"
+        if outcome == "unreachable":
+            return f"province {target} cannot be reached"
+        return str(exc)
+
+    @staticmethod
+    def _index(call: Call, answer: Mapping[str, Any], now: datetime) -> list[dict[str, Any]]:
+        result = answer.get("result")
+        if not isinstance(result, dict):
+            return []
+        try:
+            return index_rows(call.op, result, call.payload, call.msgid, now)
+        except InvalidInput as exc:  # a malformed answer is logged, not indexed
+            logger.warning("answer not indexed", extra={"msgid": call.msgid, "why": str(exc)})
+            return []

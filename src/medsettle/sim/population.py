@@ -16,11 +16,12 @@ from datetime import date, timedelta
 from typing import Any
 
 from medsettle.core.codes import PREFECTURES, PROVINCES, REGION_OF_PROVINCE, make_id_card
+from medsettle.core.policy import PolicyBook
 from medsettle.sim.catalogue import generate_catalogue
 from medsettle.sim.filings import generate_filings
 from medsettle.sim.institutions import generate_institutions
 from medsettle.sim.names import city_label, employer_name, person_name
-from medsettle.sim.policies import chronic_diseases
+from medsettle.sim.policies import chronic_diseases, exempt_prefixes
 
 Row = dict[str, Any]
 
@@ -43,6 +44,8 @@ class ProvinceSeed:
     institutions: list[Row]
     catalogue: list[Row]
     prices: dict[str, str] = field(default_factory=dict)
+    #: By scheme: treating-place prefixes that count as filed for this region (exempt zones).
+    exempt: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
 
 def _years_before(on: date, years: int) -> date:
@@ -202,8 +205,9 @@ def _balance(rng: random.Random, psn_no: str, category: str) -> Row:
 
 
 def generate_province(province: str, *, persons: int, institutions: int, on: date, seed: int,
-                      catalogue_extra: int = 0) -> ProvinceSeed:
-    """Synthetic seed data of one province node (persons insured in its shipped pooling region)."""
+                      book: PolicyBook, catalogue_extra: int = 0) -> ProvinceSeed:
+    """Synthetic seed data of one province node (persons insured in its pooling region, as the
+    policy book's parameters of that region describe them)."""
     if province not in REGION_OF_PROVINCE:
         raise ValueError(f"unknown province {province!r}; expected one of the 32 admdvs XX0000")
     if persons < 0 or institutions < 0 or catalogue_extra < 0:
@@ -211,7 +215,8 @@ def generate_province(province: str, *, persons: int, institutions: int, on: dat
     region = REGION_OF_PROVINCE[province]
     rng = random.Random(f"medsettle-sim:{seed}:{province}:persons")
     ids = _Identity(province, region, rng)
-    listed = {scheme: chronic_diseases(region, scheme, on) for scheme in ("employee", "resident")}
+    schemes = ("employee", "resident")
+    listed = {scheme: chronic_diseases(book, region, scheme, on) for scheme in schemes}
     city = city_label(region)
     categories = [_category(rng) for _ in range(persons)]
     people = [_person(rng, ids, n + 1, c, on, listed, city) for n, c in enumerate(categories)]
@@ -223,4 +228,6 @@ def generate_province(province: str, *, persons: int, institutions: int, on: dat
         province, region, institutions,
         random.Random(f"medsettle-sim:{seed}:{province}:institutions"))
     catalogue, prices = generate_catalogue(province, extra=catalogue_extra)
-    return ProvinceSeed(province, region, people, balances, filings, hospitals, catalogue, prices)
+    exempt = {scheme: exempt_prefixes(book, region, scheme, on) for scheme in schemes}
+    return ProvinceSeed(province, region, people, balances, filings, hospitals, catalogue, prices,
+                        exempt)

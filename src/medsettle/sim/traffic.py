@@ -30,7 +30,6 @@ from medsettle.sim.lines import (
     inpatient_lines,
     outpatient_lines,
 )
-from medsettle.sim.policies import exempt_prefixes
 from medsettle.sim.population import ProvinceSeed
 
 __all__ = ["PlannedLine", "PlannedVisit", "plan_day"]
@@ -239,7 +238,7 @@ def _unfiled_visit(rng: random.Random, world: _World, visit_no: str,
     picker = world.picker(treating, "emergency" if emergency else "outpatient")
     if not emergency:
         scheme = "employee" if person["insutype"] == "310" else "resident"
-        exempt = exempt_prefixes(seed.region, scheme, world.day)
+        exempt = seed.exempt.get(scheme, ())
         allowed = [i for i in picker.items if not i["suspended"]
                    and not any(i["admdvs"].startswith(p) for p in exempt)]
         picker = _Picker(allowed, [1] * len(allowed))

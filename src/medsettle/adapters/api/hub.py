@@ -2,18 +2,14 @@
 
 from __future__ import annotations
 
-import json
 import logging
 import re
-import threading
-import time
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import httpx
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from prometheus_client import generate_latest
@@ -30,17 +26,21 @@ from medsettle.adapters.api.common import (
 from medsettle.adapters.api.hub_anchors import add_anchor_routes
 from medsettle.adapters.api.hub_clearing import add_clearing_routes
 from medsettle.adapters.api.hub_index import add_index_routes
-from medsettle.adapters.api.hub_routing import RoutingTable
 from medsettle.adapters.db.engine import make_engine, migrate
 from medsettle.adapters.db.store import Store
-from medsettle.adapters.federation import Verifier, error_body, read_answer, signed_headers
+from medsettle.adapters.federation import Verifier, error_body
+from medsettle.adapters.hub_journal import Journal
+from medsettle.adapters.hub_link import HubLink
 from medsettle.adapters.observability import Metrics
 from medsettle.adapters.web.hub_pages import add_hub_console
-from medsettle.core.errors import InvalidInput, MedSettleError, PeerUnavailable
+from medsettle.core.errors import InvalidInput, MedSettleError
 from medsettle.services import hub as svc
-from medsettle.services.forwarding import Call, admit_call
+from medsettle.services.forwarding import Call, Forwarder, admit_call
+from medsettle.services.hub_routing import RoutingTable
 
 logger = logging.getLogger(__name__)
+#: The HTTP status the hub answers a forwarded call with, by outcome (ok and error: 200).
+OUTCOME_STATUS = {"timeout": 504, "unreachable": 503, "bad_answer": 503}
 ENDPOINT = re.compile(r"https?://[\x21-\x7e]{1,192}", re.ASCII)
 #: The most locator hashes one request may publish (provinces send chunks of 5,000).
 LOCATOR_MAX = 10_000
@@ -62,65 +62,18 @@ def now() -> datetime:
     return datetime.now(UTC)
 
 
-class Journal:
-    """The hub's message log and settlement index, written in batches off the request path.
-
-    Rows wait in memory at most `interval` seconds; `flush()` writes them at once (shutdown,
-    tests, clearing). A crash can lose the last moments of the log, never a settlement: the
-    insured node's database is the record, and reconciliation (对账) re-indexes from it.
-    """
-
-    def __init__(self, store: Store, interval: float = 0.25) -> None:
-        self.store = store
-        self.interval = interval
-        self.lock = threading.Lock()
-        self.messages: list[dict[str, Any]] = []
-        self.index: list[dict[str, Any]] = []
-        self.stop = threading.Event()
-        self.thread = threading.Thread(target=self._run, name="journal", daemon=True)
-        self.thread.start()
-
-    def add(self, message: dict[str, Any], index: list[dict[str, Any]]) -> None:
-        """Queue one log line and, for a settlement or its cancel, its index rows."""
-        with self.lock:
-            self.messages.append(message)
-            self.index.extend(index)
-
-    def flush(self) -> None:
-        """Write everything queued."""
-        with self.lock:
-            messages, self.messages = self.messages, []
-            index, self.index = self.index, []
-        if messages or index:
-            with self.store.tx() as tx:
-                svc.write_journal(tx, messages, index)
-
-    def _run(self) -> None:
-        while not self.stop.wait(self.interval):
-            try:
-                self.flush()
-            except Exception:  # keep journaling; the next flush retries the next batch
-                logger.exception("journal flush failed")
-
-    def close(self) -> None:
-        """Stop the writer after a last flush."""
-        self.stop.set()
-        self.thread.join(5)
-        self.flush()
-
-
 def create_hub_app(config: HubConfig) -> FastAPI:
     """Build the hub's app: migrate its database, then serve."""
     engine = make_engine(config.db_url)
     migrate(engine, "hub")
     store = Store(engine)
     metrics = Metrics()
-    http = httpx.Client(timeout=httpx.Timeout(config.call_timeout, connect=1.0),
-                        limits=httpx.Limits(max_connections=256, max_keepalive_connections=256))
+    link = HubLink(config.keys, config.call_timeout)
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         yield
         app.state.journal.close()
+        link.close()
 
     app = FastAPI(title="MedSettle national hub", version="1", lifespan=lifespan)
     app.state.store = store
@@ -144,94 +97,61 @@ def create_hub_app(config: HubConfig) -> FastAPI:
                                                     "internal error at the hub; see its log"}},
                             status_code=500)
 
+    def in_tx(work: Callable[[Any], Any]) -> Any:
+        with store.tx() as tx:
+            return work(tx)
+
     @app.post("/fed/v1/register")
     async def register(request: Request) -> dict[str, Any]:
         node, doc = await authenticated(request)
         endpoint = required_text(doc, "endpoint", ENDPOINT, "an http(s) URL of at most 200 "
                                  "characters")
-        with store.tx() as tx:
-            svc.register(tx, node, endpoint, now())
+        await run_in_threadpool(in_tx, lambda tx: svc.register(tx, node, endpoint, now()))
         routes.set(node, endpoint)
         return {"ok": True}
 
     @app.post("/fed/v1/heartbeat")
     async def heartbeat(request: Request) -> dict[str, Any]:
         node, _ = await authenticated(request)
-        with store.tx() as tx:
-            svc.heartbeat(tx, node, now())
+        await run_in_threadpool(in_tx, lambda tx: svc.heartbeat(tx, node, now()))
         return {"ok": True}
 
     @app.post("/fed/v1/locator")
     async def add_locator(request: Request) -> dict[str, Any]:
         node, doc = await authenticated(request)
         hashes = locator_hashes(doc)
-        with store.tx() as tx:
-            count = svc.add_locator(tx, node, hashes)
+        count = await run_in_threadpool(in_tx, lambda tx: svc.add_locator(tx, node, hashes))
         return {"ok": True, "result": {"count": count}}
 
     @app.post("/fed/v1/locate")
     async def locate(request: Request) -> dict[str, Any]:
         _, doc = await authenticated(request)
         wanted = required_text(doc, "certno_hash", SHA256_HEX, "64 lowercase hex digits")
-        with store.tx() as tx:
-            return {"ok": True, "result": {"province": svc.locate(tx, wanted)}}
+        province = await run_in_threadpool(in_tx, lambda tx: svc.locate(tx, wanted))
+        return {"ok": True, "result": {"province": province}}
 
     @app.post("/fed/v1/call")
     async def forward(request: Request) -> JSONResponse:
         sender, doc = await authenticated(request)
         call = read_call(sender, doc)
-        status, answer = await run_in_threadpool(_forward, call)
-        return JSONResponse(answer, status_code=status)
+        outcome, answer = await run_in_threadpool(forwarder.forward, call)
+        return JSONResponse(answer, status_code=OUTCOME_STATUS.get(outcome, 200))
 
     def lookup(province: str) -> str:
-        with store.tx() as tx:
-            return svc.endpoint_of(tx, province)
+        return str(in_tx(lambda tx: svc.endpoint_of(tx, province)))
+
+    def observe(op: str, outcome: str, seconds: float) -> None:
+        metrics.peer_calls.labels(op, outcome).observe(seconds)
+        metrics.requests.labels(op, outcome).inc()
 
     routes = RoutingTable(lookup)
     journal = Journal(store)
     app.state.journal = journal
+    forwarder = Forwarder(store, routes, link, journal, now, config.call_timeout, observe)
     add_clearing_routes(app, store, config.keys, verifier,
                         allow_early=config.allow_early_clearing)
     add_index_routes(app, store, verifier)
     add_hub_console(app, store, config.keys, config.stale_after)
-
-    def _forward(call: Call) -> tuple[int, dict[str, Any]]:
-        sender, target, op, msgid = call.sender, call.target, call.op, call.msgid
-        endpoint = routes.endpoint_of(target)
-        path = f"/fed/v1/ops/{op}"
-        body = json.dumps({"from": sender, "msgid": msgid, "payload": call.payload},
-                          ensure_ascii=False).encode()
-        started = time.perf_counter()
-        outcome, status, answer = "ok", 200, None
-        try:
-            response = http.post(endpoint + path, content=body,
-                                 headers=signed_headers(config.keys[target], "hub", path, body))
-            answer = read_answer(response, f"province {target}")
-            outcome = "ok" if answer.get("ok") else "error"
-        except PeerUnavailable as exc:  # it answered, but not with a JSON object
-            outcome, status, answer = "bad_answer", http_status(exc), error_body(exc)
-        except httpx.TimeoutException:
-            outcome, status = "timeout", 504
-        except httpx.TransportError:
-            outcome, status = "unreachable", 503
-        latency = time.perf_counter() - started
-        metrics.peer_calls.labels(op, outcome).observe(latency)
-        metrics.requests.labels(op, outcome).inc()
-        journal.add(svc.message_row(msgid=msgid, op=op, from_region=sender, to_region=target,
-                                    outcome=outcome, latency_ms=int(latency * 1000), now=now()),
-                    svc.index_rows(op, answer["result"], call.payload, msgid, now())
-                    if outcome == "ok" and answer and isinstance(answer.get("result"), dict)
-                    else [])
-        if outcome in ("timeout", "unreachable"):
-            with store.tx() as tx:
-                svc.mark_down(tx, target, now(), outcome)
-        if outcome not in ("ok", "error"):
-            routes.forget(target)  # the next call reads the endpoint again
-        if answer is None:
-            message = (f"province {target} did not answer within {config.call_timeout:g} s"
-                       if outcome == "timeout" else f"province {target} cannot be reached")
-            answer = {"ok": False, "error": {"code": "peer_unavailable", "message": message}}
-        return status, answer
 
     @app.get("/status")
     def status_board() -> dict[str, Any]:

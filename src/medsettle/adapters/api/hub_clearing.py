@@ -14,7 +14,6 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
-import httpx
 from fastapi import FastAPI, Request
 from fastapi.responses import PlainTextResponse, Response
 from starlette.concurrency import run_in_threadpool
@@ -22,7 +21,8 @@ from starlette.concurrency import run_in_threadpool
 from medsettle.adapters.api.auth import authenticate
 from medsettle.adapters.api.common import parse_object, signed_body
 from medsettle.adapters.db.store import Store
-from medsettle.adapters.federation import Verifier, read_answer, signed_headers
+from medsettle.adapters.federation import Verifier
+from medsettle.adapters.hub_link import HubLink
 from medsettle.core.clearing import YearMonth, summary_text, to_csv, to_dict
 from medsettle.core.errors import Forbidden, InvalidInput, MedSettleError
 from medsettle.services import clearing as svc
@@ -45,18 +45,20 @@ def tell_province_to_pay_institutions(store: Store, keys: dict[str, str], provin
     (posted in its own ledger). Best effort: a province that is down is told again when it
     calls, or by an operator; the hub's side stays paid. Returns the province's result (None if
     it was not told, or its answer is not a JSON object)."""
-    path = f"/fed/v1/clearing/{month}/pay-institutions"
+    link = HubLink(keys, 10.0, pool=1)
     try:
         with store.tx() as tx:
             endpoint = hub_svc.endpoint_of(tx, province)
-        response = httpx.post(endpoint + path, content=b"{}", timeout=10,
-                              headers=signed_headers(keys[province], "hub", path, b"{}"))
-        result = read_answer(response, f"province {province}").get("result")
+        answer = link.post(province, endpoint, f"/fed/v1/clearing/{month}/pay-institutions",
+                           {})
+        result = answer.get("result")
         return result if isinstance(result, dict) else None
-    except (MedSettleError, httpx.HTTPError, KeyError) as exc:
+    except (MedSettleError, KeyError) as exc:
         logger.warning("province not told to pay its institutions",
                        extra={"province": province, "month": month, "why": str(exc)})
         return None
+    finally:
+        link.close()
 
 
 def add_clearing_routes(app: FastAPI, store: Store, keys: dict[str, str], verifier: Verifier,

@@ -5,20 +5,18 @@ log in the transaction that makes it."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from fastapi import Depends, FastAPI, Request
 from starlette.concurrency import run_in_threadpool
 
 from medsettle.adapters.api.auth import operator_dependency
 from medsettle.adapters.api.common import in_tx, json_body, jsonable
+from medsettle.adapters.province_node import ProvinceNode
 from medsettle.core.errors import InvalidInput
 from medsettle.core.operators import Operator
 from medsettle.services import filings
 from medsettle.services.audit import Actor, row_of, run_audited
-
-if TYPE_CHECKING:
-    from medsettle.adapters.api.province import ProvinceNode
 
 
 def add_filing_routes(app: FastAPI, node: ProvinceNode) -> None:

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import date
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from fastapi import Depends, FastAPI, Request
 from starlette.concurrency import run_in_threadpool
@@ -21,15 +21,13 @@ from medsettle.adapters.api.common import (
     signed_by,
 )
 from medsettle.adapters.db.records import settlement_row
+from medsettle.adapters.province_node import ProvinceNode
 from medsettle.core.errors import InvalidInput
 from medsettle.core.operators import Operator
 from medsettle.core.records import Role
 from medsettle.services import reimbursement as rb
 from medsettle.services.audit import Actor, run_audited
 from medsettle.services.clearing import pay_institutions
-
-if TYPE_CHECKING:
-    from medsettle.adapters.api.province import ProvinceNode
 
 ROLES = frozenset({"treating", "insured"})
 MAX_DAYS = 31

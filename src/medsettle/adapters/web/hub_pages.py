@@ -12,14 +12,13 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-import httpx
 from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from medsettle.adapters.db import console_queries as q
 from medsettle.adapters.db.store import Store
-from medsettle.adapters.federation import read_answer, signed_headers
+from medsettle.adapters.peers import SignedClient
 from medsettle.adapters.web.app import Pages, install
 from medsettle.adapters.web.render import Console, region
 from medsettle.core.clearing import YearMonth, to_dict
@@ -242,16 +241,18 @@ def drill(store: Store, keys: dict[str, str], region: str, setl_id: str) -> dict
     last = sorted(anchors.items())[-20:]
     query = "anchors=" + ",".join(f"{s}:{h}" for s, h in last) if last else ""
     path = f"/fed/v1/console/settlements/{setl_id}"
+    client = SignedClient("hub", 5.0, pool=1)
     try:
         with store.tx() as tx:
             endpoint = hub_svc.endpoint_of(tx, region)
-        response = httpx.get(endpoint + path + (f"?{query}" if query else ""), timeout=5,
-                             headers=signed_headers(keys[region], "hub", path, b"", query))
-        answer = read_answer(response, f"province {region}")
+        answer = client.request("GET", endpoint, path, keys[region], query=query,
+                                peer=f"province {region}")
         if not answer.get("ok"):
             error = answer.get("error") or {}
             return {"region": region, "error": str(error.get("message", "refused"))}
         result = answer["result"]
         return {"region": region, **result}
-    except (MedSettleError, httpx.HTTPError, KeyError) as exc:
+    except (MedSettleError, KeyError) as exc:
         return {"region": region, "error": str(exc) or type(exc).__name__}
+    finally:
+        client.close()

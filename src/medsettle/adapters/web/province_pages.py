@@ -8,7 +8,7 @@ refused with 403 and changes nothing.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from fastapi import Request
 from fastapi.responses import HTMLResponse, Response
@@ -17,6 +17,7 @@ from starlette.concurrency import run_in_threadpool
 from medsettle.adapters.api.common import signed_by
 from medsettle.adapters.db import console_queries as q
 from medsettle.adapters.federation import raise_remote
+from medsettle.adapters.province_node import ProvinceNode
 from medsettle.adapters.web.app import Pages, install
 from medsettle.adapters.web.detail import parse_anchors, settlement_detail
 from medsettle.adapters.web.render import Console
@@ -26,9 +27,6 @@ from medsettle.core.operators import Operator
 from medsettle.services import audit, filings
 from medsettle.services import reimbursement as rb
 from medsettle.services.audit import Actor, row_of, run_audited
-
-if TYPE_CHECKING:
-    from medsettle.adapters.api.province import ProvinceNode
 
 NAV = [("/console", "Dashboard"), ("/console/filings", "Filings"),
        ("/console/reimbursements", "Reimbursements"), ("/console/institutions", "Institutions"),

@@ -1,0 +1,118 @@
+"""One province node (省级平台) as a running thing: its database, policies, catalogue, HIS gateway
+and hub link, and the background loop (heartbeats, anchors, pending reversals). The HTTP face
+is adapters/api/province.py."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from medsettle.adapters.db.engine import make_engine, migrate
+from medsettle.adapters.db.node_data import insured_id_numbers, load_catalogue
+from medsettle.adapters.db.store import Store
+from medsettle.adapters.federation import Verifier
+from medsettle.adapters.files import load_policy_book
+from medsettle.adapters.his.gateway import HisGateway
+from medsettle.adapters.insured_port import InsuredRouter, certno_hash
+from medsettle.adapters.observability import Metrics
+from medsettle.adapters.peers import HubClient
+from medsettle.core.errors import MedSettleError, NotFound
+from medsettle.core.policy import PolicyBook
+from medsettle.services.anchors import Head, send_anchor
+from medsettle.services.treating import Treating
+from medsettle.services.treating_settle import retry_pending_reversals
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class ProvinceConfig:
+    """Settings of a province node, read once at start."""
+
+    region: str  # province code, e.g. "440000"
+    db_url: str
+    key: str
+    hub_url: str | None = None
+    public_url: str = ""
+    peer_timeout: float = 3.0
+    heartbeat_seconds: float = 2.0
+    anchor_seconds: float = 86400.0  # how often the chain head is sent to the hub (daily)
+
+
+def utc_now() -> datetime:
+    """The node's clock (UTC)."""
+    return datetime.now(UTC)
+
+
+class ProvinceNode:
+    """Everything one province node runs: database, policies, catalogue, gateway, hub link."""
+
+    def __init__(self, config: ProvinceConfig, book: PolicyBook | None = None,
+                 clock: Callable[[], datetime] = utc_now) -> None:
+        self.config = config
+        self.clock = clock
+        self.store = Store(make_engine(config.db_url))
+        migrate(self.store.engine, "province")
+        self.book = book or load_policy_book()
+        self.metrics = Metrics()
+        self.hub = (HubClient(config.hub_url, config.region, config.key, config.peer_timeout)
+                    if config.hub_url else None)
+        self.router = InsuredRouter(config.region, self.store, self.book, self.hub, self.metrics,
+                                    clock)
+        self.treating = Treating(self.store, config.region, self.router,
+                                 load_catalogue(self.store, config.region))
+        self.gateway = HisGateway(self.treating, self.metrics, clock)
+        self._stop = threading.Event()
+        self.verifier = Verifier({"hub": config.key})  # the signed requests the hub sends here
+
+    def reload_catalogue(self) -> int:
+        """Re-read the catalogue after it changed; returns its size."""
+        self.treating.catalogue = load_catalogue(self.store, self.config.region)
+        return len(self.treating.catalogue)
+
+    def join_federation(self) -> None:
+        """Register with the hub and publish the locator index of our insured ID numbers."""
+        if self.hub is None:
+            return
+        self.hub.ask("/fed/v1/register", {"endpoint": self.config.public_url})
+        certnos = insured_id_numbers(self.store)
+        for start in range(0, len(certnos), 5000):
+            chunk = [certno_hash(c) for c in certnos[start:start + 5000]]
+            self.hub.ask("/fed/v1/locator", {"hashes": chunk}, timeout=30)
+
+    def background(self) -> None:
+        """Heartbeats to the hub, the ledger's chain head every `anchor_seconds` (skipped when
+        empty or unchanged), and retries of pending reversals, until stopped."""
+        joined, anchor_due = False, self.clock()
+        anchored: Head | None = None
+        while not self._stop.wait(0 if not joined else self.config.heartbeat_seconds):
+            try:
+                if not joined:
+                    self.join_federation()
+                    joined = True
+                elif self.hub is not None:
+                    self.hub.ask("/fed/v1/heartbeat", {})  # NotFound: the hub forgot us
+                    if self.clock() >= anchor_due:
+                        anchored = send_anchor(self.store, self.hub.post, anchored, self.clock())
+                        anchor_due = self.clock() + timedelta(seconds=self.config.anchor_seconds)
+                retry_pending_reversals(self.treating, self.clock())
+            except (MedSettleError, OSError) as exc:
+                logger.warning("hub unreachable or refusing", extra={"why": str(exc)})
+                self._stop.wait(1.0)
+                joined = joined and not isinstance(exc, NotFound)
+            except Exception:  # a bug must not stop heartbeats and reversals for good
+                logger.exception("background round failed")
+                self._stop.wait(1.0)
+
+    def start(self) -> None:
+        """Start the background thread."""
+        threading.Thread(target=self.background, name="federation", daemon=True).start()
+
+    def stop(self) -> None:
+        """Stop the background thread and close connections."""
+        self._stop.set()
+        if self.hub is not None:
+            self.hub.close()
