@@ -25,12 +25,12 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import date
 from pathlib import Path
 
-import httpx
 from rich.console import Console
 from rich.progress import Progress
 
 from medsettle.adapters.files import load_policy_book
-from medsettle.adapters.his.client import HisClient, Patient, VisitFlow
+from medsettle.adapters.his.client import Patient, PooledHisClient, VisitFlow
+from medsettle.adapters.http_pool import HttpPool
 from medsettle.adapters.launcher import Federation
 from medsettle.sim.population import generate_province
 
@@ -73,10 +73,11 @@ class Driver:
     """HIS clients that run whole visits and time every transaction."""
 
     def __init__(self, fed: Federation, rows: dict, lines: list[tuple[str, str, str]]) -> None:
-        self.http = httpx.Client(timeout=30, limits=httpx.Limits(max_connections=128))
+        self.http = HttpPool(30.0, 128)
         inst = next(i for i in rows[TREATING]["institutions"] if i["level"] == "L3"
                     and not i["suspended"] and i["networked"])
-        self.his = HisClient(fed.urls[TREATING], inst["fixmedins_code"], inst["name"], self.http)
+        self.his = PooledHisClient(fed.urls[TREATING], inst["fixmedins_code"], inst["name"],
+                                   self.http)
         self.his.sign_in()
         self.people = [p for region in INSURED for p in rows[region]["persons"]
                        if p["insurance_active"]]
@@ -138,6 +139,56 @@ def run(driver: Driver, workers: int, seconds: float, rate: float | None, label:
     return done[0], time.perf_counter() - started
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process so far."""
+    with open(f"/proc/{pid}/stat") as handle:
+        fields = handle.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def postgres_pids() -> list[int]:
+    """The PostgreSQL server's processes on this machine."""
+    found = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/comm") as handle:
+                    if handle.read().strip() in ("postgres", "postmaster"):
+                        found.append(int(entry))
+            except OSError:
+                continue
+    return found
+
+
+class CpuMeter:
+    """CPU seconds spent by the federation's processes, the load generator and PostgreSQL."""
+
+    def __init__(self, fed: Federation) -> None:
+        self.groups = {"hub": [fed.procs["hub"].pid],
+                       "provinces": [p.pid for r, p in fed.procs.items() if r != "hub"],
+                       "postgres": postgres_pids()}
+        self.start = self.read()
+
+    def read(self) -> dict[str, float]:
+        totals = {}
+        for name, pids in self.groups.items():
+            total = 0.0
+            for pid in pids:
+                try:
+                    total += cpu_seconds(pid)
+                except OSError:
+                    continue
+            totals[name] = total
+        totals["load generator"] = time.process_time()
+        return totals
+
+    def per_visit_ms(self, visits: int) -> dict[str, float]:
+        end = self.read()
+        spent = {k: (end[k] - self.start[k]) * 1000 / max(visits, 1) for k in end}
+        spent["total"] = sum(spent.values())
+        return {k: round(v, 2) for k, v in spent.items()}
+
+
 def pct(values: list[float], q: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))] * 1000
@@ -163,7 +214,9 @@ def main() -> None:
                 for _ in range(20):
                     driver.visit()  # warm up
                 driver.latency.clear()
+                meter = CpuMeter(fed)
                 count, wall = run(driver, args.workers, args.seconds, None, "full load", bar)
+                cpu = meter.per_visit_ms(count)
                 full_rate = count / wall
                 full = {k: list(v) for k, v in driver.latency.items()}
                 driver.latency.clear()
@@ -183,6 +236,7 @@ def main() -> None:
         "half_load_p50_ms": {k: round(pct(v, 0.5), 1) for k, v in half.items()},
         "half_load_p99_ms": {k: round(pct(v, 0.99), 1) for k, v in half.items()},
         "half_load_mean_settle_ms": round(statistics.mean(half["2207"]) * 1000, 1),
+        "cpu_ms_per_visit": cpu,
         "pgbench_tpcb_tps": tps,
         "ratio_settlements_to_pgbench_tps": round(full_rate / tps, 4) if tps else None,
         "python": platform.python_version(), "cores": os.cpu_count(),

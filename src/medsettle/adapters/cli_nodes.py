@@ -10,8 +10,8 @@ from typing import Annotated
 import typer
 import uvicorn
 
-from medsettle.adapters.api.hub import HubConfig, create_hub_app
-from medsettle.adapters.api.province import ProvinceConfig, ProvinceNode, create_province_app
+from medsettle.adapters.api.hub import HubConfig, serve_hub_app
+from medsettle.adapters.api.province import ProvinceConfig, ProvinceNode, serve_province_app
 from medsettle.adapters.faults import arm_from_environment
 from medsettle.adapters.federation import load_keys
 from medsettle.adapters.files import load_policy_book
@@ -56,7 +56,7 @@ def serve_hub(port: Annotated[int, typer.Option()] = 8000,
     """Start the national hub."""
     setup_logging("hub")
     _ensure_sqlite_folder(db)
-    app = create_hub_app(HubConfig(db_url=db, keys=load_keys(keys), call_timeout=call_timeout,
+    app = serve_hub_app(HubConfig(db_url=db, keys=load_keys(keys), call_timeout=call_timeout,
                                    allow_early_clearing=allow_early_clearing))
     uvicorn.run(app, host=host, port=port, log_config=None, access_log=False)
 
@@ -95,7 +95,7 @@ def serve_province(region: Annotated[str, typer.Option(help="province code, e.g.
                                        hub_url=hub, public_url=f"http://{host}:{port}",
                                        peer_timeout=timeout, anchor_seconds=anchor_seconds),
                         book=None if policies is None else load_policy_book(policies))
-    uvicorn.run(create_province_app(node), host=host, port=port, log_config=None,
+    uvicorn.run(serve_province_app(node), host=host, port=port, log_config=None,
                 access_log=False)
 
 

@@ -16,7 +16,6 @@ from datetime import date
 from pathlib import Path
 from typing import Annotated, Any
 
-import httpx
 import typer
 from rich.console import Console
 from rich.table import Table as RichTable
@@ -45,18 +44,16 @@ class HttpSides:
         self.hub_url = hub_url.rstrip("/")
         self.keys = keys
         self.timeout = timeout
-        self.http = httpx.Client(timeout=timeout)
         self.as_hub = SignedClient("hub", timeout)
         self.endpoints: dict[str, str] = {}
 
     def regions(self) -> list[str]:
         """The provinces registered at the hub (from its status board)."""
         if not self.endpoints:
-            try:
-                response = self.http.get(f"{self.hub_url}/status")
-            except httpx.HTTPError as exc:
-                raise PeerUnavailable(f"{self.hub_url} cannot be reached: {exc}") from None
-            board = read_answer(response, f"the hub at {self.hub_url}")
+            peer = f"the hub at {self.hub_url}"
+            status, body = self.as_hub.http.request("GET", f"{self.hub_url}/status", None, {},
+                                                    None, peer)
+            board = read_answer(status, body, peer)
             self.endpoints = {n["region"]: n["endpoint"] for n in board["nodes"]}
         return sorted(self.endpoints)
 
@@ -131,7 +128,6 @@ class HttpSides:
 
     def close(self) -> None:
         """Close connections."""
-        self.http.close()
         self.as_hub.close()
 
 

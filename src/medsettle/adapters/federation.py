@@ -24,8 +24,6 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
-import httpx
-
 from medsettle.core import errors
 from medsettle.core.errors import AuthenticationFailed, MedSettleError, PeerBadAnswer
 
@@ -159,16 +157,15 @@ def raise_remote(error: Mapping[str, Any]) -> None:
     raise cls(message)
 
 
-def read_answer(response: httpx.Response, peer: str) -> dict[str, Any]:
+def read_answer(status: int, body: bytes, peer: str) -> dict[str, Any]:
     """A node's answer, which must be a JSON object whatever the status; anything else (a
     proxy's error page, a plain-text 500, a list) is PeerUnavailable naming `peer`."""
     try:
-        answer = response.json()
+        answer = json.loads(body)
     except ValueError:  # not JSON, or not UTF-8
         answer = None
     if not isinstance(answer, dict):
-        raise PeerBadAnswer(f"{peer} answered HTTP {response.status_code} without a JSON "
-                            "object")
+        raise PeerBadAnswer(f"{peer} answered HTTP {status} without a JSON object")
     return answer
 
 

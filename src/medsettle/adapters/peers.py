@@ -1,4 +1,5 @@
-"""Signed JSON requests to other nodes over pooled HTTP: the one client every node-to-node call
+"""Signed JSON requests to other nodes over pooled HTTP (adapters/http_pool): the one client
+every node-to-node call
 uses (a province calling the hub, the hub forwarding to a province, the operators' tools).
 
 A peer's trouble becomes a PeerUnavailable here, by kind: PeerTimedOut (no answer in time: the
@@ -12,14 +13,9 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-import httpx
-
 from medsettle.adapters.federation import read_answer, result_of, signed_headers
-from medsettle.core.errors import (
-    AuthenticationFailed,
-    PeerTimedOut,
-    PeerUnreachable,
-)
+from medsettle.adapters.http_pool import HttpPool
+from medsettle.core.errors import AuthenticationFailed, PeerUnreachable
 
 
 def dumps(doc: Any) -> bytes:
@@ -30,14 +26,10 @@ def dumps(doc: Any) -> bytes:
 class SignedClient:
     """Pooled HTTP connections for signed requests sent as node `node`."""
 
-    def __init__(self, node: str, timeout: float = 3.0, *, pool: int = 64,
-                 transport: httpx.BaseTransport | None = None) -> None:
+    def __init__(self, node: str, timeout: float = 3.0, *, pool: int = 64) -> None:
         self.node = node
         self.timeout = timeout
-        self.http = httpx.Client(transport=transport,
-                                 timeout=httpx.Timeout(timeout, connect=min(timeout, 2.0)),
-                                 limits=httpx.Limits(max_connections=pool,
-                                                     max_keepalive_connections=pool))
+        self.http = HttpPool(timeout, pool)
 
     def request(self, method: str, base: str, path: str, key: str, doc: Any = None, *,
                 query: str = "", timeout: float | None = None,
@@ -47,15 +39,9 @@ class SignedClient:
         body = b"" if doc is None else dumps(doc)
         headers = signed_headers(key, self.node, path, body, query)
         url = f"{base.rstrip('/')}{path}{'?' + query if query else ''}"
-        try:
-            response = self.http.request(method, url, content=body or None, headers=headers,
-                                         timeout=timeout)
-        except httpx.TimeoutException:
-            raise PeerTimedOut(f"{peer} did not answer in time") from None
-        except httpx.TransportError as exc:
-            raise PeerUnreachable(f"{peer} cannot be reached: {exc}") from None
-        answer = read_answer(response, peer)
-        if response.status_code == 401:
+        status, data = self.http.request(method, url, body or None, headers, timeout, peer)
+        answer = read_answer(status, data, peer)
+        if status == 401:
             error = answer.get("error")
             message = error.get("message") if isinstance(error, Mapping) else None
             raise AuthenticationFailed(str(message or f"{peer} refused the request"))
@@ -75,13 +61,12 @@ class SignedClient:
 class HubClient:
     """A province's connection to the hub: register, heartbeat, and calls to other provinces."""
 
-    def __init__(self, hub_url: str, node: str, key: str, timeout: float = 3.0,
-                 transport: httpx.BaseTransport | None = None) -> None:
+    def __init__(self, hub_url: str, node: str, key: str, timeout: float = 3.0) -> None:
         self.hub_url = hub_url
         self.node = node
         self.key = key
         self.timeout = timeout
-        self.client = SignedClient(node, timeout + 1.0, transport=transport)
+        self.client = SignedClient(node, timeout + 1.0)
 
     def post(self, path: str, doc: Mapping[str, Any],
              timeout: float | None = None) -> dict[str, Any]:
@@ -89,9 +74,11 @@ class HubClient:
         return self.client.request("POST", self.hub_url, path, self.key, doc, timeout=timeout,
                                    peer="the national hub")
 
-    def get(self, path: str, timeout: float | None = None) -> httpx.Response:
-        """An unsigned GET of one of the hub's open pages (status, statements, anchors)."""
-        return self.client.http.get(f"{self.hub_url.rstrip('/')}{path}", timeout=timeout)
+    def get(self, path: str, timeout: float | None = None) -> tuple[int, bytes]:
+        """An unsigned GET of one of the hub's open pages (status, statements, anchors):
+        (status, body)."""
+        return self.client.http.request("GET", f"{self.hub_url.rstrip('/')}{path}", None, {},
+                                        timeout, "the national hub")
 
     def ask(self, path: str, doc: Mapping[str, Any], timeout: float | None = None) -> Any:
         """POST to the hub and return the `result` of its answer; a refusal is raised here as

@@ -174,6 +174,10 @@ class AlreadyAnswered(StateConflict):
 
     code = "already_answered"
 
+    def __init__(self, message: str, stored: object = None) -> None:
+        self.stored = stored  # the stored answer's record, when at hand
+        super().__init__(message)
+
 
 class MsgidReused(MedSettleError):
     """A msgid already processed arrives again with a different body."""

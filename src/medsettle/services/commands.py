@@ -60,6 +60,7 @@ class VisitRef:
     visit_id: str
     person_id: str
     hospital_no: str | None = None  # 2202 repeats the hospital's own visit number
+    inpatient: bool | None = None  # the transaction is only for stays (True) / visits (False)
 
 
 @dataclass(frozen=True)

@@ -70,18 +70,25 @@ class UnitOfWork(Protocol):
     def cancel_fee_lines(self, visit_id: str, serials: list[str]) -> None: ...
     def link_fee_lines(self, visit_id: str, serials: list[str],
                        settlement_id: str | None) -> None: ...
+    def settle_treated_visit(self, visit_id: str, serials: list[str],
+                             settlement_id: str) -> bool: ...
 
 
 class Reply(Protocol):
     """Where a use case leaves the answer to the message it handles.
 
-    The use case calls `record(tx, result)` in its last write transaction, before its writes:
+    A use case that asks another node calls `check(tx)` in its first transaction, and every use
+    case calls `record(tx, result)` in its last write transaction, before its writes:
     the answer is then kept with the effects, in one transaction, and a retry of the message
     gets it back. A concurrent attempt of the same message that finished first makes `record`
     raise AlreadyAnswered, which rolls the transaction back.
     """
 
     def record(self, tx: UnitOfWork, result: Any) -> None: ...
+
+    def check(self, tx: UnitOfWork) -> None:
+        """Before a use case asks another node anything (in its first transaction): raise
+        AlreadyAnswered if this message was answered already (a retry, or a reused msgid)."""
 
 
 class Database(Protocol):

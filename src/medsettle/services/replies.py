@@ -14,6 +14,9 @@ class Unrecorded:
     def record(self, tx: UnitOfWork, result: Any) -> None:
         """Nothing to keep."""
 
+    def check(self, tx: UnitOfWork) -> None:
+        """Nothing was kept, so nothing was answered."""
+
 
 @dataclass(frozen=True)
 class AnswerWith:
@@ -26,3 +29,7 @@ class AnswerWith:
     def record(self, tx: UnitOfWork, _: Any) -> None:
         """Record the fixed result instead."""
         self.inner.record(tx, self.result)
+
+    def check(self, tx: UnitOfWork) -> None:
+        """As the inner reply."""
+        self.inner.check(tx)

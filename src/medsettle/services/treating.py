@@ -139,6 +139,7 @@ def open_visit(t: Treating, cmd: c.Register, *, inpatient: bool, reply: Reply) -
     region = _insured_region_of(cmd.origin)
     visit_id = t.message_id(cmd.origin, "visit")
     with t.db.tx() as tx:
+        reply.check(tx)
         inst = institution(tx, cmd.origin.institution)
         earlier = tx.treated_visit(visit_id)
     if earlier is not None:  # an earlier attempt of this message could not reach the insured
@@ -188,17 +189,11 @@ def own_visit(tx: UnitOfWork, ref: c.VisitRef) -> TreatedVisit:
         raise NotFound(f"visit {ref.visit_id} is not a visit of {ref.origin.institution}")
     if visit.person_id != ref.person_id:
         raise InvalidInput("person_id", f"visit {ref.visit_id} belongs to another person")
-    return visit
-
-
-def expect_kind(t: Treating, visit_id: str, inpatient: bool, infno: str) -> None:
-    """Inpatient transactions (23xx, 24xx) only for stays, outpatient ones (22xx) only for
-    outpatient and chronic visits."""
-    with t.db.tx() as tx:
-        visit = tx.treated_visit(visit_id)
-    if visit is not None and (visit.visit_type == "inpatient") != inpatient:
+    if ref.inpatient is not None and (visit.visit_type == "inpatient") != ref.inpatient:
         kind = "an inpatient stay" if visit.visit_type == "inpatient" else "an outpatient visit"
-        raise InvalidInput("infno", f"{infno} does not apply to visit {visit_id}, which is {kind}")
+        raise InvalidInput("infno", f"this transaction does not apply to visit {ref.visit_id}, "
+                                    f"which is {kind}")
+    return visit
 
 
 def cancel_visit(t: Treating, ref: c.VisitRef, reply: Reply) -> dict[str, Any]:
@@ -206,6 +201,7 @@ def cancel_visit(t: Treating, ref: c.VisitRef, reply: Reply) -> dict[str, Any]:
     hospital's own visit number too, which must match)."""
     result = {"visit_id": ref.visit_id, "cancelled": True}
     with t.db.tx() as tx:
+        reply.check(tx)
         visit = _cancellable(tx, ref)
         if visit.status is VisitStatus.CANCELLED:
             reply.record(tx, result)
@@ -255,6 +251,7 @@ def change_admission(t: Treating, cmd: c.ChangeAdmission, reply: Reply) -> dict[
     """2403: correct an open or discharged stay's admission time or medical type (21/28). A new
     admission time is checked again by the insured place (the filing must cover it)."""
     with t.db.tx() as tx:
+        reply.check(tx)
         visit = _changeable_stay(tx, cmd.visit)
     if cmd.med_type is not None and cmd.med_type not in ("21", "28"):
         raise InvalidInput("med_type", "an inpatient stay is 21 or 28")

@@ -65,6 +65,7 @@ class SettlementView:
 def settle(t: Treating, cmd: c.Settle, now: datetime, reply: Reply) -> SettlementView:
     """2206/2303 pre-settle and 2207/2304 settle."""
     with t.db.tx() as tx:
+        reply.check(tx)
         visit = own_visit(tx, cmd.visit)
         inst = institution(tx, visit.institution)
         lines = _unsettled_lines(tx, visit.visit_id)
@@ -108,12 +109,12 @@ def settle(t: Treating, cmd: c.Settle, now: datetime, reply: Reply) -> Settlemen
         policy_id=answer.policy_id, benefit_class=answer.benefit_class)
     with t.db.tx() as tx:
         reply.record(tx, view)
-        current = own_visit(tx, cmd.visit)
-        _check_settleable(current, _unsettled_lines(tx, visit.visit_id), cmd)
+        if not tx.settle_treated_visit(visit.visit_id, [line.serial for line in lines],
+                                       settlement_id):
+            raise StateConflict(f"visit {visit.visit_id} or its fee lines changed while it was "
+                                "being settled; query it (5201) and reconcile")
         tx.add_settlement(record)
         book_settlement(tx, record, now)
-        tx.link_fee_lines(visit.visit_id, [line.serial for line in lines], settlement_id)
-        tx.change_treated_visit(visit.visit_id, status=VisitStatus.SETTLED)
     failpoints.reach("settle.after_commit")
     return view
 
@@ -189,6 +190,7 @@ def cancel(t: Treating, cmd: c.CancelSettlement, now: datetime, reply: Reply
            ) -> SettlementView:
     """2208/2305: cancel a settlement; the insured place restores every accumulator."""
     with t.db.tx() as tx:
+        reply.check(tx)
         original = _cancellable_settlement(tx, cmd.visit, cmd.settlement_id)
         visit = own_visit(tx, cmd.visit)
     return _cancel(t, visit, original, cmd.visit, now, reply)
@@ -237,6 +239,7 @@ def reverse(t: Treating, cmd: c.Reversal, now: datetime, reply: Reply) -> dict[s
     institution and msgid, and the insured place checks the same before it reverses anything."""
     code = cmd.origin.institution
     with t.db.tx() as tx:
+        reply.check(tx)
         logged = tx.one("message_log", scope=his_scope(code), msgid=cmd.original)
         settled = [r for r in tx.settlements(Role.TREATING, msgid=cmd.original)
                    if r.kind is SettlementKind.SETTLE]

@@ -12,6 +12,7 @@ from sqlalchemy import insert, select, update
 from sqlalchemy.engine import Connection
 
 from medsettle.adapters.db import tables as t
+from medsettle.adapters.db.statements import param, select_where
 from medsettle.core.benefits import AMOUNT_FIELDS, Amounts
 from medsettle.core.calendar import business_date, day_bounds
 from medsettle.core.jsonform import decode, encode
@@ -158,18 +159,17 @@ class RecordQueries:
     # --- settlements -------------------------------------------------------------------------
     def settlement(self, settlement_id: str, role: Role) -> SettlementRecord | None:
         """One place's record of a settlement, or None."""
-        row = self.conn.execute(select(t.settlements).where(
-            t.settlements.c.setl_id == settlement_id,
-            t.settlements.c.role == role.value)).first()
+        row = self.conn.execute(select_where(t.settlements, ("setl_id", "role")), {
+            param("setl_id"): settlement_id, param("role"): role.value}).first()
         return None if row is None else settlement_of(row)
 
     def settlements(self, role: Role, **keys: object) -> list[SettlementRecord]:
         """The records of `role` whose fields (visit_id, msgid, person_id, …) equal `keys`,
         oldest first."""
-        table = t.settlements
-        where = [table.c[c] == v for c, v in columns(SETTLEMENT_COLUMNS, keys).items()]
-        query = select(table).where(table.c.role == role.value, *where)
-        return [settlement_of(r) for r in self.conn.execute(query.order_by(table.c.setl_time))]
+        wanted = columns(SETTLEMENT_COLUMNS, keys) | {"role": role.value}
+        query = select_where(t.settlements, tuple(wanted), "setl_time")
+        found = self.conn.execute(query, {param(c): v for c, v in wanted.items()})
+        return [settlement_of(r) for r in found]
 
     def settlements_between(self, role: Role, first: date, last: date,
                             institution: str | None = None) -> list[SettlementRecord]:
@@ -197,14 +197,16 @@ class RecordQueries:
     # --- the treating place's visits ---------------------------------------------------------
     def treated_visit(self, visit_id: str) -> TreatedVisit | None:
         """The treating place's record of a visit, or None."""
-        row = self.conn.execute(select(t.visits).where(t.visits.c.mdtrt_id == visit_id)).first()
+        row = self.conn.execute(select_where(t.visits, ("mdtrt_id",)),
+                                {param("mdtrt_id"): visit_id}).first()
         return None if row is None else treated_visit_of(row)
 
     def treated_visits(self, **keys: object) -> list[TreatedVisit]:
         """The treating place's visits whose fields equal `keys`, in admission order."""
-        where = [t.visits.c[c] == v for c, v in columns(TREATED_VISIT_COLUMNS, keys).items()]
-        query = select(t.visits).where(*where).order_by(t.visits.c.begntime)
-        return [treated_visit_of(r) for r in self.conn.execute(query)]
+        wanted = columns(TREATED_VISIT_COLUMNS, keys)
+        query = select_where(t.visits, tuple(wanted), "begntime")
+        found = self.conn.execute(query, {param(c): v for c, v in wanted.items()})
+        return [treated_visit_of(r) for r in found]
 
     def add_treated_visit(self, visit: TreatedVisit) -> None:
         """Insert a treating place's visit."""
@@ -221,15 +223,14 @@ class RecordQueries:
     # --- the insured place's visits ----------------------------------------------------------
     def insured_visit(self, visit_id: str) -> InsuredVisit | None:
         """The insured place's record of a visit, or None."""
-        table = t.insured_visits
-        row = self.conn.execute(select(table).where(table.c.mdtrt_id == visit_id)).first()
+        row = self.conn.execute(select_where(t.insured_visits, ("mdtrt_id",)),
+                                {param("mdtrt_id"): visit_id}).first()
         return None if row is None else insured_visit_of(row)
 
     def insured_visits(self, person_id: str) -> list[InsuredVisit]:
         """The insured place's records of a person's visits."""
-        table = t.insured_visits
         return [insured_visit_of(r) for r in self.conn.execute(
-            select(table).where(table.c.psn_no == person_id))]
+            select_where(t.insured_visits, ("psn_no",)), {param("psn_no"): person_id})]
 
     def add_insured_visit(self, visit: InsuredVisit) -> None:
         """Insert an insured place's visit."""
@@ -244,11 +245,11 @@ class RecordQueries:
     # --- the treating place's fee lines ------------------------------------------------------
     def fee_lines(self, **keys: object) -> list[StoredLine]:
         """Fee lines whose visit_id, settlement_id or serial equal `keys`, by serial."""
-        table = t.fee_details
         names = {"visit_id": "mdtrt_id", "settlement_id": "setl_id", "serial": "feedetl_sn"}
-        where = [table.c[names[k]] == v for k, v in keys.items()]
-        query = select(table).where(*where).order_by(table.c.feedetl_sn)
-        return [line_of(r) for r in self.conn.execute(query)]
+        wanted = {names[k]: v for k, v in keys.items()}
+        query = select_where(t.fee_details, tuple(wanted), "feedetl_sn")
+        return [line_of(r) for r in self.conn.execute(
+            query, {param(c): v for c, v in wanted.items()})]
 
     def add_fee_lines(self, lines: list[StoredLine]) -> None:
         """Insert fee lines."""
@@ -262,6 +263,21 @@ class RecordQueries:
             self.conn.execute(update(table).where(table.c.mdtrt_id == visit_id,
                                                   table.c.feedetl_sn.in_(serials))
                               .values(status="cancelled"))
+
+    def settle_treated_visit(self, visit_id: str, serials: list[str], settlement_id: str
+                             ) -> bool:
+        """Mark a visit settled and attach its lines to the settlement, only if the visit is
+        still open or discharged (not manual) and every line still active and unsettled: two
+        conditional updates, False (and nothing to keep) if anything changed meanwhile."""
+        visits, lines = t.visits, t.fee_details
+        settled = self.conn.execute(update(visits).where(
+            visits.c.mdtrt_id == visit_id, visits.c.status.in_(("open", "discharged")),
+            visits.c.manual_reimbursement.is_(False)).values(status="settled")).rowcount
+        linked = self.conn.execute(update(lines).where(
+            lines.c.mdtrt_id == visit_id, lines.c.feedetl_sn.in_(serials),
+            lines.c.setl_id.is_(None), lines.c.status == "active"
+        ).values(setl_id=settlement_id)).rowcount
+        return bool(settled == 1 and linked == len(serials))
 
     def link_fee_lines(self, visit_id: str, serials: list[str], settlement_id: str | None
                        ) -> None:

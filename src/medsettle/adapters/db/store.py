@@ -22,6 +22,7 @@ from sqlalchemy.exc import IntegrityError
 from medsettle.adapters.db import aggregates
 from medsettle.adapters.db import tables as t
 from medsettle.adapters.db.records import RecordQueries
+from medsettle.adapters.db.statements import increment, insert_if_absent, param, select_where
 from medsettle.core.accumulators import Accumulators, Path
 from medsettle.core.errors import StateConflict
 
@@ -61,18 +62,14 @@ class Tx(RecordQueries):
     # --- generic (the table comes first and positionally, so a column may be called `name`) ---
     def one(self, name: str | Table, /, **keys: object) -> Row[Any] | None:
         """The row of `table` whose columns equal `keys`, or None."""
-        table = _table(name)
-        query = select(table).where(*(table.c[k] == v for k, v in keys.items()))
-        return self.conn.execute(query).first()
+        query = select_where(_table(name), tuple(keys))
+        return self.conn.execute(query, {param(k): v for k, v in keys.items()}).first()
 
     def rows(self, name: str | Table, /, order_by: str | None = None,
              **keys: object) -> list[Row[Any]]:
         """Every row of `table` whose columns equal `keys`."""
-        table = _table(name)
-        query = select(table).where(*(table.c[k] == v for k, v in keys.items()))
-        if order_by:
-            query = query.order_by(table.c[order_by])
-        return list(self.conn.execute(query))
+        query = select_where(_table(name), tuple(keys), order_by)
+        return list(self.conn.execute(query, {param(k): v for k, v in keys.items()}))
 
     def rows_after(self, name: str | Table, column: str, after: object, *, limit: int = 1000,
                    descending: bool = False) -> list[Row[Any]]:
@@ -106,12 +103,9 @@ class Tx(RecordQueries):
         return self.conn.execute(query).rowcount
 
     def next_serial(self, name: str) -> int:
-        """The next value of a named counter (1, 2, 3, …), atomically within this transaction."""
-        upsert = self._insert(t.counters).values(name=name, value=1)
-        upsert = upsert.on_conflict_do_update(index_elements=["name"],
-                                              set_={"value": t.counters.c.value + 1})
-        self.conn.execute(upsert)
-        value = self.conn.execute(select(t.counters.c.value).where(t.counters.c.name == name))
+        """The next value of a named counter (1, 2, 3, …), atomically within this transaction
+        (the counter's row stays locked until it ends)."""
+        value = self.conn.execute(increment(self.dialect, t.counters), {"name": name})
         return int(value.scalar_one())
 
     def _insert(self, table: Table) -> Any:
@@ -120,10 +114,8 @@ class Tx(RecordQueries):
     # --- persons and accumulators ------------------------------------------------------------
     def lock_person(self, psn_no: str) -> Row[Any] | None:
         """Read a person and hold their row until the transaction ends (PostgreSQL)."""
-        query = select(t.persons).where(t.persons.c.psn_no == psn_no)
-        if self.dialect == "postgresql":
-            query = query.with_for_update()
-        return self.conn.execute(query).first()
+        query = select_where(t.persons, ("psn_no",), for_update=self.dialect == "postgresql")
+        return self.conn.execute(query, {param("psn_no"): psn_no}).first()
 
     def accumulators(self, psn_no: str, year: str) -> Accumulators:
         """The person's accumulators of a medical year, with the account balance."""
@@ -147,18 +139,9 @@ class Tx(RecordQueries):
     # --- message log (msgid idempotency) -----------------------------------------------------
     def claim_message(self, scope: str, msgid: str, infno: str, body_hash: str,
                       now: datetime) -> Row[Any] | None:
-        """Record that `msgid` is being processed; if it already was, return the stored row."""
-        existing = self.one(t.message_log, scope=scope, msgid=msgid)
-        if existing is not None:
-            return existing
-        try:
-            with self.conn.begin_nested():
-                self.add(t.message_log, {"scope": scope, "msgid": msgid, "infno": infno,
-                                         "body_hash": body_hash, "response": {"pending": True},
-                                         "ok": False, "created_at": now})
-        except IntegrityError:
-            return self.one(t.message_log, scope=scope, msgid=msgid)
-        return None
+        """Record that `msgid` is being processed (in this transaction); if it already was,
+        return the stored row."""
+        return self._insert_answer(scope, msgid, infno, body_hash, {"pending": True}, False, now)
 
     def store_answer(self, scope: str, msgid: str, response: Mapping[str, object],
                      ok: bool) -> None:
@@ -171,14 +154,16 @@ class Tx(RecordQueries):
         """Keep the final answer to `msgid` (in this transaction, with the message's effects).
         Returns None, or the row another transaction already kept for it (on PostgreSQL the
         insert waits for a concurrent transaction holding the same key to end)."""
-        try:
-            with self.conn.begin_nested():
-                self.add(t.message_log, {"scope": scope, "msgid": msgid, "infno": infno,
-                                         "body_hash": body_hash, "response": dict(response),
-                                         "ok": ok, "created_at": now})
-        except IntegrityError:
-            return self.one(t.message_log, scope=scope, msgid=msgid)
-        return None
+        return self._insert_answer(scope, msgid, infno, body_hash, dict(response), ok, now)
+
+    def _insert_answer(self, scope: str, msgid: str, infno: str, body_hash: str,
+                       response: dict[str, object], ok: bool, now: datetime
+                       ) -> Row[Any] | None:
+        inserted = self.conn.execute(insert_if_absent(self.dialect, t.message_log), {
+            "scope": scope, "msgid": msgid, "infno": infno, "body_hash": body_hash,
+            "response": response, "ok": ok, "created_at": now}).first()
+        return None if inserted is not None else self.one(t.message_log, scope=scope,
+                                                          msgid=msgid)
 
     def index_totals(self, start: datetime, end: datetime
                      ) -> list[tuple[str, str, int, int, int, int]]:

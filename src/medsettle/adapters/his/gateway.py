@@ -100,15 +100,11 @@ class HisGateway:
             answer, _ = self._run(transaction, env, received, Unrecorded())
             return answer
         scope = tr.his_scope(env.fixmedins_code)
-        with self.t.db.tx() as tx:
-            stored = tx.one("message_log", scope=scope, msgid=env.msgid)
-        if stored is not None:
-            return self._stored_answer(env, stored)
         reply = StoredReply(self, transaction, env, received)
         try:
             answer, kept = self._run(transaction, env, received, reply)
-        except AlreadyAnswered:
-            return self._stored_answer(env, self._stored(scope, env.msgid))
+        except AlreadyAnswered as done:
+            return self._stored_answer(env, done.stored or self._stored(scope, env.msgid))
         if kept or answer.pop("transient", False):
             return answer
         with self.t.db.tx() as tx:
@@ -134,8 +130,6 @@ class HisGateway:
             command = transaction.parse(env.input)
             if isinstance(reply, StoredReply):
                 reply.command = command
-            if transaction.inpatient is not None:
-                tr.expect_kind(self.t, command.mdtrt_id, transaction.inpatient, env.infno)
             result = transaction.run(self.t, env, command, received, reply)
         except AlreadyAnswered:
             raise
@@ -187,9 +181,18 @@ class StoredReply:
         of the message kept its answer first (the caller's transaction then rolls back)."""
         output = self.transaction.output(result, self.env, self.command, self.received)
         answer = self.gateway.success(output, self.received)
-        if self.keep(tx, answer) is not None:
-            raise AlreadyAnswered(f"msgid {self.env.msgid} was answered by another attempt")
+        earlier = self.keep(tx, answer)
+        if earlier is not None:
+            raise AlreadyAnswered(f"msgid {self.env.msgid} was answered by another attempt",
+                                  earlier)
         self.answer = answer
+
+    def check(self, tx: UnitOfWork) -> None:
+        """AlreadyAnswered (with the stored row) if the message's answer is kept already."""
+        stored = tx.one("message_log", scope=tr.his_scope(self.env.fixmedins_code),
+                        msgid=self.env.msgid)
+        if stored is not None:
+            raise AlreadyAnswered(f"msgid {self.env.msgid} was answered already", stored)
 
     def keep(self, tx: UnitOfWork, answer: dict[str, Any]) -> Any:
         """Insert the answer; the row kept earlier by another attempt, if any."""

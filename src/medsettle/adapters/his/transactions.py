@@ -52,8 +52,9 @@ def origin(env: Envelope) -> c.Origin:
 
 def ref(env: Envelope, visit_id: str, person_id: str, hospital_no: str | None = None
         ) -> c.VisitRef:
-    """A visit named by a message."""
-    return c.VisitRef(origin(env), visit_id, person_id, hospital_no)
+    """A visit named by a message (only a stay for 23xx/24xx, only a visit for 22xx)."""
+    inpatient = TRANSACTIONS[env.infno].inpatient if env.infno in TRANSACTIONS else None
+    return c.VisitRef(origin(env), visit_id, person_id, hospital_no, inpatient)
 
 
 def _register(env: Envelope, i: Any) -> c.Register:
@@ -138,8 +139,22 @@ def _reversible(reversal: Any) -> Any:
 def _reconcile(run: Callable[..., dict[str, Any]]) -> Run:
     """3201/3202 write their own report and answer after it."""
     def wrapped(t: tr.Treating, env: Envelope, i: Any, now: datetime, reply: Reply) -> Any:
+        _unanswered(t, reply)
         return run(t, env, i, now)
     return wrapped
+
+
+def _ask(t: tr.Treating, reply: Reply, region: str, op: str, msgid: str, request: object
+         ) -> Any:
+    """A transaction the insured place answers alone (2501/2502): once, for a new message."""
+    _unanswered(t, reply)
+    return t.insured.call(region, op, msgid, request)
+
+
+def _unanswered(t: tr.Treating, reply: Reply) -> None:
+    """A message that is not answered yet (before asking another node, or writing a report)."""
+    with t.db.tx() as tx:
+        reply.check(tx)
 
 
 TRANSACTIONS: dict[str, Transaction] = {
@@ -209,14 +224,14 @@ TRANSACTIONS: dict[str, Transaction] = {
         fields={"original_infno": "input.data.oinfno"}),
     "2501": Transaction(
         parse=his_in.parse_referral, reversible=True,
-        run=lambda t, env, i, now, reply: t.insured.call(
-            _insured_region(env), "file_referral", env.msgid,
+        run=lambda t, env, i, now, reply: _ask(
+            t, reply, _insured_region(env), "file_referral", env.msgid,
             x.FileReferral(i.psn_no, i.mdtrtarea_admdvs, i.begndate)),
         output=lambda filed, env, i, received: {"trt_dcla_detl_sn": filed.filing_no}),
     "2502": Transaction(
         parse=his_in.parse_revoke_referral, reversible=True,
-        run=lambda t, env, i, now, reply: t.insured.call(
-            _insured_region(env), "revoke_filing", env.msgid,
+        run=lambda t, env, i, now, reply: _ask(
+            t, reply, _insured_region(env), "revoke_filing", env.msgid,
             x.RevokeReferral(i.psn_no, i.trt_dcla_detl_sn)),
         output=lambda done, env, i, received: {"trt_dcla_detl_sn": done.filing_no,
                                                "revoked": done.revoked}),

@@ -8,6 +8,7 @@ refused with 403 and changes nothing.
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from fastapi import Request
@@ -144,10 +145,10 @@ def _hub_statement(node: ProvinceNode, month: str) -> dict[str, Any] | None:
     """This province's statement of `month` at the hub (None if the month has none)."""
     if node.hub is None:
         raise PeerUnavailable("this node has no hub configured")
-    response = node.hub.get(f"/clearing/{month}/statements/{node.config.region}")
-    if response.status_code == 404:
+    status, body = node.hub.get(f"/clearing/{month}/statements/{node.config.region}")
+    if status == 404:
         return None
-    doc = response.json()
+    doc = json.loads(body)
     if not isinstance(doc, dict) or doc.get("ok") is False:
         raise_remote(doc.get("error") or {} if isinstance(doc, dict) else {})
     statement: dict[str, Any] = doc
@@ -232,11 +233,11 @@ def _search(pages: Pages, node: ProvinceNode) -> None:
             anchors: dict[int, str] = {}
             if node.hub is not None:
                 try:
-                    answer = node.hub.get(f"/fed/v1/anchors/{node.config.region}",
-                                               timeout=3).json()
+                    answer = json.loads(node.hub.get(f"/fed/v1/anchors/{node.config.region}",
+                                                      timeout=3)[1])
                     anchors = {int(a["seq"]): str(a["hash"])
                                for a in answer["result"]["anchors"]}
-                except (OSError, ValueError, KeyError, TypeError):
+                except (OSError, ValueError, KeyError, TypeError, PeerUnavailable):
                     anchors = {}
             return settlement_detail(store, setl_id, anchors)
         detail = await run_in_threadpool(gather)

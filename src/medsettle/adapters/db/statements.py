@@ -1,0 +1,51 @@
+"""Statements built once and reused with bound values: equality selects, insert-if-absent with
+RETURNING, counter increments. Building a SQLAlchemy statement costs more than running a cached
+one, and the hot path runs the same few shapes thousands of times a second."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import Any
+
+from sqlalchemy import Table, bindparam, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+
+def param(column: str) -> str:
+    """The bound parameter's name for a column (apart from the column's own name)."""
+    return f"p_{column}"
+
+
+@lru_cache(maxsize=512)
+def select_where(table: Table, columns: tuple[str, ...], order_by: str | None = None,
+                 for_update: bool = False) -> Any:
+    """SELECT * FROM table WHERE each column = its bound value (ORDER BY, FOR UPDATE)."""
+    query = select(table).where(*(table.c[c] == bindparam(param(c)) for c in columns))
+    if order_by:
+        query = query.order_by(table.c[order_by])
+    if for_update:
+        query = query.with_for_update()
+    return query
+
+
+def insert_of(dialect: str, table: Table) -> Any:
+    """The dialect's INSERT, which knows ON CONFLICT."""
+    return (pg_insert if dialect == "postgresql" else sqlite_insert)(table)
+
+
+@lru_cache(maxsize=64)
+def insert_if_absent(dialect: str, table: Table) -> Any:
+    """INSERT … ON CONFLICT DO NOTHING RETURNING the key: no row back means the key existed (on
+    PostgreSQL, after waiting for a concurrent transaction holding it to end)."""
+    key = [c for c in table.primary_key.columns]
+    return insert_of(dialect, table).on_conflict_do_nothing().returning(*key)
+
+
+@lru_cache(maxsize=64)
+def increment(dialect: str, table: Table) -> Any:
+    """A counter's next value in one statement: insert 1 or add 1, returning the value."""
+    upsert = insert_of(dialect, table).values(name=bindparam("name"), value=1)
+    upsert = upsert.on_conflict_do_update(index_elements=["name"],
+                                          set_={"value": table.c.value + 1})
+    return upsert.returning(table.c.value)
