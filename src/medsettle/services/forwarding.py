@@ -131,8 +131,6 @@ class Forwarder:
     def _why(self, target: str, outcome: str, exc: PeerUnavailable) -> str:
         if outcome == "timeout":
             return f"province {target} did not answer within {self.call_timeout:g} s"
-        if outcome == "unreachable":
-            return f"province {target} cannot be reached"
         return str(exc)
 
     @staticmethod
