@@ -24,6 +24,8 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
+import orjson
+
 from medsettle.core import errors
 from medsettle.core.errors import AuthenticationFailed, MedSettleError, PeerBadAnswer
 
@@ -161,7 +163,7 @@ def read_answer(status: int, body: bytes, peer: str) -> dict[str, Any]:
     """A node's answer, which must be a JSON object whatever the status; anything else (a
     proxy's error page, a plain-text 500, a list) is PeerUnavailable naming `peer`."""
     try:
-        answer = json.loads(body)
+        answer = orjson.loads(body)
     except ValueError:  # not JSON, or not UTF-8
         answer = None
     if not isinstance(answer, dict):

@@ -9,9 +9,10 @@ PeerBadAnswer (an answer that is not a JSON object: a proxy's error page, a plai
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from typing import Any
+
+import orjson
 
 from medsettle.adapters.federation import read_answer, result_of, signed_headers
 from medsettle.adapters.http_pool import HttpPool
@@ -20,7 +21,7 @@ from medsettle.core.errors import AuthenticationFailed, PeerUnreachable
 
 def dumps(doc: Any) -> bytes:
     """A JSON body (dates and decimals as text)."""
-    return json.dumps(doc, default=str, ensure_ascii=False).encode()
+    return orjson.dumps(doc, default=str)
 
 
 class SignedClient:

@@ -26,11 +26,17 @@ MAX_TEXT = 200
 MAX_ITEMS = 10000
 
 
+_PLAIN = (str, int, float, bool, type(None))
+
+
 def encode(value: Any) -> Any:
     """A JSON-ready form of `value` (dataclasses as objects of their init fields)."""
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return {f.name: encode(getattr(value, f.name)) for f in dataclasses.fields(value)
-                if f.init}
+    kind = type(value)
+    if kind in _PLAIN:
+        return value
+    names = _init_fields(kind) if dataclasses.is_dataclass(kind) else None
+    if names is not None:
+        return {name: encode(getattr(value, name)) for name in names}
     if isinstance(value, datetime | date):
         return value.isoformat()
     if isinstance(value, Decimal):
@@ -42,6 +48,11 @@ def encode(value: Any) -> Any:
     if hasattr(value, "value") and isinstance(value.value, str):  # a StrEnum
         return value.value
     return value
+
+
+@cache
+def _init_fields(cls: type) -> tuple[str, ...]:
+    return tuple(f.name for f in dataclasses.fields(cls) if f.init)
 
 
 def decode(cls: type[T], doc: object, field: str = "payload") -> T:

@@ -68,7 +68,8 @@ assert set(OPERATIONS) == set(REQUESTS) == set(ANSWERS)
 
 def request_hash(request: object) -> str:
     """A stable hash of a request, to tell a retry from a different message with the same id."""
-    text = json.dumps(encode(request), sort_keys=True, ensure_ascii=False)
+    text = json.dumps(encode(request), sort_keys=True, ensure_ascii=False,
+                      separators=(",", ":"))
     return hashlib.sha256(text.encode()).hexdigest()
 
 
