@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import secrets
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 import uvicorn
@@ -58,7 +58,7 @@ def serve_hub(port: Annotated[int, typer.Option()] = 8000,
     _ensure_sqlite_folder(db)
     app = serve_hub_app(HubConfig(db_url=db, keys=load_keys(keys), call_timeout=call_timeout,
                                    allow_early_clearing=allow_early_clearing))
-    uvicorn.run(app, host=host, port=port, log_config=None, access_log=False)
+    run_server(app, host, port)
 
 
 @serve_app.command("province")
@@ -95,8 +95,15 @@ def serve_province(region: Annotated[str, typer.Option(help="province code, e.g.
                                        hub_url=hub, public_url=f"http://{host}:{port}",
                                        peer_timeout=timeout, anchor_seconds=anchor_seconds),
                         book=None if policies is None else load_policy_book(policies))
-    uvicorn.run(serve_province_app(node), host=host, port=port, log_config=None,
-                access_log=False)
+    run_server(serve_province_app(node), host, port)
+
+
+def run_server(app: Any, host: str, port: int) -> None:
+    """Serve a node's app: uvloop and httptools, no access log, no proxy-header rewriting or
+    Server/Date headers (a node talks to known peers, not through proxies)."""
+    uvicorn.run(app, host=host, port=port, log_config=None, access_log=False, loop="uvloop",
+                http="httptools", proxy_headers=False, server_header=False,
+                date_header=False)
 
 
 def _ensure_sqlite_folder(url: str) -> None:
