@@ -161,30 +161,31 @@ def postgres_pids() -> list[int]:
 
 
 class CpuMeter:
-    """CPU seconds spent by the federation's processes, the load generator and PostgreSQL."""
+    """CPU seconds spent by the federation's processes, the load generator and PostgreSQL (its
+    backends started during the run counted from zero)."""
 
     def __init__(self, fed: Federation) -> None:
-        self.groups = {"hub": [fed.procs["hub"].pid],
-                       "provinces": [p.pid for r, p in fed.procs.items() if r != "hub"],
-                       "postgres": postgres_pids()}
+        self.groups = {"hub": lambda: [fed.procs["hub"].pid],
+                       "provinces": lambda: [p.pid for r, p in fed.procs.items() if r != "hub"],
+                       "postgres": postgres_pids}
         self.start = self.read()
 
-    def read(self) -> dict[str, float]:
-        totals = {}
+    def read(self) -> dict[str, dict[int, float]]:
+        seen: dict[str, dict[int, float]] = {}
         for name, pids in self.groups.items():
-            total = 0.0
-            for pid in pids:
+            seen[name] = {}
+            for pid in pids():
                 try:
-                    total += cpu_seconds(pid)
+                    seen[name][pid] = cpu_seconds(pid)
                 except OSError:
                     continue
-            totals[name] = total
-        totals["load generator"] = time.process_time()
-        return totals
+        seen["load generator"] = {0: time.process_time()}
+        return seen
 
     def per_visit_ms(self, visits: int) -> dict[str, float]:
         end = self.read()
-        spent = {k: (end[k] - self.start[k]) * 1000 / max(visits, 1) for k in end}
+        spent = {name: sum(cpu - self.start[name].get(pid, 0.0) for pid, cpu in pids.items())
+                 * 1000 / max(visits, 1) for name, pids in end.items()}
         spent["total"] = sum(spent.values())
         return {k: round(v, 2) for k, v in spent.items()}
 

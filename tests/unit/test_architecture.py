@@ -151,3 +151,30 @@ def test_no_module_imports_a_module_that_imports_it_back() -> None:
     cycles = sorted((a, b) for a, targets in graph.items() for b in targets
                     if a < b and reaches(b, a))
     assert cycles == []
+
+
+def blocking_calls(function: ast.AsyncFunctionDef) -> list[int]:
+    """Lines where an async function itself (not a function it defines) opens a transaction or
+    runs SQL: that would block the event loop of every request of the node."""
+    found: list[int] = []
+
+    def visit(node: ast.AST) -> None:
+        for child in ast.iter_child_nodes(node):
+            if isinstance(child, ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda):
+                continue
+            if (isinstance(child, ast.Call) and isinstance(child.func, ast.Attribute)
+                    and child.func.attr in ("tx", "execute", "connect")):
+                found.append(child.lineno)
+            visit(child)
+    visit(function)
+    return found
+
+
+ADAPTER_FILES = sorted((PACKAGE / "adapters").rglob("*.py"))
+
+
+@pytest.mark.parametrize("path", ADAPTER_FILES, ids=lambda p: str(p.relative_to(PACKAGE)))
+def test_no_async_route_calls_the_database_on_the_event_loop(path: Path) -> None:
+    bad = [(node.name, line) for node in ast.walk(tree(path))
+           if isinstance(node, ast.AsyncFunctionDef) for line in blocking_calls(node)]
+    assert bad == []

@@ -23,6 +23,7 @@ from typing import Annotated, Any
 
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from starlette.concurrency import run_in_threadpool
 
 from medsettle.core.errors import AuthenticationFailed, Forbidden, MedSettleError
 from medsettle.core.operators import NodeRole, Operator
@@ -80,6 +81,12 @@ async def check_csrf(request: Request) -> None:
                         "or wrong): reload the page and try again")
 
 
+def in_tx(store: Database, work: Any) -> Any:
+    """Run `work(tx)` in one transaction of `store` (off the event loop)."""
+    with store.tx() as tx:
+        return work(tx)
+
+
 async def authenticate(request: Request, store: Database, role: NodeRole,
                        region: str | None) -> Operator:
     """The operator of the request (token or session), admitted for its method; raises
@@ -88,13 +95,13 @@ async def authenticate(request: Request, store: Database, role: NodeRole,
     session = session_of(request)
     if request.headers.get("authorization") or SESSION_OPERATOR not in session:
         token = bearer_token(request.headers.get("authorization"))
-        with store.tx() as tx:
-            return operators.authenticate(tx, token, role, region, write=write)
+        return await run_in_threadpool(
+            in_tx, store, lambda tx: operators.authenticate(tx, token, role, region, write=write))
     if write:
         await check_csrf(request)
-    with store.tx() as tx:
-        return operators.operator_by_id(tx, session[SESSION_OPERATOR], role, region,
-                                        write=write)
+    operator_id = session[SESSION_OPERATOR]
+    return await run_in_threadpool(in_tx, store, lambda tx: operators.operator_by_id(
+        tx, operator_id, role, region, write=write))
 
 
 def operator_dependency(store: Database, role: NodeRole,

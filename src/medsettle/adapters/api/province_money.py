@@ -94,8 +94,10 @@ def _add_reconciliation_routes(app: FastAPI, node: ProvinceNode) -> None:
                "counterpart": str(doc.get("counterpart", "hub"))[:30],
                "balanced": bool(doc.get("balanced")), "report": report,
                "created_at": node.clock()}
-        with node.store.tx() as tx:
-            tx.add("reconciliation_reports", row)
+        def write() -> None:
+            with node.store.tx() as tx:
+                tx.add("reconciliation_reports", row)
+        await run_in_threadpool(write)
         return {"ok": True}
 
     @app.get("/api/v1/reconciliation-reports", summary="The 对账 reports of a day (operators)",

@@ -79,8 +79,11 @@ def _overview(pages: Pages, node: ProvinceNode) -> None:
     @app.get("/console/audit", response_class=HTMLResponse, include_in_schema=False)
     async def audit_page(request: Request) -> HTMLResponse:
         operator = await pages.operator(request)
-        with store.tx() as tx:
-            lines = audit.lines(tx)
+
+        def read() -> Any:
+            with store.tx() as tx:
+                return audit.lines(tx)
+        lines = await run_in_threadpool(read)
         return pages.page(request, "audit.html", operator, lines=lines)
 
 
