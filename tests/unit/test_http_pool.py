@@ -18,7 +18,7 @@ class Handler(BaseHTTPRequestHandler):
     connections: list[int] = []
     hang = threading.Event()
 
-    def do_POST(self) -> None:  # noqa: N802 (the standard library's name)
+    def do_POST(self) -> None:  # the standard library names it so
         body = self.rfile.read(int(self.headers["content-length"]))
         if body == b"hang":
             self.hang.wait(5)
