@@ -12,7 +12,8 @@ or the `csrf_token` form field); errors are the JSON APIs' (`{"ok": false, "erro
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from typing import Annotated, Any
+from enum import Enum
+from typing import Any
 
 from fastapi import Depends, FastAPI, Request
 from starlette.concurrency import run_in_threadpool
@@ -25,7 +26,7 @@ from medsettle.core.errors import AuthenticationFailed, InvalidInput
 SESSION_PERSON, SESSION_SINCE, SESSION_SEEN = "person", "person_since", "person_seen"
 IDLE_MINUTES = 15
 MAX_HOURS = 2
-TAG = ["insured person's app"]
+TAG: list[str | Enum] = ["insured person's app"]
 
 
 def start_session(request: Request, psn_no: str, now: float) -> str:
@@ -82,7 +83,7 @@ def _lang(request: Request) -> str:
 
 def add_person_routes(app: FastAPI, api: PersonApp) -> None:
     """The JSON routes of the app."""
-    Me = Annotated[str, Depends(person_dependency(api))]
+    who = Depends(person_dependency(api))
 
     @app.post("/api/v1/me/sign-in/code", tags=TAG, summary="Send a one-time sign-in code")
     async def send_code(request: Request) -> dict[str, Any]:
@@ -97,97 +98,97 @@ def add_person_routes(app: FastAPI, api: PersonApp) -> None:
         return {"ok": True, "csrf_token": token, "person": api.profile(person.psn_no)}
 
     @app.post("/api/v1/me/sign-out", tags=TAG, summary="Sign out")
-    async def sign_out(request: Request, me: Me) -> dict[str, Any]:
+    async def sign_out(request: Request, me: str = who) -> dict[str, Any]:
         end_session(request)
         return {"ok": True}
 
     @app.get("/api/v1/me", tags=TAG, summary="Who I am (masked) and my family links")
-    def profile(me: Me) -> dict[str, Any]:
+    def profile(me: str = who) -> dict[str, Any]:
         return api.profile(me)
 
     @app.get("/api/v1/me/filings", tags=TAG, summary="My filings (or a family member's: ?for=)")
-    def filings(request: Request, me: Me) -> list[dict[str, Any]]:
+    def filings(request: Request, me: str = who) -> list[dict[str, Any]]:
         return api.filings(me, _of(request))
 
     @app.post("/api/v1/me/filings", tags=TAG,
               summary="File (备案): category, destination, start, commitment or materials; "
                       "`for` a family member; `after_the_fact` (补办) with admission_date")
-    async def file(request: Request, me: Me) -> dict[str, Any]:
+    async def file(request: Request, me: str = who) -> dict[str, Any]:
         doc = await json_body(request)
         return await run_in_threadpool(api.file, me, doc)
 
     @app.post("/api/v1/me/filings/{filing_no}/change", tags=TAG, summary="Change destination")
-    async def change(filing_no: str, request: Request, me: Me) -> dict[str, Any]:
+    async def change(filing_no: str, request: Request, me: str = who) -> dict[str, Any]:
         doc = await json_body(request)
         return await run_in_threadpool(api.change_filing, me, filing_no, doc.get("destination"))
 
     @app.post("/api/v1/me/filings/{filing_no}/cancel", tags=TAG, summary="Cancel a filing")
-    async def cancel(filing_no: str, me: Me) -> dict[str, Any]:
+    async def cancel(filing_no: str, me: str = who) -> dict[str, Any]:
         return await run_in_threadpool(api.cancel_filing, me, filing_no)
 
     @app.get("/api/v1/me/family", tags=TAG, summary="My family links (亲情账户)")
-    def family(me: Me) -> list[dict[str, Any]]:
+    def family(me: str = who) -> list[dict[str, Any]]:
         return api.family(me)
 
     @app.post("/api/v1/me/family", tags=TAG,
               summary="Ask to act for a family member: certno, name, relationship")
-    async def ask_family(request: Request, me: Me) -> dict[str, Any]:
+    async def ask_family(request: Request, me: str = who) -> dict[str, Any]:
         doc = await json_body(request)
         return await run_in_threadpool(api.ask_family, me, doc)
 
     @app.post("/api/v1/me/family/{link_id}/{action}", tags=TAG,
               summary="The member consents or refuses; either side ends the link")
-    async def decide_family(link_id: int, action: str, me: Me) -> dict[str, Any]:
+    async def decide_family(link_id: int, action: str, me: str = who) -> dict[str, Any]:
         return await run_in_threadpool(api.decide_family, me, link_id, action)
 
     @app.get("/api/v1/me/institutions", tags=TAG,
              summary="Where I can settle directly: region (required), city, name, level, "
                      "service; answered by that province through the hub")
-    async def institutions(request: Request, me: Me) -> dict[str, Any]:
+    async def institutions(request: Request, me: str = who) -> dict[str, Any]:
         return await run_in_threadpool(api.institutions, me, dict(request.query_params))
 
     @app.post("/api/v1/me/estimate", tags=TAG,
               summary="Estimate a visit: region, level, visit_type, disease, amount and mix "
                       "or lines [{cls, pric, cnt, selfpay_prop}], emergency, use_acct")
-    async def estimate(request: Request, me: Me) -> dict[str, Any]:
+    async def estimate(request: Request, me: str = who) -> dict[str, Any]:
         doc = await json_body(request)
         return await run_in_threadpool(api.estimate, me, doc, _lang(request))
 
     @app.get("/api/v1/me/policy-differences", tags=TAG,
              summary="What differs between my policy and a treating region's, in words")
-    async def differences(request: Request, me: Me) -> dict[str, Any]:
+    async def differences(request: Request, me: str = who) -> dict[str, Any]:
         return await run_in_threadpool(api.differences, me, request.query_params.get("region"),
                                        _lang(request))
 
     @app.get("/api/v1/me/year", tags=TAG, summary="This medical year: deductible, caps, tiers, "
                                                  "account balance")
-    def year(request: Request, me: Me) -> dict[str, Any]:
+    def year(request: Request, me: str = who) -> dict[str, Any]:
         return api.year(me, _of(request))
 
     @app.get("/api/v1/me/settlements", tags=TAG, summary="My settlements, newest first")
-    def settlements(request: Request, me: Me) -> list[dict[str, Any]]:
+    def settlements(request: Request, me: str = who) -> list[dict[str, Any]]:
         return api.settlements(me, _of(request))
 
     @app.get("/api/v1/me/settlements/{setl_id}", tags=TAG,
              summary="One settlement with its funds and each fee line's class and reason")
-    async def settlement(setl_id: str, request: Request, me: Me) -> dict[str, Any]:
+    async def settlement(setl_id: str, request: Request, me: str = who) -> dict[str, Any]:
         return await run_in_threadpool(api.settlement, me, setl_id, _lang(request))
 
     @app.get("/api/v1/me/claims", tags=TAG, summary="My manual reimbursement claims")
-    def claims(request: Request, me: Me) -> list[dict[str, Any]]:
+    def claims(request: Request, me: str = who) -> list[dict[str, Any]]:
         return api.claims(me, _of(request))
 
     @app.post("/api/v1/me/claims", tags=TAG,
               summary="Claim manual reimbursement (手工报销): region, institution, level, "
                       "visit_type, treated_on, amount and mix or lines")
-    async def submit_claim(request: Request, me: Me) -> dict[str, Any]:
+    async def submit_claim(request: Request, me: str = who) -> dict[str, Any]:
         doc = await json_body(request)
         return await run_in_threadpool(api.submit_claim, me, doc)
 
     @app.post("/api/v1/me/evoucher", tags=TAG,
               summary="A fresh e-voucher token (医保码) and its QR code as SVG; a hospital's "
                       "1101 accepts it until it expires")
-    async def voucher(me: Me) -> dict[str, Any]:
+    async def voucher(me: str = who) -> dict[str, Any]:
         return await run_in_threadpool(api.voucher, me)
 
 

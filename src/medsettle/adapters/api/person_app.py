@@ -26,9 +26,9 @@ from medsettle.core import codes
 from medsettle.core.calendar import business_date
 from medsettle.core.errors import InvalidInput, MedSettleError
 from medsettle.core.estimate import Estimate, Scenario
-from medsettle.core.jsonform import encode
 from medsettle.core.explain import FIELD_LABELS, LINE_REASONS
 from medsettle.core.explain_zh import FIELD_LABELS_ZH, LINE_REASONS_ZH, step_sentence
+from medsettle.core.jsonform import encode
 from medsettle.core.policy_view import provenance_notice
 from medsettle.core.privacy import mask_id, mask_name
 from medsettle.services import estimates, evoucher, my_filings, my_money, person_auth
@@ -97,9 +97,9 @@ class PersonApp:
             row = scope.person(tx, me)
             scope.viewed(me, me, "profile")
             links = scope.links(tx, me)
-        return jsonable(scope.summary(row) | {
+        return dict(jsonable(scope.summary(row) | {
             "scheme": codes.scheme_of_insutype(row.insutype),
-            "category": codes.category_of_psn_type(row.psn_type), "family": links})
+            "category": codes.category_of_psn_type(row.psn_type), "family": links}))
 
     # --- filings --------------------------------------------------------------------------
     def filings(self, me: str, of: str | None) -> list[dict[str, Any]]:
