@@ -216,7 +216,7 @@ def _sign_in(app: FastAPI, pages: Pages) -> None:
             await check_csrf(request)
             sent = await run_in_threadpool(api.send_code, form)
         except MedSettleError as exc:
-            return pages.render(request, "app/login.html", next=nxt, step="id", status=400,
+            return pages.render(request, "app/login.html", next=nxt, step="id",
                                 error=error_text(exc, lang), certno=form.get("certno", ""))
         return pages.render(request, "app/login.html", next=nxt, step="code",
                             certno=form.get("certno", "").strip().upper(),
@@ -270,12 +270,11 @@ def _filing_pages(app: FastAPI, pages: Pages) -> None:
     @app.get("/app/filings/{filing_no}", response_class=HTMLResponse, include_in_schema=False)
     def filing(request: Request, filing_no: str) -> HTMLResponse:
         me = pages.me(request)
-        with api.store.tx() as tx:
-            try:
-                row = my_filings.own_filing(tx, me, filing_no)
-            except NotFound:
-                return pages.render(request, "app/missing.html", me, status=404)
-            owner = row.psn_no
+        try:
+            with api.store.tx() as tx:
+                owner = my_filings.own_filing(tx, me, filing_no).psn_no
+        except NotFound:
+            return pages.render(request, "app/missing.html", me, status=404)
         found = next(f for f in api.filings(me, owner) if f["filing_no"] == filing_no)
         return pages.render(request, "app/filing.html", me, f=found,
                             mine=owner == me, owner=owner)
@@ -339,8 +338,7 @@ def _search_pages(app: FastAPI, pages: Pages) -> None:
                 error = error_text(exc, language(request))
         template = ("app/institutions_results.html" if request.headers.get("hx-request")
                     else "app/institutions.html")
-        return pages.render(request, template, me, query=query, found=found, error=error,
-                            status=400 if error else 200)
+        return pages.render(request, template, me, query=query, found=found, error=error)
 
     @app.get("/app/estimate", response_class=HTMLResponse, include_in_schema=False)
     async def estimate(request: Request) -> HTMLResponse:
@@ -355,7 +353,7 @@ def _search_pages(app: FastAPI, pages: Pages) -> None:
             except MedSettleError as exc:
                 error = error_text(exc, lang)
         return pages.render(request, "app/estimate.html", me, query=query, result=result,
-                            diffs=diffs, error=error, status=400 if error else 200,
+                            diffs=diffs, error=error,
                             labels=FIELD_LABELS_ZH if lang == "zh" else FIELD_LABELS)
 
 
