@@ -32,7 +32,7 @@ LINE_REASONS_ZH: dict[str, str] = {
     ln.EXTRA_PRESELFPAY: "临时外出就医：增加的先行自付比例",
 }
 
-_CLASS_ZH = {
+CLASS_ZH = {
     "long_term": "长期备案（异地安置、长期居住、常驻工作）：待遇不降低。",
     "long_term_return": "长期备案人员回参保地就医（两地待遇）。",
     "referral": "转诊备案：按参保地规定降低报销比例。",
@@ -80,7 +80,9 @@ def step_text_zh(step: Step) -> str:
                                   else v) for k, v in step.values.items()}
     code = step.code
     if code.startswith("class."):
-        return _CLASS_ZH.get(code.removeprefix("class."), step_text(step))
+        return CLASS_ZH.get(code.removeprefix("class."), step_text(step))
+    if code == "tier.hifob.below_deductible" and not step.values.get("x"):
+        return "统筹基金未达年度最高支付限额，职工大额医疗费用补助本次不支付。"
     if code.startswith("tier."):
         _, name, outcome = code.split(".", 2)
         values["name"] = _TIER_NAMES_ZH.get(name, name)

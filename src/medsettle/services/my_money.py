@@ -100,9 +100,9 @@ def year(tx: UnitOfWork, book: PolicyBook, me: str, of: str | None, on: date) ->
         caps.append({"group": group, "cap": cap, "paid": paid,
                      "left": None if cap is None else max(0, cap - paid)})
     tiers = []
-    for name, tier in list(policy.tiers.items()) + [(f"maf.{k}", t) for k, t in
-                                                      policy.maf.items()
-                                                      if k == who.maf_category]:
+    mine = [(n, t) for n, t in policy.tiers.items() if n != "cvlserv" or who.cvlserv]
+    for name, tier in mine + [(f"maf.{k}", t) for k, t in policy.maf.items()
+                              if k == who.maf_category]:
         key = name.split(".")[0]
         tiers.append({"tier": name, "base": acc.get("tiers", key, "base"),
                       "paid": acc.get("tiers", key, "paid"), "deductible": tier.deductible,

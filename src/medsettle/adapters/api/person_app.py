@@ -27,7 +27,7 @@ from medsettle.core.calendar import business_date
 from medsettle.core.errors import InvalidInput, MedSettleError
 from medsettle.core.estimate import Estimate, Scenario
 from medsettle.core.explain import FIELD_LABELS, LINE_REASONS
-from medsettle.core.explain_zh import FIELD_LABELS_ZH, LINE_REASONS_ZH, step_sentence
+from medsettle.core.explain_zh import CLASS_ZH, FIELD_LABELS_ZH, LINE_REASONS_ZH, step_sentence
 from medsettle.core.jsonform import encode
 from medsettle.core.policy_view import provenance_notice
 from medsettle.core.privacy import mask_id, mask_name
@@ -213,6 +213,8 @@ class PersonApp:
         labels = FIELD_LABELS_ZH if lang == "zh" else FIELD_LABELS
         reasons = LINE_REASONS_ZH if lang == "zh" else LINE_REASONS
         view["labels"] = labels
+        if lang == "zh":
+            view["class_text"] = CLASS_ZH.get(view["benefit_class"], view["class_text"])
         if bill is not None:
             self.names[bill.institution] = bill.institution_name
             view["institution_name"] = bill.institution_name

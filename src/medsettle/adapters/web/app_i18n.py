@@ -113,7 +113,8 @@ ZH: dict[str, str] = {
     "Show at the hospital": "就医时出示", "File before you go": "出发前备案",
     "File for and see family members": "为家人办理、查看",
     "Family members asking you to consent": "家人请求您同意代办",
-    "Times are China time.": "时间为北京时间。", "Line": "序号", "Price": "单价",
+    "Times are China time.": "时间为北京时间。", "visits so far": "本年就诊次数",
+    "next visit": "下次就诊", "Treating place": "就医地", "Line": "序号", "Price": "单价",
     "Count": "数量", "Type": "类型",
 }
 
@@ -147,6 +148,22 @@ CODES_ZH: dict[str, str] = {
 }
 
 
+#: What to do, per field, when what was typed is not valid (Chinese).
+HINTS_ZH: dict[str, str] = {
+    "certno": "请填写正确的 18 位身份证号", "code": "请填写 6 位数字验证码",
+    "category": "请选择备案类别", "destination": "请选择参保省以外的就医地",
+    "start": "开始日期不能早于今天；已经就医的请办理补办备案",
+    "commitment": "该类别不能按承诺制办理", "materials": "请上传所需证明材料，或选择承诺制办理",
+    "admission_date": "请填写不晚于今天的入院日期", "region": "请选择就医地区",
+    "city": "城市须在所选省份内", "level": "请选择医院等级", "visit_type": "请选择就医类型",
+    "disease": "门诊慢特病须选择病种", "amount": "请填写大于 0、最多两位小数的金额（元）",
+    "mix": "请选择费用构成", "name": "请填写与身份证一致的姓名",
+    "relationship": "请选择关系", "treated_on": "请填写就医日期",
+    "treating.fixmedins_code": "请填写正确的医疗机构编码（H 加 11 位数字）",
+    "service": "请选择服务", "for": "只能为已同意代办的家人办理",
+}
+
+
 def translate(text: str, lang: str) -> str:
     """`text` in `lang` (English is the key itself)."""
     return ZH.get(text, text) if lang == "zh" else text
@@ -160,6 +177,8 @@ def error_text(exc: MedSettleError, lang: str) -> str:
         return str(exc)
     what = FIELDS_ZH.get(str(field), "") if field else ""
     told = CODES_ZH.get(exc.code)
+    if told is None and exc.code in ("invalid_input", "invalid_code", "invalid_amount"):
+        told = HINTS_ZH.get(str(field))
     if told is None:
         told = "填写有误：" + message if field else message
     return f"{what}：{told}" if what else told
