@@ -72,3 +72,26 @@ def test_an_amount_becomes_lines_that_sum_to_it() -> None:
         lines_for_amount(0, "typical")
     with pytest.raises(InvalidInput):
         lines_for_amount(100, "mystery")
+
+
+def test_every_step_and_line_reason_has_chinese_words(book: PolicyBook) -> None:
+    from medsettle.core import explain
+    from medsettle.core.explain_zh import _STEP_ZH, FIELD_LABELS_ZH, LINE_REASONS_ZH
+    assert set(explain.LINE_REASONS) == set(LINE_REASONS_ZH)
+    assert set(explain.FIELD_LABELS) == set(FIELD_LABELS_ZH)
+    plain = {c for c in explain._STEP_TEXT if not c.startswith("class.")}
+    assert plain <= set(_STEP_ZH)
+
+
+def test_policy_differences_are_in_words(book: PolicyBook) -> None:
+    from datetime import date
+
+    from medsettle.core.policy_words import differences
+    mine = book.find("110100", "employee", date(2025, 6, 1))
+    theirs = book.find("510100", "employee", date(2025, 6, 1))
+    for lang in ("zh", "en"):
+        rows = differences(mine, theirs, "retired", lang)
+        assert rows
+        assert all("." not in r.what and "active" not in r.key.split(".") for r in rows)
+    zh = differences(mine, theirs, "retired", "zh")
+    assert any(r.what.startswith("住院起付线") for r in zh)
