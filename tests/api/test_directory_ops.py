@@ -43,6 +43,8 @@ def test_a_province_lists_its_networked_institutions_for_another(province: Provi
     assert found["institutions"][0]["services"] == ["inpatient", "outpatient"]
     everyone = ask(province, "institutions", "510000", {}).json()["result"]
     assert f.SUSPENDED_H not in [i["code"] for i in everyone["institutions"]]
+    named = ask(province, "institutions", "510000", {"codes": [f.SUSPENDED_H]}).json()["result"]
+    assert [i["name"] for i in named["institutions"]] == ["深圳停用医院"]  # names, even suspended
     bad = ask(province, "institutions", "510000", {"level": "L9"})
     assert bad.status_code == 400 and bad.json()["error"]["field"] == "level"
 

@@ -295,6 +295,7 @@ def test_a_settlement_appears_with_the_hospitals_amounts_and_its_bill(
     client = sign_in(gd, f.CHEN, caplog)
     listed = client.get("/api/v1/me/settlements").json()
     assert listed[0]["setl_id"] == settled["setl_id"] and listed[0]["cross_province"] is False
+    assert listed[0]["institution_name"] == "深圳示例医院"
     detail = client.get(f"/api/v1/me/settlements/{settled['setl_id']}?lang=zh").json()
     assert detail["institution_name"] == "深圳示例医院"
     assert detail["amounts"]["medfee_sumamt"] == 28100
@@ -325,3 +326,21 @@ def test_institutions_of_the_own_province_and_bad_queries(
     assert bad.status_code == 400 and bad.json()["error"]["field"] == "level"
     far = client.get("/api/v1/me/institutions?region=510000")
     assert far.status_code == 404  # no hub configured for this node
+
+
+def test_every_route_of_the_app_api_but_sign_in_needs_the_person(gd: Node) -> None:
+    from fastapi.routing import APIRoute
+    routes = [r for r in gd.http.app.routes
+              if isinstance(r, APIRoute) and r.path.startswith("/api/v1/me")]
+    assert len(routes) >= 18
+    open_routes = [r.path for r in routes if "signed_in_person" not in
+                   {d.call.__name__ for d in r.dependant.dependencies if d.call}]
+    assert sorted(open_routes) == ["/api/v1/me/sign-in", "/api/v1/me/sign-in/code"]
+    client = gd.client()
+    for route in routes:
+        if route.path.startswith("/api/v1/me/sign-in"):
+            continue
+        path = route.path.replace("{filing_no}", "BA1").replace("{setl_id}", "S1").replace(
+            "{link_id}", "1").replace("{action}", "end")
+        for method in route.methods:
+            assert client.request(method, path, json={}).status_code == 401, (method, path)

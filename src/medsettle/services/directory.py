@@ -30,12 +30,14 @@ MAX_RESULTS = 50
 class FindInstitutions:
     """Which networked institutions of the treating province fit: `city` a region code (a
     prefecture XXXX00 matches its districts), `name` a part of the name, `level` L0–L3,
-    `service` inpatient, outpatient or a chronic disease code (M + 5 digits); "" = any."""
+    `service` inpatient, outpatient or a chronic disease code (M + 5 digits); "" = any.
+    `codes` names institutions (to show their names), suspended or not."""
 
     city: str = ""
     name: str = ""
     level: str = ""
     service: str = ""
+    codes: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -106,6 +108,8 @@ def check_query(query: FindInstitutions) -> FindInstitutions:
         codes.validate_chronic_disease_code(query.service, "service")
     if len(query.name) > 40:
         raise InvalidInput("name", "at most 40 characters")
+    if len(query.codes) > MAX_RESULTS:
+        raise InvalidInput("codes", f"at most {MAX_RESULTS} institution codes")
     return query
 
 
@@ -131,7 +135,10 @@ def find_institutions(tx: UnitOfWork, query: FindInstitutions) -> InstitutionsFo
     for row in tx.rows("institutions"):
         services = _services(row)
         chronic = tuple(row.chronic_opened or ())
-        if row.suspended or not row.networked or not _city_matches(query.city, row.admdvs):
+        if query.codes:
+            if row.fixmedins_code not in query.codes:
+                continue
+        elif row.suspended or not row.networked or not _city_matches(query.city, row.admdvs):
             continue
         if query.level and row.level != query.level:
             continue

@@ -21,7 +21,7 @@ from starlette.concurrency import run_in_threadpool
 from medsettle.adapters.api.auth import check_csrf, csrf_token, session_of
 from medsettle.adapters.api.common import json_body
 from medsettle.adapters.api.person_app import PersonApp
-from medsettle.core.errors import AuthenticationFailed, InvalidInput
+from medsettle.core.errors import AuthenticationFailed
 
 SESSION_PERSON, SESSION_SINCE, SESSION_SEEN = "person", "person_since", "person_seen"
 IDLE_MINUTES = 15
@@ -191,9 +191,3 @@ def add_person_routes(app: FastAPI, api: PersonApp) -> None:
     async def voucher(me: str = who) -> dict[str, Any]:
         return await run_in_threadpool(api.voucher, me)
 
-
-def form_link_id(value: str) -> int:
-    """A family link id from a path (InvalidInput naming `link_id`)."""
-    if not value.isdigit():
-        raise InvalidInput("link_id", "must be a number")
-    return int(value)

@@ -128,6 +128,7 @@ class PersonApp:
     # --- family (亲情账户) -------------------------------------------------------------------
     def family(self, me: str) -> list[dict[str, Any]]:
         with self.store.tx() as tx:
+            scope.viewed(me, me, "family links")
             return list(jsonable(scope.links(tx, me)))
 
     def ask_family(self, me: str, doc: Mapping[str, Any]) -> dict[str, Any]:
@@ -195,6 +196,21 @@ class PersonApp:
         return list(jsonable(rows))
 
     def _fill_names(self, rows: list[dict[str, Any]]) -> None:
+        """Each row's hospital name: from the cache, else asked of its province (once)."""
+        missing: dict[str, set[str]] = {}
+        for row in rows:
+            if row["institution"] not in self.names:
+                missing.setdefault(row["treating_region"][:2] + "0000", set()).add(
+                    row["institution"])
+        for region, wanted in missing.items():
+            query = FindInstitutions(codes=tuple(sorted(wanted))[:50])
+            try:
+                found: InstitutionsFound = self.node.router.call(region, "institutions",
+                                                                 _msgid(), query)
+            except (MedSettleError, OSError) as exc:
+                logger.info("institution names not available", extra={"why": str(exc)})
+                continue
+            self.names.update({i.code: i.name for i in found.institutions})
         for row in rows:
             row["institution_name"] = self.names.get(row["institution"], "")
 
