@@ -344,3 +344,24 @@ def test_every_route_of_the_app_api_but_sign_in_needs_the_person(gd: Node) -> No
             "{link_id}", "1").replace("{action}", "end")
         for method in route.methods:
             assert client.request(method, path, json={}).status_code == 401, (method, path)
+
+
+def test_a_filing_with_materials_waits_for_an_operator_and_one_after_the_fact_is_back_dated(
+        gd: Node, caplog: pytest.LogCaptureFixture) -> None:
+    client = sign_in(gd, f.CHEN, caplog)
+    pending = client.post("/api/v1/me/filings", json={
+        "category": "referral", "destination": "310100", "materials": ["referral_proof"]}).json()
+    assert pending["status"] == "pending" and pending["review_due"] > pending["applied_on"]
+    with gd.node.store.tx() as tx:  # the console's review queue shows it
+        assert tx.one("filings", filing_no=pending["filing_no"]).status == "pending"
+    today = gd.node.clock().date()
+    admitted = (today - timedelta(days=3)).isoformat()
+    late = client.post("/api/v1/me/filings", json={
+        "category": "emergency", "destination": "330100", "after_the_fact": True,
+        "admission_date": admitted}).json()
+    assert late["post_hoc"] is True and late["valid_from"] == admitted
+    assert late["settle_directly"] is True
+    too_far = client.post("/api/v1/me/filings", json={
+        "category": "other_temp", "destination": "330100", "after_the_fact": True,
+        "admission_date": (today - timedelta(days=30)).isoformat()})
+    assert too_far.status_code == 400 and too_far.json()["error"]["code"] == "backdate_too_far"
