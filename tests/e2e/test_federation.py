@@ -188,7 +188,7 @@ def test_a_slow_province_times_out_and_its_settlement_is_reversed(
         msgid = his.msgid()
         with pytest.raises(HisError) as err:
             visit.settle("281.00", acct=True, msgid=msgid)
-        assert time.monotonic() - started < federation.his_timeout + 1.0
+        assert time.monotonic() - started < federation.his_timeout + 2.0
         assert "manual reimbursement" in str(err.value)
         board = {n["region"]: n["status"] for n in federation.status()["nodes"]}
         assert board["510000"] == "down" and board["310000"] == "up"
@@ -214,7 +214,7 @@ def test_a_province_down_mid_run_stops_only_its_own_patients(federation: Federat
         started = time.monotonic()
         with pytest.raises(HisError, match="peer_unavailable"):
             VisitFlow(his, zhang).register(med_type="14", disease="M03900")
-        assert time.monotonic() - started < federation.his_timeout + 1.0
+        assert time.monotonic() - started < federation.his_timeout + 2.0
         board = {n["region"]: n["status"] for n in federation.status()["nodes"]}
         assert board["310000"] == "down"
         visit = one_line_visit(his, patient(his, f.ZHENG), "100.00", settle=False)

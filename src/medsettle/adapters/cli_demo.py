@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import signal
 import sys
@@ -10,7 +11,7 @@ import threading
 from dataclasses import asdict
 from datetime import date, datetime
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 from zoneinfo import ZoneInfo
 
 import typer
@@ -18,6 +19,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from medsettle.adapters.api.person_app import DEMO_CODES
 from medsettle.adapters.cli_operators import new_password
 from medsettle.adapters.db.engine import make_engine
 from medsettle.adapters.db.store import Store
@@ -151,6 +153,7 @@ def demo_command(
     console.print(f"[bold]MedSettle demo[/]: {len(chosen)} province nodes + the hub, "
                   f"{persons} insured persons and {institutions} institutions per province, "
                   f"{visits} cross-province visits on {day}.")
+    os.environ[DEMO_CODES] = "1"  # the app's sign-in page shows its one-time codes (demo-grade)
     with progress() as bar:
         seeds = generate(chosen, persons, institutions, day, seed, bar)
         load = bar.add_task("load databases", total=len(chosen))
@@ -188,6 +191,7 @@ def demo_command(
         console.print("(the nodes stop now; run `medsettle demo` in a terminal to keep them "
                       "running and explore)")
     console.print(accounts_table(federation, accounts))
+    console.print(app_line(federation, chosen[0], seeds[chosen[0]].persons))
     console.print(f"Next: the hub's console {federation.hub_url}/console (node board, clearing, "
                   f"search), a province's console {federation.urls[chosen[0]]}/console, its "
                   f"metrics {federation.urls[chosen[0]]}/metrics and API docs "
@@ -227,6 +231,14 @@ def demo_accounts(federation: Federation, first: str) -> list[tuple[str, str, st
     return made
 
 
+def app_line(federation: Federation, first: str, persons: list[dict[str, Any]]) -> str:
+    """Where the insured person's app is and ID numbers to sign in with (the one-time code is
+    shown on the page in the demo, and written to the node's log)."""
+    ids = ", ".join(str(p["certno"]) for p in persons[:3])
+    return (f"Insured person's app: {federation.urls[first]}/app — sign in with an ID number "
+            f"insured in {first}, e.g. {ids}; the demo shows the one-time code on the page.")
+
+
 def accounts_table(federation: Federation, accounts: list[tuple[str, str, str, str]]) -> Table:
     """The console's address and the demo accounts."""
     table = Table(title="Operator console: sign in with these demo accounts")
@@ -251,6 +263,7 @@ def sim_command(
     chosen = pick_provinces(provinces)
     day = today_in_china()
     out.mkdir(parents=True, exist_ok=True)
+    os.environ[DEMO_CODES] = "1"  # the app's sign-in page shows its one-time codes (demo-grade)
     with progress() as bar:
         seeds = generate(chosen, persons, institutions, day, seed, bar)
         write = bar.add_task("write files", total=len(chosen) + 1)

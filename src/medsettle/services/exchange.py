@@ -15,6 +15,12 @@ from typing import Any
 from medsettle.core.benefits import Amounts
 from medsettle.core.lines import FeeLine
 from medsettle.core.records import Identity
+from medsettle.services.directory import (
+    FindInstitutions,
+    InstitutionsFound,
+    SettlementLines,
+    SettlementLinesQuery,
+)
 
 
 @dataclass(frozen=True)
@@ -132,6 +138,8 @@ REQUESTS: dict[str, type] = {
     "cancel_visit": CancelVisit, "pre_settle": SettleVisit, "settle": SettleVisit,
     "cancel_settlement": CancelSettlement, "reverse": Reverse, "accumulations": Accumulations,
     "file_referral": FileReferral, "revoke_filing": RevokeReferral,
+    # the insured person's app asks another province (services/directory.py)
+    "institutions": FindInstitutions, "settlement_lines": SettlementLinesQuery,
 }
 
 
@@ -254,4 +262,5 @@ ANSWERS: dict[str, type] = {
     "cancel_visit": VisitCancelled, "pre_settle": Computed, "settle": Computed,
     "cancel_settlement": Cancelled, "reverse": Reversed, "accumulations": AccumulatorsOfYear,
     "file_referral": ReferralFiled, "revoke_filing": ReferralRevoked,
+    "institutions": InstitutionsFound, "settlement_lines": SettlementLines,
 }

@@ -32,7 +32,9 @@ logger = logging.getLogger(__name__)
 #: The operations a treating place may ask of an insured place through the hub.
 FORWARDED_OPS = frozenset({"person_info", "open_visit", "cancel_visit", "change_visit",
                            "pre_settle", "settle", "cancel_settlement", "reverse",
-                           "accumulations", "file_referral", "revoke_filing"})
+                           "accumulations", "file_referral", "revoke_filing",
+                           # reads for the insured person's app (services/directory.py)
+                           "institutions", "settlement_lines"})
 #: The operations whose payload names the treating region (`treating_region`).
 TREATING_AREA_OPS = frozenset({"open_visit", "pre_settle", "settle"})
 

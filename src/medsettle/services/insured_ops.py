@@ -20,7 +20,7 @@ from medsettle.core.calendar import business_date
 from medsettle.core.errors import Forbidden, InvalidInput, MsgidReused, StateConflict
 from medsettle.core.jsonform import decode, encode
 from medsettle.core.policy import PolicyBook
-from medsettle.services import filings, insured, insured_settle
+from medsettle.services import directory, evoucher, filings, insured, insured_settle
 from medsettle.services.exchange import ANSWERS, REQUESTS
 from medsettle.services.ports import Database, UnitOfWork
 
@@ -39,9 +39,9 @@ class Operation:
 
 OPERATIONS: dict[str, Operation] = {
     "person_info": Operation(lambda tx, book, r, now, caller, msgid: insured.person_info(
-        tx, r, business_date(now)), read_only=True),
+        tx, evoucher.resolve_query(tx, r, now), business_date(now)), read_only=True),
     "open_visit": Operation(lambda tx, book, r, now, caller, msgid: insured.open_visit(
-        tx, book, r, caller)),
+        tx, book, evoucher.resolve_visit(tx, r), caller)),
     "cancel_visit": Operation(lambda tx, book, r, now, caller, msgid: insured.cancel_visit(
         tx, r, caller)),
     "change_visit": Operation(lambda tx, book, r, now, caller, msgid: insured.change_visit(
@@ -62,6 +62,11 @@ OPERATIONS: dict[str, Operation] = {
                                filings.referral_from_his(tx, book, r, business_date(now))),
     "revoke_filing": Operation(lambda tx, book, r, now, caller, msgid:
                                filings.revoke_from_his(tx, book, r, business_date(now))),
+    # reads another province's insured-person app asks of this one (no message log)
+    "institutions": Operation(lambda tx, book, r, now, caller, msgid:
+                              directory.find_institutions(tx, r), read_only=True),
+    "settlement_lines": Operation(lambda tx, book, r, now, caller, msgid:
+                                  directory.settlement_lines(tx, r, caller), read_only=True),
 }
 assert set(OPERATIONS) == set(REQUESTS) == set(ANSWERS)
 

@@ -89,5 +89,6 @@ def generate_institutions(province: str, region: str, count: int,
             "suspended": index > 0 and rng.random() < 0.01,
             "networked": index == 0 or rng.random() < 0.98, "api_key": None,
             "chronic_opened": _chronic_opened(level),
+            "services": None,  # networked for inpatient and general outpatient alike
         })
     return rows

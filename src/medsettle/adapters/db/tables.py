@@ -119,6 +119,7 @@ institutions = Table(
     Column("networked", Boolean, nullable=False, default=True),
     Column("api_key", String(128)),  # optional: verifies signed HIS requests (his/signing.py)
     Column("chronic_opened", JSON, nullable=False, default=list),
+    Column("services", JSON),  # networked for: ["inpatient", "outpatient"]; NULL = both
 )
 
 catalogue = Table(
@@ -352,6 +353,35 @@ reimbursement_claims = Table(  # 手工报销 at the insured place
     Column("reason", Text, nullable=False, default=""),
     Column("submitted_at", UTCDateTime(), nullable=False),
     Column("paid_at", UTCDateTime()),
+)
+
+person_sign_in = Table(  # the insured person's app: one-time codes and lock-out, by ID hash
+    "person_sign_in", province,
+    Column("certno_hash", String(64), primary_key=True),
+    Column("code_hash", String(64)),
+    Column("code_expires_at", UTCDateTime()),
+    Column("code_sent_at", UTCDateTime()),
+    Column("failures", Integer, nullable=False, default=0),
+    Column("locked_until", UTCDateTime()),
+)
+
+family_links = Table(  # 亲情账户: an agent may file for and see a member who consented
+    "family_links", province,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("agent_psn_no", String(30), nullable=False, index=True),
+    Column("member_psn_no", String(30), nullable=False, index=True),
+    Column("relationship", String(20), nullable=False),
+    Column("status", String(12), nullable=False),  # asked | active | refused | ended
+    Column("asked_at", UTCDateTime(), nullable=False),
+    Column("decided_at", UTCDateTime()),
+)
+
+evouchers = Table(  # short-lived e-voucher tokens (医保码) issued by the app
+    "evouchers", province,
+    Column("token", String(32), primary_key=True),
+    Column("psn_no", String(30), nullable=False, index=True),
+    Column("issued_at", UTCDateTime(), nullable=False),
+    Column("expires_at", UTCDateTime(), nullable=False),
 )
 
 reconciliation_reports = Table(
