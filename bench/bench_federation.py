@@ -25,6 +25,7 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import date
 from pathlib import Path
 
+import psycopg
 from rich.console import Console
 from rich.progress import Progress
 
@@ -146,28 +147,26 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def postgres_pids() -> list[int]:
-    """The PostgreSQL server's processes on this machine."""
-    found = []
-    for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            try:
-                with open(f"/proc/{entry}/comm") as handle:
-                    if handle.read().strip() in ("postgres", "postmaster"):
-                        found.append(int(entry))
-            except OSError:
-                continue
-    return found
+def postgres_backends(databases: list[str]) -> list[int]:
+    """The PostgreSQL backends serving the federation's own databases (not other work the
+    server does at the same time)."""
+    if not databases:
+        return []
+    with psycopg.connect(PG, autocommit=True) as conn:
+        rows = conn.execute("SELECT pid FROM pg_stat_activity WHERE datname = ANY(%s)",
+                            (databases,)).fetchall()
+    return [int(row[0]) for row in rows]
 
 
 class CpuMeter:
-    """CPU seconds spent by the federation's processes, the load generator and PostgreSQL (its
-    backends started during the run counted from zero)."""
+    """CPU seconds spent by the federation's processes, the load generator and the PostgreSQL
+    backends of the federation's databases (those started during the run counted from zero;
+    the server's background writers are not counted)."""
 
     def __init__(self, fed: Federation) -> None:
         self.groups = {"hub": lambda: [fed.procs["hub"].pid],
                        "provinces": lambda: [p.pid for r, p in fed.procs.items() if r != "hub"],
-                       "postgres": postgres_pids}
+                       "postgres": lambda: postgres_backends(fed.created_pg)}
         self.start = self.read()
 
     def read(self) -> dict[str, dict[int, float]]:
