@@ -173,5 +173,18 @@ def sign_in(tab: Any, base: str, name: str, password: str = PASSWORD) -> None:
 
 
 def shot(tab: Any, name: str) -> None:
+    """The whole page as one image. The window is made as tall as the page first, so a bar
+    fixed to the bottom of the window (the app's tab bar) is drawn at the page's end, where a
+    reader of the page meets it, not across the middle of a long page."""
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    tab.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
+    path = str(SCREENSHOTS / f"{name}.png")
+    window = tab.viewport_size
+    height = tab.evaluate("document.documentElement.scrollHeight")
+    if not window or height <= window["height"]:
+        tab.screenshot(path=path, full_page=True)
+        return
+    tab.set_viewport_size({"width": window["width"], "height": height})
+    try:
+        tab.screenshot(path=path, full_page=True)
+    finally:
+        tab.set_viewport_size(window)
