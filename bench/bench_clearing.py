@@ -13,18 +13,19 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
+import sys
 import time
-import uuid
 from datetime import UTC, datetime
 
 import psycopg
 
-from medsettle.adapters.db.engine import make_engine, migrate
 from medsettle.adapters.db.store import Store
 from medsettle.core.clearing import YearMonth
 from medsettle.core.codes import PROVINCES
 from medsettle.services.clearing import run_clearing
+
+sys.path.insert(0, os.path.dirname(__file__))
+from scratch import machine, scratch_database
 
 FILL = """
 INSERT INTO settlement_index
@@ -40,18 +41,6 @@ FROM generate_series(%(first)s::bigint, %(last)s::bigint) AS g,
 """
 
 
-def machine() -> str:
-    """CPU model and core count of this machine."""
-    model = platform.processor() or platform.machine()
-    try:
-        with open("/proc/cpuinfo", encoding="utf-8") as info:
-            model = next(line.split(":", 1)[1].strip() for line in info
-                         if line.startswith("model name"))
-    except (OSError, StopIteration):
-        pass
-    return f"{model}, {os.cpu_count()} cores"
-
-
 def main() -> None:
     """Fill, baseline, clear, report, clean up."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -62,13 +51,7 @@ def main() -> None:
     args = parser.parse_args()
     month = YearMonth(2026, 10)
     start, end = month.bounds()
-    name = f"medsettle_bench_{uuid.uuid4().hex[:10]}"
-    admin = psycopg.connect(args.pg_url, autocommit=True)
-    admin.execute(f'CREATE DATABASE "{name}"')
-    url = args.pg_url.rsplit("/", 1)[0] + "/" + name
-    engine = make_engine(url)
-    try:
-        migrate(engine, "hub")
+    with scratch_database(args.pg_url, "hub") as (url, engine):
         codes = list(PROVINCES)[: args.provinces]
         began = time.perf_counter()
         with psycopg.connect(url, autocommit=True) as conn:
@@ -98,10 +81,6 @@ def main() -> None:
             "net_sum": result["net_sum"], "settlements": result["settlements"],
             "goal_s": 60, "machine": machine(),
             "postgresql": version[0] if version else None}, indent=2))
-    finally:
-        engine.dispose()
-        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        admin.close()
 
 
 if __name__ == "__main__":

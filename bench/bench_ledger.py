@@ -24,17 +24,15 @@ import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime
 
-import psycopg
 from rich.console import Console
 
-from medsettle.adapters.db.engine import make_engine, migrate
 from medsettle.adapters.db.store import Store
 from medsettle.core import ledger
 from medsettle.services.ledger import post
 
 sys.path.insert(0, os.path.dirname(__file__))
-from bench_clearing import machine
 from bench_federation import pgbench_tps
+from scratch import machine, scratch_database
 
 console = Console(stderr=True)
 AMOUNTS = {"fund_pay_sumamt": 60_000, "acct_pay": 5_000, "hifp_pay": 50_000, "hifmi_pay": 6_000,
@@ -78,12 +76,7 @@ def main() -> None:
     parser.add_argument("--pg-url", default=os.environ.get(
         "MEDSETTLE_PG_URL", "postgresql://postgres@127.0.0.1:5432/test"))
     args = parser.parse_args()
-    name = f"medsettle_bench_{uuid.uuid4().hex[:10]}"
-    admin = psycopg.connect(args.pg_url, autocommit=True)
-    admin.execute(f'CREATE DATABASE "{name}"')
-    engine = make_engine(args.pg_url.rsplit("/", 1)[0] + "/" + name)
-    try:
-        migrate(engine, "province")
+    with scratch_database(args.pg_url, "province") as (_, engine):
         store = Store(engine)
         with engine.begin() as conn:
             conn.exec_driver_sql("CREATE TABLE bench_plain (id bigint PRIMARY KEY, body text)")
@@ -114,10 +107,6 @@ def main() -> None:
             "ratio_chain_32_to_pgbench": round(chain[32] / pgbench, 3),
             "ratio_chain_32_to_plain_insert": round(chain[32] / plain_rate, 3),
             "machine": machine(), "postgresql": version}, indent=2))
-    finally:
-        engine.dispose()
-        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        admin.close()
 
 
 if __name__ == "__main__":

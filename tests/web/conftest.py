@@ -146,22 +146,23 @@ def _expected(text: str) -> bool:
     return bool(re.search(r"status of (401|403|404)", text))
 
 
-@pytest.fixture()
-def page(chromium: Any) -> Iterator[Any]:
-    tab = Page(chromium, DESKTOP)
+def _tab(chromium: Any, viewport: dict[str, int]) -> Iterator[Any]:
+    """A tab for one test; the test fails if the page logged any error."""
+    tab = Page(chromium, viewport)
     yield tab
     errors = tab.errors
     tab.close()
     assert errors == [], errors
+
+
+@pytest.fixture()
+def page(chromium: Any) -> Iterator[Any]:
+    yield from _tab(chromium, DESKTOP)
 
 
 @pytest.fixture()
 def phone(chromium: Any) -> Iterator[Any]:
-    tab = Page(chromium, PHONE)
-    yield tab
-    errors = tab.errors
-    tab.close()
-    assert errors == [], errors
+    yield from _tab(chromium, PHONE)
 
 
 def sign_in(tab: Any, base: str, name: str, password: str = PASSWORD) -> None:

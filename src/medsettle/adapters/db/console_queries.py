@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Engine, func, or_, select
+from sqlalchemy import Engine, Table, func, or_, select
 
 from medsettle.adapters.db import tables as t
 
@@ -57,15 +57,12 @@ def search_index(engine: Engine, text: str, province: str | None = None) -> list
 
 def recent_index(engine: Engine, limit: int = 20) -> list[dict[str, Any]]:
     """The newest indexed settlements and cancels."""
-    i = t.settlement_index
-    return _dicts(engine, select(i).order_by(i.c.setl_time.desc()).limit(limit))
+    return _newest(engine, t.settlement_index, limit)
 
 
 def index_family(engine: Engine, setl_id: str) -> list[dict[str, Any]]:
     """A settlement's index row and the rows of its cancels."""
-    i = t.settlement_index
-    query = select(i).where(or_(i.c.setl_id == setl_id, i.c.ref_setl_id == setl_id))
-    return _dicts(engine, query.order_by(i.c.setl_time))
+    return _with_cancels(engine, t.settlement_index, setl_id)
 
 
 def cleared_months(engine: Engine) -> list[str]:
@@ -97,15 +94,12 @@ def search_settlements(engine: Engine, text: str) -> list[dict[str, Any]]:
 
 def recent_settlements(engine: Engine, limit: int = 20) -> list[dict[str, Any]]:
     """The node's newest settlement records."""
-    s = t.settlements
-    return _dicts(engine, select(s).order_by(s.c.setl_time.desc()).limit(limit))
+    return _newest(engine, t.settlements, limit)
 
 
 def settlement_family(engine: Engine, setl_id: str) -> list[dict[str, Any]]:
     """A settlement's records at this node (insured and/or treating role) and its cancels."""
-    s = t.settlements
-    query = select(s).where(or_(s.c.setl_id == setl_id, s.c.ref_setl_id == setl_id))
-    return _dicts(engine, query.order_by(s.c.setl_time, s.c.role))
+    return _with_cancels(engine, t.settlements, setl_id, "role")
 
 
 def fee_lines(engine: Engine, setl_id: str) -> list[dict[str, Any]]:
@@ -168,3 +162,15 @@ def counts(engine: Engine) -> dict[str, int]:
                                  t.reimbursement_claims.c.status.in_(("computed", "approved"))),
                 "settlements": n(t.settlements, t.settlements.c.kind == "settle"),
                 "manual": n(t.visits, t.visits.c.manual_reimbursement.is_(True))}
+
+
+def _newest(engine: Engine, table: Table, limit: int) -> list[dict[str, Any]]:
+    """The newest rows of a table of settlements (a node's records or the hub's index)."""
+    return _dicts(engine, select(table).order_by(table.c.setl_time.desc()).limit(limit))
+
+
+def _with_cancels(engine: Engine, table: Table, setl_id: str,
+                  *then_by: str) -> list[dict[str, Any]]:
+    """A settlement's rows and its cancels' rows, oldest first (then by `then_by` columns)."""
+    query = select(table).where(or_(table.c.setl_id == setl_id, table.c.ref_setl_id == setl_id))
+    return _dicts(engine, query.order_by(table.c.setl_time, *(table.c[c] for c in then_by)))

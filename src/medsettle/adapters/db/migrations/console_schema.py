@@ -1,5 +1,6 @@
-"""The console's schema, the same in a province's and the hub's database: operators may have a
-password (argon2 hash), the append-only audit log, and node settings (the session secret)."""
+"""The operators' and the console's schema, the same in a province's and the hub's database:
+operators (token hashes), their passwords (argon2 hash), the append-only audit log, and node
+settings (the session secret)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,23 @@ import sqlalchemy as sa
 from alembic import op
 
 from medsettle.adapters.db.migrations.append_only import protect, unprotect
+
+
+def create_operators() -> None:
+    """The operators of the node's API (token hashes only)."""
+    op.create_table(
+        "operators",
+        sa.Column("id", sa.Integer(), autoincrement=True, nullable=False),
+        sa.Column("name", sa.String(length=64), nullable=False),
+        sa.Column("role", sa.String(length=8), nullable=False),
+        sa.Column("region", sa.String(length=6), nullable=True),
+        sa.Column("token_hash", sa.String(length=64), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("disabled", sa.Boolean(), nullable=False),
+        sa.PrimaryKeyConstraint("id"),
+        sa.UniqueConstraint("name"),
+        sa.UniqueConstraint("token_hash"),
+    )
 
 
 def upgrade_console() -> None:

@@ -6,8 +6,9 @@ Revises: h0004
 
 from __future__ import annotations
 
-import sqlalchemy as sa
 from alembic import op
+
+from medsettle.adapters.db.migrations.console_schema import create_operators
 
 revision = "h0005"
 down_revision = "h0004"
@@ -16,19 +17,7 @@ depends_on = None
 
 
 def upgrade() -> None:
-    op.create_table(
-        "operators",
-        sa.Column("id", sa.Integer(), autoincrement=True, nullable=False),
-        sa.Column("name", sa.String(length=64), nullable=False),
-        sa.Column("role", sa.String(length=8), nullable=False),
-        sa.Column("region", sa.String(length=6), nullable=True),
-        sa.Column("token_hash", sa.String(length=64), nullable=False),
-        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
-        sa.Column("disabled", sa.Boolean(), nullable=False),
-        sa.PrimaryKeyConstraint("id"),
-        sa.UniqueConstraint("name"),
-        sa.UniqueConstraint("token_hash"),
-    )
+    create_operators()
 
 
 def downgrade() -> None:
