@@ -125,11 +125,14 @@ class R09:
 class R10:
     """Structure outlier: an institution's drug, consumable or exam share of its medical fees
     above its peers' Q3 + `fence`×IQR (peers: institutions of the same level in the province,
-    at least `min_peers` of them, each with at least `min_claims` claims)."""
+    at least `min_peers` of them, each with at least `min_claims` claims), and above the
+    fence by at least `min_excess` (eight percentage points), so that tight peers are not noise.
+    The fence is the peers' without the institution itself, so one outlier does not hide."""
 
     fence: Decimal = Decimal("1.5")
     min_peers: int = 5
     min_claims: int = 20
+    min_excess: Decimal = Decimal("0.08")  # and above the fence by at least this share
     shares: tuple[str, ...] = ("drug", "consumable", "exam")
 
 
@@ -252,6 +255,7 @@ def parse_thresholds(doc: object, source: str) -> Thresholds:
         r10=R10(fence=p.number("r10", "fence", base.r10.fence),
                 min_peers=p.count("r10", "min_peers", base.r10.min_peers),
                 min_claims=p.count("r10", "min_claims", base.r10.min_claims),
+                min_excess=p.number("r10", "min_excess", base.r10.min_excess),
                 shares=tuple(sorted(p.words("r10", "shares", frozenset(base.r10.shares),
                                             {"drug", "consumable", "exam"})))),
         r11=R11(standards=p.standards("r11")),

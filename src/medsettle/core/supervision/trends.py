@@ -94,16 +94,17 @@ def structure_outliers(items: Sequence[Structure], t: Thresholds) -> list[Hit]:
         if len(peers) < t.r10.min_peers:
             continue
         for name in t.r10.shares:
-            fence = upper_fence([p.share(name) for p in peers], t.r10.fence)
             for s in peers:
-                if s.share(name) > fence:
+                others = [p.share(name) for p in peers if p is not s]
+                fence = upper_fence(others, t.r10.fence)
+                if s.share(name) > fence + Fraction(t.r10.min_excess):
                     hits.append(Hit(
                         "R10", "institution", s.institution,
-                        f"{name} share {show(s.share(name) * 100, 1)}% above the peers' fence "
-                        f"{show(fence * 100, 1)}% ({len(peers)} peers at {s.level})",
+                        f"{name} share {show(s.share(name) * 100, 1)}% above the fence "
+                        f"{show(fence * 100, 1)}% of its {len(others)} peers at {s.level}",
                         f"r10.fence = {t.r10.fence}", t.source_of("r10.fence"),
                         {"share": name, "value": show(s.share(name)), "fence": show(fence),
-                         "peers": str(len(peers))}, institution=s.institution,
+                         "peers": str(len(others))}, institution=s.institution,
                         amount=s.parts.get(name, 0)))
     unique: dict[str, Hit] = {}
     for hit in hits:
