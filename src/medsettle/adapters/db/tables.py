@@ -450,6 +450,7 @@ clearing_lines = Table(  # O(i→t) of a month: what insured province i owes tre
     Column("fund_pay_sumamt", BigInteger, nullable=False),
     Column("acct_pay", BigInteger, nullable=False),
     Column("obligation", BigInteger, nullable=False),
+    Column("adjustment", BigInteger, nullable=False, default=0),  # 拒付/carried over (h0011)
 )
 
 clearing_statements = Table(
@@ -485,3 +486,6 @@ prepayment_moves = Table(
     Column("month", String(7)),
     Column("at", UTCDateTime(), nullable=False),
 )
+
+
+from medsettle.adapters.db import supervision_tables as _supervision  # noqa: E402,F401  (their tables)
