@@ -24,7 +24,7 @@ from medsettle.core.catalogue import Restriction
 from medsettle.core.clearing import YearMonth
 from medsettle.core.supervision.runner import MonthFacts, batch, realtime
 from medsettle.sim.fraud import inject, score
-from medsettle.sim.month import generate_month
+from medsettle.sim.month_visits import generate_month
 
 RATES = {"R01": 0.01, "R02": 0.01, "R03": 0.01, "R04": 0.01, "R05": 0.01, "R06": 0.01,
          "R07": 0.01, "R08": 0.002, "R09": 0.3, "R10": 0.05, "R11": 0.01, "R12": 0.01}
@@ -51,7 +51,7 @@ def main() -> None:
     book = load_threshold_book()
     on = date(2026, 10, 31)
 
-    def thresholds(region: str):  # noqa: ANN202
+    def thresholds(region: str):
         return book.find(region, on)
 
     started = time.perf_counter()

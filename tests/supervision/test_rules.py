@@ -181,8 +181,9 @@ def test_r10_drug_share_above_the_peers_fence() -> None:
 
 
 def test_r11_per_visit_per_day_and_per_year() -> None:
-    from medsettle.core.supervision.thresholds import R11, Standard
     from decimal import Decimal
+
+    from medsettle.core.supervision.thresholds import R11, Standard
     t = replace(T, r11=R11({"ALB": Standard(per_day=Decimal(3)),
                             "SOF": Standard(per_visit=Decimal(4), per_year=Decimal(3))}))
     assert drugs.beyond_standard(claim(lines=(line("1", "ALB1", "09", count="3"),)), t) is None

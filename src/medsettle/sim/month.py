@@ -9,9 +9,8 @@ the ground truth. Deterministic for a seed; amounts are exact fen. Figures are i
 
 from __future__ import annotations
 
-import random
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time
 from decimal import Decimal
 from typing import Any
 
@@ -28,8 +27,6 @@ from medsettle.core.records import (
 from medsettle.core.supervision.facts import Claim, FilingEvent, claim_of, line_of
 from medsettle.sim.catalogue import _national_drugs
 from medsettle.sim.catalogue_data import (
-    INPATIENT_DIAGNOSES,
-    OUTPATIENT_DIAGNOSES,
     WELL_KNOWN_SERVICES,
 )
 
@@ -133,9 +130,9 @@ class Catalogue:
         self.by_code[self.consumable.code] = self.consumable
         self.restricted = {i.code: i for i in items if i.restriction}
         self.capped = [i for i in self.drugs if i.cap is not None]
-        name = {i.name: i for i in items}
-        self.bed, self.ipt_exam = name["普通病房床位费"], name["住院诊查费"]
-        self.nursing, self.otp_exam = name["Ⅱ级护理"], name["普通门诊诊查费"]
+        by_name = {i.name: i for i in items}
+        self.bed, self.ipt_exam = by_name["普通病房床位费"], by_name["住院诊查费"]
+        self.nursing, self.otp_exam = by_name["Ⅱ级护理"], by_name["普通门诊诊查费"]
         self.anaesthesia = self.by_code[ANAESTHESIA_LOCAL]
         self.chronic = [i for i in self.drugs if i.code[:12] in CHRONIC_GENERICS]
 
@@ -201,31 +198,3 @@ class Builder:
             med_type={"inpatient": "21", "outpatient": "11", "chronic": "14"}[visit_type],
             visit_type=visit_type, insutype="310", settled_at=at, medical_year=str(settled.year),
             amounts=amounts, msgid=sid)
-
-
-def _institutions(rng: random.Random, count: int) -> dict[str, tuple[str, str]]:
-    found = {}
-    for k in range(count):
-        province = TREATING[k % len(TREATING)]
-        region = province[:2] + "0100"
-        level = rng.choices(("L3", "L2", "L1"), (45, 35, 20))[0]
-        found[f"H{region}{k:05d}"] = (region, level)
-    return found
-
-
-def generate_month(month: YearMonth, settlements: int = 100_000, seed: int = 1,
-                   institutions: int | None = None) -> SimMonth:
-    """A normal month of about `settlements` cross-province settlements (inject fraud with
-    sim.fraud.inject, then call `close`)."""
-    from medsettle.sim.month_visits import Visits  # the visit makers
-    rng = random.Random(f"medsettle-sim-month:{seed}:{month}")
-    cat = Catalogue()
-    count = institutions or max(40, settlements // 800)
-    insts = _institutions(rng, count)
-    sim = SimMonth(month, [], {}, {}, [], [], {}, cat.kinds(),
-                   {code: dict(i.restriction or {}) for code, i in cat.restricted.items()},
-                   insts)
-    maker = Visits(sim, cat, Builder(cat), rng)
-    maker.fill(settlements)
-    sim.maker = maker
-    return sim

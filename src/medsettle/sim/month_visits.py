@@ -9,16 +9,17 @@ from datetime import date, timedelta
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
+from medsettle.core.clearing import YearMonth
 from medsettle.core.records import StoredLine
 from medsettle.core.supervision.facts import Claim, FilingEvent
+from medsettle.sim.catalogue_data import INPATIENT_DIAGNOSES, OUTPATIENT_DIAGNOSES
 from medsettle.sim.month import (
     ANAESTHESIA_LOCAL,
     COUNTS,
     DEBRIDE_BIG,
     DEBRIDE_SMALL,
-    INPATIENT_DIAGNOSES,
     INSURED,
-    OUTPATIENT_DIAGNOSES,
+    TREATING,
     Builder,
     Catalogue,
     Facts,
@@ -259,3 +260,30 @@ class Visits:
 
 _STANDARD_GENERICS = frozenset({"XB05AAD081C0", "XJ01DHD075D0", "XJ05AFD069A0",
                                 "XL04ABD071C0"})
+
+
+def _institutions(rng: random.Random, count: int) -> dict[str, tuple[str, str]]:
+    found = {}
+    for k in range(count):
+        province = TREATING[k % len(TREATING)]
+        region = province[:2] + "0100"
+        level = rng.choices(("L3", "L2", "L1"), (45, 35, 20))[0]
+        found[f"H{region}{k:05d}"] = (region, level)
+    return found
+
+
+def generate_month(month: YearMonth, settlements: int = 100_000, seed: int = 1,
+                   institutions: int | None = None) -> SimMonth:
+    """A normal month of about `settlements` cross-province settlements (inject fraud with
+    sim.fraud.inject, then call `close`)."""
+    rng = random.Random(f"medsettle-sim-month:{seed}:{month}")
+    cat = Catalogue()
+    count = institutions or max(40, settlements // 800)
+    insts = _institutions(rng, count)
+    sim = SimMonth(month, [], {}, {}, [], [], {}, cat.kinds(),
+                   {code: dict(i.restriction or {}) for code, i in cat.restricted.items()},
+                   insts)
+    maker = Visits(sim, cat, Builder(cat), rng)
+    maker.fill(settlements)
+    sim.maker = maker
+    return sim

@@ -114,3 +114,25 @@ def by_person(claims: Sequence[Claim]) -> dict[str, list[Claim]]:
     for group in groups.values():
         group.sort(key=lambda c: (c.begins, c.settled_on, c.settlement_id))
     return groups
+
+
+#: med_chrgitm_type of a national service code by the start of its 9-digit pricing number
+#: (价格项目规范: 1102 诊查, 1109/1110 床位, 1201 护理, 21/22/3107 检查, 25 化验, 33 手术).
+_SERVICE_KINDS = (("1101", "13"), ("1102", "02"), ("1109", "01"), ("1110", "01"),
+                  ("1201", "07"), ("3107", "03"), ("21", "03"), ("22", "03"), ("25", "04"),
+                  ("33", "06"), ("31", "05"), ("12", "05"))
+
+
+def kind_of_code(code: str) -> str:
+    """The med_chrgitm_type a national code implies when no catalogue says: drugs 09/11,
+    consumables 08, services by their pricing number; "" when it cannot tell."""
+    if code[:1] == "X":
+        return "09"
+    if code[:1] == "Z":
+        return "11"
+    if code[:1] == "C":
+        return "08"
+    if len(code) == 15 and code.isdigit():
+        number = code[2:11]
+        return next((kind for prefix, kind in _SERVICE_KINDS if number.startswith(prefix)), "")
+    return ""
