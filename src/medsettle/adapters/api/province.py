@@ -22,6 +22,7 @@ from medsettle.adapters.api.common import (
 )
 from medsettle.adapters.api.province_filings import add_filing_routes
 from medsettle.adapters.api.province_money import add_money_routes
+from medsettle.adapters.api.province_supervision import add_supervision_routes
 from medsettle.adapters.federation import error_body
 from medsettle.adapters.province_node import ProvinceConfig, ProvinceNode
 from medsettle.adapters.web.province_pages import add_province_console
@@ -92,6 +93,7 @@ def create_province_app(node: ProvinceNode, *, background: bool = True) -> FastA
 
     add_filing_routes(app, node)
     add_money_routes(app, node)
+    add_supervision_routes(app, node)
     add_province_console(node, app)
 
     @app.get("/healthz")
