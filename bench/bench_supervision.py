@@ -23,6 +23,7 @@ from medsettle.adapters.supervision_files import load_threshold_book
 from medsettle.core.catalogue import Restriction
 from medsettle.core.clearing import YearMonth
 from medsettle.core.supervision.runner import MonthFacts, batch, realtime
+from medsettle.core.supervision.thresholds import Thresholds
 from medsettle.sim.fraud import inject, score
 from medsettle.sim.month_visits import generate_month
 
@@ -51,7 +52,7 @@ def main() -> None:
     book = load_threshold_book()
     on = date(2026, 10, 31)
 
-    def thresholds(region: str):
+    def thresholds(region: str) -> Thresholds:
         return book.find(region, on)
 
     started = time.perf_counter()
