@@ -19,6 +19,7 @@ from medsettle.core import ledger
 from medsettle.core.calendar import business_date
 from medsettle.core.clearing import province_of
 from medsettle.core.errors import InvalidInput, NotFound, StateConflict
+from medsettle.core.money import fen_to_yuan
 from medsettle.core.supervision.credit import FLOOR, START, apply_finding
 from medsettle.services.ledger import post
 from medsettle.services.ports import UnitOfWork
@@ -60,7 +61,7 @@ def apply_decision(tx: UnitOfWork, *, case_id: str, institution: str, insured: s
     tx.add("credit_events", {"fixmedins_code": institution, "action": "deduct",
                              "severity": severity, "points": change.points,
                              "score_after": change.score, "case_id": case_id,
-                             "note": f"case {case_id}: {refused} fen refused", "actor": actor,
+                             "note": f"case {case_id}: ¥{fen_to_yuan(refused)} refused (拒付)", "actor": actor,
                              "at": now})
     if change.suspend:
         until = change.until

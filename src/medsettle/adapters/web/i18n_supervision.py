@@ -57,5 +57,14 @@ ZH_SUPERVISION: dict[str, str] = {
     "No settlements this month.": "本月尚无结算。", "inpatient": "住院", "outpatient": "门诊",
     "chronic": "门诊慢特病", "online share": "线上占比", "counter": "窗口", "app": "APP",
     "timeout": "超时", "error": "错误", "bad_answer": "应答异常",
-    "Lines": "明细",
+    "Lines": "明细", "Institution name": "机构名称", "Credit score": "信用分",
+    "Subject of the hit": "疑点对象", "Opened": "立案", "Verification requested": "发起协查",
+    "Findings given": "反馈核查结论", "Decided": "作出决定", "Closed": "办结",
+    "Acknowledged": "确认受理", "Work reported": "报告进展",
+    "Public figures without personal data; manual reimbursements, funds by tier and filings "
+    "come from the reports the provinces sent.":
+        "公开统计，不含个人信息；手工报销、分项基金和备案数据来自各省报送。",
+    "Basic pool (hifp)": "统筹基金", "Serious illness (hifmi)": "大病保险",
+    "Large-amount (hifob)": "大额医疗补助", "Civil servants (cvlserv)": "公务员医疗补助",
+    "Medical assistance (maf)": "医疗救助", "Personal account (acct)": "个人账户",
 }

@@ -124,7 +124,7 @@ class Case:
         self._insured_side(who, "request verification of")
         self._expect("opened", "a request")
         due = add_working_days(at.date(), REPLY_WORKING_DAYS)
-        return self._step(who, "request", at, "carried over in clearing" if carry_over else "",
+        return self._step(who, "request", at, "carried over in clearing (暂缓清算)" if carry_over else "",
                           state="requested", due=due.isoformat(), carry_over=carry_over)
 
     def answer(self, who: Party, at: datetime, outcome: str, refused: int, severity: str,
