@@ -8,7 +8,7 @@ STAMP  := $(VENV)/.installed-stamp
 export MEDSETTLE_PG_URL ?= postgresql://postgres@127.0.0.1:5432/test
 export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD := 1
 
-.PHONY: demo test bench bench-policy bench-federation bench-clearing postgres browser clean
+.PHONY: demo test bench bench-policy bench-federation bench-clearing bench-supervision postgres browser clean
 
 $(STAMP): pyproject.toml requirements.lock
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -47,6 +47,9 @@ bench-federation: $(STAMP) postgres
 
 bench-clearing: $(STAMP) postgres
 	$(BIN)/python bench/bench_clearing.py --pg-url $(MEDSETTLE_PG_URL)
+
+bench-supervision: $(STAMP)
+	$(BIN)/python bench/bench_supervision.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .hypothesis
