@@ -53,10 +53,11 @@ def screen(tx: UnitOfWork, visit: InsuredVisit, person: Any, req: Any, now: date
     SettledElsewhereToday for R05's hard stop; keep a settlement's hits; return the warnings."""
     on = business_date(now)
     t = thresholds(visit.treating_region, on)
-    earlier = [DaySettlement(r.settlement_id, r.treating_region, r.institution)
-               for r in tx.settlements(Role.INSURED, person_id=visit.person_id)
-               if r.kind is SettlementKind.SETTLE and r.status is SettlementStatus.SETTLED
-               and business_date(r.settled_at) == on]
+    earlier = [DaySettlement(r.setl_id, r.mdtrtarea_admvs, r.fixmedins_code)
+               for r in tx.rows("settlements", psn_no=visit.person_id, role=Role.INSURED.value,
+                                kind=SettlementKind.SETTLE.value,
+                                status=SettlementStatus.SETTLED.value)
+               if business_date(r.setl_time) == on]
     stop = same_day_conflict(visit.person_id, on, visit.treating_region, earlier, t,
                              settlement_id or "")
     if stop is not None and stop.severity == "hard_stop":
