@@ -241,3 +241,39 @@ def test_a_person_terminated_from_direct_settlement(province: Store) -> None:
             credit.bar_person(tx, "P1", True, "")
         credit.bar_person(tx, "P1", True, "冒名就医, case C1")
         assert tx.one("persons", psn_no="P1").direct_settlement_barred is True
+
+
+def test_the_hub_batch_finds_a_cost_surge_and_opens_a_joint_audit(hub: Store) -> None:
+    from medsettle.adapters.supervision_files import load_threshold_book
+    from medsettle.services import supervision_batch as batch
+    book = load_threshold_book()
+    rows = []
+    for k, (month, fund) in enumerate([(7, 10_000_000), (8, 11_000_000), (9, 9_000_000),
+                                       (10, 14_000_000)]):  # 14M > 1.2 × 10M
+        for part in range(2):
+            rows.append((f"X{k}{part}", "620100", "310100", fund // 2,
+                         datetime(2026, month, 12, 3, tzinfo=UTC)))
+    index(hub, rows)
+    hits = batch.run_hub(hub, OCT, lambda r: book.find(r, date(2026, 10, 31)), DAY,
+                         svc.create_case)
+    [surge] = [h for h in hits if h.rule == "R09"]
+    assert surge.key == "H31010100001" and surge.measured["ratio"] == "1.4000"
+    [case] = svc.cases(hub, DAY)
+    assert (case["kind"], case["insured"], case["treating"], case["rules"]) == (
+        "joint_audit", GS, SH, ("R09",))
+    assert {i["settlement_id"] for i in case["items"]} == {"X30", "X31"}
+    batch.run_hub(hub, OCT, lambda r: book.find(r, date(2026, 10, 31)), DAY, svc.create_case)
+    assert len(svc.cases(hub, DAY)) == 1  # once per institution and month
+    with hub.tx() as tx:
+        kept = [r for r in tx.rows("supervision_hits", rule="R09") if r.source == "batch"]
+    assert len(kept) == 1 and kept[0].case_id == case["case_id"]
+
+
+def test_the_province_batch_runs_on_its_database(province: Store) -> None:
+    from typer.testing import CliRunner
+
+    from medsettle.adapters.cli import app
+    result = CliRunner().invoke(app, ["supervise", "--month", "2026-10", "--db",
+                                      str(province.engine.url)])
+    assert result.exit_code == 0, result.output
+    assert "Supervision 2026-10 at the province: 0 hits" in result.output

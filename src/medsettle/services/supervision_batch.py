@@ -191,16 +191,20 @@ def _joint_audit(store: Database, hit: Hit, claims: list[Claim], month: YearMont
     insured = max(paid, key=lambda p: paid[p])
     reason = f"R09 cost surge {month}: {hit.message}"
     with store.tx() as tx:
-        if any(row.document.get("reason") == reason for row in
-               tx.rows("supervision_cases", institution=hit.institution)):
-            return
-    top = sorted((c for c in mine if province_of(c.insured_region) == insured),
-                 key=lambda c: c.fund, reverse=True)[:20]
-    case = open_case(kind="joint_audit", insured=insured,
-                     treating=province_of(mine[0].treating_region),
-                     institution=hit.institution, reason=reason,
-                     settlement_ids=[c.settlement_id for c in top],
-                     actor=Actor("rule:R09", "hub"), now=now, rules=("R09",))
+        existing = [row.case_id for row in tx.rows("supervision_cases",
+                                                   institution=hit.institution)
+                    if str(row.document.get("reason", "")).startswith(f"R09 cost surge {month}:")]
+    if existing:
+        case_id = existing[0]
+    else:
+        top = sorted((c for c in mine if province_of(c.insured_region) == insured),
+                     key=lambda c: c.fund, reverse=True)[:20]
+        case_id = open_case(store, kind="joint_audit", insured=insured,
+                            treating=province_of(mine[0].treating_region),
+                            institution=hit.institution, reason=reason,
+                            settlement_ids=[c.settlement_id for c in top],
+                            actor=Actor("rule:R09", "hub"), now=now, rules=("R09",)).case_id
     with store.tx() as tx:
-        for row in tx.rows("supervision_hits", rule="R09", key=hit.key, month=str(month)):
-            tx.change("supervision_hits", {"id": row.id}, case_id=case.case_id)
+        for row in tx.rows("supervision_hits", rule="R09", key=hit.key, month=str(month),
+                           source="batch"):
+            tx.change("supervision_hits", {"id": row.id}, case_id=case_id)
