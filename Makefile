@@ -8,7 +8,7 @@ STAMP  := $(VENV)/.installed-stamp
 export MEDSETTLE_PG_URL ?= postgresql://postgres@127.0.0.1:5432/test
 export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD := 1
 
-.PHONY: demo test bench bench-policy bench-federation bench-clearing bench-ledger postgres browser clean
+.PHONY: demo test bench bench-policy bench-federation bench-clearing bench-ledger bench-supervision postgres browser clean
 
 $(STAMP): pyproject.toml requirements.lock
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -50,6 +50,9 @@ bench-clearing: $(STAMP) postgres
 
 bench-ledger: $(STAMP) postgres
 	$(BIN)/python bench/bench_ledger.py --pg-url $(MEDSETTLE_PG_URL)
+
+bench-supervision: $(STAMP)
+	$(BIN)/python bench/bench_supervision.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .hypothesis

@@ -12,7 +12,7 @@ import pytest
 import medsettle
 
 CORE = Path(medsettle.__file__).parent / "core"
-CORE_FILES = sorted(CORE.glob("*.py"))
+CORE_FILES = sorted(CORE.rglob("*.py"))
 CLOCK_CALLS = {("date", "today"), ("datetime", "now"), ("datetime", "utcnow"), ("time", "time"),
                ("datetime", "today")}
 

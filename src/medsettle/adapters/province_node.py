@@ -19,9 +19,11 @@ from medsettle.adapters.his.gateway import HisGateway
 from medsettle.adapters.insured_port import InsuredRouter, certno_hash
 from medsettle.adapters.observability import Metrics
 from medsettle.adapters.peers import HubClient
+from medsettle.adapters.supervision_files import load_threshold_book
 from medsettle.core.errors import MedSettleError, NotFound
 from medsettle.core.policy import PolicyBook
 from medsettle.services.anchors import Head, send_anchor
+from medsettle.services.supervision_realtime import use_thresholds
 from medsettle.services.treating import Treating
 from medsettle.services.treating_settle import retry_pending_reversals
 
@@ -57,6 +59,7 @@ class ProvinceNode:
         self.store = Store(make_engine(config.db_url))
         migrate(self.store.engine, "province")
         self.book = book or load_policy_book()
+        use_thresholds(load_threshold_book())  # supervision's real-time rules
         self.metrics = Metrics()
         self.hub = (HubClient(config.hub_url, config.region, config.key, config.peer_timeout)
                     if config.hub_url else None)

@@ -99,11 +99,12 @@ class Obligation:
     medfee_sumamt: int = 0
     fund_pay_sumamt: int = 0
     acct_pay: int = 0
+    adjustment: int = 0  # 拒付 deducted (< 0) and carried-over items held or released
 
     @property
     def obligation(self) -> int:
-        """Funds plus personal account (optins_pay_sumamt), in fen."""
-        return self.fund_pay_sumamt + self.acct_pay
+        """Funds plus personal account (optins_pay_sumamt) plus adjustments, in fen."""
+        return self.fund_pay_sumamt + self.acct_pay + self.adjustment
 
     def plus(self, kind: str, medfee: int, fund: int, acct: int) -> Obligation:
         """This obligation with one more index row (a cancel subtracts)."""

@@ -74,6 +74,12 @@ class InstitutionSuspended(SettlementError):
     code = "institution_suspended"
 
 
+class SettledElsewhereToday(SettlementError):
+    """The person was already settled in another province today (R05 hard stop, 冒名 risk)."""
+
+    code = "settled_elsewhere_today"
+
+
 class ChronicDiseaseNotCovered(SettlementError):
     """The insured place does not list the chronic disease (门诊慢特病) of the visit."""
 

@@ -41,6 +41,7 @@ from medsettle.services import ledger as ledger_service
 from medsettle.services.audit import Actor
 from medsettle.services.ledger import post
 from medsettle.services.ports import Database, UnitOfWork
+from medsettle.services.refusals import apply_adjustments
 
 logger = logging.getLogger(__name__)
 Progress = Callable[[str, int, int], None]
@@ -108,13 +109,13 @@ def _clear(store: Database, m: YearMonth, now: datetime, report: Progress,
         if tx.count("clearing_statements", month=str(m)):
             return summary(tx, m) | {"created": False}
         report("aggregating settlements", 0, 4)
-        totals = month_totals(tx, m)
+        totals = apply_adjustments(tx, m, month_totals(tx, m))
         report("writing clearing lines", 1, 4)
         tx.add_many("clearing_lines", [
             {"month": str(m), "insured": o.insured, "treating": o.treating,
              "settlements": o.settlements, "medfee_sumamt": o.medfee_sumamt,
              "fund_pay_sumamt": o.fund_pay_sumamt, "acct_pay": o.acct_pay,
-             "obligation": o.obligation} for o in totals])
+             "obligation": o.obligation, "adjustment": o.adjustment} for o in totals])
         obligations = {(o.insured, o.treating): o for o in totals}
         report("drafting statements", 2, 4)
         tx.add_many("clearing_statements", [_statement_row(s, now)

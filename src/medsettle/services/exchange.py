@@ -193,6 +193,7 @@ class Computed:
     steps: tuple[str, ...] = ()
     settlement_id: str | None = None  # set for a settlement
     settled_at: datetime | None = None  # the one time every side records
+    warnings: tuple[str, ...] = ()  # supervision's real-time rule hits (warn_msg)
 
 
 @dataclass(frozen=True)

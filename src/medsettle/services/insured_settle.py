@@ -39,6 +39,7 @@ from medsettle.services.insured import check_treating, class_of, identity, own_v
 from medsettle.services.insured import policy_of as _policy
 from medsettle.services.ledger import book_settlement
 from medsettle.services.ports import UnitOfWork as Tx
+from medsettle.services.supervision_realtime import screen
 
 logger = logging.getLogger(__name__)
 SETTLE_INFNOS = ("2207", "2304")
@@ -62,6 +63,7 @@ def compute(tx: Tx, book: Any, req: SettleVisit, *, persist: bool, now: datetime
     on = business_date(now)
     policy = _policy(book, row, on)
     cls = class_of(tx, row, policy, visit.treating_region, visit.begins.date(), visit.emergency)
+    warnings = screen(tx, visit, row, req, now, persist=persist, settlement_id=req.settlement_id)
     year = policy.medical_year(on)
     scheme = codes.scheme_of_insutype(row.insutype)
     result = settle(policy, Person(
@@ -75,7 +77,8 @@ def compute(tx: Tx, book: Any, req: SettleVisit, *, persist: bool, now: datetime
     computed = Computed(
         amounts=result.amounts, balance=result.acc_after.get("acct_balance"),
         benefit_class=cls, policy_id=result.policy_id, medical_year=year, scheme=scheme,
-        identity=identity(row), steps=tuple(step.code for step in result.steps))
+        identity=identity(row), steps=tuple(step.code for step in result.steps),
+        warnings=warnings)
     if not persist:
         return computed
     if req.settlement_id is None:

@@ -60,6 +60,7 @@ class SettlementView:
     benefit_class: str
     identity: Identity | None
     cancels: str | None = None
+    warnings: tuple[str, ...] = ()  # supervision's real-time warnings (the answer's warn_msg)
 
 
 def settle(t: Treating, cmd: c.Settle, now: datetime, reply: Reply) -> SettlementView:
@@ -95,7 +96,7 @@ def settle(t: Treating, cmd: c.Settle, now: datetime, reply: Reply) -> Settlemen
                               "reversed (冲正)") from None
     view = SettlementView(visit, settlement_id or "", answer.amounts, answer.balance,
                           answer.settled_at or now, answer.scheme, answer.benefit_class,
-                          answer.identity)
+                          answer.identity, warnings=answer.warnings)
     if not cmd.persist or settlement_id is None:
         return view
     failpoints.reach("settle.after_insured")

@@ -28,6 +28,7 @@ from medsettle.adapters.api.fast_lane import FastLane
 from medsettle.adapters.api.hub_anchors import add_anchor_routes
 from medsettle.adapters.api.hub_clearing import add_clearing_routes
 from medsettle.adapters.api.hub_index import add_index_routes
+from medsettle.adapters.api.hub_supervision import add_supervision_routes
 from medsettle.adapters.db.engine import make_engine, migrate
 from medsettle.adapters.db.store import Store
 from medsettle.adapters.federation import Verifier, error_body
@@ -162,6 +163,7 @@ def create_hub_app(config: HubConfig) -> FastAPI:
     add_clearing_routes(app, store, config.keys, verifier,
                         allow_early=config.allow_early_clearing)
     add_index_routes(app, store, verifier)
+    add_supervision_routes(app, store, config.keys, verifier)
     add_hub_console(app, store, config.keys, config.stale_after)
     app.state.hot_routes = {"/fed/v1/call": call_route}
 

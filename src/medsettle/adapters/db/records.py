@@ -12,7 +12,7 @@ from sqlalchemy import insert, select, update
 from sqlalchemy.engine import Connection
 
 from medsettle.adapters.db import tables as t
-from medsettle.adapters.db.statements import param, select_where
+from medsettle.adapters.db.statements import matching, param, select_where
 from medsettle.core.benefits import AMOUNT_FIELDS, Amounts
 from medsettle.core.calendar import business_date, day_bounds
 from medsettle.core.jsonform import decode, encode
@@ -167,8 +167,7 @@ class RecordQueries:
         """The records of `role` whose fields (visit_id, msgid, person_id, …) equal `keys`,
         oldest first."""
         wanted = columns(SETTLEMENT_COLUMNS, keys) | {"role": role.value}
-        query = select_where(t.settlements, tuple(wanted), "setl_time")
-        found = self.conn.execute(query, {param(c): v for c, v in wanted.items()})
+        found = self.conn.execute(*matching(t.settlements, wanted, "setl_time"))
         return [settlement_of(r) for r in found]
 
     def settlements_between(self, role: Role, first: date, last: date,
@@ -204,8 +203,7 @@ class RecordQueries:
     def treated_visits(self, **keys: object) -> list[TreatedVisit]:
         """The treating place's visits whose fields equal `keys`, in admission order."""
         wanted = columns(TREATED_VISIT_COLUMNS, keys)
-        query = select_where(t.visits, tuple(wanted), "begntime")
-        found = self.conn.execute(query, {param(c): v for c, v in wanted.items()})
+        found = self.conn.execute(*matching(t.visits, wanted, "begntime"))
         return [treated_visit_of(r) for r in found]
 
     def add_treated_visit(self, visit: TreatedVisit) -> None:
@@ -247,9 +245,8 @@ class RecordQueries:
         """Fee lines whose visit_id, settlement_id or serial equal `keys`, by serial."""
         names = {"visit_id": "mdtrt_id", "settlement_id": "setl_id", "serial": "feedetl_sn"}
         wanted = {names[k]: v for k, v in keys.items()}
-        query = select_where(t.fee_details, tuple(wanted), "feedetl_sn")
         return [line_of(r) for r in self.conn.execute(
-            query, {param(c): v for c, v in wanted.items()})]
+            *matching(t.fee_details, wanted, "feedetl_sn"))]
 
     def add_fee_lines(self, lines: list[StoredLine]) -> None:
         """Insert fee lines."""

@@ -4,6 +4,7 @@ one, and the hot path runs the same few shapes thousands of times a second."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from functools import lru_cache
 from typing import Any
 
@@ -19,14 +20,27 @@ def param(column: str) -> str:
 
 @lru_cache(maxsize=512)
 def select_where(table: Table, columns: tuple[str, ...], order_by: str | None = None,
-                 for_update: bool = False) -> Any:
-    """SELECT * FROM table WHERE each column = its bound value (ORDER BY, FOR UPDATE)."""
-    query = select(table).where(*(table.c[c] == bindparam(param(c)) for c in columns))
+                 for_update: bool = False, nulls: tuple[str, ...] = ()) -> Any:
+    """SELECT * FROM table WHERE each column = its bound value and each of `nulls` IS NULL
+    (ORDER BY, FOR UPDATE)."""
+    query = select(table).where(*(table.c[c] == bindparam(param(c)) for c in columns),
+                                *(table.c[c].is_(None) for c in nulls))
     if order_by:
         query = query.order_by(table.c[order_by])
     if for_update:
         query = query.with_for_update()
     return query
+
+
+def matching(table: Table, keys: Mapping[str, object],
+             order_by: str | None = None) -> tuple[Any, dict[str, object]]:
+    """The cached select of the rows whose columns equal `keys`, and its bound values; a key
+    whose value is None becomes `IS NULL` (as SQLAlchemy's `column == None` would), never the
+    `= NULL` that matches nothing."""
+    nulls = tuple(k for k, v in keys.items() if v is None)
+    equal = {k: v for k, v in keys.items() if v is not None}
+    query = select_where(table, tuple(equal), order_by, nulls=nulls)
+    return query, {param(k): v for k, v in equal.items()}
 
 
 def insert_of(dialect: str, table: Table) -> Any:

@@ -22,7 +22,13 @@ from sqlalchemy.exc import IntegrityError
 from medsettle.adapters.db import aggregates
 from medsettle.adapters.db import tables as t
 from medsettle.adapters.db.records import RecordQueries
-from medsettle.adapters.db.statements import increment, insert_if_absent, param, select_where
+from medsettle.adapters.db.statements import (
+    increment,
+    insert_if_absent,
+    matching,
+    param,
+    select_where,
+)
 from medsettle.core.accumulators import Accumulators, Path
 from medsettle.core.errors import StateConflict
 
@@ -61,15 +67,15 @@ class Tx(RecordQueries):
 
     # --- generic (the table comes first and positionally, so a column may be called `name`) ---
     def one(self, name: str | Table, /, **keys: object) -> Row[Any] | None:
-        """The row of `table` whose columns equal `keys`, or None."""
-        query = select_where(_table(name), tuple(keys))
-        return self.conn.execute(query, {param(k): v for k, v in keys.items()}).first()
+        """The row of `table` whose columns equal `keys` (None matches NULL), or None."""
+        query, values = matching(_table(name), keys)
+        return self.conn.execute(query, values).first()
 
     def rows(self, name: str | Table, /, order_by: str | None = None,
              **keys: object) -> list[Row[Any]]:
-        """Every row of `table` whose columns equal `keys`."""
-        query = select_where(_table(name), tuple(keys), order_by)
-        return list(self.conn.execute(query, {param(k): v for k, v in keys.items()}))
+        """Every row of `table` whose columns equal `keys` (None matches NULL)."""
+        query, values = matching(_table(name), keys, order_by)
+        return list(self.conn.execute(query, values))
 
     def rows_after(self, name: str | Table, column: str, after: object, *, limit: int = 1000,
                    descending: bool = False) -> list[Row[Any]]:

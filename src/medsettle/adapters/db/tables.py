@@ -480,6 +480,7 @@ clearing_lines = Table(  # O(i→t) of a month: what insured province i owes tre
     Column("fund_pay_sumamt", BigInteger, nullable=False),
     Column("acct_pay", BigInteger, nullable=False),
     Column("obligation", BigInteger, nullable=False),
+    Column("adjustment", BigInteger, nullable=False, default=0),  # 拒付/carried over (h0011)
 )
 
 clearing_statements = Table(
@@ -514,4 +515,103 @@ prepayment_moves = Table(
     Column("amount", BigInteger, nullable=False),
     Column("month", String(7)),
     Column("at", UTCDateTime(), nullable=False),
+)
+
+
+# --- supervision (docs/supervision.md): hits with evidence, credit (province); cases, tickets,
+# clearing adjustments (拒付, carried over) and node reports (hub). Migrations p0017, h0011.
+def _hits(metadata: MetaData) -> Table:
+    """Rule hits (疑点) with their evidence (core.supervision.hits.Hit.to_dict)."""
+    return Table(
+        "supervision_hits", metadata,
+        Column("id", Integer, primary_key=True, autoincrement=True),
+        Column("rule", String(4), nullable=False),
+        Column("unit", String(16), nullable=False),
+        Column("key", String(120), nullable=False),
+        Column("severity", String(10), nullable=False),
+        Column("source", String(10), nullable=False),  # realtime | batch
+        Column("month", String(7)),
+        Column("institution", String(12), nullable=False, default=""),
+        Column("person", String(30), nullable=False, default=""),
+        Column("settlement_id", String(30), nullable=False, default=""),
+        Column("amount", BigInteger, nullable=False, default=0),
+        Column("found_at", UTCDateTime(), nullable=False),
+        Column("case_id", String(40)),
+        Column("document", JSON, nullable=False),
+        Index("ix_supervision_hits_rule_key", "rule", "key"),
+        Index("ix_supervision_hits_found_at", "found_at"),
+    )
+
+
+province_hits = _hits(province)
+hub_hits = _hits(hub)
+
+institution_credit = Table(  # at the treating province: each institution's credit (信用)
+    "institution_credit", province,
+    Column("fixmedins_code", String(12), primary_key=True),
+    Column("score", Integer, nullable=False),
+    Column("suspended_until", Date),
+    Column("reason", Text, nullable=False, default=""),
+    Column("updated_at", UTCDateTime(), nullable=False),
+)
+
+credit_events = Table(
+    "credit_events", province,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("fixmedins_code", String(12), nullable=False, index=True),
+    Column("action", String(12), nullable=False),  # deduct | suspend | reinstate
+    Column("severity", String(10), nullable=False, default=""),
+    Column("points", Integer, nullable=False, default=0),
+    Column("score_after", Integer, nullable=False),
+    Column("case_id", String(40)),
+    Column("note", Text, nullable=False, default=""),
+    Column("actor", String(100), nullable=False),
+    Column("at", UTCDateTime(), nullable=False),
+)
+
+supervision_cases = Table(
+    "supervision_cases", hub,
+    Column("case_id", String(40), primary_key=True),
+    Column("kind", String(12), nullable=False),  # verification | joint_audit
+    Column("state", String(12), nullable=False),
+    Column("insured", String(6), nullable=False),
+    Column("treating", String(6), nullable=False),
+    Column("institution", String(12), nullable=False, default=""),
+    Column("opened_at", UTCDateTime(), nullable=False),
+    Column("due", Date),
+    Column("updated_at", UTCDateTime(), nullable=False),
+    Column("document", JSON, nullable=False),
+    Index("ix_supervision_cases_state", "state"),
+)
+
+supervision_tickets = Table(
+    "supervision_tickets", hub,
+    Column("ticket_id", String(40), primary_key=True),
+    Column("state", String(12), nullable=False),
+    Column("raised_by", String(6), nullable=False),
+    Column("raised_to", String(6), nullable=False),
+    Column("opened_at", UTCDateTime(), nullable=False),
+    Column("updated_at", UTCDateTime(), nullable=False),
+    Column("document", JSON, nullable=False),
+)
+
+clearing_adjustments = Table(  # 拒付 and carried-over items, applied by the next clearing run
+    "clearing_adjustments", hub,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("case_id", String(40), nullable=False, index=True),
+    Column("insured", String(6), nullable=False),
+    Column("treating", String(6), nullable=False),
+    Column("kind", String(10), nullable=False),  # refusal | hold | release
+    Column("amount", BigInteger, nullable=False),  # signed: < 0 lowers what insured owes
+    Column("created_at", UTCDateTime(), nullable=False),
+    Column("month_applied", String(7)),
+)
+
+node_reports = Table(  # what provinces report for the statistics (manual claims, filings)
+    "node_reports", hub,
+    Column("province", String(6), primary_key=True),
+    Column("month", String(7), primary_key=True),
+    Column("kind", String(24), primary_key=True),
+    Column("document", JSON, nullable=False),
+    Column("received_at", UTCDateTime(), nullable=False),
 )

@@ -144,12 +144,15 @@ class HisGateway:
             self.metrics.settlements.labels("treating", SETTLEMENT_KINDS[env.infno]).inc()
         if isinstance(reply, StoredReply) and reply.answer is not None:
             return reply.answer, True
-        return self.success(transaction.output(result, env, command, received), received), False
+        return self.success(transaction.output(result, env, command, received), received,
+                            result), False
 
-    def success(self, output: Any, received: datetime) -> dict[str, Any]:
-        """A success envelope around `output`."""
+    def success(self, output: Any, received: datetime, result: Any = None) -> dict[str, Any]:
+        """A success envelope around `output`, with supervision's warnings of the result."""
+        warn = "; ".join(getattr(result, "warnings", ()) or ())
         return success(output, ref=self._ref(received), received=business_time(received),
-                       now=business_time(self.clock()))
+                       now=business_time(self.clock()),
+                       warn_msg=warn if len(warn) <= 200 else warn[:199] + "…")
 
     def _failure(self, exc: MedSettleError, received: datetime,
                  env: Envelope | None = None) -> dict[str, Any]:
@@ -180,7 +183,7 @@ class StoredReply:
         """Format the use case's result and keep it; AlreadyAnswered if a concurrent attempt
         of the message kept its answer first (the caller's transaction then rolls back)."""
         output = self.transaction.output(result, self.env, self.command, self.received)
-        answer = self.gateway.success(output, self.received)
+        answer = self.gateway.success(output, self.received, result)
         earlier = self.keep(tx, answer)
         if earlier is not None:
             raise AlreadyAnswered(f"msgid {self.env.msgid} was answered by another attempt",

@@ -21,6 +21,7 @@ from medsettle.adapters.db.store import Store
 from medsettle.adapters.peers import SignedClient
 from medsettle.adapters.web.app import Pages, install
 from medsettle.adapters.web.render import Console, region
+from medsettle.adapters.web.supervision_pages import add_hub_pages as add_supervision_pages
 from medsettle.core.clearing import YearMonth, to_dict
 from medsettle.core.errors import InvalidInput, MedSettleError
 from medsettle.core.operators import Operator
@@ -31,7 +32,8 @@ from medsettle.services import hub as hub_svc
 from medsettle.services.audit import Actor
 
 NAV = [("/console", "Dashboard"), ("/console/nodes", "Nodes"), ("/console/clearing", "Clearing"),
-       ("/console/prepayment", "Prepayment"), ("/console/search", "Search"),
+       ("/console/prepayment", "Prepayment"), ("/console/supervision", "Supervision"),
+       ("/console/statistics", "Statistics"), ("/console/search", "Search"),
        ("/console/audit", "Audit log")]
 ACTIONS = ("confirm_insured", "confirm_treating", "dispute", "redraft", "paid")
 
@@ -67,6 +69,7 @@ def add_hub_console(app: FastAPI, store: Store, keys: dict[str, str],
         _nodes(pages, store, stale_after)
         _clearing(pages, store, keys, flush)
         _search(pages, store, keys, flush)
+        add_supervision_pages(pages, store, keys, flush)
 
         @app.get("/console/audit", response_class=HTMLResponse, include_in_schema=False)
         async def audit_page(request: Request) -> HTMLResponse:

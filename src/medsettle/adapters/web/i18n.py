@@ -75,3 +75,8 @@ ZH: dict[str, str] = {
 def translate(text: str, lang: str) -> str:
     """`text` in `lang` (English is the key itself)."""
     return ZH.get(text, text) if lang == "zh" else text
+
+
+from medsettle.adapters.web.i18n_supervision import ZH_SUPERVISION  # noqa: E402
+
+ZH.update(ZH_SUPERVISION)

@@ -22,6 +22,7 @@ from medsettle.adapters.province_node import ProvinceNode
 from medsettle.adapters.web.app import Pages, install
 from medsettle.adapters.web.detail import parse_anchors, settlement_detail
 from medsettle.adapters.web.render import Console
+from medsettle.adapters.web.supervision_pages import add_province_pages as add_supervision_pages
 from medsettle.core.clearing import YearMonth
 from medsettle.core.errors import Forbidden, InvalidInput, MedSettleError, PeerUnavailable
 from medsettle.core.operators import Operator
@@ -32,6 +33,7 @@ from medsettle.services.audit import Actor, row_of, run_audited
 NAV = [("/console", "Dashboard"), ("/console/filings", "Filings"),
        ("/console/reimbursements", "Reimbursements"), ("/console/institutions", "Institutions"),
        ("/console/clearing", "Clearing"), ("/console/reconciliation", "Reconciliation"),
+       ("/console/supervision", "Supervision"), ("/console/credit", "Credit"),
        ("/console/search", "Search"), ("/console/audit", "Audit log")]
 CLAIM_ACTIONS = ("approve", "pay", "reject")
 STATEMENT_ACTIONS = ("confirm_insured", "confirm_treating", "dispute")
@@ -51,6 +53,7 @@ def add_province_console(node: ProvinceNode, app: Any) -> None:
         _claims(pages, node)
         _clearing(pages, node)
         _search(pages, node)
+        add_supervision_pages(pages, node)
 
     install(app, node.store, console, add)
 

@@ -1,0 +1,52 @@
+"""Clearing adjustments of supervision cases (domain.md §8): refused amounts (拒付) deducted in
+the next monthly clearing, and items under an open 费用协查 carried over (held from the month's
+clearing, released when the case is decided, less what was refused).
+
+An adjustment is a signed amount on an (insured, treating) pair: negative lowers what the insured
+province owes. The next clearing run applies every adjustment not yet applied to its pairs and
+marks it with the month, so the nets of all provinces still sum to zero and a re-run of a month
+changes nothing.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import datetime
+
+from medsettle.core.clearing import Obligation, YearMonth, province_of
+from medsettle.services.ports import UnitOfWork
+
+
+def add(tx: UnitOfWork, case_id: str, insured: str, treating: str, kind: str, amount: int,
+        now: datetime) -> None:
+    """Record an adjustment for the next clearing (nothing for a zero amount)."""
+    if amount:
+        tx.add("clearing_adjustments", {
+            "case_id": case_id, "insured": province_of(insured),
+            "treating": province_of(treating), "kind": kind, "amount": amount,
+            "created_at": now, "month_applied": None})
+
+
+def pending(tx: UnitOfWork) -> list[dict[str, object]]:
+    """Adjustments no clearing has applied yet."""
+    return [dict(r._mapping) for r in tx.rows("clearing_adjustments", order_by="id",
+                                                 month_applied=None)]
+
+
+def apply_adjustments(tx: UnitOfWork, month: YearMonth, totals: list[Obligation]
+                      ) -> list[Obligation]:
+    """The month's obligations with every pending adjustment added to its pair (a pair without
+    settlements this month gets a line of its own); the adjustments are marked applied."""
+    by_pair = {(o.insured, o.treating): o for o in totals}
+    for row in pending(tx):
+        pair = (str(row["insured"]), str(row["treating"]))
+        current = by_pair.get(pair) or Obligation(*pair)
+        by_pair[pair] = replace(current, adjustment=current.adjustment + int(str(row["amount"])))
+        tx.change("clearing_adjustments", {"id": row["id"]}, month_applied=str(month))
+    return [by_pair[pair] for pair in sorted(by_pair)]
+
+
+def of_case(tx: UnitOfWork, case_id: str) -> list[dict[str, object]]:
+    """A case's adjustments, applied or not."""
+    return [dict(r._mapping) for r in tx.rows("clearing_adjustments", order_by="id",
+                                                 case_id=case_id)]

@@ -1,0 +1,243 @@
+"""Supervision cases (费用协查, 双地联查) and tickets (问题协同) at the hub: opened by a rule hit
+or an operator, moved by the two provinces (their operators, through their node's signature)
+and hub operators, each step in the hub's audit log in its transaction (services/audit.py).
+
+A case's decision records its clearing adjustments (拒付 deducted, carried-over items
+released) for the next clearing (services/refusals.py); the treating province is then told to
+deduct the institution's credit and recover the amount (services/credit.py, at its node).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from medsettle.core.calendar import business_date
+from medsettle.core.clearing import province_of
+from medsettle.core.errors import Forbidden, InvalidInput, NotFound, StateConflict
+from medsettle.core.supervision.cases import (
+    Case,
+    CaseItem,
+    Party,
+    Ticket,
+    case_from,
+    open_case,
+    open_ticket,
+    ticket_from,
+    to_doc,
+)
+from medsettle.services import audit, refusals
+from medsettle.services.audit import Actor
+from medsettle.services.ports import Database, UnitOfWork
+
+logger = logging.getLogger(__name__)
+CASE_ACTIONS = ("request", "answer", "decide", "close")
+TICKET_ACTIONS = ("acknowledge", "work", "close")
+
+
+def party(actor: Actor) -> Party:
+    """The case machine's view of an actor (a node acting for its province, or the hub)."""
+    region = actor.region if actor.region is None else province_of(actor.region)
+    return Party(actor.name, actor.role, region)
+
+
+def _case_row(case: Case, now: datetime) -> dict[str, object]:
+    return {"case_id": case.case_id, "kind": case.kind, "state": case.state,
+            "insured": case.insured, "treating": case.treating,
+            "institution": case.institution,
+            "opened_at": datetime.fromisoformat(case.opened_at), "due": None if case.due is None
+            else datetime.fromisoformat(case.due).date(), "updated_at": now,
+            "document": to_doc(case)}
+
+
+def items_of(tx: UnitOfWork, settlement_ids: Sequence[str]) -> tuple[CaseItem, ...]:
+    """The settlements as case items, from the hub's index (funds + account each)."""
+    items = []
+    for sid in settlement_ids:
+        row = tx.one("settlement_index", setl_id=sid)
+        if row is None or row.kind != "settle":
+            raise NotFound(f"settlement {sid} is not in the hub's index", field="settlements")
+        items.append(CaseItem(sid, int(row.fund_pay_sumamt) + int(row.acct_pay),
+                              str(row.fixmedins_code)))
+    return tuple(items)
+
+
+def create_case(store: Database, *, kind: str, insured: str, treating: str, institution: str,
+                reason: str, settlement_ids: Sequence[str], actor: Actor, now: datetime,
+                rules: tuple[str, ...] = ()) -> Case:
+    """Open a case (an operator, a province's node, or a rule hit as the hub)."""
+    insured, treating = province_of(insured), province_of(treating)
+    with store.tx() as tx:
+        items = items_of(tx, settlement_ids)
+        for item in items:
+            row = tx.one("settlement_index", setl_id=item.settlement_id)
+            if (province_of(row.insu_admdvs), province_of(row.mdtrtarea_admvs)) != (
+                    insured, treating):
+                raise InvalidInput("settlements", f"{item.settlement_id} is not a settlement "
+                                                  f"of {insured} treated in {treating}")
+        if not institution and items:
+            institution = items[0].institution
+        serial = tx.next_serial(f"case:{business_date(now):%Y%m%d}")
+        case = open_case(f"C{business_date(now):%Y%m%d}{serial:04d}", kind, insured, treating,
+                         institution, reason, items, party(actor), now, rules)
+        tx.add("supervision_cases", _case_row(case, now))
+        audit.record(tx, actor, "case.open", case.case_id, None, _brief(case), now)
+    logger.info("case opened", extra={"case_id": case.case_id, "kind": kind})
+    return case
+
+
+def _brief(case: Case) -> dict[str, object]:
+    return {"state": case.state, "outcome": case.outcome, "refused": case.refused,
+            "severity": case.severity, "due": case.due, "carry_over": case.carry_over}
+
+
+def load_case(tx: UnitOfWork, case_id: str) -> Case:
+    """A stored case."""
+    row = tx.one("supervision_cases", case_id=case_id)
+    if row is None:
+        raise NotFound(f"no case {case_id}")
+    return case_from(row.document)
+
+
+def act(store: Database, case_id: str, action: str, actor: Actor, now: datetime,
+        form: dict[str, Any]) -> Case:
+    """Move a case: request (carry_over), answer (outcome, refused fen, severity, note), decide,
+    close. The decision records the clearing adjustments in the same transaction."""
+    if action not in CASE_ACTIONS:
+        raise InvalidInput("action", f"must be one of {', '.join(CASE_ACTIONS)}")
+    who = party(actor)
+    with store.tx() as tx:
+        before = load_case(tx, case_id)
+        if action == "request":
+            after = before.request(who, now, bool(form.get("carry_over")))
+            if after.carry_over:
+                refusals.add(tx, case_id, after.insured, after.treating, "hold", -after.amount,
+                             now)
+        elif action == "answer":
+            after = before.answer(who, now, str(form.get("outcome", "")),
+                                  _fen(form.get("refused", 0)), str(form.get("severity",
+                                                                             "none")),
+                                  str(form.get("note", "")))
+        elif action == "decide":
+            after = before.decide(who, now, str(form.get("note", "")))
+            if after.carry_over:
+                refusals.add(tx, case_id, after.insured, after.treating, "release",
+                             after.amount - after.refused, now)
+            else:
+                refusals.add(tx, case_id, after.insured, after.treating, "refusal",
+                             -after.refused, now)
+        else:
+            after = before.close(who, now, str(form.get("note", "")))
+        changed = tx.change("supervision_cases", {"case_id": case_id, "state": before.state},
+                            **{k: v for k, v in _case_row(after, now).items()
+                               if k not in ("case_id", "opened_at")})
+        if changed != 1:
+            raise StateConflict(f"case {case_id} changed meanwhile; retry")
+        audit.record(tx, actor, f"case.{action}", case_id, _brief(before), _brief(after), now)
+    return after
+
+
+def _fen(value: object) -> int:
+    if isinstance(value, bool):
+        raise InvalidInput("refused", "must be a whole number of fen")
+    if isinstance(value, int):
+        return value
+    text = str(value).strip()
+    if not text.lstrip("-").isdigit():
+        raise InvalidInput("refused", f"{text!r} is not a whole number of fen")
+    return int(text)
+
+
+def note_credit(store: Database, case_id: str, result: dict[str, Any], now: datetime) -> None:
+    """Keep what the treating province did with the decision (credit, suspension)."""
+    with store.tx() as tx:
+        row = tx.one("supervision_cases", case_id=case_id)
+        if row is None:
+            return
+        doc = dict(row.document)
+        doc["credit"] = result
+        tx.change("supervision_cases", {"case_id": case_id}, document=doc, updated_at=now)
+
+
+def cases(store: Database, now: datetime, state: str | None = None) -> list[dict[str, Any]]:
+    """Every case (newest first) as documents with the overdue flag on `now`'s business date
+    and what the treating province did with the decision."""
+    with store.tx() as tx:
+        rows = tx.rows("supervision_cases", **({"state": state} if state else {}))
+    today = business_date(now)
+    result = []
+    for row in sorted(rows, key=lambda r: r.opened_at, reverse=True):
+        case = case_from({k: v for k, v in row.document.items() if k != "credit"})
+        result.append(to_doc(case) | {"overdue": case.overdue(today), "amount": case.amount,
+                                       "credit": row.document.get("credit")})
+    return result
+
+
+def case_doc(store: Database, case_id: str) -> dict[str, Any]:
+    """One case with its clearing adjustments."""
+    with store.tx() as tx:
+        row = tx.one("supervision_cases", case_id=case_id)
+        if row is None:
+            raise NotFound(f"no case {case_id}")
+        case = case_from({k: v for k, v in row.document.items() if k != "credit"})
+        return to_doc(case) | {"amount": case.amount, "credit": row.document.get("credit"),
+                               "adjustments": refusals.of_case(tx, case_id)}
+
+
+# --- tickets ---------------------------------------------------------------------------------
+def create_ticket(store: Database, *, raised_by: str, raised_to: str, subject: str,
+                  settlement_id: str, actor: Actor, now: datetime) -> Ticket:
+    """Raise a 问题协同 ticket to another province."""
+    with store.tx() as tx:
+        serial = tx.next_serial(f"ticket:{business_date(now):%Y%m%d}")
+        ticket = open_ticket(f"T{business_date(now):%Y%m%d}{serial:04d}",
+                             province_of(raised_by), province_of(raised_to), subject,
+                             party(actor), now, settlement_id)
+        tx.add("supervision_tickets", {"ticket_id": ticket.ticket_id, "state": ticket.state,
+                                       "raised_by": ticket.raised_by,
+                                       "raised_to": ticket.raised_to, "opened_at": now,
+                                       "updated_at": now, "document": to_doc(ticket)})
+        audit.record(tx, actor, "ticket.open", ticket.ticket_id, None,
+                     {"state": ticket.state, "to": ticket.raised_to}, now)
+    return ticket
+
+
+def act_on_ticket(store: Database, ticket_id: str, action: str, actor: Actor, now: datetime,
+                  note: str = "") -> Ticket:
+    """acknowledge, work or close a ticket."""
+    if action not in TICKET_ACTIONS:
+        raise InvalidInput("action", f"must be one of {', '.join(TICKET_ACTIONS)}")
+    with store.tx() as tx:
+        row = tx.one("supervision_tickets", ticket_id=ticket_id)
+        if row is None:
+            raise NotFound(f"no ticket {ticket_id}")
+        before = ticket_from(row.document)
+        move = {"acknowledge": before.acknowledge, "work": before.work,
+                "close": before.close}[action]
+        after = move(party(actor), now, note)
+        if tx.change("supervision_tickets", {"ticket_id": ticket_id, "state": before.state},
+                     state=after.state, updated_at=now, document=to_doc(after)) != 1:
+            raise StateConflict(f"ticket {ticket_id} changed meanwhile; retry")
+        audit.record(tx, actor, f"ticket.{action}", ticket_id, {"state": before.state},
+                     {"state": after.state, "note": note}, now)
+    return after
+
+
+def tickets(store: Database, on: datetime) -> list[dict[str, Any]]:
+    """Every ticket (newest first) with its overdue flags on `on`'s business date."""
+    with store.tx() as tx:
+        rows = tx.rows("supervision_tickets")
+    day = business_date(on)
+    return [to_doc(t) | t.flags(day) for t in sorted(
+        (ticket_from(r.document) for r in rows), key=lambda t: t.opened_at, reverse=True)]
+
+
+def only_for(actor: Actor, *provinces: str) -> None:
+    """A province's node or operator may act only on what concerns its province."""
+    if actor.role in ("hub",) or (actor.role == "node" and actor.region is None):
+        return
+    if actor.region is None or province_of(actor.region) not in {province_of(p)
+                                                                 for p in provinces}:
+        raise Forbidden(f"{actor.name} does not act for {', '.join(provinces)}")

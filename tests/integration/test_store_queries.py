@@ -1,0 +1,50 @@
+"""The store's generic queries on both databases: a key given as None matches NULL, as the
+services expect (a pending adjustment has no month yet; a line not settled has no settlement)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from medsettle.adapters.db.engine import make_engine, migrate
+from medsettle.adapters.db.store import Store
+from tests.conftest import fresh_database
+
+NOW = datetime(2026, 11, 29, tzinfo=UTC)
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
+    def opened(url: str) -> Iterator[Store]:
+        engine = make_engine(url)
+        migrate(engine, "hub")
+        try:
+            yield Store(engine)
+        finally:
+            engine.dispose()
+    if request.param == "sqlite":
+        yield from opened(f"sqlite:///{tmp_path / 'hub.db'}")
+    else:
+        with fresh_database(request.getfixturevalue("pg_url")) as url:
+            yield from opened(url)
+
+
+def test_a_key_given_as_none_matches_null_and_only_null(store: Store) -> None:
+    with store.tx() as tx:
+        rows = [("S1", None), ("S2", "2026-11"), ("S3", None)]
+        for case_id, month in rows:
+            tx.add("clearing_adjustments", {
+                "case_id": case_id, "insured": "620000", "treating": "310000",
+                "kind": "refusal", "amount": -100, "created_at": NOW,
+                "month_applied": month})
+    with store.tx() as tx:
+        pending = [r.case_id for r in tx.rows("clearing_adjustments", order_by="id",
+                                              month_applied=None)]
+        applied = tx.one("clearing_adjustments", month_applied="2026-11")
+        first_pending = tx.one("clearing_adjustments", month_applied=None, case_id="S3")
+    assert pending == ["S1", "S3"]
+    assert applied is not None and applied.case_id == "S2"
+    assert first_pending is not None and first_pending.case_id == "S3"

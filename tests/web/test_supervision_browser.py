@@ -1,0 +1,89 @@
+"""The supervision pages in Chromium against the running federation: the hub opens a case on a
+settlement of the played day and requests its verification, the treating province answers in its
+own console, the hub decides and the treating province's credit page shows the deduction; the
+statistics page draws its charts; screenshots for docs/screenshots."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from medsettle.adapters.db.engine import make_engine
+from medsettle.adapters.db.store import Store
+from tests.web.conftest import World, shot, sign_in
+
+
+def a_cross_province_settlement(world: World) -> Any:
+    world.fed.flush_hub_journal()
+    store = Store(make_engine(world.fed.dbs["hub"]))
+    try:
+        with store.tx() as tx:
+            return next(r for r in tx.rows("settlement_index", kind="settle")
+                        if r.insu_admdvs[:2] != r.mdtrtarea_admvs[:2]
+                        and int(r.fund_pay_sumamt) > 0)
+    finally:
+        store.engine.dispose()
+
+
+def test_a_case_between_two_provinces_in_their_consoles(world: World, page: Any) -> None:
+    row = a_cross_province_settlement(world)
+    insured, treating = row.insu_admdvs[:2] + "0000", row.mdtrtarea_admvs[:2] + "0000"
+    tab = page.tab
+    hub = world.url("hub", "")
+    sign_in(tab, hub, "hubops")
+    tab.goto(hub + "/console/supervision")
+    form = tab.locator("form[action='/console/supervision/cases']")
+    form.locator("input[name=insured]").fill(insured)
+    form.locator("input[name=treating]").fill(treating)
+    form.locator("input[name=settlements]").fill(row.setl_id)
+    form.locator("input[name=reason]").fill("R03 同日重复收取床位费")
+    form.locator("button[type=submit]").click()
+    tab.wait_for_load_state("networkidle")
+    assert "已完成" in tab.inner_text(".flash")
+    tab.click("#cases a")
+    tab.check("input[name=carry_over]")
+    tab.click("form[action$='/request'] button")
+    tab.wait_for_load_state("networkidle")
+    assert "已发起协查" in tab.inner_text("h1")
+    shot(tab, "hub-case")
+    tab.goto(hub + "/console/supervision")
+    shot(tab, "hub-supervision")
+
+    province = world.url(treating, "")
+    sign_in(tab, province, f"clerk{treating[:2]}")
+    tab.goto(province + "/console/supervision")
+    tab.click("#cases a")
+    tab.select_option("select[name=outcome]", "partly_refused")
+    tab.fill("input[name=refused]", "0.01")
+    tab.select_option("select[name=severity]", "serious")
+    tab.fill("form[action$='/answer'] input[name=note]", "一天床位费重复收取")
+    tab.click("form[action$='/answer'] button")
+    tab.wait_for_load_state("networkidle")
+    assert "已反馈" in tab.inner_text("h1"), tab.inner_text("main")
+    shot(tab, "province-case")
+
+    sign_in(tab, hub, "hubops")
+    tab.goto(tab.url.replace(province, hub) if tab.url.startswith(province) else tab.url)
+    tab.goto(hub + "/console/supervision")
+    tab.click("#cases a")
+    tab.click("form[action$='/decide'] button")
+    tab.wait_for_load_state("networkidle")
+    assert "已决定" in tab.inner_text("h1")
+    assert "90" in tab.inner_text("dl.facts")  # the treating province deducted 10 points
+
+    sign_in(tab, province, f"clerk{treating[:2]}")
+    tab.goto(province + "/console/credit")
+    assert "90" in tab.inner_text("#credit")
+    shot(tab, "province-credit")
+
+
+def test_the_statistics_page_draws_its_charts(world: World, page: Any) -> None:
+    tab = page.tab
+    hub = world.url("hub", "")
+    sign_in(tab, hub, "hubops")
+    tab.goto(hub + "/console/statistics")
+    tab.click("form[action='/console/statistics/collect'] button")
+    tab.wait_for_load_state("networkidle")
+    tab.goto(hub + f"/console/statistics?month={world.month}")
+    tab.wait_for_function("document.querySelectorAll('canvas').length === 2")
+    assert tab.locator("#by-province tbody tr").count() > 0
+    shot(tab, "hub-statistics")
