@@ -17,6 +17,7 @@ from rich.table import Table as RichTable
 
 from medsettle.adapters.cli_clear import clear_command
 from medsettle.adapters.cli_demo import demo_command, sim_command
+from medsettle.adapters.cli_errors import OneLineGroup, say_error, status_of
 from medsettle.adapters.cli_load import institution_app, load_command
 from medsettle.adapters.cli_nodes import keys_command, serve_app
 from medsettle.adapters.cli_operators import operator_app
@@ -37,7 +38,8 @@ from medsettle.core.policy import ParameterSet, PolicyBook
 from medsettle.core.policy_view import describe, diff, provenance_notice
 
 app = typer.Typer(help="MedSettle: cross-province direct settlement of medical insurance "
-                       "(跨省异地就医直接结算).", no_args_is_help=True, add_completion=False)
+                       "(跨省异地就医直接结算).", no_args_is_help=True, add_completion=False,
+                  cls=OneLineGroup)
 policy_app = typer.Typer(help="Shipped policy parameters (参保地政策).", no_args_is_help=True)
 app.add_typer(policy_app, name="policy")
 app.add_typer(serve_app, name="serve")
@@ -51,13 +53,13 @@ app.command("reconcile")(reconcile_command)
 app.command("clear")(clear_command)
 app.command("verify")(verify_command)
 console = Console()
-err_console = Console(stderr=True)
 
 
 def fail(exc: MedSettleError) -> NoReturn:
-    """Report a domain error on stderr and exit with status 2."""
-    err_console.print(f"[bold red]error[/]: {exc}", highlight=False, markup=True)
-    raise typer.Exit(2)
+    """Report a domain error as one line on stderr and exit with status 2 (1 for a peer that
+    is unavailable)."""
+    say_error(str(exc))
+    raise typer.Exit(status_of(exc))
 
 
 def load_case(path: Path, book: PolicyBook | None = None) -> Case:

@@ -16,8 +16,10 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from sqlalchemy.exc import SQLAlchemyError
+from alembic.util import CommandError
+from sqlalchemy.exc import OperationalError, SQLAlchemyError
 
+from medsettle.adapters.cli_errors import FAILED, fail
 from medsettle.adapters.db.engine import make_engine, migrate
 from medsettle.adapters.db.seed import SEED_TABLES
 from medsettle.adapters.db.store import Store
@@ -56,10 +58,6 @@ DEFAULTS: dict[str, dict[str, Any]] = {
 }
 
 
-def fail(message: str) -> None:
-    """One line on stderr, exit status 2."""
-    typer.echo(f"error: {message}", err=True)
-    raise typer.Exit(2)
 
 
 def _cell(kind: str, text: str, where: str) -> Any:
@@ -108,9 +106,22 @@ def read_csv(path: Path, table: str) -> list[dict[str, Any]]:
     return rows
 
 
+def read_csv_file(path: Path, table: str) -> list[dict[str, Any]]:
+    """read_csv, with a file that is not UTF-8 CSV named as such."""
+    try:
+        return read_csv(path, table)
+    except UnicodeDecodeError:
+        raise InvalidInput(path.name, "is not UTF-8 text; save the export as UTF-8 CSV") from None
+    except csv.Error as exc:
+        raise InvalidInput(path.name, f"is not a CSV file: {exc}") from None
+
+
 def read_sim(path: Path, region: str) -> dict[str, list[dict[str, Any]]]:
     """Rows of a `medsettle sim` province file (dates as ISO text → dates)."""
-    doc = json.loads(path.read_text(encoding="utf-8"))
+    try:
+        doc = json.loads(path.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise InvalidInput(path.name, f"is not a JSON file of `medsettle sim`: {exc}") from None
     if not isinstance(doc, dict):
         raise InvalidInput(path.name, "must be a JSON object of rows by table")
     tables: dict[str, list[dict[str, Any]]] = {}
@@ -150,7 +161,7 @@ def load_command(
     try:
         province = codes.validate_province(region, "--region")
     except MedSettleError as exc:
-        fail(f"--region: {exc}")
+        fail(str(exc))
     if not folder.is_dir():
         fail(f"DIR: no such folder: {folder}")
     try:
@@ -158,7 +169,7 @@ def load_command(
         if sim.is_file():
             tables = read_sim(sim, province)
         else:
-            tables = {t: read_csv(folder / f"{t}.csv", t) for t in SEED_TABLES
+            tables = {t: read_csv_file(folder / f"{t}.csv", t) for t in SEED_TABLES
                       if (folder / f"{t}.csv").is_file()}
             if not tables:
                 fail(f"DIR: neither {province}.json nor persons/filings/institutions/"
@@ -188,9 +199,11 @@ def _write(url: str, tables: dict[str, list[dict[str, Any]]]) -> dict[str, int]:
              f"{str(exc).split(': ', 1)[-1]})")
     except MedSettleError as exc:
         fail(f"nothing loaded: {exc}")
-    except SQLAlchemyError as exc:
+    except (SQLAlchemyError, CommandError) as exc:
         cause = getattr(exc, "orig", None) or exc
-        fail(f"nothing loaded: {type(cause).__name__}: {str(cause).splitlines()[0]}")
+        fail(f"nothing loaded: --db: cannot use {url}: {type(cause).__name__}: "
+             f"{(str(cause).strip().splitlines() or [''])[0]}",
+             FAILED if isinstance(exc, OperationalError) else 2)
     finally:
         engine.dispose()
     return {}
