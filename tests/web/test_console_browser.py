@@ -137,7 +137,6 @@ def test_the_province_operator_reviews_filings_and_pays_a_claim(world: World,
     shot(tab, "province-reimbursements")
     tab.click("nav.menu >> text=定点机构")
     assert tab.locator("#institutions tbody tr").count() == 6
-    shot(tab, "province-institutions")
     tab.click("nav.menu >> text=审计日志")
     log = tab.inner_text("table.audit")
     assert "filing.approve" in log and "reimbursement.pay" in log and "clerk44" in log

@@ -119,6 +119,7 @@ institutions = Table(
     Column("networked", Boolean, nullable=False, default=True),
     Column("api_key", String(128)),  # optional: verifies signed HIS requests (his/signing.py)
     Column("chronic_opened", JSON, nullable=False, default=list),
+    Column("suspension_reason", Text),  # why it is suspended (the console asks for a reason)
 )
 
 catalogue = Table(

@@ -67,6 +67,16 @@ ZH: dict[str, str] = {
     "Forbidden": "无权操作", "Back": "返回",
     "Search this province's settlements": "查询本省结算",
     "Demo": "演示", "Item": "项目名称",
+    "Institution code": "机构编码", "Institution name": "机构名称", "Direct settlement": "直接结算", "suspended": "已暂停", "allowed": "正常",
+    "Suspend": "暂停直接结算", "Reinstate": "恢复直接结算",
+    "Mark not networked": "标记未联网", "Mark networked": "标记已联网",
+    "A suspended or not networked institution cannot settle directly: its HIS messages are "
+    "refused (institution_suspended) from the next message on, and its patients claim manual "
+    "reimbursement.":
+        "暂停直接结算或未联网的机构不能直接结算：自下一笔报文起，其 HIS 报文被拒绝"
+        "（institution_suspended），参保人改为手工报销。",
+    "No institutions yet: medsettle institution add or medsettle load.":
+        "尚无定点机构：请用 medsettle institution add 或 medsettle load 添加。",
     "Amounts in whole yuan (¥); hover a cell for the exact amount.":
         "单位：元（取整）；悬停查看精确金额。", "Language": "语言",
 }
