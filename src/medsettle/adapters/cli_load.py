@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 import json
+import re
 import secrets
 from datetime import date
 from pathlib import Path
@@ -26,6 +27,8 @@ from medsettle.adapters.db.store import Store
 from medsettle.core import codes
 from medsettle.core.errors import InvalidInput, MedSettleError, StateConflict
 
+#: A contribution tier (缴费档次) as a parameter set's TABLE keys name it: `resident@high`.
+TIER_NAME = re.compile(r"[a-z0-9_]{1,20}")
 institution_app = typer.Typer(help="Designated institutions (定点医疗机构) of a province node.",
                               no_args_is_help=True)
 #: The CSV columns of each table: (column, kind, required). Kinds: text, date, bool, list.
@@ -34,7 +37,8 @@ CSV_COLUMNS: dict[str, tuple[tuple[str, str, bool], ...]] = {
                 ("gend", "text", True), ("brdy", "date", True), ("insu_admdvs", "admdvs", True),
                 ("insutype", "text", True), ("psn_type", "text", True),
                 ("cvlserv", "bool", False), ("card_no", "text", False),
-                ("evoucher", "text", False), ("emp_name", "text", False)),
+                ("evoucher", "text", False), ("emp_name", "text", False),
+                ("contribution_tier", "tier", False)),
     "filings": (("filing_no", "text", True), ("psn_no", "text", True),
                 ("insu_admdvs", "admdvs", True), ("category", "text", True),
                 ("destination", "admdvs", True), ("valid_from", "date", True),
@@ -76,6 +80,9 @@ def _cell(kind: str, text: str, where: str) -> Any:
             return codes.validate_institution_code(text, where)
         if kind == "level" and text not in ("L1", "L2", "L3"):
             raise InvalidInput(where, f"expected L1, L2 or L3, got {text!r}")
+        if kind == "tier" and not TIER_NAME.fullmatch(text):
+            raise InvalidInput(where, f"expected a tier name of lower-case letters, digits or _ "
+                                      f"(e.g. high), got {text!r}")
     except ValueError:
         raise InvalidInput(where, f"expected a date YYYY-MM-DD, got {text!r}") from None
     return text
@@ -100,6 +107,8 @@ def read_csv(path: Path, table: str) -> list[dict[str, Any]]:
                         raise InvalidInput(where, "is required")
                     continue
                 row[column] = _cell(kind, text, where)
+            for column, _, _ in columns:  # every row names every column: a batch insert takes
+                row.setdefault(column, None)  # its columns from the first row
             if table == "institutions":
                 row.setdefault("dedc_level", None)
             rows.append(row)

@@ -90,4 +90,6 @@ def generate_institutions(province: str, region: str, count: int,
             "networked": index == 0 or rng.random() < 0.98, "api_key": None,
             "chronic_opened": _chronic_opened(level),
         })
+        rows[-1]["suspension_reason"] = ("模拟数据：暂停异地直接结算 (simulated suspension)"
+                                         if rows[-1]["suspended"] else None)
     return rows

@@ -38,8 +38,10 @@ from medsettle.core.codes import validate_province
 from medsettle.core.errors import InvalidInput, MedSettleError, NotFound
 from medsettle.core.jsonform import decode, encode
 from medsettle.core.policy import PolicyBook
+from medsettle.core.served import ServedBook
 from medsettle.services.exchange import REQUESTS, Cancelled, Computed, Reversed
 from medsettle.services.insured_ops import run_op
+from medsettle.services.policy_sets import refresh as refresh_policies
 from medsettle.services.treating import Treating
 from medsettle.services.treating_settle import retry_pending_reversals
 
@@ -74,7 +76,8 @@ class ProvinceNode:
         self.clock = clock
         self.store = Store(make_engine(config.db_url))
         migrate(self.store.engine, "province")
-        self.book = book or load_policy_book()
+        self.book = ServedBook(book or load_policy_book())  # approved sets first, then the seed
+        refresh_policies(self.book, self.store)
         self.metrics = Metrics()
         self.hub = (HubClient(config.hub_url, config.region, config.key, config.peer_timeout)
                     if config.hub_url else None)
@@ -90,6 +93,14 @@ class ProvinceNode:
         """Re-read the catalogue after it changed; returns its size."""
         self.treating.catalogue = load_catalogue(self.store, self.config.region)
         return len(self.treating.catalogue)
+
+    def refresh_policies(self) -> None:
+        """Serve parameter sets approved since the last look (e.g. by `medsettle policy
+        approve`, or another worker of this province); a failure is logged, the book kept."""
+        try:
+            refresh_policies(self.book, self.store)
+        except Exception:  # a bad stored set must not stop heartbeats and reversals
+            logger.exception("approved parameter sets could not be served")
 
     def join_federation(self) -> None:
         """Register with the hub and publish the locator index of our insured ID numbers."""
@@ -111,6 +122,7 @@ class ProvinceNode:
         joined, anchor_due = False, self.clock()
         anchored: Head | None = None
         while not self._stop.wait(0 if not joined else self.config.heartbeat_seconds):
+            self.refresh_policies()
             try:
                 if not joined:
                     self.join_federation()

@@ -19,6 +19,7 @@ from medsettle.adapters.db import console_queries as q
 from medsettle.adapters.federation import raise_remote
 from medsettle.adapters.web.app import Pages, install
 from medsettle.adapters.web.detail import parse_anchors, settlement_detail
+from medsettle.adapters.web.policy_pages import add_policy_pages
 from medsettle.adapters.web.render import Console
 from medsettle.core.clearing import YearMonth
 from medsettle.core.errors import Forbidden, InvalidInput, MedSettleError, PeerUnavailable
@@ -33,7 +34,7 @@ if TYPE_CHECKING:
 
 NAV = [("/console", "Dashboard"), ("/console/filings", "Filings"),
        ("/console/reimbursements", "Reimbursements"), ("/console/institutions", "Institutions"),
-       ("/console/clearing", "Clearing"), ("/console/reconciliation", "Reconciliation"),
+       ("/console/policies", "Parameter sets"), ("/console/clearing", "Clearing"), ("/console/reconciliation", "Reconciliation"),
        ("/console/search", "Search"), ("/console/audit", "Audit log")]
 CLAIM_ACTIONS = ("approve", "pay", "reject")
 STATEMENT_ACTIONS = ("confirm_insured", "confirm_treating", "dispute")
@@ -51,6 +52,7 @@ def add_province_console(node: ProvinceNode, app: Any) -> None:
     def add(pages: Pages) -> None:
         _overview(pages, node)
         _institutions(pages, node)
+        add_policy_pages(pages, node)
         _filings(pages, node)
         _claims(pages, node)
         _clearing(pages, node)
