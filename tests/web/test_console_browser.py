@@ -202,6 +202,8 @@ def test_english_switch(world: World, page: Any) -> None:
     ("hub", "/console/nodes", "phone-hub-nodes"),
     ("440000", "/console/filings", "phone-province-filings"),
     ("440000", "/console/reimbursements", "phone-province-reimbursements"),
+    ("440000", "/console/institutions", "phone-province-institutions"),
+    ("440000", "/console/policies", "phone-province-policies"),
 ])
 def test_pages_work_at_phone_width(world: World, phone: Any, node: str, path: str,
                                    name: str) -> None:

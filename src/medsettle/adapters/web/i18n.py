@@ -87,14 +87,16 @@ ZH: dict[str, str] = {
     "Propose": "提交审批", "The upload": "上传的文件", "not loaded": "未加载",
     "Loaded at this node": "本节点加载的参数集", "Proposed by": "提交人",
     "Approved or rejected by": "审批人", "Approved by": "批准人", "Rejected by": "驳回人",
-    "proposed": "待审批", "None yet: this node serves the seed.": "尚无：本节点使用内置种子参数。",
-    "In force": "执行期", "open-ended": "长期", "Title": "标题", "File": "文件",
+    "None yet: this node serves the seed.": "尚无：本节点使用内置种子参数。",
+    "Valid": "有效期", "In force now": "现行", "open-ended": "长期",
+    "set proposed": "待审批", "set approved": "已批准", "set rejected": "已驳回",
+    "Difference against {id}, the set in force on {day}": "与 {day} 执行的参数集 {id} 相比的差异",
+    "No set is in force on {day}: every value is new": "{day} 无执行中的参数集：以下均为新值", "Title": "标题", "File": "文件",
     "You proposed this set: a second operator of the province must approve it (four eyes). "
     "You can withdraw it.": "该参数集由您提交：须由本省另一名经办人员审批（双人复核）。您可以撤回。",
     "Approving puts it in force from its valid_from on this node and every node of the "
     "province, without a restart.": "批准后，自其生效日起在本省各节点执行，无需重启。",
     "Approve set": "批准", "Reject set": "驳回", "Withdraw": "撤回",
-    "Difference against the set in force on": "与以下日期执行中的参数集的差异：",
     "Parameter": "参数", "This set": "本参数集", "No difference.": "无差异。",
     "Every value and where it comes from": "全部参数及出处", "Value": "取值",
     "Proposed. A second operator of the province approves it (four eyes).":
@@ -110,6 +112,11 @@ ZH: dict[str, str] = {
 }
 
 
+#: Keys whose English is not the key itself (one English word used for two Chinese ones).
+EN: dict[str, str] = {"set proposed": "proposed", "set approved": "approved",
+                      "set rejected": "rejected"}
+
+
 def translate(text: str, lang: str) -> str:
-    """`text` in `lang` (English is the key itself)."""
-    return ZH.get(text, text) if lang == "zh" else text
+    """`text` in `lang` (English is the key itself, but for the few keys of EN)."""
+    return ZH.get(text, text) if lang == "zh" else EN.get(text, text)
