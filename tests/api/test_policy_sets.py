@@ -132,6 +132,9 @@ def test_an_uploaded_set_needs_a_second_operator_and_the_running_node_then_uses_
     assert (new.policy_id, new.policy_hash) == (doc["id"], parse_parameter_set(
         doc, "x").content_hash)
     assert after["hifp_pay"] > before["hifp_pay"]  # 80% instead of 50% at a tier-3 hospital
+    with node.node.store.tx() as tx:  # the treating place's record names the same set
+        treating = tx.one("settlements", setl_id=after["setl_id"], role="treating")
+    assert (treating.policy_id, treating.policy_hash) == (new.policy_id, new.policy_hash)
 
     lines = [(r.actor, r.action, r.target) for r in audit(node)]
     assert lines == [("clerk", "policy.propose", f"#{set_row} {doc['id']}"),

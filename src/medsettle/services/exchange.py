@@ -185,6 +185,7 @@ class Computed:
     steps: tuple[str, ...] = ()
     settlement_id: str | None = None  # set for a settlement
     settled_at: datetime | None = None  # the one time every side records
+    policy_hash: str = ""  # the parameter set's content hash ("" from a node before it)
 
 
 @dataclass(frozen=True)

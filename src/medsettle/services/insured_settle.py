@@ -75,7 +75,8 @@ def compute(tx: Tx, book: Any, req: SettleVisit, *, persist: bool, now: datetime
     computed = Computed(
         amounts=result.amounts, balance=result.acc_after.get("acct_balance"),
         benefit_class=cls, policy_id=result.policy_id, medical_year=year, scheme=scheme,
-        identity=identity(row), steps=tuple(step.code for step in result.steps))
+        identity=identity(row), steps=tuple(step.code for step in result.steps),
+        policy_hash=result.policy_hash)
     if not persist:
         return computed
     if req.settlement_id is None:
