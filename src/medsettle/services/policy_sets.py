@@ -101,13 +101,13 @@ def propose(store: Database, doc: object, source: str, operator: Operator, now: 
             if row.content_hash == ps.content_hash and row.status != "rejected":
                 raise StateConflict(f"the same parameter set is already {row.status} as "
                                     f"#{row.id}")
+        set_row = tx.next_serial("policy_sets")  # the id, known before the row is written
         tx.add("policy_sets", {
-            "set_id": ps.id, "insu_admdvs": ps.insu_admdvs, "scheme": ps.scheme,
+            "id": set_row, "set_id": ps.id, "insu_admdvs": ps.insu_admdvs, "scheme": ps.scheme,
             "valid_from": ps.valid_from, "valid_until": ps.valid_until,
             "content_hash": ps.content_hash, "document": kept, "source": source[:200],
             "status": "proposed", "proposed_by": operator.name, "proposed_at": now, "note": ""})
-        newest = tx.rows_after("policy_sets", "id", 0, limit=1, descending=True)[0]
-        return _summary(newest)
+        return _summary(tx.one("policy_sets", id=set_row))
     result: dict[str, Any] = run_audited(store, Actor.of(operator), "policy.propose",
                                          lambda r: f"#{r['id']} {r['set_id']}", work, now)
     logger.info("policy set proposed", extra={"policy_set": result["id"], "by": operator.name})
