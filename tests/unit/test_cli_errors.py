@@ -93,6 +93,7 @@ IN_PROCESS = [
     ("keys --out {dir}", 2, "is a folder"),
     ("keys --out {dir}/keys.json", 2, "--force"),
     ("demo --provinces 1", 2, "--provinces"),
+    ("demo --provinces 2 --workdir {dir}/keys-110000.json", 2, "--workdir: cannot use"),
     (f"demo --pg postgresql://x@{DOWN}/postgres --workdir {{dir}}/demo", 1, "--pg: cannot connect"),
     ("calc {dir}/nowhere.yaml", 2, "CASE"),
     ("policy show 999999", 2, "REGION"),

@@ -183,6 +183,8 @@ def demo_command(
     except KeyboardInterrupt:
         console.print("interrupted: stopping every node")
         raise typer.Exit(130) from None
+    except typer.Exit:
+        raise
     except (RuntimeError, TimeoutError) as exc:  # a node did not start or answer
         fail(f"{exc}", FAILED)
     finally:
