@@ -76,3 +76,41 @@ def test_keys_refuses_to_overwrite_without_force(tmp_path: Path) -> None:
     assert (tmp_path / "k.json").read_text() == before
     assert run("keys", "--out", "k.json", "--force", cwd=tmp_path).returncode == 0
     assert (tmp_path / "k.json").read_text() != before
+
+
+def persons_csv(*rows: str) -> str:
+    """persons.csv with a contribution_tier column (empty: the plain tier)."""
+    from medsettle.core.codes import make_id_card
+
+    header = "psn_no,certno,psn_name,gend,brdy,insu_admdvs,insutype,psn_type,card_no," \
+             "contribution_tier\n"
+    return header + "".join(
+        f"4401000000000000000000000{n},{make_id_card(f'44010419900101{n:03d}')},居民{n},1,"
+        f"1990-01-01,440100,390,15,{row}\n" for n, row in enumerate(rows, start=1))
+
+
+def test_contribution_tiers_load_from_csv_and_an_empty_cell_is_the_plain_tier(
+        tmp_path: Path) -> None:
+    (tmp_path / "csv").mkdir()
+    (tmp_path / "csv" / "persons.csv").write_text(persons_csv(",", "A44000002,high",
+                                                              "A44000003,low"), encoding="utf-8")
+    db = f"sqlite:///{tmp_path}/t.db"
+    done = run("load", "--region", "440000", "csv", "--db", db, cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    store = Store(make_engine(db))
+    with store.tx() as tx:
+        rows = {r.psn_no[-1]: (r.contribution_tier, r.card_no) for r in tx.rows("persons")}
+    store.engine.dispose()
+    # every row keeps its own optional cells, though the first row left them empty
+    assert rows == {"1": (None, None), "2": ("high", "A44000002"), "3": ("low", "A44000003")}
+
+
+def test_a_bad_contribution_tier_is_named_by_line_and_nothing_is_loaded(tmp_path: Path) -> None:
+    (tmp_path / "csv").mkdir()
+    (tmp_path / "csv" / "persons.csv").write_text(persons_csv(",high", ",二档"),
+                                                  encoding="utf-8")
+    done = run("load", "--region", "440000", "csv", "--db", f"sqlite:///{tmp_path}/t.db",
+               cwd=tmp_path)
+    assert done.returncode == 2
+    assert done.stderr.startswith("error: persons.csv:3: contribution_tier: expected a tier")
+    assert not (tmp_path / "t.db").exists()

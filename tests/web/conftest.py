@@ -143,7 +143,7 @@ class Page:
 
 def _expected(text: str) -> bool:
     """Console errors the browser itself logs for statuses a test provokes on purpose."""
-    return bool(re.search(r"status of (401|403|404)", text))
+    return bool(re.search(r"status of (400|401|403|404)", text))
 
 
 def _tab(chromium: Any, viewport: dict[str, int]) -> Iterator[Any]:

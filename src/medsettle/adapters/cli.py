@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
 from typing import Annotated, NoReturn
@@ -15,8 +17,10 @@ import typer
 from rich.console import Console
 from rich.table import Table as RichTable
 
+from medsettle.adapters import cli_policy
 from medsettle.adapters.cli_clear import clear_command
 from medsettle.adapters.cli_demo import demo_command, sim_command
+from medsettle.adapters.cli_errors import OneLineGroup, say_error, status_of
 from medsettle.adapters.cli_load import institution_app, load_command
 from medsettle.adapters.cli_nodes import keys_command, serve_app
 from medsettle.adapters.cli_operators import operator_app
@@ -38,9 +42,17 @@ from medsettle.core.policy import ParameterSet, PolicyBook
 from medsettle.core.policy_view import describe, diff, provenance_notice
 
 app = typer.Typer(help="MedSettle: cross-province direct settlement of medical insurance "
-                       "(跨省异地就医直接结算).", no_args_is_help=True, add_completion=False)
-policy_app = typer.Typer(help="Shipped policy parameters (参保地政策).", no_args_is_help=True)
+                       "(跨省异地就医直接结算).", no_args_is_help=True, add_completion=False,
+                  cls=OneLineGroup)
+policy_app = typer.Typer(help="Policy parameters (参保地政策): the shipped sample sets, and a "
+                              "province's own sets loaded into its node (four eyes).",
+                         no_args_is_help=True)
 app.add_typer(policy_app, name="policy")
+policy_app.command("validate")(cli_policy.validate_command)
+policy_app.command("load")(cli_policy.load_command)
+policy_app.command("approve")(cli_policy.approve_command)
+policy_app.command("reject")(cli_policy.reject_command)
+policy_app.command("list")(cli_policy.list_command)
 app.add_typer(serve_app, name="serve")
 app.add_typer(operator_app, name="operator")
 app.add_typer(institution_app, name="institution")
@@ -54,13 +66,13 @@ app.command("verify")(verify_command)
 app.command("supervise")(supervise_command)
 app.command("stats")(stats_command)
 console = Console()
-err_console = Console(stderr=True)
 
 
 def fail(exc: MedSettleError) -> NoReturn:
-    """Report a domain error on stderr and exit with status 2."""
-    err_console.print(f"[bold red]error[/]: {exc}", highlight=False, markup=True)
-    raise typer.Exit(2)
+    """Report a domain error as one line on stderr and exit with status 2 (1 for a peer that
+    is unavailable)."""
+    say_error(str(exc))
+    raise typer.Exit(status_of(exc))
 
 
 def load_case(path: Path, book: PolicyBook | None = None) -> Case:
@@ -172,10 +184,18 @@ def policy_show(region: Annotated[str, typer.Argument(metavar="REGION")],
                 on: Annotated[str | None, typer.Option(help="date YYYY-MM-DD (default today)")]
                 = None,
                 scheme: Annotated[str | None, typer.Option(help="employee or resident")] = None,
+                db: Annotated[str | None, typer.Option(
+                    help="a province node's database: what that node serves (its approved "
+                         "sets, then the seed)")] = None,
                 ) -> None:
     """Show the parameters of a region's policy in force on a date."""
+    with policy_book(db) as book:
+        show_sets(book, region, scheme, on)
+
+
+def show_sets(book: PolicyBook, region: str, scheme: str | None, on: str | None) -> None:
+    """Print the sets of `policy show`."""
     try:
-        book = load_policy_book()
         for ps in _sets(book, region, scheme, _on(on)):
             table = RichTable(title=f"{ps.id} · {ps.scheme} · from {ps.valid_from}"
                                     f"{' to ' + str(ps.valid_until) if ps.valid_until else ''}"
@@ -205,10 +225,18 @@ def policy_diff(region_a: Annotated[str, typer.Argument(metavar="REGION_A")],
                 = None,
                 scheme: Annotated[str | None, typer.Option(help="employee or resident")] = None,
                 everything: Annotated[bool, typer.Option("--all", help="also equal rows")] = False,
+                db: Annotated[str | None, typer.Option(
+                    help="a province node's database: compare what that node serves")] = None,
                 ) -> None:
     """The policy-difference list (待遇差异): deductibles, ratios, caps and tiers of two regions."""
+    with policy_book(db) as book:
+        diff_sets(book, region_a, region_b, on, scheme, everything)
+
+
+def diff_sets(book: PolicyBook, region_a: str, region_b: str, on: str | None,
+              scheme: str | None, everything: bool) -> None:
+    """Print the difference list of `policy diff`."""
     try:
-        book = load_policy_book()
         day = _on(on)
         for a, b in zip(_sets(book, region_a, scheme, day), _sets(book, region_b, scheme, day), strict=True):
             for ps in (a, b):
@@ -223,6 +251,16 @@ def policy_diff(region_a: Annotated[str, typer.Argument(metavar="REGION_A")],
             console.print(table if rows else f"{a.scheme}: no differences")
     except MedSettleError as exc:
         fail(exc)
+
+
+@contextmanager
+def policy_book(db: str | None) -> Iterator[PolicyBook]:
+    """The shipped sets, or with `db` what that province node serves."""
+    if db is None:
+        yield load_policy_book()
+        return
+    with cli_policy.province_database(db) as store:
+        yield cli_policy.served_book(store, None)
 
 
 def main() -> None:

@@ -6,10 +6,19 @@ from datetime import UTC, datetime
 from typing import Annotated, Any
 
 import typer
+from alembic.util import CommandError
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
+from sqlalchemy.exc import SQLAlchemyError
 
+from medsettle.adapters.cli_errors import (
+    FAILED,
+    database_problem,
+    existing_sqlite,
+    fail,
+    status_of,
+)
 from medsettle.adapters.db.engine import make_engine, migrate
 from medsettle.adapters.db.store import Store
 from medsettle.core.clearing import YearMonth
@@ -18,7 +27,6 @@ from medsettle.core.money import fen_to_yuan
 from medsettle.services import clearing as svc
 
 console = Console()
-err_console = Console(stderr=True)
 
 
 def clear_command(
@@ -32,13 +40,26 @@ def clear_command(
     cleared month changes nothing and prints the stored result."""
     try:
         m = YearMonth.parse(month, "--month")
-        store = Store(make_engine(hub_db))
+    except MedSettleError as exc:
+        fail(str(exc))
+    existing_sqlite(hub_db, "--hub-db")
+    store = Store(make_engine(hub_db))
+    try:
         migrate(store.engine, "hub")
+        with store.tx() as tx:
+            ended = datetime.now(UTC) >= m.bounds()[1]  # else run_clearing says so
+            cleared = tx.count("clearing_statements", month=str(m)) > 0
+            if ended and not cleared and not svc.month_totals(tx, m):
+                fail(f"--month: nothing to clear: the hub indexed no cross-province settlement "
+                     f"in {m}", FAILED)
         result = _run(store, m)
         accounts = {a["province"]: a for a in svc.accounts(store)}
     except MedSettleError as exc:
-        err_console.print(f"[bold red]error[/]: {exc}", highlight=False)
-        raise typer.Exit(2) from None
+        fail(str(exc), status_of(exc))
+    except (SQLAlchemyError, CommandError) as exc:
+        fail(database_problem(hub_db, exc, "--hub-db"), FAILED)
+    finally:
+        store.engine.dispose()
     if as_json:
         console.print_json(data=result | {"prepayment": list(accounts.values())})
         return

@@ -20,6 +20,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from medsettle.adapters.api.person_app import DEMO_CODES
+from medsettle.adapters.cli_errors import FAILED, fail
 from medsettle.adapters.cli_operators import new_password
 from medsettle.adapters.db.engine import make_engine
 from medsettle.adapters.db.store import Store
@@ -145,33 +146,62 @@ def demo_command(
                                                "the console shows a real clearing")] = True,
 ) -> None:
     """Start the hub and province nodes, load a synthetic population, play a day of
-    cross-province traffic through the HIS gateways and print what happened."""
+    cross-province traffic through the HIS gateways and print what happened. In a terminal the
+    nodes keep running until Ctrl-C, which stops every one of them."""
     chosen = pick_provinces(provinces)
+    if pg is not None:
+        check_server(pg)
     day = today_in_china()
-    shutil.rmtree(workdir, ignore_errors=True)
-    workdir.mkdir(parents=True)
+    try:
+        shutil.rmtree(workdir, ignore_errors=True)
+        workdir.mkdir(parents=True)
+    except OSError as exc:
+        fail(f"--workdir: cannot use {workdir}: {exc.strerror}")
+    stay = not exit_after and sys.stdin.isatty()
     console.print(f"[bold]MedSettle demo[/]: {len(chosen)} province nodes + the hub, "
                   f"{persons} insured persons and {institutions} institutions per province, "
                   f"{visits} cross-province visits on {day}.")
     os.environ[DEMO_CODES] = "1"  # the app's sign-in page shows its one-time codes (demo-grade)
-    with progress() as bar:
-        seeds = generate(chosen, persons, institutions, day, seed, bar)
-        load = bar.add_task("load databases", total=len(chosen))
-        federation = Federation(workdir.resolve(), {p: rows_of(seeds[p]) for p in chosen},
-                                pg_url=pg, call_timeout=DEMO_CALL_TIMEOUT,
-                                his_timeout=DEMO_CALL_TIMEOUT + 2.0,
-                                on_loaded=lambda _: bar.advance(load),
-                                allow_early_clearing=clear_now)
-        try:
+    federation: Federation | None = None
+    try:
+        with progress() as bar:
+            seeds = generate(chosen, persons, institutions, day, seed, bar)
+            load = bar.add_task("load databases", total=len(chosen))
+            federation = Federation(workdir.resolve(), {p: rows_of(seeds[p]) for p in chosen},
+                                    pg_url=pg, call_timeout=DEMO_CALL_TIMEOUT,
+                                    his_timeout=DEMO_CALL_TIMEOUT + 2.0,
+                                    on_loaded=lambda _: bar.advance(load),
+                                    allow_early_clearing=clear_now)
             start = bar.add_task("start hub and province nodes", total=len(chosen))
             federation.start(on_started=lambda _: bar.advance(start))
             planned = plan_day(seeds, day=day, visits=visits, seed=seed)
             play = bar.add_task("play the day through the gateways", total=len(planned))
             tally = Player(federation.urls).play(planned, concurrency,
                                                  on_done=lambda: bar.advance(play))
-        except BaseException:
-            federation.close()
-            raise
+        report(federation, tally, chosen, workdir, clear_now, stay,
+               seeds[chosen[0]].persons)
+        if not stay:  # nobody there to press Ctrl-C: stop now
+            if not sum(tally.settled.values()):
+                fail("no visit settled; see the nodes' logs in " + str(workdir), FAILED)
+            return
+        console.print("The federation keeps running; press Ctrl-C to stop it.")
+        wait_for_stop()
+    except KeyboardInterrupt:
+        console.print("interrupted: stopping every node")
+        raise typer.Exit(130) from None
+    except typer.Exit:
+        raise
+    except (RuntimeError, TimeoutError) as exc:  # a node did not start or answer
+        fail(f"{exc}", FAILED)
+    finally:
+        if federation is not None:
+            stop_federation(federation)
+
+
+def report(federation: Federation, tally: Tally, chosen: list[str], workdir: Path,
+           clear_now: bool, stay: bool, app_persons: list[dict[str, Any]]) -> None:
+    """What the demo did: the day's summary, the money trail, the clearing so far, the
+    console's accounts and where to look next."""
     console.print(summary(tally))
     console.print(money_trail(federation))
     if clear_now:
@@ -187,27 +217,47 @@ def demo_command(
     if tally.reasons:
         console.print("failures by reason: " + ", ".join(f"{k} {v}" for k, v in
                                                          tally.reasons.most_common()))
-    if exit_after or not sys.stdin.isatty():
+    if not stay:
         console.print("(the nodes stop now; run `medsettle demo` in a terminal to keep them "
                       "running and explore)")
     console.print(accounts_table(federation, accounts))
-    console.print(app_line(federation, chosen[0], seeds[chosen[0]].persons))
+    console.print(app_line(federation, chosen[0], app_persons))
     console.print(f"Next: the hub's console {federation.hub_url}/console (node board, clearing, "
                   f"search), a province's console {federation.urls[chosen[0]]}/console, its "
                   f"metrics {federation.urls[chosen[0]]}/metrics and API docs "
                   f"{federation.urls[chosen[0]]}/docs, JSON logs in {workdir}/*.log, "
                   "docs/his-integration.md to connect a HIS.")
-    if exit_after or not sys.stdin.isatty():  # nobody there to press Ctrl-C: stop now
-        federation.close()
-        if not sum(tally.settled.values()):
-            raise typer.Exit(1)
-        return
-    console.print("The federation keeps running; press Ctrl-C to stop it.")
+
+
+def wait_for_stop() -> None:
+    """Block until Ctrl-C (SIGINT) or SIGTERM."""
     stop = threading.Event()
     signal.signal(signal.SIGINT, lambda *_: stop.set())
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    stop.wait()
-    federation.close()
+    while not stop.wait(1.0):
+        pass
+    console.print("stopping every node")
+
+
+def stop_federation(federation: Federation) -> None:
+    """Stop every node and wait for it, with Ctrl-C ignored meanwhile: a second Ctrl-C must not
+    leave a node running."""
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        federation.close()
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+def check_server(pg: str) -> None:
+    """Exit with one line if the PostgreSQL server of --pg does not answer."""
+    import psycopg
+
+    try:
+        psycopg.connect(pg, autocommit=True, connect_timeout=5).close()
+    except psycopg.Error as exc:
+        first = (str(exc).strip().splitlines() or [""])[0]
+        fail(f"--pg: cannot connect to {pg}: {first}", FAILED)
 
 
 #: The demo's accounts: (name, role, where); each gets a fresh password, printed once.

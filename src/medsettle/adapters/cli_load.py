@@ -10,20 +10,25 @@ from __future__ import annotations
 
 import csv
 import json
+import re
 import secrets
 from datetime import date
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from sqlalchemy.exc import SQLAlchemyError
+from alembic.util import CommandError
+from sqlalchemy.exc import OperationalError, SQLAlchemyError
 
+from medsettle.adapters.cli_errors import FAILED, fail
 from medsettle.adapters.db.engine import make_engine, migrate
 from medsettle.adapters.db.seed import SEED_TABLES
 from medsettle.adapters.db.store import Store
 from medsettle.core import codes
 from medsettle.core.errors import InvalidInput, MedSettleError, StateConflict
 
+#: A contribution tier (缴费档次) as a parameter set's TABLE keys name it: `resident@high`.
+TIER_NAME = re.compile(r"[a-z0-9_]{1,20}")
 institution_app = typer.Typer(help="Designated institutions (定点医疗机构) of a province node.",
                               no_args_is_help=True)
 #: The CSV columns of each table: (column, kind, required). Kinds: text, date, bool, list.
@@ -32,7 +37,8 @@ CSV_COLUMNS: dict[str, tuple[tuple[str, str, bool], ...]] = {
                 ("gend", "text", True), ("brdy", "date", True), ("insu_admdvs", "admdvs", True),
                 ("insutype", "text", True), ("psn_type", "text", True),
                 ("cvlserv", "bool", False), ("card_no", "text", False),
-                ("evoucher", "text", False), ("emp_name", "text", False)),
+                ("evoucher", "text", False), ("emp_name", "text", False),
+                ("contribution_tier", "tier", False)),
     "filings": (("filing_no", "text", True), ("psn_no", "text", True),
                 ("insu_admdvs", "admdvs", True), ("category", "text", True),
                 ("destination", "admdvs", True), ("valid_from", "date", True),
@@ -56,10 +62,6 @@ DEFAULTS: dict[str, dict[str, Any]] = {
 }
 
 
-def fail(message: str) -> None:
-    """One line on stderr, exit status 2."""
-    typer.echo(f"error: {message}", err=True)
-    raise typer.Exit(2)
 
 
 def _cell(kind: str, text: str, where: str) -> Any:
@@ -78,6 +80,9 @@ def _cell(kind: str, text: str, where: str) -> Any:
             return codes.validate_institution_code(text, where)
         if kind == "level" and text not in ("L1", "L2", "L3"):
             raise InvalidInput(where, f"expected L1, L2 or L3, got {text!r}")
+        if kind == "tier" and not TIER_NAME.fullmatch(text):
+            raise InvalidInput(where, f"expected a tier name of lower-case letters, digits or _ "
+                                      f"(e.g. high), got {text!r}")
     except ValueError:
         raise InvalidInput(where, f"expected a date YYYY-MM-DD, got {text!r}") from None
     return text
@@ -102,15 +107,30 @@ def read_csv(path: Path, table: str) -> list[dict[str, Any]]:
                         raise InvalidInput(where, "is required")
                     continue
                 row[column] = _cell(kind, text, where)
+            for column, _, _ in columns:  # every row names every column: a batch insert takes
+                row.setdefault(column, None)  # its columns from the first row
             if table == "institutions":
                 row.setdefault("dedc_level", None)
             rows.append(row)
     return rows
 
 
+def read_csv_file(path: Path, table: str) -> list[dict[str, Any]]:
+    """read_csv, with a file that is not UTF-8 CSV named as such."""
+    try:
+        return read_csv(path, table)
+    except UnicodeDecodeError:
+        raise InvalidInput(path.name, "is not UTF-8 text; save the export as UTF-8 CSV") from None
+    except csv.Error as exc:
+        raise InvalidInput(path.name, f"is not a CSV file: {exc}") from None
+
+
 def read_sim(path: Path, region: str) -> dict[str, list[dict[str, Any]]]:
     """Rows of a `medsettle sim` province file (dates as ISO text → dates)."""
-    doc = json.loads(path.read_text(encoding="utf-8"))
+    try:
+        doc = json.loads(path.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise InvalidInput(path.name, f"is not a JSON file of `medsettle sim`: {exc}") from None
     if not isinstance(doc, dict):
         raise InvalidInput(path.name, "must be a JSON object of rows by table")
     tables: dict[str, list[dict[str, Any]]] = {}
@@ -150,7 +170,7 @@ def load_command(
     try:
         province = codes.validate_province(region, "--region")
     except MedSettleError as exc:
-        fail(f"--region: {exc}")
+        fail(str(exc))
     if not folder.is_dir():
         fail(f"DIR: no such folder: {folder}")
     try:
@@ -158,7 +178,7 @@ def load_command(
         if sim.is_file():
             tables = read_sim(sim, province)
         else:
-            tables = {t: read_csv(folder / f"{t}.csv", t) for t in SEED_TABLES
+            tables = {t: read_csv_file(folder / f"{t}.csv", t) for t in SEED_TABLES
                       if (folder / f"{t}.csv").is_file()}
             if not tables:
                 fail(f"DIR: neither {province}.json nor persons/filings/institutions/"
@@ -188,9 +208,11 @@ def _write(url: str, tables: dict[str, list[dict[str, Any]]]) -> dict[str, int]:
              f"{str(exc).split(': ', 1)[-1]})")
     except MedSettleError as exc:
         fail(f"nothing loaded: {exc}")
-    except SQLAlchemyError as exc:
+    except (SQLAlchemyError, CommandError) as exc:
         cause = getattr(exc, "orig", None) or exc
-        fail(f"nothing loaded: {type(cause).__name__}: {str(cause).splitlines()[0]}")
+        fail(f"nothing loaded: --db: cannot use {url}: {type(cause).__name__}: "
+             f"{(str(cause).strip().splitlines() or [''])[0]}",
+             FAILED if isinstance(exc, OperationalError) else 2)
     finally:
         engine.dispose()
     return {}

@@ -9,14 +9,18 @@ from typing import Annotated, Any
 
 import typer
 import uvicorn
+from alembic.util import CommandError
+from sqlalchemy.exc import SQLAlchemyError
 
 from medsettle.adapters.api.hub import HubConfig, serve_hub_app
 from medsettle.adapters.api.province import ProvinceConfig, ProvinceNode, serve_province_app
+from medsettle.adapters.cli_errors import FAILED, check_port, database_problem, fail
 from medsettle.adapters.faults import arm_from_environment
 from medsettle.adapters.federation import load_keys
 from medsettle.adapters.files import load_policy_book
 from medsettle.adapters.observability import setup_logging
 from medsettle.core import codes
+from medsettle.core.errors import MedSettleError
 
 serve_app = typer.Typer(help="Run a node of the federation.", no_args_is_help=True)
 
@@ -32,14 +36,35 @@ def keys_command(out: Annotated[Path, typer.Option(help="where to write the keys
                                                                      "(every node needs the new "
                                                                      "keys)")] = False) -> None:
     """Make a node keys file: one secret per province, shared only with the hub."""
+    if out.is_dir():
+        fail(f"--out: {out} is a folder; name the keys file, e.g. {out / 'keys.json'}")
     if out.exists() and not force:
-        typer.echo(f"error: {out} exists; its keys are in use by the nodes. Use --force to "
-                   "replace it.", err=True)
-        raise typer.Exit(2)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(new_keys(), indent=1), encoding="utf-8")
-    out.chmod(0o600)
+        fail(f"--out: {out} exists; its keys are in use by the nodes. Use --force to replace it.")
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(json.dumps(new_keys(), indent=1), encoding="utf-8")
+        out.chmod(0o600)
+    except OSError as exc:
+        fail(f"--out: cannot write {out}: {exc.strerror}")
     typer.echo(f"wrote {out}")
+
+
+def keys_file(path: Path) -> dict[str, str]:
+    """The node keys file, or one error line naming --keys (exit 2)."""
+    try:
+        return load_keys(path)
+    except FileNotFoundError:
+        fail(f"--keys: no such file: {path} (make one with `medsettle keys --out {path}`)")
+    except (OSError, ValueError) as exc:
+        fail(f"--keys: cannot read {path}: {exc}")
+
+
+def node_key(keys: dict[str, str], path: Path, region: str) -> str:
+    """The key of `region` in a keys file, or one error line."""
+    if region not in keys:
+        fail(f"--keys: {path} has no key for {region}; every node of a federation uses the "
+             "keys file the hub has")
+    return keys[region]
 
 
 @serve_app.command("hub")
@@ -54,10 +79,15 @@ def serve_hub(port: Annotated[int, typer.Option()] = 8000,
                   help="let a run clear the current month so far (demos only)")] = False,
               ) -> None:
     """Start the national hub."""
+    node_keys = keys_file(keys)
+    check_port(host, port)
     setup_logging("hub")
     _ensure_sqlite_folder(db)
-    app = serve_hub_app(HubConfig(db_url=db, keys=load_keys(keys), call_timeout=call_timeout,
-                                   allow_early_clearing=allow_early_clearing))
+    try:
+        app = serve_hub_app(HubConfig(db_url=db, keys=node_keys, call_timeout=call_timeout,
+                                      allow_early_clearing=allow_early_clearing))
+    except (SQLAlchemyError, CommandError) as exc:
+        fail(database_problem(db, exc), FAILED)
     run_server(app, host, port)
 
 
@@ -81,20 +111,30 @@ def serve_province(region: Annotated[str, typer.Option(help="province code, e.g.
                             "(default: the shipped sample parameters)")] = None,
                    ) -> None:
     """Start a province node with its HIS gateway."""
-    region = codes.validate_admdvs(region, "--region")
-    if region != codes.province_of(region):
-        raise typer.BadParameter("give the province code, e.g. 440000", param_hint="--region")
-    setup_logging(region)
+    try:
+        region = codes.validate_province(region, "--region")
+    except MedSettleError as exc:
+        fail(f"{exc} (give the province code, e.g. 440000)")
+    if policies is not None and not policies.is_dir():
+        fail(f"--policies: no such folder: {policies}")
+    if not hub.startswith(("http://", "https://")):
+        fail(f"--hub: must be an http:// or https:// URL, not {hub!r}")
+    key = node_key(keys_file(keys), keys, region)
     try:
         arm_from_environment()
     except ValueError as exc:
-        raise typer.BadParameter(str(exc), param_hint="MEDSETTLE_CRASH_AT") from None
+        fail(f"MEDSETTLE_CRASH_AT: {exc}")
+    check_port(host, port)
+    setup_logging(region)
     url = db or f"sqlite:///var/{region}.db"
     _ensure_sqlite_folder(url)
-    node = ProvinceNode(ProvinceConfig(region=region, db_url=url, key=load_keys(keys)[region],
-                                       hub_url=hub, public_url=f"http://{host}:{port}",
-                                       peer_timeout=timeout, anchor_seconds=anchor_seconds),
-                        book=None if policies is None else load_policy_book(policies))
+    try:
+        node = ProvinceNode(ProvinceConfig(region=region, db_url=url, key=key,
+                                           hub_url=hub, public_url=f"http://{host}:{port}",
+                                           peer_timeout=timeout, anchor_seconds=anchor_seconds),
+                            book=None if policies is None else load_policy_book(policies))
+    except (SQLAlchemyError, CommandError) as exc:
+        fail(database_problem(url, exc), FAILED)
     run_server(serve_province_app(node), host, port)
 
 

@@ -18,8 +18,10 @@ import typer
 from alembic.util import CommandError
 from rich.console import Console
 from rich.table import Table
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import OperationalError, SQLAlchemyError
 
+from medsettle.adapters import cli_errors
+from medsettle.adapters.cli_errors import BAD_INPUT, FAILED
 from medsettle.adapters.db.engine import Role, make_engine, migrate, schema_role
 from medsettle.adapters.db.store import Store
 from medsettle.core.errors import InvalidInput, MedSettleError
@@ -37,7 +39,6 @@ from medsettle.services.ports import UnitOfWork
 operator_app = typer.Typer(help="Operators of a node's API: their tokens open the /api routes "
                                 "(Authorization: Bearer <token>).", no_args_is_help=True)
 console = Console(highlight=False, soft_wrap=True)
-err_console = Console(stderr=True, highlight=False, soft_wrap=True)
 T = TypeVar("T")
 #: How this command names the fields that the operator rules name.
 OPTION_OF = {"name": "NAME", "role": "--role", "region": "--region", "db": "--db",
@@ -45,10 +46,9 @@ OPTION_OF = {"name": "NAME", "role": "--role", "region": "--region", "db": "--db
 DB_HELP = "the node's database URL (sqlite:///FILE or postgresql://…)"
 
 
-def fail(message: str) -> NoReturn:
-    """Print one error line on stderr and exit with status 2."""
-    err_console.print(f"[bold red]error[/]: {message}", markup=True)
-    raise typer.Exit(2)
+def fail(message: str, status: int = BAD_INPUT) -> NoReturn:
+    """Print one error line on stderr and exit with `status` (2: bad input)."""
+    cli_errors.fail(message, status)
 
 
 def describe(exc: MedSettleError) -> str:
@@ -91,8 +91,8 @@ def in_database(db: str, role: Role | None, work: Callable[[UnitOfWork], T]) -> 
     except MedSettleError as exc:
         fail(describe(exc))
     except (SQLAlchemyError, CommandError) as exc:
-        cause = getattr(exc, "orig", None) or exc
-        fail(f"--db: cannot use {db}: {type(cause).__name__}: {str(cause).splitlines()[0]}")
+        fail(cli_errors.database_problem(db, exc),
+             FAILED if isinstance(exc, OperationalError) else BAD_INPUT)
 
 
 def where(operator: Operator) -> str:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import logging
 from datetime import date
+from http.client import HTTPException
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -20,7 +21,9 @@ import typer
 from rich.console import Console
 from rich.table import Table as RichTable
 
-from medsettle.adapters.federation import load_keys, read_answer
+from medsettle.adapters.cli_errors import FAILED, fail, status_of
+from medsettle.adapters.cli_nodes import keys_file
+from medsettle.adapters.federation import read_answer
 from medsettle.adapters.peers import HubClient, SignedClient
 from medsettle.core.errors import InvalidInput, MedSettleError, PeerUnavailable
 from medsettle.core.jsonform import decode, encode
@@ -178,10 +181,14 @@ def reconcile_command(
             on = date.fromisoformat(day)
         except ValueError:
             raise InvalidInput("--day", f"expected yyyy-MM-dd, got {day!r}") from None
-        reports = run_reconciliation(on, hub, load_keys(keys))
+        if not hub.startswith(("http://", "https://")):
+            raise InvalidInput("--hub", f"must be an http:// or https:// URL, not {hub!r}")
+        node_keys = keys_file(keys)
+        reports = run_reconciliation(on, hub, node_keys)
     except MedSettleError as exc:
-        Console(stderr=True).print(f"[bold red]error[/]: {exc}", highlight=False)
-        raise typer.Exit(2) from None
+        fail(str(exc), status_of(exc))
+    except (OSError, HTTPException) as exc:
+        fail(f"a node cannot be reached: {exc}", FAILED)
     if as_json:
         typer.echo(json.dumps([r.as_doc() for r in reports], ensure_ascii=False, indent=1))
     else:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Annotated
 
 import httpx
@@ -10,6 +9,7 @@ import typer
 from rich.console import Console
 from sqlalchemy.exc import SQLAlchemyError
 
+from medsettle.adapters.cli_errors import FAILED, existing_sqlite, fail
 from medsettle.adapters.db.engine import make_engine
 from medsettle.adapters.db.store import Store
 from medsettle.core.errors import InvalidInput
@@ -18,7 +18,6 @@ from medsettle.services.anchors import anchors_of, hub_anchors_of
 from medsettle.services.verify import read_chain, verify_hub_log, verify_node
 
 console = Console(highlight=False, soft_wrap=True)
-err_console = Console(stderr=True, highlight=False, soft_wrap=True)
 
 
 def load_anchors(node: str | None, hub: str | None, hub_db: str | None) -> dict[int, str]:
@@ -60,8 +59,10 @@ def verify_command(
     """Verify a node's hash-chained ledger (and anchors); for the hub, its message log too.
     Exit 0 when intact, 1 at the first tampered entry."""
     if role not in ("province", "hub"):
-        err_console.print(f"[bold red]error[/]: --role: must be province or hub, not {role!r}")
-        raise typer.Exit(2)
+        fail(f"--role: must be province or hub, not {role!r}")
+    for option, url in (("--hub-db", hub_db), ("--province-db", province_db)):
+        if url is not None:
+            existing_sqlite(url, option)
     try:
         anchors = load_anchors(node, hub, hub_db)
         log_anchors: dict[int, str] = {}
@@ -69,21 +70,20 @@ def verify_command(
             with Store(make_engine(province_db)).tx() as tx:
                 anchors = anchors | hub_anchors_of(tx, "ledger")
                 log_anchors = hub_anchors_of(tx, "log")
-    except (InvalidInput, httpx.HTTPError, KeyError, ValueError, SQLAlchemyError) as exc:
-        err_console.print(f"[bold red]error[/]: cannot read the anchors: {exc}")
-        raise typer.Exit(2) from None
-    if db.startswith("sqlite:///") and not Path(db.removeprefix("sqlite:///")).is_file():
-        err_console.print(f"[bold red]error[/]: --db: no such SQLite file: {db}")
-        raise typer.Exit(2)
+    except InvalidInput as exc:
+        fail(str(exc))
+    except httpx.HTTPError as exc:
+        fail(f"cannot read the anchors: the hub cannot be reached: {exc}", FAILED)
+    except (KeyError, ValueError, SQLAlchemyError) as exc:
+        fail(f"cannot read the anchors: {exc}", FAILED)
+    existing_sqlite(db)
     store = Store(make_engine(db))
     try:
         finding = verify_node(store, role, anchors)
         chain = read_chain(store, role)
     except SQLAlchemyError as exc:
         cause = getattr(exc, "orig", None) or exc
-        err_console.print(f"[bold red]error[/]: cannot read the {role} ledger: "
-                          f"{type(cause).__name__}: {cause}")
-        raise typer.Exit(2) from None
+        fail(f"cannot read the {role} ledger: {type(cause).__name__}: {cause}", FAILED)
     if finding is not None:
         report(finding)
     head = f"head seq {chain[-1].seq} hash {chain[-1].hash[:16]}…" if chain else "empty chain"

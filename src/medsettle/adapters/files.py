@@ -37,13 +37,28 @@ def examples_dir() -> Path:
 
 def read_document(path: Path) -> object:
     """Parse a YAML or JSON file; a syntax error names the file and line."""
-    text = path.read_text(encoding="utf-8")
     try:
-        if path.suffix == ".json":
+        data = path.read_bytes()
+    except FileNotFoundError:
+        raise InvalidInput(str(path), "no such file") from None
+    except OSError as exc:
+        raise InvalidInput(str(path), f"cannot be read: {exc.strerror}") from None
+    return parse_document(data, str(path))
+
+
+def parse_document(data: bytes, name: str) -> object:
+    """Parse the bytes of a YAML or JSON document (UTF-8, a BOM is accepted) named `name` (a
+    file, an upload); an error names it and, for a syntax error, the line."""
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise InvalidInput(name, "is not UTF-8 text") from None
+    try:
+        if name.endswith(".json"):
             return json.loads(text)
         return yaml.load(text, Loader=SafeLoader)
     except (yaml.YAMLError, json.JSONDecodeError) as exc:
-        raise InvalidInput(str(path), f"cannot be parsed: {exc}") from None
+        raise InvalidInput(name, f"cannot be parsed: {exc}") from None
 
 
 def load_policy_book(root: Path | None = None) -> PolicyBook:

@@ -210,6 +210,7 @@ class Federation:
                 proc.wait(10)
             except subprocess.TimeoutExpired:
                 os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait()
         if self.pg_url is not None:
             import psycopg
             with psycopg.connect(self.pg_url, autocommit=True) as conn:

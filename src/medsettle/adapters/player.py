@@ -51,6 +51,7 @@ class Player:
         self._clients: dict[str, HisClient] = {}
         self._lock = threading.Lock()
         self.tally = Tally()
+        self.halted = threading.Event()  # set on Ctrl-C: no new visit starts
 
     def his(self, visit: PlannedVisit) -> HisClient:
         """The HIS of the visit's institution, signed in once."""
@@ -74,11 +75,18 @@ class Player:
         however the threads are scheduled."""
         def run(own: list[PlannedVisit]) -> None:
             for visit in own:
+                if self.halted.is_set():
+                    return
                 self.play_one(visit)
                 if on_done:
                     on_done()
         with ThreadPoolExecutor(concurrency) as pool:
-            list(pool.map(run, by_person(visits)))
+            try:
+                list(pool.map(run, by_person(visits)))
+            except BaseException:  # Ctrl-C: drop the visits not started, finish those in flight
+                self.halted.set()
+                pool.shutdown(wait=False, cancel_futures=True)
+                raise
         return self.tally
 
     def play_one(self, visit: PlannedVisit) -> None:

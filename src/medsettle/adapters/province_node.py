@@ -22,7 +22,9 @@ from medsettle.adapters.peers import HubClient
 from medsettle.adapters.supervision_files import load_threshold_book
 from medsettle.core.errors import MedSettleError, NotFound
 from medsettle.core.policy import PolicyBook
+from medsettle.core.served import ServedBook
 from medsettle.services.anchors import Head, send_anchor
+from medsettle.services.policy_sets import refresh as refresh_policies
 from medsettle.services.supervision_realtime import use_thresholds
 from medsettle.services.treating import Treating
 from medsettle.services.treating_settle import retry_pending_reversals
@@ -58,7 +60,8 @@ class ProvinceNode:
         self.clock = clock
         self.store = Store(make_engine(config.db_url))
         migrate(self.store.engine, "province")
-        self.book = book or load_policy_book()
+        self.book = ServedBook(book or load_policy_book())  # approved sets first, then the seed
+        refresh_policies(self.book, self.store)
         use_thresholds(load_threshold_book())  # supervision's real-time rules
         self.metrics = Metrics()
         self.hub = (HubClient(config.hub_url, config.region, config.key, config.peer_timeout)
@@ -76,6 +79,14 @@ class ProvinceNode:
         self.treating.catalogue = load_catalogue(self.store, self.config.region)
         return len(self.treating.catalogue)
 
+    def refresh_policies(self) -> None:
+        """Serve parameter sets approved since the last look (e.g. by `medsettle policy
+        approve`, or another worker of this province); a failure is logged, the book kept."""
+        try:
+            refresh_policies(self.book, self.store)
+        except Exception:  # a bad stored set must not stop heartbeats and reversals
+            logger.exception("approved parameter sets could not be served")
+
     def join_federation(self) -> None:
         """Register with the hub and publish the locator index of our insured ID numbers."""
         if self.hub is None:
@@ -92,6 +103,7 @@ class ProvinceNode:
         joined, anchor_due = False, self.clock()
         anchored: Head | None = None
         while not self._stop.wait(0 if not joined else self.config.heartbeat_seconds):
+            self.refresh_policies()
             try:
                 if not joined:
                     self.join_federation()

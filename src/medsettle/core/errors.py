@@ -50,6 +50,17 @@ class PolicyFileError(PolicyError):
         super().__init__(f"{source}: {key}: {message}")
 
 
+class PolicyInvalid(PolicyError):
+    """A policy document breaks load rules; `errors` lists every one, each naming its key."""
+
+    code = "policy_invalid"
+
+    def __init__(self, errors: list[PolicyFileError]) -> None:
+        self.errors = errors
+        more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
+        super().__init__(f"{errors[0]}{more}" if errors else "invalid policy document")
+
+
 class PolicyNotInForce(PolicyError):
     """No parameter set is in force for the region, scheme and date."""
 
@@ -220,6 +231,12 @@ class Forbidden(MedSettleError):
     """The caller is who it says it is, but what it asks for belongs to someone else."""
 
     code = "forbidden"
+
+
+class OwnProposal(Forbidden):
+    """An operator may not approve a change they proposed themselves (four eyes, 双人复核)."""
+
+    code = "own_proposal"
 
 
 class LedgerError(MedSettleError):

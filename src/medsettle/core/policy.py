@@ -12,23 +12,26 @@ from __future__ import annotations
 import hashlib
 import json
 import threading
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
-from typing import Literal, Protocol
+from functools import partial
+from typing import Literal, Protocol, TypeVar
 
 from medsettle.core.bands import Band, PoolRatio, parse_pool_ratio
 from medsettle.core.errors import PolicyFileError, PolicyNotInForce
 from medsettle.core.filing import FilingRules, parse_filing_rules
 from medsettle.core.provenance import Origin, Provenance, leaves, parse_provenance
-from medsettle.core.tables import CATEGORIES_OF_SCHEME, DocReader, Table
+from medsettle.core.tables import CATEGORIES_OF_SCHEME, DOCUMENT, DocReader, Table
 from medsettle.core.tiers import TIER_ORDER, BandTier, parse_tiers
 
 __all__ = ["TIER_ORDER", "VISIT_TYPES", "Band", "BandTier", "Benefit", "Deductible",
            "DiseaseQuota", "Origin", "ParameterSet", "PolicyBook", "PolicySource", "Provenance",
-           "TempReduction", "content_hash", "parse_parameter_set"]
+           "TempReduction", "check_parameter_set", "content_hash",
+           "parse_parameter_set"]
 
+T = TypeVar("T")
 VisitType = Literal["inpatient", "outpatient", "chronic"]
 VISIT_TYPES: tuple[VisitType, ...] = ("inpatient", "outpatient", "chronic")
 SCHEMES = ("employee", "resident")
@@ -154,48 +157,112 @@ _TOP_KEYS = {"id", "title", "insu_admdvs", "scheme", "valid_from", "valid_until"
 
 
 def parse_parameter_set(doc: object, source: str) -> ParameterSet:
-    """Validate one policy document (already read from YAML) into a ParameterSet."""
-    r = DocReader(source)
-    top = r.mapping(doc, "(document)", _TOP_KEYS,
-                    {"id", "insu_admdvs", "scheme", "valid_from", "benefits"})
-    scheme = top["scheme"]
-    if scheme not in SCHEMES:
-        raise r.fail("scheme", f"must be one of {list(SCHEMES)}, not {scheme!r}")
-    admdvs = r.text(top["insu_admdvs"], "insu_admdvs")
+    """Validate one policy document (already read from YAML) into a ParameterSet; the first
+    error found is raised (PolicyFileError naming the file and key)."""
+    return _parse(DocReader(source), doc)
+
+
+def check_parameter_set(doc: object, source: str) -> list[PolicyFileError]:
+    """Every load error of one policy document, each naming its key (empty: the document is a
+    valid parameter set). Independent parts are each checked, so one bad value does not hide
+    the next; an error that makes a part unreadable hides what lies inside that part."""
+    r = DocReader(source, collect=True)
+    r.attempt(lambda: _parse(r, doc), None)
+    return list(r.errors or ())
+
+
+_REQUIRED_TOP = {"id", "insu_admdvs", "scheme", "valid_from", "benefits"}
+
+
+def _parse(r: DocReader, doc: object) -> ParameterSet:
+    top = r.attempt(lambda: r.mapping(doc, DOCUMENT, _TOP_KEYS, _REQUIRED_TOP),
+                    doc if isinstance(doc, Mapping) else None)
+    if top is None:
+        raise r.fail(DOCUMENT, f"must be a mapping, not {type(doc).__name__}")
+
+    def part(key: str, work: Callable[[object], T], fallback: T, default: object = None) -> T:
+        if key not in top and default is None:
+            return fallback  # a missing required key is noted by r.mapping
+        return r.attempt(lambda: work(top.get(key, default)), fallback)
+
+    scheme: str | None = part("scheme", lambda v: _scheme(r, v), None)
+    admdvs = part("insu_admdvs", lambda v: _admdvs(r, v), "")
+    set_id = part("id", lambda v: r.text(v, "id"), "")
+    valid_from: date | None = part("valid_from", lambda v: _date(r, v, "valid_from"), None)
+    valid_until = part("valid_until", lambda v: _valid_until(r, v, valid_from), None)
+    year_start = part("year_start", lambda v: _year_start(r, v), (1, 1), "01-01")
+    benefits: dict[str, Benefit] | None = None
+    caps: dict[str, Table[int] | None] | None = None
+    if scheme is not None:  # a TABLE is read for the categories of its scheme
+        benefits = part("benefits", lambda v: _benefits(r, v, scheme), None)
+        caps = part("caps", lambda v: _caps(r, v, scheme), None, {})
+    for visit_type, benefit in (benefits or {}).items():
+        if caps is not None:
+            r.attempt(partial(_cap_group_defined, r, visit_type, benefit, caps), None)
+    no_tiers: tuple[dict[str, BandTier], dict[str, BandTier], frozenset[str]] = (
+        {}, {}, frozenset())
+    tiers, maf, maf_applies_to = part("tiers", lambda v: parse_tiers(r, v), no_tiers, {})
+    scope = part("account", lambda v: _account_scope(r, v), "inscope_only", {})
+    manual_catalogue = part("manual", lambda v: _manual_catalogue(r, v), "treating", {})
+    temp_reduction = r.attempt(lambda: _temp_reduction(r, top.get("temp_reduction")), None)
+    filing = r.attempt(lambda: parse_filing_rules(top, r.source), None)
+    provenance = r.attempt(lambda: parse_provenance(r, top.get("provenance"), top), None)
+    r.raise_first()
+    if (scheme is None or valid_from is None or benefits is None or caps is None
+            or temp_reduction is None or filing is None or provenance is None):
+        raise r.fail(DOCUMENT, "is not a parameter set")  # not reached: an error was raised
+    return ParameterSet(
+        id=set_id, insu_admdvs=admdvs, scheme=scheme,  # type: ignore[arg-type]
+        valid_from=valid_from, valid_until=valid_until, year_start=year_start,
+        benefits=benefits, caps=caps, temp_reduction=temp_reduction,
+        tiers=tiers, maf=maf, maf_applies_to=maf_applies_to,
+        account_scope=scope, filing=filing,  # type: ignore[arg-type]
+        manual_catalogue=manual_catalogue,  # type: ignore[arg-type]
+        provenance=provenance, source=r.source, document=top, title=str(top.get("title", "")),
+        content_hash=content_hash(top))
+
+
+def _cap_group_defined(r: DocReader, visit_type: str, benefit: Benefit,
+                       caps: Mapping[str, object]) -> None:
+    if benefit.cap_group is not None and benefit.cap_group not in caps:
+        raise r.fail(f"benefits.{visit_type}.cap_group",
+                     f"names cap group {benefit.cap_group!r}, which caps does not define")
+
+
+def _scheme(r: DocReader, value: object) -> str:
+    if value not in SCHEMES:
+        raise r.fail("scheme", f"must be one of {list(SCHEMES)}, not {value!r}")
+    return str(value)
+
+
+def _admdvs(r: DocReader, value: object) -> str:
+    admdvs = r.text(value, "insu_admdvs")
     if not (len(admdvs) == 6 and admdvs.isdigit()):
         raise r.fail("insu_admdvs", f"must be a 6-digit region code (quoted), not {admdvs!r}")
-    valid_from = _date(r, top["valid_from"], "valid_from")
-    valid_until = None if top.get("valid_until") is None else _date(r, top["valid_until"],
-                                                                     "valid_until")
-    if valid_until is not None and valid_until <= valid_from:
+    return admdvs
+
+
+def _valid_until(r: DocReader, value: object, valid_from: date | None) -> date | None:
+    if value is None:
+        return None
+    until = _date(r, value, "valid_until")
+    if valid_from is not None and until <= valid_from:
         raise r.fail("valid_until", "must be after valid_from")
-    benefits = _benefits(r, top["benefits"], scheme)
-    caps = _caps(r, top.get("caps", {}), scheme)
-    for visit_type, benefit in benefits.items():
-        if benefit.cap_group is not None and benefit.cap_group not in caps:
-            raise r.fail(f"benefits.{visit_type}.cap_group",
-                         f"names cap group {benefit.cap_group!r}, which caps does not define")
-    tiers, maf, maf_applies_to = parse_tiers(r, top.get("tiers", {}))
-    account = r.mapping(top.get("account", {}), "account", {"scope"})
-    scope = account.get("scope", "inscope_only")
+    return until
+
+
+def _account_scope(r: DocReader, value: object) -> str:
+    scope = r.mapping(value, "account", {"scope"}).get("scope", "inscope_only")
     if scope not in ("inscope_only", "all"):
         raise r.fail("account.scope", f"must be inscope_only or all, not {scope!r}")
-    manual = r.mapping(top.get("manual", {}), "manual", {"catalogue"})
-    manual_catalogue = manual.get("catalogue", "treating")
-    if manual_catalogue not in ("treating", "insured"):
-        raise r.fail("manual.catalogue", f"must be treating or insured, not {manual_catalogue!r}")
-    return ParameterSet(
-        id=r.text(top["id"], "id"), insu_admdvs=admdvs, scheme=scheme,  # type: ignore[arg-type]
-        valid_from=valid_from, valid_until=valid_until,
-        year_start=_year_start(r, top.get("year_start", "01-01")),
-        benefits=benefits, caps=caps,
-        temp_reduction=_temp_reduction(r, top.get("temp_reduction")),
-        tiers=tiers, maf=maf, maf_applies_to=maf_applies_to,
-        account_scope=scope, filing=parse_filing_rules(top, source),
-        manual_catalogue=manual_catalogue,
-        provenance=parse_provenance(r, top.get("provenance"), top),
-        source=source, document=top, title=str(top.get("title", "")),
-        content_hash=content_hash(top))
+    return str(scope)
+
+
+def _manual_catalogue(r: DocReader, value: object) -> str:
+    catalogue = r.mapping(value, "manual", {"catalogue"}).get("catalogue", "treating")
+    if catalogue not in ("treating", "insured"):
+        raise r.fail("manual.catalogue", f"must be treating or insured, not {catalogue!r}")
+    return str(catalogue)
 
 
 def content_hash(doc: Mapping[str, object]) -> str:
@@ -237,8 +304,10 @@ def _benefits(r: DocReader, value: object, scheme: str) -> dict[str, Benefit]:
     doc = r.mapping(value, "benefits", set(VISIT_TYPES))
     if not doc:
         raise r.fail("benefits", "needs at least one visit type")
-    return {visit_type: _benefit(r, body, f"benefits.{visit_type}", scheme)
-            for visit_type, body in doc.items()}
+    read = {visit_type: r.attempt(partial(_benefit, r, body, f"benefits.{visit_type}", scheme),
+                                  None) for visit_type, body in doc.items()}
+    r.raise_first_of("benefits")
+    return {visit_type: benefit for visit_type, benefit in read.items() if benefit is not None}
 
 
 def _benefit(r: DocReader, value: object, key: str, scheme: str) -> Benefit:
@@ -289,8 +358,12 @@ def _quota(r: DocReader, value: object, key: str) -> DiseaseQuota:
 
 def _caps(r: DocReader, value: object, scheme: str) -> dict[str, Table[int] | None]:
     doc = r.mapping(value, "caps")
-    return {group: None if cap is None else r.table(cap, f"caps.{group}", scheme, r.fen)
-            for group, cap in doc.items()}
+    caps: dict[str, Table[int] | None] = {
+        group: None if cap is None else r.attempt(partial(r.table, cap, f"caps.{group}", scheme,
+                                                          r.fen), None)
+        for group, cap in doc.items()}
+    r.raise_first_of("caps")
+    return caps
 
 
 def _temp_reduction(r: DocReader, value: object) -> TempReduction:

@@ -19,6 +19,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import date
+from functools import partial
 from typing import Literal
 
 from medsettle.core.tables import DocReader
@@ -101,14 +102,25 @@ def parse_provenance(r: DocReader, value: object, doc: Mapping[str, object]) -> 
         return Provenance({WILDCARD: Origin("illustrative", note="no provenance given")})
     entries = r.mapping(value, "provenance")
     if WILDCARD not in entries:
-        raise r.fail("provenance.*", "missing: say where the values not listed come from")
+        r.attempt(partial(_missing_wildcard, r), None)
     origins: dict[str, Origin] = {}
     for key, body in entries.items():
-        where = f"provenance.{key}"
-        if key != WILDCARD and not _names_a_value(doc, key):
-            raise r.fail(where, "names no parameter of this document")
-        origins[key] = _origin(r, body, where)
+        origin = r.attempt(partial(_entry, r, doc, key, body), None)
+        if origin is not None:
+            origins[key] = origin
+    r.raise_first_of("provenance")
     return Provenance(origins)
+
+
+def _missing_wildcard(r: DocReader) -> None:
+    raise r.fail("provenance.*", "missing: say where the values not listed come from")
+
+
+def _entry(r: DocReader, doc: Mapping[str, object], key: str, body: object) -> Origin:
+    where = f"provenance.{key}"
+    if key != WILDCARD and not _names_a_value(doc, key):
+        raise r.fail(where, "names no parameter of this document")
+    return _origin(r, body, where)
 
 
 def _names_a_value(doc: Mapping[str, object], key: str) -> bool:

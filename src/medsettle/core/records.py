@@ -76,6 +76,7 @@ class SettlementRecord:
     policy_id: str = ""
     benefit_class: str = ""
     delta: Mapping[str, int] | None = None  # accumulator changes ("dedc_paid.inpatient": fen)
+    policy_hash: str = ""  # content hash of the parameter set (with policy_id: exactly which)
 
     @property
     def cross_province(self) -> bool:
@@ -83,7 +84,8 @@ class SettlementRecord:
         return self.insured_region[:2] != self.treating_region[:2]
 
     def cancel(self, cancel_id: str, at: datetime, balance: int, msgid: str) -> SettlementRecord:
-        """The record of this settlement's cancel: the exact negative, under its own id."""
+        """The record of this settlement's cancel: the exact negative, under its own id, naming
+        the same parameter set (policy_id, policy_hash) as the settlement it cancels."""
         negated = Amounts(**{name: -getattr(self.amounts, name) for name in AMOUNT_FIELDS})
         return replace(self, settlement_id=cancel_id, kind=SettlementKind.CANCEL,
                        status=SettlementStatus.SETTLED, cancels=self.settlement_id,

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import partial
 
 from medsettle.core.bands import Band
 from medsettle.core.tables import DocReader
@@ -32,14 +33,14 @@ def parse_tiers(r: DocReader, value: object) -> tuple[dict[str, BandTier], dict[
     tiers: dict[str, BandTier] = {}
     for name in ("hifmi", "cvlserv"):
         if name in doc:
-            tiers[name] = _band_tier(r, doc[name], f"tiers.{name}", with_applies=True)
+            tier = r.attempt(partial(_band_tier, r, doc[name], f"tiers.{name}",
+                                     with_applies=True), None)
+            if tier is not None:
+                tiers[name] = tier
     if "hifob" in doc:
-        hifob = r.mapping(doc["hifob"], "tiers.hifob", {"applies_to", "ratio", "cap"},
-                          {"applies_to", "ratio"})
-        tiers["hifob"] = BandTier(
-            _applies_to(r, hifob["applies_to"], "tiers.hifob.applies_to"), 0,
-            (Band(None, r.ratio(hifob["ratio"], "tiers.hifob.ratio")),),
-            None if hifob.get("cap") is None else r.fen(hifob["cap"], "tiers.hifob.cap"))
+        hifob = r.attempt(partial(_hifob, r, doc["hifob"]), None)
+        if hifob is not None:
+            tiers["hifob"] = hifob
     maf: dict[str, BandTier] = {}
     maf_applies: frozenset[str] = frozenset()
     if "maf" in doc:
@@ -49,9 +50,21 @@ def parse_tiers(r: DocReader, value: object) -> tuple[dict[str, BandTier], dict[
         categories: Mapping[str, object] = r.mapping(maf_doc["categories"],
                                                      "tiers.maf.categories")
         for category, body in categories.items():
-            maf[category] = _band_tier(r, body, f"tiers.maf.categories.{category}",
-                                       with_applies=False, applies=maf_applies)
+            found = r.attempt(partial(_band_tier, r, body, f"tiers.maf.categories.{category}",
+                                      with_applies=False, applies=maf_applies), None)
+            if found is not None:
+                maf[category] = found
+    r.raise_first_of("tiers")
     return tiers, maf, maf_applies
+
+
+def _hifob(r: DocReader, value: object) -> BandTier:
+    hifob = r.mapping(value, "tiers.hifob", {"applies_to", "ratio", "cap"},
+                      {"applies_to", "ratio"})
+    return BandTier(
+        _applies_to(r, hifob["applies_to"], "tiers.hifob.applies_to"), 0,
+        (Band(None, r.ratio(hifob["ratio"], "tiers.hifob.ratio")),),
+        None if hifob.get("cap") is None else r.fen(hifob["cap"], "tiers.hifob.cap"))
 
 
 def _applies_to(r: DocReader, value: object, key: str) -> frozenset[str]:

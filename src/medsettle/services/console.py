@@ -95,6 +95,7 @@ def explain(record: Mapping[str, Any], lines: Iterable[Mapping[str, Any]]) -> di
     cls = str(record.get("benefit_class") or "")
     return {"benefit_class": cls, "class_text": CLASS_TEXT.get(cls, cls),
             "policy": record.get("policy_id", ""),
+            "policy_hash": record.get("policy_hash") or "",
             "lines": [{"feedetl_sn": x.get("feedetl_sn"), "code": x.get("med_list_codg"),
                        "name": x.get("name"), "cls": x.get("cls"), "amt": x.get("amt"),
                        "reason": line_reason(x), "reason_text": LINE_REASONS[line_reason(x)]}

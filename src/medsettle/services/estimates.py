@@ -141,7 +141,8 @@ def person_of(row: Any, cls: str | None, acc: Any, use_acct: bool) -> Person:
     return Person(scheme=codes.scheme_of_insutype(row.insutype),
                   category=codes.category_of_psn_type(row.psn_type), benefit_class=cls, acc=acc,
                   cvlserv=bool(row.cvlserv), maf_category=row.maf_category,
-                  chronic_certified=frozenset(row.chronic_certified or []), use_acct=use_acct)
+                  chronic_certified=frozenset(row.chronic_certified or []), use_acct=use_acct,
+                  contribution_tier=row.contribution_tier)
 
 
 def estimate_for(tx: UnitOfWork, book: PolicyBook, me: str, doc: Mapping[str, Any],

@@ -194,6 +194,7 @@ class Computed:
     settlement_id: str | None = None  # set for a settlement
     settled_at: datetime | None = None  # the one time every side records
     warnings: tuple[str, ...] = ()  # supervision's real-time rule hits (warn_msg)
+    policy_hash: str = ""  # the parameter set's content hash ("" from a node before it)
 
 
 @dataclass(frozen=True)

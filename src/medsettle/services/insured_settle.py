@@ -70,7 +70,7 @@ def compute(tx: Tx, book: Any, req: SettleVisit, *, persist: bool, now: datetime
         scheme=scheme, category=codes.category_of_psn_type(row.psn_type), benefit_class=cls,
         acc=tx.accumulators(row.psn_no, year), cvlserv=row.cvlserv,
         maf_category=row.maf_category, chronic_certified=frozenset(row.chronic_certified or []),
-        use_acct=req.use_account), Visit(
+        use_acct=req.use_account, contribution_tier=row.contribution_tier), Visit(
         type=visit.visit_type, level=req.level, setl_date=on, lines=req.lines,  # type: ignore[arg-type]
         disease=req.disease, emergency=visit.emergency, dedc_level=req.deductible_level,
         disease_opened=req.disease_opened))
@@ -78,7 +78,7 @@ def compute(tx: Tx, book: Any, req: SettleVisit, *, persist: bool, now: datetime
         amounts=result.amounts, balance=result.acc_after.get("acct_balance"),
         benefit_class=cls, policy_id=result.policy_id, medical_year=year, scheme=scheme,
         identity=identity(row), steps=tuple(step.code for step in result.steps),
-        warnings=warnings)
+        warnings=warnings, policy_hash=result.policy_hash)
     if not persist:
         return computed
     if req.settlement_id is None:
@@ -90,7 +90,7 @@ def compute(tx: Tx, book: Any, req: SettleVisit, *, persist: bool, now: datetime
         institution=visit.institution, med_type=visit.med_type, visit_type=visit.visit_type,
         insutype=req.insutype, settled_at=now, medical_year=year, amounts=result.amounts,
         msgid=msgid, balance=computed.balance, policy_id=result.policy_id,
-        benefit_class=cls, delta={".".join(k): v for k, v in result.delta.items()})
+        policy_hash=result.policy_hash, benefit_class=cls, delta={".".join(k): v for k, v in result.delta.items()})
     tx.apply_delta(row.psn_no, year, result.delta)
     tx.add_settlement(record)
     book_settlement(tx, record, now)

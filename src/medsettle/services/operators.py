@@ -78,6 +78,16 @@ def disable_operator(tx: UnitOfWork, name: str) -> tuple[Operator, bool]:
     return _operator(tx.one("operators", name=name)), True
 
 
+def operator_named(tx: UnitOfWork, name: str, role: NodeRole, region: str | None, *,
+                   write: bool = False) -> Operator:
+    """The operator called `name` (a command's `--as NAME`), if a node of `role` (a province
+    node: of `region`) accepts them; else NotFound, AuthenticationFailed or Forbidden."""
+    row = tx.one("operators", name=name)
+    if row is None:
+        raise NotFound(f"no operator named {name}", field="--as")
+    return rules.admit(_operator(row), role, region, write=write)
+
+
 def operator_of_token(tx: UnitOfWork, token: str) -> Operator:
     """The operator whose token this is, whatever their state; AuthenticationFailed if none."""
     if not rules.looks_like_token(token):

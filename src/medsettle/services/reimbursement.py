@@ -203,7 +203,8 @@ def submit_claim(tx: Tx, book: PolicyBook, claim: Claim, now: datetime) -> dict[
         scheme=scheme, category=codes.category_of_psn_type(person.psn_type), benefit_class=cls,
         acc=tx.accumulators(person.psn_no, year), cvlserv=person.cvlserv,
         maf_category=person.maf_category,
-        chronic_certified=frozenset(person.chronic_certified or []), use_acct=claim.acct_used),
+        chronic_certified=frozenset(person.chronic_certified or []), use_acct=claim.acct_used,
+        contribution_tier=person.contribution_tier),
         Visit(type=claim.visit_type, level=claim.level,  # type: ignore[arg-type]
               setl_date=claim.setl_date, lines=tuple(line_from_payload(x) for x in claim.lines),
               disease=claim.disease, emergency=claim.emergency, dedc_level=claim.dedc_level))

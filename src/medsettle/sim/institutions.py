@@ -91,4 +91,6 @@ def generate_institutions(province: str, region: str, count: int,
             "chronic_opened": _chronic_opened(level),
             "services": None,  # networked for inpatient and general outpatient alike
         })
+        rows[-1]["suspension_reason"] = ("模拟数据：暂停异地直接结算 (simulated suspension)"
+                                         if rows[-1]["suspended"] else None)
     return rows

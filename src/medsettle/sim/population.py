@@ -198,6 +198,16 @@ def _person(rng: random.Random, ids: _Identity, index: int, category: str, on: d
     }
 
 
+def _contribution_tiers(people: list[Row], rng: random.Random) -> None:
+    """Residents' contribution tier (缴费档次): about 30% `high`, the rest `low`; employees none.
+    A region whose parameter set has no `resident@high` keys pays every tier as plain
+    residents (none of the shipped sets has such keys)."""
+    for person in people:
+        resident = person["insutype"] == "390"
+        person["contribution_tier"] = ("high" if rng.random() < 0.3 else "low") if resident \
+            else None
+
+
 def _balance(rng: random.Random, psn_no: str, category: str) -> Row:
     """The personal account balance (fen): active up to ¥8,000, retired up to ¥15,000."""
     top = 800_000 if category == "active" else 1_500_000
@@ -220,6 +230,7 @@ def generate_province(province: str, *, persons: int, institutions: int, on: dat
     city = city_label(region)
     categories = [_category(rng) for _ in range(persons)]
     people = [_person(rng, ids, n + 1, c, on, listed, city) for n, c in enumerate(categories)]
+    _contribution_tiers(people, random.Random(f"medsettle-sim:{seed}:{province}:tiers"))
     balances = [_balance(rng, p["psn_no"], c) for p, c in zip(people, categories, strict=True)
                 if c != "resident"]
     filings = generate_filings(people, categories, region, on,

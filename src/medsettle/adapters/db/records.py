@@ -55,7 +55,7 @@ def settlement_row(s: SettlementRecord) -> dict[str, Any]:
             "med_type": s.med_type, "visit_type": s.visit_type, "insutype": s.insutype,
             "setl_time": s.settled_at, "medical_year": s.medical_year,
             **s.amounts.as_dict(), "balc": s.balance, "policy_id": s.policy_id,
-            "benefit_class": s.benefit_class,
+            "policy_hash": s.policy_hash, "benefit_class": s.benefit_class,
             "delta": None if s.delta is None else dict(s.delta), "msgid": s.msgid}
 
 
@@ -70,7 +70,8 @@ def settlement_of(row: Any) -> SettlementRecord:
         insutype=m["insutype"], settled_at=m["setl_time"], medical_year=m["medical_year"],
         amounts=Amounts(**{name: int(m[name]) for name in AMOUNT_FIELDS}), msgid=m["msgid"],
         cancels=m["ref_setl_id"], balance=int(m["balc"]), policy_id=m["policy_id"] or "",
-        benefit_class=m["benefit_class"] or "", delta=m["delta"])
+        policy_hash=m["policy_hash"] or "", benefit_class=m["benefit_class"] or "",
+        delta=m["delta"])
 
 
 def treated_visit_row(v: TreatedVisit) -> dict[str, Any]:

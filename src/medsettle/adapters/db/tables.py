@@ -77,6 +77,7 @@ persons = Table(
     Column("emp_name", String(100), nullable=False, default=""),
     Column("commitment_barred_until", Date),
     Column("direct_settlement_barred", Boolean, nullable=False, default=False),
+    Column("contribution_tier", String(20)),  # 缴费档次, e.g. high; NULL: the plain tier
 )
 
 accumulators = Table(
@@ -120,6 +121,7 @@ institutions = Table(
     Column("api_key", String(128)),  # optional: verifies signed HIS requests (his/signing.py)
     Column("chronic_opened", JSON, nullable=False, default=list),
     Column("services", JSON),  # networked for: ["inpatient", "outpatient"]; NULL = both
+    Column("suspension_reason", Text),  # why it is suspended (the console asks for a reason)
 )
 
 catalogue = Table(
@@ -215,6 +217,7 @@ settlements = Table(  # both roles: the insured place's record and the treating 
     Column("benefit_class", String(20), nullable=False, default=""),
     Column("delta", JSON),
     Column("msgid", String(30), nullable=False),
+    Column("policy_hash", String(64), nullable=False, default=""),  # the set's content hash
     Index("ix_settlements_setl_time", "setl_time"),
 )
 
@@ -393,6 +396,28 @@ reconciliation_reports = Table(
     Column("balanced", Boolean, nullable=False),
     Column("report", JSON, nullable=False),
     Column("created_at", UTCDateTime(), nullable=False),
+)
+
+policy_sets = Table(  # parameter sets loaded by the province's operators (docs/policies.md)
+    "policy_sets", province,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("set_id", String(80), nullable=False),  # the document's id, e.g. 440100-resident-2026
+    Column("insu_admdvs", String(6), nullable=False),
+    Column("scheme", String(10), nullable=False),
+    Column("valid_from", Date, nullable=False),
+    Column("valid_until", Date),
+    Column("content_hash", String(64), nullable=False),
+    Column("document", JSON, nullable=False),  # the document as loaded (dates as ISO text)
+    Column("source", String(200), nullable=False, default=""),  # the file it was loaded from
+    Column("status", String(10), nullable=False),  # proposed | approved | rejected
+    Column("proposed_by", String(64), nullable=False),
+    Column("proposed_at", UTCDateTime(), nullable=False),
+    Column("approved_by", String(64)),
+    Column("approved_at", UTCDateTime()),
+    Column("rejected_by", String(64)),
+    Column("rejected_at", UTCDateTime()),
+    Column("note", Text, nullable=False, default=""),  # why it was rejected
+    Index("ix_policy_sets_region", "insu_admdvs", "scheme", "status"),
 )
 
 

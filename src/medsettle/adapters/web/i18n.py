@@ -67,14 +67,59 @@ ZH: dict[str, str] = {
     "Forbidden": "无权操作", "Back": "返回",
     "Search this province's settlements": "查询本省结算",
     "Demo": "演示", "Item": "项目名称",
+    "Institution code": "机构编码", "Institution name": "机构名称", "Direct settlement": "直接结算", "suspended": "已暂停", "allowed": "正常",
+    "Suspend": "暂停直接结算", "Reinstate": "恢复直接结算",
+    "Mark not networked": "标记未联网", "Mark networked": "标记已联网",
+    "A suspended or not networked institution cannot settle directly: its HIS messages are "
+    "refused (institution_suspended) from the next message on, and its patients claim manual "
+    "reimbursement.":
+        "暂停直接结算或未联网的机构不能直接结算：自下一笔报文起，其 HIS 报文被拒绝"
+        "（institution_suspended），参保人改为手工报销。",
+    "No institutions yet: medsettle institution add or medsettle load.":
+        "尚无定点机构：请用 medsettle institution add 或 medsettle load 添加。",
+    "Parameter sets": "待遇参数", "Parameter set": "参数集", "In force today": "今日执行",
+    "Scheme": "险种", "employee": "职工医保", "resident": "居民医保", "From": "起始日期",
+    "Where from": "来源", "Provenance": "出处", "none in force": "无执行中的参数",
+    "approved here": "本节点已审批", "seed (shipped)": "内置种子参数", "official": "官方",
+    "SAMPLE PARAMETERS": "示例参数（非官方）", "Load a parameter set": "加载参数集",
+    "Policy document (YAML, the format of docs/policies.md)":
+        "参数文件（YAML，格式见 docs/policies.md）",
+    "Propose": "提交审批", "The upload": "上传的文件", "not loaded": "未加载",
+    "Loaded at this node": "本节点加载的参数集", "Proposed by": "提交人",
+    "Approved or rejected by": "审批人", "Approved by": "批准人", "Rejected by": "驳回人",
+    "None yet: this node serves the seed.": "尚无：本节点使用内置种子参数。",
+    "Valid": "有效期", "In force now": "现行", "open-ended": "长期",
+    "set proposed": "待审批", "set approved": "已批准", "set rejected": "已驳回",
+    "Difference against {id}, the set in force on {day}": "与 {day} 执行的参数集 {id} 相比的差异",
+    "No set is in force on {day}: every value is new": "{day} 无执行中的参数集：以下均为新值", "Title": "标题", "File": "文件",
+    "You proposed this set: a second operator of the province must approve it (four eyes). "
+    "You can withdraw it.": "该参数集由您提交：须由本省另一名经办人员审批（双人复核）。您可以撤回。",
+    "Approving puts it in force from its valid_from on this node and every node of the "
+    "province, without a restart.": "批准后，自其生效日起在本省各节点执行，无需重启。",
+    "Approve set": "批准", "Reject set": "驳回", "Withdraw": "撤回",
+    "Parameter": "参数", "This set": "本参数集", "No difference.": "无差异。",
+    "Every value and where it comes from": "全部参数及出处", "Value": "取值",
+    "Proposed. A second operator of the province approves it (four eyes).":
+        "已提交。须由本省另一名经办人员审批（双人复核）。",
+    "This node serves the parameter sets approved here first, by region, scheme and date; "
+    "where none is approved it serves the seed sets that ship with MedSettle. A loaded set "
+    "takes effect from its valid_from once a second operator approves it (four eyes). A "
+    "settlement keeps the id and hash of the set it used.":
+        "本节点优先按地区、险种和日期使用在本节点审批通过的参数集；没有时使用 MedSettle 内置的种子参数。"
+        "加载的参数集经另一名经办人员审批（双人复核）后，自其生效日起执行。每笔结算记录所用参数集的编号和哈希。",
     "Amounts in whole yuan (¥); hover a cell for the exact amount.":
         "单位：元（取整）；悬停查看精确金额。", "Language": "语言",
 }
 
 
+#: Keys whose English is not the key itself (one English word used for two Chinese ones).
+EN: dict[str, str] = {"set proposed": "proposed", "set approved": "approved",
+                      "set rejected": "rejected"}
+
+
 def translate(text: str, lang: str) -> str:
-    """`text` in `lang` (English is the key itself)."""
-    return ZH.get(text, text) if lang == "zh" else text
+    """`text` in `lang` (English is the key itself, but for the few keys of EN)."""
+    return ZH.get(text, text) if lang == "zh" else EN.get(text, text)
 
 
 from medsettle.adapters.web.i18n_supervision import ZH_SUPERVISION  # noqa: E402

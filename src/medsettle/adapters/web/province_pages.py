@@ -21,22 +21,26 @@ from medsettle.adapters.federation import raise_remote
 from medsettle.adapters.province_node import ProvinceNode
 from medsettle.adapters.web.app import Pages, install
 from medsettle.adapters.web.detail import parse_anchors, settlement_detail
+from medsettle.adapters.web.policy_pages import add_policy_pages
 from medsettle.adapters.web.render import Console
 from medsettle.adapters.web.supervision_pages import add_province_pages as add_supervision_pages
 from medsettle.core.clearing import YearMonth
 from medsettle.core.errors import Forbidden, InvalidInput, MedSettleError, PeerUnavailable
 from medsettle.core.operators import Operator
 from medsettle.services import audit, filings
+from medsettle.services import institutions as institution_svc
 from medsettle.services import reimbursement as rb
 from medsettle.services.audit import Actor, row_of, run_audited
 
 NAV = [("/console", "Dashboard"), ("/console/filings", "Filings"),
        ("/console/reimbursements", "Reimbursements"), ("/console/institutions", "Institutions"),
-       ("/console/clearing", "Clearing"), ("/console/reconciliation", "Reconciliation"),
-       ("/console/supervision", "Supervision"), ("/console/credit", "Credit"),
+       ("/console/policies", "Parameter sets"), ("/console/clearing", "Clearing"),
+       ("/console/reconciliation", "Reconciliation"), ("/console/supervision", "Supervision"),
+       ("/console/credit", "Credit"),
        ("/console/search", "Search"), ("/console/audit", "Audit log")]
 CLAIM_ACTIONS = ("approve", "pay", "reject")
 STATEMENT_ACTIONS = ("confirm_insured", "confirm_treating", "dispute")
+INSTITUTION_ACTIONS = ("suspend", "reinstate", "networked", "not_networked")
 #: How many months back the clearing page looks for statements.
 MONTHS_BACK = 6
 
@@ -49,6 +53,8 @@ def add_province_console(node: ProvinceNode, app: Any) -> None:
 
     def add(pages: Pages) -> None:
         _overview(pages, node)
+        _institutions(pages, node)
+        add_policy_pages(pages, node)
         _filings(pages, node)
         _claims(pages, node)
         _clearing(pages, node)
@@ -67,12 +73,6 @@ def _overview(pages: Pages, node: ProvinceNode) -> None:
         return pages.page(request, "province/dashboard.html", operator,
                           counts=q.counts(store.engine))
 
-    @app.get("/console/institutions", response_class=HTMLResponse, include_in_schema=False)
-    async def institutions(request: Request) -> HTMLResponse:
-        operator = await pages.operator(request)
-        return pages.page(request, "province/institutions.html", operator,
-                          rows=q.institutions(store.engine))
-
     @app.get("/console/reconciliation", response_class=HTMLResponse, include_in_schema=False)
     async def reconciliation(request: Request) -> HTMLResponse:
         operator = await pages.operator(request)
@@ -88,6 +88,33 @@ def _overview(pages: Pages, node: ProvinceNode) -> None:
                 return audit.lines(tx)
         lines = await run_in_threadpool(read)
         return pages.page(request, "audit.html", operator, lines=lines)
+
+
+def _institutions(pages: Pages, node: ProvinceNode) -> None:
+    app, store = pages.app, node.store
+
+    @app.get("/console/institutions", response_class=HTMLResponse, include_in_schema=False)
+    async def institutions(request: Request) -> HTMLResponse:
+        operator = await pages.operator(request)
+        return pages.page(request, "province/institutions.html", operator,
+                          rows=q.institutions(store.engine))
+
+    @app.post("/console/institutions/{code}/{action}", include_in_schema=False)
+    async def institution_action(request: Request, code: str, action: str) -> Response:
+        def work(operator: Operator, form: dict[str, str]) -> None:
+            if action not in INSTITUTION_ACTIONS:
+                raise InvalidInput("action", f"must be one of {', '.join(INSTITUTION_ACTIONS)}")
+            reason = form.get("reason", "")
+
+            def change(tx: Any) -> Any:
+                if action == "suspend":
+                    return institution_svc.suspend(tx, code, reason)
+                if action == "reinstate":
+                    return institution_svc.reinstate(tx, code, reason)
+                return institution_svc.set_networked(tx, code, action == "networked", reason)
+            run_audited(store, Actor.of(operator), f"institution.{action}", code, change,
+                        node.clock(), lambda tx: institution_svc.state(tx, code))
+        return await pages.act(request, work, "/console/institutions")
 
 
 def _filings(pages: Pages, node: ProvinceNode) -> None:

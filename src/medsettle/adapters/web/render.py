@@ -4,6 +4,7 @@ and the context every page gets (language, operator, CSRF token, navigation, fla
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
@@ -68,7 +69,14 @@ def percent(value: object) -> str:
         return str(value)
 
 
-ENV.filters.update(yuan=yuan, shanghai=shanghai, region=region, percent=percent)
+def readable_json(value: object) -> str:
+    """A stored document as JSON a person reads: keys sorted, Chinese as itself (not \\uXXXX),
+    one key per line; the template escapes it."""
+    return json.dumps(value, ensure_ascii=False, sort_keys=True, indent=1, default=str)
+
+
+ENV.filters.update(yuan=yuan, shanghai=shanghai, region=region, percent=percent,
+                   readable_json=readable_json)
 
 
 @dataclass

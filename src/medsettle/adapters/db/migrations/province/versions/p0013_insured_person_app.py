@@ -2,7 +2,7 @@
 consent, short-lived e-voucher tokens (医保码)
 
 Revision ID: p0013
-Revises: p0008
+Revises: p0012
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "p0013"
-down_revision = "p0008"
+down_revision = "p0012"
 branch_labels = None
 depends_on = None
 

@@ -1,0 +1,245 @@
+"""Loading a province's own parameter sets (参保地政策) into its node: propose, approve (four eyes,
+双人复核), reject; and handing the approved sets to the node's book (core/served.ServedBook).
+
+A set is proposed by one province operator (`medsettle policy load`, or an upload in the
+console) and takes effect only when a different operator of the same province approves it; it
+is then used from its `valid_from` by every running node of the province without a restart:
+the approving node hands it over at once, the others within a poll (`refresh`). Each step is one
+audit line in the same transaction as the step. Stored documents are never changed: a correction
+is a new set. A settlement names the set it used by id and content hash, so changing the set in
+force never changes a past settlement.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+from medsettle.core import codes
+from medsettle.core.errors import (
+    Forbidden,
+    InvalidInput,
+    NotFound,
+    OwnProposal,
+    PolicyInvalid,
+    PolicyNotInForce,
+    StateConflict,
+)
+from medsettle.core.operators import Operator
+from medsettle.core.policy import ParameterSet, check_parameter_set, parse_parameter_set
+from medsettle.core.policy_view import Item, describe, diff, provenance_notice
+from medsettle.core.served import ServedBook
+from medsettle.services.audit import Actor, row_of, run_audited
+from medsettle.services.ports import Database, UnitOfWork
+
+logger = logging.getLogger(__name__)
+STATUSES = ("proposed", "approved", "rejected")
+#: The columns of a stored set that say what it is and where it stands (not its document).
+SUMMARY = ("id", "set_id", "insu_admdvs", "scheme", "valid_from", "valid_until",
+           "content_hash", "source", "status", "proposed_by", "proposed_at", "approved_by",
+           "approved_at", "rejected_by", "rejected_at", "note")
+
+
+@dataclass(frozen=True, slots=True)
+class Review:
+    """A stored set as a reviewer sees it: its row, the parsed set, the set it is compared with
+    (the one in force on its valid_from without it; None if none) and the difference."""
+
+    row: Mapping[str, Any]
+    parameters: ParameterSet
+    compared_with: ParameterSet | None
+    differences: list[tuple[Item, str]]
+    notice: str
+
+
+def normalized(doc: object) -> Any:
+    """A document as the database keeps it: JSON (dates as ISO text). Its content hash is the
+    same as the YAML's (core.policy.content_hash reads dates as ISO text)."""
+    try:
+        return json.loads(json.dumps(doc, ensure_ascii=False, default=_iso))
+    except (TypeError, ValueError) as exc:
+        raise InvalidInput("document", f"cannot be kept as JSON: {exc}") from None
+
+
+def _iso(value: object) -> str:
+    if isinstance(value, date):
+        return value.isoformat()
+    raise TypeError(f"{type(value).__name__} is not a JSON value")
+
+
+def validate(doc: object, source: str) -> ParameterSet:
+    """The parameter set of a document, or PolicyInvalid listing every error by key."""
+    errors = check_parameter_set(doc, source)
+    if errors:
+        raise PolicyInvalid(errors)
+    return parse_parameter_set(doc, source)
+
+
+def check_province(ps: ParameterSet, province: str) -> None:
+    """A province node loads sets of its own regions only."""
+    if codes.province_of(ps.insu_admdvs) != province:
+        raise Forbidden(f"{ps.id} is a set of region {ps.insu_admdvs}; this node loads the sets "
+                        f"of province {province} only")
+
+
+def propose(store: Database, doc: object, source: str, operator: Operator, now: datetime,
+            province: str) -> dict[str, Any]:
+    """Propose a parameter set: validated (every error by key), of this province, not the same
+    as one proposed or approved already. Audited as `policy.propose`."""
+    kept = normalized(doc)
+    ps = validate(kept, source)
+    check_province(ps, province)
+    _may_change(operator, province)
+
+    def work(tx: UnitOfWork) -> dict[str, Any]:
+        for row in tx.rows("policy_sets", insu_admdvs=ps.insu_admdvs, scheme=ps.scheme):
+            if row.content_hash == ps.content_hash and row.status != "rejected":
+                raise StateConflict(f"the same parameter set is already {row.status} as "
+                                    f"#{row.id}")
+        set_row = tx.next_serial("policy_sets")  # the id, known before the row is written
+        tx.add("policy_sets", {
+            "id": set_row, "set_id": ps.id, "insu_admdvs": ps.insu_admdvs, "scheme": ps.scheme,
+            "valid_from": ps.valid_from, "valid_until": ps.valid_until,
+            "content_hash": ps.content_hash, "document": kept, "source": source[:200],
+            "status": "proposed", "proposed_by": operator.name, "proposed_at": now, "note": ""})
+        return _summary(tx.one("policy_sets", id=set_row))
+    result: dict[str, Any] = run_audited(store, Actor.of(operator), "policy.propose",
+                                         lambda r: f"#{r['id']} {r['set_id']}", work, now)
+    logger.info("policy set proposed", extra={"policy_set": result["id"], "by": operator.name})
+    return result
+
+
+def approve(store: Database, book: ServedBook, set_row: int, operator: Operator, now: datetime,
+            province: str) -> dict[str, Any]:
+    """Approve a proposed set: by a province operator other than its proposer. Audited as
+    `policy.approve`; the node's book serves the set from now on (from its valid_from)."""
+    _may_change(operator, province)
+
+    def work(tx: UnitOfWork) -> dict[str, Any]:
+        row = _proposed(tx, set_row, province)
+        if row.proposed_by == operator.name:
+            raise OwnProposal(f"operator {operator.name} proposed #{set_row} and may not approve "
+                              "it too: a second operator of the province approves (four eyes)")
+        tx.change("policy_sets", {"id": set_row}, status="approved", approved_by=operator.name,
+                  approved_at=now)
+        return _summary(tx.one("policy_sets", id=set_row))
+    result: dict[str, Any] = run_audited(
+        store, Actor.of(operator), "policy.approve", lambda r: f"#{r['id']} {r['set_id']}", work,
+        now, lambda tx: _summary_or_none(tx, set_row))
+    refresh(book, store)
+    logger.info("policy set approved", extra={"policy_set": set_row, "by": operator.name})
+    return result
+
+
+def reject(store: Database, set_row: int, operator: Operator, note: str, now: datetime,
+           province: str) -> dict[str, Any]:
+    """Reject a proposed set (its proposer may withdraw it so, too); a reason is required.
+    Audited as `policy.reject`."""
+    _may_change(operator, province)
+    why = " ".join(note.split())
+    if not why:
+        raise InvalidInput("reason", "say why the parameter set is rejected")
+
+    def work(tx: UnitOfWork) -> dict[str, Any]:
+        _proposed(tx, set_row, province)
+        tx.change("policy_sets", {"id": set_row}, status="rejected", rejected_by=operator.name,
+                  rejected_at=now, note=why[:1000])
+        return _summary(tx.one("policy_sets", id=set_row))
+    result: dict[str, Any] = run_audited(
+        store, Actor.of(operator), "policy.reject", lambda r: f"#{r['id']} {r['set_id']}", work,
+        now, lambda tx: _summary_or_none(tx, set_row))
+    return result
+
+
+def _may_change(operator: Operator, province: str) -> None:
+    if operator.role != "province" or operator.region != province:
+        raise Forbidden(f"operator {operator.name} may not change the parameter sets of "
+                        f"province {province}: only its province operators may")
+
+
+def _proposed(tx: UnitOfWork, set_row: int, province: str) -> Any:
+    row = tx.one("policy_sets", id=set_row)
+    if row is None or codes.province_of(row.insu_admdvs) != province:
+        raise NotFound(f"no parameter set #{set_row} at this node")
+    if row.status != "proposed":
+        raise StateConflict(f"parameter set #{set_row} is {row.status} already; only a proposed "
+                            "set is approved or rejected")
+    return row
+
+
+def _summary(row: Any) -> dict[str, Any]:
+    return {name: row._mapping[name] for name in SUMMARY}
+
+
+def _summary_or_none(tx: UnitOfWork, set_row: int) -> dict[str, Any] | None:
+    row = row_of(tx, "policy_sets", id=set_row)
+    return None if row is None else {name: row[name] for name in SUMMARY}
+
+
+def listing(tx: UnitOfWork) -> list[dict[str, Any]]:
+    """Every stored set, newest first, without its document."""
+    return [_summary(row) for row in tx.rows_after("policy_sets", "id", 0, limit=500,
+                                                   descending=True)]
+
+
+def review(tx: UnitOfWork, book: ServedBook, set_row: int, province: str) -> Review:
+    """A stored set with the difference against the set in force on its valid_from without it
+    (the same list as `medsettle policy diff`), and its provenance notice."""
+    row = tx.one("policy_sets", id=set_row)
+    if row is None or codes.province_of(row.insu_admdvs) != province:
+        raise NotFound(f"no parameter set #{set_row} at this node")
+    ps = stored_set(row)
+    served = next((s for s in book.approved(ps.insu_admdvs, ps.scheme)
+                   if s.source == ps.source), None)
+    try:
+        current: ParameterSet | None = book.in_force_besides(ps.insu_admdvs, ps.scheme,
+                                                             ps.valid_from, served)
+    except PolicyNotInForce:
+        current = None
+    return Review(_summary(row), ps, current, compare(current, ps), provenance_notice(ps))
+
+
+def compare(current: ParameterSet | None, new: ParameterSet) -> list[tuple[Item, str]]:
+    """The difference list of `new` against `current` (policy_view.diff: current's items with
+    the new value beside them); every item of `new` when nothing is in force."""
+    if current is None:
+        return [(Item(item.key, item.label, "—", item.doc_key), item.value)
+                for item in describe(new)]
+    return diff(current, new)
+
+
+_parsed: dict[tuple[int, str], ParameterSet] = {}
+_parsed_lock = threading.Lock()
+
+
+def stored_set(row: Any) -> ParameterSet:
+    """The parameter set of a stored row (parsed once per process); its source names the row,
+    e.g. `policy_sets#12 (440100-resident-2026.yaml)`."""
+    key = (int(row.id), str(row.content_hash))
+    found = _parsed.get(key)
+    if found is None:
+        found = parse_parameter_set(row.document, f"policy_sets#{row.id} ({row.source})")
+        with _parsed_lock:
+            _parsed[key] = found
+    return found
+
+
+def refresh(book: ServedBook, store: Database) -> bool:
+    """Hand the approved sets to `book` if they changed since it last got them (a count of
+    approved rows: an approved set is never changed or removed); True if they did. A stored set
+    that no longer validates stops here (PolicyFileError naming the row), and the book keeps
+    what it served."""
+    with store.tx() as tx:
+        version = tx.count("policy_sets", status="approved")
+        if version == book.version:
+            return False
+        rows = sorted(tx.rows("policy_sets", status="approved"),
+                      key=lambda row: (row.approved_at, row.id))
+    book.serve([stored_set(row) for row in rows], version)
+    logger.info("approved parameter sets served", extra={"approved": version})
+    return True
