@@ -87,7 +87,7 @@ def test_a_province_reinstates_a_suspended_institution_and_terminates_a_person(
     client = TestClient(province.http.app, follow_redirects=False)
     sign_in(client, "gd-ops")
     page = client.get("/console/credit").text
-    assert "恢复结算" in page and ">70<" in page
+    assert "整改后恢复结算" in page and ">70<" in page
     client.post(f"/console/credit/{f.SHENZHEN_H}/reinstate",
                 data={"csrf_token": csrf_of(page), "note": "整改完成"})
     client.post("/console/persons/direct-settlement", data={

@@ -78,7 +78,7 @@ ZH: dict[str, str] = {
     "No institutions yet: medsettle institution add or medsettle load.":
         "尚无定点机构：请用 medsettle institution add 或 medsettle load 添加。",
     "Parameter sets": "待遇参数", "Parameter set": "参数集", "In force today": "今日执行",
-    "Scheme": "险种", "employee": "职工医保", "resident": "居民医保", "From": "起始日期",
+    "Scheme": "险种", "employee": "职工医保", "resident": "居民医保", "Valid from": "起始日期",
     "Where from": "来源", "Provenance": "出处", "none in force": "无执行中的参数",
     "approved here": "本节点已审批", "seed (shipped)": "内置种子参数", "official": "官方",
     "SAMPLE PARAMETERS": "示例参数（非官方）", "Load a parameter set": "加载参数集",
@@ -124,4 +124,14 @@ def translate(text: str, lang: str) -> str:
 
 from medsettle.adapters.web.i18n_supervision import ZH_SUPERVISION  # noqa: E402
 
-ZH.update(ZH_SUPERVISION)
+
+def merged(base: dict[str, str], extra: dict[str, str]) -> dict[str, str]:
+    """`base` with `extra` added; a key both define with different words is refused, since the one
+    added last would silently relabel the other's pages (a button a test or a clerk looks for)."""
+    clashes = sorted(k for k in extra if k in base and base[k] != extra[k])
+    if clashes:
+        raise ValueError(f"translation keys defined twice with different words: {clashes}")
+    return {**base, **extra}
+
+
+ZH = merged(ZH, ZH_SUPERVISION)

@@ -35,7 +35,7 @@ ZH_SUPERVISION: dict[str, str] = {
     "work": "处理", "not yet told": "尚未通知", "suspended": "已暂停",
     "The hub could not be asked": "无法询问国家平台",
     "Run the rules on this province": "对本省执行规则筛查",
-    "Recent events": "最近记录", "Reinstate": "恢复结算", "What was rectified": "整改内容",
+    "Recent events": "最近记录", "Reinstate after rectification": "整改后恢复结算", "What was rectified": "整改内容",
     "Institutions start at 100; confirmed findings deduct 2 (minor), 10 (serious) or 30 "
     "(fraud); below 60 or on fraud, cross-province direct settlement is suspended until "
     "reinstated after rectification.":
