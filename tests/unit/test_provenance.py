@@ -8,9 +8,10 @@ from typing import Any
 
 import pytest
 
+from medsettle.adapters.files import load_policy_book
 from medsettle.core.errors import PolicyFileError
 from medsettle.core.policy import parse_parameter_set
-from medsettle.core.policy_view import describe, provenance_notice
+from medsettle.core.policy_view import describe, notices, provenance_counts, provenance_notice
 from tests.unit.test_policy_loader import BASE
 
 OFFICIAL = {"status": "official", "document": "某医保发〔2024〕1号 (test)", "date": "2024-12-20"}
@@ -93,3 +94,13 @@ def test_bad_provenance_is_refused_naming_the_key(provenance: object, key: str,
         parse_parameter_set(doc_with(provenance), "p.yaml")
     assert err.value.key == key
     assert message in err.value.message
+
+
+def test_the_notice_reads_in_chinese_on_chinese_pages() -> None:
+    ps = load_policy_book().by_id("620100-employee-2025")
+    zh = provenance_notice(ps, "zh")
+    assert zh.startswith("样例参数，非正式政策：620100-employee-2025 并非全部来自正式文件。")
+    assert "复制自地区 530100。" in zh
+    counts = provenance_counts(ps)
+    assert f"其 {sum(counts.values())} 个取值中" in zh
+    assert notices(ps) == {"en": provenance_notice(ps), "zh": zh}

@@ -95,7 +95,7 @@ def operator_as(store: Store, name: str, province: str) -> Operator:
 def print_review(review: svc.Review) -> None:
     """The notice, the set's identity and its difference against the set it would replace."""
     ps, current = review.parameters, review.compared_with
-    console.print(review.notice)
+    console.print(review.notice["en"])
     console.print(describe_set(ps))
     table = RichTable(title=f"{ps.scheme}: {current.id if current else 'nothing in force'} "
                             f"→ {ps.id} (in force on {ps.valid_from})")

@@ -101,23 +101,42 @@ def provenance_counts(ps: ParameterSet) -> Counter[str]:
     return Counter(origin.status for origin in ps.value_origins().values())
 
 
-def provenance_notice(ps: ParameterSet) -> str:
+#: How each provenance status reads in a notice, in English and in Chinese.
+STATUS_WORDS = {
+    "en": {"official": "from official documents",
+           "secondary": "from secondary sources (unverified)",
+           "copied": "copied from another region", "illustrative": "illustrative (invented)"},
+    "zh": {"official": "来自正式文件", "secondary": "来自二手资料（未核实）",
+           "copied": "复制自其他地区", "illustrative": "为示意值（虚构）"},
+}
+
+
+def provenance_notice(ps: ParameterSet, lang: str = "en") -> str:
     """One sentence for every human-facing output that uses the set: official policy, or sample
-    parameters with how many values come from where and which regions' values were copied."""
+    parameters (样例参数) with how many values come from where and which regions' values were
+    copied; in English, or in Chinese with `lang="zh"`."""
+    zh = lang == "zh"
     if ps.official:
-        return f"Official parameters: every value of {ps.id} is from an official document."
+        return (f"正式参数：{ps.id} 的每个取值均来自正式文件。" if zh else
+                f"Official parameters: every value of {ps.id} is from an official document.")
     counts = provenance_counts(ps)
     total = sum(counts.values())
-    words = {"official": "from official documents",
-             "secondary": "from secondary sources (unverified)",
-             "copied": "copied from another region", "illustrative": "illustrative (invented)"}
-    parts = [f"{counts[s]} {words[s]}" for s in STATUSES if counts[s]]
+    words = STATUS_WORDS["zh" if zh else "en"]
     copied = sorted({o.copied_from for o in ps.value_origins().values() if o.copied_from})
+    if zh:
+        parts = [f"{counts[s]} 个{words[s]}" for s in STATUSES if counts[s]]
+        text = (f"样例参数，非正式政策：{ps.id} 并非全部来自正式文件。其 {total} 个取值中，"
+                f"{'，'.join(parts)}。")
+        return text + (f"复制自地区 {'、'.join(copied)}。" if copied else "")
+    parts = [f"{counts[s]} {words[s]}" for s in STATUSES if counts[s]]
     text = (f"SAMPLE PARAMETERS, not official policy: {ps.id} is not wholly from an official "
             f"document. Of its {total} values, {', '.join(parts)}.")
-    if copied:
-        text += f" Copied from region {', '.join(copied)}."
-    return text
+    return text + (f" Copied from region {', '.join(copied)}." if copied else "")
+
+
+def notices(ps: ParameterSet) -> dict[str, str]:
+    """The notice in each language a page may show, keyed by language."""
+    return {lang: provenance_notice(ps, lang) for lang in STATUS_WORDS}
 
 
 def diff(a: ParameterSet, b: ParameterSet, *, everything: bool = False) -> list[tuple[Item, str]]:

@@ -32,7 +32,7 @@ from medsettle.core.errors import (
 )
 from medsettle.core.operators import Operator
 from medsettle.core.policy import ParameterSet, check_parameter_set, parse_parameter_set
-from medsettle.core.policy_view import Item, describe, diff, provenance_notice
+from medsettle.core.policy_view import Item, describe, diff, notices
 from medsettle.core.served import ServedBook
 from medsettle.services.audit import Actor, row_of, run_audited
 from medsettle.services.ports import Database, UnitOfWork
@@ -54,7 +54,7 @@ class Review:
     parameters: ParameterSet
     compared_with: ParameterSet | None
     differences: list[tuple[Item, str]]
-    notice: str
+    notice: dict[str, str]  # the provenance notice by language
 
 
 def normalized(doc: object) -> Any:
@@ -201,7 +201,7 @@ def review(tx: UnitOfWork, book: ServedBook, set_row: int, province: str) -> Rev
                                                              ps.valid_from, served)
     except PolicyNotInForce:
         current = None
-    return Review(_summary(row), ps, current, compare(current, ps), provenance_notice(ps))
+    return Review(_summary(row), ps, current, compare(current, ps), notices(ps))
 
 
 def compare(current: ParameterSet | None, new: ParameterSet) -> list[tuple[Item, str]]:

@@ -165,7 +165,7 @@ class PersonApp:
         with self.store.tx() as tx:
             asked, policy, result = estimates.estimate_for(tx, self.node.book, me, doc, today)
         return {"on": today.isoformat(), "policy": policy.id,
-                "parameters": provenance_notice(policy), "official": policy.official,
+                "parameters": provenance_notice(policy, lang), "official": policy.official,
                 "region": asked.region, "level": asked.level, "visit_type": asked.visit_type,
                 "disease": asked.disease, "direct": result.direct,
                 **self._scenarios(result, lang)}
@@ -180,7 +180,7 @@ class PersonApp:
             mine, theirs, rows = estimates.policy_differences(tx, self.node.book, me, region,
                                                               lang, today)
         return {"mine": mine.id, "theirs": theirs.id if theirs else None,
-                "notice": [provenance_notice(p) for p in (mine, theirs) if p is not None],
+                "notice": [provenance_notice(p, lang) for p in (mine, theirs) if p is not None],
                 "rows": [{"key": r.key, "what": r.what, "mine": r.mine, "theirs": r.theirs}
                          for r in rows]}
 

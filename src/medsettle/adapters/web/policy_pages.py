@@ -21,7 +21,7 @@ from medsettle.core.calendar import business_date
 from medsettle.core.errors import InvalidInput, MedSettleError, PolicyInvalid, PolicyNotInForce
 from medsettle.core.operators import Operator
 from medsettle.core.policy import SCHEMES, ParameterSet
-from medsettle.core.policy_view import describe, provenance_notice
+from medsettle.core.policy_view import describe, notices
 from medsettle.core.served import ServedBook
 from medsettle.services import policy_sets as svc
 
@@ -44,7 +44,7 @@ def served_today(book: ServedBook, province: str, on: date) -> list[dict[str, An
                 rows.append({"region": region, "scheme": scheme, "missing": str(exc)})
                 continue
             rows.append({"region": region, "scheme": scheme, "set": ps, "loaded": _row_of(ps),
-                         "notice": provenance_notice(ps)})
+                         "notice": notices(ps)})
     return rows
 
 

@@ -272,7 +272,7 @@ def _search(pages: Pages, node: ProvinceNode) -> None:
                                for a in answer["result"]["anchors"]}
                 except (OSError, ValueError, KeyError, TypeError, PeerUnavailable):
                     anchors = {}
-            return settlement_detail(store, setl_id, anchors)
+            return settlement_detail(store, setl_id, anchors, node.book)
         detail = await run_in_threadpool(gather)
         return pages.page(request, "province/settlement.html", operator, setl_id=setl_id,
                           node={"region": node.config.region, **detail})
@@ -284,4 +284,4 @@ def _search(pages: Pages, node: ProvinceNode) -> None:
         signed_by(request, node.verifier)
         kept = parse_anchors(anchors)
         return {"ok": True, "result": await run_in_threadpool(settlement_detail, store,
-                                                              setl_id, kept)}
+                                                              setl_id, kept, node.book)}
