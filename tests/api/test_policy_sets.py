@@ -231,3 +231,49 @@ def test_a_set_approved_from_the_command_line_is_served_after_the_nodes_next_pol
     node.node.refresh_policies()
     assert node.node.book.find("440100", "employee", later).id == doc["id"]
     assert ("checker", "policy.approve") in [(r.actor, r.action) for r in audit(node)]
+
+
+def test_an_approved_set_is_withdrawn_before_it_takes_effect_and_never_once_in_force(
+        node: Province, people: dict[str, Any]) -> None:
+    later = datetime(2029, 3, 1, tzinfo=UTC).date()
+    doc = guangzhou_employees("440100-employee-2029", "0.89", "2029-01-01")
+    set_row = proposed_id(upload(people["clerk"], "gz-2029.yaml", as_yaml(doc)))
+    assert decide(people["checker"], set_row, "approve").status_code == 303
+    assert node.node.book.find("440100", "employee", later).id == doc["id"]
+    page = people["clerk"].get(f"/console/policies/{set_row}").text
+    assert 'id="withdrawal"' in page and "生效前撤销" in page
+
+    decide(people["clerk"], set_row, "withdraw")  # no reason: refused, nothing changes
+    decide(people["audit"], set_row, "withdraw", "不是省级经办")  # an auditor may not
+    with node.node.store.tx() as tx:
+        assert tx.one("policy_sets", id=set_row).status == "approved"
+    assert node.node.book.find("440100", "employee", later).id == doc["id"]
+
+    assert decide(people["clerk"], set_row, "withdraw", "文件撤回重发").status_code == 303
+    with node.node.store.tx() as tx:
+        row = tx.one("policy_sets", id=set_row)
+    assert (row.status, row.withdrawn_by, row.note) == ("withdrawn", "clerk", "文件撤回重发")
+    assert node.node.book.find("440100", "employee", later).id != doc["id"]  # at once
+    withdrawn = audit(node, "policy.withdraw")[-1]
+    assert withdrawn.actor == "clerk" and withdrawn.before["status"] == "approved"
+    page = people["clerk"].get(f"/console/policies/{set_row}").text
+    assert "已撤销" in page and "文件撤回重发" in page and 'id="withdrawal"' not in page
+
+
+def test_a_set_in_force_is_superseded_not_withdrawn(node: Province,
+                                                    people: dict[str, Any]) -> None:
+    doc = guangzhou_employees("440100-employee-2026w", "0.66", today(node))
+    set_row = proposed_id(upload(people["clerk"], "gz-2026w.yaml", as_yaml(doc)))
+    assert decide(people["checker"], set_row, "approve").status_code == 303
+    assert 'id="withdrawal"' not in people["clerk"].get(f"/console/policies/{set_row}").text
+    url = str(node.node.store.engine.url)
+    done = CliRunner().invoke(app, ["policy", "withdraw", str(set_row), "--db", url, "--as",
+                                    "clerk", "--reason", "试试"],
+                              env={"COLUMNS": "200", "NO_COLOR": "1"})
+    assert done.exit_code != 0
+    assert "in force since" in done.stderr and "Traceback" not in done.stderr
+    with node.node.store.tx() as tx:
+        assert tx.one("policy_sets", id=set_row).status == "approved"
+    node.node.refresh_policies()
+    assert node.node.book.find("440100", "employee",
+                               business_date(node.node.clock())).id == doc["id"]

@@ -1,4 +1,4 @@
-"""`medsettle policy validate|load|approve|reject|list`: a province's own parameter sets.
+"""`medsettle policy validate|load|approve|reject|withdraw|list`: a province's own parameter sets.
 
 `validate FILE` names every error of a document by key. `load FILE --db URL --as NAME` proposes
 the set in the province node's database and shows its difference against the set in force on
@@ -194,6 +194,28 @@ def reject_command(
                   f"{rejected['note']}")
 
 
+def withdraw_command(
+        set_row: Annotated[int, typer.Argument(metavar="ID", help="the approved set's number")],
+        db: Annotated[str, typer.Option(help=DB_HELP)],
+        as_name: Annotated[str, typer.Option("--as", help=AS_HELP)],
+        reason: Annotated[str, typer.Option(help="why it is withdrawn")],
+) -> None:
+    """Withdraw an approved parameter set before its valid_from (a set in force is superseded by
+    loading a newer one instead)."""
+    with province_database(db) as store:
+        try:
+            province = codes.province_of(_stored(store, set_row).insu_admdvs)
+            operator = operator_as(store, as_name, province)
+            book = ServedBook(load_policy_book())
+            withdrawn = svc.withdraw(store, book, set_row, operator, reason, datetime.now(UTC),
+                                     province)
+        except MedSettleError as exc:
+            fail(str(exc), status_of(exc))
+    console.print(f"withdrew #{set_row} {withdrawn['set_id']} by {operator.name}: "
+                  f"{withdrawn['note']}; a running node of the province stops serving it within "
+                  "seconds")
+
+
 def list_command(db: Annotated[str, typer.Option(help=DB_HELP)]) -> None:
     """The parameter sets loaded at a province node: proposed, approved, rejected."""
     with province_database(db) as store:
@@ -208,11 +230,11 @@ def list_command(db: Annotated[str, typer.Option(help=DB_HELP)]) -> None:
         return
     table = RichTable(title="Parameter sets loaded at this node")
     for column in ("#", "set", "region", "scheme", "from", "until", "status", "proposed by",
-                   "approved / rejected by", "sha256"):
+                   "approved / rejected / withdrawn by", "sha256"):
         table.add_column(column)
     for r in rows:
         table.add_row(str(r["id"]), r["set_id"], r["insu_admdvs"], r["scheme"],
                       str(r["valid_from"]), str(r["valid_until"] or "—"), r["status"],
-                      r["proposed_by"], r["approved_by"] or r["rejected_by"] or "—",
+                      r["proposed_by"], r["withdrawn_by"] or r["approved_by"] or r["rejected_by"] or "—",
                       r["content_hash"][:16] + "…")
     console.print(table)

@@ -21,6 +21,7 @@ from datetime import date, datetime
 from typing import Any
 
 from medsettle.core import codes
+from medsettle.core.calendar import business_date
 from medsettle.core.errors import (
     Forbidden,
     InvalidInput,
@@ -38,11 +39,11 @@ from medsettle.services.audit import Actor, row_of, run_audited
 from medsettle.services.ports import Database, UnitOfWork
 
 logger = logging.getLogger(__name__)
-STATUSES = ("proposed", "approved", "rejected")
+STATUSES = ("proposed", "approved", "rejected", "withdrawn")
 #: The columns of a stored set that say what it is and where it stands (not its document).
 SUMMARY = ("id", "set_id", "insu_admdvs", "scheme", "valid_from", "valid_until",
            "content_hash", "source", "status", "proposed_by", "proposed_at", "approved_by",
-           "approved_at", "rejected_by", "rejected_at", "note")
+           "approved_at", "rejected_by", "rejected_at", "withdrawn_by", "withdrawn_at", "note")
 
 
 @dataclass(frozen=True, slots=True)
@@ -156,16 +157,53 @@ def reject(store: Database, set_row: int, operator: Operator, note: str, now: da
     return result
 
 
+def withdraw(store: Database, book: ServedBook, set_row: int, operator: Operator, note: str,
+             now: datetime, province: str) -> dict[str, Any]:
+    """Withdraw an approved set before its valid_from (a reason is required): the node stops
+    serving it at once. A set already in force is never withdrawn: a newer set supersedes it, so
+    that every settlement stays explained by the set served on its day. Audited as
+    `policy.withdraw`."""
+    _may_change(operator, province)
+    why = " ".join(note.split())
+    if not why:
+        raise InvalidInput("reason", "say why the parameter set is withdrawn")
+    today = business_date(now)
+
+    def work(tx: UnitOfWork) -> dict[str, Any]:
+        row = _stored_row(tx, set_row, province)
+        if row.status != "approved":
+            raise StateConflict(f"parameter set #{set_row} is {row.status}; only an approved set "
+                                "is withdrawn (a proposed one is rejected)")
+        if row.valid_from <= today:
+            raise StateConflict(f"parameter set #{set_row} is in force since {row.valid_from}: "
+                                "load a newer set to supersede it; a set in force is not "
+                                "withdrawn")
+        tx.change("policy_sets", {"id": set_row}, status="withdrawn",
+                  withdrawn_by=operator.name, withdrawn_at=now, note=why[:1000])
+        return _summary(tx.one("policy_sets", id=set_row))
+    result: dict[str, Any] = run_audited(
+        store, Actor.of(operator), "policy.withdraw", lambda r: f"#{r['id']} {r['set_id']}",
+        work, now, lambda tx: _summary_or_none(tx, set_row))
+    refresh(book, store)
+    logger.info("policy set withdrawn", extra={"policy_set": set_row, "by": operator.name})
+    return result
+
+
 def _may_change(operator: Operator, province: str) -> None:
     if operator.role != "province" or operator.region != province:
         raise Forbidden(f"operator {operator.name} may not change the parameter sets of "
                         f"province {province}: only its province operators may")
 
 
-def _proposed(tx: UnitOfWork, set_row: int, province: str) -> Any:
+def _stored_row(tx: UnitOfWork, set_row: int, province: str) -> Any:
     row = tx.one("policy_sets", id=set_row)
     if row is None or codes.province_of(row.insu_admdvs) != province:
         raise NotFound(f"no parameter set #{set_row} at this node")
+    return row
+
+
+def _proposed(tx: UnitOfWork, set_row: int, province: str) -> Any:
+    row = _stored_row(tx, set_row, province)
     if row.status != "proposed":
         raise StateConflict(f"parameter set #{set_row} is {row.status} already; only a proposed "
                             "set is approved or rejected")
@@ -190,9 +228,7 @@ def listing(tx: UnitOfWork) -> list[dict[str, Any]]:
 def review(tx: UnitOfWork, book: ServedBook, set_row: int, province: str) -> Review:
     """A stored set with the difference against the set in force on its valid_from without it
     (the same list as `medsettle policy diff`), and its provenance notice."""
-    row = tx.one("policy_sets", id=set_row)
-    if row is None or codes.province_of(row.insu_admdvs) != province:
-        raise NotFound(f"no parameter set #{set_row} at this node")
+    row = _stored_row(tx, set_row, province)
     ps = stored_set(row)
     served = next((s for s in book.approved(ps.insu_admdvs, ps.scheme)
                    if s.source == ps.source), None)
@@ -230,16 +266,18 @@ def stored_set(row: Any) -> ParameterSet:
 
 
 def refresh(book: ServedBook, store: Database) -> bool:
-    """Hand the approved sets to `book` if they changed since it last got them (a count of
-    approved rows: an approved set is never changed or removed); True if they did. A stored set
+    """Hand the approved sets to `book` if they changed since it last got them (the counts of
+    approved and withdrawn rows: an approved set is never changed, and leaves only by being
+    withdrawn); True if they did. A stored set
     that no longer validates stops here (PolicyFileError naming the row), and the book keeps
     what it served."""
     with store.tx() as tx:
-        version = tx.count("policy_sets", status="approved")
+        version = (tx.count("policy_sets", status="approved"),
+                   tx.count("policy_sets", status="withdrawn"))
         if version == book.version:
             return False
         rows = sorted(tx.rows("policy_sets", status="approved"),
                       key=lambda row: (row.approved_at, row.id))
     book.serve([stored_set(row) for row in rows], version)
-    logger.info("approved parameter sets served", extra={"approved": version})
+    logger.info("approved parameter sets served", extra={"approved": version[0]})
     return True

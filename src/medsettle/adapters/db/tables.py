@@ -409,14 +409,16 @@ policy_sets = Table(  # parameter sets loaded by the province's operators (docs/
     Column("content_hash", String(64), nullable=False),
     Column("document", JSON, nullable=False),  # the document as loaded (dates as ISO text)
     Column("source", String(200), nullable=False, default=""),  # the file it was loaded from
-    Column("status", String(10), nullable=False),  # proposed | approved | rejected
+    Column("status", String(10), nullable=False),  # proposed | approved | rejected | withdrawn
     Column("proposed_by", String(64), nullable=False),
     Column("proposed_at", UTCDateTime(), nullable=False),
     Column("approved_by", String(64)),
     Column("approved_at", UTCDateTime()),
     Column("rejected_by", String(64)),
     Column("rejected_at", UTCDateTime()),
-    Column("note", Text, nullable=False, default=""),  # why it was rejected
+    Column("withdrawn_by", String(64)),  # an approved set withdrawn before it took effect
+    Column("withdrawn_at", UTCDateTime()),
+    Column("note", Text, nullable=False, default=""),  # why it was rejected or withdrawn
     Index("ix_policy_sets_region", "insu_admdvs", "scheme", "status"),
 )
 

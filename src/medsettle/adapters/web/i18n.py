@@ -89,7 +89,10 @@ ZH: dict[str, str] = {
     "Approved or rejected by": "审批人", "Approved by": "批准人", "Rejected by": "驳回人",
     "None yet: this node serves the seed.": "尚无：本节点使用内置种子参数。",
     "Valid": "有效期", "In force now": "现行", "open-ended": "长期",
-    "set proposed": "待审批", "set approved": "已批准", "set rejected": "已驳回",
+    "set proposed": "待审批", "set approved": "已批准", "set rejected": "已驳回", "set withdrawn": "已撤销",
+    "Withdraw before it takes effect": "生效前撤销", "Withdrawn by": "撤销人",
+    "Approved for a later date: until it takes effect on its valid_from, a province operator may withdraw it (with a reason). Once in force it is superseded by loading a newer set, never withdrawn.":
+        "已批准、尚未生效：在生效日期之前，省级经办人员可说明原因予以撤销；生效后只能由新参数集替代，不能撤销。",
     "Difference against {id}, the set in force on {day}": "与 {day} 执行的参数集 {id} 相比的差异",
     "No set is in force on {day}: every value is new": "{day} 无执行中的参数集：以下均为新值", "Title": "标题", "File": "文件",
     "You proposed this set: a second operator of the province must approve it (four eyes). "
@@ -114,7 +117,7 @@ ZH: dict[str, str] = {
 
 #: Keys whose English is not the key itself (one English word used for two Chinese ones).
 EN: dict[str, str] = {"set proposed": "proposed", "set approved": "approved",
-                      "set rejected": "rejected"}
+                      "set rejected": "rejected", "set withdrawn": "withdrawn"}
 
 
 def translate(text: str, lang: str) -> str:

@@ -1,6 +1,7 @@
 """A province console's parameter-set pages (参保地政策): what the node serves today, an upload
 that proposes a set, and a set's review page with its difference against the set in force and
-the approve / reject buttons of a second operator (four eyes). Every page that shows a set shows
+the approve / reject buttons of a second operator (four eyes), and the withdrawal of an approved
+set before it takes effect. Every page that shows a set shows
 its provenance notice (sample parameters or official)."""
 
 from __future__ import annotations
@@ -114,7 +115,8 @@ def add_policy_pages(pages: Pages, node: ProvinceNode) -> None:
                 return svc.review(tx, node.book, set_row, region)
         found = await run_in_threadpool(gather)
         return pages.page(request, "province/policy.html", operator, review=found,
-                          values=describe(found.parameters))
+                          values=describe(found.parameters),
+                          today=business_date(node.clock()))
 
     @app.post("/console/policies/{set_row}/{action}", include_in_schema=False)
     async def decide(request: Request, set_row: int, action: str) -> Response:
@@ -124,6 +126,9 @@ def add_policy_pages(pages: Pages, node: ProvinceNode) -> None:
             elif action == "reject":
                 svc.reject(store, set_row, operator, form.get("reason", ""), node.clock(),
                            region)
+            elif action == "withdraw":
+                svc.withdraw(store, node.book, set_row, operator, form.get("reason", ""),
+                             node.clock(), region)
             else:
-                raise InvalidInput("action", "must be approve or reject")
+                raise InvalidInput("action", "must be approve, reject or withdraw")
         return await pages.act(request, work, f"/console/policies/{set_row}")
