@@ -94,6 +94,7 @@ IN_PROCESS = [
     ("keys --out {dir}/keys.json", 2, "--force"),
     ("demo --provinces 1", 2, "--provinces"),
     ("demo --provinces 2 --workdir {dir}/keys-110000.json", 2, "--workdir: cannot use"),
+    ("demo --provinces 2 --workdir {dir}", 2, "is not empty and was not made by a demo"),
     (f"demo --pg postgresql://x@{DOWN}/postgres --workdir {{dir}}/demo", 1, "--pg: cannot connect"),
     ("calc {dir}/nowhere.yaml", 2, "CASE"),
     ("policy show 999999", 2, "REGION"),

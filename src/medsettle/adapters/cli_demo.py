@@ -127,6 +127,27 @@ def money_trail(federation: Federation) -> str:
             f"its message log {'verifies intact' if log_intact else 'DOES NOT VERIFY'}.")
 
 
+#: The file that marks a folder as a demo's own, so that a later demo may empty it.
+DEMO_MARK = ".medsettle-demo"
+
+
+def fresh_workdir(workdir: Path) -> None:
+    """Empty `workdir` for a new demo, or make it; a folder that holds anything else than an
+    earlier demo's files is refused, never emptied."""
+    try:
+        if workdir.exists() and any(workdir.iterdir()):
+            if not (workdir / DEMO_MARK).is_file():
+                fail(f"--workdir: {workdir} is not empty and was not made by a demo; choose an "
+                     "empty or new folder")
+            shutil.rmtree(workdir)
+        workdir.mkdir(parents=True, exist_ok=True)
+        (workdir / DEMO_MARK).write_text("made by medsettle demo; emptied by the next one\n")
+    except NotADirectoryError:
+        fail(f"--workdir: cannot use {workdir}: it is a file, not a folder")
+    except OSError as exc:
+        fail(f"--workdir: cannot use {workdir}: {exc.strerror}")
+
+
 def demo_command(
         provinces: Annotated[int, typer.Option(help="how many province nodes (2–32)")] = 32,
         persons: Annotated[int, typer.Option(help="insured persons per province")] = 1500,
@@ -152,11 +173,7 @@ def demo_command(
     if pg is not None:
         check_server(pg)
     day = today_in_china()
-    try:
-        shutil.rmtree(workdir, ignore_errors=True)
-        workdir.mkdir(parents=True)
-    except OSError as exc:
-        fail(f"--workdir: cannot use {workdir}: {exc.strerror}")
+    fresh_workdir(workdir)
     stay = not exit_after and sys.stdin.isatty()
     console.print(f"[bold]MedSettle demo[/]: {len(chosen)} province nodes + the hub, "
                   f"{persons} insured persons and {institutions} institutions per province, "

@@ -74,11 +74,11 @@ class Federation:
         return self.pg_url.rsplit("/", 1)[0] + "/" + db
 
     def _spawn(self, name: str, args: list[str], env: Mapping[str, str] | None = None) -> None:
-        log = open(self.workdir / f"{name}.log", "ab")
-        self.procs[name] = subprocess.Popen([MEDSETTLE, "serve", *args], stdout=log,
-                                            stderr=subprocess.STDOUT, cwd=self.workdir,
-                                            start_new_session=True,
-                                            env=None if env is None else {**os.environ, **env})
+        with open(self.workdir / f"{name}.log", "ab") as log:  # the child keeps its own copy
+            self.procs[name] = subprocess.Popen(
+                [MEDSETTLE, "serve", *args], stdout=log, stderr=subprocess.STDOUT,
+                cwd=self.workdir, start_new_session=True,
+                env=None if env is None else {**os.environ, **env})
 
     def start(self, on_started: Callable[[str], None] | None = None) -> Federation:
         """Start the hub, then every province (all spawned before waiting), until all are up."""
