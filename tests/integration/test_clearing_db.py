@@ -232,6 +232,12 @@ def test_the_api_serves_statements_and_names_bad_fields(store: Store) -> None:
     assert csv_text.splitlines()[-1].endswith(f",TOTAL,{doc['owes']},{doc['due']},"
                                               f"{doc['net']},drafted")
     assert "清算单" in client.get("/clearing/2026-10/statements/110000?format=text").text
+    listed = client.get("/clearing/statements/110000?since=2026-05").json()["statements"]
+    assert listed == [doc]  # one read for the console's months, newest first
+    assert client.get("/clearing/statements/110000?since=2026-11").json()["statements"] == []
+    assert client.get("/clearing/statements/110000?since=2026").json()["error"]["field"] == "since"
+    assert client.get("/clearing/statements/1100?since=2026-05").json()["error"][
+        "field"] == "province"
     bad = client.get("/clearing/2026-13")
     assert bad.status_code == 400 and bad.json()["error"]["field"] == "month"
     assert client.get("/clearing/2026-10/statements/110000?format=xml").json()[

@@ -206,6 +206,16 @@ def statement(store: Database, month: YearMonth | str, province: str) -> Stateme
         return _load(tx, month_of(month), province)[1]
 
 
+def statements_of(store: Database, province: str, since: YearMonth) -> list[Statement]:
+    """A province's statements of `since` and the months after it, newest first (one read for
+    a console page that would otherwise ask month by month)."""
+    code = _province(province)
+    with store.tx() as tx:
+        months = sorted((str(r.month) for r in tx.rows("clearing_statements", province=code)
+                         if str(r.month) >= str(since)), reverse=True)
+        return [_load(tx, YearMonth.parse(m), code)[1] for m in months]
+
+
 def all_statements(store: Database, month: YearMonth | str) -> list[Statement]:
     """Every statement of a month, by province."""
     m = month_of(month)

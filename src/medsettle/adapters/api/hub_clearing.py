@@ -106,6 +106,13 @@ def add_clearing_routes(app: FastAPI, store: Store, keys: dict[str, str], verifi
         found = svc.all_statements(store, YearMonth.parse(month))
         return {"month": month, "statements": [to_dict(s) for s in found]}
 
+    @app.get("/clearing/statements/{province}",
+             summary="A province's statements from month `since` on, newest first")
+    def statements_of(province: str, since: str) -> dict[str, Any]:
+        found = svc.statements_of(store, province, YearMonth.parse(since, "since"))
+        return {"province": province, "since": since,
+                "statements": [to_dict(s) for s in found]}
+
     @app.get("/clearing/{month}/statements/{province}", response_model=None,
              summary="A province's statement: JSON, ?format=csv or ?format=text")
     def one_statement(month: str, province: str, format: str = "json"

@@ -174,18 +174,16 @@ def _claims(pages: Pages, node: ProvinceNode) -> None:
         return await pages.act(request, work, "/console/reimbursements")
 
 
-def _hub_statement(node: ProvinceNode, month: str) -> dict[str, Any] | None:
-    """This province's statement of `month` at the hub (None if the month has none)."""
+def _hub_statements(node: ProvinceNode, since: YearMonth) -> list[dict[str, Any]]:
+    """This province's statements at the hub from month `since` on, newest first."""
     if node.hub is None:
         raise PeerUnavailable("this node has no hub configured")
-    status, body = node.hub.get(f"/clearing/{month}/statements/{node.config.region}")
-    if status == 404:
-        return None
+    _, body = node.hub.get(f"/clearing/statements/{node.config.region}?since={since}")
     doc = json.loads(body)
     if not isinstance(doc, dict) or doc.get("ok") is False:
         raise_remote(doc.get("error") or {} if isinstance(doc, dict) else {})
-    statement: dict[str, Any] = doc
-    return statement
+    statements: list[dict[str, Any]] = doc["statements"]
+    return statements
 
 
 def _clearing(pages: Pages, node: ProvinceNode) -> None:
@@ -197,15 +195,10 @@ def _clearing(pages: Pages, node: ProvinceNode) -> None:
         current = YearMonth.of(node.clock())
 
         def fetch() -> tuple[list[dict[str, Any]], str | None]:
-            found = []
             try:
-                for k in range(MONTHS_BACK + 1):
-                    statement = _hub_statement(node, str(current.shift(-k)))
-                    if statement is not None:
-                        found.append(statement)
-            except (MedSettleError, OSError, ValueError) as exc:
-                return found, str(exc) or type(exc).__name__
-            return found, None
+                return _hub_statements(node, current.shift(-MONTHS_BACK)), None
+            except (MedSettleError, OSError, ValueError, KeyError) as exc:
+                return [], str(exc) or type(exc).__name__
         statements, problem = await run_in_threadpool(fetch)
         return pages.page(request, "province/clearing.html", operator, statements=statements,
                           problem=problem)
@@ -225,7 +218,8 @@ def _clearing(pages: Pages, node: ProvinceNode) -> None:
                 raise InvalidInput("reason", "say why the statement is disputed")
             if node.hub is None:
                 raise PeerUnavailable("this node has no hub configured")
-            before = _hub_statement(node, m)
+            before = next((s for s in _hub_statements(node, YearMonth.parse(m))
+                           if s.get("month") == m), None)
             path = f"/clearing/{m}/statements/{region}/" + (
                 "dispute" if action == "dispute" else "confirm")
             doc = ({"reason": reason} if action == "dispute"
