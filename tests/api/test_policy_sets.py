@@ -104,12 +104,12 @@ def test_an_uploaded_set_needs_a_second_operator_and_the_running_node_then_uses_
     seed = node.node.book.seed.find("440100", "employee", business_date(node.node.clock()))
     assert (old.policy_id, old.policy_hash) == (seed.id, seed.content_hash)
     drill = people["clerk"].get(f"/console/settlements/{before['setl_id']}").text
-    assert f"样例参数，非正式政策：{seed.id} 并非全部来自正式文件" in drill  # the drill-down says so
+    assert f"示例参数，非正式政策：{seed.id} 并非全部来自正式文件" in drill  # the drill-down says so
 
     doc = guangzhou_employees("440100-employee-2026a", "0.80", today(node))
     set_row = proposed_id(upload(people["clerk"], "gz-employee-2026a.yaml", as_yaml(doc)))
     page = people["clerk"].get(f"/console/policies/{set_row}").text
-    assert "样例参数，非正式政策：440100-employee-2026a" in page
+    assert "示例参数，非正式政策：440100-employee-2026a" in page
     assert "outpatient pool ratio, active L0/L1/L2/L3" in page and "80%" in page
     assert "50%" in page  # the value in force beside the new one
     assert "/approve" not in page  # the proposer has no approve button
@@ -146,7 +146,7 @@ def test_an_uploaded_set_needs_a_second_operator_and_the_running_node_then_uses_
     assert approval.after["approved_by"] == "checker" and approval.after["proposed_by"] == "clerk"
     listing = people["audit"].get("/console/policies").text
     assert f'href="/console/policies/{set_row}"' in listing  # in force today, approved here
-    assert "样例参数，非正式政策" in listing
+    assert "示例参数，非正式政策" in listing
 
 
 def test_a_cancel_after_a_new_set_restores_the_old_amounts_and_names_the_old_set(

@@ -99,7 +99,7 @@ def test_bad_provenance_is_refused_naming_the_key(provenance: object, key: str,
 def test_the_notice_reads_in_chinese_on_chinese_pages() -> None:
     ps = load_policy_book().by_id("620100-employee-2025")
     zh = provenance_notice(ps, "zh")
-    assert zh.startswith("样例参数，非正式政策：620100-employee-2025 并非全部来自正式文件。")
+    assert zh.startswith("示例参数，非正式政策：620100-employee-2025 并非全部来自正式文件。")
     assert "复制自地区 530100。" in zh
     counts = provenance_counts(ps)
     assert f"其 {sum(counts.values())} 个取值中" in zh

@@ -67,7 +67,7 @@ def test_a_parameter_set_is_uploaded_by_one_operator_and_approved_by_another(
     tab.click("nav.menu >> text=待遇参数")
     served = tab.locator("#served tr[data-region='440100'][data-scheme='employee']")
     assert "440100-employee-2025" in served.inner_text() and "内置种子参数" in served.inner_text()
-    assert "样例参数，非正式政策" in served.inner_text()
+    assert "示例参数，非正式政策" in served.inner_text()
 
     bad = guangzhou_employees("440100-employee-bad", "1.50", "2027-01-01")
     bad["caps"]["main"] = 1.5
@@ -84,7 +84,7 @@ def test_a_parameter_set_is_uploaded_by_one_operator_and_approved_by_another(
         "buffer": as_yaml(doc)}])
     tab.click("form.upload button")
     assert "已提交" in tab.inner_text(".flash")
-    assert "样例参数，非正式政策：440100-employee-2026" in tab.inner_text(
+    assert "示例参数，非正式政策：440100-employee-2026" in tab.inner_text(
         "#notice")
     differences = tab.inner_text("#differences")
     assert "outpatient pool ratio, active" in differences and "80%" in differences

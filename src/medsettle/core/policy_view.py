@@ -113,7 +113,7 @@ STATUS_WORDS = {
 
 def provenance_notice(ps: ParameterSet, lang: str = "en") -> str:
     """One sentence for every human-facing output that uses the set: official policy, or sample
-    parameters (样例参数) with how many values come from where and which regions' values were
+    parameters (示例参数) with how many values come from where and which regions' values were
     copied; in English, or in Chinese with `lang="zh"`."""
     zh = lang == "zh"
     if ps.official:
@@ -125,7 +125,7 @@ def provenance_notice(ps: ParameterSet, lang: str = "en") -> str:
     copied = sorted({o.copied_from for o in ps.value_origins().values() if o.copied_from})
     if zh:
         parts = [f"{counts[s]} 个{words[s]}" for s in STATUSES if counts[s]]
-        text = (f"样例参数，非正式政策：{ps.id} 并非全部来自正式文件。其 {total} 个取值中，"
+        text = (f"示例参数，非正式政策：{ps.id} 并非全部来自正式文件。其 {total} 个取值中，"
                 f"{'，'.join(parts)}。")
         return text + (f"复制自地区 {'、'.join(copied)}。" if copied else "")
     parts = [f"{counts[s]} {words[s]}" for s in STATUSES if counts[s]]
