@@ -63,7 +63,8 @@ def test_a_suspension_is_audited_and_the_gateway_refuses_the_institution_until_r
 
     with pytest.raises(HisError, match=r"institution_suspended|suspended") as refused:
         visit.flow.settle(visit.total)
-    assert "suspended from cross-province direct settlement" in str(refused.value)
+    assert "suspended from cross-province direct settlement until it is reinstated" in str(
+        refused.value) and f"({REASON})" in str(refused.value)  # why, and until when
     with pytest.raises(HisError, match="suspended"):
         node.his(H).sign_in()  # a new sign-in of its HIS is refused too
 

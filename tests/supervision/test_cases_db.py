@@ -208,8 +208,8 @@ def test_credit_deducted_then_suspended_below_60_and_the_gateway_refuses(provinc
                                        actor="node:hub")
     assert result["score"] == 58 and result["suspended"]
     assert result["suspended_until"] == "2027-04-10"
-    with province.tx() as tx, pytest.raises(InstitutionSuspended):
-        gateway_institution(tx, "H31010100001")
+    with province.tx() as tx, pytest.raises(InstitutionSuspended, match="until 2027-04-10 [(]"):
+        gateway_institution(tx, "H31010100001")  # the clerk is told until when, and why
     with province.tx() as tx:
         postings = {p.account: p.amount for p in tx.rows("ledger_postings")}
         credit.reinstate(tx, "H31010100001", "billing rules corrected, staff trained",

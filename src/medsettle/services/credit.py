@@ -65,7 +65,8 @@ def apply_decision(tx: UnitOfWork, *, case_id: str, institution: str, insured: s
                              "at": now})
     if change.suspend:
         until = change.until
-        tx.change("institutions", {"fixmedins_code": institution}, suspended=True)
+        tx.change("institutions", {"fixmedins_code": institution}, suspended=True,
+                  suspension_reason=change.why)
         tx.add("credit_events", {"fixmedins_code": institution, "action": "suspend",
                                  "severity": severity, "points": 0, "score_after": change.score,
                                  "case_id": case_id, "note": change.why, "actor": actor,
@@ -93,7 +94,7 @@ def reinstate(tx: UnitOfWork, code: str, note: str, now: datetime, actor: str
         raise InvalidInput("note", "say what was rectified")
     score, _ = credit_of(tx, code)
     score = max(score, FLOOR)
-    tx.change("institutions", {"fixmedins_code": code}, suspended=False)
+    tx.change("institutions", {"fixmedins_code": code}, suspended=False, suspension_reason=None)
     _save(tx, code, score, None, f"reinstated: {note.strip()}", now)
     tx.add("credit_events", {"fixmedins_code": code, "action": "reinstate", "severity": "",
                              "points": 0, "score_after": score, "case_id": None,

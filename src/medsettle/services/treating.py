@@ -75,11 +75,21 @@ def institution(tx: UnitOfWork, code: str) -> Any:
     if inst is None:
         raise NotFound(f"institution {code} is not a designated institution of this province")
     if inst.suspended:
-        raise InstitutionSuspended(f"institution {code} is suspended from cross-province direct "
-                                   "settlement; the patient claims manual reimbursement")
+        raise InstitutionSuspended(suspension_message(tx, inst))
     if not inst.networked:
         raise InstitutionSuspended(f"institution {code} is not networked for direct settlement")
     return inst
+
+
+def suspension_message(tx: UnitOfWork, inst: Any) -> str:
+    """Why and until when a suspended institution is refused: the operator's reason, else the
+    credit decision's, and the end of a credit suspension (else: until reinstated)."""
+    credit = tx.one("institution_credit", fixmedins_code=inst.fixmedins_code)
+    reason = inst.suspension_reason or (credit.reason if credit is not None else "")
+    until = credit.suspended_until if credit is not None else None
+    return (f"institution {inst.fixmedins_code} is suspended from cross-province direct "
+            f"settlement {f'until {until}' if until else 'until it is reinstated'}"
+            f"{f' ({reason})' if reason else ''}; the patient claims manual reimbursement")
 
 
 def sign_in(t: Treating, code: str, operator: str, now: datetime) -> tuple[str, datetime]:
