@@ -9,13 +9,9 @@ Guangdong (440000) treats, Sichuan (510000) insures; both backends (see conftest
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
-import subprocess
-import sys
 from collections.abc import Iterator
-from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -23,12 +19,12 @@ import pytest
 import yaml
 
 from medsettle.adapters.files import policies_dir
-from medsettle.adapters.his.client import HisClient, Patient, VisitFlow, beijing_now
+from medsettle.adapters.his.client import HisClient, Patient, beijing_now
 from medsettle.core.benefits import AMOUNT_FIELDS
 from tests.e2e import fixtures as f
 from tests.e2e.harness import Federation
+from tests.e2e.stays import calc, settled_stay
 
-MEDSETTLE = Path(sys.executable).parent / "medsettle"
 BANDS = [{"upto": 2000000, "ratio": "0.80"}, {"upto": 5000000, "ratio": "0.88"},
          {"upto": None, "ratio": "0.93"}]
 FENG = f.employee(7, "冯晴")
@@ -87,16 +83,6 @@ def banded(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFact
         fed.close()
 
 
-def calc(case: dict[str, Any], folder: Path) -> dict[str, Any]:
-    """`medsettle calc --json` of a case, as a person would run it."""
-    path = folder / "case.yaml"
-    path.write_text(yaml.safe_dump(case, allow_unicode=True), encoding="utf-8")
-    done = subprocess.run([str(MEDSETTLE), "calc", str(path), "--json"], capture_output=True,
-                          text=True, timeout=120, check=True)
-    result: dict[str, Any] = json.loads(done.stdout)
-    return result
-
-
 def fen(yuan: float) -> int:
     return round(yuan * 100)
 
@@ -111,14 +97,7 @@ def test_a_banded_stay_over_http_equals_calc_and_its_cancel_restores_pool_base(
         banded: tuple[Federation, dict[str, Any]], tmp_path: Path) -> None:
     federation, doc = banded
     his = federation.his("440000", f.SHENZHEN_H)
-    out = his.person("01", FENG["evoucher"])
-    who = Patient.from_1101(out, "01", FENG["evoucher"], "")
-    visit = VisitFlow(his, who)
-    admitted = datetime.now() - timedelta(days=4)
-    visit.admit(begntime=admitted)
-    visit.fees(LINES, inpatient=True, when=admitted + timedelta(days=1))
-    visit.discharge()
-    info = visit.settle("18820.00", inpatient=True)["setlinfo"]
+    who, visit, info = settled_stay(his, FENG["evoucher"], LINES, "18820.00")
 
     case = {"id": "banded-e2e", "params": doc,
             "person": {"scheme": "employee", "category": "active",

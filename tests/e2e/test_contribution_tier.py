@@ -9,11 +9,8 @@ treats. Real processes, SQLite.
 
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -23,15 +20,15 @@ import yaml
 from medsettle.adapters.db.engine import make_engine
 from medsettle.adapters.db.store import Store
 from medsettle.adapters.files import load_policy_book, policies_dir
-from medsettle.adapters.his.client import Patient, VisitFlow, beijing_now
+from medsettle.adapters.his.client import beijing_now
 from medsettle.core.benefits import AMOUNT_FIELDS
 from medsettle.core.served import ServedBook
 from medsettle.services import policy_sets
 from medsettle.services.operators import create_operator, operator_named
 from tests.e2e import fixtures as f
 from tests.e2e.harness import Federation
+from tests.e2e.stays import calc, settled_stay
 
-MEDSETTLE = Path(sys.executable).parent / "medsettle"
 LI = f.LI | {"contribution_tier": "high"}
 LINES = [(f.SERVICE_BED, "100.00", "5"), (f.DRUG_B, "268.00", "15"), (f.SERVICE_C, "1500.00", "1")]
 ITEMS = [{"cls": "A", "pric": "100.00", "cnt": "5"},
@@ -91,28 +88,11 @@ def tiered(tmp_path_factory: pytest.TempPathFactory
         fed.close()
 
 
-def calc(case: dict[str, Any], folder: Path) -> dict[str, Any]:
-    """`medsettle calc --json` of a case, as a person would run it."""
-    path = folder / f"{case['id']}.yaml"
-    path.write_text(yaml.safe_dump(case, allow_unicode=True), encoding="utf-8")
-    done = subprocess.run([str(MEDSETTLE), "calc", str(path), "--json"], capture_output=True,
-                          text=True, timeout=120, check=True)
-    result: dict[str, Any] = json.loads(done.stdout)
-    return result
-
-
 def test_a_high_tier_resident_settles_over_http_as_calc_says(
         tiered: tuple[Federation, dict[str, Any]], tmp_path: Path) -> None:
     federation, doc = tiered
     his = federation.his("440000", f.SHENZHEN_H)
-    out = his.person("01", LI["evoucher"])
-    who = Patient.from_1101(out, "01", LI["evoucher"], "")
-    visit = VisitFlow(his, who)
-    admitted = datetime.now() - timedelta(days=4)
-    visit.admit(begntime=admitted)
-    visit.fees(LINES, inpatient=True, when=admitted + timedelta(days=1))
-    visit.discharge()
-    info = visit.settle("6020.00", inpatient=True)["setlinfo"]
+    who, visit, info = settled_stay(his, LI["evoucher"], LINES, "6020.00")
 
     person = {"scheme": "resident", "category": "resident", "contribution_tier": "high",
               "filing": {"category": "long_term_resident"}}
