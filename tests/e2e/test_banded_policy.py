@@ -9,7 +9,6 @@ Guangdong (440000) treats, Sichuan (510000) insures; both backends (see conftest
 
 from __future__ import annotations
 
-import os
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
@@ -22,7 +21,7 @@ from medsettle.adapters.files import policies_dir
 from medsettle.adapters.his.client import HisClient, Patient, beijing_now
 from medsettle.core.benefits import AMOUNT_FIELDS
 from tests.e2e import fixtures as f
-from tests.e2e.harness import Federation
+from tests.e2e.harness import Federation, running
 from tests.e2e.stays import calc, settled_stay
 
 BANDS = [{"upto": 2000000, "ratio": "0.80"}, {"upto": 5000000, "ratio": "0.88"},
@@ -58,11 +57,6 @@ def banded_policies(root: Path) -> dict[str, Any]:
 @pytest.fixture(scope="module", params=["sqlite", "postgres"])
 def banded(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
            ) -> Iterator[tuple[Federation, dict[str, Any]]]:
-    pg_url = None
-    if request.param == "postgres":
-        pg_url = os.environ.get("MEDSETTLE_PG_URL")
-        if not pg_url:
-            pytest.fail("MEDSETTLE_PG_URL is not set: the PostgreSQL e2e run must not be skipped")
     workdir: Path = tmp_path_factory.mktemp(f"banded-{request.param}")
     doc = banded_policies(workdir / "policies")
     accumulators = [{"psn_no": FENG["psn_no"], "year": YEAR, "path": f"{family}.{group}",
@@ -75,12 +69,9 @@ def banded(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFact
             "440000": {"persons": [], "accumulators": [], "filings": [],
                        "institutions": [f.institution(f.SHENZHEN_H, "深圳示例医院", "02", "L3")],
                        "catalogue": f.GUANGDONG_CATALOGUE}}
-    fed = Federation(workdir, rows, pg_url=pg_url, call_timeout=1.5, his_timeout=2.0,
-                     policies=workdir / "policies")
-    try:
-        yield fed.start(), doc
-    finally:
-        fed.close()
+    with running(request.param, workdir, rows, call_timeout=1.5, his_timeout=2.0,
+                 policies=workdir / "policies") as fed:
+        yield fed, doc
 
 
 def fen(yuan: float) -> int:

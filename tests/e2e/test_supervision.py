@@ -7,10 +7,8 @@ and the public figures."""
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Iterator
 from datetime import datetime
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -20,25 +18,16 @@ from medsettle.adapters.his.client import HisClient, HisError, VisitFlow
 from medsettle.adapters.peers import SignedClient
 from medsettle.core.clearing import YearMonth
 from tests.e2e import fixtures as f
-from tests.e2e.harness import Federation
+from tests.e2e.harness import Federation, running
 from tests.e2e.test_federation import patient
 
 
 @pytest.fixture(scope="module", params=["sqlite", "postgres"])
 def fed(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
         ) -> Iterator[Federation]:
-    pg_url = None
-    if request.param == "postgres":
-        pg_url = os.environ.get("MEDSETTLE_PG_URL")
-        if not pg_url:
-            pytest.fail("MEDSETTLE_PG_URL is not set: the PostgreSQL e2e run must not be skipped")
-    workdir: Path = tmp_path_factory.mktemp(f"supervision-{request.param}")
-    federation = Federation(workdir, f.ROWS, pg_url=pg_url, call_timeout=2.0, his_timeout=3.0,
-                            allow_early_clearing=True)
-    try:
-        yield federation.start()
-    finally:
-        federation.close()
+    with running(request.param, tmp_path_factory.mktemp(f"supervision-{request.param}"),
+                 f.ROWS, call_timeout=2.0, his_timeout=3.0, allow_early_clearing=True) as fed:
+        yield fed
 
 
 def signed(fed: Federation, region: str, method: str, path: str,

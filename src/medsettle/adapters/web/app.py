@@ -34,6 +34,7 @@ from medsettle.adapters.web.i18n import LANGUAGES
 from medsettle.adapters.web.render import HERE, Console, render
 from medsettle.core.errors import AuthenticationFailed, Forbidden, MedSettleError
 from medsettle.core.operators import NodeRole, Operator
+from medsettle.services import audit
 from medsettle.services import operators as operator_svc
 from medsettle.services.ports import Database
 from medsettle.services.settings import session_secret
@@ -121,6 +122,7 @@ def install(app: FastAPI, store: Database, console: Console,
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
     serve_docs_offline(app)
     pages = Pages(app, store, console)
+    _audit_page(pages)
 
     @app.exception_handler(PageResponse)
     async def page_response(_: Request, exc: PageResponse) -> Response:
@@ -185,3 +187,17 @@ def serve_docs_offline(app: FastAPI) -> None:
                                    swagger_css_url=f"{SWAGGER}/swagger-ui.css",
                                    swagger_favicon_url=f"{SWAGGER}/favicon-32x32.png")
 
+
+
+def _audit_page(pages: Pages) -> None:
+    """The node's audit log (every node has one: services/audit.py)."""
+
+    @pages.app.get("/console/audit", response_class=HTMLResponse, include_in_schema=False)
+    async def audit_page(request: Request) -> HTMLResponse:
+        operator = await pages.operator(request)
+
+        def read() -> Any:
+            with pages.store.tx() as tx:
+                return audit.lines(tx)
+        lines = await run_in_threadpool(read)
+        return pages.page(request, "audit.html", operator, lines=lines)

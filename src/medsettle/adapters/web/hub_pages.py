@@ -25,7 +25,6 @@ from medsettle.adapters.web.supervision_pages import add_hub_pages as add_superv
 from medsettle.core.clearing import YearMonth, to_dict
 from medsettle.core.errors import InvalidInput, MedSettleError
 from medsettle.core.operators import Operator
-from medsettle.services import audit
 from medsettle.services import clearing as clearing_svc
 from medsettle.services import console as view
 from medsettle.services import hub as hub_svc
@@ -70,16 +69,6 @@ def add_hub_console(app: FastAPI, store: Store, keys: dict[str, str],
         _clearing(pages, store, keys, flush)
         _search(pages, store, keys, flush)
         add_supervision_pages(pages, store, keys, flush)
-
-        @app.get("/console/audit", response_class=HTMLResponse, include_in_schema=False)
-        async def audit_page(request: Request) -> HTMLResponse:
-            operator = await pages.operator(request)
-
-            def read() -> Any:
-                with store.tx() as tx:
-                    return audit.lines(tx)
-            lines = await run_in_threadpool(read)
-            return pages.page(request, "audit.html", operator, lines=lines)
 
     install(app, store, console, add)
 

@@ -79,16 +79,6 @@ def _overview(pages: Pages, node: ProvinceNode) -> None:
         return pages.page(request, "province/reconciliation.html", operator,
                           reports=q.reconciliation_reports(store.engine))
 
-    @app.get("/console/audit", response_class=HTMLResponse, include_in_schema=False)
-    async def audit_page(request: Request) -> HTMLResponse:
-        operator = await pages.operator(request)
-
-        def read() -> Any:
-            with store.tx() as tx:
-                return audit.lines(tx)
-        lines = await run_in_threadpool(read)
-        return pages.page(request, "audit.html", operator, lines=lines)
-
 
 def _institutions(pages: Pages, node: ProvinceNode) -> None:
     app, store = pages.app, node.store
