@@ -191,15 +191,16 @@ class VisitFlow:
         return self.his.call("2402", {"dscginfo": info, "diseinfo": []}, insuplc=self.p.insuplc)
 
     def settle(self, total_yuan: str, *, inpatient: bool = False, pre: bool = False,
-               acct: bool = False, msgid: str | None = None) -> Any:
-        """2206/2207 (outpatient) or 2303/2304 (inpatient) with the visit's total in yuan."""
+               acct: bool = False, msgid: str | None = None, invono: str = "") -> Any:
+        """2206/2207 (outpatient) or 2303/2304 (inpatient) with the visit's total in yuan (and
+        the hospital's invoice number, kept with the settlement)."""
         infno = ("2303" if pre else "2304") if inpatient else ("2206" if pre else "2207")
         data = {"psn_no": self.p.psn_no, "mdtrt_cert_type": self.p.cert_type,
                 "mdtrt_cert_no": self.p.cert_no, "card_sn": self.p.card_sn,
                 "med_type": "21" if inpatient else "11", "medfee_sumamt": total_yuan,
                 "psn_setlway": "01", "mdtrt_id": self.mdtrt_id,
                 "chrg_bchno": "0000", "insutype": self.p.insutype,
-                "acct_used_flag": "1" if acct else "0", "invono": "",
+                "acct_used_flag": "1" if acct else "0", "invono": invono,
                 "mid_setl_flag": "0", "insuplc_admdvs": self.p.insuplc,
                 "mdtrtarea_admvs": self.his.admdvs, "certno": self.p.certno,
                 "psn_cert_type": "01", "psn_name": self.p.name}
