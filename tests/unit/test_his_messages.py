@@ -166,6 +166,9 @@ VALID: dict[str, dict[str, Any]] = {
     "5204": {"data": {"psn_no": PSN, "setl_id": None, "mdtrt_id": MDTRT}},
     "5205": {"data": {"psn_no": PSN, "begntime": "", "endtime": "2024-03-31 23:59:59"}},
     "5206": {"data": {"psn_no": PSN, "cum_ym": "202403"}},
+    "5261": {"data": {"psn_no": PSN, "mdtrt_id": MDTRT, "begntime": "2024-01-01 00:00:00",
+                      "endtime": ""}},
+    "5262": {"data": {"psn_no": PSN, "setl_id": "S1", "mdtrt_id": MDTRT}},
 }
 
 # (infno, path inside `input` to change, new value or DELETE, the expected error field)
@@ -264,6 +267,12 @@ BAD_INPUTS: list[tuple[str, str, object, str]] = [
     ("2601", "data.omsgid", "H" * 31, "input.data.omsgid"),
     ("2601", "data.omsgid", "H4403 0400", "input.data.omsgid"),
     ("2601", "data.psn_no", DELETE, "input.data.psn_no"),
+    ("5261", "data.psn_no", DELETE, "input.data.psn_no"),
+    ("5261", "data.endtime", "2023-12-31 00:00:00", "input.data.endtime"),
+    ("5261", "data.setl_id", 7.0, "input.data.setl_id"),
+    ("5262", "data.mdtrt_id", "../visits", "input.data.mdtrt_id"),
+    ("5262", "data.psn_no", "", "input.data.psn_no"),
+    ("5262", "data", [], "input.data"),
     ("3201", "data.medfee_sumamt", -1, "input.data.medfee_sumamt"),
     ("3201", "data.fixmedins_setl_cnt", 1.5, "input.data.fixmedins_setl_cnt"),
     ("3201", "data.stmt_enddate", "2024-02-28", "input.data.stmt_enddate"),

@@ -91,6 +91,12 @@ class HisClient:
                                            "certno": "", "psn_name": ""}}, insuplc=insuplc)
 
 
+def cumulative(output: dict[str, Any]) -> dict[str, Any]:
+    """A 5206 answer as {cum_type_code: cum}, e.g. {"C0101-11": 2, "C0601": 1000.0} (the codes
+    are listed in docs/his-integration.md)."""
+    return {row["cum_type_code"]: row["cum"] for row in output["cuminfo"]}
+
+
 class Patient:
     """What the HIS knows of a patient after 1101: numbers to send in every later message."""
 
