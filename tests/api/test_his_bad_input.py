@@ -132,6 +132,14 @@ def referral(c: Ctx) -> dict[str, Any]:
                          "begndate": today(), "enddate": ""}}
 
 
+def audit(c: Ctx) -> dict[str, Any]:
+    order = {"rx_id": "RX0001", "hilist_code": f.DRUG_A, "hilist_name": "", "cnt": "1",
+             "pric": "80.00"}
+    return {"data": {"task_id": "T1", "trig_scen": "1", "rule_ids": [], "patient_dtos": [
+        {"patn_id": c.open.psn_no, "curr_mdtrt_id": c.open.mdtrt_id,
+         "fsi_encounter_dtos": [{"mdtrt_id": c.open.mdtrt_id, "fsi_order_dtos": [order]}]}]}}
+
+
 #: infno → its well-formed input. Sent unchanged, the ones that name a real record would succeed,
 #: so every row breaks something; 2502 and 2601 default to records that do not exist.
 BASE: dict[str, Callable[[Ctx], dict[str, Any]]] = {
@@ -180,6 +188,8 @@ BASE: dict[str, Callable[[Ctx], dict[str, Any]]] = {
     "5262": lambda c: {"data": {"psn_no": c.settled.psn_no, "setl_id": c.settled.setl_id}},
     "5205": lambda c: {"data": {"psn_no": c.chen.psn_no, "begntime": "", "endtime": ""}},
     "5206": lambda c: {"data": {"psn_no": c.chen.psn_no}},
+    "3101": audit,
+    "3103": audit,
     "3201": lambda c: {"data": {"insutype": "310", "clr_type": "11", "setl_optins": "440304",
                                 "stmt_begndate": "2026-01-01", "stmt_enddate": "2026-01-31",
                                 "medfee_sumamt": "100.00", "fund_pay_sumamt": "50.00",
@@ -244,6 +254,7 @@ FROM_OTHER_HOSPITAL = {"fixmedins_code": OTHER_H, "sign_no": of("other.sign_no")
 DATA = "input.data."
 INFO = "input.mdtrtinfo."
 LINE = "input.feedetail.0."
+PATIENT = "input.data.patient_dtos.0."
 
 ROWS: list[Bad] = [
     # 9001 sign-in
@@ -494,6 +505,18 @@ ROWS: list[Bad] = [
         FROM_OTHER_HOSPITAL),
     bad("5204", "neither setl_id nor mdtrt_id", "setl_id or mdtrt_id", {DATA + "mdtrt_id": DROP}),
     bad("5204", "data as a list", "input.data", {"input.data": []}),
+    # 3101/3103 pre-event and in-event audit
+    bad("3101", "no patients", "patient_dtos", {DATA + "patient_dtos": []}),
+    bad("3101", "an unknown rule id", "rule_ids", {DATA + "rule_ids": ["R99"]}),
+    bad("3101", "an order with a malformed code", "hilist_code",
+        {PATIENT + "fsi_encounter_dtos.0.fsi_order_dtos.0.hilist_code": "ABC"}),
+    bad("3101", "an order with a negative count", "cnt",
+        {PATIENT + "fsi_encounter_dtos.0.fsi_order_dtos.0.cnt": "-1"}),
+    bad("3103", "visit of another institution", "curr_mdtrt_id", FROM_OTHER_HOSPITAL),
+    bad("3103", "visit of another person", "patn_id", {PATIENT + "patn_id": NOBODY}),
+    bad("3103", "missing curr_mdtrt_id", "curr_mdtrt_id", {PATIENT + "curr_mdtrt_id": DROP}),
+    bad("3103", "a settled visit", "is settled", {PATIENT + "curr_mdtrt_id": of(
+        "settled.mdtrt_id")}),
     # 5261 settlement list, 5262 settlement with fee-category totals
     bad("5261", "missing psn_no", "psn_no", {DATA + "psn_no": DROP}),
     bad("5261", "endtime before begntime", "endtime",

@@ -141,6 +141,34 @@ def filing_and_reconciliation(his: HisClient, chen: Patient, visit: VisitFlow, s
                                            "refd_setl_flag": "0"}]}})
 
 
+def audit_input(chen: Patient, visit_id: str, orders: list[dict[str, Any]]) -> dict[str, Any]:
+    """A national 3101/3103 input: one patient, the current visit and its unbilled orders."""
+    return {"data": {"syscode": "HIS01", "task_id": "T0001", "trig_scen": "1", "rule_ids": [],
+                     "patient_dtos": [{
+                         "patn_id": chen.psn_no, "patn_name": "陈明", "gend": "1",
+                         "brdy": "1980-01-01", "poolarea": chen.insuplc,
+                         "curr_mdtrt_id": visit_id,
+                         "fsi_encounter_dtos": [{"mdtrt_id": visit_id,
+                                                 "fsi_order_dtos": orders}]}]}}
+
+
+def audits(his: HisClient, chen: Patient, run: Run) -> None:
+    """3103 on a visit whose lines break no rule, then 3101 with six boxes of one drug (R06)."""
+    visit = VisitFlow(his, chen)
+    visit.register()
+    visit.fees(OUTPATIENT_LINES)
+    run.extra["audit_visit"] = visit.mdtrt_id
+    run.extra["3103"] = his.call("3103", audit_input(chen, visit.mdtrt_id, []),
+                                 insuplc=chen.insuplc)
+    orders = [{"rx_id": "RX0001", "rxno": "RX0001", "hilist_code": f.DRUG_A,
+               "hilist_name": "氨氯地平片", "cnt": "6", "pric": "80.00"}]
+    run.extra["3101"] = his.call("3101", audit_input(chen, visit.mdtrt_id, orders),
+                                 insuplc=chen.insuplc)
+    visit.his.call("2202", {"data": {"psn_no": chen.psn_no, "mdtrt_id": visit.mdtrt_id,
+                                     "ipt_otp_no": his.answers["2201"][-1]["output"]["data"][
+                                         "ipt_otp_no"]}}, insuplc=chen.insuplc)
+
+
 @pytest.fixture(scope="module")
 def run(province: Province) -> Run:
     his = RecordingHis(province, f.SHENZHEN_H)
@@ -149,6 +177,7 @@ def run(province: Province) -> Run:
     result = Run(his, chen)
     visit = outpatient(his, chen, result)
     queries(his, chen, visit, result.setl_id)
+    audits(his, chen, result)
     filing_and_reconciliation(his, chen, visit, result.setl_id)  # before a stay is open: 2502 waits for discharge
     inpatient(his, chen, result)
     cancels_and_reversal(his, chen, visit, result)
@@ -266,3 +295,36 @@ def test_another_institutions_settlement_is_never_answered(run: Run, infno: str)
     else:
         assert answer["infcode"] == -1 and answer["output"] is None
         assert "not_found" in answer["err_msg"] and "setl_id" in answer["err_msg"]
+
+
+def test_3103_on_a_visit_that_breaks_no_rule_answers_no_findings(run: Run) -> None:
+    assert run.extra["3103"] == {"result": []}
+
+
+def test_3101_answers_the_supervision_rule_an_order_would_break(run: Run) -> None:
+    [row] = run.extra["3101"]["result"]
+    assert row["rule_id"] == "R06" and row["rule_name"] == "超量开药"
+    assert row["vola_cont"].startswith("49 days of ")  # seven boxes of 7 days
+    assert row["patn_id"] == run.chen.psn_no and row["mdtrt_id"] == run.extra["audit_visit"]
+    assert row["sev_deg"] == "2" and row["task_id"] == "T0001"
+    assert row["vola_amt"] == 560.0  # the uploaded box (¥80) and the six ordered (¥480)
+    details = {d["rx_id"]: d["vola_item_type"] for d in row["judge_result_detail_dtos"]}
+    assert details["RX0001"] == "1" and "2" in details.values()
+
+
+def test_3101_names_only_the_rules_asked_for(run: Run) -> None:
+    orders = [{"rx_id": "RX0002", "hilist_code": f.DRUG_A, "cnt": "6", "pric": "80.00"}]
+    visit = VisitFlow(run.his, run.chen)
+    visit.register()
+    asked = audit_input(run.chen, visit.mdtrt_id, orders)
+    asked["data"]["rule_ids"] = ["R03", "R12"]
+    assert run.his.call("3101", asked, insuplc=run.chen.insuplc) == {"result": []}
+
+
+@pytest.mark.parametrize("infno", ["3101", "3103"])
+def test_an_audit_of_another_institutions_visit_is_refused(run: Run, infno: str) -> None:
+    assert run.other is not None
+    answer = run.other.send(run.other.envelope(
+        infno, audit_input(run.chen, run.extra["audit_visit"], []), insuplc=run.chen.insuplc))
+    assert answer["infcode"] == -1 and answer["output"] is None
+    assert "not_found" in answer["err_msg"] and "curr_mdtrt_id" in answer["err_msg"]

@@ -39,6 +39,19 @@ CUM_TYPE_CODES: Mapping[str, str] = {
 #: refd_setl_flag (退费结算标志) of a settlement record's kind [C]: 0 a settlement, 1 its refund.
 REFD_SETL_FLAGS: Mapping[str, str] = {"settle": "0", "cancel": "1"}
 
+#: sev_deg (严重程度) of a rule hit [I]: 1 a hard stop (明确违规), 2 a warning (可疑).
+SEV_DEGS: Mapping[str, str] = {"hard_stop": "1", "warning": "2"}
+
+#: vola_bhvr_type (违规行为分类) of a rule [I]: 1 charging (重复/串换/超限价收费), 2 quantity or
+#: standard exceeded (超量/超标准), 3 identity or authenticity (冒名/虚构), 4 a restriction not
+#: met (限定支付), 5 stay pattern (挂床/分解住院), 6 filing or trend (备案/费用异常).
+VOLA_BHVR_TYPES: Mapping[str, str] = {
+    "R03": "1", "R04": "1", "R12": "1", "R06": "2", "R11": "2", "R05": "3", "R07": "4",
+    "R01": "5", "R02": "5", "R08": "6", "R09": "6", "R10": "6"}
+
+#: vola_item_type (违规明细类型) [I]: 1 an order of the audit message, 2 an uploaded fee line.
+VOLA_ITEM_ORDER, VOLA_ITEM_FEE = "1", "2"
+
 #: vali_flag (有效标志) [C]: 1 valid, 0 no longer valid (a cancelled visit or fee line).
 VALID, INVALID = "1", "0"
 
@@ -111,6 +124,16 @@ def cum_type_code(family: str) -> str:
 def refd_setl_flag(kind: str) -> str:
     """refd_setl_flag of a settlement record: 0 a settlement, 1 the record of its cancel."""
     return _code(REFD_SETL_FLAGS, kind, "refd_setl_flag")
+
+
+def sev_deg(severity: str) -> str:
+    """sev_deg of a hit's severity: 1 hard stop, 2 warning."""
+    return _code(SEV_DEGS, severity, "sev_deg")
+
+
+def vola_bhvr_type(rule: str) -> str:
+    """vola_bhvr_type of a rule id."""
+    return _code(VOLA_BHVR_TYPES, rule, "vola_bhvr_type")
 
 
 def flag(value: bool) -> str:

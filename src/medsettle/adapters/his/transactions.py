@@ -18,12 +18,15 @@ from medsettle.adapters.his import inputs as his_in
 from medsettle.adapters.his import views
 from medsettle.adapters.his import views_queries as vq
 from medsettle.adapters.his.envelope import Envelope
+from medsettle.adapters.his.inputs_audit import Audit, parse_audit
 from medsettle.adapters.his.reconcile import details, totals
+from medsettle.adapters.his.views_audit import audit_result
 from medsettle.core.calendar import business_date
 from medsettle.core.errors import InvalidCode, InvalidInput
 from medsettle.services import commands as c
 from medsettle.services import exchange as x
 from medsettle.services import treating as tr
+from medsettle.services import treating_audit as ta
 from medsettle.services import treating_queries as tq
 from medsettle.services import treating_settle as ts
 from medsettle.services.ports import Reply
@@ -134,6 +137,24 @@ def _settlements(env: Envelope, i: Any) -> c.SettlementsQuery:
     return c.SettlementsQuery(origin(env), i.psn_no, i.setl_id, i.mdtrt_id)
 
 
+def _audit(t: tr.Treating, env: Envelope, i: Audit, now: datetime) -> list[ta.Finding]:
+    visits = [ta.AuditVisit(ref(env, p.mdtrt_id, p.patn_id), tuple(
+        ta.Order(o.rx_id, o.hilist_code, o.hilist_name, o.cnt, o.pric) for o in p.orders))
+        for p in i.patients]
+    return ta.audit(t, visits, i.rule_ids, now)
+
+
+def _audit_transaction() -> Transaction:
+    """3101 事前 (before the orders are billed) and 3103 事中 (before settlement)."""
+    return Transaction(
+        parse=parse_audit, read_only=True,
+        run=lambda t, env, i, now, reply: _audit(t, env, i, now),
+        output=lambda found, env, i, received: audit_result(
+            found, i.task_id, frozenset(o.rx_id for p in i.patients for o in p.orders)),
+        fields={"person_id": "input.data.patient_dtos[].patn_id",
+                "visit_id": "input.data.patient_dtos[].curr_mdtrt_id"})
+
+
 def _reversible(reversal: Any) -> Any:
     if reversal.oinfno not in REVERSIBLE:
         raise InvalidCode("input.data.oinfno", f"{reversal.oinfno!r} is not a reversible "
@@ -241,6 +262,8 @@ TRANSACTIONS: dict[str, Transaction] = {
         output=lambda done, env, i, received: {
             "trt_dcla_detl_sn": done.filing_no,
             "memo": "已撤销备案" if done.revoked else "备案已不在有效期，无需撤销"}),
+    "3101": _audit_transaction(),
+    "3103": _audit_transaction(),
     "3201": Transaction(parse=his_in.parse_reconcile_totals, run=_reconcile(totals)),
     "3202": Transaction(parse=his_in.parse_reconcile_details, run=_reconcile(details)),
     "5201": Transaction(
