@@ -304,7 +304,7 @@ def test_3103_on_a_visit_that_breaks_no_rule_answers_no_findings(run: Run) -> No
 def test_3101_answers_the_supervision_rule_an_order_would_break(run: Run) -> None:
     [row] = run.extra["3101"]["result"]
     assert row["rule_id"] == "R06" and row["rule_name"] == "超量开药"
-    assert row["vola_cont"].startswith("49 days of ")  # seven boxes of 7 days
+    assert row["vola_cont"].startswith("超量开药：49 days of ")  # seven boxes of 7 days
     assert row["patn_id"] == run.chen.psn_no and row["mdtrt_id"] == run.extra["audit_visit"]
     assert row["sev_deg"] == "2" and row["task_id"] == "T0001"
     assert row["vola_amt"] == 560.0  # the uploaded box (¥80) and the six ordered (¥480)

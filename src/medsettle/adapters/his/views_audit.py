@@ -26,9 +26,10 @@ def audit_result(findings: list[Finding], task_id: str, orders: frozenset[str]
     for n, finding in enumerate(findings):
         hit = finding.hit
         jr_id = f"{task_id or finding.visit_id}-{hit.rule}-{n + 1}"
+        name = RULES[hit.rule].split(" (")[0]
         rows.append({
-            "jr_id": jr_id, "rule_id": hit.rule, "rule_name": RULES[hit.rule].split(" (")[0],
-            "vola_cont": hit.message[:500], "patn_id": finding.person_id,
+            "jr_id": jr_id, "rule_id": hit.rule, "rule_name": name,
+            "vola_cont": f"{name}：{hit.message}"[:500], "patn_id": finding.person_id,
             "mdtrt_id": finding.visit_id, "vola_amt": yuan(hit.amount),
             "vola_amt_stas": nc.flag(hit.amount != 0), "sev_deg": nc.sev_deg(hit.severity),
             "vola_evid": f"{hit.threshold}; {hit.source}"[:500],
