@@ -10,6 +10,7 @@ before and after the message.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
@@ -27,6 +28,8 @@ from tests.api.conftest import OTHER_H, Province, TestClient, Visit, new_visit
 from tests.e2e import fixtures as f
 
 DROP = object()  # an edit that removes the key
+CHINESE_FIRST = re.compile(r"[\u4e00-\u9fff]")  # what a window clerk reads comes first
+CODE = re.compile(r" \[[a-z_]+\]( |$)")  # the machine-readable code, after the Chinese
 NOBODY = "44030000000000000000009999"  # a well-formed psn_no nobody has
 NO_ID = "440000209901010000000000000000"  # a well-formed mdtrt_id / setl_id of nothing
 NO_MSGID = "H44030400123209901010000000001"  # a well-formed msgid never sent
@@ -597,6 +600,8 @@ def assert_refused(response: httpx.Response, names: str) -> dict[str, Any]:
     assert isinstance(err, str) and err.strip()
     assert len(err) <= 200, err
     assert names in err, f"err_msg does not name {names!r}: {err}"
+    assert CHINESE_FIRST.match(err), f"err_msg must start in Chinese: {err}"
+    assert CODE.search(err), f"err_msg must keep its [code]: {err}"
     return answer
 
 
@@ -801,7 +806,7 @@ def test_a_lone_surrogate_is_refused_naming_its_field(
     assert b"\\ud800" in body
     before = province.snapshot()
     answer = assert_refused(province.post(body), field_name)
-    assert answer["err_msg"].startswith("[invalid_input]")
+    assert "[invalid_input]" in answer["err_msg"]
     assert "surrogate" in answer["err_msg"] and "[internal]" not in answer["err_msg"]
     assert province.snapshot() == before
 
@@ -825,5 +830,6 @@ def test_a_long_error_keeps_its_code_in_front_within_200_characters(
     monkeypatch.setitem(TRANSACTIONS, "2201", replace(TRANSACTIONS["2201"], run=unreachable))
     envelope = province.envelope("2201", register(ctx), insuplc=ctx.chen.insuplc)
     answer = assert_refused(province.post(envelope), "did not answer")
-    assert answer["err_msg"].startswith("[peer_unavailable] province 510000")
+    assert answer["err_msg"].startswith("参保地未响应")
+    assert "[peer_unavailable] (province 510000" in answer["err_msg"]
     assert len(answer["err_msg"]) == 200
