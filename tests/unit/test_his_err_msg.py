@@ -6,7 +6,7 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from medsettle.adapters.his.err_msg import LEADS, err_msg
+from medsettle.adapters.his.err_msg import LEADS, code_of, err_msg
 from medsettle.core import errors
 
 
@@ -37,3 +37,9 @@ def test_the_code_survives_the_200_character_limit(detail: str, code: str) -> No
     assert len(text) <= 200
     assert f" [{code}]" in text
     assert text.startswith(LEADS[code][:4])
+
+
+def test_a_program_reads_the_code_back() -> None:
+    exc = errors.NotFiled("no filing for 440304 on 2026-11-29")
+    assert code_of(err_msg(exc)) == "not_filed"
+    assert code_of("交易失败") is None

@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo
 import httpx
 
 from medsettle.adapters.his.envelope import read_err_msg, read_infcode
+from medsettle.adapters.his.err_msg import code_of
 from medsettle.adapters.http_pool import HttpPool
 
 
@@ -26,6 +27,11 @@ class HisError(Exception):
         self.infno = infno
         self.answer = answer
         super().__init__(f"{infno}: {read_err_msg(answer)}")
+
+    @property
+    def code(self) -> str | None:
+        """The error code the gateway put in err_msg (`not_filed`, …), None if none."""
+        return code_of(read_err_msg(self.answer))
 
 
 class HisClient:

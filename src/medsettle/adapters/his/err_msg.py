@@ -39,6 +39,13 @@ LEADS: dict[str, str] = {
 }
 
 _REGION = re.compile(r"no filing for (\d{6})")
+_CODE = re.compile(r" \[([a-z_]+)\]")
+
+
+def code_of(text: str) -> str | None:
+    """The error code in an err_msg (`… [not_filed] (…)` → "not_filed"), None if it has none."""
+    found = _CODE.search(text)
+    return found.group(1) if found else None
 
 
 def _lead(exc: MedSettleError, field: str | None, detail: str) -> str:
