@@ -72,12 +72,6 @@ RECONCILIATION = frozenset({
     "detail", "setl_id", "mdtrt_id", "psn_no", "medfee_sumamt", "fund_pay_sumamt", "acct_pay",
     "cash_payamt", "refd_setl_flag", "memo", "msgid", "fixmedins_setl_cnt"})
 
-#: 3202's own summary (counts and per-settlement mismatches with both sides' rows): MedSettle
-#: answers inline what the national interface puts in a result file (9102), and these keys are
-#: not yet national names. The test lists them as a known exception until 3202 goes by file.
-RECONCILIATION_DETAIL_OWN = frozenset({"detail_cnt", "centre_cnt", "matched_cnt",
-                                       "mismatch_cnt", "mismatches", "institution", "centre"})
-
 #: 3101/3103 result[] and its judge_result_detail_dtos[].
 AUDIT = frozenset({
     "result", "jr_id", "rule_id", "rule_name", "vola_cont", "patn_id", "mdtrt_id",
