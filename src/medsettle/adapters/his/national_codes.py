@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from medsettle.core.codes import CERT_TYPES, PSN_TYPES, SCHEME_OF_INSUTYPE, visit_type_of_med_type
+from medsettle.core.errors import InvalidCode
 
 #: gend (性别) [C]: 1 male, 2 female; 9 not stated.
 GENDERS: Mapping[str, str] = {"1": "男", "2": "女", "9": "未说明"}
@@ -91,7 +92,7 @@ def med_type(value: str) -> str:
     """med_type (医疗类别): a code `visit_type_of_med_type` accepts (11, 12, 13, 14xx, 21, 28)."""
     try:
         visit_type_of_med_type(value)
-    except ValueError:
+    except InvalidCode:
         raise NoNationalCode(f"med_type: {value!r} is not a national medical type") from None
     return value
 
