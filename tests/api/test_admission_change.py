@@ -20,7 +20,7 @@ def test_a_corrected_admission_time_is_kept_on_both_sides(province: Province,
     out = his.call("2403", {"adminfo": {"mdtrt_id": stay.mdtrt_id, "psn_no": chen.psn_no,
                                         "begntime": earlier.strftime("%Y-%m-%d %H:%M:%S"),
                                         "med_type": "28"}}, insuplc=chen.insuplc)
-    assert out["changed"] == ["begntime", "med_type"]
+    assert out == {"mdtrt_id": stay.mdtrt_id, "memo": "已变更：begntime, med_type"}
     with province.node.store.tx() as tx:
         treating = tx.one("visits", mdtrt_id=stay.mdtrt_id)
         insured = tx.one("insured_visits", mdtrt_id=stay.mdtrt_id)

@@ -10,6 +10,7 @@ before and after the message.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
@@ -27,6 +28,8 @@ from tests.api.conftest import OTHER_H, Province, TestClient, Visit, new_visit
 from tests.e2e import fixtures as f
 
 DROP = object()  # an edit that removes the key
+CHINESE_FIRST = re.compile(r"[\u4e00-\u9fff]")  # what a window clerk reads comes first
+CODE = re.compile(r" \[[a-z_]+\]( |$)")  # the machine-readable code, after the Chinese
 NOBODY = "44030000000000000000009999"  # a well-formed psn_no nobody has
 NO_ID = "440000209901010000000000000000"  # a well-formed mdtrt_id / setl_id of nothing
 NO_MSGID = "H44030400123209901010000000001"  # a well-formed msgid never sent
@@ -132,6 +135,14 @@ def referral(c: Ctx) -> dict[str, Any]:
                          "begndate": today(), "enddate": ""}}
 
 
+def audit(c: Ctx) -> dict[str, Any]:
+    order = {"rx_id": "RX0001", "hilist_code": f.DRUG_A, "hilist_name": "", "cnt": "1",
+             "pric": "80.00"}
+    return {"data": {"task_id": "T1", "trig_scen": "1", "rule_ids": [], "patient_dtos": [
+        {"patn_id": c.open.psn_no, "curr_mdtrt_id": c.open.mdtrt_id,
+         "fsi_encounter_dtos": [{"mdtrt_id": c.open.mdtrt_id, "fsi_order_dtos": [order]}]}]}}
+
+
 #: infno → its well-formed input. Sent unchanged, the ones that name a real record would succeed,
 #: so every row breaks something; 2502 and 2601 default to records that do not exist.
 BASE: dict[str, Callable[[Ctx], dict[str, Any]]] = {
@@ -176,8 +187,12 @@ BASE: dict[str, Callable[[Ctx], dict[str, Any]]] = {
     "5201": lambda c: {"data": {"psn_no": c.chen.psn_no, "begntime": "", "endtime": ""}},
     "5203": lambda c: {"data": {"psn_no": c.settled.psn_no, "setl_id": c.settled.setl_id}},
     "5204": lambda c: {"data": {"psn_no": c.settled.psn_no, "mdtrt_id": c.settled.mdtrt_id}},
+    "5261": lambda c: {"data": {"psn_no": c.settled.psn_no, "mdtrt_id": c.settled.mdtrt_id}},
+    "5262": lambda c: {"data": {"psn_no": c.settled.psn_no, "setl_id": c.settled.setl_id}},
     "5205": lambda c: {"data": {"psn_no": c.chen.psn_no, "begntime": "", "endtime": ""}},
     "5206": lambda c: {"data": {"psn_no": c.chen.psn_no}},
+    "3101": audit,
+    "3103": audit,
     "3201": lambda c: {"data": {"insutype": "310", "clr_type": "11", "setl_optins": "440304",
                                 "stmt_begndate": "2026-01-01", "stmt_enddate": "2026-01-31",
                                 "medfee_sumamt": "100.00", "fund_pay_sumamt": "50.00",
@@ -242,6 +257,7 @@ FROM_OTHER_HOSPITAL = {"fixmedins_code": OTHER_H, "sign_no": of("other.sign_no")
 DATA = "input.data."
 INFO = "input.mdtrtinfo."
 LINE = "input.feedetail.0."
+PATIENT = "input.data.patient_dtos.0."
 
 ROWS: list[Bad] = [
     # 9001 sign-in
@@ -492,6 +508,28 @@ ROWS: list[Bad] = [
         FROM_OTHER_HOSPITAL),
     bad("5204", "neither setl_id nor mdtrt_id", "setl_id or mdtrt_id", {DATA + "mdtrt_id": DROP}),
     bad("5204", "data as a list", "input.data", {"input.data": []}),
+    # 3101/3103 pre-event and in-event audit
+    bad("3101", "no patients", "patient_dtos", {DATA + "patient_dtos": []}),
+    bad("3101", "an unknown rule id", "rule_ids", {DATA + "rule_ids": ["R99"]}),
+    bad("3101", "an order with a malformed code", "hilist_code",
+        {PATIENT + "fsi_encounter_dtos.0.fsi_order_dtos.0.hilist_code": "ABC"}),
+    bad("3101", "an order with a negative count", "cnt",
+        {PATIENT + "fsi_encounter_dtos.0.fsi_order_dtos.0.cnt": "-1"}),
+    bad("3103", "visit of another institution", "curr_mdtrt_id", FROM_OTHER_HOSPITAL),
+    bad("3103", "visit of another person", "patn_id", {PATIENT + "patn_id": NOBODY}),
+    bad("3103", "missing curr_mdtrt_id", "curr_mdtrt_id", {PATIENT + "curr_mdtrt_id": DROP}),
+    bad("3103", "a settled visit", "is settled", {PATIENT + "curr_mdtrt_id": of(
+        "settled.mdtrt_id")}),
+    # 5261 settlement list, 5262 settlement with fee-category totals
+    bad("5261", "missing psn_no", "psn_no", {DATA + "psn_no": DROP}),
+    bad("5261", "endtime before begntime", "endtime",
+        {DATA + "begntime": "2024-03-02 00:00:00", DATA + "endtime": "2024-03-01 00:00:00"}),
+    bad("5261", "setl_id as a number", "setl_id", {DATA + "setl_id": 4400}),
+    bad("5262", "neither setl_id nor mdtrt_id", "setl_id or mdtrt_id", {DATA + "setl_id": DROP}),
+    bad("5262", "settlement of another person", "setl_id", {DATA + "psn_no": NOBODY}),
+    bad("5262", "settlement of nothing", "setl_id", {DATA + "setl_id": NO_ID}),
+    bad("5262", "settlement of another visit", "mdtrt_id",
+        {DATA + "mdtrt_id": of("open.mdtrt_id")}),
     # 5205 chronic medication query
     bad("5205", "missing psn_no", "psn_no", {DATA + "psn_no": DROP}),
     bad("5205", "endtime before begntime", "endtime",
@@ -562,6 +600,8 @@ def assert_refused(response: httpx.Response, names: str) -> dict[str, Any]:
     assert isinstance(err, str) and err.strip()
     assert len(err) <= 200, err
     assert names in err, f"err_msg does not name {names!r}: {err}"
+    assert CHINESE_FIRST.match(err), f"err_msg must start in Chinese: {err}"
+    assert CODE.search(err), f"err_msg must keep its [code]: {err}"
     return answer
 
 
@@ -766,7 +806,7 @@ def test_a_lone_surrogate_is_refused_naming_its_field(
     assert b"\\ud800" in body
     before = province.snapshot()
     answer = assert_refused(province.post(body), field_name)
-    assert answer["err_msg"].startswith("[invalid_input]")
+    assert "[invalid_input]" in answer["err_msg"]
     assert "surrogate" in answer["err_msg"] and "[internal]" not in answer["err_msg"]
     assert province.snapshot() == before
 
@@ -790,5 +830,6 @@ def test_a_long_error_keeps_its_code_in_front_within_200_characters(
     monkeypatch.setitem(TRANSACTIONS, "2201", replace(TRANSACTIONS["2201"], run=unreachable))
     envelope = province.envelope("2201", register(ctx), insuplc=ctx.chen.insuplc)
     answer = assert_refused(province.post(envelope), "did not answer")
-    assert answer["err_msg"].startswith("[peer_unavailable] province 510000")
+    assert answer["err_msg"].startswith("参保地未响应")
+    assert "[peer_unavailable] (province 510000" in answer["err_msg"]
     assert len(answer["err_msg"]) == 200

@@ -120,8 +120,9 @@ def test_3202_balances_when_every_row_matches(node: Province, day: dict[str, Any
     rows = [detail_row(s) for s in (*day["kept"], day["cancelled"], day["inpatient"])]
     rows.append(detail_row(day["cancel"], refund=True))
     out = day["his"].call("3202", details_input(rows))
-    assert out["stmt_rslt"] == "0", out["mismatches"]
-    assert (out["detail_cnt"], out["matched_cnt"], out["mismatch_cnt"]) == (5, 5, 0)
+    assert out["stmt_rslt"] == "0", out["detail"]
+    assert out["detail"] == []
+    assert out["stmt_rslt_dscr"].startswith("对账平：机构 5 笔，中心 5 笔，一致 5 笔，不符 0 笔")
 
 
 def test_3202_lists_each_mismatch_by_setl_id(node: Province, day: dict[str, Any]) -> None:
@@ -133,15 +134,16 @@ def test_3202_lists_each_mismatch_by_setl_id(node: Province, day: dict[str, Any]
             detail_row(first, setl_id=ghost)]
     out = day["his"].call("3202", details_input(rows))
     assert out["stmt_rslt"] == "1"
-    problems = {m["setl_id"]: m["stmt_rslt"] for m in out["mismatches"]}
-    assert problems == {second["setl_id"]: "differs", ghost: "missing_at_node",
-                        day["cancel"]["setl_id"]: "missing_at_institution",
-                        day["inpatient"]["setl_id"]: "missing_at_institution"}
-    differs = next(m for m in out["mismatches"] if m["setl_id"] == second["setl_id"])
-    assert "medfee_sumamt" in differs["memo"]
-    assert differs["institution"]["medfee_sumamt"] == 999.99
-    assert differs["centre"]["medfee_sumamt"] == 281.0
-    assert (out["detail_cnt"], out["matched_cnt"], out["mismatch_cnt"]) == (4, 2, 4)
+    problems = {m["setl_id"]: m["stmt_rslt"] for m in out["detail"]}
+    assert problems == {second["setl_id"]: "3", ghost: "1",  # differs, missing at the node
+                        day["cancel"]["setl_id"]: "2",  # missing at the institution
+                        day["inpatient"]["setl_id"]: "2"}
+    differs = next(m for m in out["detail"] if m["setl_id"] == second["setl_id"])
+    assert differs["memo"].startswith("金额或标志不符；medfee_sumamt 机构 999.99，中心 281.00 (")
+    assert differs["medfee_sumamt"] == 999.99  # the institution's row, the node's in memo
+    cancel = next(m for m in out["detail"] if m["setl_id"] == day["cancel"]["setl_id"])
+    assert cancel["refd_setl_flag"] == "1" and cancel["medfee_sumamt"] < 0
+    assert "机构 4 笔，中心 5 笔，一致 2 笔，不符 4 笔" in out["stmt_rslt_dscr"]
     with node.node.store.tx() as tx:
         saved = [r for r in tx.rows("reconciliation_reports") if r.report["infno"] == "3202"]
     assert saved[-1].report["mismatch_cnt"] == 4 and saved[-1].balanced is False

@@ -18,7 +18,7 @@ import pytest
 import yaml
 
 from medsettle.adapters.files import policies_dir
-from medsettle.adapters.his.client import HisClient, Patient, beijing_now
+from medsettle.adapters.his.client import HisClient, Patient, beijing_now, cumulative
 from medsettle.core.benefits import AMOUNT_FIELDS
 from tests.e2e import fixtures as f
 from tests.e2e.harness import Federation, running
@@ -29,6 +29,8 @@ BANDS = [{"upto": 2000000, "ratio": "0.80"}, {"upto": 5000000, "ratio": "0.88"},
 FENG = f.employee(7, "冯晴")
 YEAR = str(beijing_now().year)  # Chengdu's medical year is the calendar year
 BEFORE = {"pool_base": {"main": 1500000}, "pool_paid": {"main": 1200000}}
+#: 5206 cum_type_code of pool_base.main and pool_paid.main (docs/his-integration.md).
+POOL_BASE, POOL_PAID = "C0302-00", "C0301-00"
 LINES = [(f.SERVICE_BED, "100.00", "5"), (f.DRUG_B, "268.00", "15"),
          (f.DRUG_B_CAPPED, "12800.00", "1"), (f.SERVICE_C, "1500.00", "1")]
 #: The same lines as the treating place's catalogue classifies them (fixtures.GUANGDONG_CATALOGUE).
@@ -79,9 +81,7 @@ def fen(yuan: float) -> int:
 
 
 def accumulations(his: HisClient, who: Patient) -> dict[str, Any]:
-    out = his.call("5206", {"data": {"psn_no": who.psn_no}}, insuplc=who.insuplc)
-    result: dict[str, Any] = out.get("data", out)["accumulators"]
-    return result
+    return cumulative(his.call("5206", {"data": {"psn_no": who.psn_no}}, insuplc=who.insuplc))
 
 
 def test_a_banded_stay_over_http_equals_calc_and_its_cancel_restores_pool_base(
@@ -103,10 +103,10 @@ def test_a_banded_stay_over_http_equals_calc_and_its_cancel_restores_pool_base(
     assert [s["code"] for s in expected["explanation"]][3] == "ratio.banded"
     assert expected["result"]["hifp_pay"] == 400000 + 555984  # 0.80 × 500,000 + 0.88 × 631,800
     after = accumulations(his, who)
-    assert fen(after["pool_base"]["main"]) == 1500000 + eligible
-    assert fen(after["pool_paid"]["main"]) == 1200000 + expected["result"]["hifp_pay"]
+    assert fen(after[POOL_BASE]) == 1500000 + eligible
+    assert fen(after[POOL_PAID]) == 1200000 + expected["result"]["hifp_pay"]
 
     visit.cancel(info["setl_id"], inpatient=True)
     restored = accumulations(his, who)
-    assert fen(restored["pool_base"]["main"]) == 1500000
-    assert fen(restored["pool_paid"]["main"]) == 1200000
+    assert fen(restored[POOL_BASE]) == 1500000
+    assert fen(restored[POOL_PAID]) == 1200000

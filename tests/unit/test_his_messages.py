@@ -166,6 +166,16 @@ VALID: dict[str, dict[str, Any]] = {
     "5204": {"data": {"psn_no": PSN, "setl_id": None, "mdtrt_id": MDTRT}},
     "5205": {"data": {"psn_no": PSN, "begntime": "", "endtime": "2024-03-31 23:59:59"}},
     "5206": {"data": {"psn_no": PSN, "cum_ym": "202403"}},
+    "3101": {"data": {"task_id": "T1", "rule_ids": "R03,R06", "patient_dtos": [
+        {"patn_id": PSN, "curr_mdtrt_id": MDTRT, "fsi_encounter_dtos": [
+            {"mdtrt_id": MDTRT, "fsi_order_dtos": [
+                {"rx_id": "RX1", "hilist_code": "XA01ABD075A002010100483", "cnt": "2",
+                 "pric": "10.5"}]}]}]}},
+    "3103": {"data": {"task_id": "T2"}, "patient_dtos": [{"patn_id": PSN,
+                                                          "curr_mdtrt_id": MDTRT}]},
+    "5261": {"data": {"psn_no": PSN, "mdtrt_id": MDTRT, "begntime": "2024-01-01 00:00:00",
+                      "endtime": ""}},
+    "5262": {"data": {"psn_no": PSN, "setl_id": "S1", "mdtrt_id": MDTRT}},
 }
 
 # (infno, path inside `input` to change, new value or DELETE, the expected error field)
@@ -264,6 +274,18 @@ BAD_INPUTS: list[tuple[str, str, object, str]] = [
     ("2601", "data.omsgid", "H" * 31, "input.data.omsgid"),
     ("2601", "data.omsgid", "H4403 0400", "input.data.omsgid"),
     ("2601", "data.psn_no", DELETE, "input.data.psn_no"),
+    ("3101", "data.rule_ids", "R3", "input.data.rule_ids"),
+    ("3101", "data.patient_dtos", DELETE, "input.patient_dtos"),
+    ("3101", "data.task_id", "x" * 51, "input.data.task_id"),
+    ("3103", "patient_dtos", [], "input.patient_dtos"),
+    ("3103", "patient_dtos", "x", "input.patient_dtos"),
+    ("3103", "data", DELETE, "input.data"),
+    ("5261", "data.psn_no", DELETE, "input.data.psn_no"),
+    ("5261", "data.endtime", "2023-12-31 00:00:00", "input.data.endtime"),
+    ("5261", "data.setl_id", 7.0, "input.data.setl_id"),
+    ("5262", "data.mdtrt_id", "../visits", "input.data.mdtrt_id"),
+    ("5262", "data.psn_no", "", "input.data.psn_no"),
+    ("5262", "data", [], "input.data"),
     ("3201", "data.medfee_sumamt", -1, "input.data.medfee_sumamt"),
     ("3201", "data.fixmedins_setl_cnt", 1.5, "input.data.fixmedins_setl_cnt"),
     ("3201", "data.stmt_enddate", "2024-02-28", "input.data.stmt_enddate"),

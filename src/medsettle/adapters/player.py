@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 import threading
 from collections import Counter, defaultdict
 from collections.abc import Callable, Mapping, Sequence
@@ -131,9 +130,8 @@ class Player:
 
     def _record_failure(self, visit: PlannedVisit, exc: Exception) -> None:
         province = visit.insured_province
-        code = re.match(r"\S+: \[([a-z_]+)\]", str(exc))
-        reason = "http" if isinstance(exc, httpx.HTTPError) else (
-            code.group(1) if code else "other")
+        code = exc.code if isinstance(exc, HisError) else None
+        reason = "http" if isinstance(exc, httpx.HTTPError) else (code or "other")
         with self.tally.lock:
             self.tally.visits[province] += 1
             if visit.expect != "settle" and reason in ("not_filed", "institution_suspended"):

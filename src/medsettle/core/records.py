@@ -77,6 +77,7 @@ class SettlementRecord:
     benefit_class: str = ""
     delta: Mapping[str, int] | None = None  # accumulator changes ("dedc_paid.inpatient": fen)
     policy_hash: str = ""  # content hash of the parameter set (with policy_id: exactly which)
+    invoice_no: str = ""  # the hospital's invoice number (发票号), as 2207/2304 sent it
 
     @property
     def cross_province(self) -> bool:

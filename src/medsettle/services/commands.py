@@ -133,6 +133,7 @@ class Settle:
     use_account: bool = False
     interim: bool = False  # 中途结算 of a stay not yet discharged
     cert_type: str = ""
+    invoice_no: str = ""  # the hospital's invoice number (发票号), kept with the settlement
 
 
 @dataclass(frozen=True)
@@ -166,9 +167,12 @@ class VisitsQuery:
 
 @dataclass(frozen=True)
 class SettlementsQuery:
-    """5203/5204: a person's settlements (or fee lines) by settlement or visit."""
+    """5203/5204/5261/5262: a person's settlements (or fee lines) by settlement or visit, and
+    (5261) settled in a period."""
 
     origin: Origin
     person_id: str
     settlement_id: str | None = None
     visit_id: str | None = None
+    begins: datetime | None = None
+    ends: datetime | None = None

@@ -108,7 +108,7 @@ def settle(t: Treating, cmd: c.Settle, now: datetime, reply: Reply) -> Settlemen
         insutype=visit.insutype, settled_at=view.settled_at, medical_year=answer.medical_year,
         amounts=answer.amounts, msgid=msgid, balance=answer.balance,
         policy_id=answer.policy_id, policy_hash=answer.policy_hash,
-        benefit_class=answer.benefit_class)
+        benefit_class=answer.benefit_class, invoice_no=cmd.invoice_no)
     with t.db.tx() as tx:
         reply.record(tx, view)
         if not tx.settle_treated_visit(visit.visit_id, [line.serial for line in lines],

@@ -32,7 +32,8 @@ from medsettle.core.records import (
 SETTLEMENT_COLUMNS = {"settlement_id": "setl_id", "cancels": "ref_setl_id", "visit_id": "mdtrt_id",
                       "person_id": "psn_no", "insured_region": "insu_admdvs",
                       "treating_region": "mdtrtarea_admvs", "institution": "fixmedins_code",
-                      "settled_at": "setl_time", "balance": "balc"}
+                      "settled_at": "setl_time", "balance": "balc",
+                      "invoice_no": "invono"}
 TREATED_VISIT_COLUMNS = {"visit_id": "mdtrt_id", "person_id": "psn_no",
                          "insured_region": "insuplc_admdvs", "institution": "fixmedins_code",
                          "hospital_no": "ipt_otp_no", "begins": "begntime", "ends": "endtime"}
@@ -56,7 +57,8 @@ def settlement_row(s: SettlementRecord) -> dict[str, Any]:
             "setl_time": s.settled_at, "medical_year": s.medical_year,
             **s.amounts.as_dict(), "balc": s.balance, "policy_id": s.policy_id,
             "policy_hash": s.policy_hash, "benefit_class": s.benefit_class,
-            "delta": None if s.delta is None else dict(s.delta), "msgid": s.msgid}
+            "delta": None if s.delta is None else dict(s.delta), "msgid": s.msgid,
+            "invono": s.invoice_no}
 
 
 def settlement_of(row: Any) -> SettlementRecord:
@@ -71,7 +73,7 @@ def settlement_of(row: Any) -> SettlementRecord:
         amounts=Amounts(**{name: int(m[name]) for name in AMOUNT_FIELDS}), msgid=m["msgid"],
         cancels=m["ref_setl_id"], balance=int(m["balc"]), policy_id=m["policy_id"] or "",
         policy_hash=m["policy_hash"] or "", benefit_class=m["benefit_class"] or "",
-        delta=m["delta"])
+        delta=m["delta"], invoice_no=m["invono"] or "")
 
 
 def treated_visit_row(v: TreatedVisit) -> dict[str, Any]:

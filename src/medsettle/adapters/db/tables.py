@@ -218,6 +218,7 @@ settlements = Table(  # both roles: the insured place's record and the treating 
     Column("delta", JSON),
     Column("msgid", String(30), nullable=False),
     Column("policy_hash", String(64), nullable=False, default=""),  # the set's content hash
+    Column("invono", String(20), nullable=False, default=""),  # the hospital's invoice number
     Index("ix_settlements_setl_time", "setl_time"),
 )
 

@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo
 import httpx
 
 from medsettle.adapters.his.envelope import read_err_msg, read_infcode
+from medsettle.adapters.his.err_msg import code_of
 from medsettle.adapters.http_pool import HttpPool
 
 
@@ -26,6 +27,11 @@ class HisError(Exception):
         self.infno = infno
         self.answer = answer
         super().__init__(f"{infno}: {read_err_msg(answer)}")
+
+    @property
+    def code(self) -> str | None:
+        """The error code the gateway put in err_msg (`not_filed`, …), None if none."""
+        return code_of(read_err_msg(self.answer))
 
 
 class HisClient:
@@ -89,6 +95,12 @@ class HisClient:
         return self.call("1101", {"data": {"mdtrt_cert_type": cert_type, "mdtrt_cert_no": cert_no,
                                            "card_sn": card_sn, "begntime": "", "psn_cert_type": "",
                                            "certno": "", "psn_name": ""}}, insuplc=insuplc)
+
+
+def cumulative(output: dict[str, Any]) -> dict[str, Any]:
+    """A 5206 answer as {cum_type_code: cum}, e.g. {"C0101-11": 2, "C0601": 1000.0} (the codes
+    are listed in docs/his-integration.md)."""
+    return {row["cum_type_code"]: row["cum"] for row in output["cuminfo"]}
 
 
 class Patient:
@@ -191,15 +203,16 @@ class VisitFlow:
         return self.his.call("2402", {"dscginfo": info, "diseinfo": []}, insuplc=self.p.insuplc)
 
     def settle(self, total_yuan: str, *, inpatient: bool = False, pre: bool = False,
-               acct: bool = False, msgid: str | None = None) -> Any:
-        """2206/2207 (outpatient) or 2303/2304 (inpatient) with the visit's total in yuan."""
+               acct: bool = False, msgid: str | None = None, invono: str = "") -> Any:
+        """2206/2207 (outpatient) or 2303/2304 (inpatient) with the visit's total in yuan (and
+        the hospital's invoice number, kept with the settlement)."""
         infno = ("2303" if pre else "2304") if inpatient else ("2206" if pre else "2207")
         data = {"psn_no": self.p.psn_no, "mdtrt_cert_type": self.p.cert_type,
                 "mdtrt_cert_no": self.p.cert_no, "card_sn": self.p.card_sn,
                 "med_type": "21" if inpatient else "11", "medfee_sumamt": total_yuan,
                 "psn_setlway": "01", "mdtrt_id": self.mdtrt_id,
                 "chrg_bchno": "0000", "insutype": self.p.insutype,
-                "acct_used_flag": "1" if acct else "0", "invono": "",
+                "acct_used_flag": "1" if acct else "0", "invono": invono,
                 "mid_setl_flag": "0", "insuplc_admdvs": self.p.insuplc,
                 "mdtrtarea_admvs": self.his.admdvs, "certno": self.p.certno,
                 "psn_cert_type": "01", "psn_name": self.p.name}

@@ -30,6 +30,7 @@ from medsettle.adapters.his.envelope import (
     ref_msgid,
     success,
 )
+from medsettle.adapters.his.err_msg import err_msg, internal_err_msg
 from medsettle.adapters.his.transactions import TRANSACTIONS, Transaction, national_field
 from medsettle.adapters.observability import Metrics, mask
 from medsettle.core.calendar import business_time
@@ -74,9 +75,8 @@ class HisGateway:
         except Exception:  # a bug must not crash the node nor leave the HIS without an answer
             logger.exception("message failed unexpectedly", extra={"infno": infno})
             self.metrics.errors.labels("internal").inc()
-            answer = failure("[internal] internal error; nothing was settled for this message",
-                             ref=self._ref(received), received=business_time(received),
-                             now=business_time(self.clock()))
+            answer = failure(internal_err_msg(), ref=self._ref(received),
+                             received=business_time(received), now=business_time(self.clock()))
         outcome = "ok" if answer["infcode"] == 0 else "error"
         self.metrics.requests.labels(infno, outcome).inc()
         self.metrics.latency.labels(infno).observe(time.perf_counter() - started)
@@ -160,7 +160,7 @@ class HisGateway:
         logger.warning("message refused", extra={
             "msgid": env.msgid if env else None, "infno": env.infno if env else None,
             "code": exc.code, "field": getattr(exc, "field", None), "err": mask_text(str(exc))})
-        return failure(f"[{exc.code}] {exc}", ref=self._ref(received),
+        return failure(err_msg(exc), ref=self._ref(received),
                        received=business_time(received), now=business_time(self.clock()))
 
     def _ref(self, received: datetime) -> str:

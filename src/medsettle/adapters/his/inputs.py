@@ -26,6 +26,7 @@ from medsettle.adapters.his.inputs_other import (
     Referral,
     Reversal,
     RevokeReferral,
+    SettlementListQuery,
     SettlementQuery,
     parse_accumulation_query,
     parse_period_query,
@@ -34,6 +35,7 @@ from medsettle.adapters.his.inputs_other import (
     parse_referral,
     parse_reversal,
     parse_revoke_referral,
+    parse_settlement_list_query,
     parse_settlement_query,
 )
 from medsettle.adapters.his.inputs_settle import (
@@ -76,13 +78,15 @@ __all__ = [
     "AccumulationQuery", "Admission", "AdmissionChange", "Agent",
     "CancelFees", "CancelRegister", "CancelSettlement", "Credential", "Diagnosis", "Discharge",
     "FeeLine", "FeeUpload", "PeriodQuery", "PersonQuery", "ReconcileDetails", "ReconcileTotals",
-    "Referral", "Register", "Reversal", "RevokeReferral", "Settle", "SettlementQuery", "SignIn",
+    "Referral", "Register", "Reversal", "RevokeReferral", "Settle", "SettlementListQuery",
+    "SettlementQuery", "SignIn",
     "TransactionInput", "VisitInfo", "VisitRef", "parse_accumulation_query", "parse_admission",
     "parse_admission_change", "parse_cancel_fee_batch", "parse_cancel_fee_lines",
     "parse_cancel_register", "parse_cancel_settlement", "parse_discharge", "parse_fee_upload",
     "parse_inpatient_fee_upload", "parse_inpatient_settle",
     "parse_period_query", "parse_person_query", "parse_reconcile_details",
     "parse_reconcile_totals", "parse_referral", "parse_register", "parse_reversal",
-    "parse_revoke_referral", "parse_settle", "parse_settlement_query", "parse_sign_in",
+    "parse_revoke_referral", "parse_settle", "parse_settlement_list_query",
+    "parse_settlement_query", "parse_sign_in",
     "parse_visit_info", "parse_visit_ref",
 ]

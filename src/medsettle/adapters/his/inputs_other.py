@@ -216,6 +216,29 @@ def parse_settlement_query(input: dict[str, object]) -> SettlementQuery:
 
 
 @dataclass(frozen=True, slots=True)
+class SettlementListQuery:
+    """5261 a person's settlements at the sender's institution: of one settlement or visit, or
+    all of them settled between begntime and endtime."""
+
+    psn_no: str
+    setl_id: str | None
+    mdtrt_id: str | None
+    begntime: datetime | None
+    endtime: datetime | None
+
+
+def parse_settlement_list_query(input: dict[str, object]) -> SettlementListQuery:
+    """5261 `{"data": {psn_no, setl_id?, mdtrt_id?, begntime?, endtime?}}`."""
+    node = Node(input, "input").child("data")
+    query = SettlementListQuery(
+        psn_no=node.code("psn_no", validate_id), setl_id=node.opt_code("setl_id", validate_id),
+        mdtrt_id=node.opt_code("mdtrt_id", validate_id), begntime=node.opt_moment("begntime"),
+        endtime=node.opt_moment("endtime"))
+    _check_order(node, query.begntime, query.endtime, "endtime")
+    return query
+
+
+@dataclass(frozen=True, slots=True)
 class AccumulationQuery:
     """5206 a person's accumulations (累计信息), optionally for one month `yyyyMM`."""
 

@@ -20,7 +20,7 @@ from medsettle.adapters.his.outputs import yuan
 from medsettle.adapters.his.reader import Node
 from medsettle.core.errors import InvalidInput
 from medsettle.core.money import fen_to_yuan
-from medsettle.core.records import SettlementRecord
+from medsettle.core.records import SettlementKind, SettlementRecord
 from medsettle.services import institution_reconcile as rc
 from medsettle.services import treating as tr
 from medsettle.services.institution_reconcile import CLEARING_TYPES, Totals
@@ -119,6 +119,36 @@ def _mismatch(m: rc.Mismatch) -> dict[str, Any]:
             "institution": declared(m.declared), "centre": recorded(m.recorded)}
 
 
+#: A mismatch's problem → its row's stmt_rslt and the Chinese a clerk reads.
+_DETAIL_RESULTS = {"missing_at_node": ("1", "中心无此结算"),
+                   "missing_at_institution": ("2", "机构未上报此结算"),
+                   "differs": ("3", "金额或标志不符")}
+
+
+def _detail_row(m: rc.Mismatch, memo: str) -> dict[str, Any]:
+    """A 3202 result row in national fields: the institution's values when it declared the
+    settlement, else the node's; stmt_rslt 1/2/3 and a memo naming both sides."""
+    code, words = _DETAIL_RESULTS[m.problem]
+    if m.declared is not None and m.recorded is not None:
+        own = m.recorded.amounts.as_dict()
+        sides = [f"{k} 机构 {fen_to_yuan(m.declared.amounts[k])}，中心 {fen_to_yuan(own[k])}"
+                 for k in rc.DETAIL_AMOUNTS if m.declared.amounts[k] != own[k]]
+        words = "；".join([words, *sides])
+    if m.declared is not None:
+        d = m.declared
+        amounts, visit, person, refund = d.amounts, d.visit_id, d.person_id, d.refund
+    else:
+        r = m.recorded
+        if r is None:
+            raise ValueError(f"mismatch {m.settlement_id} has neither side")
+        amounts, visit, person = r.amounts.as_dict(), r.visit_id, r.person_id
+        refund = r.kind is SettlementKind.CANCEL
+    return {"setl_id": m.settlement_id, "mdtrt_id": visit, "psn_no": person,
+            **{k: yuan(amounts[k]) for k in rc.DETAIL_AMOUNTS},
+            "refd_setl_flag": "1" if refund else "0", "stmt_rslt": code,
+            "memo": f"{words} ({m.problem}: {memo})"[:500]}
+
+
 def details(t: tr.Treating, env: Envelope, cmd: ReconcileDetails, now: datetime
             ) -> dict[str, Any]:
     """3202: the institution's settlement rows against the node's, per setl_id."""
@@ -126,12 +156,17 @@ def details(t: tr.Treating, env: Envelope, cmd: ReconcileDetails, now: datetime
         t.db, env.fixmedins_code, cmd.stmt_begndate, cmd.stmt_enddate))
     counts = {"detail_cnt": result.declared_count, "centre_cnt": result.recorded_count,
               "matched_cnt": result.matched, "mismatch_cnt": len(result.mismatches)}
-    dscr = "对账平 (balanced)" if result.balanced else "对账不平 (not balanced): " + ", ".join(
-        f"{k} {v}" for k, v in result.by_problem.items() if v)
+    tally = (f"机构 {result.declared_count} 笔，中心 {result.recorded_count} 笔，一致 "
+             f"{result.matched} 笔，不符 {len(result.mismatches)} 笔")
+    dscr = f"对账平：{tally} (balanced)" if result.balanced else (
+        f"对账不平：{tally} (not balanced: " + ", ".join(
+            f"{k} {v}" for k, v in result.by_problem.items() if v) + ")")
     mismatches = [_mismatch(m) for m in result.mismatches]
     answer = {"setl_optins": cmd.setl_optins, "file_qury_no": cmd.file_qury_no or "",
-              "stmt_rslt": "0" if result.balanced else "1", "stmt_rslt_dscr": dscr, **counts,
-              **_wire(result.node), "mismatches": mismatches}
+              "stmt_rslt": "0" if result.balanced else "1", "stmt_rslt_dscr": dscr,
+              **_wire(result.node),
+              "detail": [_detail_row(m, row["memo"])
+                         for m, row in zip(result.mismatches, mismatches, strict=True)]}
     rc.save_report(t.db, cmd.stmt_enddate, env.fixmedins_code, result.balanced, {
         "infno": "3202", "msgid": env.msgid, "stmt_begndate": cmd.stmt_begndate.isoformat(),
         "stmt_enddate": cmd.stmt_enddate.isoformat(), **counts, "node": _node_doc(result.node),

@@ -16,13 +16,17 @@ from typing import Any
 
 from medsettle.adapters.his import inputs as his_in
 from medsettle.adapters.his import views
+from medsettle.adapters.his import views_queries as vq
 from medsettle.adapters.his.envelope import Envelope
+from medsettle.adapters.his.inputs_audit import Audit, parse_audit
 from medsettle.adapters.his.reconcile import details, totals
+from medsettle.adapters.his.views_audit import audit_result
 from medsettle.core.calendar import business_date
 from medsettle.core.errors import InvalidCode, InvalidInput
 from medsettle.services import commands as c
 from medsettle.services import exchange as x
 from medsettle.services import treating as tr
+from medsettle.services import treating_audit as ta
 from medsettle.services import treating_queries as tq
 from medsettle.services import treating_settle as ts
 from medsettle.services.ports import Reply
@@ -81,7 +85,7 @@ def _upload(env: Envelope, i: Any) -> c.UploadFees:
 def _settle(env: Envelope, i: Any, *, inpatient: bool, persist: bool) -> c.Settle:
     return c.Settle(ref(env, i.mdtrt_id, i.psn_no), total=i.medfee_sumamt, inpatient=inpatient,
                     persist=persist, use_account=i.acct_used, interim=bool(i.mid_setl),
-                    cert_type=i.mdtrt_cert_type)
+                    cert_type=i.mdtrt_cert_type, invoice_no=i.invono or "")
 
 
 def _insured_region(env: Envelope) -> str:
@@ -119,14 +123,36 @@ def _fees_transaction(*, inpatient: bool) -> Transaction:
 
 def _cancel_fees_transaction(parse: Callable[[dict[str, Any]], Any]) -> Transaction:
     return Transaction(
-        parse=parse, reversible=True,
+        parse=parse, reversible=True, output=_small,
         run=lambda t, env, i, now, reply: tr.cancel_fees(t, c.CancelFees(
             ref(env, i.mdtrt_id, i.psn_no), batch=i.chrg_bchno, serial=i.feedetl_sn,
             everything=i.everything), reply))
 
 
 def _small(result: dict[str, Any], env: Envelope, i: Any, received: datetime) -> Any:
-    return views.renamed(result)
+    return vq.small(result)
+
+
+def _settlements(env: Envelope, i: Any) -> c.SettlementsQuery:
+    return c.SettlementsQuery(origin(env), i.psn_no, i.setl_id, i.mdtrt_id)
+
+
+def _audit(t: tr.Treating, env: Envelope, i: Audit, now: datetime) -> list[ta.Finding]:
+    visits = [ta.AuditVisit(ref(env, p.mdtrt_id, p.patn_id), tuple(
+        ta.Order(o.rx_id, o.hilist_code, o.hilist_name, o.cnt, o.pric) for o in p.orders))
+        for p in i.patients]
+    return ta.audit(t, visits, i.rule_ids, now)
+
+
+def _audit_transaction() -> Transaction:
+    """3101 事前 (before the orders are billed) and 3103 事中 (before settlement)."""
+    return Transaction(
+        parse=parse_audit, read_only=True,
+        run=lambda t, env, i, now, reply: _audit(t, env, i, now),
+        output=lambda found, env, i, received: audit_result(
+            found, i.task_id, frozenset(o.rx_id for p in i.patients for o in p.orders)),
+        fields={"person_id": "input.data.patient_dtos[].patn_id",
+                "visit_id": "input.data.patient_dtos[].curr_mdtrt_id"})
 
 
 def _reversible(reversal: Any) -> Any:
@@ -233,35 +259,46 @@ TRANSACTIONS: dict[str, Transaction] = {
         run=lambda t, env, i, now, reply: _ask(
             t, reply, _insured_region(env), "revoke_filing", env.msgid,
             x.RevokeReferral(i.psn_no, i.trt_dcla_detl_sn)),
-        output=lambda done, env, i, received: {"trt_dcla_detl_sn": done.filing_no,
-                                               "revoked": done.revoked}),
+        output=lambda done, env, i, received: {
+            "trt_dcla_detl_sn": done.filing_no,
+            "memo": "已撤销备案" if done.revoked else "备案已不在有效期，无需撤销"}),
+    "3101": _audit_transaction(),
+    "3103": _audit_transaction(),
     "3201": Transaction(parse=his_in.parse_reconcile_totals, run=_reconcile(totals)),
     "3202": Transaction(parse=his_in.parse_reconcile_details, run=_reconcile(details)),
     "5201": Transaction(
         parse=his_in.parse_period_query, read_only=True,
         run=lambda t, env, i, now, reply: tq.visits_of(t, c.VisitsQuery(
             origin(env), i.psn_no, i.begntime, i.endtime)),
-        output=lambda found, env, i, received: views.visits(found)),
+        output=lambda found, env, i, received: vq.visits(found)),
     "5203": Transaction(
         parse=his_in.parse_settlement_query, read_only=True,
-        run=lambda t, env, i, now, reply: tq.settlements_of(t, c.SettlementsQuery(
-            origin(env), i.psn_no, i.setl_id, i.mdtrt_id)),
-        output=lambda found, env, i, received: views.settlements(found)),
+        run=lambda t, env, i, now, reply: tq.settlement_of(t, _settlements(env, i)),
+        output=lambda found, env, i, received: vq.settlement(found)),
     "5204": Transaction(
         parse=his_in.parse_settlement_query, read_only=True,
-        run=lambda t, env, i, now, reply: tq.fee_lines_of(t, c.SettlementsQuery(
-            origin(env), i.psn_no, i.setl_id, i.mdtrt_id)),
-        output=lambda found, env, i, received: views.fee_lines(found)),
+        run=lambda t, env, i, now, reply: tq.fee_lines_of(t, _settlements(env, i)),
+        output=lambda found, env, i, received: vq.fee_lines(found)),
     "5205": Transaction(
         parse=his_in.parse_period_query, read_only=True,
         run=lambda t, env, i, now, reply: tq.visits_of(t, c.VisitsQuery(
             origin(env), i.psn_no, i.begntime, i.endtime, chronic_only=True)),
-        output=lambda found, env, i, received: views.visits(found)),
+        output=lambda found, env, i, received: vq.visits(found)),
     "5206": Transaction(
         parse=his_in.parse_accumulation_query, read_only=True,
         run=lambda t, env, i, now, reply: t.insured.call(
             _insured_region(env), "accumulations", "", x.Accumulations(i.psn_no)),
-        output=lambda answer, env, i, received: views.accumulations(answer)),
+        output=lambda answer, env, i, received: vq.accumulations(answer)),
+    "5261": Transaction(
+        parse=his_in.parse_settlement_list_query, read_only=True,
+        run=lambda t, env, i, now, reply: tq.settlements_of(t, c.SettlementsQuery(
+            origin(env), i.psn_no, i.setl_id, i.mdtrt_id, i.begntime, i.endtime)),
+        output=lambda found, env, i, received: vq.settlement_list(found)),
+    "5262": Transaction(
+        parse=his_in.parse_settlement_query, read_only=True,
+        run=lambda t, env, i, now, reply: tq.settlement_of(t, _settlements(env, i),
+                                                           with_lines=True),
+        output=lambda found, env, i, received: vq.settlement_with_totals(found)),
 }
 
 #: The transactions 2601 may name.
@@ -270,7 +307,7 @@ REVERSIBLE: frozenset[str] = frozenset(k for k, v in TRANSACTIONS.items() if v.r
 #: A use case's English field names → the national paths, wherever no transaction says more.
 FIELDS = {"insured_region": "insuplc_admdvs", "person_id": "psn_no", "cert_no": "mdtrt_cert_no",
           "cert_type": "mdtrt_cert_type", "disease": "dise_codg", "visit_id": "mdtrt_id",
-          "hospital_no": "ipt_otp_no"}
+          "hospital_no": "ipt_otp_no", "settlement_id": "setl_id"}
 _LINE = re.compile(r"lines\[(\d+)\]\.serial")
 
 
