@@ -195,7 +195,8 @@ class Session:
             chrg_bchno=f"CB{serial}", fee_ocur_time=self.visit_time(),
             med_list_codg=line.code, medins_list_codg=f"H{i:04d}",
             det_item_fee_sumamt=(Decimal(line.price) * Decimal(line.count)).quantize(
-                Decimal("0.01")), cnt=line.count, pric=line.price, bilg_dept_codg="A03",
+                Decimal("0.01")), cnt=Decimal(line.count), pric=Decimal(line.price),
+            bilg_dept_codg="A03",
             bilg_dept_name="内科", bilg_dr_codg="D001", bilg_dr_name="李医生")
             for i, line in enumerate(lines, start=1)]
 
