@@ -19,6 +19,7 @@ from rich.table import Table as RichTable
 
 from medsettle.adapters import cli_policy
 from medsettle.adapters.cli_clear import clear_command
+from medsettle.adapters.cli_conformance import conformance_command
 from medsettle.adapters.cli_demo import demo_command, sim_command
 from medsettle.adapters.cli_errors import OneLineGroup, say_error, status_of
 from medsettle.adapters.cli_load import institution_app, load_command
@@ -67,6 +68,7 @@ app.command("verify")(verify_command)
 app.command("supervise")(supervise_command)
 app.command("stats")(stats_command)
 app.command("sandbox")(sandbox_command)
+app.command("conformance")(conformance_command)
 console = Console()
 
 

@@ -1,0 +1,119 @@
+"""`medsettle conformance --platform URL | --his URL`: the integrator's conformance kit
+(docs/conformance.md). Exit status 0 when every scenario passed, 1 when one failed, 2 for bad
+usage; the reports are written either way."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from medsettle.adapters.cli_errors import fail
+from medsettle.adapters.kit.config import KitConfig, load_config
+from medsettle.adapters.kit.his import ORDERS, run_his
+from medsettle.adapters.kit.platform import SCENARIOS, run_scenario
+from medsettle.adapters.kit.recorder import Recorder
+from medsettle.adapters.kit.report import write_reports
+from medsettle.adapters.kit.results import Run, ScenarioResult
+from medsettle.core.errors import MedSettleError
+
+console = Console()
+
+
+def run_platform(url: str, config: KitConfig, names: list[str],
+                 on_done: Callable[[ScenarioResult], None] | None = None) -> Run:
+    """Every named scenario, as a HIS, against the platform at `url`."""
+    run = Run("platform", url)
+    started = time.perf_counter()
+    for name in names:
+        result = run_scenario(name, url, config)
+        run.scenarios.append(result)
+        if on_done is not None:
+            on_done(result)
+    run.seconds = time.perf_counter() - started
+    return run
+
+
+def run_against_his(url: str, config: KitConfig, names: list[str],
+                    on_done: Callable[[ScenarioResult], None] | None = None) -> Run:
+    """Every named scenario, the kit as the platform, driving the HIS at `url`."""
+    run = Run("his", url)
+    started = time.perf_counter()
+    recorder = Recorder()
+    try:
+        recorder.start()
+        run.scenarios = run_his(url, config, names, recorder, on_done=on_done)
+    finally:
+        recorder.stop()
+    run.seconds = time.perf_counter() - started
+    return run
+
+
+def _summary(run: Run) -> Table:
+    table = Table(title=f"Conformance ({run.mode}) of {run.target}")
+    for column in ("scenario", "result", "steps", "first failure (field: rule)"):
+        table.add_column(column)
+    for s in run.scenarios:
+        first = s.failures()[0] if s.failures() else None
+        why = s.error or (f"{first[0].name}: {first[1].text()}" if first else "")
+        table.add_row(s.name, "[green]passed[/]" if s.passed else "[red]FAILED[/]",
+                      str(len(s.steps)), why)
+    return table
+
+
+def conformance_command(
+        platform: Annotated[str | None, typer.Option(
+            help="play a HIS against this platform endpoint (its base URL; POST …/his)")] = None,
+        his: Annotated[str | None, typer.Option(
+            help="play the platform and drive this HIS through its hook (POST …/conformance/run)")]
+        = None,
+        scenario: Annotated[list[str] | None, typer.Option(
+            help="run only this scenario (repeatable); default: all")] = None,
+        config: Annotated[Path | None, typer.Option(
+            help="the platform's test data (JSON/YAML); default: the sandbox's")] = None,
+        report: Annotated[Path, typer.Option(help="folder for conformance.html and .xml")]
+        = Path("conformance-report"),
+) -> None:
+    """Check a platform (--platform) or a HIS (--his) against the national interface's
+    scripted scenarios; reports in HTML and JUnit XML."""
+    if (platform is None) == (his is None):
+        fail("give exactly one of --platform URL and --his URL")
+    url = platform or his or ""
+    if not url.startswith(("http://", "https://")):
+        fail(f"{'--platform' if platform else '--his'}: must be an http:// or https:// URL, "
+             f"not {url!r}")
+    known = SCENARIOS if platform else ORDERS
+    names = scenario or list(known)
+    unknown = [n for n in names if n not in known]
+    if unknown:
+        fail(f"--scenario: unknown {', '.join(unknown)}; known: {', '.join(known)}")
+    try:
+        kit_config = load_config(config)
+    except MedSettleError as exc:
+        fail(str(exc))
+    logging.getLogger("medsettle").setLevel(logging.ERROR)  # the report says what matters
+    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                  TimeElapsedColumn(), console=console, transient=True) as progress:
+        task = progress.add_task("conformance", total=len(names))
+
+        def done(result: ScenarioResult) -> None:
+            mark = "[green]✓[/]" if result.passed else "[red]✗[/]"
+            progress.console.print(f"{mark} {result.name} ({len(result.steps)} steps, "
+                                   f"{result.seconds:.2f} s)")
+            progress.advance(task)
+
+        run = (run_platform(url, kit_config, names, done) if platform
+               else run_against_his(url, kit_config, names, done))
+    page, xml = write_reports(run, report)
+    console.print(_summary(run))
+    passed, total = run.counts()
+    console.print(f"{passed}/{total} scenarios passed in {run.seconds:.2f} s; reports: {page}, "
+                  f"{xml}", highlight=False)
+    raise typer.Exit(0 if run.passed else 1)

@@ -1,0 +1,152 @@
+"""The kit's platform for `medsettle conformance --his`: a sandbox province node (fresh SQLite, in
+process) behind `POST /his`, which records every message a HIS sends, checks its form against
+the SDK's models, and can lose the answer to one message on purpose (HTTP 504, no envelope)."""
+
+from __future__ import annotations
+
+import json
+import socket
+import tempfile
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import uvicorn
+from pydantic import ValidationError
+from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from medsettle.adapters.cli_sandbox import sandbox_node
+from medsettle.adapters.kit.results import Failure
+from medsettle.sdk import RequestEnvelope, request_model
+from medsettle.sdk.client import model_errors
+
+
+@dataclass
+class Received:
+    """One message a HIS sent: its envelope (None if not JSON), the answer, what was wrong."""
+
+    envelope: dict[str, Any] | None
+    answer: dict[str, Any] | None
+    failures: list[Failure] = field(default_factory=list)
+    lost: bool = False  # the kit lost the answer on purpose
+
+    @property
+    def infno(self) -> str:
+        return str((self.envelope or {}).get("infno", "?"))
+
+    @property
+    def msgid(self) -> str:
+        return str((self.envelope or {}).get("msgid", ""))
+
+
+def check_form(raw: bytes) -> tuple[dict[str, Any] | None, list[Failure]]:
+    """The envelope and the failures of its form: the envelope's and the input's models."""
+    try:
+        envelope = json.loads(raw)
+    except ValueError as exc:
+        return None, [Failure("body", "a JSON object, UTF-8", str(exc)[:80])]
+    if not isinstance(envelope, dict):
+        return None, [Failure("body", "a JSON object")]
+    found: list[Failure] = []
+    try:
+        RequestEnvelope.model_validate(envelope)
+    except ValidationError as exc:
+        found += [Failure(path, rule + " (interface.md §2)") for path, rule in model_errors(exc)]
+    try:
+        model = request_model(str(envelope.get("infno")))
+    except KeyError:
+        return envelope, [*found, Failure("infno", "a transaction of the national interface "
+                                                   "the kit knows", repr(envelope.get("infno")))]
+    try:
+        model.model_validate(envelope.get("input"))
+    except ValidationError as exc:
+        found += [Failure(path, rule) for path, rule in model_errors(exc, "input")]
+    return envelope, found
+
+
+class Recorder:
+    """The platform a HIS under test talks to; `begin`/`end` bracket one scenario."""
+
+    def __init__(self, folder: Path | None = None) -> None:
+        self._tmp: tempfile.TemporaryDirectory[str] | None = None
+        if folder is None:
+            self._tmp = tempfile.TemporaryDirectory(prefix="medsettle-kit-")
+            folder = Path(self._tmp.name)
+        self.node = sandbox_node(f"sqlite:///{folder / 'kit-platform.db'}")
+        self.lock = threading.Lock()
+        self.messages: list[Received] = []
+        self.lose: str | None = None  # the infno whose next answer is lost
+        self.url = ""
+        self.server: uvicorn.Server | None = None
+
+    def begin(self, lose: str | None = None) -> None:
+        """Start recording a scenario; with `lose`, the answer to that transaction's next
+        message is lost."""
+        with self.lock:
+            self.messages, self.lose = [], lose
+
+    def end(self) -> list[Received]:
+        """The messages of the scenario."""
+        with self.lock:
+            found, self.messages, self.lose = self.messages, [], None
+        return found
+
+    def receive(self, raw: bytes, headers: dict[str, str]) -> tuple[dict[str, Any] | None, bool]:
+        """Check, answer (through the sandbox node's gateway) and record one message; the
+        answer, and whether it is to be lost."""
+        envelope, failures = check_form(raw)
+        answer = self.node.gateway.handle(raw, headers)
+        with self.lock:
+            lost = envelope is not None and self.lose == envelope.get("infno")
+            if lost:
+                self.lose = None
+            self.messages.append(Received(envelope, answer, failures, lost))
+        return answer, lost
+
+    def app(self) -> Starlette:
+        """`POST /his` and `GET /healthz`."""
+        async def his(request: Request) -> Response:
+            answer, lost = await run_in_threadpool(self.receive, await request.body(),
+                                                   dict(request.headers))
+            if lost:
+                return Response("the conformance kit lost this answer on purpose",
+                                status_code=504)
+            return JSONResponse(answer)
+
+        async def healthz(request: Request) -> Response:
+            return JSONResponse({"status": "ok", "kit": True})
+
+        return Starlette(routes=[Route("/his", his, methods=["POST"]),
+                                 Route("/healthz", healthz)])
+
+    def start(self, host: str = "127.0.0.1", port: int = 0) -> str:
+        """Serve in a background thread; the base URL."""
+        if port == 0:
+            with socket.socket() as sock:
+                sock.bind((host, 0))
+                port = int(sock.getsockname()[1])
+        config = uvicorn.Config(self.app(), host=host, port=port, log_config=None,
+                                access_log=False, loop="asyncio", http="h11")
+        self.server = uvicorn.Server(config)
+        threading.Thread(target=self.server.run, name="kit-platform", daemon=True).start()
+        deadline = time.monotonic() + 10
+        while not self.server.started and time.monotonic() < deadline:
+            time.sleep(0.02)
+        self.url = f"http://{host}:{port}"
+        return self.url
+
+    def stop(self) -> None:
+        """Stop serving and drop the temporary database."""
+        if self.server is not None:
+            self.server.should_exit = True
+            time.sleep(0.2)
+        self.node.stop()
+        self.node.store.engine.dispose()
+        if self._tmp is not None:
+            self._tmp.cleanup()
