@@ -36,7 +36,7 @@ class FeeDetail(Message):
     feedetl_sn: Id
     mdtrt_id: Id
     psn_no: Id
-    chrg_bchno: OptText = ""
+    chrg_bchno: Id
     dise_codg: OptText = ""
     rxno: OptText = ""
     rx_circ_flag: Flag = "0"
