@@ -127,18 +127,7 @@ class Recorder:
 
     def start(self, host: str = "127.0.0.1", port: int = 0) -> str:
         """Serve in a background thread; the base URL."""
-        if port == 0:
-            with socket.socket() as sock:
-                sock.bind((host, 0))
-                port = int(sock.getsockname()[1])
-        config = uvicorn.Config(self.app(), host=host, port=port, log_config=None,
-                                access_log=False, loop="asyncio", http="h11")
-        self.server = uvicorn.Server(config)
-        threading.Thread(target=self.server.run, name="kit-platform", daemon=True).start()
-        deadline = time.monotonic() + 10
-        while not self.server.started and time.monotonic() < deadline:
-            time.sleep(0.02)
-        self.url = f"http://{host}:{port}"
+        self.url, self.server = serve_in_thread(self.app(), host, port)
         return self.url
 
     def stop(self) -> None:
@@ -150,3 +139,22 @@ class Recorder:
         self.node.store.engine.dispose()
         if self._tmp is not None:
             self._tmp.cleanup()
+
+
+def serve_in_thread(app: Any, host: str = "127.0.0.1", port: int = 0
+                    ) -> tuple[str, uvicorn.Server]:
+    """Serve an ASGI app from a daemon thread (a free port if 0); its URL and server (set
+    `should_exit` to stop it)."""
+    if port == 0:
+        with socket.socket() as sock:
+            sock.bind((host, 0))
+            port = int(sock.getsockname()[1])
+    server = uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_config=None,
+                                           access_log=False, loop="asyncio", http="h11"))
+    threading.Thread(target=server.run, name="kit-server", daemon=True).start()
+    deadline = time.monotonic() + 10
+    while not server.started and time.monotonic() < deadline:
+        time.sleep(0.02)
+    if not server.started:
+        raise RuntimeError(f"could not serve on {host}:{port}")
+    return f"http://{host}:{port}", server
