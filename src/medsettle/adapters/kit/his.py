@@ -47,7 +47,7 @@ ORDERS: dict[str, tuple[str, str, str]] = {
 }
 #: Insutype and clearing type the reconciliation scenario asks totals of.
 RECONCILE = {"insutype": "310", "clr_type": "11"}
-UNKNOWN_CERTNO = "44030419990909001X"
+UNKNOWN_CERTNO = "440304199909090015"
 
 
 def _credential(who: KitPerson, kind: str = "02") -> dict[str, str]:
