@@ -71,13 +71,13 @@ def test_the_kit_passes_a_sandbox_node(sandbox_url: str, tmp_path: Path) -> None
     done = subprocess.run([MEDSETTLE, "conformance", "--platform", sandbox_url, "--report",
                            str(tmp_path)], capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stdout + done.stderr
-    assert "9/9 scenarios passed" in done.stdout
+    assert "10/10 scenarios passed" in done.stdout
     suite = ET.parse(tmp_path / "conformance.xml").getroot()
-    assert (suite.get("tests"), suite.get("failures")) == ("9", "0")
+    assert (suite.get("tests"), suite.get("failures")) == ("10", "0")
     assert {case.get("name") for case in suite.iter("testcase")} >= {
         "sign-in", "person-info", "outpatient", "inpatient", "chronic", "cancel", "reversal",
-        "reconciliation", "bad-input"}
-    assert "9 of 9 scenarios passed" in (tmp_path / "conformance.html").read_text()
+        "reconciliation", "bad-input", "cross-institution"}
+    assert "10 of 10 scenarios passed" in (tmp_path / "conformance.html").read_text()
 
 
 class BrokenPlatform:
@@ -187,3 +187,16 @@ def test_bad_usage_is_one_line(args: list[str], says: str) -> None:
     assert result.exit_code == 2
     assert says in result.output
     assert "Traceback" not in result.output
+
+
+def test_the_cli_checks_a_his_and_writes_both_reports(his_server: Any, tmp_path: Path) -> None:
+    url = his_server(CarelessHis())
+    result = CliRunner().invoke(cli_app, ["conformance", "--his", url, "--scenario",
+                                          "outpatient", "--report", str(tmp_path)])
+    assert result.exit_code == 1, result.output
+    assert "0/1 scenarios passed" in result.output
+    suite = ET.parse(tmp_path / "conformance.xml").getroot()
+    assert (suite.get("tests"), suite.get("failures")) == ("1", "1")
+    message = next(suite.iter("failure")).get("message") or ""
+    assert message.startswith("received 2207 [2207 H44030400123") and "insuplc_admdvs" in message
+    assert "FAILED" in (tmp_path / "conformance.html").read_text()

@@ -52,6 +52,9 @@ class KitConfig(BaseModel):
     fixmedins_code: str = sd.HOSPITAL
     fixmedins_name: str = sd.HOSPITAL_NAME
     mdtrtarea_admvs: str = "440304"
+    #: another designated institution of the same area, for the cross-institution scenario
+    other_fixmedins_code: str = sd.OTHER_HOSPITAL
+    other_fixmedins_name: str = "深圳第二示例医院"
     outpatient: KitPerson = Field(default_factory=lambda: _person(sd.BY_KEY["wang"]))
     inpatient: KitPerson = Field(default_factory=lambda: _person(sd.BY_KEY["zhao"]))
     chronic: KitPerson = Field(default_factory=lambda: _person(sd.BY_KEY["zhang"]))

@@ -306,12 +306,53 @@ def bad_input(s: Session) -> None:
     settle(s, visit, pre=False)
 
 
+def cross_institution(s: Session) -> None:
+    """Another institution can neither cancel, reverse nor read this one's settlement; the owner
+    still cancels it."""
+    visit = open_visit(s, s.config.outpatient, s.config.outpatient_lines[:1])
+    settled = settle(s, visit, pre=False) if visit else None
+    if visit is None or settled is None or not settled.setlinfo.setl_id:
+        return
+    msgid, insuplc = s.result.steps[-1].msgid, visit.who.insuplc_admdvs
+    ref = m.SettlementRef(setl_id=settled.setlinfo.setl_id, mdtrt_id=visit.mdtrt_id,
+                          psn_no=visit.psn_no)
+    other = s.other()
+    try:
+        signed = s.send("9001 sign in as another institution", v.SignInRequest(
+            signIn=v.SignIn(opter_no="D0999", mac="00-16-3E-00-00-02", ip="10.0.0.9")),
+            his=other)
+        if signed is None or signed.output is None:
+            return
+        other.sign_no = signed.output.signinoutb.sign_no
+        s.send("2208 by another institution", m.CancelSettleRequest(data=ref), insuplc=insuplc,
+               his=other, expect_ok=False)
+        s.send("2601 by another institution", m.ReversalRequest(data=m.ReversalData(
+            psn_no=visit.psn_no, omsgid=msgid, oinfno="2207")), insuplc=insuplc, his=other,
+            expect_ok=False)
+        seen = s.send("5203 by another institution", q.SettlementQueryRequest(
+            data=q.SettlementQuery(psn_no=visit.psn_no, setl_id=ref.setl_id)),
+            insuplc=insuplc, his=other, expect_ok=None)
+        shown = [] if seen is None or seen.output is None else seen.output.setlinfo
+        s.result.steps[-1].expect(not shown, "output.setlinfo",
+                                  "refused or empty: another institution's settlement is not "
+                                  "shown", [row.setl_id for row in shown])
+    finally:
+        other.close()
+    done = s.send("2208 by the owner", m.CancelSettleRequest(data=ref), insuplc=insuplc)
+    if done is not None and done.output is not None:
+        s.result.steps[-1].expect(done.output.setlinfo.medfee_sumamt == -visit.total,
+                                  "output.setlinfo.medfee_sumamt",
+                                  "the whole settlement negated: the other institution's "
+                                  "attempts changed nothing", str(done.output.setlinfo.medfee_sumamt))
+
+
 Scenario = Callable[[Session], None]
 #: The scenarios, in the order they run.
 SCENARIOS: dict[str, Scenario] = {
     "sign-in": sign_in, "person-info": person_info, "outpatient": outpatient,
     "inpatient": inpatient, "chronic": chronic, "cancel": cancel, "reversal": reversal,
     "reconciliation": reconciliation, "bad-input": bad_input,
+    "cross-institution": cross_institution,
 }
 
 

@@ -83,6 +83,7 @@ class Session:
                  sign_no: str = "") -> None:
         self.config = config
         self.result = result
+        self.base_url, self.timeout = base_url, timeout
         self.lose = LoseAnswer(transport or httpx.HTTPTransport())
         self.his = Client(base_url, config.fixmedins_code, config.fixmedins_name,
                           admdvs=config.mdtrtarea_admvs, retries=1, backoff=0.05,
@@ -93,6 +94,12 @@ class Session:
     def close(self) -> None:
         self.his.close()
 
+    def other(self) -> Client:
+        """A client of the other institution of the test data, over the same transport."""
+        return Client(self.base_url, self.config.other_fixmedins_code,
+                      self.config.other_fixmedins_name, admdvs=self.config.mdtrtarea_admvs,
+                      retries=0, http=httpx.Client(transport=self.lose, timeout=self.timeout))
+
     def step(self, name: str) -> Step:
         """A new step of the scenario."""
         step = Step(name)
@@ -100,13 +107,15 @@ class Session:
         return step
 
     def send(self, name: str, request: Request[OutT], *, insuplc: str = "",
-             msgid: str | None = None, expect_ok: bool | None = True) -> Exchange[OutT] | None:
-        """Send one message, check its answer; None when no answer came."""
+             msgid: str | None = None, expect_ok: bool | None = True,
+             his: Client | None = None) -> Exchange[OutT] | None:
+        """Send one message (as `his`, default the institution under test), check its answer;
+        None when no answer came."""
         step = self.step(name)
         step.infno = request.INFNO
         started = time.perf_counter()
         try:
-            exchange = self.his.send(request, insuplc=insuplc, msgid=msgid)
+            exchange = (his or self.his).send(request, insuplc=insuplc, msgid=msgid)
         except NoAnswer as exc:
             step.expect(False, "(transport)", "the platform answers with an envelope",
                         exc.why)
