@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from medsettle.sdk import money as m
-from medsettle.sdk import queries as q
-from medsettle.sdk import visits as v
+import medsettle.sdk.money as m
+import medsettle.sdk.queries as q
+import medsettle.sdk.visits as v
 from medsettle.sdk.base import Request
 
 REQUESTS: tuple[type[Request[Any]], ...] = (
