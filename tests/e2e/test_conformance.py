@@ -21,6 +21,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from typer.testing import CliRunner
 
+from medsettle.adapters.api.province import serve_province_app
 from medsettle.adapters.cli import app as cli_app
 from medsettle.adapters.cli_conformance import run_against_his, run_platform
 from medsettle.adapters.cli_sandbox import sandbox_node
@@ -30,7 +31,7 @@ from medsettle.adapters.kit.report import html_report, junit_xml
 from medsettle.adapters.kit.results import Run
 from medsettle.adapters.kit.sample_his import SampleHis
 from medsettle.adapters.launcher import MEDSETTLE, free_port
-from medsettle.sdk import Client, NoAnswer
+from medsettle.sdk import Client, NoAnswer, hmac_signer
 from medsettle.sdk import money as m
 
 
@@ -181,6 +182,9 @@ def test_the_kit_fails_a_careless_his_naming_the_field_and_the_rule(his_server: 
     ([], "give exactly one of --platform URL and --his URL"),
     (["--platform", "ftp://x"], "--platform: must be an http:// or https:// URL"),
     (["--platform", "http://x", "--scenario", "nap"], "--scenario: unknown nap"),
+    (["--his", "http://x", "--key", "k"], "--config and --key apply to --platform only"),
+    (["--platform", "http://x", "--key", "k", "--signature", "rsa"],
+     "--signature: must be tif or api"),
 ])
 def test_bad_usage_is_one_line(args: list[str], says: str) -> None:
     result = CliRunner().invoke(cli_app, ["conformance", *args])
@@ -200,3 +204,23 @@ def test_the_cli_checks_a_his_and_writes_both_reports(his_server: Any, tmp_path:
     message = next(suite.iter("failure")).get("message") or ""
     assert message.startswith("received 2207 [2207 H44030400123") and "insuplc_admdvs" in message
     assert "FAILED" in (tmp_path / "conformance.html").read_text()
+
+
+def test_the_kit_signs_when_given_the_institutions_key(tmp_path: Path) -> None:
+    node = sandbox_node(f"sqlite:///{tmp_path / 'signed.db'}")
+    with node.store.tx() as tx:
+        tx.change("institutions", {"fixmedins_code": KitConfig().fixmedins_code},
+                  api_key="kit-key")
+    url, server = serve_in_thread(serve_province_app(node, background=False))
+    try:
+        good = run_platform(url, KitConfig(), ["sign-in"],
+                            signer=hmac_signer("kit-key", KitConfig().fixmedins_code))
+        bad = run_platform(url, KitConfig(), ["sign-in"],
+                           signer=hmac_signer("wrong", KitConfig().fixmedins_code, "api"))
+    finally:
+        server.should_exit = True
+        node.stop()
+    assert good.passed, failures_of(good)
+    assert any("infcode: 0: this message succeeds" in line and "authentication_failed" in line
+               for line in [f"{f.field}: {f.rule} {f.seen}" for _, f in
+                            bad.scenarios[0].failures()])

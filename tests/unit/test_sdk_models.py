@@ -12,7 +12,15 @@ from hypothesis import strategies as st
 from pydantic import ValidationError
 
 from medsettle.adapters.his.transactions import TRANSACTIONS as GATEWAY
-from medsettle.sdk import REQUESTS, TRANSACTIONS, ResponseEnvelope, fen, yuan_of
+from medsettle.sdk import (
+    REQUESTS,
+    TRANSACTIONS,
+    Client,
+    RequestEnvelope,
+    ResponseEnvelope,
+    fen,
+    yuan_of,
+)
 from medsettle.sdk import money as m
 from medsettle.sdk import visits as v
 from medsettle.sdk.base import Request
@@ -107,3 +115,12 @@ def test_the_person_of_an_input_is_found_in_any_node() -> None:
     assert person_of({"data": {"psn_no": "P1"}}) == "P1"
     assert person_of({"feedetail": [{"psn_no": "P2"}]}) == "P2"
     assert person_of({"signIn": {"opter_no": "D"}}) == ""
+
+
+def test_a_deployments_own_envelope_keys_are_sent() -> None:
+    his = Client("http://platform", "H44030400123", "深圳示例医院",
+                 extra_envelope={"serv_code": "CQ01", "serv_sign": "s"})
+    envelope = his.envelope(v.SignInRequest(signIn=v.SignIn(opter_no="D", mac="M", ip="I")))
+    assert (envelope["serv_code"], envelope["serv_sign"]) == ("CQ01", "s")
+    assert RequestEnvelope.model_validate(envelope).infno == "9001"
+    assert envelope["msgid"].startswith("H44030400123") and len(envelope["msgid"]) == 30

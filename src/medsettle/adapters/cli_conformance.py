@@ -23,17 +23,20 @@ from medsettle.adapters.kit.recorder import Recorder
 from medsettle.adapters.kit.report import write_reports
 from medsettle.adapters.kit.results import Run, ScenarioResult
 from medsettle.core.errors import MedSettleError
+from medsettle.sdk import hmac_signer
+from medsettle.sdk.client import Signer
 
 console = Console()
 
 
 def run_platform(url: str, config: KitConfig, names: list[str],
-                 on_done: Callable[[ScenarioResult], None] | None = None) -> Run:
+                 on_done: Callable[[ScenarioResult], None] | None = None,
+                 signer: Signer | None = None) -> Run:
     """Every named scenario, as a HIS, against the platform at `url`."""
     run = Run("platform", url)
     started = time.perf_counter()
     for name in names:
-        result = run_scenario(name, url, config)
+        result = run_scenario(name, url, config, signer=signer)
         run.scenarios.append(result)
         if on_done is not None:
             on_done(result)
@@ -80,6 +83,11 @@ def conformance_command(
             help="the platform's test data (JSON/YAML); default: the sandbox's")] = None,
         report: Annotated[Path, typer.Option(help="folder for conformance.html and .xml")]
         = Path("conformance-report"),
+        key: Annotated[str | None, typer.Option(
+            help="--platform: the institution's key; every request is signed (HMAC-SHA256)")]
+        = None,
+        signature: Annotated[str, typer.Option(help="with --key: the header style, tif or api")]
+        = "tif",
 ) -> None:
     """Check a platform (--platform) or a HIS (--his) against the national interface's
     scripted scenarios; reports in HTML and JUnit XML."""
@@ -94,6 +102,11 @@ def conformance_command(
     unknown = [n for n in names if n not in known]
     if unknown:
         fail(f"--scenario: unknown {', '.join(unknown)}; known: {', '.join(known)}")
+    if his and (config is not None or key is not None):
+        fail("--config and --key apply to --platform only: with --his the kit's own sandbox "
+             "is the platform")
+    if signature not in ("tif", "api"):
+        fail(f"--signature: must be tif or api, not {signature!r}")
     try:
         kit_config = load_config(config)
     except MedSettleError as exc:
@@ -109,7 +122,9 @@ def conformance_command(
                                    f"{result.seconds:.2f} s)")
             progress.advance(task)
 
-        run = (run_platform(url, kit_config, names, done) if platform
+        signer = None if key is None else hmac_signer(
+            key, kit_config.fixmedins_code, "tif" if signature == "tif" else "api")
+        run = (run_platform(url, kit_config, names, done, signer) if platform
                else run_against_his(url, kit_config, names, done))
     page, xml = write_reports(run, report)
     console.print(_summary(run))

@@ -124,6 +124,7 @@ class Client:
                  on_timeout: Literal["reverse", "resend"] = "reverse",
                  http: httpx.Client | None = None, path: str = "/his",
                  operator: tuple[str, str] = ("D0107", "收费员甲"),
+                 extra_envelope: dict[str, str] | None = None,
                  clock: Callable[[], datetime] = beijing_now) -> None:
         self.url = base_url.rstrip("/") + path
         self.fixmedins_code = fixmedins_code
@@ -135,6 +136,7 @@ class Client:
         self.on_timeout = on_timeout
         self.http = http or httpx.Client(timeout=timeout)
         self.operator = operator
+        self.extra_envelope = dict(extra_envelope or {})  # a deployment's own keys (serv_code…)
         self.clock = clock
         self.sign_no = ""
 
@@ -158,7 +160,7 @@ class Client:
                 "opter_name": self.operator[1],
                 "inf_time": self.clock().strftime("%Y-%m-%d %H:%M:%S"),
                 "fixmedins_code": self.fixmedins_code, "fixmedins_name": self.fixmedins_name,
-                "sign_no": self.sign_no, "input": request.wire()}
+                "sign_no": self.sign_no, **self.extra_envelope, "input": request.wire()}
 
     def post(self, envelope: dict[str, Any]) -> tuple[ResponseEnvelope, dict[str, Any]]:
         """POST one envelope once; NoAnswer unless an envelope came back."""

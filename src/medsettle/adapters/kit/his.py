@@ -87,6 +87,7 @@ class RunState:
         self.visits: set[str] = set()
         self.fees: dict[str, Decimal] = {}  # mdtrt_id → accepted fee total
         self.settled: dict[str, str] = {}  # msgid of the settlement → setl_id
+        self.insured: dict[str, str] = {}  # psn_no → insuplc_admdvs, as 1101 answered
         self.msgids: dict[str, Any] = {}  # msgid → (infno, input)
 
     def check(self, msg: Received, step: Step) -> None:
@@ -107,10 +108,16 @@ class RunState:
         if env.get("infno") != "9001":
             step.expect(env.get("sign_no") in self.sign_nos, "sign_no",
                         "a sign_no the platform answered to this HIS's 9001", env.get("sign_no"))
-        if person_of(data):
+        person = person_of(data)
+        if person:
             step.expect(bool(env.get("insuplc_admdvs")), "insuplc_admdvs",
                         "required when the input carries psn_no: take it from 1101 insuinfo "
                         "(interface.md §5)", env.get("insuplc_admdvs"))
+            place = self.insured.get(person)
+            step.expect(not env.get("insuplc_admdvs") or place in (None,
+                                                                   env.get("insuplc_admdvs")),
+                        "insuplc_admdvs", f"the insured place 1101 answered ({place})",
+                        env.get("insuplc_admdvs"))
         visit = _find(data, "mdtrt_id")
         if visit and env.get("infno") not in ("2201", "2401"):
             step.expect(visit in self.visits, "input.*.mdtrt_id",
@@ -132,6 +139,9 @@ class RunState:
         infno = env.get("infno")
         if infno == "9001":
             self.sign_nos.add(str(out.get("signinoutb", {}).get("sign_no")))
+        elif infno == "1101" and out.get("insuinfo"):
+            self.insured[str(out.get("baseinfo", {}).get("psn_no"))] = str(
+                out["insuinfo"][0].get("insuplc_admdvs"))
         elif infno in ("2201", "2401"):
             self.visits.add(str(out.get("data", {}).get("mdtrt_id")))
         elif infno in ("2204", "2301"):

@@ -16,6 +16,7 @@ from medsettle.sdk import Reversed
 from medsettle.sdk import money as m
 from medsettle.sdk import queries as q
 from medsettle.sdk import visits as v
+from medsettle.sdk.client import Signer
 
 #: The amounts of setlinfo a cancel negates and a pre-settlement predicts.
 AMOUNTS = ("medfee_sumamt", "fulamt_ownpay_amt", "overlmt_selfpay", "preselfpay_amt",
@@ -357,11 +358,12 @@ SCENARIOS: dict[str, Scenario] = {
 
 
 def run_scenario(name: str, base_url: str, config: KitConfig,
-                 transport: httpx.BaseTransport | None = None) -> ScenarioResult:
-    """Play one scenario against the platform at `base_url`."""
+                 transport: httpx.BaseTransport | None = None,
+                 signer: Signer | None = None) -> ScenarioResult:
+    """Play one scenario against the platform at `base_url` (signing with `signer`, if any)."""
     play = SCENARIOS[name]
     result = ScenarioResult(name, (play.__doc__ or name).strip().splitlines()[0])
-    session = Session(base_url, config, result, transport=transport)
+    session = Session(base_url, config, result, transport=transport, signer=signer)
     try:
         run_steps(result, lambda: play(session))
     finally:

@@ -18,7 +18,7 @@ from medsettle.adapters.kit.results import ScenarioResult, Step
 from medsettle.sdk import Answer, BadAnswer, Client, Exchange, NoAnswer, Request
 from medsettle.sdk import money as m
 from medsettle.sdk import visits as v
-from medsettle.sdk.client import model_errors
+from medsettle.sdk.client import Signer, model_errors
 from medsettle.sdk.envelope import ResponseEnvelope
 
 OutT = TypeVar("OutT", bound=Answer)
@@ -80,13 +80,14 @@ class Session:
 
     def __init__(self, base_url: str, config: KitConfig, result: ScenarioResult, *,
                  transport: httpx.BaseTransport | None = None, timeout: float = 10.0,
-                 sign_no: str = "") -> None:
+                 sign_no: str = "", signer: Signer | None = None) -> None:
         self.config = config
         self.result = result
         self.base_url, self.timeout = base_url, timeout
         self.lose = LoseAnswer(transport or httpx.HTTPTransport())
         self.his = Client(base_url, config.fixmedins_code, config.fixmedins_name,
                           admdvs=config.mdtrtarea_admvs, retries=1, backoff=0.05,
+                          signer=signer,
                           http=httpx.Client(transport=self.lose, timeout=timeout))
         self.his.sign_no = sign_no
         self.now = self.his.clock().replace(microsecond=0)
