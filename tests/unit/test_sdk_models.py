@@ -124,3 +124,27 @@ def test_a_deployments_own_envelope_keys_are_sent() -> None:
     assert (envelope["serv_code"], envelope["serv_sign"]) == ("CQ01", "s")
     assert RequestEnvelope.model_validate(envelope).infno == "9001"
     assert envelope["msgid"].startswith("H44030400123") and len(envelope["msgid"]) == 30
+
+
+@given(funds=st.lists(st.integers(0, 10**8), min_size=7, max_size=7),
+       account=st.integers(0, 10**8), cash=st.integers(0, 10**8),
+       self_paid=st.lists(st.integers(0, 10**6), min_size=3, max_size=3),
+       which=st.sampled_from(["hifp_pay", "acct_pay", "psn_cash_pay", "fulamt_ownpay_amt"]))
+def test_a_settlement_balances_and_one_fen_off_is_named(
+        funds: list[int], account: int, cash: int, self_paid: list[int], which: str) -> None:
+    names = ["hifp_pay", "cvlserv_pay", "hifes_pay", "hifmi_pay", "hifob_pay", "maf_pay",
+             "oth_pay"]
+    total = sum(funds) + account + cash
+    info = {"mdtrt_id": "M", "psn_no": "P", "medfee_sumamt": yuan_of(total),
+            "fulamt_ownpay_amt": yuan_of(self_paid[0]), "overlmt_selfpay": yuan_of(self_paid[1]),
+            "preselfpay_amt": yuan_of(self_paid[2]),
+            "inscp_scp_amt": yuan_of(total - sum(self_paid)),
+            "fund_pay_sumamt": yuan_of(sum(funds)), "psn_part_amt": yuan_of(account + cash),
+            "acct_pay": yuan_of(account), "psn_cash_pay": yuan_of(cash),
+            **{name: yuan_of(f) for name, f in zip(names, funds, strict=True)}}
+    detail = [{"fund_pay_type": "310100", "fund_payamt": yuan_of(sum(funds))}]
+    assert m.SettlementAnswer.model_validate(
+        {"setlinfo": info, "setldetail": detail}).balance_errors() == []
+    info[which] += Decimal("0.01")
+    broken = m.SettlementAnswer.model_validate({"setlinfo": info, "setldetail": detail})
+    assert broken.balance_errors() != []
