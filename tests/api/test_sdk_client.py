@@ -21,7 +21,7 @@ from medsettle.adapters.api.province import create_province_app
 from medsettle.adapters.cli_sandbox import sandbox_node
 from medsettle.adapters.kit.session import LoseAnswer
 from medsettle.adapters.province_node import ProvinceNode
-from medsettle.sdk import Client, NoAnswer, Refused, Reversed, hmac_signer
+from medsettle.sdk import Client, NoAnswer, NotReversed, Refused, Reversed, hmac_signer
 from medsettle.sdk import money as m
 from medsettle.sdk import queries as q
 from medsettle.sdk import visits as v
@@ -151,3 +151,16 @@ def test_signed_requests_are_checked_with_the_institutions_key(http: TestClient,
     with pytest.raises(Refused) as refused:
         forged.sign_in()
     assert refused.value.code == "authentication_failed"
+
+
+def test_a_lost_answer_the_platform_cannot_reverse_says_so(http: TestClient) -> None:
+    lose = LoseAnswer(http._transport)
+    his = client(httpx.Client(transport=lose, base_url="http://testserver"))
+    visit, _ = open_visit(his)
+    lose.target = "2205"
+    with pytest.raises(NotReversed) as caught:
+        his.call(m.CancelFeeBatchRequest(data=m.FeeBatch(mdtrt_id=visit, chrg_bchno="B1",
+                                                         psn_no=WANG.psn_no)),
+                 insuplc=WANG.insu_admdvs)
+    assert caught.value.refusal.code == "state_conflict"
+    assert caught.value.msgid == lose.lost[0]

@@ -148,3 +148,10 @@ def test_a_settlement_balances_and_one_fen_off_is_named(
     info[which] += Decimal("0.01")
     broken = m.SettlementAnswer.model_validate({"setlinfo": info, "setldetail": detail})
     assert broken.balance_errors() != []
+
+
+def test_a_discharge_is_read_in_both_spellings() -> None:
+    data = {"mdtrt_id": "M", "psn_no": "P", "endtime": "2026-01-02 03:04:05", "dscg_way": "1",
+            "dscg_dept_codg": "A03", "dscg_dept_name": "内科"}
+    read = v.DischargeRequest.model_validate({"mdtrtinfo": data, "diseinfo": []})
+    assert read.dscginfo.dscg_dept_code == "A03"

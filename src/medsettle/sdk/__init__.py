@@ -11,6 +11,7 @@ from medsettle.sdk.client import (
     Exchange,
     HisSdkError,
     NoAnswer,
+    NotReversed,
     Refused,
     Reversed,
     beijing_now,
@@ -22,6 +23,6 @@ from medsettle.sdk.types import Answer, Message, fen, yuan_of
 
 __all__ = [
     "REQUESTS", "TRANSACTIONS", "Answer", "BadAnswer", "Client", "Exchange", "HisSdkError",
-    "Message", "NoAnswer", "Refused", "Request", "RequestEnvelope", "ResponseEnvelope",
+    "Message", "NoAnswer", "NotReversed", "Refused", "Request", "RequestEnvelope", "ResponseEnvelope",
     "Reversed", "beijing_now", "fen", "hmac_signer", "request_model", "yuan_of",
 ]

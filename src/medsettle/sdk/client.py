@@ -77,6 +77,16 @@ class BadAnswer(HisSdkError):
             f"{path}: {rule}" for path, rule in errors))
 
 
+class NotReversed(HisSdkError):
+    """The message got no usable answer, and the platform refused its reversal (2601): query the
+    visit (52xx) and send the transaction's own cancel (2202, 2208…) if it happened."""
+
+    def __init__(self, infno: str, msgid: str, refusal: Refused, why: str) -> None:
+        self.infno, self.msgid, self.refusal, self.why = infno, msgid, refusal, why
+        super().__init__(f"{infno} {msgid} got no answer ({why}) and 2601 was refused: "
+                         f"{refusal.answer.err_msg}")
+
+
 class Reversed(HisSdkError):
     """The message got no usable answer and was reversed with 2601 (冲正); nothing stands."""
 
@@ -198,7 +208,7 @@ class Client:
     def call(self, request: Request[OutT], *, insuplc: str = "",
              msgid: str | None = None) -> OutT:
         """Send, retry or reverse when no answer comes, and return the typed output; raises
-        Refused, Reversed, NoAnswer or BadAnswer."""
+        Refused, Reversed, NotReversed, NoAnswer or BadAnswer."""
         envelope = self.envelope(request, insuplc=insuplc, msgid=msgid)
         tries = 1 + self.retries if (request.READ_ONLY or not request.REVERSIBLE
                                      or self.on_timeout == "resend") else 1
@@ -223,11 +233,15 @@ class Client:
             raise Refused(request.INFNO, answer)
         return self._output(request, answer)
 
-    def _reversed(self, request: Request[Any], envelope: dict[str, Any], why: str) -> Reversed:
-        person = person_of(envelope["input"])
-        reversal = self.reverse(str(envelope["msgid"]), request.INFNO, person,
-                                insuplc=str(envelope.get("insuplc_admdvs") or ""))
-        return Reversed(request.INFNO, str(envelope["msgid"]), reversal, why)
+    def _reversed(self, request: Request[Any], envelope: dict[str, Any], why: str
+                  ) -> Reversed | NotReversed:
+        person, msgid = person_of(envelope["input"]), str(envelope["msgid"])
+        try:
+            reversal = self.reverse(msgid, request.INFNO, person,
+                                    insuplc=str(envelope.get("insuplc_admdvs") or ""))
+        except Refused as refused:
+            return NotReversed(request.INFNO, msgid, refused, why)
+        return Reversed(request.INFNO, msgid, reversal, why)
 
     def reverse(self, omsgid: str, oinfno: str, psn_no: str, *, insuplc: str = "") -> ReversalAnswer:
         """2601: undo message `omsgid` (idempotent: `reversed` false if nothing was left); the

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Annotated, ClassVar
+from typing import Annotated, Any, ClassVar
 
-from pydantic import Field, StringConstraints
+from pydantic import Field, StringConstraints, model_validator
 
 from medsettle.sdk.base import Request
 from medsettle.sdk.types import Admdvs, Answer, Id, Message, OptText, WireDate, WireTime, Yuan
@@ -259,7 +259,14 @@ class VisitInfoRequest(Request[VisitAnswer]):
 
 
 class DischargeInfo(Message):
-    """2402 `dscginfo`: the discharge."""
+    """2402 `dscginfo`: the discharge (`dscg_dept_codg` is read as `dscg_dept_code`)."""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _spellings(cls, data: Any) -> Any:
+        if isinstance(data, dict) and "dscg_dept_code" not in data and "dscg_dept_codg" in data:
+            return {**data, "dscg_dept_code": data["dscg_dept_codg"]}
+        return data
 
     mdtrt_id: Id
     psn_no: Id
@@ -273,12 +280,20 @@ class DischargeInfo(Message):
 
 
 class DischargeRequest(Request[VisitAnswer]):
-    """2402 discharge (出院办理)."""
+    """2402 discharge (出院办理); the node `mdtrtinfo`, sent by some HIS, is read as `dscginfo`."""
 
     INFNO = "2402"
     REVERSIBLE = True
     dscginfo: DischargeInfo
     diseinfo: list[Diagnosis] = []
+
+    @model_validator(mode="before")
+    @classmethod
+    def _node_name(cls, data: Any) -> Any:
+        if isinstance(data, dict) and "dscginfo" not in data and "mdtrtinfo" in data:
+            return {**{k: v for k, v in data.items() if k != "mdtrtinfo"},
+                    "dscginfo": data["mdtrtinfo"]}
+        return data
 
 
 class AdmissionChange(VisitRef):
