@@ -182,7 +182,7 @@ def test_the_kit_fails_a_careless_his_naming_the_field_and_the_rule(his_server: 
     ([], "give exactly one of --platform URL and --his URL"),
     (["--platform", "ftp://x"], "--platform: must be an http:// or https:// URL"),
     (["--platform", "http://x", "--scenario", "nap"], "--scenario: unknown nap"),
-    (["--his", "http://x", "--key", "k"], "--config and --key apply to --platform only"),
+    (["--his", "http://x", "--config", "k.yaml"], "--config applies to --platform only"),
     (["--platform", "http://x", "--key", "k", "--signature", "rsa"],
      "--signature: must be tif or api"),
 ])
@@ -224,3 +224,22 @@ def test_the_kit_signs_when_given_the_institutions_key(tmp_path: Path) -> None:
     assert any("infcode: 0: this message succeeds" in line and "authentication_failed" in line
                for line in [f"{f.field}: {f.rule} {f.seen}" for _, f in
                             bad.scenarios[0].failures()])
+
+
+class SigningHis(SampleHis):
+    """The sample HIS, signing every request with its key."""
+
+    def client(self, order: dict[str, Any]) -> Client:
+        his = Client(order["platform"], order["fixmedins_code"], order["fixmedins_name"],
+                     admdvs=order["mdtrtarea_admvs"],
+                     signer=hmac_signer("his-key", order["fixmedins_code"]))
+        his.sign_in()
+        return his
+
+
+def test_a_signing_his_is_checked_with_its_key(his_server: Any) -> None:
+    url = his_server(SigningHis())
+    assert run_against_his(url, KitConfig(), ["sign-in", "outpatient"], key="his-key").passed
+    unknown = run_against_his(url, KitConfig(), ["sign-in"])
+    assert not unknown.passed
+    assert "authentication_failed" in str(unknown.scenarios[0].steps[0].answer)

@@ -45,11 +45,13 @@ def run_platform(url: str, config: KitConfig, names: list[str],
 
 
 def run_against_his(url: str, config: KitConfig, names: list[str],
-                    on_done: Callable[[ScenarioResult], None] | None = None) -> Run:
-    """Every named scenario, the kit as the platform, driving the HIS at `url`."""
+                    on_done: Callable[[ScenarioResult], None] | None = None,
+                    key: str | None = None) -> Run:
+    """Every named scenario, the kit as the platform, driving the HIS at `url` (whose signed
+    requests are checked with `key`, if given)."""
     run = Run("his", url)
     started = time.perf_counter()
-    recorder = Recorder()
+    recorder = Recorder(key=key)
     try:
         recorder.start()
         run.scenarios = run_his(url, config, names, recorder, on_done=on_done)
@@ -84,7 +86,8 @@ def conformance_command(
         report: Annotated[Path, typer.Option(help="folder for conformance.html and .xml")]
         = Path("conformance-report"),
         key: Annotated[str | None, typer.Option(
-            help="--platform: the institution's key; every request is signed (HMAC-SHA256)")]
+            help="the institution's key: --platform signs every request with it (HMAC-SHA256); "
+                 "--his checks the HIS's signatures with it")]
         = None,
         signature: Annotated[str, typer.Option(help="with --key: the header style, tif or api")]
         = "tif",
@@ -102,9 +105,9 @@ def conformance_command(
     unknown = [n for n in names if n not in known]
     if unknown:
         fail(f"--scenario: unknown {', '.join(unknown)}; known: {', '.join(known)}")
-    if his and (config is not None or key is not None):
-        fail("--config and --key apply to --platform only: with --his the kit's own sandbox "
-             "is the platform")
+    if his and config is not None:
+        fail("--config applies to --platform only: with --his the kit's own sandbox is the "
+             "platform")
     if signature not in ("tif", "api"):
         fail(f"--signature: must be tif or api, not {signature!r}")
     try:
@@ -125,7 +128,7 @@ def conformance_command(
         signer = None if key is None else hmac_signer(
             key, kit_config.fixmedins_code, "tif" if signature == "tif" else "api")
         run = (run_platform(url, kit_config, names, done, signer) if platform
-               else run_against_his(url, kit_config, names, done))
+               else run_against_his(url, kit_config, names, done, key))
     page, xml = write_reports(run, report)
     console.print(_summary(run))
     passed, total = run.counts()

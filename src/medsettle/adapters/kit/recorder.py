@@ -23,6 +23,7 @@ from starlette.routing import Route
 
 from medsettle.adapters.cli_sandbox import sandbox_node
 from medsettle.adapters.kit.results import Failure
+from medsettle.adapters.sandbox_data import HOSPITAL
 from medsettle.sdk import RequestEnvelope, request_model
 from medsettle.sdk.client import model_errors
 
@@ -73,12 +74,15 @@ def check_form(raw: bytes) -> tuple[dict[str, Any] | None, list[Failure]]:
 class Recorder:
     """The platform a HIS under test talks to; `begin`/`end` bracket one scenario."""
 
-    def __init__(self, folder: Path | None = None) -> None:
+    def __init__(self, folder: Path | None = None, key: str | None = None) -> None:
         self._tmp: tempfile.TemporaryDirectory[str] | None = None
         if folder is None:
             self._tmp = tempfile.TemporaryDirectory(prefix="medsettle-kit-")
             folder = Path(self._tmp.name)
         self.node = sandbox_node(f"sqlite:///{folder / 'kit-platform.db'}")
+        if key is not None:  # the HIS signs its requests: the institution's key, registered
+            with self.node.store.tx() as tx:
+                tx.change("institutions", {"fixmedins_code": HOSPITAL}, api_key=key)
         self.lock = threading.Lock()
         self.messages: list[Received] = []
         self.lose: str | None = None  # the infno whose next answer is lost
