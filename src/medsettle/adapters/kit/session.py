@@ -3,6 +3,7 @@ every answer's envelope (interface.md §3) and output shape (the SDK's answer mo
 
 from __future__ import annotations
 
+import json
 import re
 import time
 from collections.abc import Callable
@@ -36,14 +37,22 @@ class LoseAnswer(httpx.BaseTransport):
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
         response = self.inner.handle_request(request)
-        if self.target is not None and f'"infno": "{self.target}"'.encode() in request.content:
+        sent = _json_object(request.content)
+        if self.target is not None and sent.get("infno") == self.target:
             response.read()
             response.close()
-            found = re.search(rb'"msgid": "([^"]+)"', request.content)
-            self.lost.append(found.group(1).decode() if found else "")
+            self.lost.append(str(sent.get("msgid", "")))
             self.target = None
             raise httpx.ReadTimeout("the kit lost the answer on purpose", request=request)
         return response
+
+
+def _json_object(body: bytes) -> dict[str, Any]:
+    try:
+        value = json.loads(body)
+    except ValueError:
+        return {}
+    return value if isinstance(value, dict) else {}
 
 
 def check_envelope(step: Step, raw: dict[str, Any], expect_ok: bool | None) -> None:
