@@ -18,6 +18,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from medsettle.adapters.api.province import ProvinceConfig, ProvinceNode, serve_province_app
 from medsettle.adapters.cli_errors import FAILED, check_port, database_problem, fail
+from medsettle.adapters.cli_nodes import run_server
 from medsettle.adapters.db.engine import make_engine, migrate
 from medsettle.adapters.db.seed import load_rows
 from medsettle.adapters.db.store import Store
@@ -65,7 +66,6 @@ def sandbox_command(
 ) -> None:
     """Run a province node in sandbox mode: known test persons, catalogue and institutions, no
     hub; a HIS under test sends its messages to http://HOST:PORT/his."""
-    from medsettle.adapters.cli_nodes import run_server
     if db.startswith("sqlite:///"):
         path = Path(db.removeprefix("sqlite:///"))
         if fresh:
