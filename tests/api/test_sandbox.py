@@ -4,6 +4,7 @@ answers (1101 by every credential, and the standard outpatient visit of the tabl
 from __future__ import annotations
 
 import re
+import socket
 import warnings
 from collections.abc import Iterator
 from datetime import datetime, timedelta
@@ -13,9 +14,11 @@ from typing import Any
 
 import pytest
 from starlette.exceptions import StarletteDeprecationWarning
+from typer.testing import CliRunner
 
 from medsettle.adapters import sandbox_data as sd
 from medsettle.adapters.api.province import create_province_app
+from medsettle.adapters.cli import app as cli_app
 from medsettle.adapters.cli_sandbox import persons_lines, sandbox_node, seed_sandbox
 from medsettle.sdk import Client, Refused
 from medsettle.sdk import money as m
@@ -121,3 +124,20 @@ def test_the_special_cases_of_the_doc(his: Client) -> None:
     with pytest.raises(Refused) as refused:
         suspended.sign_in()
     assert refused.value.code == "institution_suspended"
+
+
+@pytest.mark.parametrize("args, status, says", [
+    (["--db", "postgresql://nobody@127.0.0.1:9/x", "--fresh"], 2,
+     "--fresh: only an SQLite database can be started fresh"),
+    (["--port", "{busy}"], 1, "--port: 127.0.0.1:{busy} is in use"),
+])
+def test_bad_sandbox_usage_is_one_line(args: list[str], status: int, says: str) -> None:
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = str(busy.getsockname()[1])
+        result = CliRunner().invoke(cli_app, ["sandbox", *(a.replace("{busy}", port)
+                                                          for a in args)])
+    assert result.exit_code == status, result.output
+    assert says.replace("{busy}", port) in result.output
+    assert "Traceback" not in result.output
