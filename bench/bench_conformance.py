@@ -86,10 +86,11 @@ def main() -> None:
                 base.append(sign_ins(url, messages))
             his_times = []
             if args.his:
-                his_url, server = serve_in_thread(SampleHis().app())
+                served = serve_in_thread(SampleHis().app())
                 for _ in range(args.rounds):
-                    his_times.append(run_against_his(his_url, KitConfig(), list(ORDERS)).seconds)
-                server.should_exit = True
+                    his_times.append(run_against_his(served.url, KitConfig(),
+                                                     list(ORDERS)).seconds)
+                served.stop()
         finally:
             os.killpg(proc.pid, signal.SIGTERM)
             proc.wait(20)

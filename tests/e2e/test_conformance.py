@@ -26,7 +26,7 @@ from medsettle.adapters.cli import app as cli_app
 from medsettle.adapters.cli_conformance import run_against_his, run_platform
 from medsettle.adapters.cli_sandbox import sandbox_node
 from medsettle.adapters.kit.config import KitConfig
-from medsettle.adapters.kit.recorder import serve_in_thread
+from medsettle.adapters.kit.recorder import Served, serve_in_thread
 from medsettle.adapters.kit.report import html_report, junit_xml
 from medsettle.adapters.kit.results import Run
 from medsettle.adapters.kit.sample_his import SampleHis
@@ -108,11 +108,11 @@ class BrokenPlatform:
 
 def test_the_kit_fails_a_broken_platform_naming_the_field_and_the_rule(tmp_path: Path) -> None:
     broken = BrokenPlatform(tmp_path)
-    url, server = serve_in_thread(broken.app())
+    served = serve_in_thread(broken.app())
     try:
-        run = run_platform(url, KitConfig(), ["sign-in", "outpatient", "reversal"])
+        run = run_platform(served.url, KitConfig(), ["sign-in", "outpatient", "reversal"])
     finally:
-        server.should_exit = True
+        served.stop()
         broken.node.stop()
     found = failures_of(run)
     assert not run.passed
@@ -130,15 +130,14 @@ def test_the_kit_fails_a_broken_platform_naming_the_field_and_the_rule(tmp_path:
 
 @pytest.fixture()
 def his_server() -> Iterator[Any]:
-    servers: list[Any] = []
+    servers: list[Served] = []
 
     def serve(his: SampleHis) -> str:
-        url, server = serve_in_thread(his.app())
-        servers.append(server)
-        return url
+        servers.append(serve_in_thread(his.app()))
+        return servers[-1].url
     yield serve
-    for server in servers:
-        server.should_exit = True
+    for served in servers:
+        served.stop()
 
 
 def test_the_kit_passes_the_sample_his(his_server: Any) -> None:
@@ -211,14 +210,14 @@ def test_the_kit_signs_when_given_the_institutions_key(tmp_path: Path) -> None:
     with node.store.tx() as tx:
         tx.change("institutions", {"fixmedins_code": KitConfig().fixmedins_code},
                   api_key="kit-key")
-    url, server = serve_in_thread(serve_province_app(node, background=False))
+    served = serve_in_thread(serve_province_app(node, background=False))
     try:
-        good = run_platform(url, KitConfig(), ["sign-in"],
+        good = run_platform(served.url, KitConfig(), ["sign-in"],
                             signer=hmac_signer("kit-key", KitConfig().fixmedins_code))
-        bad = run_platform(url, KitConfig(), ["sign-in"],
+        bad = run_platform(served.url, KitConfig(), ["sign-in"],
                            signer=hmac_signer("wrong", KitConfig().fixmedins_code, "api"))
     finally:
-        server.should_exit = True
+        served.stop()
         node.stop()
     assert good.passed, failures_of(good)
     assert any("infcode: 0: this message succeeds" in line and "authentication_failed" in line

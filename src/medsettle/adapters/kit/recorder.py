@@ -87,7 +87,7 @@ class Recorder:
         self.messages: list[Received] = []
         self.lose: str | None = None  # the infno whose next answer is lost
         self.url = ""
-        self.server: uvicorn.Server | None = None
+        self.served: Served | None = None
 
     def begin(self, lose: str | None = None) -> None:
         """Start recording a scenario; with `lose`, the answer to that transaction's next
@@ -131,34 +131,47 @@ class Recorder:
 
     def start(self, host: str = "127.0.0.1", port: int = 0) -> str:
         """Serve in a background thread; the base URL."""
-        self.url, self.server = serve_in_thread(self.app(), host, port)
+        self.served = serve_in_thread(self.app(), host, port)
+        self.url = self.served.url
         return self.url
 
     def stop(self) -> None:
         """Stop serving and drop the temporary database."""
-        if self.server is not None:
-            self.server.should_exit = True
-            time.sleep(0.2)
+        if self.served is not None:
+            self.served.stop()
         self.node.stop()
         self.node.store.engine.dispose()
         if self._tmp is not None:
             self._tmp.cleanup()
 
 
-def serve_in_thread(app: Any, host: str = "127.0.0.1", port: int = 0
-                    ) -> tuple[str, uvicorn.Server]:
-    """Serve an ASGI app from a daemon thread (a free port if 0); its URL and server (set
-    `should_exit` to stop it)."""
+@dataclass
+class Served:
+    """An ASGI app served from a daemon thread."""
+
+    url: str
+    server: uvicorn.Server
+    thread: threading.Thread
+
+    def stop(self) -> None:
+        """Ask the server to exit and wait for its thread."""
+        self.server.should_exit = True
+        self.thread.join(10)
+
+
+def serve_in_thread(app: Any, host: str = "127.0.0.1", port: int = 0) -> Served:
+    """Serve an ASGI app from a daemon thread (on a free port if 0), once it listens."""
     if port == 0:
         with socket.socket() as sock:
             sock.bind((host, 0))
             port = int(sock.getsockname()[1])
     server = uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_config=None,
                                            access_log=False, loop="asyncio", http="h11"))
-    threading.Thread(target=server.run, name="kit-server", daemon=True).start()
+    thread = threading.Thread(target=server.run, name="kit-server", daemon=True)
+    thread.start()
     deadline = time.monotonic() + 10
-    while not server.started and time.monotonic() < deadline:
+    while not server.started and thread.is_alive() and time.monotonic() < deadline:
         time.sleep(0.02)
     if not server.started:
         raise RuntimeError(f"could not serve on {host}:{port}")
-    return f"http://{host}:{port}", server
+    return Served(f"http://{host}:{port}", server, thread)
