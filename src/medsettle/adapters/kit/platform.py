@@ -362,7 +362,7 @@ def run_scenario(name: str, base_url: str, config: KitConfig,
                  signer: Signer | None = None) -> ScenarioResult:
     """Play one scenario against the platform at `base_url` (signing with `signer`, if any)."""
     play = SCENARIOS[name]
-    result = ScenarioResult(name, (play.__doc__ or name).strip().splitlines()[0])
+    result = ScenarioResult(name, " ".join((play.__doc__ or name).split()))
     session = Session(base_url, config, result, transport=transport, signer=signer)
     try:
         run_steps(result, lambda: play(session))

@@ -44,7 +44,8 @@ def junit_xml(run: Run) -> str:
 
 _STYLE = """body{font-family:system-ui,"Noto Sans CJK SC",sans-serif;margin:2em;max-width:70em}
 table{border-collapse:collapse;width:100%;margin:.5em 0 1.5em}td,th{border:1px solid #ccc;
-padding:.3em .5em;text-align:left;vertical-align:top}.pass{color:#176117}.fail{color:#a11}
+padding:.3em .5em;text-align:left;vertical-align:top}td.seen{overflow-wrap:anywhere;
+max-width:28em}.pass{color:#176117}.fail{color:#a11}
 details pre{background:#f6f6f6;padding:.5em;overflow-x:auto;font-size:85%}"""
 
 
@@ -80,7 +81,7 @@ def html_report(run: Run) -> str:
             for failure in rows:
                 cells = ("<td class='pass'>ok</td><td></td><td></td>" if failure is None else
                          f"<td class='fail'>{e(failure.field)}</td><td>{e(failure.rule)}</td>"
-                         f"<td>{e(failure.seen)}</td>")
+                         f"<td class='seen'>{e(failure.seen)}</td>")
                 out.append(f"<tr><td>{e(step.name)}</td><td>{e(step.msgid)}</td>{cells}</tr>")
         out.append("</table>")
         for step in s.steps:
