@@ -7,7 +7,7 @@ import re
 import socket
 import warnings
 from collections.abc import Iterator
-from datetime import datetime, timedelta
+from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -20,7 +20,7 @@ from medsettle.adapters import sandbox_data as sd
 from medsettle.adapters.api.province import create_province_app
 from medsettle.adapters.cli import app as cli_app
 from medsettle.adapters.cli_sandbox import persons_lines, sandbox_node, seed_sandbox
-from medsettle.sdk import Client, Refused
+from medsettle.sdk import Client, Refused, beijing_now
 from medsettle.sdk import money as m
 from medsettle.sdk import visits as v
 
@@ -42,7 +42,7 @@ def standard_visit(his: Client, who: sd.SandboxPerson) -> str:
             insuplc=who.insu_admdvs if kind == "03" else "")
         assert (person.baseinfo.psn_no, person.insuinfo[0].insuplc_admdvs) == (
             who.psn_no, who.insu_admdvs)
-    when = datetime.now().replace(microsecond=0) - timedelta(hours=1)
+    when = beijing_now().replace(microsecond=0) - timedelta(hours=1)
     med_type = "14" if who.chronic else "11"
     opened = his.send(v.RegisterRequest(data=v.Registration(
         psn_no=who.psn_no, insutype=who.insutype, begntime=when, mdtrt_cert_type="02",
@@ -105,7 +105,7 @@ def test_a_seeded_sandbox_is_not_seeded_twice(tmp_path: Path) -> None:
 
 def test_the_special_cases_of_the_doc(his: Client) -> None:
     sun, zheng, zhou = sd.BY_KEY["sun"], sd.BY_KEY["zheng"], sd.BY_KEY["zhou"]
-    when = datetime.now().replace(microsecond=0) - timedelta(hours=1)
+    when = beijing_now().replace(microsecond=0) - timedelta(hours=1)
     emergency = his.call(v.RegisterRequest(data=v.Registration(
         psn_no=sun.psn_no, insutype=sun.insutype, begntime=when, mdtrt_cert_type="02",
         mdtrt_cert_no=sun.certno, ipt_otp_no="MZsun13", atddr_no="D1", dr_name="李医生",

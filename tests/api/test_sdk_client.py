@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Iterator
-from datetime import datetime, timedelta
+from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
 
@@ -21,7 +21,15 @@ from medsettle.adapters.api.province import create_province_app
 from medsettle.adapters.cli_sandbox import sandbox_node
 from medsettle.adapters.kit.session import LoseAnswer
 from medsettle.adapters.province_node import ProvinceNode
-from medsettle.sdk import Client, NoAnswer, NotReversed, Refused, Reversed, hmac_signer
+from medsettle.sdk import (
+    Client,
+    NoAnswer,
+    NotReversed,
+    Refused,
+    Reversed,
+    beijing_now,
+    hmac_signer,
+)
 from medsettle.sdk import money as m
 from medsettle.sdk import queries as q
 from medsettle.sdk import visits as v
@@ -55,7 +63,7 @@ def client(http: httpx.Client, **options: object) -> Client:
 
 def open_visit(his: Client) -> tuple[str, Decimal]:
     """WANG registered, with two fee lines; (mdtrt_id, total)."""
-    when = datetime.now().replace(microsecond=0) - timedelta(hours=1)
+    when = beijing_now().replace(microsecond=0) - timedelta(hours=1)
     person = his.call(v.PersonInfoRequest(data=v.PersonQuery(mdtrt_cert_type="01",
                                                              mdtrt_cert_no=WANG.evoucher)))
     assert person.baseinfo.psn_no == WANG.psn_no

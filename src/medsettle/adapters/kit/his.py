@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 import time
+from collections.abc import Callable
 from datetime import date
 from decimal import Decimal
 from typing import Any
@@ -221,7 +222,8 @@ def _scenario_rules(name: str, messages: list[Received], step: Step,
 
 
 def run_his(his_url: str, config: KitConfig, names: list[str], recorder: Recorder,
-            http: httpx.Client | None = None, on_done: Any = None) -> list[ScenarioResult]:
+            http: httpx.Client | None = None,
+            on_done: Callable[[ScenarioResult], None] | None = None) -> list[ScenarioResult]:
     """Drive the HIS at `his_url` through the scenarios; their results."""
     client = http or httpx.Client(timeout=120)
     state = RunState(config)

@@ -20,7 +20,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from medsettle.sdk import Client, Refused, Reversed
+from medsettle.sdk import Client, Refused, Reversed, beijing_now
 from medsettle.sdk import money as m
 from medsettle.sdk import queries as q
 from medsettle.sdk import visits as v
@@ -71,7 +71,7 @@ class SampleHis:
         cred = order["person"]
         person = self.person(his, cred)
         psn_no, insuplc = person.baseinfo.psn_no, person.insuinfo[0].insuplc_admdvs
-        now = datetime.now().replace(microsecond=0) - timedelta(hours=1)
+        now = beijing_now().replace(microsecond=0) - timedelta(hours=1)
         inpatient = bool(order["inpatient"])
         mdtrt_id = self.open(his, order, psn_no, insuplc, now)
         lines = [m.FeeDetail(
