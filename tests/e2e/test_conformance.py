@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
+import threading
 import time
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator
@@ -178,7 +179,8 @@ def test_the_kit_fails_a_careless_his_naming_the_field_and_the_rule(his_server: 
 
 
 @pytest.mark.parametrize("args, says", [
-    ([], "give exactly one of --platform URL and --his URL"),
+    ([], "give exactly one of --platform URL, --his URL and --his-pull"),
+    (["--his-pull", "--platform", "http://x"], "give exactly one of"),
     (["--platform", "ftp://x"], "--platform: must be an http:// or https:// URL"),
     (["--platform", "http://x", "--scenario", "nap"], "--scenario: unknown nap"),
     (["--his", "http://x", "--config", "k.yaml"], "--config applies to --platform only"),
@@ -242,3 +244,20 @@ def test_a_signing_his_is_checked_with_its_key(his_server: Any) -> None:
     unknown = run_against_his(url, KitConfig(), ["sign-in"])
     assert not unknown.passed
     assert "authentication_failed" in str(unknown.scenarios[0].steps[0].answer)
+
+
+def test_a_his_can_pull_its_orders_from_the_kit() -> None:
+    his = SampleHis()
+    played: list[int] = []
+    threads: list[threading.Thread] = []
+
+    def start_his(kit_url: str) -> None:
+        threads.append(threading.Thread(target=lambda: played.append(his.pull(kit_url, wait=120))))
+        threads[0].start()
+
+    run = run_against_his(None, KitConfig(), ["sign-in", "outpatient", "reversal"],
+                          on_ready=start_his)
+    threads[0].join(30)
+    assert failures_of(run) == {"sign-in": [], "outpatient": [], "reversal": []}
+    assert played == [3]
+    assert run.target.endswith("(pull)")

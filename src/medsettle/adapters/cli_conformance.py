@@ -17,7 +17,7 @@ from rich.table import Table
 
 from medsettle.adapters.cli_errors import fail
 from medsettle.adapters.kit.config import KitConfig, load_config
-from medsettle.adapters.kit.his import ORDERS, run_his
+from medsettle.adapters.kit.his import ORDERS, hook, pull, run_his
 from medsettle.adapters.kit.platform import SCENARIOS, run_scenario
 from medsettle.adapters.kit.recorder import Recorder
 from medsettle.adapters.kit.report import write_reports
@@ -44,17 +44,22 @@ def run_platform(url: str, config: KitConfig, names: list[str],
     return run
 
 
-def run_against_his(url: str, config: KitConfig, names: list[str],
+def run_against_his(url: str | None, config: KitConfig, names: list[str],
                     on_done: Callable[[ScenarioResult], None] | None = None,
-                    key: str | None = None) -> Run:
-    """Every named scenario, the kit as the platform, driving the HIS at `url` (whose signed
-    requests are checked with `key`, if given)."""
-    run = Run("his", url)
-    started = time.perf_counter()
+                    key: str | None = None, port: int = 0,
+                    on_ready: Callable[[str], None] | None = None) -> Run:
+    """Every named scenario, the kit as the platform: pushed to the HIS's hook at `url`, or,
+    with `url` None, offered for the HIS to pull from the kit (on `port`). A HIS's signed
+    requests are checked with `key`, if given."""
     recorder = Recorder(key=key)
+    started = time.perf_counter()
     try:
-        recorder.start()
-        run.scenarios = run_his(url, config, names, recorder, on_done=on_done)
+        recorder.start(port=port)
+        run = Run("his", url or f"{recorder.url} (pull)")
+        if on_ready is not None:
+            on_ready(recorder.url)
+        deliver = hook(url) if url else pull(recorder)
+        run.scenarios = run_his(deliver, config, names, recorder, on_done=on_done)
     finally:
         recorder.stop()
     run.seconds = time.perf_counter() - started
@@ -79,6 +84,10 @@ def conformance_command(
         his: Annotated[str | None, typer.Option(
             help="play the platform and drive this HIS through its hook (POST …/conformance/run)")]
         = None,
+        his_pull: Annotated[bool, typer.Option(
+            "--his-pull", help="play the platform; the HIS fetches each order from the kit "
+                               "(GET …/conformance/order) and reports it done")] = False,
+        port: Annotated[int, typer.Option(help="--his-pull: the kit's port")] = 8190,
         scenario: Annotated[list[str] | None, typer.Option(
             help="run only this scenario (repeatable); default: all")] = None,
         config: Annotated[Path | None, typer.Option(
@@ -94,10 +103,10 @@ def conformance_command(
 ) -> None:
     """Check a platform (--platform) or a HIS (--his) against the national interface's
     scripted scenarios; reports in HTML and JUnit XML."""
-    if (platform is None) == (his is None):
-        fail("give exactly one of --platform URL and --his URL")
+    if [platform is not None, his is not None, his_pull].count(True) != 1:
+        fail("give exactly one of --platform URL, --his URL and --his-pull")
     url = platform or his or ""
-    if not url.startswith(("http://", "https://")):
+    if not his_pull and not url.startswith(("http://", "https://")):
         fail(f"{'--platform' if platform else '--his'}: must be an http:// or https:// URL, "
              f"not {url!r}")
     known = SCENARIOS if platform else ORDERS
@@ -105,7 +114,7 @@ def conformance_command(
     unknown = [n for n in names if n not in known]
     if unknown:
         fail(f"--scenario: unknown {', '.join(unknown)}; known: {', '.join(known)}")
-    if his and config is not None:
+    if platform is None and config is not None:
         fail("--config applies to --platform only: with --his the kit's own sandbox is the "
              "platform")
     if signature not in ("tif", "api"):
@@ -127,8 +136,15 @@ def conformance_command(
 
         signer = None if key is None else hmac_signer(
             key, kit_config.fixmedins_code, "tif" if signature == "tif" else "api")
+        def ready(kit: str) -> None:
+            if his_pull:
+                progress.console.print(f"The kit's platform: {kit}/his. Your HIS fetches each "
+                                       f"order from GET {kit}/conformance/order and reports it "
+                                       f"with POST {kit}/conformance/done.", highlight=False)
+
         run = (run_platform(url, kit_config, names, done, signer) if platform
-               else run_against_his(url, kit_config, names, done, key))
+               else run_against_his(his, kit_config, names, done, key,
+                                    port if his_pull else 0, ready))
     page, xml = write_reports(run, report)
     console.print(_summary(run))
     passed, total = run.counts()

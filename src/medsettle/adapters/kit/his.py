@@ -221,11 +221,38 @@ def _scenario_rules(name: str, messages: list[Received], step: Step,
                     (answers[0].get("output") or {}).get("stmt_rslt_dscr") if answers else None)
 
 
-def run_his(his_url: str, config: KitConfig, names: list[str], recorder: Recorder,
-            http: httpx.Client | None = None,
-            on_done: Callable[[ScenarioResult], None] | None = None) -> list[ScenarioResult]:
-    """Drive the HIS at `his_url` through the scenarios; their results."""
+#: Hands an order to the HIS and waits until it is played; an error text, or None.
+Deliver = Callable[[dict[str, Any]], "str | None"]
+
+
+def hook(his_url: str, http: httpx.Client | None = None) -> Deliver:
+    """Push mode: POST each order to the HIS's `/conformance/run` and wait for its answer."""
     client = http or httpx.Client(timeout=120)
+
+    def deliver(order: dict[str, Any]) -> str | None:
+        try:
+            response = client.post(his_url.rstrip("/") + "/conformance/run", json=order)
+        except httpx.HTTPError as exc:
+            return f"the HIS's hook could not be reached: {exc}"
+        return None if response.status_code == 200 else \
+            f"the HIS's hook answered HTTP {response.status_code}"
+    return deliver
+
+
+def pull(recorder: Recorder, wait: float = 120.0) -> Deliver:
+    """Pull mode: offer each order at the kit's `GET /conformance/order` and wait for the HIS's
+    `POST /conformance/done`."""
+    def deliver(order: dict[str, Any]) -> str | None:
+        recorder.offer(order)
+        if recorder.order_done.wait(wait):
+            return None
+        return f"the HIS did not report the order done within {wait:.0f} s"
+    return deliver
+
+
+def run_his(deliver: Deliver, config: KitConfig, names: list[str], recorder: Recorder,
+            on_done: Callable[[ScenarioResult], None] | None = None) -> list[ScenarioResult]:
+    """Play the scenarios through a HIS (each order handed over by `deliver`); their results."""
     state = RunState(config)
     results = []
     today = beijing_now().date()
@@ -233,17 +260,11 @@ def run_his(his_url: str, config: KitConfig, names: list[str], recorder: Recorde
         order = order_for(name, config, recorder.url, today)
         recorder.begin(lose="2207" if name == "reversal" else None)
         started = time.perf_counter()
-        error = None
-        try:
-            response = client.post(his_url.rstrip("/") + "/conformance/run", json=order)
-            if response.status_code != 200:
-                error = f"the HIS's hook answered HTTP {response.status_code}"
-        except httpx.HTTPError as exc:
-            error = f"the HIS's hook could not be reached: {exc}"
+        error = deliver(order)
         result = check_scenario(name, recorder.end(), state, order)
         result.error, result.seconds = error, time.perf_counter() - started
         results.append(result)
         if on_done is not None:
             on_done(result)
+    recorder.offer(None)
     return results
-

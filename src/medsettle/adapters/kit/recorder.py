@@ -88,6 +88,8 @@ class Recorder:
         self.lose: str | None = None  # the infno whose next answer is lost
         self.url = ""
         self.served: Served | None = None
+        self.order: dict[str, Any] | None = None  # pull mode: the order a HIS fetches
+        self.order_done = threading.Event()
 
     def begin(self, lose: str | None = None) -> None:
         """Start recording a scenario; with `lose`, the answer to that transaction's next
@@ -113,8 +115,22 @@ class Recorder:
             self.messages.append(Received(envelope, answer, failures, lost))
         return answer, lost
 
+    def offer(self, order: dict[str, Any] | None) -> None:
+        """Pull mode: the order `GET /conformance/order` hands out next ({"finished": true}
+        once `order` is None)."""
+        with self.lock:
+            self.order = order if order is not None else {"finished": True}
+            self.order_done.clear()
+
+    def _take_order(self) -> dict[str, Any] | None:
+        with self.lock:
+            order, self.order = self.order, (None if self.order is None
+                                             or not self.order.get("finished") else self.order)
+        return order
+
     def app(self) -> Starlette:
-        """`POST /his` and `GET /healthz`."""
+        """`POST /his`, `GET /healthz`, and for pull mode `GET /conformance/order` and
+        `POST /conformance/done`."""
         async def his(request: Request) -> Response:
             answer, lost = await run_in_threadpool(self.receive, await request.body(),
                                                    dict(request.headers))
@@ -126,8 +142,18 @@ class Recorder:
         async def healthz(request: Request) -> Response:
             return JSONResponse({"status": "ok", "kit": True})
 
+        async def next_order(request: Request) -> Response:
+            order = self._take_order()
+            return Response(status_code=204) if order is None else JSONResponse(order)
+
+        async def done(request: Request) -> Response:
+            self.order_done.set()
+            return JSONResponse({"ok": True})
+
         return Starlette(routes=[Route("/his", his, methods=["POST"]),
-                                 Route("/healthz", healthz)])
+                                 Route("/healthz", healthz),
+                                 Route("/conformance/order", next_order),
+                                 Route("/conformance/done", done, methods=["POST"])])
 
     def start(self, host: str = "127.0.0.1", port: int = 0) -> str:
         """Serve in a background thread; the base URL."""

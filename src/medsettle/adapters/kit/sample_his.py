@@ -4,15 +4,22 @@ against broken variants of it). A real HIS implements the same hook around its o
 
     python -m medsettle.adapters.kit.sample_his --port 8700
     medsettle conformance --his http://127.0.0.1:8700
+
+or, the HIS fetching its orders from the kit (pull mode):
+
+    medsettle conformance --his-pull --port 8190
+    python -m medsettle.adapters.kit.sample_his --pull http://127.0.0.1:8190
 """
 
 from __future__ import annotations
 
 import argparse
+import time
 from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
+import httpx
 import uvicorn
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
@@ -147,6 +154,25 @@ class SampleHis:
             fixmedins_setl_cnt=count)))
         return answer.stmt_rslt
 
+    def pull(self, kit_url: str, poll: float = 0.05, wait: float = 300.0) -> int:
+        """Pull mode: fetch each order from the kit, play it, report it done, until the kit
+        says it has finished; how many orders were played."""
+        played = 0
+        deadline = time.monotonic() + wait
+        with httpx.Client(base_url=kit_url.rstrip("/"), timeout=30) as kit:
+            while time.monotonic() < deadline:
+                response = kit.get("/conformance/order")
+                if response.status_code == 204:
+                    time.sleep(poll)  # nothing offered yet: ask again shortly
+                    continue
+                order = response.json()
+                if order.get("finished"):
+                    return played
+                self.run(order)
+                kit.post("/conformance/done", json={"scenario": order["scenario"]})
+                played += 1
+        return played
+
     def app(self) -> Starlette:
         """The hook."""
         async def run(request: Request) -> Response:
@@ -159,8 +185,13 @@ class SampleHis:
 def main() -> None:
     """Serve the sample HIS's hook."""
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--port", type=int, default=8700)
+    parser.add_argument("--port", type=int, default=8700, help="serve the hook on this port")
+    parser.add_argument("--pull", metavar="KIT_URL",
+                        help="instead, fetch orders from `medsettle conformance --his-pull`")
     args = parser.parse_args()
+    if args.pull:
+        print(f"played {SampleHis().pull(args.pull)} orders")
+        return
     uvicorn.run(SampleHis().app(), host="127.0.0.1", port=args.port, log_config=None)
 
 
