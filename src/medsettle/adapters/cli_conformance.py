@@ -60,6 +60,8 @@ def run_against_his(url: str | None, config: KitConfig, names: list[str],
             on_ready(recorder.url)
         deliver = hook(url) if url else pull(recorder)
         run.scenarios = run_his(deliver, config, names, recorder, on_done=on_done)
+        if url is None:  # let the HIS hear that the run is over before the kit stops
+            recorder.finished_seen.wait(10)
     finally:
         recorder.stop()
     run.seconds = time.perf_counter() - started

@@ -90,6 +90,7 @@ class Recorder:
         self.served: Served | None = None
         self.order: dict[str, Any] | None = None  # pull mode: the order a HIS fetches
         self.order_done = threading.Event()
+        self.finished_seen = threading.Event()  # the HIS fetched {"finished": true}
 
     def begin(self, lose: str | None = None) -> None:
         """Start recording a scenario; with `lose`, the answer to that transaction's next
@@ -126,6 +127,8 @@ class Recorder:
         with self.lock:
             order, self.order = self.order, (None if self.order is None
                                              or not self.order.get("finished") else self.order)
+        if order is not None and order.get("finished"):
+            self.finished_seen.set()
         return order
 
     def app(self) -> Starlette:

@@ -161,7 +161,13 @@ class SampleHis:
         deadline = time.monotonic() + wait
         with httpx.Client(base_url=kit_url.rstrip("/"), timeout=30) as kit:
             while time.monotonic() < deadline:
-                response = kit.get("/conformance/order")
+                try:
+                    response = kit.get("/conformance/order")
+                except httpx.ConnectError:
+                    if played:
+                        return played  # the kit has gone: the run is over
+                    time.sleep(poll)  # the kit is not up yet
+                    continue
                 if response.status_code == 204:
                     time.sleep(poll)  # nothing offered yet: ask again shortly
                     continue
