@@ -19,12 +19,14 @@ from rich.table import Table as RichTable
 
 from medsettle.adapters import cli_policy
 from medsettle.adapters.cli_clear import clear_command
+from medsettle.adapters.cli_conformance import conformance_command
 from medsettle.adapters.cli_demo import demo_command, sim_command
 from medsettle.adapters.cli_errors import OneLineGroup, say_error, status_of
 from medsettle.adapters.cli_load import institution_app, load_command
 from medsettle.adapters.cli_nodes import keys_command, serve_app
 from medsettle.adapters.cli_operators import operator_app
 from medsettle.adapters.cli_reconcile import reconcile_command
+from medsettle.adapters.cli_sandbox import sandbox_command
 from medsettle.adapters.cli_supervise import stats_command, supervise_command
 from medsettle.adapters.cli_verify import verify_command
 from medsettle.adapters.files import examples_dir, load_policy_book, read_document
@@ -66,6 +68,8 @@ app.command("clear")(clear_command)
 app.command("verify")(verify_command)
 app.command("supervise")(supervise_command)
 app.command("stats")(stats_command)
+app.command("sandbox")(sandbox_command)
+app.command("conformance")(conformance_command)
 console = Console()
 
 

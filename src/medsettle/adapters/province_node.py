@@ -44,6 +44,7 @@ class ProvinceConfig:
     peer_timeout: float = 3.0
     heartbeat_seconds: float = 2.0
     anchor_seconds: float = 86400.0  # how often the chain head is sent to the hub (daily)
+    sandbox: bool = False  # answer every insured place itself, no hub (docs/sandbox.md)
 
 
 def utc_now() -> datetime:
@@ -67,7 +68,7 @@ class ProvinceNode:
         self.hub = (HubClient(config.hub_url, config.region, config.key, config.peer_timeout)
                     if config.hub_url else None)
         self.router = InsuredRouter(config.region, self.store, self.book, self.hub, self.metrics,
-                                    clock)
+                                    clock, answers_everyone=config.sandbox)
         self.treating = Treating(self.store, config.region, self.router,
                                  load_catalogue(self.store, config.region))
         self.gateway = HisGateway(self.treating, self.metrics, clock)
