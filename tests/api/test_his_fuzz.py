@@ -31,7 +31,9 @@ CASES = int(os.environ.get("MEDSETTLE_FUZZ_CASES", "300"))
 #: Refusal codes about the caller's input: their message must start with the field's path.
 INPUT_CODES = {"invalid_input", "invalid_code", "invalid_amount"}
 REFUSAL = re.compile(r"\[([a-z_]+)\] (.+)", re.DOTALL)
-FIELD = re.compile(r"[A-Za-z_][\w.\[\]-]*: ")
+#: A refusal about the input starts with the path of the field: a top-level name, then the rest of
+#: the path (which may hold any key the caller sent) or the message.
+FIELD = re.compile(r"[A-Za-z_]\w*[.\[:]")
 TALLY: Counter[str] = Counter()
 
 TRICKY = ["", " ", "0", "-1", "-0.00", "1e400", "NaN", "Infinity", "0.001", "99999999999.99",
