@@ -132,6 +132,20 @@ class Federation:
             os.killpg(proc.pid, signal.SIGKILL)
         proc.wait(10)
 
+    def kill(self, name: str) -> None:
+        """SIGKILL the hub or a province node (its whole process group), as `kill -9` would."""
+        proc = self.procs.pop(name)
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait(10)
+
+    def restart(self, name: str) -> None:
+        """Start a killed node again on its port and database, and wait until it is healthy."""
+        if name == "hub":
+            self.start_hub()
+        else:
+            self.start_province(name)
+
     def pause_province(self, region: str) -> None:
         """Freeze a node (it accepts connections but never answers): a slow province."""
         os.killpg(self.procs[region].pid, signal.SIGSTOP)

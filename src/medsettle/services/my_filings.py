@@ -31,7 +31,10 @@ def of_person(tx: UnitOfWork, me: str, of: str | None) -> list[dict[str, Any]]:
 def _request(tx: UnitOfWork, me: str, doc: Mapping[str, Any]) -> dict[str, Any]:
     unknown = sorted(set(doc) - set(FIELDS))
     if unknown:
-        raise InvalidInput(unknown[0], "is not a field of the filing form")
+        key = str(unknown[0])
+        named = key if key.isidentifier() and len(key) <= 40 else "body"
+        raise InvalidInput(named, f"{key[:40]!r} is not a field of the filing form; expected "
+                                  f"one of {', '.join(FIELDS)}")
     of = doc.get("for")
     if of is not None and not isinstance(of, str):
         raise InvalidInput("for", "must be a person number")

@@ -32,6 +32,14 @@ from medsettle.adapters.db.statements import (
 from medsettle.core.accumulators import Accumulators, Path
 from medsettle.core.errors import StateConflict
 
+#: The integers a column can hold (BIGINT): a key outside them matches no row, rather than
+#: failing in the driver (a path like /family/9223372036854775808 must be "not found").
+INT64 = range(-(2**63), 2**63)
+
+
+def storable(keys: Mapping[str, object]) -> bool:
+    """Whether every integer among `keys` fits a column."""
+    return all(v in INT64 for v in keys.values() if isinstance(v, int))
 
 class Store:
     """A node's database."""
@@ -68,12 +76,16 @@ class Tx(RecordQueries):
     # --- generic (the table comes first and positionally, so a column may be called `name`) ---
     def one(self, name: str | Table, /, **keys: object) -> Row[Any] | None:
         """The row of `table` whose columns equal `keys` (None matches NULL), or None."""
+        if not storable(keys):
+            return None
         query, values = matching(_table(name), keys)
         return self.conn.execute(query, values).first()
 
     def rows(self, name: str | Table, /, order_by: str | None = None,
              **keys: object) -> list[Row[Any]]:
         """Every row of `table` whose columns equal `keys` (None matches NULL)."""
+        if not storable(keys):
+            return []
         query, values = matching(_table(name), keys, order_by)
         return list(self.conn.execute(query, values))
 
@@ -104,6 +116,8 @@ class Tx(RecordQueries):
 
     def change(self, name: str | Table, /, keys: Mapping[str, object], **values: object) -> int:
         """Update the rows matching `keys`; returns how many."""
+        if not storable(keys):
+            return 0
         table = _table(name)
         query = update(table).where(*(table.c[k] == v for k, v in keys.items())).values(**values)
         return self.conn.execute(query).rowcount

@@ -1,0 +1,264 @@
+"""A kill -9 drill over a real federation (bench/bench_crash.py and tests/e2e/test_crash_drill.py).
+
+Hospitals play planned cross-province visits through the gateways as a HIS would: a message
+that gets no answer, or a `[peer_unavailable]` one, is sent again with the same msgid (the
+gateway answers a retry from its message log or runs it again with the same derived ids); a
+settlement still unanswered after `give_up` seconds is reversed (冲正, 2601). Meanwhile a killer
+sends SIGKILL to the hub, the treating node or an insured node at random moments and restarts
+it after a short outage. Afterwards `audit` reads every database: money on each side, msgids
+still pending, what every visit ended as; and `IndexWatch` measures how far the hub's index is
+from the insured ledgers while it happens, before reconciliation.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import random
+import threading
+import time
+from collections import Counter, defaultdict
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+from sqlalchemy import text
+
+from medsettle.adapters.cli_demo import today_in_china
+from medsettle.adapters.cli_reconcile import run_reconciliation
+from medsettle.adapters.db.engine import make_engine
+from medsettle.adapters.federation import load_keys
+from medsettle.adapters.his.client import HisClient
+from medsettle.adapters.launcher import Federation
+from medsettle.adapters.player import Player
+from medsettle.sim.traffic import PlannedVisit
+
+logger = logging.getLogger(__name__)
+TRANSIENT = ("[peer_unavailable]", "[peer_timed_out]", "[peer_unreachable]", "[peer_bad_answer]")
+
+
+class RetryingHis(HisClient):
+    """A HIS that sends a message again, unchanged, until it is answered or `give_up` seconds
+    have passed; a settlement that never got an answer is then reversed with 2601."""
+
+    give_up = 20.0
+    reversed: list[str]
+
+    def send(self, envelope: dict[str, Any]) -> dict[str, Any]:
+        deadline = time.monotonic() + self.give_up
+        while True:
+            try:
+                answer = super().send(envelope)
+                if not str(answer.get("err_msg", "")).startswith(TRANSIENT):
+                    return answer
+            except httpx.HTTPError:
+                answer = None
+            if time.monotonic() > deadline:
+                break
+            time.sleep(0.3)
+        if envelope["infno"] in ("2207", "2304"):
+            self._reverse(envelope)
+        if answer is not None:
+            return answer
+        raise httpx.TransportError(f"{envelope['infno']} {envelope['msgid']}: no answer")
+
+    def _reverse(self, settle: dict[str, Any]) -> None:
+        data = settle["input"]["data"]
+        reversal = self.envelope("2601", {"data": {"psn_no": data["psn_no"],
+                                                   "omsgid": settle["msgid"],
+                                                   "oinfno": settle["infno"]}},
+                                 insuplc=settle["insuplc_admdvs"])
+        deadline = time.monotonic() + 4 * self.give_up
+        while time.monotonic() < deadline:
+            try:
+                answer = HisClient.send(self, reversal)
+                if answer["infcode"] == 0:
+                    self.reversed.append(settle["msgid"])
+                    return
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.5)
+        logger.warning("reversal unanswered", extra={"msgid": settle["msgid"]})
+
+
+class ChaosPlayer(Player):
+    """Player whose hospitals retry (RetryingHis)."""
+
+    def __init__(self, urls: Mapping[str, str], give_up: float = 20.0) -> None:
+        super().__init__(urls, httpx.Client(timeout=8, limits=httpx.Limits(max_connections=64)))
+        self.give_up = give_up
+        self.reversed: list[str] = []
+
+    def his(self, visit: PlannedVisit) -> HisClient:
+        with self._lock:
+            client = self._clients.get(visit.fixmedins_code)
+            if client is None:
+                his = RetryingHis(self.urls[visit.treating_province], visit.fixmedins_code,
+                                  visit.fixmedins_name, self.http)
+                his.give_up, his.reversed = self.give_up, self.reversed
+                self._clients[visit.fixmedins_code] = client = his
+        if not client.sign_no:
+            client.sign_in()
+        return client
+
+
+@dataclass
+class Killer:
+    """Kills one of `victims` with SIGKILL every `every` seconds (± half), restarting it after
+    `outage` seconds, until stopped."""
+
+    fed: Federation
+    victims: Sequence[str]
+    every: float
+    outage: float = 1.0
+    seed: int = 1
+    kills: Counter[str] = field(default_factory=Counter)
+    last_kill: float = 0.0
+    stop: threading.Event = field(default_factory=threading.Event)
+
+    def run(self) -> None:
+        rng = random.Random(self.seed)
+        while not self.stop.wait(self.every * rng.uniform(0.5, 1.5)):
+            victim = rng.choice(self.victims)
+            self.fed.kill(victim)
+            self.kills[victim] += 1
+            self.last_kill = time.monotonic()
+            time.sleep(self.outage * rng.uniform(0.5, 1.5))
+            self.fed.restart(victim)
+
+
+def _rows(url: str, sql: str) -> list[dict[str, Any]]:
+    engine = make_engine(url)
+    try:
+        with engine.connect() as conn:
+            return [dict(r) for r in conn.execute(text(sql)).mappings()]
+    finally:
+        engine.dispose()
+
+
+def index_gap(fed: Federation, insured: Sequence[str]) -> tuple[int, int]:
+    """(settlement records at the insured nodes the hub's index lacks, their fund in fen)."""
+    indexed = {r["setl_id"] for r in _rows(fed.dbs["hub"], "SELECT setl_id FROM "
+                                                            "settlement_index")}
+    missing = [r for region in insured for r in _rows(
+        fed.dbs[region], "SELECT setl_id, fund_pay_sumamt FROM settlements WHERE "
+                         "role = 'insured' AND substr(mdtrtarea_admvs, 1, 2) <> "
+                         "substr(insu_admdvs, 1, 2)") if r["setl_id"] not in indexed]
+    return len(missing), sum(abs(r["fund_pay_sumamt"]) for r in missing)
+
+
+@dataclass
+class IndexWatch:
+    """Samples index_gap every `every` seconds: the timeline of the hub's view being wrong."""
+
+    fed: Federation
+    insured: Sequence[str]
+    every: float = 1.0
+    samples: list[tuple[float, int, int]] = field(default_factory=list)
+    stop: threading.Event = field(default_factory=threading.Event)
+
+    def run(self) -> None:
+        started = time.monotonic()
+        while not self.stop.wait(self.every):
+            try:
+                count, fen = index_gap(self.fed, self.insured)
+            except Exception:  # a database being restarted under us: skip the sample
+                continue
+            self.samples.append((time.monotonic() - started, count, fen))
+
+    def worst(self) -> tuple[int, int]:
+        return max(((c, f) for _, c, f in self.samples), default=(0, 0))
+
+
+def audit(fed: Federation, treating: str, insured: Sequence[str],
+          reversed_msgids: Sequence[str] = ()) -> dict[str, Any]:
+    """What every database says after the drill: each problem counted (all must be 0)."""
+    visits: dict[str, dict[str, list[dict[str, Any]]]] = defaultdict(lambda: defaultdict(list))
+    for region in (treating, *insured):
+        for r in _rows(fed.dbs[region], "SELECT setl_id, role, kind, status, mdtrt_id, "
+                                        "fund_pay_sumamt, acct_pay, insu_admdvs, "
+                                        "mdtrtarea_admvs FROM settlements"):
+            if r["insu_admdvs"][:2] != r["mdtrtarea_admvs"][:2]:
+                visits[r["mdtrt_id"]][r["role"]].append(r)
+    problems: Counter[str] = Counter()
+    outcomes: Counter[str] = Counter()
+    for sides in visits.values():
+        nets = {role: sum(r["fund_pay_sumamt"] + r["acct_pay"] for r in rows)
+                for role, rows in sides.items()}
+        if nets.get("treating", 0) != nets.get("insured", 0):
+            problems["fen differ between the treating and insured ledgers"] += 1
+        active = [r for r in sides.get("insured", []) if r["kind"] == "settle"
+                  and r["status"] == "settled"]
+        if len(active) > 1:
+            problems["visits settled more than once"] += 1
+        cancels = [r for r in sides.get("insured", []) if r["kind"] == "cancel"]
+        settles = [r for r in sides.get("insured", []) if r["kind"] == "settle"]
+        if len(cancels) > len(settles) or (not active and nets.get("insured", 0) != 0):
+            problems["visits half reversed"] += 1
+        outcomes["settled once" if active else "reversed"] += 1
+    for region in (treating, *insured):
+        pending = [r for r in _rows(fed.dbs[region], "SELECT response FROM message_log")
+                   if '"pending": true' in json.dumps(r["response"])]
+        problems["msgids pending"] += len(pending)
+        problems["reversals pending"] += len(_rows(
+            fed.dbs[region], "SELECT mdtrt_id FROM visits WHERE reversal_pending IS NOT NULL"))
+        book = _rows(fed.dbs[region], "SELECT sum(amount) AS total FROM ledger_postings")
+        problems["ledgers not balanced"] += int((book[0]["total"] or 0) != 0)
+    gap_count, gap_fen = index_gap(fed, insured)
+    problems["settlements missing at the hub"] += gap_count
+    board = {n["region"]: n["status"] for n in fed.status()["nodes"]}
+    problems["nodes not up on the status board"] += sum(
+        1 for region in (treating, *insured) if board.get(region) != "up")
+    return {"visits": len(visits), "outcomes": dict(outcomes), "gap_fen": gap_fen,
+            "reversed_by_his": len(reversed_msgids),
+            "problems": {k: v for k, v in problems.items()},
+            "ok": not any(problems.values())}
+
+
+def settle_quietly(fed: Federation, treating: str, seconds: float = 60.0) -> float:
+    """Wait until the treating node has no reversal pending (it retries them itself); the
+    seconds it took."""
+    started = time.monotonic()
+    while time.monotonic() - started < seconds:
+        if not _rows(fed.dbs[treating], "SELECT mdtrt_id FROM visits "
+                                        "WHERE reversal_pending IS NOT NULL"):
+            break
+        time.sleep(0.5)
+    return time.monotonic() - started
+
+
+def run_drill(fed: Federation, visits: Sequence[PlannedVisit], treating: str,
+              insured: Sequence[str], *, every: float, concurrency: int = 8,
+              give_up: float = 20.0, seed: int = 1) -> dict[str, Any]:
+    """Play `visits` while the killer works; then reconcile and audit. The figures."""
+    player = ChaosPlayer(fed.urls, give_up)
+    killer = Killer(fed, ["hub", treating, *insured], every, seed=seed)
+    watch = IndexWatch(fed, insured)
+    threads = [threading.Thread(target=killer.run, daemon=True),
+               threading.Thread(target=watch.run, daemon=True)]
+    started = time.monotonic()
+    for thread in threads:
+        thread.start()
+    tally = player.play(visits, concurrency)
+    killer.stop.set()
+    threads[0].join()
+    played = time.monotonic() - started
+    fed.wait_all_up(seconds=60)
+    quiet = settle_quietly(fed, treating)
+    time.sleep(2.0)  # the hub's journal writes its queue every second
+    watch.stop.set()
+    threads[1].join()
+    before = index_gap(fed, insured)
+    reports = run_reconciliation(today_in_china(), fed.hub_url, load_keys(fed.keys_path))
+    fed.flush_hub_journal()
+    result = audit(fed, treating, insured, player.reversed)
+    result |= {
+        "planned": len(visits), "seconds": round(played, 1), "kills": dict(killer.kills),
+        "settled_by_his": sum(tally.settled.values()), "failed_at_his": dict(tally.reasons),
+        "reversals_pending_for_s": round(quiet, 1),
+        "index_gap_worst": watch.worst(), "index_gap_before_reconciliation": before,
+        "index_gap_after": index_gap(fed, insured),
+        "reconciliation_findings": Counter(f.problem for r in reports for f in r.findings),
+        "timeline": watch.samples}
+    return result
