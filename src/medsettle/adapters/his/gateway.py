@@ -25,6 +25,7 @@ from typing import Any
 from medsettle.adapters.his import signing
 from medsettle.adapters.his.envelope import (
     Envelope,
+    FileAnswer,
     failure,
     parse_envelope,
     ref_msgid,
@@ -47,6 +48,8 @@ from medsettle.services.replies import Unrecorded
 
 logger = logging.getLogger(__name__)
 SETTLEMENT_KINDS = {"2207": "settle", "2304": "settle", "2208": "cancel", "2305": "cancel"}
+#: An answer: an envelope, or (9102) a file sent as its bytes.
+Answer = dict[str, Any] | FileAnswer
 
 
 class HisGateway:
@@ -58,7 +61,7 @@ class HisGateway:
         self.metrics = metrics
         self.clock = clock
 
-    def handle(self, raw: bytes, headers: Mapping[str, str] | None = None) -> dict[str, Any]:
+    def handle(self, raw: bytes, headers: Mapping[str, str] | None = None) -> Answer:
         """Answer one HIS message (its gateway signature headers, if any, are verified)."""
         received = self.clock()
         started = time.perf_counter()
@@ -68,7 +71,7 @@ class HisGateway:
             infno = env.infno
             signing.check(headers or {}, raw, env.fixmedins_code, self._api_key,
                           received.timestamp())
-            answer = self._handle(env, received)
+            answer: Answer = self._handle(env, received)
         except MedSettleError as exc:
             answer = self._failure(exc, received)
         except Exception:  # a bug must not crash the node nor leave the HIS without an answer
@@ -77,7 +80,7 @@ class HisGateway:
             answer = failure("[internal] internal error; nothing was settled for this message",
                              ref=self._ref(received), received=business_time(received),
                              now=business_time(self.clock()))
-        outcome = "ok" if answer["infcode"] == 0 else "error"
+        outcome = "ok" if isinstance(answer, FileAnswer) or answer["infcode"] == 0 else "error"
         self.metrics.requests.labels(infno, outcome).inc()
         self.metrics.latency.labels(infno).observe(time.perf_counter() - started)
         return answer
@@ -87,7 +90,7 @@ class HisGateway:
             inst = tx.one("institutions", fixmedins_code=fixmedins_code)
         return None if inst is None else inst.api_key
 
-    def _handle(self, env: Envelope, received: datetime) -> dict[str, Any]:
+    def _handle(self, env: Envelope, received: datetime) -> Answer:
         transaction = TRANSACTIONS.get(env.infno)
         if transaction is None:
             raise InvalidInput("infno", f"unknown transaction {env.infno!r}: not supported here")
@@ -105,6 +108,8 @@ class HisGateway:
             answer, kept = self._run(transaction, env, received, reply)
         except AlreadyAnswered as done:
             return self._stored_answer(env, done.stored or self._stored(scope, env.msgid))
+        if isinstance(answer, FileAnswer):
+            raise TypeError(f"{env.infno} changes state and may not answer with a file")
         if kept or answer.pop("transient", False):
             return answer
         with self.t.db.tx() as tx:
@@ -124,7 +129,7 @@ class HisGateway:
         return dict(stored.response)
 
     def _run(self, transaction: Transaction, env: Envelope, received: datetime, reply: Reply
-             ) -> tuple[dict[str, Any], bool]:
+             ) -> tuple[Answer, bool]:
         """The answer to the message, and whether the use case already kept it."""
         try:
             command = transaction.parse(env.input)
@@ -144,8 +149,10 @@ class HisGateway:
             self.metrics.settlements.labels("treating", SETTLEMENT_KINDS[env.infno]).inc()
         if isinstance(reply, StoredReply) and reply.answer is not None:
             return reply.answer, True
-        return self.success(transaction.output(result, env, command, received), received,
-                            result), False
+        output = transaction.output(result, env, command, received)
+        if isinstance(output, FileAnswer):
+            return output, False
+        return self.success(output, received, result), False
 
     def success(self, output: Any, received: datetime, result: Any = None) -> dict[str, Any]:
         """A success envelope around `output`, with supervision's warnings of the result."""
