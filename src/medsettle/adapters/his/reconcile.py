@@ -168,10 +168,6 @@ def details(t: tr.Treating, env: Envelope, cmd: ReconcileDetails, now: datetime
     return answer
 
 
-def _yuan_text(fen: int) -> str:
-    return f"{fen_to_yuan(fen):.2f}"
-
-
 def _result_row(m: rc.Mismatch) -> dict[str, str]:
     d, r = m.declared, m.recorded
     row = {"setl_id": m.settlement_id, "stmt_rslt": "1", "memo": f"{m.problem}: {m.memo}",
@@ -179,7 +175,7 @@ def _result_row(m: rc.Mismatch) -> dict[str, str]:
     if d is not None:
         row |= {"mdtrt_id": d.visit_id, "psn_no": d.person_id,
                 "refd_setl_flag": "1" if d.refund else "0",
-                **{k: _yuan_text(abs(d.amounts[k])) for k in rc.DETAIL_AMOUNTS}}
+                **{k: fen_to_yuan(abs(d.amounts[k])) for k in rc.DETAIL_AMOUNTS}}
     elif r is not None:
         row |= {"mdtrt_id": r.visit_id, "psn_no": r.person_id}
     return row
