@@ -68,6 +68,29 @@ def test_an_institution_gets_a_key_printed_once(tmp_path: Path) -> None:
     assert bad.returncode == 2 and bad.stderr.startswith("error: CODE") and "Traceback" not in bad.stderr
 
 
+def test_an_institution_is_registered_with_its_dialect_profile(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from medsettle.adapters.cli import app
+
+    db = f"sqlite:///{tmp_path}/d.db"
+    profile = '{"base": "tolerant", "infcode": "string", "echo_keys": ["serv_code"]}'
+    done = CliRunner().invoke(app, ["institution", "add", "H44030400776", "--name", "重庆某医院",
+                                    "--level", "L2", "--region", "440305", "--db", db,
+                                    "--dialect", profile])
+    assert done.exit_code == 0, done.output
+    store = Store(make_engine(db))
+    with store.tx() as tx:
+        row = tx.one("institutions", fixmedins_code="H44030400776")
+    store.engine.dispose()
+    assert row.dialect == {"base": "tolerant", "infcode": "string", "echo_keys": ["serv_code"]}
+    bad = CliRunner().invoke(app, ["institution", "add", "H44030400775", "--name", "x",
+                                   "--level", "L3", "--region", "440305", "--db", db,
+                                   "--dialect", '{"infcode": "text"}'])
+    assert bad.exit_code == 2 and bad.output.count("\n") == 1, bad.output
+    assert bad.output.startswith("error: --dialect.infcode: expected number or string")
+
+
 def test_keys_refuses_to_overwrite_without_force(tmp_path: Path) -> None:
     assert run("keys", "--out", "k.json", cwd=tmp_path).returncode == 0
     before = (tmp_path / "k.json").read_text()

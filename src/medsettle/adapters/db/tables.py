@@ -123,6 +123,7 @@ institutions = Table(
     Column("chronic_opened", JSON, nullable=False, default=list),
     Column("services", JSON),  # networked for: ["inpatient", "outpatient"]; NULL = both
     Column("suspension_reason", Text),  # why it is suspended (the console asks for a reason)
+    Column("dialect", JSON),  # its HIS's dialect profile (his/dialects.py); NULL = national
 )
 
 catalogue = Table(

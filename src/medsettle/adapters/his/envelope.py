@@ -12,7 +12,7 @@ import hashlib
 import json
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -37,6 +37,8 @@ MESSAGE_KEYS = ("infno", "msgid", "mdtrtarea_admvs", "insuplc_admdvs", "fixmedin
                 "input")
 _MSGID = re.compile(r"[\x21-\x7e]{1,30}", re.ASCII)
 _OPTER_TYPES = frozenset({"1", "2", "3"})
+#: Local envelope keys some deployments add (interface.md §2), kept to be echoed by a dialect.
+LOCAL_KEYS = ("serv_code", "serv_sign", "appname", "medins_code", "insur_code")
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,6 +60,7 @@ class Envelope:
     sign_no: str | None
     input: dict[str, Any]
     body_hash: str
+    echoed: dict[str, str] = field(default_factory=dict)  # its LOCAL_KEYS that are strings
 
 
 def canonical_json(value: object) -> str:
@@ -160,6 +163,8 @@ def parse_envelope(raw: bytes | str) -> Envelope:
         input=_read_input(node, infno),
         body_hash=hashlib.sha256(canonical_json(
             {key: obj.get(key) or None for key in MESSAGE_KEYS}).encode("utf-8")).hexdigest(),
+        echoed={key: value.strip()[:200] for key in LOCAL_KEYS
+                if isinstance(value := obj.get(key), str)},
     )
 
 

@@ -19,10 +19,18 @@ import logging
 import secrets
 import time
 from collections.abc import Callable, Mapping
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
 from medsettle.adapters.his import signing
+from medsettle.adapters.his.dialects import (
+    NATIONAL,
+    Dialect,
+    parse_dialect,
+    read_input,
+    write_answer,
+)
 from medsettle.adapters.his.envelope import (
     Envelope,
     FileAnswer,
@@ -48,6 +56,8 @@ from medsettle.services.replies import Unrecorded
 
 logger = logging.getLogger(__name__)
 SETTLEMENT_KINDS = {"2207": "settle", "2304": "settle", "2208": "cancel", "2305": "cancel"}
+#: How long the gateway keeps an institution's dialect before reading it again.
+DIALECT_CACHE_SECONDS = 5.0
 #: An answer: an envelope, or (9102) a file sent as its bytes.
 Answer = dict[str, Any] | FileAnswer
 
@@ -60,18 +70,22 @@ class HisGateway:
         self.t = treating
         self.metrics = metrics
         self.clock = clock
+        self._dialects: dict[str, tuple[Dialect, float]] = {}
 
     def handle(self, raw: bytes, headers: Mapping[str, str] | None = None) -> Answer:
         """Answer one HIS message (its gateway signature headers, if any, are verified)."""
         received = self.clock()
         started = time.perf_counter()
         infno = "????"
+        env: Envelope | None = None
+        dialect = NATIONAL
         try:
             env = parse_envelope(raw)
             infno = env.infno
             signing.check(headers or {}, raw, env.fixmedins_code, self._api_key,
                           received.timestamp())
-            answer: Answer = self._handle(env, received)
+            dialect = self.dialect(env.fixmedins_code)
+            answer: Answer = self._handle(env, received, dialect)
         except MedSettleError as exc:
             answer = self._failure(exc, received)
         except Exception:  # a bug must not crash the node nor leave the HIS without an answer
@@ -83,17 +97,37 @@ class HisGateway:
         outcome = "ok" if isinstance(answer, FileAnswer) or answer["infcode"] == 0 else "error"
         self.metrics.requests.labels(infno, outcome).inc()
         self.metrics.latency.labels(infno).observe(time.perf_counter() - started)
-        return answer
+        if isinstance(answer, FileAnswer):
+            return answer
+        return write_answer(dialect, answer, env.echoed if env else {})
+
+    def dialect(self, fixmedins_code: str) -> Dialect:
+        """The dialect profile the institution was registered with (national if unknown)."""
+        now = time.monotonic()
+        cached = self._dialects.get(fixmedins_code)
+        if cached is not None and now - cached[1] < DIALECT_CACHE_SECONDS:
+            return cached[0]
+        with self.t.db.tx() as tx:
+            inst = tx.one("institutions", fixmedins_code=fixmedins_code)
+        found = NATIONAL if inst is None else parse_dialect(inst.dialect, "institutions.dialect")
+        self._dialects[fixmedins_code] = (found, now)
+        return found
 
     def _api_key(self, fixmedins_code: str) -> str | None:
         with self.t.db.tx() as tx:
             inst = tx.one("institutions", fixmedins_code=fixmedins_code)
         return None if inst is None else inst.api_key
 
-    def _handle(self, env: Envelope, received: datetime) -> Answer:
+    def _handle(self, env: Envelope, received: datetime, dialect: Dialect) -> Answer:
         transaction = TRANSACTIONS.get(env.infno)
         if transaction is None:
             raise InvalidInput("infno", f"unknown transaction {env.infno!r}: not supported here")
+        national, used = read_input(dialect, env.infno, env.input)
+        if used:
+            env = replace(env, input=national)
+            logger.info("dialect tolerance applied", extra={
+                "msgid": env.msgid, "infno": env.infno, "dialect": dialect.name,
+                "tolerances": ",".join(used)})
         if env.mdtrtarea_admvs[:2] != self.t.region[:2]:
             raise InvalidInput("mdtrtarea_admvs", f"this gateway serves province "
                                                   f"{self.t.region}, not {env.mdtrtarea_admvs}")
