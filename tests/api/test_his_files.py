@@ -10,13 +10,16 @@ from typing import Any
 
 import pytest
 
+from medsettle.adapters.api.province import ProvinceConfig, ProvinceNode, create_province_app
+from medsettle.adapters.db.seed import load_rows
 from medsettle.adapters.his.catalogue_files import DRUG_COLUMNS, MATERIAL_COLUMNS, SERVICE_COLUMNS
 from medsettle.adapters.his.client import HisClient, HisError
 from medsettle.core.calendar import business_time
 from medsettle.core.errors import NotFound
 from medsettle.core.policy import PolicyBook
 from medsettle.services import institution_files as files
-from tests.api.conftest import OTHER_H, Province, his_rows, start_province
+from tests.api.conftest import OTHER_H, REGION, Province, TestClient, his_rows, start_province
+from tests.conftest import fresh_database
 from tests.e2e import fixtures as f
 
 DETAIL = b"setl_id\tmdtrt_id\n4400001\t4400002\n"
@@ -196,3 +199,34 @@ def test_a_bad_version_is_refused_naming_it(node: Province, his: HisClient, ver:
     before = node.snapshot()
     assert "input.data.ver" in refused(his.call, "1301", {"data": {"ver": ver}})
     assert node.snapshot() == before
+
+
+@pytest.fixture(scope="module")
+def pg_node(pg_url: str, book: PolicyBook) -> Iterator[Province]:
+    """The same node on PostgreSQL, with one institution of the tolerant dialect."""
+    rows = his_rows()
+    rows["institutions"] = [{"dialect": None} | r for r in rows["institutions"]] + [
+        f.institution(TOLERANT_H, "方言医院", "02", "L3", dialect="tolerant")]
+    with fresh_database(pg_url) as url:
+        load_rows(url, rows)
+        node = ProvinceNode(ProvinceConfig(region=REGION, db_url=url, key="k", hub_url=None),
+                            book=book)
+        with TestClient(create_province_app(node, background=False)) as http:
+            yield Province(node, http)
+        node.store.engine.dispose()
+
+
+TOLERANT_H = "H44030400497"
+
+
+def test_files_catalogues_and_dialects_on_postgresql(pg_node: Province) -> None:
+    his, other = pg_node.signed_in(f.SHENZHEN_H), pg_node.signed_in(OTHER_H)
+    content = bytes(range(256))
+    out = his.upload("二进制.bin", content)
+    assert his.download(out["file_qury_no"], "二进制.bin") == content
+    assert "[forbidden]" in refused(other.download, out["file_qury_no"], "二进制.bin")
+    drugs, lines = catalogue(his, "1301")
+    assert drugs["data_cnt"] == 3 and len(lines) == 3
+    tolerant = pg_node.signed_in(TOLERANT_H)
+    found = tolerant.call("1101", {"mdtrt_cert_no": f.CHEN["evoucher"]})  # unwrapped, no type
+    assert found["baseinfo"]["psn_no"] == f.CHEN["psn_no"]
