@@ -230,3 +230,9 @@ def test_files_catalogues_and_dialects_on_postgresql(pg_node: Province) -> None:
     tolerant = pg_node.signed_in(TOLERANT_H)
     found = tolerant.call("1101", {"mdtrt_cert_no": f.CHEN["evoucher"]})  # unwrapped, no type
     assert found["baseinfo"]["psn_no"] == f.CHEN["psn_no"]
+
+
+def test_the_openapi_document_says_9102_answers_a_file(node: Province) -> None:
+    doc = node.http.get("/openapi.json").json()
+    answers = doc["paths"]["/his"]["post"]["responses"]["200"]["content"]
+    assert set(answers) == {"application/json", "application/octet-stream"}

@@ -172,4 +172,9 @@ HIS_OPENAPI: dict[str, Any] = {"requestBody": {"required": True, "content": {"ap
                 "inf_time": "2024-03-15 10:30:00", "fixmedins_code": "H44030400123",
                 "fixmedins_name": "深圳示例医院", "sign_no": "",
                 "input": {"signIn": {"opter_no": "D0107", "mac": "00-16-3E-00-00-01",
-                                     "ip": "10.0.0.8"}}}}}}}
+                                     "ip": "10.0.0.8"}}}}}},
+    "responses": {"200": {"description": "The answer envelope; a 9102 download that succeeds "
+                                         "answers the file itself.",
+                          "content": {"application/json": {"schema": {"type": "object"}},
+                                      "application/octet-stream": {
+                                          "schema": {"type": "string", "format": "binary"}}}}}}
