@@ -48,7 +48,7 @@ CSV_COLUMNS: dict[str, tuple[tuple[str, str, bool], ...]] = {
     "institutions": (("fixmedins_code", "institution", True), ("name", "text", True),
                      ("admdvs", "admdvs", True), ("hosp_lv", "text", True),
                      ("level", "level", True), ("networked", "bool", False),
-                     ("suspended", "bool", False)),
+                     ("suspended", "bool", False), ("dialect", "dialect", False)),
     "catalogue": (("code", "text", True), ("name", "text", True), ("chrgitm_lv", "text", True),
                   ("selfpay_prop", "text", False), ("lmt_pric", "text", False),
                   ("valid_from", "date", True), ("valid_until", "date", False),
@@ -81,6 +81,8 @@ def _cell(kind: str, text: str, where: str) -> Any:
             return codes.validate_institution_code(text, where)
         if kind == "level" and text not in ("L1", "L2", "L3"):
             raise InvalidInput(where, f"expected L1, L2 or L3, got {text!r}")
+        if kind == "dialect":
+            return read_dialect_option(text, where)
         if kind == "tier" and not TIER_NAME.fullmatch(text):
             raise InvalidInput(where, f"expected a tier name of lower-case letters, digits or _ "
                                       f"(e.g. high), got {text!r}")
@@ -219,8 +221,9 @@ def _write(url: str, tables: dict[str, list[dict[str, Any]]]) -> dict[str, int]:
     return {}
 
 
-def read_dialect_option(text: str | None) -> object:
-    """--dialect: a preset's name or a JSON object, checked; None for national."""
+def read_dialect_option(text: str | None, where: str = "--dialect") -> object:
+    """A dialect profile as given: a preset's name or a JSON object, checked; None for
+    national."""
     if text is None:
         return None
     doc: object = text.strip()
@@ -228,8 +231,8 @@ def read_dialect_option(text: str | None) -> object:
         try:
             doc = json.loads(text)
         except ValueError as exc:
-            raise InvalidInput("--dialect", f"is not a JSON object: {exc}") from None
-    parse_dialect(doc, "--dialect")
+            raise InvalidInput(where, f"is not a JSON object: {exc}") from None
+    parse_dialect(doc, where)
     return doc
 
 
