@@ -132,6 +132,10 @@ def test_a_file_expires(node: Province, his: HisClient) -> None:
         with pytest.raises(NotFound, match="expired"):
             files.fetch(tx, f.SHENZHEN_H, out["file_qury_no"], None, later)
     assert f"{business_time(row.expires_at):%Y-%m-%d %H:%M:%S}" == out["dld_endtime"]
+    with node.node.store.tx() as tx:  # the next file kept after that deletes it
+        files.keep(tx, region="440000", owner=OTHER_H, name="n.txt", kind="upload",
+                   content=b"1", msgid="M1", now=later)
+        assert tx.one("his_files", file_no=out["file_qury_no"]) is None
 
 
 def catalogue(his: HisClient, infno: str, ver: str = "0") -> tuple[dict[str, Any],

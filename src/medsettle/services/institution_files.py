@@ -2,7 +2,8 @@
 reconciliation) and what the node makes for it (catalogue extracts, reconciliation results).
 
 A file belongs to one institution, the one that uploaded it or for which it was made; only
-that institution may fetch it, and only until it expires. A file is kept whole, with its size
+that institution may fetch it, and only until it expires (expired files are deleted whenever
+a new file is kept). A file is kept whole, with its size
 and SHA-256, in the node's database (`his_files`). Numbers are the node's region, the time and
 eight random hex digits: 30 characters, unguessable, and never reused.
 """
@@ -54,6 +55,7 @@ def keep(tx: UnitOfWork, *, region: str, owner: str, name: str, kind: str, conte
     if len(content) > FILE_MAX_BYTES:
         raise InvalidInput("content", f"the file is {len(content)} bytes; at most "
                                       f"{FILE_MAX_BYTES} allowed")
+    tx.purge_files(now)  # files past their time go, with their content
     stored = StoredFile(file_number(region, now), owner, name, kind, len(content),
                         hashlib.sha256(content).hexdigest(), now + FILE_TTL)
     tx.add("his_files", {"file_no": stored.file_no, "owner": owner, "name": name, "kind": kind,

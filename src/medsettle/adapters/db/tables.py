@@ -151,7 +151,7 @@ his_files = Table(  # files a HIS uploaded (9101) or the node made for it (1301â
     Column("sha256", String(64), nullable=False),
     Column("msgid", String(30), nullable=False),  # the message that made it
     Column("created_at", UTCDateTime(), nullable=False),
-    Column("expires_at", UTCDateTime(), nullable=False),
+    Column("expires_at", UTCDateTime(), nullable=False, index=True),
 )
 
 sign_ins = Table(

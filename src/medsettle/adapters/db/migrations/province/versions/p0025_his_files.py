@@ -31,8 +31,10 @@ def upgrade() -> None:
         sa.Column("expires_at", sa.DateTime(timezone=True), nullable=False),
     )
     op.create_index("ix_his_files_owner", "his_files", ["owner"])
+    op.create_index("ix_his_files_expires_at", "his_files", ["expires_at"])
 
 
 def downgrade() -> None:
+    op.drop_index("ix_his_files_expires_at", table_name="his_files")
     op.drop_index("ix_his_files_owner", table_name="his_files")
     op.drop_table("his_files")
