@@ -71,6 +71,12 @@ def test_signed_byte_values_are_read_as_bytes(his: HisClient) -> None:
     assert his.download(out["file_qury_no"], "s.bin") == b"\xff\x80\x00\x7f"
 
 
+def test_a_file_may_come_as_base64(his: HisClient) -> None:
+    """C# and Java JSON writers send a byte array as a base64 string."""
+    out = his.call("9101", {"fsUploadIn": {"in": "AAEC/w==", "filename": "b.bin"}})
+    assert his.download(out["file_qury_no"], "b.bin") == b"\x00\x01\x02\xff"
+
+
 def test_another_institution_may_not_fetch_the_file(his: HisClient, other: HisClient) -> None:
     out = his.upload("detail.txt", DETAIL)
     err = refused(other.download, out["file_qury_no"], "detail.txt")
@@ -99,7 +105,8 @@ def test_a_retried_upload_gets_the_same_file_number(node: Province, his: HisClie
 
 @pytest.mark.parametrize(("fs", "field"), [
     ({"in": [], "filename": "a.txt"}, "input.fsUploadIn.in"),
-    ({"in": "AAEC", "filename": "a.txt"}, "input.fsUploadIn.in"),
+    ({"in": "AA@C", "filename": "a.txt"}, "input.fsUploadIn.in"),
+    ({"in": {"0": 1}, "filename": "a.txt"}, "input.fsUploadIn.in"),
     ({"in": [1, 256], "filename": "a.txt"}, "input.fsUploadIn.in[1]"),
     ({"in": [1, 2.5], "filename": "a.txt"}, "input.fsUploadIn.in[1]"),
     ({"in": [1, True], "filename": "a.txt"}, "input.fsUploadIn.in[1]"),

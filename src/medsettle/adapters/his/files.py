@@ -9,6 +9,8 @@ owner only. 13xx `{"data": {"ver"}}` makes a catalogue extract newer than `ver` 
 
 from __future__ import annotations
 
+import base64
+import binascii
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -64,10 +66,21 @@ def _own_code(node: Node, env: Envelope) -> None:
 
 
 def _content(node: Node) -> bytes:
-    """`in`: the file as a JSON array of byte values, 0…255 or signed −128…127."""
+    """`in`: the file as a JSON array of byte values, 0…255 or signed −128…127, or as a base64
+    string (which is how C# and Java JSON writers send a byte array)."""
     path, value = node.at("in"), node.data.get("in")
+    if isinstance(value, str) and value.strip():
+        try:
+            content = base64.b64decode(value.strip(), validate=True)
+        except (binascii.Error, ValueError):
+            raise InvalidInput(path, "is a string but not base64; send the file as a JSON "
+                                     "array of byte values or as base64") from None
+        if len(content) > files.FILE_MAX_BYTES:
+            raise InvalidInput(path, f"the file is {len(content)} bytes; at most "
+                                     f"{files.FILE_MAX_BYTES} allowed")
+        return content
     if not isinstance(value, list) or not value:
-        raise InvalidInput(path, "must be a non-empty JSON array of byte values")
+        raise InvalidInput(path, "must be a non-empty JSON array of byte values (or base64)")
     if len(value) > files.FILE_MAX_BYTES:
         raise InvalidInput(path, f"the file is {len(value)} bytes; at most "
                                  f"{files.FILE_MAX_BYTES} allowed")
