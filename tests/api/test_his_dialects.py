@@ -34,6 +34,7 @@ ONLY = {t: f"H4403040047{i}" for i, t in enumerate(TOLERANCES)}
 ALL_BUT = {t: f"H4403040048{i}" for i, t in enumerate(TOLERANCES)}
 PRESET = {name: f"H4403040049{i}" for i, name in enumerate(PRESETS)}
 TODAY = date.today().isoformat()
+BAD_PROFILE_H = "H44030400499"
 
 
 @pytest.fixture(scope="module")
@@ -46,6 +47,7 @@ def node(tmp_path_factory: pytest.TempPathFactory, book: PolicyBook) -> Iterator
               for t, code in ALL_BUT.items()]
     extra += [f.institution(code, f"方言医院{code[-2:]}", "02", "L3", dialect=name)
               for name, code in PRESET.items()]
+    extra.append(f.institution(BAD_PROFILE_H, "配置错误医院", "02", "L3", dialect="kansai"))
     # every row names its dialect: one insert of many rows takes the columns of the first
     rows["institutions"] = [{"dialect": None} | r for r in rows["institutions"]] + extra
     yield from start_province(tmp_path_factory.mktemp("dialects"), rows, book)
@@ -134,6 +136,14 @@ def test_a_credential_number_of_no_known_form_is_still_refused(node: Province) -
     with pytest.raises(HisError) as refused:
         his.call("1101", person("", "ABC"))
     assert "input.data.mdtrt_cert_type" in str(refused.value)
+
+
+def test_an_institution_loaded_with_a_bad_profile_is_refused_until_corrected(
+        node: Province) -> None:
+    his = node.his(BAD_PROFILE_H)
+    with pytest.raises(HisError) as refused:
+        his.sign_in()
+    assert "institutions.dialect: unknown profile 'kansai'" in str(refused.value)
 
 
 def test_local_envelope_keys_are_accepted_by_every_profile(node: Province,
