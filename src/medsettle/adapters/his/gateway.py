@@ -109,7 +109,9 @@ class HisGateway:
             return cached[0]
         with self.t.db.tx() as tx:
             inst = tx.one("institutions", fixmedins_code=fixmedins_code)
-        found = NATIONAL if inst is None else parse_dialect(inst.dialect, "institutions.dialect")
+        if inst is None:
+            return NATIONAL  # not kept: codes of no institution would grow the cache
+        found = parse_dialect(inst.dialect, "institutions.dialect")
         self._dialects[fixmedins_code] = (found, now)
         return found
 
