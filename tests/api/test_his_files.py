@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import json
 import zipfile
 from collections.abc import Iterator
 from datetime import date, timedelta
@@ -14,8 +15,9 @@ from medsettle.adapters.api.province import ProvinceConfig, ProvinceNode, create
 from medsettle.adapters.db.seed import load_rows
 from medsettle.adapters.his.catalogue_files import DRUG_COLUMNS, MATERIAL_COLUMNS, SERVICE_COLUMNS
 from medsettle.adapters.his.client import HisClient, HisError
+from medsettle.adapters.his.files import parse_upload
 from medsettle.core.calendar import business_time
-from medsettle.core.errors import NotFound
+from medsettle.core.errors import InvalidInput, NotFound
 from medsettle.core.policy import PolicyBook
 from medsettle.services import institution_files as files
 from tests.api.conftest import OTHER_H, REGION, Province, TestClient, his_rows, start_province
@@ -247,3 +249,17 @@ def test_the_openapi_document_says_9102_answers_a_file(node: Province) -> None:
     doc = node.http.get("/openapi.json").json()
     answers = doc["paths"]["/his"]["post"]["responses"]["200"]["content"]
     assert set(answers) == {"application/json", "application/octet-stream"}
+
+
+def test_the_largest_file_passes_every_limit_and_one_byte_more_is_refused(
+        node: Province, his: HisClient) -> None:
+    """1 MB of 0xFF, the longest JSON a file can be, written with ", " between the values."""
+    content = b"\xff" * files.FILE_MAX_BYTES
+    envelope = his.envelope("9101", {"fsUploadIn": {"in": list(content), "filename": "max.bin"}})
+    body = json.dumps(envelope).encode()
+    answer = node.post(body).json()
+    assert answer["infcode"] == 0, answer["err_msg"]
+    assert his.download(answer["output"]["file_qury_no"], "max.bin") == content
+    with pytest.raises(InvalidInput, match="at most 1000000 allowed") as refused:
+        parse_upload({"fsUploadIn": {"in": [1] * (files.FILE_MAX_BYTES + 1), "filename": "x"}})
+    assert refused.value.field == "input.fsUploadIn.in"

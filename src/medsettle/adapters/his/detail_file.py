@@ -20,8 +20,9 @@ from medsettle.core.errors import InvalidInput
 DETAIL_COLUMNS = ("setl_id", "mdtrt_id", "psn_no", "medfee_sumamt", "fund_pay_sumamt",
                   "acct_pay", "refd_setl_flag")
 RESULT_COLUMNS = (*DETAIL_COLUMNS, "stmt_rslt", "msgid", "memo")
-#: The most settlements one detail file may list.
-FILE_DETAIL_MAX = 100_000
+#: The most settlements one detail file may list (a day of a large hospital; read in about a
+#: second per 10,000 lines).
+FILE_DETAIL_MAX = 20_000
 #: The most a zipped detail file may unpack to.
 UNPACKED_MAX_BYTES = 20_000_000
 

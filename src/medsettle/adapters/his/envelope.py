@@ -22,10 +22,11 @@ from medsettle.core.errors import InvalidInput
 
 #: The largest serialized `input` the interface allows (interface.md §2).
 INPUT_MAX_CHARS = 40000
-#: 9101 carries a file of up to 1 MB as a JSON array of byte values (up to 4 characters each).
-UPLOAD_INPUT_MAX_CHARS = 4_500_000
-#: A raw body beyond this is refused before parsing (a 9101 upload, plus the envelope).
-BODY_MAX_BYTES = 5_000_000
+#: 9101 carries a file of up to 1 MB as a JSON array of byte values ("255," is 4 characters).
+UPLOAD_INPUT_MAX_CHARS = 4_100_000
+#: A raw body beyond this is refused before parsing (a 9101 upload written with spaces after
+#: its commas, plus the envelope).
+BODY_MAX_BYTES = 5_500_000
 #: The most characters of `err_msg` (s(200)).
 ERR_MSG_MAX = 200
 
