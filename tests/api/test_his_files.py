@@ -15,6 +15,7 @@ from medsettle.adapters.api.province import ProvinceConfig, ProvinceNode, create
 from medsettle.adapters.db.seed import load_rows
 from medsettle.adapters.his.catalogue_files import DRUG_COLUMNS, MATERIAL_COLUMNS, SERVICE_COLUMNS
 from medsettle.adapters.his.client import HisClient, HisError
+from medsettle.adapters.his.detail_file import FILE_DETAIL_MAX, read_detail_file
 from medsettle.adapters.his.files import parse_upload
 from medsettle.core.calendar import business_time
 from medsettle.core.errors import InvalidInput, NotFound
@@ -263,3 +264,10 @@ def test_the_largest_file_passes_every_limit_and_one_byte_more_is_refused(
     with pytest.raises(InvalidInput, match="at most 1000000 allowed") as refused:
         parse_upload({"fsUploadIn": {"in": [1] * (files.FILE_MAX_BYTES + 1), "filename": "x"}})
     assert refused.value.field == "input.fsUploadIn.in"
+
+
+def test_a_detail_file_of_too_many_settlements_is_refused() -> None:
+    line = b"S1\tM1\tP1\t1.00\t1.00\t0.00\t0\n"
+    assert len(read_detail_file(line * FILE_DETAIL_MAX, "file F1")) == FILE_DETAIL_MAX
+    with pytest.raises(InvalidInput, match=f"more than {FILE_DETAIL_MAX}"):
+        read_detail_file(line * (FILE_DETAIL_MAX + 1), "file F1")
