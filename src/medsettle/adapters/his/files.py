@@ -84,10 +84,11 @@ def _content(node: Node) -> bytes:
     if len(value) > files.FILE_MAX_BYTES:
         raise InvalidInput(path, f"the file is {len(value)} bytes; at most "
                                  f"{files.FILE_MAX_BYTES} allowed")
-    for i, byte in enumerate(value):
-        if type(byte) is not int or not -128 <= byte <= 255:
-            raise InvalidInput(f"{path}[{i}]", f"expected a byte value -128…255, got {byte!r}")
-    return bytes(byte & 0xFF for byte in value)
+    if set(map(type, value)) != {int} or min(value) < -128 or max(value) > 255:
+        i, byte = next((i, b) for i, b in enumerate(value)
+                       if type(b) is not int or not -128 <= b <= 255)
+        raise InvalidInput(f"{path}[{i}]", f"expected a byte value -128…255, got {byte!r}")
+    return bytes(value) if min(value) >= 0 else bytes([byte & 0xFF for byte in value])
 
 
 def parse_upload(input: dict[str, object]) -> Upload:
