@@ -83,7 +83,7 @@ def totals(t: tr.Treating, env: Envelope, cmd: ReconcileTotals, now: datetime) -
 def parse_detail(input: object) -> list[rc.Declared]:
     """3202 `input.data.detail`: the institution's rows inline."""
     data = Node(input, "input").child("data")
-    return _declared(data.items("detail", required=True, max_items=DETAIL_MAX))
+    return declared_rows(data.items("detail", required=True, max_items=DETAIL_MAX))
 
 
 def _file_detail(t: tr.Treating, env: Envelope, file_no: str, now: datetime
@@ -98,11 +98,11 @@ def _file_detail(t: tr.Treating, env: Envelope, file_no: str, now: datetime
     if stored.kind != "upload":
         raise InvalidInput("file_no", f"file {file_no} is a {stored.kind} file the node made; "
                                       "name the detail file uploaded with 9101")
-    return _declared(Node(row, where) for where, row in read_detail_file(content,
+    return declared_rows(Node(row, where) for where, row in read_detail_file(content,
                                                                         f"file {file_no}"))
 
 
-def _declared(nodes: Iterable[Node]) -> list[rc.Declared]:
+def declared_rows(nodes: Iterable[Node]) -> list[rc.Declared]:
     """Rows {setl_id, mdtrt_id, psn_no, medfee_sumamt, fund_pay_sumamt, acct_pay,
     refd_setl_flag}; a refund row (flag 1) is a cancel record and its (non-negative) amounts
     count negative."""
