@@ -196,6 +196,7 @@ BASE: dict[str, Callable[[Ctx], dict[str, Any]]] = {
     "9102": lambda c: {"fsDownloadIn": {"file_qury_no": NO_FILE, "filename": "detail.txt",
                                         "fixmedins_code": f.SHENZHEN_H}},
     "1301": lambda c: {"data": {"ver": "0"}},
+    "1302": lambda c: {"data": {"ver": "0"}},
     "1305": lambda c: {"data": {"ver": "0"}},
     "1306": lambda c: {"data": {"ver": "0"}},
 }
@@ -530,7 +531,7 @@ ROWS: list[Bad] = [
     bad("9102", "another institution's code", "fixmedins_code",
         {"input.fsDownloadIn.fixmedins_code": OTHER_H}),
     bad("9102", "no fsDownloadIn node", "fsDownloadIn", {"input": {"fs": {}}}),
-    *(row for infno in ("1301", "1305", "1306") for row in (
+    *(row for infno in ("1301", "1302", "1305", "1306") for row in (
         bad(infno, "version not digits", "input.data.ver", {DATA + "ver": "V1.0"}),
         bad(infno, "version too long", "input.data.ver", {DATA + "ver": "9" * 21}),
         bad(infno, "version an object", "input.data.ver", {DATA + "ver": {"v": 1}}))),

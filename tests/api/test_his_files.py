@@ -13,7 +13,12 @@ import pytest
 
 from medsettle.adapters.api.province import ProvinceConfig, ProvinceNode, create_province_app
 from medsettle.adapters.db.seed import load_rows
-from medsettle.adapters.his.catalogue_files import DRUG_COLUMNS, MATERIAL_COLUMNS, SERVICE_COLUMNS
+from medsettle.adapters.his.catalogue_files import (
+    DRUG_COLUMNS,
+    HERB_COLUMNS,
+    MATERIAL_COLUMNS,
+    SERVICE_COLUMNS,
+)
 from medsettle.adapters.his.client import HisClient, HisError
 from medsettle.adapters.his.detail_file import FILE_DETAIL_MAX, read_detail_file
 from medsettle.adapters.his.files import parse_upload
@@ -174,7 +179,9 @@ def test_1305_and_1306_list_service_items_and_consumables(his: HisClient) -> Non
         f.SERVICE_BED: "住院诊查费", f.SERVICE_C: "特需服务"}
     out, lines = catalogue(his, "1306")
     assert out["data_cnt"] == 0 and lines == []
-    assert len(MATERIAL_COLUMNS) == 71
+    assert catalogue(his, "1302")[0]["data_cnt"] == 0
+    assert (len(DRUG_COLUMNS), len(HERB_COLUMNS), len(SERVICE_COLUMNS),
+            len(MATERIAL_COLUMNS)) == (93, 29, 16, 71)
 
 
 def test_a_catalogue_download_gives_only_what_came_after_the_version_held(
@@ -188,6 +195,10 @@ def test_a_catalogue_download_gives_only_what_came_after_the_version_held(
                              "valid_from": date(2024, 6, 1), "valid_until": None,
                              "med_chrgitm_type": "09", "restriction": {"visit_types": [
                                  "inpatient"]}})
+        tx.add("catalogue", {"code": "T000100101", "name": "黄芪", "chrgitm_lv": "02",
+                             "selfpay_prop": "0", "lmt_pric": None,
+                             "valid_from": date(2024, 6, 1), "valid_until": None,
+                             "med_chrgitm_type": "", "restriction": None})
         tx.add("catalogue", {"code": "C1234567890123456789", "name": "一次性输液器",
                              "chrgitm_lv": "02", "selfpay_prop": "0.1", "lmt_pric": None,
                              "valid_from": date(2024, 6, 1), "valid_until": date(2024, 7, 1),
@@ -201,6 +212,10 @@ def test_a_catalogue_download_gives_only_what_came_after_the_version_held(
     material = dict(zip(MATERIAL_COLUMNS, lines[0], strict=True))
     assert material["mcs_name"] == "一次性输液器" and material["vali_flag"] == "0"
     assert material["enddate"] == "2024-07-01"
+    out, lines = catalogue(his, "1302", held)
+    herb = dict(zip(HERB_COLUMNS, lines[0], strict=True))
+    assert (out["data_cnt"], herb["med_list_codg"], herb["tcmherb_name"]) == (
+        1, "T000100101", "黄芪")
 
 
 def test_a_catalogue_file_is_its_institutions_only(his: HisClient, other: HisClient) -> None:

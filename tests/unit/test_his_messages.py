@@ -171,6 +171,7 @@ VALID: dict[str, dict[str, Any]] = {
     "9102": {"fsDownloadIn": {"file_qury_no": "F440000202403151030001a2b3c4d",
                               "filename": "plc", "fixmedins_code": "H44030400123"}},
     "1301": {"data": {"ver": "0"}},
+    "1302": {"data": {"ver": ""}},
     "1305": {"data": {"ver": "00000000000000000012"}},
     "1306": {"data": {"ver": 12}},
 }
@@ -302,7 +303,7 @@ BAD_INPUTS: list[tuple[str, str, object, str]] = [
     ("9102", "fsDownloadIn.file_qury_no", DELETE, "input.fsDownloadIn.file_qury_no"),
     ("9102", "fsDownloadIn.filename", "", "input.fsDownloadIn.filename"),
     ("9102", "fsDownloadIn", [], "input.fsDownloadIn"),
-    *((infno, "data.ver", bad, "input.data.ver") for infno in ("1301", "1305", "1306")
+    *((infno, "data.ver", bad, "input.data.ver") for infno in ("1301", "1302", "1305", "1306")
       for bad in ("V1", "1" * 21, 1.5)),
 ]
 

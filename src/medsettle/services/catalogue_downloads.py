@@ -1,5 +1,5 @@
 """Catalogue extracts for hospitals: the treating province's catalogue (就医地目录) as lists of
-drugs, service items and medical consumables, newer than the version a HIS already holds.
+drugs, herbal pieces, service items and medical consumables, newer than the version a HIS already holds.
 
 The catalogue is dated entries that are only ever added (a change is a new entry with its own
 dates), so an entry's version is its row number: a HIS that holds version v asks for what came
@@ -16,7 +16,7 @@ from medsettle.core.errors import InvalidInput
 from medsettle.services.ports import UnitOfWork
 
 #: The lists a HIS may download.
-LISTS = ("drugs", "services", "materials")
+LISTS = ("drugs", "herbs", "services", "materials")
 VERSION_DIGITS = 20
 
 #: med_chrgitm_type → list: 09 西药 and 11 中成药 are drugs, 08 卫材 consumables, 10 饮片 herbs.

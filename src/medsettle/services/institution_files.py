@@ -24,7 +24,7 @@ FILE_TTL = timedelta(days=3)
 #: The largest file an institution may upload.
 FILE_MAX_BYTES = 1_000_000
 #: What a file is: uploaded by the institution, or made for it by the node.
-KINDS = frozenset({"upload", "drugs", "services", "materials", "reconciliation"})
+KINDS = frozenset({"upload", "drugs", "herbs", "services", "materials", "reconciliation"})
 
 
 @dataclass(frozen=True, slots=True)

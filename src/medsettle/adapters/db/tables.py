@@ -145,7 +145,7 @@ his_files = Table(  # files a HIS uploaded (9101) or the node made for it (1301â
     Column("file_no", String(30), primary_key=True),  # file_qury_no
     Column("owner", String(12), nullable=False, index=True),  # the institution it belongs to
     Column("name", String(200), nullable=False),
-    Column("kind", String(16), nullable=False),  # upload | drugs | services | materials | 3202
+    Column("kind", String(16), nullable=False),  # upload | drugs | herbs | services | â€¦
     Column("content", LargeBinary, nullable=False),
     Column("size", Integer, nullable=False),
     Column("sha256", String(64), nullable=False),

@@ -1,8 +1,9 @@
-"""The catalogue files of 1301 (西药中成药), 1305 (医疗服务项目) and 1306 (医用耗材), as the
-national interface ships them: a zip holding one UTF-8 text file, one entry per line, columns
+"""The catalogue files of 1301 (西药中成药), 1302 (中药饮片), 1305 (医疗服务项目) and 1306
+(医用耗材), as the national interface ships them: a zip holding one UTF-8 text file, one entry per line, columns
 separated by tabs in the national order, no header line.
 
-The columns are the ones deployed HIS code reads by position (1301: 93, 1305: 16, 1306: 71).
+The columns are the ones deployed HIS code reads by position (1301: 93, 1302: 29, 1305: 16,
+1306: 71).
 MedSettle fills those its catalogue knows (code, name, dates, validity, restriction, class,
 record number, version) and leaves the others empty.
 """
@@ -33,6 +34,13 @@ crte_time updt_time ver ver_name chld_medc co_name conseval_drug dstr dstr_coner
 dstr_auth_file_elecacs nat_hi_druglist_dosform nat_hi_druglist_chrgitm_lv lstd_lic_holder
 """.split())
 
+HERB_COLUMNS: tuple[str, ...] = tuple("""
+med_list_codg tcmherb_name cpnd_flag qlt_lv tcmherb_year med_part safe_dos cnvl_used natfla
+mertpm cat begndate enddate vali_flag rid crte_time updt_time ver ver_name mlms_name efcc_atd
+psdg_mtd ecy_type mlms_cat_souc nat_hi_pay_pol prov_hi_pay_pol stdd_name stdd_page
+stdd_elec_file
+""".split())
+
 SERVICE_COLUMNS: tuple[str, ...] = tuple("""
 med_list_codg prcunt prcunt_name trt_item_dscr trt_exct_cont trt_item_cont vali_flag memo
 servitem_type servitem_name item_dscr begndate enddate rid ver ver_name
@@ -54,10 +62,12 @@ vali_flag rid ver ver_name
 #: infno → (list, columns, the column that carries the entry's name).
 CATALOGUES: dict[str, tuple[str, tuple[str, ...], tuple[str, ...]]] = {
     "1301": ("drugs", DRUG_COLUMNS, ("drug_prodname", "drug_genname", "reg_name")),
+    "1302": ("herbs", HERB_COLUMNS, ("tcmherb_name",)),
     "1305": ("services", SERVICE_COLUMNS, ("servitem_name",)),
     "1306": ("materials", MATERIAL_COLUMNS, ("mcs_name", "hi_genname")),
 }
-_LIMIT_FIELDS = {"1301": "lmt_usescp", "1305": "trt_exct_cont", "1306": "hi_lmt_scp"}
+_LIMIT_FIELDS = {"1301": "lmt_usescp", "1302": "prov_hi_pay_pol", "1305": "trt_exct_cont",
+                 "1306": "hi_lmt_scp"}
 _VISIT_NAMES = {"outpatient": "门诊", "inpatient": "住院", "chronic": "门诊慢特病"}
 _SEX_NAMES = {"1": "男", "2": "女"}
 

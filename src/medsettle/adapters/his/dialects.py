@@ -109,7 +109,7 @@ def parse_dialect(doc: object, field_name: str = "dialect") -> Dialect:
 
 #: Transactions whose input is `{"data": {...}}` (interface.md §4).
 DATA_WRAPPED = frozenset({
-    "1101", "1301", "1305", "1306", "2201", "2202", "2205", "2206", "2207", "2208", "2302",
+    "1101", "1301", "1302", "1305", "1306", "2201", "2202", "2205", "2206", "2207", "2208", "2302",
     "2303", "2304", "2305", "2404", "2405", "2502", "2601", "3201", "3202", "5201", "5203",
     "5204", "5205", "5206"})
 #: (infno, node, key) → the time a date-only value stands for.

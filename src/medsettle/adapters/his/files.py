@@ -1,4 +1,4 @@
-"""9101 file upload, 9102 file download and the catalogue downloads 1301, 1305 and 1306.
+"""9101 file upload, 9102 file download and the catalogue downloads 1301, 1302, 1305 and 1306.
 
 9101 `{"fsUploadIn": {"in": [bytes…], "filename", "fixmedins_code"}}` keeps a file for the
 sending institution and answers its `file_qury_no`; 9102 `{"fsDownloadIn": {"file_qury_no",
@@ -48,7 +48,7 @@ class Download:
 
 @dataclass(frozen=True, slots=True)
 class CatalogueQuery:
-    """1301/1305/1306: the version the HIS holds (0: none)."""
+    """1301/1302/1305/1306: the version the HIS holds (0: none)."""
 
     version: int
 
@@ -107,7 +107,7 @@ def parse_download(input: dict[str, object]) -> Download:
 
 
 def parse_catalogue_query(input: dict[str, object]) -> CatalogueQuery:
-    """1301/1305/1306 `{"data": {ver}}`."""
+    """1301/1302/1305/1306 `{"data": {ver}}`."""
     node = Node(input, "input").child("data")
     path, value = node.at("ver"), node.data.get("ver")
     if isinstance(value, int) and not isinstance(value, bool):
