@@ -34,6 +34,7 @@ NOBODY = "44030000000000000000009999"  # a well-formed psn_no nobody has
 NO_ID = "440000209901010000000000000000"  # a well-formed mdtrt_id / setl_id of nothing
 NO_MSGID = "H44030400123209901010000000001"  # a well-formed msgid never sent
 NO_FILING = "BA440100209901010000009"  # a well-formed filing number of nothing
+NO_FILE = "F440000209901010000000000000000"[:29]  # a well-formed file_qury_no of nothing
 OTHER_PROVINCE_TOKEN = f.WANG["evoucher"]  # 王芳 is insured in Chengdu (510100)
 
 
@@ -205,6 +206,14 @@ BASE: dict[str, Callable[[Ctx], dict[str, Any]]] = {
                                             "psn_no": c.chen.psn_no, "medfee_sumamt": "100.00",
                                             "fund_pay_sumamt": "50.00", "acct_pay": "0.00",
                                             "refd_setl_flag": "0"}]}},
+    "9101": lambda c: {"fsUploadIn": {"in": [49, 9, 50], "filename": "detail.txt",
+                                      "fixmedins_code": f.SHENZHEN_H}},
+    "9102": lambda c: {"fsDownloadIn": {"file_qury_no": NO_FILE, "filename": "detail.txt",
+                                        "fixmedins_code": f.SHENZHEN_H}},
+    "1301": lambda c: {"data": {"ver": "0"}},
+    "1302": lambda c: {"data": {"ver": "0"}},
+    "1305": lambda c: {"data": {"ver": "0"}},
+    "1306": lambda c: {"data": {"ver": "0"}},
 }
 #: Transactions whose envelope carries insuplc_admdvs (they name a person).
 WITH_INSUPLC = set(BASE) - {"9001", "1101"}
@@ -546,6 +555,24 @@ ROWS: list[Bad] = [
     bad("3202", "missing start date", "stmt_begndate", {DATA + "stmt_begndate": DROP}),
     bad("3202", "absurd total", "medfee_sumamt", {DATA + "medfee_sumamt": "1e12"}),
     bad("3202", "detail not a list", "detail", {DATA + "detail": "S1"}),
+    bad("3202", "unknown detail file", "input.data.file_qury_no",
+        {DATA + "detail": DROP, DATA + "file_qury_no": NO_FILE}),
+    # 9101/9102 files, 13xx catalogue downloads
+    bad("9101", "empty file", "input.fsUploadIn.in", {"input.fsUploadIn.in": []}),
+    bad("9101", "byte out of range", "input.fsUploadIn.in[1]", {"input.fsUploadIn.in.1": 999}),
+    bad("9101", "file name with a folder", "filename",
+        {"input.fsUploadIn.filename": "a/b.txt"}),
+    bad("9101", "another institution's code", "fixmedins_code",
+        {"input.fsUploadIn.fixmedins_code": OTHER_H}),
+    bad("9102", "unknown file", "input.fsDownloadIn.file_qury_no", {}),
+    bad("9102", "missing filename", "filename", {"input.fsDownloadIn.filename": DROP}),
+    bad("9102", "another institution's code", "fixmedins_code",
+        {"input.fsDownloadIn.fixmedins_code": OTHER_H}),
+    bad("9102", "no fsDownloadIn node", "fsDownloadIn", {"input": {"fs": {}}}),
+    *(row for infno in ("1301", "1302", "1305", "1306") for row in (
+        bad(infno, "version not digits", "input.data.ver", {DATA + "ver": "V1.0"}),
+        bad(infno, "version too long", "input.data.ver", {DATA + "ver": "9" * 21}),
+        bad(infno, "version an object", "input.data.ver", {DATA + "ver": {"v": 1}}))),
     bad("5206", "malformed cum_ym", "cum_ym", {DATA + "cum_ym": "202413"}),
     bad("5206", "unknown person", f"person {NOBODY}", {DATA + "psn_no": NOBODY}),
     bad("5206", "patient of another province", "no hub",

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import io
+import zipfile
 from collections.abc import Iterator
 from datetime import datetime
 from decimal import Decimal
@@ -13,7 +15,7 @@ import pytest
 from medsettle.adapters.his.client import HisClient, HisError, Patient
 from medsettle.adapters.his.transactions import TRANSACTIONS
 from medsettle.core.policy import PolicyBook
-from tests.api.conftest import Province, his_rows, new_visit, start_province
+from tests.api.conftest import OTHER_H, Province, his_rows, new_visit, start_province
 from tests.e2e import fixtures as f
 
 TODAY = datetime.now(ZoneInfo("Asia/Shanghai")).date().isoformat()
@@ -170,3 +172,98 @@ def test_bad_reconciliation_input_is_refused_naming_the_field(
         day["his"].call(infno, doc)
     assert field in str(refused.value)
     assert node.snapshot() == before
+
+
+def detail_file(rows: list[dict[str, Any]], *, header: bool = True) -> bytes:
+    """The 3202 detail file: tab-separated lines in the national column order, zipped."""
+    columns = ("setl_id", "mdtrt_id", "psn_no", "medfee_sumamt", "fund_pay_sumamt", "acct_pay",
+               "refd_setl_flag")
+    lines = ["\t".join(columns)] if header else []
+    lines += ["\t".join(str(row[c]).lstrip("-") for c in columns) for row in rows]
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("detail.txt", "\n".join(lines) + "\n")
+    return buffer.getvalue()
+
+
+def by_file(file_qury_no: str) -> dict[str, Any]:
+    doc = details_input([])
+    del doc["data"]["detail"]
+    doc["data"]["file_qury_no"] = file_qury_no
+    return doc
+
+
+def result_lines(his: HisClient, out: dict[str, Any]) -> list[list[str]]:
+    info = out["fileinfo"]
+    with zipfile.ZipFile(io.BytesIO(his.download(info["file_qury_no"], info["filename"]))) as z:
+        (name,) = z.namelist()
+        return [line.split("\t") for line in z.read(name).decode().splitlines()]
+
+
+def test_3202_reads_the_detail_file_named_by_file_qury_no(node: Province,
+                                                          day: dict[str, Any]) -> None:
+    his: HisClient = day["his"]
+    rows = [detail_row(s) for s in (*day["kept"], day["cancelled"], day["inpatient"])]
+    rows.append(detail_row(day["cancel"], refund=True))
+    uploaded = his.upload("3202.zip", detail_file(rows))
+    out = his.call("3202", by_file(uploaded["file_qury_no"]))
+    assert out["stmt_rslt"] == "0", out["mismatches"]
+    assert (out["detail_cnt"], out["matched_cnt"], out["mismatch_cnt"]) == (5, 5, 0)
+    assert out["file_qury_no"] == uploaded["file_qury_no"]
+    assert result_lines(his, out) == []
+
+
+def test_3202_answers_a_result_file_of_the_mismatches(node: Province,
+                                                      day: dict[str, Any]) -> None:
+    his: HisClient = day["his"]
+    first, second = day["kept"]
+    rows = [detail_row(first), detail_row(second, medfee_sumamt="999.99"),
+            detail_row(day["cancelled"]), detail_row(day["inpatient"]),
+            detail_row(day["cancel"], refund=True)]
+    uploaded = his.upload("3202.zip", detail_file(rows, header=False))
+    out = his.call("3202", by_file(uploaded["file_qury_no"]))
+    assert out["stmt_rslt"] == "1" and out["mismatch_cnt"] == 1
+    (line,) = result_lines(his, out)
+    assert line[0] == second["setl_id"] and line[3] == "999.99" and line[7] == "1"
+    assert line[8] and "medfee_sumamt" in line[9]  # the settlement's msgid, and why
+
+
+def test_3202_may_not_name_another_institutions_file(node: Province,
+                                                     day: dict[str, Any]) -> None:
+    other = node.signed_in(OTHER_H)
+    theirs = other.upload("3202.zip", detail_file([detail_row(day["kept"][0])]))
+    before = node.snapshot()
+    with pytest.raises(HisError) as refused:
+        day["his"].call("3202", by_file(theirs["file_qury_no"]))
+    assert "[forbidden]" in str(refused.value)
+    assert node.snapshot() == before
+
+
+@pytest.mark.parametrize(("content", "where"), [
+    (b"1\t2\t3\n", "line 1"),
+    (b"setl_id\n4400\tM1\tP1\t1.00\t1.00\t0.00\t1\n4400\tM1\tP1\t1.00\t1.00\t0.00\t0\n",
+     "line 3.setl_id"),
+    (b"44000001\tM1\tP1\tabc\t1.00\t0.00\t0\n", "line 1.medfee_sumamt"),
+    (b"\n\n", "lists no settlement"),
+])
+def test_a_bad_detail_file_is_refused_naming_the_line(node: Province, day: dict[str, Any],
+                                                      content: bytes, where: str) -> None:
+    his: HisClient = day["his"]
+    uploaded = his.upload("bad.txt", content)
+    before = node.snapshot()
+    with pytest.raises(HisError) as refused:
+        his.call("3202", by_file(uploaded["file_qury_no"]))
+    assert f"file {uploaded['file_qury_no']}" in str(refused.value)
+    assert where in str(refused.value)
+    assert node.snapshot() == before
+
+
+def test_3202_takes_a_file_or_inline_detail_not_both(node: Province,
+                                                     day: dict[str, Any]) -> None:
+    his: HisClient = day["his"]
+    uploaded = his.upload("3202.zip", detail_file([detail_row(day["kept"][0])]))
+    doc = details_input([detail_row(day["kept"][0])])
+    doc["data"]["file_qury_no"] = uploaded["file_qury_no"]
+    with pytest.raises(HisError) as refused:
+        his.call("3202", doc)
+    assert "input.data.detail" in str(refused.value)

@@ -68,6 +68,49 @@ def test_an_institution_gets_a_key_printed_once(tmp_path: Path) -> None:
     assert bad.returncode == 2 and bad.stderr.startswith("error: CODE") and "Traceback" not in bad.stderr
 
 
+def test_an_institution_is_registered_with_its_dialect_profile(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from medsettle.adapters.cli import app
+
+    db = f"sqlite:///{tmp_path}/d.db"
+    profile = '{"base": "tolerant", "infcode": "string", "echo_keys": ["serv_code"]}'
+    done = CliRunner().invoke(app, ["institution", "add", "H44030400776", "--name", "重庆某医院",
+                                    "--level", "L2", "--region", "440305", "--db", db,
+                                    "--dialect", profile])
+    assert done.exit_code == 0, done.output
+    store = Store(make_engine(db))
+    with store.tx() as tx:
+        row = tx.one("institutions", fixmedins_code="H44030400776")
+    store.engine.dispose()
+    assert row.dialect == {"base": "tolerant", "infcode": "string", "echo_keys": ["serv_code"]}
+    bad = CliRunner().invoke(app, ["institution", "add", "H44030400775", "--name", "x",
+                                   "--level", "L3", "--region", "440305", "--db", db,
+                                   "--dialect", '{"infcode": "text"}'])
+    assert bad.exit_code == 2 and bad.output.count("\n") == 1, bad.output
+    assert bad.output.startswith("error: --dialect.infcode: expected number or string")
+
+
+def test_an_institutions_csv_may_name_each_dialect(tmp_path: Path) -> None:
+    import pytest
+
+    from medsettle.adapters.cli_load import read_csv
+    from medsettle.core.errors import InvalidInput
+
+    path = tmp_path / "institutions.csv"
+    path.write_text('fixmedins_code,name,admdvs,hosp_lv,level,dialect\n'
+                    'H44030400999,深圳某医院,440305,02,L3,chongqing\n'
+                    'H44030400998,深圳另一医院,440305,02,L3,"{""infcode"": ""string""}"\n'
+                    'H44030400997,深圳第三医院,440305,02,L3,\n', encoding="utf-8")
+    assert [r["dialect"] for r in read_csv(path, "institutions")] == [
+        "chongqing", {"infcode": "string"}, None]
+    path.write_text("fixmedins_code,name,admdvs,hosp_lv,level,dialect\n"
+                    "H44030400999,深圳某医院,440305,02,L3,kansai\n", encoding="utf-8")
+    with pytest.raises(InvalidInput, match="unknown profile 'kansai'") as bad:
+        read_csv(path, "institutions")
+    assert bad.value.field == "institutions.csv:2: dialect"
+
+
 def test_keys_refuses_to_overwrite_without_force(tmp_path: Path) -> None:
     assert run("keys", "--out", "k.json", cwd=tmp_path).returncode == 0
     before = (tmp_path / "k.json").read_text()

@@ -176,6 +176,14 @@ VALID: dict[str, dict[str, Any]] = {
     "5261": {"data": {"psn_no": PSN, "mdtrt_id": MDTRT, "begntime": "2024-01-01 00:00:00",
                       "endtime": ""}},
     "5262": {"data": {"psn_no": PSN, "setl_id": "S1", "mdtrt_id": MDTRT}},
+    "9101": {"fsUploadIn": {"in": [49, 9, -1], "filename": "detail.txt",
+                            "fixmedins_code": "H44030400123"}},
+    "9102": {"fsDownloadIn": {"file_qury_no": "F440000202403151030001a2b3c4d",
+                              "filename": "plc", "fixmedins_code": "H44030400123"}},
+    "1301": {"data": {"ver": "0"}},
+    "1302": {"data": {"ver": ""}},
+    "1305": {"data": {"ver": "00000000000000000012"}},
+    "1306": {"data": {"ver": 12}},
 }
 
 # (infno, path inside `input` to change, new value or DELETE, the expected error field)
@@ -311,6 +319,14 @@ BAD_INPUTS: list[tuple[str, str, object, str]] = [
     ("5206", "data.cum_ym", "202413", "input.data.cum_ym"),
     ("5206", "data.cum_ym", 202403, "input.data.cum_ym"),
     ("5206", "data.psn_no", DELETE, "input.data.psn_no"),
+    ("9101", "fsUploadIn.in", DELETE, "input.fsUploadIn.in"),
+    ("9101", "fsUploadIn.in[2]", -129, "input.fsUploadIn.in[2]"),
+    ("9101", "fsUploadIn.filename", "..\\x.txt", "input.fsUploadIn.filename"),
+    ("9102", "fsDownloadIn.file_qury_no", DELETE, "input.fsDownloadIn.file_qury_no"),
+    ("9102", "fsDownloadIn.filename", "", "input.fsDownloadIn.filename"),
+    ("9102", "fsDownloadIn", [], "input.fsDownloadIn"),
+    *((infno, "data.ver", bad, "input.data.ver") for infno in ("1301", "1302", "1305", "1306")
+      for bad in ("V1", "1" * 21, 1.5)),
 ]
 
 
@@ -574,7 +590,8 @@ def test_blank_optional_fields_read_as_none(blank: object) -> None:
 
 def test_unknown_envelope_keys_are_ignored() -> None:
     env = parse(envelope(serv_code="X", serv_sign="Y", medins_code="H1", insur_code=1))
-    assert replace(env, body_hash="") == replace(parse(envelope()), body_hash="")
+    assert replace(env, body_hash="", echoed={}) == replace(parse(envelope()), body_hash="")
+    assert env.echoed == {"serv_code": "X", "serv_sign": "Y", "medins_code": "H1"}
 
 
 def test_body_hash_is_canonical() -> None:

@@ -24,6 +24,7 @@ from medsettle.adapters.cli_errors import FAILED, fail
 from medsettle.adapters.db.engine import make_engine, migrate
 from medsettle.adapters.db.seed import SEED_TABLES
 from medsettle.adapters.db.store import Store
+from medsettle.adapters.his.dialects import parse_dialect
 from medsettle.core import codes
 from medsettle.core.errors import InvalidInput, MedSettleError, StateConflict
 
@@ -47,7 +48,7 @@ CSV_COLUMNS: dict[str, tuple[tuple[str, str, bool], ...]] = {
     "institutions": (("fixmedins_code", "institution", True), ("name", "text", True),
                      ("admdvs", "admdvs", True), ("hosp_lv", "text", True),
                      ("level", "level", True), ("networked", "bool", False),
-                     ("suspended", "bool", False)),
+                     ("suspended", "bool", False), ("dialect", "dialect", False)),
     "catalogue": (("code", "text", True), ("name", "text", True), ("chrgitm_lv", "text", True),
                   ("selfpay_prop", "text", False), ("lmt_pric", "text", False),
                   ("valid_from", "date", True), ("valid_until", "date", False),
@@ -80,6 +81,8 @@ def _cell(kind: str, text: str, where: str) -> Any:
             return codes.validate_institution_code(text, where)
         if kind == "level" and text not in ("L1", "L2", "L3"):
             raise InvalidInput(where, f"expected L1, L2 or L3, got {text!r}")
+        if kind == "dialect":
+            return read_dialect_option(text, where)
         if kind == "tier" and not TIER_NAME.fullmatch(text):
             raise InvalidInput(where, f"expected a tier name of lower-case letters, digits or _ "
                                       f"(e.g. high), got {text!r}")
@@ -218,6 +221,21 @@ def _write(url: str, tables: dict[str, list[dict[str, Any]]]) -> dict[str, int]:
     return {}
 
 
+def read_dialect_option(text: str | None, where: str = "--dialect") -> object:
+    """A dialect profile as given: a preset's name or a JSON object, checked; None for
+    national."""
+    if text is None:
+        return None
+    doc: object = text.strip()
+    if text.strip().startswith("{"):
+        try:
+            doc = json.loads(text)
+        except ValueError as exc:
+            raise InvalidInput(where, f"is not a JSON object: {exc}") from None
+    parse_dialect(doc, where)
+    return doc
+
+
 @institution_app.command("add")
 def add_institution(
         code: Annotated[str, typer.Argument(metavar="CODE", help="H + 11 digits")],
@@ -226,9 +244,13 @@ def add_institution(
         region: Annotated[str, typer.Option(help="its region code, e.g. 440305")],
         db: Annotated[str | None, typer.Option(help="default sqlite:///var/<province>.db")]
         = None,
+        dialect: Annotated[str | None, typer.Option(
+            help="its HIS's dialect profile: national (default), tolerant, string-infcode, "
+                 "message, chongqing, or a JSON object (docs/his-integration.md §11)")] = None,
 ) -> None:
     """Register a designated hospital and print its gateway key, once."""
     try:
+        profile = read_dialect_option(dialect)
         fixmedins = codes.validate_institution_code(code, "CODE")
         admdvs = codes.validate_admdvs(region, "--region")
         if level not in ("L1", "L2", "L3"):
@@ -242,7 +264,7 @@ def add_institution(
     row: dict[str, Any] = {"fixmedins_code": fixmedins, "name": name.strip(), "admdvs": admdvs,
            "hosp_lv": {"L3": "02", "L2": "05", "L1": "08"}[level], "level": level,
            "dedc_level": None, "suspended": False, "networked": True, "api_key": key,
-           "chronic_opened": []}
+           "chronic_opened": [], "dialect": profile}
     _write(url, {"institutions": [row]})
     typer.echo(f"registered {fixmedins} {name.strip()} ({level}, {admdvs}) in {url}")
     typer.echo(f"gateway key: {key}")

@@ -11,6 +11,7 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable, MutableMapping
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
@@ -20,11 +21,26 @@ Scope = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[MutableMapping[str, Any]]]
 Send = Callable[[MutableMapping[str, Any]], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
-#: A plain route: (path, lower-case headers, body) → (status, JSON document).
+#: A plain route: (path, lower-case headers, body) → (status, JSON document or RawBody).
 Route = Callable[[str, dict[str, str], bytes], tuple[int, Any]]
 _JSON = [(b"content-type", b"application/json")]
 _INTERNAL = {"ok": False, "error": {"code": "internal",
                                     "message": "internal error at the node; see its log"}}
+
+
+@dataclass(frozen=True)
+class RawBody:
+    """A route's answer sent as these bytes, not as JSON (a file a HIS downloads)."""
+
+    content: bytes
+    media_type: str = "application/octet-stream"
+    headers: dict[str, str] = field(default_factory=dict)
+
+    def header_pairs(self) -> list[tuple[bytes, bytes]]:
+        """The ASGI headers of the answer, content-length included."""
+        return [(b"content-type", self.media_type.encode("latin-1")),
+                *((k.encode("latin-1"), v.encode("latin-1")) for k, v in self.headers.items()),
+                (b"content-length", str(len(self.content)).encode())]
 
 
 class FastLane:
@@ -64,6 +80,11 @@ class FastLane:
         except Exception:  # a bug must not leave the caller without a JSON answer
             logger.exception("request failed unexpectedly", extra={"path": scope["path"]})
             status, doc = 500, _INTERNAL
+        if isinstance(doc, RawBody):
+            await send({"type": "http.response.start", "status": status,
+                        "headers": doc.header_pairs()})
+            await send({"type": "http.response.body", "body": doc.content})
+            return
         data = orjson.dumps(doc)
         await send({"type": "http.response.start", "status": status,
                     "headers": [*_JSON, (b"content-length", str(len(data)).encode())]})

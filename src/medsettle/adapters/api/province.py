@@ -8,6 +8,7 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
+from urllib.parse import quote
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response
@@ -20,11 +21,12 @@ from medsettle.adapters.api.common import (
     parse_object,
     required,
 )
-from medsettle.adapters.api.fast_lane import FastLane, Route
+from medsettle.adapters.api.fast_lane import FastLane, RawBody, Route
 from medsettle.adapters.api.province_filings import add_filing_routes
 from medsettle.adapters.api.province_money import add_money_routes
 from medsettle.adapters.api.province_supervision import add_supervision_routes
 from medsettle.adapters.federation import error_body
+from medsettle.adapters.his.envelope import FileAnswer
 from medsettle.adapters.province_node import ProvinceConfig, ProvinceNode
 from medsettle.adapters.web.app_pages import add_person_app
 from medsettle.adapters.web.province_pages import add_province_console
@@ -69,11 +71,14 @@ def create_province_app(node: ProvinceNode, *, background: bool = True) -> FastA
                             status_code=500)
 
     @app.post("/his", summary="HIS gateway (interface.md)", openapi_extra=HIS_OPENAPI)
-    async def his(request: Request) -> JSONResponse:
+    async def his(request: Request) -> Response:
         """One national-interface envelope (infno, msgid, …, input) in; infcode, err_msg and
         output out. Always HTTP 200, as the national interface does; infcode < 0 is failure."""
         status, doc = await run_in_threadpool(routes["/his"], request.url.path,
                                               dict(request.headers), await request.body())
+        if isinstance(doc, RawBody):  # 9102: the file itself
+            return Response(doc.content, status_code=status, media_type=doc.media_type,
+                            headers=doc.headers)
         return JSONResponse(doc, status_code=status)
 
     @app.post("/fed/v1/ops/{op}", summary="Federation operation for this node's insured persons")
@@ -110,7 +115,11 @@ def hot_routes(node: ProvinceNode) -> dict[str, Route]:
     routes above, and by the fast lane in front of them: adapters/api/fast_lane.py)."""
 
     def his(path: str, headers: dict[str, str], body: bytes) -> tuple[int, Any]:
-        return 200, node.gateway.handle(body, headers)
+        answer = node.gateway.handle(body, headers)
+        if isinstance(answer, FileAnswer):
+            return 200, RawBody(answer.content, headers={
+                "content-disposition": file_disposition(answer.filename)})
+        return 200, answer
 
     def federation(path: str, headers: dict[str, str], body: bytes) -> tuple[int, Any]:
         try:
@@ -122,6 +131,13 @@ def hot_routes(node: ProvinceNode) -> dict[str, Route]:
             return http_status(exc), error_body(exc)
 
     return {"/his": his, "/fed/v1/ops/": federation}
+
+
+def file_disposition(filename: str) -> str:
+    """The Content-Disposition of a downloaded file: its name, kept exact for any client."""
+    fallback = "".join(c if c.isascii() and c.isprintable() and c not in '"\\' else "_"
+                       for c in filename)
+    return f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{quote(filename)}"
 
 
 def run_federation_op(node: ProvinceNode, op: str, doc: dict[str, Any]) -> object:
@@ -156,4 +172,9 @@ HIS_OPENAPI: dict[str, Any] = {"requestBody": {"required": True, "content": {"ap
                 "inf_time": "2024-03-15 10:30:00", "fixmedins_code": "H44030400123",
                 "fixmedins_name": "深圳示例医院", "sign_no": "",
                 "input": {"signIn": {"opter_no": "D0107", "mac": "00-16-3E-00-00-01",
-                                     "ip": "10.0.0.8"}}}}}}}
+                                     "ip": "10.0.0.8"}}}}}},
+    "responses": {"200": {"description": "The answer envelope; a 9102 download that succeeds "
+                                         "answers the file itself.",
+                          "content": {"application/json": {"schema": {"type": "object"}},
+                                      "application/octet-stream": {
+                                          "schema": {"type": "string", "format": "binary"}}}}}}

@@ -13,7 +13,7 @@ from contextlib import contextmanager
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Engine, Row, Table, func, insert, select, update
+from sqlalchemy import Engine, Row, Table, delete, func, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Connection
@@ -121,6 +121,11 @@ class Tx(RecordQueries):
         table = _table(name)
         query = update(table).where(*(table.c[k] == v for k, v in keys.items())).values(**values)
         return self.conn.execute(query).rowcount
+
+    def purge_files(self, now: datetime) -> int:
+        """Delete the HIS files that expired at or before `now`; how many."""
+        return self.conn.execute(delete(t.his_files).where(t.his_files.c.expires_at <= now)
+                                 ).rowcount
 
     def next_serial(self, name: str) -> int:
         """The next value of a named counter (1, 2, 3, …), atomically within this transaction

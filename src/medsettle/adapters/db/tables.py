@@ -18,6 +18,7 @@ from sqlalchemy import (
     DateTime,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Table,
@@ -122,6 +123,7 @@ institutions = Table(
     Column("chronic_opened", JSON, nullable=False, default=list),
     Column("services", JSON),  # networked for: ["inpatient", "outpatient"]; NULL = both
     Column("suspension_reason", Text),  # why it is suspended (the console asks for a reason)
+    Column("dialect", JSON),  # its HIS's dialect profile (his/dialects.py); NULL = national
 )
 
 catalogue = Table(
@@ -136,6 +138,20 @@ catalogue = Table(
     Column("valid_until", Date),
     Column("med_chrgitm_type", String(2), nullable=False, default=""),
     Column("restriction", JSON),
+)
+
+his_files = Table(  # files a HIS uploaded (9101) or the node made for it (1301…, 3202): 9102
+    "his_files", province,
+    Column("file_no", String(30), primary_key=True),  # file_qury_no
+    Column("owner", String(12), nullable=False, index=True),  # the institution it belongs to
+    Column("name", String(200), nullable=False),
+    Column("kind", String(16), nullable=False),  # upload | drugs | herbs | services | …
+    Column("content", LargeBinary, nullable=False),
+    Column("size", Integer, nullable=False),
+    Column("sha256", String(64), nullable=False),
+    Column("msgid", String(30), nullable=False),  # the message that made it
+    Column("created_at", UTCDateTime(), nullable=False),
+    Column("expires_at", UTCDateTime(), nullable=False, index=True),
 )
 
 sign_ins = Table(

@@ -82,6 +82,24 @@ class HisClient:
             raise HisError(infno, answer)
         return answer["output"]
 
+    def upload(self, filename: str, content: bytes, *, msgid: str | None = None) -> Any:
+        """9101: upload a file (as the JSON array of byte values the interface sends); returns
+        the output with its file_qury_no."""
+        return self.call("9101", {"fsUploadIn": {"in": list(content), "filename": filename,
+                                                 "fixmedins_code": self.fixmedins_code}},
+                         msgid=msgid)
+
+    def download(self, file_qury_no: str, filename: str) -> bytes:
+        """9102: the file itself; HisError when the gateway answers an envelope instead."""
+        envelope = self.envelope("9102", {"fsDownloadIn": {
+            "file_qury_no": file_qury_no, "filename": filename,
+            "fixmedins_code": self.fixmedins_code}})
+        response = self.http.post(f"{self.base_url}/his", json=envelope)
+        response.raise_for_status()
+        if response.headers.get("content-type", "").startswith("application/json"):
+            raise HisError("9102", response.json())
+        return response.content
+
     def sign_in(self) -> str:
         """9001: sign in and keep the sign_no for later messages."""
         out = self.call("9001", {"signIn": {"opter_no": "D0107", "mac": "00-16-3E-00-00-01",

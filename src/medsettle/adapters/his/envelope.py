@@ -12,7 +12,7 @@ import hashlib
 import json
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -22,8 +22,11 @@ from medsettle.core.errors import InvalidInput
 
 #: The largest serialized `input` the interface allows (interface.md §2).
 INPUT_MAX_CHARS = 40000
-#: A raw body beyond this is refused before parsing (40000 characters, escaped, plus the envelope).
-BODY_MAX_BYTES = 1_000_000
+#: 9101 carries a file of up to 1 MB as a JSON array of byte values ("255," is 4 characters).
+UPLOAD_INPUT_MAX_CHARS = 4_100_000
+#: A raw body beyond this is refused before parsing (a 9101 upload written with spaces after
+#: its commas, plus the envelope).
+BODY_MAX_BYTES = 5_500_000
 #: The most characters of `err_msg` (s(200)).
 ERR_MSG_MAX = 200
 
@@ -35,6 +38,8 @@ MESSAGE_KEYS = ("infno", "msgid", "mdtrtarea_admvs", "insuplc_admdvs", "fixmedin
                 "input")
 _MSGID = re.compile(r"[\x21-\x7e]{1,30}", re.ASCII)
 _OPTER_TYPES = frozenset({"1", "2", "3"})
+#: Local envelope keys some deployments add (interface.md §2), kept to be echoed by a dialect.
+LOCAL_KEYS = ("serv_code", "serv_sign", "appname", "medins_code", "insur_code")
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,6 +61,7 @@ class Envelope:
     sign_no: str | None
     input: dict[str, Any]
     body_hash: str
+    echoed: dict[str, str] = field(default_factory=dict)  # its LOCAL_KEYS that are strings
 
 
 def canonical_json(value: object) -> str:
@@ -103,17 +109,18 @@ def check_text(value: object, path: str = "") -> None:
             check_text(item, f"{path}[{i}]")
 
 
-def _read_input(node: Node) -> dict[str, Any]:
-    """The `input` object, at most INPUT_MAX_CHARS characters once serialized."""
+def _read_input(node: Node, infno: str) -> dict[str, Any]:
+    """The `input` object, at most INPUT_MAX_CHARS characters once serialized (a 9101 upload:
+    UPLOAD_INPUT_MAX_CHARS)."""
     value = node.data.get("input")
     if is_blank(value):
         raise InvalidInput("input", "is required")
     if not isinstance(value, dict):
         raise InvalidInput("input", "must be a JSON object")
+    limit = UPLOAD_INPUT_MAX_CHARS if infno == "9101" else INPUT_MAX_CHARS
     size = len(json.dumps(value, ensure_ascii=False, separators=(",", ":")))
-    if size > INPUT_MAX_CHARS:
-        raise InvalidInput("input", f"is {size} characters serialized; at most "
-                           f"{INPUT_MAX_CHARS} allowed")
+    if size > limit:
+        raise InvalidInput("input", f"is {size} characters serialized; at most {limit} allowed")
     return value
 
 
@@ -139,8 +146,9 @@ def parse_envelope(raw: bytes | str) -> Envelope:
     if not isinstance(obj, dict):
         raise InvalidInput("body", "must be a JSON object")
     node = Node(obj, "")
+    infno = _read_infno(node)
     return Envelope(
-        infno=_read_infno(node),
+        infno=infno,
         msgid=_read_msgid(node),
         mdtrtarea_admvs=node.code("mdtrtarea_admvs", validate_admdvs),
         insuplc_admdvs=node.opt_code("insuplc_admdvs", validate_admdvs),
@@ -153,10 +161,20 @@ def parse_envelope(raw: bytes | str) -> Envelope:
         fixmedins_code=node.code("fixmedins_code", validate_institution_code),
         fixmedins_name=node.text("fixmedins_name", maxlen=100),
         sign_no=node.opt_text("sign_no", maxlen=30),
-        input=_read_input(node),
+        input=_read_input(node, infno),
         body_hash=hashlib.sha256(canonical_json(
             {key: obj.get(key) or None for key in MESSAGE_KEYS}).encode("utf-8")).hexdigest(),
+        echoed={key: value.strip()[:200] for key in LOCAL_KEYS
+                if isinstance(value := obj.get(key), str)},
     )
+
+
+@dataclass(frozen=True, slots=True)
+class FileAnswer:
+    """A 9102 answer: the file itself, sent as its bytes rather than in an envelope."""
+
+    filename: str
+    content: bytes
 
 
 def ref_msgid(admdvs: str, now: datetime, serial: int) -> str:

@@ -19,12 +19,21 @@ import logging
 import secrets
 import time
 from collections.abc import Callable, Mapping
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
 from medsettle.adapters.his import signing
+from medsettle.adapters.his.dialects import (
+    NATIONAL,
+    Dialect,
+    parse_dialect,
+    read_input,
+    write_answer,
+)
 from medsettle.adapters.his.envelope import (
     Envelope,
+    FileAnswer,
     failure,
     parse_envelope,
     ref_msgid,
@@ -48,6 +57,10 @@ from medsettle.services.replies import Unrecorded
 
 logger = logging.getLogger(__name__)
 SETTLEMENT_KINDS = {"2207": "settle", "2304": "settle", "2208": "cancel", "2305": "cancel"}
+#: How long the gateway keeps an institution's dialect before reading it again.
+DIALECT_CACHE_SECONDS = 5.0
+#: An answer: an envelope, or (9102) a file sent as its bytes.
+Answer = dict[str, Any] | FileAnswer
 
 
 class HisGateway:
@@ -58,18 +71,22 @@ class HisGateway:
         self.t = treating
         self.metrics = metrics
         self.clock = clock
+        self._dialects: dict[str, tuple[Dialect, float]] = {}
 
-    def handle(self, raw: bytes, headers: Mapping[str, str] | None = None) -> dict[str, Any]:
+    def handle(self, raw: bytes, headers: Mapping[str, str] | None = None) -> Answer:
         """Answer one HIS message (its gateway signature headers, if any, are verified)."""
         received = self.clock()
         started = time.perf_counter()
         infno = "????"
+        env: Envelope | None = None
+        dialect = NATIONAL
         try:
             env = parse_envelope(raw)
             infno = env.infno
             signing.check(headers or {}, raw, env.fixmedins_code, self._api_key,
                           received.timestamp())
-            answer = self._handle(env, received)
+            dialect = self.dialect(env.fixmedins_code)
+            answer: Answer = self._handle(env, received, dialect)
         except MedSettleError as exc:
             answer = self._failure(exc, received)
         except Exception:  # a bug must not crash the node nor leave the HIS without an answer
@@ -77,20 +94,42 @@ class HisGateway:
             self.metrics.errors.labels("internal").inc()
             answer = failure(internal_err_msg(), ref=self._ref(received),
                              received=business_time(received), now=business_time(self.clock()))
-        outcome = "ok" if answer["infcode"] == 0 else "error"
+        outcome = "ok" if isinstance(answer, FileAnswer) or answer["infcode"] == 0 else "error"
         self.metrics.requests.labels(infno, outcome).inc()
         self.metrics.latency.labels(infno).observe(time.perf_counter() - started)
-        return answer
+        if isinstance(answer, FileAnswer):
+            return answer
+        return write_answer(dialect, answer, env.echoed if env else {})
+
+    def dialect(self, fixmedins_code: str) -> Dialect:
+        """The dialect profile the institution was registered with (national if unknown)."""
+        now = time.monotonic()
+        cached = self._dialects.get(fixmedins_code)
+        if cached is not None and now - cached[1] < DIALECT_CACHE_SECONDS:
+            return cached[0]
+        with self.t.db.tx() as tx:
+            inst = tx.one("institutions", fixmedins_code=fixmedins_code)
+        if inst is None:
+            return NATIONAL  # not kept: codes of no institution would grow the cache
+        found = parse_dialect(inst.dialect, "institutions.dialect")
+        self._dialects[fixmedins_code] = (found, now)
+        return found
 
     def _api_key(self, fixmedins_code: str) -> str | None:
         with self.t.db.tx() as tx:
             inst = tx.one("institutions", fixmedins_code=fixmedins_code)
         return None if inst is None else inst.api_key
 
-    def _handle(self, env: Envelope, received: datetime) -> dict[str, Any]:
+    def _handle(self, env: Envelope, received: datetime, dialect: Dialect) -> Answer:
         transaction = TRANSACTIONS.get(env.infno)
         if transaction is None:
             raise InvalidInput("infno", f"unknown transaction {env.infno!r}: not supported here")
+        national, used = read_input(dialect, env.infno, env.input)
+        if used:
+            env = replace(env, input=national)
+            logger.info("dialect tolerance applied", extra={
+                "msgid": env.msgid, "infno": env.infno, "dialect": dialect.name,
+                "tolerances": ",".join(used)})
         if env.mdtrtarea_admvs[:2] != self.t.region[:2]:
             raise InvalidInput("mdtrtarea_admvs", f"this gateway serves province "
                                                   f"{self.t.region}, not {env.mdtrtarea_admvs}")
@@ -105,6 +144,8 @@ class HisGateway:
             answer, kept = self._run(transaction, env, received, reply)
         except AlreadyAnswered as done:
             return self._stored_answer(env, done.stored or self._stored(scope, env.msgid))
+        if isinstance(answer, FileAnswer):
+            raise TypeError(f"{env.infno} changes state and may not answer with a file")
         if kept or answer.pop("transient", False):
             return answer
         with self.t.db.tx() as tx:
@@ -124,7 +165,7 @@ class HisGateway:
         return dict(stored.response)
 
     def _run(self, transaction: Transaction, env: Envelope, received: datetime, reply: Reply
-             ) -> tuple[dict[str, Any], bool]:
+             ) -> tuple[Answer, bool]:
         """The answer to the message, and whether the use case already kept it."""
         try:
             command = transaction.parse(env.input)
@@ -144,8 +185,10 @@ class HisGateway:
             self.metrics.settlements.labels("treating", SETTLEMENT_KINDS[env.infno]).inc()
         if isinstance(reply, StoredReply) and reply.answer is not None:
             return reply.answer, True
-        return self.success(transaction.output(result, env, command, received), received,
-                            result), False
+        output = transaction.output(result, env, command, received)
+        if isinstance(output, FileAnswer):
+            return output, False
+        return self.success(output, received, result), False
 
     def success(self, output: Any, received: datetime, result: Any = None) -> dict[str, Any]:
         """A success envelope around `output`, with supervision's warnings of the result."""

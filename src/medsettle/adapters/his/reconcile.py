@@ -2,25 +2,30 @@
 
 The node's side is its `settlements` rows of role treating for the institution, settle and
 cancel records (a cancel counts −1 and with negative amounts), whose business date
-(Asia/Shanghai) is in [stmt_begndate, stmt_enddate]. 3202 takes the institution's detail rows
-inline as `input.data.detail`, since the 9101 file upload is not offered. Each answer is saved
-in `reconciliation_reports` (scope "institution"). Amounts on the wire are yuan.
+(Asia/Shanghai) is in [stmt_begndate, stmt_enddate]. 3202 reads the institution's detail rows
+from the file it uploaded with 9101 and names in `file_qury_no` (detail_file.py), or inline
+from `input.data.detail`; it answers the totals, the mismatches and (`fileinfo`) a result file
+to fetch with 9102. Each answer is saved in `reconciliation_reports` (scope "institution").
+Amounts on the wire are yuan.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Any
 
+from medsettle.adapters.his.detail_file import read_detail_file, result_file
 from medsettle.adapters.his.envelope import Envelope
 from medsettle.adapters.his.inputs_common import TOTAL_MAX_FEN, validate_id
 from medsettle.adapters.his.inputs_other import ReconcileDetails, ReconcileTotals
 from medsettle.adapters.his.outputs import yuan
-from medsettle.adapters.his.reader import Node
+from medsettle.adapters.his.reader import Node, is_blank
+from medsettle.core.calendar import business_time
 from medsettle.core.errors import InvalidInput
 from medsettle.core.money import fen_to_yuan
 from medsettle.core.records import SettlementKind, SettlementRecord
+from medsettle.services import institution_files as files
 from medsettle.services import institution_reconcile as rc
 from medsettle.services import treating as tr
 from medsettle.services.institution_reconcile import CLEARING_TYPES, Totals
@@ -76,13 +81,34 @@ def totals(t: tr.Treating, env: Envelope, cmd: ReconcileTotals, now: datetime) -
 
 
 def parse_detail(input: object) -> list[rc.Declared]:
-    """3202 `input.data.detail`: the institution's rows {setl_id, mdtrt_id, psn_no,
-    medfee_sumamt, fund_pay_sumamt, acct_pay, refd_setl_flag}; a refund row (flag 1) is a
-    cancel record and its (non-negative) amounts count negative."""
+    """3202 `input.data.detail`: the institution's rows inline."""
     data = Node(input, "input").child("data")
+    return declared_rows(data.items("detail", required=True, max_items=DETAIL_MAX))
+
+
+def _file_detail(t: tr.Treating, env: Envelope, file_no: str, now: datetime
+                 ) -> list[rc.Declared]:
+    """The rows of the detail file `file_no`, which the sender uploaded with 9101."""
+    data = Node(env.input, "input").child("data")
+    if not is_blank(data.data.get("detail")):
+        raise InvalidInput(data.at("detail"), "give the detail either in the file that "
+                           "file_qury_no names or inline here, not both")
+    with t.db.tx() as tx:
+        stored, content = files.fetch(tx, env.fixmedins_code, file_no, None, now)
+    if stored.kind != "upload":
+        raise InvalidInput("file_no", f"file {file_no} is a {stored.kind} file the node made; "
+                                      "name the detail file uploaded with 9101")
+    return declared_rows(Node(row, where) for where, row in read_detail_file(content,
+                                                                        f"file {file_no}"))
+
+
+def declared_rows(nodes: Iterable[Node]) -> list[rc.Declared]:
+    """Rows {setl_id, mdtrt_id, psn_no, medfee_sumamt, fund_pay_sumamt, acct_pay,
+    refd_setl_flag}; a refund row (flag 1) is a cancel record and its (non-negative) amounts
+    count negative."""
     rows: list[rc.Declared] = []
     seen: set[str] = set()
-    for node in data.items("detail", required=True, max_items=DETAIL_MAX):
+    for node in nodes:
         refund = node.flag("refd_setl_flag")
         sign = -1 if refund else 1
         row = rc.Declared(
@@ -152,7 +178,9 @@ def _detail_row(m: rc.Mismatch, memo: str) -> dict[str, Any]:
 def details(t: tr.Treating, env: Envelope, cmd: ReconcileDetails, now: datetime
             ) -> dict[str, Any]:
     """3202: the institution's settlement rows against the node's, per setl_id."""
-    result = rc.compare_details(parse_detail(env.input), rc.records(
+    declared = (_file_detail(t, env, cmd.file_qury_no, now) if cmd.file_qury_no
+                else parse_detail(env.input))
+    result = rc.compare_details(declared, rc.records(
         t.db, env.fixmedins_code, cmd.stmt_begndate, cmd.stmt_enddate))
     counts = {"detail_cnt": result.declared_count, "centre_cnt": result.recorded_count,
               "matched_cnt": result.matched, "mismatch_cnt": len(result.mismatches)}
@@ -166,9 +194,36 @@ def details(t: tr.Treating, env: Envelope, cmd: ReconcileDetails, now: datetime
               "stmt_rslt": "0" if result.balanced else "1", "stmt_rslt_dscr": dscr,
               **_wire(result.node),
               "detail": [_detail_row(m, row["memo"])
-                         for m, row in zip(result.mismatches, mismatches, strict=True)]}
+                         for m, row in zip(result.mismatches, mismatches, strict=True)],
+              "fileinfo": _result_file(t, env, result.mismatches, now)}
     rc.save_report(t.db, cmd.stmt_enddate, env.fixmedins_code, result.balanced, {
         "infno": "3202", "msgid": env.msgid, "stmt_begndate": cmd.stmt_begndate.isoformat(),
         "stmt_enddate": cmd.stmt_enddate.isoformat(), **counts, "node": _node_doc(result.node),
         "mismatches": mismatches}, now)
     return answer
+
+
+def _result_row(m: rc.Mismatch) -> dict[str, str]:
+    d, r = m.declared, m.recorded
+    row = {"setl_id": m.settlement_id, "stmt_rslt": "1", "memo": f"{m.problem}: {m.memo}",
+           "msgid": "" if r is None else r.msgid}
+    if d is not None:
+        row |= {"mdtrt_id": d.visit_id, "psn_no": d.person_id,
+                "refd_setl_flag": "1" if d.refund else "0",
+                **{k: fen_to_yuan(abs(d.amounts[k])) for k in rc.DETAIL_AMOUNTS}}
+    elif r is not None:
+        row |= {"mdtrt_id": r.visit_id, "psn_no": r.person_id}
+    return row
+
+
+def _result_file(t: tr.Treating, env: Envelope, mismatches: list[rc.Mismatch], now: datetime
+                 ) -> dict[str, str]:
+    """Keep the result file for the institution; its fileinfo."""
+    stem = f"3202_{business_time(now):%Y%m%d%H%M%S}"
+    with t.db.tx() as tx:
+        stored = files.keep(tx, region=t.region, owner=env.fixmedins_code, name=f"{stem}.zip",
+                            kind="reconciliation",
+                            content=result_file(stem, [_result_row(m) for m in mismatches]),
+                            msgid=env.msgid, now=now)
+    return {"file_qury_no": stored.file_no, "filename": stored.name,
+            "dld_endtime": f"{business_time(stored.expires_at):%Y-%m-%d %H:%M:%S}"}

@@ -14,9 +14,11 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from medsettle.adapters.his import files as his_files
 from medsettle.adapters.his import inputs as his_in
 from medsettle.adapters.his import views
 from medsettle.adapters.his import views_queries as vq
+from medsettle.adapters.his.catalogue_files import CATALOGUES
 from medsettle.adapters.his.envelope import Envelope
 from medsettle.adapters.his.inputs_audit import Audit, parse_audit
 from medsettle.adapters.his.reconcile import details, totals
@@ -265,7 +267,15 @@ TRANSACTIONS: dict[str, Transaction] = {
     "3101": _audit_transaction(),
     "3103": _audit_transaction(),
     "3201": Transaction(parse=his_in.parse_reconcile_totals, run=_reconcile(totals)),
-    "3202": Transaction(parse=his_in.parse_reconcile_details, run=_reconcile(details)),
+    "3202": Transaction(parse=his_in.parse_reconcile_details, run=_reconcile(details),
+                        fields={"file_no": "input.data.file_qury_no"}),
+    "9101": Transaction(parse=his_files.parse_upload, run=his_files.upload,
+                        fields={"content": "input.fsUploadIn.in"}),
+    "9102": Transaction(parse=his_files.parse_download, run=his_files.download, read_only=True,
+                        fields={"file_no": "input.fsDownloadIn.file_qury_no",
+                                "file_name": "input.fsDownloadIn.filename"}),
+    **{infno: Transaction(parse=his_files.parse_catalogue_query, run=his_files.catalogue(infno))
+       for infno in CATALOGUES},
     "5201": Transaction(
         parse=his_in.parse_period_query, read_only=True,
         run=lambda t, env, i, now, reply: tq.visits_of(t, c.VisitsQuery(

@@ -22,6 +22,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from medsettle.adapters.cli_sandbox import sandbox_node
+from medsettle.adapters.his.envelope import FileAnswer
 from medsettle.adapters.kit.results import Failure
 from medsettle.adapters.sandbox_data import HOSPITAL
 from medsettle.sdk import RequestEnvelope, request_model
@@ -104,16 +105,21 @@ class Recorder:
             found, self.messages, self.lose = self.messages, [], None
         return found
 
-    def receive(self, raw: bytes, headers: dict[str, str]) -> tuple[dict[str, Any] | None, bool]:
+    def receive(self, raw: bytes, headers: dict[str, str]
+                ) -> tuple[dict[str, Any] | FileAnswer | None, bool]:
         """Check, answer (through the sandbox node's gateway) and record one message; the
-        answer, and whether it is to be lost."""
+        answer (a file's bytes for 9102, recorded by name and size), and whether it is to be
+        lost."""
         envelope, failures = check_form(raw)
         answer = self.node.gateway.handle(raw, headers)
+        kept = ({"infcode": 0, "file": {"filename": answer.filename,
+                                        "size": len(answer.content)}}
+                if isinstance(answer, FileAnswer) else answer)
         with self.lock:
             lost = envelope is not None and self.lose == envelope.get("infno")
             if lost:
                 self.lose = None
-            self.messages.append(Received(envelope, answer, failures, lost))
+            self.messages.append(Received(envelope, kept, failures, lost))
         return answer, lost
 
     def offer(self, order: dict[str, Any] | None) -> None:
@@ -140,6 +146,10 @@ class Recorder:
             if lost:
                 return Response("the conformance kit lost this answer on purpose",
                                 status_code=504)
+            if isinstance(answer, FileAnswer):
+                return Response(answer.content, media_type="application/octet-stream",
+                                headers={"content-disposition":
+                                         f'attachment; filename="{answer.filename}"'})
             return JSONResponse(answer)
 
         async def healthz(request: Request) -> Response:

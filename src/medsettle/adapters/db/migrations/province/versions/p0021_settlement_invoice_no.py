@@ -1,7 +1,7 @@
 """settlements: the hospital's invoice number (invono) sent with 2207/2304, for 5203/5261/5262
 
 Revision ID: p0021
-Revises: p0017
+Revises: p0018
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "p0021"
-down_revision = "p0017"
+down_revision = "p0018"
 branch_labels = None
 depends_on = None
 
