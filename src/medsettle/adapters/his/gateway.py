@@ -31,6 +31,7 @@ from medsettle.adapters.his.envelope import (
     success,
 )
 from medsettle.adapters.his.err_msg import err_msg, internal_err_msg
+from medsettle.adapters.his.national_fields import NotNational, foreign_keys
 from medsettle.adapters.his.transactions import TRANSACTIONS, Transaction, national_field
 from medsettle.adapters.observability import Metrics, mask
 from medsettle.core.calendar import business_time
@@ -148,7 +149,13 @@ class HisGateway:
                             result), False
 
     def success(self, output: Any, received: datetime, result: Any = None) -> dict[str, Any]:
-        """A success envelope around `output`, with supervision's warnings of the result."""
+        """A success envelope around `output`, with supervision's warnings of the result.
+
+        An output with a key that is not a national field name is a fault of the node: it is
+        never sent (the message fails as `internal`, and a state-changing one rolls back)."""
+        leaked = list(foreign_keys(output))
+        if leaked:
+            raise NotNational(f"answer would carry non-national keys: {', '.join(leaked[:5])}")
         warn = "; ".join(getattr(result, "warnings", ()) or ())
         return success(output, ref=self._ref(received), received=business_time(received),
                        now=business_time(self.clock()),
