@@ -3,8 +3,10 @@
 It parses and validates the envelope and its input, enforces sign-in and msgid idempotency
 (a retry gets the stored answer; the same msgid with another body is refused), dispatches to the
 treating-place use cases and formats their results in the national field names. Every failure
-is an `infcode -1` answer whose `err_msg` starts with its code and names the field, and changes
-nothing.
+is an `infcode -1` answer whose `err_msg` says in Chinese first what is wrong, naming the field,
+then its `[code]` and the English detail (err_msg.py), and changes nothing. A success answer
+carries national field names only (national_fields.py): any other key is a fault of the node and
+is never sent.
 
 A state-changing message keeps its answer in the message log in the same transaction as its
 effects (`StoredReply`), so there is no moment at which a message is claimed but unanswered: a
