@@ -10,13 +10,13 @@ reconciliations. Each answer is kept; the tests walk them.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from typing import Any
 
 import pytest
 
-from medsettle.adapters.his.client import HisClient, Patient, VisitFlow, beijing_now
+from medsettle.adapters.his.client import HisClient, HisError, Patient, VisitFlow, beijing_now
 from medsettle.adapters.his.national_fields import foreign_keys
 from medsettle.adapters.his.transactions import TRANSACTIONS
 from medsettle.core.codes import CERT_TYPES, MED_CHRGITM_TYPES, PSN_TYPES
@@ -323,3 +323,19 @@ def test_an_audit_of_another_institutions_visit_is_refused(run: Run, infno: str)
         infno, audit_input(run.chen, run.extra["audit_visit"], []), insuplc=run.chen.insuplc))
     assert answer["infcode"] == -1 and answer["output"] is None
     assert "not_found" in answer["err_msg"] and "curr_mdtrt_id" in answer["err_msg"]
+
+
+def test_an_answer_with_an_internal_key_is_never_sent_and_records_no_visit(
+        province: Province, run: Run, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The treating place keeps nothing (what the insured place recorded for the message is
+    recognised by its msgid on a retry, as after any fault of the node)."""
+    leaky = replace(TRANSACTIONS["2201"], output=lambda visit, env, i, received: {
+        "data": {"mdtrt_id": visit.visit_id, "benefit_class": visit.benefit_class}})
+    monkeypatch.setitem(TRANSACTIONS, "2201", leaky)
+    treating = ("visits", "fee_details", "settlements")
+    before = {k: v for k, v in province.snapshot().items() if k in treating}
+    with pytest.raises(HisError) as refused:
+        VisitFlow(run.his, run.chen).register()
+    assert refused.value.code == "internal"
+    assert "benefit_class" not in str(refused.value.answer)
+    assert {k: v for k, v in province.snapshot().items() if k in treating} == before

@@ -3,8 +3,10 @@
 It parses and validates the envelope and its input, enforces sign-in and msgid idempotency
 (a retry gets the stored answer; the same msgid with another body is refused), dispatches to the
 treating-place use cases and formats their results in the national field names. Every failure
-is an `infcode -1` answer whose `err_msg` starts with its code and names the field, and changes
-nothing.
+is an `infcode -1` answer whose `err_msg` says in Chinese first what is wrong, naming the field,
+then its `[code]` and the English detail (err_msg.py), and changes nothing. A success answer
+carries national field names only (national_fields.py): any other key is a fault of the node and
+is never sent.
 
 A state-changing message keeps its answer in the message log in the same transaction as its
 effects (`StoredReply`), so there is no moment at which a message is claimed but unanswered: a
@@ -40,6 +42,7 @@ from medsettle.adapters.his.envelope import (
     success,
 )
 from medsettle.adapters.his.err_msg import err_msg, internal_err_msg
+from medsettle.adapters.his.national_fields import NotNational, foreign_keys
 from medsettle.adapters.his.transactions import TRANSACTIONS, Transaction, national_field
 from medsettle.adapters.observability import Metrics, mask
 from medsettle.core.calendar import business_time
@@ -191,7 +194,13 @@ class HisGateway:
         return self.success(output, received, result), False
 
     def success(self, output: Any, received: datetime, result: Any = None) -> dict[str, Any]:
-        """A success envelope around `output`, with supervision's warnings of the result."""
+        """A success envelope around `output`, with supervision's warnings of the result.
+
+        An output with a key that is not a national field name is a fault of the node: it is
+        never sent (the message fails as `internal`, and a state-changing one rolls back)."""
+        leaked = list(foreign_keys(output))
+        if leaked:
+            raise NotNational(f"answer would carry non-national keys: {', '.join(leaked[:5])}")
         warn = "; ".join(getattr(result, "warnings", ()) or ())
         return success(output, ref=self._ref(received), received=business_time(received),
                        now=business_time(self.clock()),

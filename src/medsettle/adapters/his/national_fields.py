@@ -84,6 +84,10 @@ ANSWER_FIELDS: frozenset[str] = (ENVELOPE | SIGN_IN | PERSON | VISIT | FEES | SE
                                  | RECONCILIATION | AUDIT)
 
 
+class NotNational(RuntimeError):
+    """An answer about to leave with a key outside the national field list (a node fault)."""
+
+
 def foreign_keys(answer: Any, path: str = "") -> Iterator[str]:
     """The paths of every key in `answer` (recursively) that is not a national field name."""
     if isinstance(answer, dict):
