@@ -37,6 +37,7 @@ from pydantic import ValidationError
 
 from medsettle.sdk.base import Request
 from medsettle.sdk.envelope import ResponseEnvelope
+from medsettle.sdk.files import Download, DownloadRequest
 from medsettle.sdk.money import ReversalAnswer, ReversalData, ReversalRequest
 from medsettle.sdk.types import Answer
 from medsettle.sdk.visits import SignIn, SignInAnswer, SignInRequest
@@ -260,6 +261,28 @@ class Client:
                 raise Refused("2601", answer)
             return self._output(request, answer)
         raise NoAnswer("2601", str(envelope["msgid"]), f"the reversal got no answer: {why}")
+
+    def download(self, file_qury_no: str, filename: str) -> bytes:
+        """9102: the file's bytes (the answer is the file, or a refusal envelope)."""
+        request = DownloadRequest(fsDownloadIn=Download(
+            file_qury_no=file_qury_no, filename=filename, fixmedins_code=self.fixmedins_code))
+        envelope = self.envelope(request)
+        body = json.dumps(envelope, ensure_ascii=False).encode("utf-8")
+        headers = {"content-type": "application/json; charset=utf-8"}
+        if self.signer is not None:
+            headers |= self.signer(body, "9102")
+        try:
+            response = self.http.post(self.url, content=body, headers=headers)
+        except httpx.HTTPError as exc:
+            raise NoAnswer("9102", str(envelope["msgid"]), f"{type(exc).__name__}: {exc}") \
+                from None
+        if response.status_code != 200:
+            raise NoAnswer("9102", str(envelope["msgid"]), f"HTTP {response.status_code}")
+        if response.headers.get("content-type", "").startswith("application/json"):
+            answer = ResponseEnvelope.model_validate(response.json())
+            if not answer.ok:
+                raise Refused("9102", answer)
+        return response.content
 
     def sign_in(self, opter_no: str = "D0107", mac: str = "00-16-3E-00-00-01",
                 ip: str = "10.0.0.8") -> SignInAnswer:
