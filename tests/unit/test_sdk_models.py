@@ -3,6 +3,7 @@ and answers read from any deployment's dialect."""
 
 from __future__ import annotations
 
+import base64
 import json
 from decimal import Decimal
 from typing import Any
@@ -211,3 +212,30 @@ def test_an_audit_answer_lists_findings_or_none() -> None:
         "judge_result_detail_dtos": [{"jrd_id": "T-R06-1-1", "rx_id": "F1"}]}]})
     assert answer.result[0].vola_amt == Decimal("12.50")  # type: ignore[attr-defined]
     assert TRANSACTIONS["3103"].RESPONSE.model_validate({"result": []}).result == []  # type: ignore[attr-defined]
+
+
+class Base64Sealer:
+    """A stand-in for an SM2/SM4 sealer: the input travels as base64 `encData`."""
+
+    def seal(self, envelope: dict[str, Any]) -> tuple[bytes, dict[str, str]]:
+        doc = {k: v for k, v in envelope.items() if k != "input"}
+        doc["encData"] = base64.b64encode(json.dumps(envelope["input"]).encode()).decode()
+        return json.dumps(doc).encode(), {"x-sealed": "yes"}
+
+    def open(self, answer: dict[str, Any]) -> dict[str, Any]:
+        clear = json.loads(base64.b64decode(answer.pop("encData")))
+        return answer | {"output": clear}
+
+
+def test_a_sealer_seals_the_envelope_and_opens_the_answer() -> None:
+    def platform(request: httpx.Request) -> httpx.Response:
+        sent = json.loads(request.content)
+        assert request.headers["x-sealed"] == "yes" and "input" not in sent
+        assert "signIn" in json.loads(base64.b64decode(sent["encData"]))
+        output = {"signinoutb": {"sign_time": "2026-01-02 03:04:05", "sign_no": "S1"}}
+        return httpx.Response(200, json={"infcode": 0, "output": None, "encData":
+                                         base64.b64encode(json.dumps(output).encode()).decode()})
+
+    his = Client("http://platform", "H44030400123", "深圳示例医院", sealer=Base64Sealer(),
+                 http=httpx.Client(transport=httpx.MockTransport(platform)))
+    assert his.sign_in().signinoutb.sign_no == "S1"

@@ -29,7 +29,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Generic, Literal, TypeVar, cast
+from typing import Any, Generic, Literal, Protocol, TypeVar, cast
 from zoneinfo import ZoneInfo
 
 import httpx
@@ -46,6 +46,19 @@ logger = logging.getLogger(__name__)
 OutT = TypeVar("OutT", bound=Answer)
 #: Signs a request: (body bytes, infno) → headers to add.
 Signer = Callable[[bytes, str], dict[str, str]]
+
+
+class Sealer(Protocol):
+    """Signs (and perhaps encrypts) the whole envelope, e.g. SM2 `cainfo` and SM4 `encData`;
+    the same protocol as the gateway's own HIS sealers."""
+
+    def seal(self, envelope: dict[str, Any]) -> tuple[bytes, dict[str, str]]:
+        """The body and extra headers to send for `envelope`."""
+        ...
+
+    def open(self, answer: dict[str, Any]) -> dict[str, Any]:
+        """The answer with its `output` in clear (and its signature checked)."""
+        ...
 
 
 class HisSdkError(Exception):
@@ -131,6 +144,7 @@ class Client:
 
     def __init__(self, base_url: str, fixmedins_code: str, fixmedins_name: str, *,
                  admdvs: str | None = None, signer: Signer | None = None,
+                 sealer: Sealer | None = None,
                  timeout: float = 10.0, retries: int = 2, backoff: float = 0.2,
                  on_timeout: Literal["reverse", "resend"] = "reverse",
                  http: httpx.Client | None = None, path: str = "/his",
@@ -142,6 +156,7 @@ class Client:
         self.fixmedins_name = fixmedins_name
         self.admdvs = admdvs or fixmedins_code[1:7]
         self.signer = signer
+        self.sealer = sealer
         self.retries = retries
         self.backoff = backoff
         self.on_timeout = on_timeout
@@ -173,12 +188,20 @@ class Client:
                 "fixmedins_code": self.fixmedins_code, "fixmedins_name": self.fixmedins_name,
                 "sign_no": self.sign_no, **self.extra_envelope, "input": request.wire()}
 
-    def post(self, envelope: dict[str, Any]) -> tuple[ResponseEnvelope, dict[str, Any]]:
-        """POST one envelope once; NoAnswer unless an envelope came back."""
-        body = json.dumps(envelope, ensure_ascii=False).encode("utf-8")
+    def _body(self, envelope: dict[str, Any]) -> tuple[bytes, dict[str, str]]:
+        """The bytes to send and their headers: sealed, signed, or as they are."""
         headers = {"content-type": "application/json; charset=utf-8"}
+        if self.sealer is not None:
+            body, extra = self.sealer.seal(envelope)
+            return body, headers | extra
+        body = json.dumps(envelope, ensure_ascii=False).encode("utf-8")
         if self.signer is not None:
             headers |= self.signer(body, str(envelope["infno"]))
+        return body, headers
+
+    def post(self, envelope: dict[str, Any]) -> tuple[ResponseEnvelope, dict[str, Any]]:
+        """POST one envelope once; NoAnswer unless an envelope came back."""
+        body, headers = self._body(envelope)
         infno, msgid = str(envelope["infno"]), str(envelope["msgid"])
         try:
             response = self.http.post(self.url, content=body, headers=headers)
@@ -188,6 +211,8 @@ class Client:
             raise NoAnswer(infno, msgid, f"HTTP {response.status_code}")
         try:
             raw = response.json()
+            if self.sealer is not None and isinstance(raw, dict):
+                raw = self.sealer.open(raw)
             return ResponseEnvelope.model_validate(raw), raw
         except (ValueError, ValidationError) as exc:
             raise NoAnswer(infno, msgid, f"not a response envelope: {exc}") from None
@@ -267,10 +292,7 @@ class Client:
         request = DownloadRequest(fsDownloadIn=Download(
             file_qury_no=file_qury_no, filename=filename, fixmedins_code=self.fixmedins_code))
         envelope = self.envelope(request)
-        body = json.dumps(envelope, ensure_ascii=False).encode("utf-8")
-        headers = {"content-type": "application/json; charset=utf-8"}
-        if self.signer is not None:
-            headers |= self.signer(body, "9102")
+        body, headers = self._body(envelope)
         try:
             response = self.http.post(self.url, content=body, headers=headers)
         except httpx.HTTPError as exc:
