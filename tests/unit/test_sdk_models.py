@@ -3,9 +3,12 @@ and answers read from any deployment's dialect."""
 
 from __future__ import annotations
 
+import base64
+import json
 from decimal import Decimal
 from typing import Any
 
+import httpx
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -16,11 +19,13 @@ from medsettle.sdk import (
     REQUESTS,
     TRANSACTIONS,
     Client,
+    Refused,
     RequestEnvelope,
     ResponseEnvelope,
     fen,
     yuan_of,
 )
+from medsettle.sdk import files as f
 from medsettle.sdk import money as m
 from medsettle.sdk import visits as v
 from medsettle.sdk.base import Request
@@ -155,3 +160,82 @@ def test_a_discharge_is_read_in_both_spellings() -> None:
             "dscg_dept_codg": "A03", "dscg_dept_name": "内科"}
     read = v.DischargeRequest.model_validate({"mdtrtinfo": data, "diseinfo": []})
     assert read.dscginfo.dscg_dept_code == "A03"
+
+
+@pytest.mark.parametrize("err_msg, code", [
+    ("[not_filed] no filing for 440304", "not_filed"),
+    ("未备案：440304 无有效异地就医备案，可补办或手工报销 [not_filed] (no filing for …)", "not_filed"),
+    ("入参有误：input.feedetail[0].chrg_bchno [invalid_input] (is required)", "invalid_input"),
+    ("该就诊已结算，不能重复结算", ""),
+])
+def test_the_error_code_is_read_wherever_the_platform_puts_it(err_msg: str, code: str) -> None:
+    assert ResponseEnvelope.model_validate({"infcode": -1, "err_msg": err_msg}).code == code
+
+
+def test_a_5203_answer_of_one_settlement_reads_as_a_list_of_one() -> None:
+    row = {"setl_id": "S", "mdtrt_id": "M", "psn_no": "P", "medfee_sumamt": 10,
+           "fund_pay_sumamt": 4, "acct_pay": 6, "psn_cash_pay": 0}
+    one = TRANSACTIONS["5203"].RESPONSE.model_validate({"setlinfo": row, "setldetail": []})
+    many = TRANSACTIONS["5203"].RESPONSE.model_validate({"setlinfo": [row, row]})
+    assert [len(one.setlinfo), len(many.setlinfo)] == [1, 2]  # type: ignore[attr-defined]
+    totals = TRANSACTIONS["5262"].RESPONSE.model_validate({"setlinfo": row, "feesttinfo": [
+        {"med_chrgitm_type": "09", "item_sumamt": 10.0}]})
+    assert totals.feesttinfo[0].item_sumamt == Decimal("10.00")  # type: ignore[attr-defined]
+
+
+def test_an_upload_is_sent_as_base64_and_read_from_bytes_or_base64() -> None:
+    request = f.UploadRequest(fsUploadIn=f.Upload(content=b"\x00\xffA", filename="d.txt"))
+    assert request.wire()["fsUploadIn"]["in"] == "AP9B"
+    assert f.Upload.model_validate({"in": [0, -1, 65], "filename": "d"}).content == b"\x00\xffA"
+    assert f.Upload.model_validate({"in": "AP9B", "filename": "d"}).content == b"\x00\xffA"
+
+
+def test_a_download_answers_the_files_bytes_or_a_refusal() -> None:
+    def platform(request: httpx.Request) -> httpx.Response:
+        sent = json.loads(request.content)["input"]["fsDownloadIn"]
+        if sent["file_qury_no"] == "F1":
+            return httpx.Response(200, content=b"PK\x03\x04",
+                                  headers={"content-type": "application/zip"})
+        return httpx.Response(200, json={"infcode": -1, "err_msg": "未找到 [not_found] (…)"})
+
+    his = Client("http://platform", "H44030400123", "深圳示例医院",
+                 http=httpx.Client(transport=httpx.MockTransport(platform)))
+    assert his.download("F1", "plc") == b"PK\x03\x04"
+    with pytest.raises(Refused) as refused:
+        his.download("F2", "plc")
+    assert refused.value.code == "not_found"
+
+
+def test_an_audit_answer_lists_findings_or_none() -> None:
+    answer = TRANSACTIONS["3101"].RESPONSE.model_validate({"result": [{
+        "jr_id": "T-R06-1", "rule_id": "R06", "vola_amt": 12.5,
+        "judge_result_detail_dtos": [{"jrd_id": "T-R06-1-1", "rx_id": "F1"}]}]})
+    assert answer.result[0].vola_amt == Decimal("12.50")  # type: ignore[attr-defined]
+    assert TRANSACTIONS["3103"].RESPONSE.model_validate({"result": []}).result == []  # type: ignore[attr-defined]
+
+
+class Base64Sealer:
+    """A stand-in for an SM2/SM4 sealer: the input travels as base64 `encData`."""
+
+    def seal(self, envelope: dict[str, Any]) -> tuple[bytes, dict[str, str]]:
+        doc = {k: v for k, v in envelope.items() if k != "input"}
+        doc["encData"] = base64.b64encode(json.dumps(envelope["input"]).encode()).decode()
+        return json.dumps(doc).encode(), {"x-sealed": "yes"}
+
+    def open(self, answer: dict[str, Any]) -> dict[str, Any]:
+        clear = json.loads(base64.b64decode(answer.pop("encData")))
+        return answer | {"output": clear}
+
+
+def test_a_sealer_seals_the_envelope_and_opens_the_answer() -> None:
+    def platform(request: httpx.Request) -> httpx.Response:
+        sent = json.loads(request.content)
+        assert request.headers["x-sealed"] == "yes" and "input" not in sent
+        assert "signIn" in json.loads(base64.b64decode(sent["encData"]))
+        output = {"signinoutb": {"sign_time": "2026-01-02 03:04:05", "sign_no": "S1"}}
+        return httpx.Response(200, json={"infcode": 0, "output": None, "encData":
+                                         base64.b64encode(json.dumps(output).encode()).decode()})
+
+    his = Client("http://platform", "H44030400123", "深圳示例医院", sealer=Base64Sealer(),
+                 http=httpx.Client(transport=httpx.MockTransport(platform)))
+    assert his.sign_in().signinoutb.sign_no == "S1"

@@ -29,7 +29,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Generic, Literal, TypeVar, cast
+from typing import Any, Generic, Literal, Protocol, TypeVar, cast
 from zoneinfo import ZoneInfo
 
 import httpx
@@ -37,6 +37,7 @@ from pydantic import ValidationError
 
 from medsettle.sdk.base import Request
 from medsettle.sdk.envelope import ResponseEnvelope
+from medsettle.sdk.files import Download, DownloadRequest
 from medsettle.sdk.money import ReversalAnswer, ReversalData, ReversalRequest
 from medsettle.sdk.types import Answer
 from medsettle.sdk.visits import SignIn, SignInAnswer, SignInRequest
@@ -45,6 +46,19 @@ logger = logging.getLogger(__name__)
 OutT = TypeVar("OutT", bound=Answer)
 #: Signs a request: (body bytes, infno) → headers to add.
 Signer = Callable[[bytes, str], dict[str, str]]
+
+
+class Sealer(Protocol):
+    """Signs (and perhaps encrypts) the whole envelope, e.g. SM2 `cainfo` and SM4 `encData`;
+    the same protocol as the gateway's own HIS sealers."""
+
+    def seal(self, envelope: dict[str, Any]) -> tuple[bytes, dict[str, str]]:
+        """The body and extra headers to send for `envelope`."""
+        ...
+
+    def open(self, answer: dict[str, Any]) -> dict[str, Any]:
+        """The answer with its `output` in clear (and its signature checked)."""
+        ...
 
 
 class HisSdkError(Exception):
@@ -130,6 +144,7 @@ class Client:
 
     def __init__(self, base_url: str, fixmedins_code: str, fixmedins_name: str, *,
                  admdvs: str | None = None, signer: Signer | None = None,
+                 sealer: Sealer | None = None,
                  timeout: float = 10.0, retries: int = 2, backoff: float = 0.2,
                  on_timeout: Literal["reverse", "resend"] = "reverse",
                  http: httpx.Client | None = None, path: str = "/his",
@@ -141,6 +156,7 @@ class Client:
         self.fixmedins_name = fixmedins_name
         self.admdvs = admdvs or fixmedins_code[1:7]
         self.signer = signer
+        self.sealer = sealer
         self.retries = retries
         self.backoff = backoff
         self.on_timeout = on_timeout
@@ -172,12 +188,20 @@ class Client:
                 "fixmedins_code": self.fixmedins_code, "fixmedins_name": self.fixmedins_name,
                 "sign_no": self.sign_no, **self.extra_envelope, "input": request.wire()}
 
-    def post(self, envelope: dict[str, Any]) -> tuple[ResponseEnvelope, dict[str, Any]]:
-        """POST one envelope once; NoAnswer unless an envelope came back."""
-        body = json.dumps(envelope, ensure_ascii=False).encode("utf-8")
+    def _body(self, envelope: dict[str, Any]) -> tuple[bytes, dict[str, str]]:
+        """The bytes to send and their headers: sealed, signed, or as they are."""
         headers = {"content-type": "application/json; charset=utf-8"}
+        if self.sealer is not None:
+            body, extra = self.sealer.seal(envelope)
+            return body, headers | extra
+        body = json.dumps(envelope, ensure_ascii=False).encode("utf-8")
         if self.signer is not None:
             headers |= self.signer(body, str(envelope["infno"]))
+        return body, headers
+
+    def post(self, envelope: dict[str, Any]) -> tuple[ResponseEnvelope, dict[str, Any]]:
+        """POST one envelope once; NoAnswer unless an envelope came back."""
+        body, headers = self._body(envelope)
         infno, msgid = str(envelope["infno"]), str(envelope["msgid"])
         try:
             response = self.http.post(self.url, content=body, headers=headers)
@@ -187,6 +211,8 @@ class Client:
             raise NoAnswer(infno, msgid, f"HTTP {response.status_code}")
         try:
             raw = response.json()
+            if self.sealer is not None and isinstance(raw, dict):
+                raw = self.sealer.open(raw)
             return ResponseEnvelope.model_validate(raw), raw
         except (ValueError, ValidationError) as exc:
             raise NoAnswer(infno, msgid, f"not a response envelope: {exc}") from None
@@ -260,6 +286,25 @@ class Client:
                 raise Refused("2601", answer)
             return self._output(request, answer)
         raise NoAnswer("2601", str(envelope["msgid"]), f"the reversal got no answer: {why}")
+
+    def download(self, file_qury_no: str, filename: str) -> bytes:
+        """9102: the file's bytes (the answer is the file, or a refusal envelope)."""
+        request = DownloadRequest(fsDownloadIn=Download(
+            file_qury_no=file_qury_no, filename=filename, fixmedins_code=self.fixmedins_code))
+        envelope = self.envelope(request)
+        body, headers = self._body(envelope)
+        try:
+            response = self.http.post(self.url, content=body, headers=headers)
+        except httpx.HTTPError as exc:
+            raise NoAnswer("9102", str(envelope["msgid"]), f"{type(exc).__name__}: {exc}") \
+                from None
+        if response.status_code != 200:
+            raise NoAnswer("9102", str(envelope["msgid"]), f"HTTP {response.status_code}")
+        if response.headers.get("content-type", "").startswith("application/json"):
+            answer = ResponseEnvelope.model_validate(response.json())
+            if not answer.ok:
+                raise Refused("9102", answer)
+        return response.content
 
     def sign_in(self, opter_no: str = "D0107", mac: str = "00-16-3E-00-00-01",
                 ip: str = "10.0.0.8") -> SignInAnswer:

@@ -14,7 +14,9 @@ from pydantic import BeforeValidator, StringConstraints, model_validator
 
 from medsettle.sdk.types import Admdvs, Answer, Message, OptText, WireTime
 
-_CODE = re.compile(r"^\[([a-z_]+)\]")
+#: MedSettle's error code in brackets: at the start (`[not_filed] …`) or after the Chinese lead
+#: (`未备案：… [not_filed] (no filing …)`).
+_CODE = re.compile(r"(?:^|\s)\[([a-z_]+)\]")
 
 
 def _infcode(value: Any) -> int:
@@ -76,6 +78,6 @@ class ResponseEnvelope(Answer):
 
     @property
     def code(self) -> str:
-        """MedSettle's error code at the start of `err_msg` (`not_filed`), or "" if none."""
-        found = _CODE.match(self.err_msg or "")
+        """MedSettle's error code in `err_msg` (`not_filed`), or "" if it has none."""
+        found = _CODE.search(self.err_msg or "")
         return found.group(1) if found else ""

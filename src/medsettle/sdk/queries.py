@@ -6,9 +6,9 @@ kept on the model (`model_extra`).
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
-from pydantic import StringConstraints
+from pydantic import StringConstraints, model_validator
 
 from medsettle.sdk.base import Request
 from medsettle.sdk.types import Admdvs, Answer, Id, Message, OptText, WireDate, Yuan
@@ -144,9 +144,17 @@ class SettlementRow(Answer):
 
 
 class SettlementsAnswer(Answer):
-    """5203 output."""
+    """5203 output: the settlements found (a platform that answers one `setlinfo` object, with
+    its `setldetail`, reads as a list of one)."""
 
     setlinfo: list[SettlementRow]
+
+    @model_validator(mode="before")
+    @classmethod
+    def _one_or_many(cls, data: Any) -> Any:
+        if isinstance(data, dict) and isinstance(data.get("setlinfo"), dict):
+            return {**data, "setlinfo": [data["setlinfo"]]}
+        return data
 
 
 class SettlementQueryRequest(Request[SettlementsAnswer]):
@@ -174,6 +182,46 @@ class FeeLinesQueryRequest(Request[FeeLinesAnswer]):
     """5204 fee details (费用明细查询)."""
 
     INFNO = "5204"
+    READ_ONLY = True
+    data: SettlementQuery
+
+
+class SettlementListQuery(SettlementQuery):
+    """5261 `data`: one settlement or visit, or every settlement between begntime and endtime."""
+
+    begntime: OptText = ""
+    endtime: OptText = ""
+
+
+class SettlementListRequest(Request[SettlementsAnswer]):
+    """5261 settlement list (结算信息列表查询), at the sender's institution only."""
+
+    INFNO = "5261"
+    READ_ONLY = True
+    data: SettlementListQuery
+
+
+class FeeCategoryTotal(Answer):
+    """`feesttinfo[]`: one charge category's totals."""
+
+    med_chrgitm_type: str
+    item_sumamt: Yuan
+    fulamt_ownpay_amt: Yuan | None = None
+    overlmt_selfpay: Yuan | None = None
+    preselfpay_amt: Yuan | None = None
+
+
+class SettlementTotalsAnswer(Answer):
+    """5262 output: one settlement and its fee-category totals."""
+
+    setlinfo: SettlementRow
+    feesttinfo: list[FeeCategoryTotal] = []
+
+
+class SettlementTotalsRequest(Request[SettlementTotalsAnswer]):
+    """5262 settlement with fee-category totals (结算信息及费用分类汇总查询)."""
+
+    INFNO = "5262"
     READ_ONLY = True
     data: SettlementQuery
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import medsettle.sdk.audit as a
+import medsettle.sdk.files as f
 import medsettle.sdk.money as m
 import medsettle.sdk.queries as q
 import medsettle.sdk.visits as v
@@ -13,6 +15,10 @@ from medsettle.sdk.base import Request
 REQUESTS: tuple[type[Request[Any]], ...] = (
     v.SignInRequest,                # 9001
     v.PersonInfoRequest,            # 1101
+    f.DrugCatalogueRequest,         # 1301
+    f.HerbalCatalogueRequest,       # 1302
+    f.ServiceCatalogueRequest,      # 1305
+    f.MaterialCatalogueRequest,     # 1306
     v.RegisterRequest,              # 2201
     v.CancelRegisterRequest,        # 2202
     v.VisitInfoRequest,             # 2203
@@ -34,6 +40,8 @@ REQUESTS: tuple[type[Request[Any]], ...] = (
     m.ReferralRequest,              # 2501
     m.RevokeReferralRequest,        # 2502
     m.ReversalRequest,              # 2601
+    a.PreEventAuditRequest,         # 3101
+    a.InEventAuditRequest,          # 3103
     q.ReconcileTotalsRequest,       # 3201
     q.ReconcileDetailsRequest,      # 3202
     q.VisitsQueryRequest,           # 5201
@@ -41,6 +49,10 @@ REQUESTS: tuple[type[Request[Any]], ...] = (
     q.FeeLinesQueryRequest,         # 5204
     q.ChronicVisitsQueryRequest,    # 5205
     q.AccumulationsQueryRequest,    # 5206
+    q.SettlementListRequest,        # 5261
+    q.SettlementTotalsRequest,      # 5262
+    f.UploadRequest,                # 9101
+    f.DownloadRequest,              # 9102
 )
 
 #: infno → its request model.
