@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo
 import httpx
 
 from medsettle.adapters.his.envelope import read_err_msg, read_infcode
+from medsettle.adapters.his.sealing import Sealer
 from medsettle.adapters.http_pool import HttpPool
 
 
@@ -35,13 +36,14 @@ class HisClient:
     _lock = threading.Lock()
 
     def __init__(self, base_url: str, fixmedins_code: str, fixmedins_name: str,
-                 http: httpx.Client | None = None) -> None:
+                 http: httpx.Client | None = None, sealer: Sealer | None = None) -> None:
         self.base_url = base_url.rstrip("/")
         self.fixmedins_code = fixmedins_code
         self.fixmedins_name = fixmedins_name
         self.admdvs = fixmedins_code[1:7]
         self.http = http or httpx.Client(timeout=30)
         self.sign_no = ""
+        self.sealer = sealer  # signs (and encrypts) what is sent: his/sealing.py
 
     def msgid(self) -> str:
         """fixmedins_code(12) + yyyyMMddHHmmss(14) + serial(4): unique per sender."""
@@ -61,11 +63,17 @@ class HisClient:
                 "sign_no": self.sign_no, "input": input}
 
     def send(self, envelope: dict[str, Any]) -> dict[str, Any]:
-        """POST one envelope; returns the whole answer (whatever its infcode)."""
-        response = self.http.post(f"{self.base_url}/his", json=envelope)
+        """POST one envelope (sealed, with a sealer); returns the whole answer (whatever its
+        infcode, its output in clear)."""
+        if self.sealer is None:
+            response = self.http.post(f"{self.base_url}/his", json=envelope)
+        else:
+            body, headers = self.sealer.seal(envelope)
+            response = self.http.post(f"{self.base_url}/his", content=body, headers={
+                "content-type": "application/json", **headers})
         response.raise_for_status()
         answer: dict[str, Any] = response.json()
-        return answer
+        return answer if self.sealer is None else self.sealer.open(answer)
 
 
     def call(self, infno: str, input: dict[str, Any], *, insuplc: str = "",

@@ -25,8 +25,9 @@ from typing import Any
 from medsettle.adapters.his import signing
 from medsettle.adapters.his.envelope import (
     Envelope,
+    envelope_of,
     failure,
-    parse_envelope,
+    load_object,
     ref_msgid,
     success,
 )
@@ -57,18 +58,21 @@ class HisGateway:
         self.t = treating
         self.metrics = metrics
         self.clock = clock
+        self.guard = signing.Guard(self._credentials, started=clock().timestamp())
 
     def handle(self, raw: bytes, headers: Mapping[str, str] | None = None) -> dict[str, Any]:
-        """Answer one HIS message (its gateway signature headers, if any, are verified)."""
+        """Answer one HIS message, its signature checked and its input decrypted as its
+        institution's registration asks (signing.py)."""
         received = self.clock()
         started = time.perf_counter()
         infno = "????"
         try:
-            env = parse_envelope(raw)
+            opened = self.guard.open(load_object(raw), raw, headers or {}, received.timestamp())
+            env = envelope_of(opened.envelope)
             infno = env.infno
-            signing.check(headers or {}, raw, env.fixmedins_code, self._api_key,
-                          received.timestamp())
             answer = self._handle(env, received)
+            if opened.sm4_key is not None:
+                answer = signing.seal_answer(answer, opened.sm4_key)
         except MedSettleError as exc:
             answer = self._failure(exc, received)
         except Exception:  # a bug must not crash the node nor leave the HIS without an answer
@@ -82,10 +86,13 @@ class HisGateway:
         self.metrics.latency.labels(infno).observe(time.perf_counter() - started)
         return answer
 
-    def _api_key(self, fixmedins_code: str) -> str | None:
+    def _credentials(self, fixmedins_code: str) -> signing.Credentials | None:
         with self.t.db.tx() as tx:
             inst = tx.one("institutions", fixmedins_code=fixmedins_code)
-        return None if inst is None else inst.api_key
+        if inst is None:
+            return None
+        return signing.Credentials(inst.signing, inst.api_key, inst.sm2_public_key,
+                                   inst.sm4_key)
 
     def _handle(self, env: Envelope, received: datetime) -> dict[str, Any]:
         transaction = TRANSACTIONS.get(env.infno)
