@@ -1,0 +1,166 @@
+"""The nodes' OpenAPI says what the routes do (api/openapi.py): no 422 anywhere, every status a
+route answers to bad input is declared with the error body, the HIS envelope and the federation
+operations have real schemas that real answers fit, and /docs works without the network."""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import warnings
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from starlette.exceptions import StarletteDeprecationWarning
+
+from medsettle.adapters.api.hub import HubConfig, create_hub_app
+from medsettle.adapters.api.openapi import ALWAYS_200
+from medsettle.adapters.federation import signed_headers
+from medsettle.adapters.his.schema import HisResponse
+from medsettle.services.exchange import REQUESTS
+from tests.api.conftest import Province
+from tests.e2e import fixtures as f
+
+with warnings.catch_warnings():  # starlette asks for httpx2, which is not installed here
+    warnings.simplefilter("ignore", StarletteDeprecationWarning)
+    from starlette.testclient import TestClient
+
+HUB_KEYS = {"440000": "k-guangdong", "510000": "k-sichuan"}
+
+
+@pytest.fixture(scope="module")
+def hub(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:
+    db = tmp_path_factory.mktemp("hub") / "hub.db"
+    with TestClient(create_hub_app(HubConfig(db_url=f"sqlite:///{db}", keys=HUB_KEYS)),
+                    raise_server_exceptions=False) as client:
+        yield client
+
+
+@pytest.fixture(scope="module")
+def node(province: Province) -> TestClient:
+    return TestClient(province.http.app, raise_server_exceptions=False)
+
+
+def spec_of(client: TestClient) -> dict[str, Any]:
+    response = client.get("/openapi.json")
+    assert response.status_code == 200
+    spec: dict[str, Any] = response.json()
+    return spec
+
+
+def operations(spec: dict[str, Any]) -> Iterator[tuple[str, str, dict[str, Any]]]:
+    for path, ops in spec["paths"].items():
+        for method, op in ops.items():
+            yield path, method.upper(), op
+
+
+def filled(path: str) -> str:
+    """The path with every parameter a value no route accepts."""
+    return re.sub(r"\{[^}]+\}", "x-1", path)
+
+
+@pytest.mark.parametrize("app", ["node", "hub"])
+def test_no_route_declares_422_and_every_json_route_declares_its_errors(
+        app: str, request: pytest.FixtureRequest) -> None:
+    spec = spec_of(request.getfixturevalue(app))
+    assert "HTTPValidationError" not in spec["components"]["schemas"]
+    for path, method, op in operations(spec):
+        assert "422" not in op["responses"], (method, path)
+        if path not in ALWAYS_200:
+            for status in ("400", "401", "403", "404", "409"):
+                schema = op["responses"][status]["content"]["application/json"]["schema"]
+                assert schema == {"$ref": "#/components/schemas/ErrorBody"}, (method, path)
+
+
+@pytest.mark.parametrize("app", ["node", "hub"])
+def test_the_statuses_answered_to_bad_input_are_the_declared_ones(
+        app: str, request: pytest.FixtureRequest) -> None:
+    client = request.getfixturevalue(app)
+    spec = spec_of(client)
+    seen = set()
+    for path, method, op in operations(spec):
+        if path in ALWAYS_200:
+            continue
+        declared = set(op["responses"])
+        query = {p["name"]: "x-1" for p in op.get("parameters", []) if p["in"] == "query"}
+        for body in (b"{", b"[]", b'{"msgid": 7}'):
+            response = client.request(method, filled(path), content=body, params=query,
+                                      headers={"content-type": "application/json"})
+            assert str(response.status_code) in declared, (method, path, response.text[:200])
+            if response.status_code != 200:  # a public read may answer junk with nothing
+                assert response.json()["ok"] is False, (method, path)
+            seen.add(response.status_code)
+    assert 401 in seen and 422 not in seen
+
+
+def test_a_bad_path_parameter_is_a_400_naming_it(province: Province,
+                                                 caplog: pytest.LogCaptureFixture) -> None:
+    client = TestClient(province.http.app)  # its own cookies: the person's session
+    with caplog.at_level(logging.INFO):
+        assert client.post("/api/v1/me/sign-in/code",
+                           json={"certno": f.CHEN["certno"]}).status_code == 200
+    code = next(r.code for r in caplog.records if getattr(r, "code", None))
+    signed = client.post("/api/v1/me/sign-in", json={"certno": f.CHEN["certno"], "code": code})
+    assert signed.status_code == 200, signed.text
+    answer = client.post("/api/v1/me/family/not-a-number/accept",
+                         headers={"X-CSRF-Token": signed.json()["csrf_token"]})
+    assert answer.status_code == 400, answer.text
+    assert answer.json()["error"]["field"] == "link_id"
+
+
+def test_a_signed_federation_call_with_a_bad_body_is_a_declared_400(hub: TestClient) -> None:
+    spec = spec_of(hub)
+    body = json.dumps({"to": "510100", "op": "person_info"}).encode()
+    answer = hub.post("/fed/v1/call", content=body,
+                      headers=signed_headers(HUB_KEYS["440000"], "440000", "/fed/v1/call", body))
+    assert answer.status_code == 400 and answer.json()["error"]["field"] == "msgid"
+    assert "400" in spec["paths"]["/fed/v1/call"]["post"]["responses"]
+    call = spec["components"]["schemas"]["CallRequest"]
+    assert set(call["required"]) == {"to", "op", "msgid", "payload"}
+
+
+def test_the_his_route_has_the_envelope_schemas_and_a_real_answer_fits(province: Province,
+                                                                       node: TestClient) -> None:
+    spec = spec_of(node)
+    his = spec["paths"]["/his"]["post"]
+    assert his["requestBody"]["content"]["application/json"]["schema"] == {
+        "$ref": "#/components/schemas/HisRequest"}
+    assert set(his["responses"]) == {"200"}
+    request = spec["components"]["schemas"]["HisRequest"]
+    assert {"infno", "msgid", "fixmedins_code", "cainfo", "encType"} <= set(request["properties"])
+    answer = province.signed_in().send(province.envelope("1101", {"data": {
+        "mdtrt_cert_type": "01", "mdtrt_cert_no": f.CHEN["evoucher"]}}))
+    assert set(answer) <= set(HisResponse.model_fields)
+    HisResponse.model_validate(answer)
+    refused = node.post("/his", content=b"{").json()
+    assert set(refused) <= set(HisResponse.model_fields) and refused["infcode"] == -1
+
+
+def test_every_federation_operation_has_its_own_typed_path(node: TestClient) -> None:
+    spec = spec_of(node)
+    assert "/fed/v1/ops/{op}" not in spec["paths"]
+    for op in REQUESTS:
+        operation = spec["paths"][f"/fed/v1/ops/{op}"]["post"]
+        payload = operation["requestBody"]["content"]["application/json"]["schema"][
+            "properties"]["payload"]
+        target = payload["$ref"].rsplit("/", 1)[-1]
+        assert spec["components"]["schemas"][target]["properties"], op
+        assert "result" in operation["responses"]["200"]["content"]["application/json"][
+            "schema"]["properties"]
+    settle = spec["components"]["schemas"]["SettleVisit"]
+    assert "visit_id" in settle["required"]
+    line = spec["components"]["schemas"]["FeeLine"]["properties"]["price"]
+    assert line["type"] == "string" and "pattern" in line  # decimals travel as strings
+
+
+@pytest.mark.parametrize("app", ["node", "hub"])
+def test_docs_are_served_from_local_files(app: str, request: pytest.FixtureRequest) -> None:
+    client = request.getfixturevalue(app)
+    page = client.get("/docs")
+    assert page.status_code == 200
+    assets = re.findall(r"""(?:src|href)=["']?([^"' >]+)""", page.text)
+    assert assets and all(a.startswith("/static/") for a in assets), assets
+    assert "cdn" not in page.text and "https://" not in page.text
+    for asset in assets:
+        assert client.get(asset).status_code == 200, asset
