@@ -9,6 +9,7 @@ import logging
 import re
 import warnings
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -16,10 +17,19 @@ from starlette.exceptions import StarletteDeprecationWarning
 
 from medsettle.adapters.api.hub import HubConfig, create_hub_app
 from medsettle.adapters.api.openapi import ALWAYS_200
+from medsettle.adapters.api.schemas_records import (
+    AnchorAnswer,
+    AnchorsAnswer,
+    IndexAnswer,
+    IndexRecords,
+    IndexRequest,
+    SettlementRecords,
+)
 from medsettle.adapters.federation import signed_headers
 from medsettle.adapters.his.schema import HisResponse
+from medsettle.core.calendar import business_date
 from medsettle.services.exchange import REQUESTS
-from tests.api.conftest import Province
+from tests.api.conftest import Province, Visit
 from tests.e2e import fixtures as f
 
 with warnings.catch_warnings():  # starlette asks for httpx2, which is not installed here
@@ -164,3 +174,40 @@ def test_docs_are_served_from_local_files(app: str, request: pytest.FixtureReque
     assert "cdn" not in page.text and "https://" not in page.text
     for asset in assets:
         assert client.get(asset).status_code == 200, asset
+
+
+def test_a_provinces_settlement_records_fit_their_schema(province: Province,
+                                                         settled_visit: Visit) -> None:
+    day = business_date(datetime.now(UTC)).isoformat()
+    query = f"day={day}&role=treating"
+    path = "/fed/v1/settlements"
+    answer = province.http.get(f"{path}?{query}",
+                               headers=signed_headers("k", "hub", path, b"", query))
+    assert answer.status_code == 200, answer.text
+    records = SettlementRecords.model_validate(answer.json())  # extra keys are refused
+    assert settled_visit.setl_id in {r.setl_id for r in records.result}
+
+
+def test_the_hubs_anchor_and_index_answers_fit_their_schemas(hub: TestClient) -> None:
+    def send(path: str, doc: dict[str, Any]) -> Any:
+        body = json.dumps(doc).encode()
+        answer = hub.post(path, content=body,
+                          headers=signed_headers(HUB_KEYS["440000"], "440000", path, body))
+        assert answer.status_code == 200, answer.text
+        return answer.json()
+
+    AnchorAnswer.model_validate(send("/fed/v1/anchor", {"seq": 3, "hash": "ab" * 32,
+                                                        "day": "2026-11-28"}))
+    anchors = AnchorsAnswer.model_validate(hub.get("/fed/v1/anchors/440000").json())
+    assert [a.seq for a in anchors.result.anchors] == [3]
+    row = {"setl_id": "S1", "kind": "settle", "ref_setl_id": None, "mdtrt_id": "M1",
+           "psn_no": "P1", "insu_admdvs": "510100", "mdtrtarea_admvs": "440304",
+           "fixmedins_code": f.SHENZHEN_H, "visit_type": "outpatient",
+           "setl_time": "2026-11-28T10:00:00+08:00", "medfee_sumamt": 28100,
+           "fund_pay_sumamt": 20000, "acct_pay": 0, "psn_cash_pay": 8100, "msgid": "m-1"}
+    IndexRequest.model_validate({"rows": [row]})
+    IndexAnswer.model_validate(send("/fed/v1/index", {"rows": [row]}))
+    query = "day=2026-11-28"
+    found = hub.get(f"/fed/v1/index?{query}", headers=signed_headers(
+        HUB_KEYS["440000"], "440000", "/fed/v1/index", b"", query))
+    assert IndexRecords.model_validate(found.json()).result[0].setl_id == "S1"

@@ -39,6 +39,14 @@ from medsettle.adapters.api.schemas import (
     LocatorRequest,
     RegisterRequest,
 )
+from medsettle.adapters.api.schemas_records import (
+    AnchorAnswer,
+    AnchorRequest,
+    AnchorsAnswer,
+    IndexAnswer,
+    IndexRecords,
+    IndexRequest,
+)
 from medsettle.adapters.db.engine import make_engine, migrate
 from medsettle.adapters.db.store import Store
 from medsettle.adapters.federation import Verifier, error_body
@@ -180,7 +188,11 @@ def create_hub_app(config: HubConfig) -> FastAPI:
                    ("POST", "/fed/v1/heartbeat"): (None, Done),
                    ("POST", "/fed/v1/locator"): (LocatorRequest, LocatorAnswer),
                    ("POST", "/fed/v1/locate"): (LocateRequest, LocateAnswer),
-                   ("POST", "/fed/v1/call"): (CallRequest, None)})
+                   ("POST", "/fed/v1/call"): (CallRequest, None),
+                   ("POST", "/fed/v1/anchor"): (AnchorRequest, AnchorAnswer),
+                   ("GET", "/fed/v1/anchors/{node}"): (None, AnchorsAnswer),
+                   ("GET", "/fed/v1/index"): (None, IndexRecords),
+                   ("POST", "/fed/v1/index"): (IndexRequest, IndexAnswer)})
 
     @app.get("/status")
     def status_board() -> dict[str, Any]:

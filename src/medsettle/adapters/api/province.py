@@ -25,7 +25,8 @@ from medsettle.adapters.api.openapi import document
 from medsettle.adapters.api.province_filings import add_filing_routes
 from medsettle.adapters.api.province_money import add_money_routes
 from medsettle.adapters.api.province_supervision import add_supervision_routes
-from medsettle.adapters.api.schemas import Health
+from medsettle.adapters.api.schemas import Done, Health
+from medsettle.adapters.api.schemas_records import ReportRequest, SettlementRecords
 from medsettle.adapters.federation import error_body
 from medsettle.adapters.his.schema import HisRequest, HisResponse
 from medsettle.adapters.province_node import ProvinceConfig, ProvinceNode
@@ -88,7 +89,9 @@ def create_province_app(node: ProvinceNode, *, background: bool = True) -> FastA
     routes = hot_routes(node)
     app.state.hot_routes = routes
     document(app, {("POST", "/his"): (HisRequest, HisResponse),
-                   ("GET", "/healthz"): (None, Health)})
+                   ("GET", "/healthz"): (None, Health),
+                   ("GET", "/fed/v1/settlements"): (None, SettlementRecords),
+                   ("POST", "/fed/v1/reconciliation-reports"): (ReportRequest, Done)})
     add_filing_routes(app, node)
     add_money_routes(app, node)
     add_supervision_routes(app, node)
