@@ -236,12 +236,13 @@ class PooledHisClient(HisClient):
         self.pool = pool
 
     def send(self, envelope: dict[str, Any]) -> dict[str, Any]:
-        """POST one envelope over the pool; returns the whole answer."""
-        status, body = self.pool.request("POST", f"{self.base_url}/his",
-                                         json.dumps(envelope, ensure_ascii=False).encode(),
-                                         {"content-type": "application/json"}, None,
+        """POST one envelope over the pool (sealed, with a sealer); returns the whole answer."""
+        content, headers = (self.sealer.seal(envelope) if self.sealer is not None else
+                            (json.dumps(envelope, ensure_ascii=False).encode(), {}))
+        status, body = self.pool.request("POST", f"{self.base_url}/his", content,
+                                         {"content-type": "application/json", **headers}, None,
                                          "the gateway")
         if status != 200:
             raise httpx.HTTPError(f"the gateway answered HTTP {status}")
         answer: dict[str, Any] = json.loads(body)
-        return answer
+        return answer if self.sealer is None else self.sealer.open(answer)
