@@ -9,7 +9,7 @@ import logging
 import re
 import warnings
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -17,6 +17,15 @@ from starlette.exceptions import StarletteDeprecationWarning
 
 from medsettle.adapters.api.hub import HubConfig, create_hub_app
 from medsettle.adapters.api.openapi import ALWAYS_200
+from medsettle.adapters.api.schemas_filings import (
+    ChangedFiling,
+    Filing,
+    FilingApplication,
+    FilingDecision,
+    Filings,
+    PostHocApplication,
+    PostHocFiling,
+)
 from medsettle.adapters.api.schemas_records import (
     AnchorAnswer,
     AnchorsAnswer,
@@ -211,3 +220,28 @@ def test_the_hubs_anchor_and_index_answers_fit_their_schemas(hub: TestClient) ->
     found = hub.get(f"/fed/v1/index?{query}", headers=signed_headers(
         HUB_KEYS["440000"], "440000", "/fed/v1/index", b"", query))
     assert IndexRecords.model_validate(found.json()).result[0].setl_id == "S1"
+
+
+def test_the_filing_answers_fit_their_schemas(filing_province: Province,
+                                              clerk: TestClient) -> None:
+    application = {"psn_no": f.CHEN["psn_no"], "category": "referral", "destination": "310100",
+                   "channel": "app", "materials": ["referral_proof"]}
+    FilingApplication.model_validate(application)  # what the API accepts, the schema does
+    pending = Filing.model_validate(clerk.post("/api/v1/filings", json=application).json())
+    decided = clerk.post(f"/api/v1/filings/{pending.filing_no}/decision",
+                         json=FilingDecision(approve=True).model_dump())
+    assert Filing.model_validate(decided.json()).status == "approved"
+    moved = clerk.post(f"/api/v1/filings/{pending.filing_no}/change",
+                       json={"destination": "320100"}).json()
+    assert ChangedFiling.model_validate(moved).supersedes == pending.filing_no
+    listed = Filings.model_validate(clerk.get(f"/api/v1/persons/{f.CHEN['psn_no']}/filings")
+                                    .json()).root
+    assert {x.filing_no for x in listed} >= {pending.filing_no, moved["filing_no"]}
+    cancelled = clerk.post(f"/api/v1/filings/{moved['filing_no']}/cancel").json()
+    assert Filing.model_validate(cancelled).status == "cancelled"
+    late = application | {"category": "emergency", "destination": "610100", "materials": [],
+                          "admission_date": (filing_province.node.clock().date()
+                                             - timedelta(days=5)).isoformat()}
+    PostHocApplication.model_validate(late)
+    made = clerk.post("/api/v1/filings/post-hoc", json=late)
+    assert PostHocFiling.model_validate(made.json()).post_hoc is True
