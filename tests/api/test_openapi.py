@@ -17,6 +17,7 @@ from starlette.exceptions import StarletteDeprecationWarning
 
 from medsettle.adapters.api.hub import HubConfig, create_hub_app
 from medsettle.adapters.api.openapi import ALWAYS_200
+from medsettle.adapters.api.schemas_claims import Claim, ClaimRequest, Rejection
 from medsettle.adapters.api.schemas_filings import (
     ChangedFiling,
     Filing,
@@ -38,7 +39,7 @@ from medsettle.adapters.federation import signed_headers
 from medsettle.adapters.his.schema import HisResponse
 from medsettle.core.calendar import business_date
 from medsettle.services.exchange import REQUESTS
-from tests.api.conftest import Province, Visit
+from tests.api.conftest import Province, Visit, add_operator, bearer
 from tests.e2e import fixtures as f
 
 with warnings.catch_warnings():  # starlette asks for httpx2, which is not installed here
@@ -245,3 +246,27 @@ def test_the_filing_answers_fit_their_schemas(filing_province: Province,
     PostHocApplication.model_validate(late)
     made = clerk.post("/api/v1/filings/post-hoc", json=late)
     assert PostHocFiling.model_validate(made.json()).post_hoc is True
+
+
+def test_the_reimbursement_answers_fit_their_schemas(province: Province) -> None:
+    api = TestClient(province.http.app, headers=bearer(add_operator(province.node, "oa-clerk")))
+    lines = [{"cls": "A", "pric": "100.00", "cnt": "5", "code": f.SERVICE_BED},
+             {"cls": "B", "pric": "268.00", "cnt": "15", "selfpay_prop": "0.10",
+              "lmt_pric": None, "code": f.DRUG_B}]
+    doc = {"claim_id": "OA0001", "psn_no": f.CHEN["psn_no"],
+           "treating": {"admdvs": "510100", "fixmedins_code": "H51010400001", "level": "L3"},
+           "visit_type": "inpatient", "begntime": "2025-03-01T09:00:00",
+           "setl_date": "2025-03-06", "lines": lines}
+    ClaimRequest.model_validate(doc)  # what the API accepts, the schema does
+    submitted = api.post("/api/v1/reimbursements", json=doc)
+    assert submitted.status_code == 200, submitted.text
+    assert Claim.model_validate(submitted.json()).status == "computed"
+    assert Claim.model_validate(api.get("/api/v1/reimbursements/OA0001").json()).owed > 0
+    assert Claim.model_validate(api.post("/api/v1/reimbursements/OA0001/approve").json()
+                                ).status == "approved"
+    assert Claim.model_validate(api.post("/api/v1/reimbursements/OA0001/pay").json()
+                                ).status == "paid"
+    api.post("/api/v1/reimbursements", json=doc | {"claim_id": "OA0002"})
+    rejected = api.post("/api/v1/reimbursements/OA0002/reject",
+                        json=Rejection(reason="invoice not original").model_dump())
+    assert Claim.model_validate(rejected.json()).status == "rejected"

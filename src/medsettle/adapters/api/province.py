@@ -26,6 +26,7 @@ from medsettle.adapters.api.province_filings import add_filing_routes
 from medsettle.adapters.api.province_money import add_money_routes
 from medsettle.adapters.api.province_supervision import add_supervision_routes
 from medsettle.adapters.api.schemas import Done, Health
+from medsettle.adapters.api.schemas_claims import CLAIM_SCHEMAS
 from medsettle.adapters.api.schemas_filings import FILING_SCHEMAS
 from medsettle.adapters.api.schemas_records import ReportRequest, SettlementRecords
 from medsettle.adapters.federation import error_body
@@ -93,7 +94,7 @@ def create_province_app(node: ProvinceNode, *, background: bool = True) -> FastA
                    ("GET", "/healthz"): (None, Health),
                    ("GET", "/fed/v1/settlements"): (None, SettlementRecords),
                    ("POST", "/fed/v1/reconciliation-reports"): (ReportRequest, Done),
-                   **FILING_SCHEMAS})
+                   **FILING_SCHEMAS, **CLAIM_SCHEMAS})
     add_filing_routes(app, node)
     add_money_routes(app, node)
     add_supervision_routes(app, node)
