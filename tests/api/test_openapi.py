@@ -30,6 +30,10 @@ from medsettle.adapters.api.schemas_filings import (
 from medsettle.adapters.api.schemas_records import (
     AnchorAnswer,
     AnchorsAnswer,
+    DecisionAnswer,
+    DecisionRequest,
+    HitsAnswer,
+    HitsRequest,
     IndexAnswer,
     IndexRecords,
     IndexRequest,
@@ -270,3 +274,23 @@ def test_the_reimbursement_answers_fit_their_schemas(province: Province) -> None
     rejected = api.post("/api/v1/reimbursements/OA0002/reject",
                         json=Rejection(reason="invoice not original").model_dump())
     assert Claim.model_validate(rejected.json()).status == "rejected"
+
+
+def test_the_supervision_exchanges_fit_their_schemas(province: Province, hub: TestClient) -> None:
+    path = "/fed/v1/supervision/decisions"
+    decision = DecisionRequest(case_id="CASE-OA-1", institution=f.SHENZHEN_H, insured="440100",
+                               severity="none", refused=0).model_dump()
+    for already in (None, True):
+        body = json.dumps(decision).encode()
+        answer = province.http.post(path, content=body,
+                                    headers=signed_headers("k", "hub", path, body))
+        assert answer.status_code == 200, answer.text
+        assert DecisionAnswer.model_validate(answer.json()).result.already is already
+    hit = {"rule": "R09", "name": "cost surge", "unit": "institution", "key": f.SHENZHEN_H,
+           "severity": "warning", "message": "费用增长 30%", "threshold": "r09.surge_ratio = 1.20",
+           "source": "shipped", "measured": {"ratio": "1.30"}, "settlements": [], "lines": [],
+           "institution": f.SHENZHEN_H, "person": "", "amount": 0}
+    body = HitsRequest.model_validate({"month": "2026-10", "hits": [hit]}).model_dump_json()
+    sent = hub.post("/fed/v1/supervision/hits", content=body.encode(), headers=signed_headers(
+        HUB_KEYS["440000"], "440000", "/fed/v1/supervision/hits", body.encode()))
+    assert HitsAnswer.model_validate(sent.json()).result.kept == 1

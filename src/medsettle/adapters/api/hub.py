@@ -43,6 +43,8 @@ from medsettle.adapters.api.schemas_records import (
     AnchorAnswer,
     AnchorRequest,
     AnchorsAnswer,
+    HitsAnswer,
+    HitsRequest,
     IndexAnswer,
     IndexRecords,
     IndexRequest,
@@ -192,7 +194,9 @@ def create_hub_app(config: HubConfig) -> FastAPI:
                    ("POST", "/fed/v1/anchor"): (AnchorRequest, AnchorAnswer),
                    ("GET", "/fed/v1/anchors/{node}"): (None, AnchorsAnswer),
                    ("GET", "/fed/v1/index"): (None, IndexRecords),
-                   ("POST", "/fed/v1/index"): (IndexRequest, IndexAnswer)})
+                   ("POST", "/fed/v1/index"): (IndexRequest, IndexAnswer),
+                   ("POST", "/fed/v1/supervision/hits"): (HitsRequest, HitsAnswer),
+                   ("POST", "/fed/v1/journal/flush"): (None, Done)})
 
     @app.get("/status")
     def status_board() -> dict[str, Any]:

@@ -28,7 +28,13 @@ from medsettle.adapters.api.province_supervision import add_supervision_routes
 from medsettle.adapters.api.schemas import Done, Health
 from medsettle.adapters.api.schemas_claims import CLAIM_SCHEMAS
 from medsettle.adapters.api.schemas_filings import FILING_SCHEMAS
-from medsettle.adapters.api.schemas_records import ReportRequest, SettlementRecords
+from medsettle.adapters.api.schemas_records import (
+    DecisionAnswer,
+    DecisionRequest,
+    PaidInstitutions,
+    ReportRequest,
+    SettlementRecords,
+)
 from medsettle.adapters.federation import error_body
 from medsettle.adapters.his.schema import HisRequest, HisResponse
 from medsettle.adapters.province_node import ProvinceConfig, ProvinceNode
@@ -94,6 +100,10 @@ def create_province_app(node: ProvinceNode, *, background: bool = True) -> FastA
                    ("GET", "/healthz"): (None, Health),
                    ("GET", "/fed/v1/settlements"): (None, SettlementRecords),
                    ("POST", "/fed/v1/reconciliation-reports"): (ReportRequest, Done),
+                   ("POST", "/fed/v1/supervision/decisions"): (DecisionRequest,
+                                                               DecisionAnswer),
+                   ("POST", "/fed/v1/clearing/{month}/pay-institutions"): (None,
+                                                                           PaidInstitutions),
                    **FILING_SCHEMAS, **CLAIM_SCHEMAS})
     add_filing_routes(app, node)
     add_money_routes(app, node)

@@ -119,3 +119,75 @@ class Anchors(BaseModel):
 class AnchorsAnswer(BaseModel):
     ok: Literal[True]
     result: Anchors
+
+
+class HitDoc(BaseModel):
+    """A supervision rule hit (core/supervision/hits.Hit.to_dict), with its evidence."""
+
+    rule: str = Field(pattern=r"^R\d{2}$")
+    name: str = ""
+    unit: Literal["settlement", "person", "institution", "institution_day"]
+    key: str = Field(max_length=120, description="what was hit")
+    severity: Literal["warning", "hard_stop"] = "warning"
+    message: str
+    threshold: str = Field(description="the parameter and its value")
+    source: str = Field(description="where the threshold comes from")
+    measured: dict[str, str] = Field(default_factory=dict)
+    settlements: list[str] = Field(default_factory=list)
+    lines: list[str] = Field(default_factory=list, description="settlement_id/serial")
+    institution: str = ""
+    person: str = ""
+    amount: int = Field(0, description="fen")
+
+
+class HitsRequest(BaseModel):
+    """POST /fed/v1/supervision/hits: a province's batch hits of a month (they replace the
+    ones it reported before for that month)."""
+
+    month: str = Field(pattern=r"^\d{4}-\d{2}$")
+    hits: list[HitDoc]
+
+
+class Kept(BaseModel):
+    kept: int
+
+
+class HitsAnswer(BaseModel):
+    ok: Literal[True]
+    result: Kept
+
+
+class DecisionRequest(BaseModel):
+    """POST /fed/v1/supervision/decisions: a decided case, for the treating province to deduct
+    the institution's credit and recover what was refused (拒付); once per case."""
+
+    case_id: str = Field(min_length=1)
+    institution: str = Field(pattern=r"^H\d{11}$")
+    insured: str = Field(pattern=r"^\d{6}$", description="the insured place")
+    severity: str = "none"
+    refused: int = Field(0, ge=0, description="fen refused to the institution")
+
+
+class Decided(BaseModel):
+    """The institution's credit after the decision (`already` when the case was applied)."""
+
+    institution: str
+    score: int
+    points: int | None = None
+    suspended: bool
+    suspended_until: str | None = None
+    recovered: int | None = Field(None, description="fen")
+    already: bool | None = None
+
+
+class DecisionAnswer(BaseModel):
+    ok: Literal[True]
+    result: Decided
+
+
+class PaidInstitutions(BaseModel):
+    """POST /fed/v1/clearing/{month}/pay-institutions: what each institution was paid now (fen);
+    a repeat pays nobody twice."""
+
+    ok: Literal[True]
+    result: dict[str, int]
