@@ -104,7 +104,31 @@ def build(app: FastAPI, schemas: Schemas) -> dict[str, Any]:
         components[model.__name__] = schema
     if OPS_PATH in spec["paths"]:
         _expand_ops(spec, components)
+    if "/fed/v1/call" in spec["paths"]:
+        _describe_call(spec, components)
     return spec
+
+
+def _one_of(schemas: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    unique: list[dict[str, Any]] = []
+    for schema in schemas:
+        if schema not in unique:
+            unique.append(schema)
+    return unique
+
+
+def _describe_call(spec: dict[str, Any], components: dict[str, Any]) -> None:
+    """The hub's /fed/v1/call carries any operation's request and answers its answer."""
+    ops, defs = op_schemas()
+    components.update(defs)
+    payloads = [request["properties"]["payload"] for request, _ in ops.values()]
+    components["CallRequest"]["properties"]["payload"] = {
+        "description": "the operation's request (POST /fed/v1/ops/{op} at the province)",
+        "oneOf": _one_of(payloads)}
+    answers = [answer for _, answer in ops.values()]
+    spec["paths"]["/fed/v1/call"]["post"]["responses"]["200"] = {
+        "description": "the province's answer to the operation, passed on",
+        "content": _json({"oneOf": _one_of(answers)})}
 
 
 def _expand_ops(spec: dict[str, Any], components: dict[str, Any]) -> None:

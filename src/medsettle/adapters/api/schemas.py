@@ -18,6 +18,12 @@ from medsettle.services.exchange import ANSWERS, REQUESTS
 
 REF = "#/components/schemas/{model}"
 DECIMAL = {"type": "string", "pattern": r"^\d+(\.\d+)?$", "description": "a decimal string"}
+#: A person's accumulators of a year: nested objects by kind, down to whole numbers (fen or
+#: counts), e.g. {"fund": {"outpatient": 120000}, "visits": {"inpatient": 2}}.
+ACCUMULATORS = {"type": "object", "title": "Accumulators",
+                "description": "nested by kind, down to whole numbers (fen or counts)",
+                "additionalProperties": {"anyOf": [
+                    {"type": "integer"}, {"$ref": REF.format(model="Accumulators")}]}}
 
 
 class ErrorDetail(BaseModel):
@@ -124,4 +130,9 @@ def op_schemas() -> tuple[dict[str, tuple[dict[str, Any], dict[str, Any]]], dict
         answer = {"type": "object", "required": ["ok", "result"], "properties": {
             "ok": {"const": True}, "result": found[((op, "answer"), "serialization")]}}
         out[op] = (request, answer)
-    return out, defs.get("$defs", {})
+    components = defs.get("$defs", {})
+    if "AccumulatorsOfYear" in components:  # nested by kind down to whole numbers
+        components["Accumulators"] = ACCUMULATORS
+        components["AccumulatorsOfYear"]["properties"]["accumulators"] = {
+            "$ref": REF.format(model="Accumulators")}
+    return out, components
