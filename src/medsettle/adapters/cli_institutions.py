@@ -9,7 +9,6 @@ keeps no SM2 private key, and never shows the HMAC or SM4 key again.
 
 from __future__ import annotations
 
-import secrets
 from typing import Annotated, Any
 
 import typer
@@ -18,8 +17,7 @@ from medsettle.adapters.cli_errors import fail
 from medsettle.adapters.cli_load import write_rows
 from medsettle.adapters.db.engine import make_engine, migrate
 from medsettle.adapters.db.store import Store
-from medsettle.adapters.his import guomi
-from medsettle.adapters.his.signing import SCHEMES
+from medsettle.adapters.his.keys import issue
 from medsettle.core import codes
 from medsettle.core.errors import InvalidInput, MedSettleError, NotFound
 
@@ -30,31 +28,6 @@ SigningOption = Annotated[str, typer.Option(
 PublicKeyOption = Annotated[str | None, typer.Option(
     "--sm2-public-key", help="register the hospital's own SM2 public key (128 hex digits) "
                              "instead of issuing a key pair")]
-
-
-def issue(signing: str, sm2_public_key: str | None) -> tuple[dict[str, Any], list[str]]:
-    """The credential columns of an institution signing with `signing`, and the lines that
-    hand its keys to the hospital (shown once)."""
-    if signing not in SCHEMES:
-        raise InvalidInput("--signing", f"must be sm2 or hmac, not {signing!r}")
-    if signing == "hmac":
-        if sm2_public_key is not None:
-            raise InvalidInput("--sm2-public-key", "only with --signing sm2")
-        key = secrets.token_hex(32)
-        return ({"signing": "hmac", "api_key": key, "sm2_public_key": None, "sm4_key": None},
-                ["signing: HMAC-SHA256 gateway headers (x-tif-* or _api_*)",
-                 f"gateway key: {key}"])
-    sm4_key = guomi.new_sm4_key()
-    if sm2_public_key is None:
-        private, public = guomi.new_sm2_key()
-        lines = [f"SM2 private key (the HIS signs with it; not kept here): {private}",
-                 f"SM2 public key (kept here): {public}"]
-    else:
-        public = guomi.public_key(sm2_public_key, "--sm2-public-key")
-        lines = [f"SM2 public key (registered; the HIS keeps its private key): {public}"]
-    return ({"signing": "sm2", "api_key": None, "sm2_public_key": public, "sm4_key": sm4_key},
-            ["signing: SM2 over SM3 (cainfo, signtype SM2); payload: SM4 (encType SM4)",
-             *lines, f"SM4 key (encrypts encData): {sm4_key}"])
 
 
 def _hand_over(lines: list[str]) -> None:
