@@ -237,3 +237,15 @@ def test_an_unsigned_institution_cannot_send_encrypted_input(province: Province,
     envelope = client.envelope("1101", {}) | {"encType": "SM4", "encData": "AAAA"}
     envelope["fixmedins_code"] = "H44030400999"  # not registered: no scheme, no key
     assert_refused(province, json.dumps(envelope).encode(), "an encrypted message must be signed")
+
+
+def test_an_institution_that_chose_no_signing_may_send_a_cainfo_it_has_no_key_for(
+        province: Province, keys: dict[str, Keys]) -> None:
+    with province.node.store.tx() as tx:
+        tx.add_many("institutions", [f.institution("H44030400790", "深圳第四示例医院", "02",
+                                                   "L3")])
+    client = his(province, "H44030400790", None)
+    envelope = client.envelope("9001", {"signIn": {"opter_no": "D0107", "mac": "00-16-3E-00-00-01",
+                                                   "ip": "10.0.0.8"}})
+    envelope |= {"signtype": "SM2", "cainfo": "MIIB-from-the-hospital's-own-CA-tooling"}
+    assert post(province, json.dumps(envelope).encode())["infcode"] == 0

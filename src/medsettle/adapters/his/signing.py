@@ -12,8 +12,10 @@ Each institution signs in one of the ways its registration chose (`institutions.
   HMAC-SHA256(key, timestamp + "\\n" + nonce + "\\n" + SHA-256 hex of the body); or Hunan,
   `_api_access_key`, `_api_name` (the infno), `_api_timestamp`, `_api_signature` = hex
   HMAC-SHA256(key, name + "\\n" + timestamp + "\\n" + SHA-256 hex of the body);
-- none chosen (institutions registered before signing was chosen): unsigned messages pass, and a
-  signature that is present, in either form, is checked.
+- none chosen (institutions registered before signing was chosen): unsigned messages pass;
+  HMAC headers that are present are checked (refused without a key), and so is an SM2 `cainfo`
+  when an SM2 key is registered (without one, `cainfo` is ignored, as before: HIS software fills
+  it from its own CA tooling).
 
 A signature is good for MAX_SKEW_SECONDS either side of the node's clock and once: its nonce (the
 Hunan style has none: its signature serves) is remembered for that window and a second use is a
@@ -120,7 +122,8 @@ class Guard:
         has_hmac = "x-tif-signature" in lowered or "_api_signature" in lowered
         has_sm2 = (str(doc.get("signtype") or "").strip().upper() == "SM2"
                    and not is_blank(doc.get("cainfo")))
-        if scheme == "sm2" or (scheme is None and has_sm2 and not has_hmac):
+        checkable = has_sm2 and creds is not None and bool(creds.sm2_public_key)
+        if scheme == "sm2" or (scheme is None and checkable and not has_hmac):
             self._check_sm2(doc, raw, code, creds, now)
         elif scheme == "hmac" or has_hmac:
             if not has_hmac:
