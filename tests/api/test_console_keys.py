@@ -51,7 +51,8 @@ def test_sm2_keys_are_shown_once_audited_without_them_and_sign_at_once(node: Pro
     assert answer.status_code == 200 and "密钥仅显示一次" in answer.text
     private, public = key(answer.text, "SM2 private key"), key(answer.text, "SM2 public key")
     sm4 = key(answer.text, "SM4 key")
-    assert his(node, Sm2Sealer(private, public, sm4)).sign_in()
+    platform = key(answer.text, "platform SM2 public key")
+    assert his(node, Sm2Sealer(private, public, sm4, platform_key=platform)).sign_in()
     unsigned = node.his(OTHER_H)
     with pytest.raises(Exception, match="must sign its messages with SM2"):
         unsigned.sign_in()

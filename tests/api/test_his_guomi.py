@@ -16,7 +16,8 @@ import pytest
 
 from medsettle.adapters.his import guomi
 from medsettle.adapters.his.client import HisClient, Patient, VisitFlow
-from medsettle.adapters.his.sealing import HmacSealer, Sm2Sealer
+from medsettle.adapters.his.keys import node_key
+from medsettle.adapters.his.sealing import HmacSealer, Sm2Sealer, verify_answer
 from tests.api.conftest import OTHER_H, OUTPATIENT_LINES, Province
 from tests.e2e import fixtures as f
 
@@ -31,9 +32,10 @@ class Keys:
         self.private, self.public = guomi.new_sm2_key()
         self.sm4 = guomi.new_sm4_key()
 
-    def sealer(self, encrypt: bool = True,
-               clock: Callable[[], float] = time.time) -> Sm2Sealer:
-        return Sm2Sealer(self.private, self.public, self.sm4 if encrypt else None, clock)
+    def sealer(self, encrypt: bool = True, clock: Callable[[], float] = time.time,
+               platform: str | None = None) -> Sm2Sealer:
+        return Sm2Sealer(self.private, self.public, self.sm4 if encrypt else None, clock,
+                         platform)
 
 
 @pytest.fixture(scope="module")
@@ -56,8 +58,10 @@ def his(province: Province, code: str, sealer: Any) -> HisClient:
 
 @pytest.fixture(scope="module")
 def shenzhen(province: Province, keys: dict[str, Keys]) -> HisClient:
-    """深圳示例医院's HIS, signing with SM2 and encrypting with SM4, signed in."""
-    client = his(province, f.SHENZHEN_H, keys[f.SHENZHEN_H].sealer())
+    """深圳示例医院's HIS, signing with SM2 and encrypting with SM4, checking every answer's
+    signature with the node's public key, signed in."""
+    _, platform = node_key(province.node.store)
+    client = his(province, f.SHENZHEN_H, keys[f.SHENZHEN_H].sealer(platform=platform))
     client.sign_in()
     return client
 
@@ -166,7 +170,9 @@ def test_a_retry_signed_again_gets_the_stored_answer(province: Province, keys: d
     first = shenzhen.send(envelope)  # sealed with a new timestamp and nonce …
     again = shenzhen.send(envelope)  # … each time, as a retry after a timeout is
     assert first["infcode"] == 0, first["err_msg"]
-    assert again == first
+    unsigned = ("cainfo",)  # each answer is signed afresh (SM2 signatures are randomised)
+    assert {k: v for k, v in again.items() if k not in unsigned} == {
+        k: v for k, v in first.items() if k not in unsigned}
 
 
 def test_an_old_timestamp_is_refused(province: Province, keys: dict[str, Keys],
@@ -249,3 +255,19 @@ def test_an_institution_that_chose_no_signing_may_send_a_cainfo_it_has_no_key_fo
                                                    "ip": "10.0.0.8"}})
     envelope |= {"signtype": "SM2", "cainfo": "MIIB-from-the-hospital's-own-CA-tooling"}
     assert post(province, json.dumps(envelope).encode())["infcode"] == 0
+
+
+def test_answers_to_sm2_messages_are_signed_by_the_node(province: Province, keys: dict[str, Keys],
+                                                       shenzhen: HisClient) -> None:
+    _, platform = node_key(province.node.store)
+    body, _ = keys[f.SHENZHEN_H].sealer().seal(person_query(shenzhen))
+    answer = post(province, body)
+    assert answer["signtype"] == "SM2" and verify_answer(answer, platform)
+    forged = answer | {"encData": answer["encData"][:-4] + "AAA="}
+    assert not verify_answer(forged, platform)
+    assert not verify_answer(answer, keys[OTHER_H].public)  # another key
+    refused = post(province, keys[OTHER_H].sealer().seal(person_query(shenzhen))[0])
+    assert refused["infcode"] == -1 and refused["cainfo"] == ""  # not verified: not signed
+    hmac = his(province, HMAC_H, HmacSealer(HMAC_H, HMAC_KEY))
+    assert hmac.send(hmac.envelope("9001", {"signIn": {
+        "opter_no": "D0107", "mac": "00-16-3E-00-00-01", "ip": "10.0.0.8"}}))["cainfo"] == ""

@@ -10,6 +10,7 @@ from typing import Any
 from medsettle.adapters.db.engine import make_engine
 from medsettle.adapters.db.store import Store
 from medsettle.adapters.his import guomi
+from medsettle.adapters.his.keys import node_key
 from tests.unit.test_cli_load import run
 
 CODE = "H44030400777"
@@ -41,6 +42,9 @@ def test_an_institution_is_issued_sm2_and_sm4_keys_by_default(tmp_path: Path) ->
     inst = row(f"sqlite:///{tmp_path}/i.db")
     assert inst.signing == "sm2" and inst.api_key is None
     assert inst.sm4_key == printed(done.stdout, "SM4 key")
+    store = Store(make_engine(f"sqlite:///{tmp_path}/i.db"))
+    assert printed(done.stdout, "platform SM2 public key") == node_key(store)[1]
+    store.engine.dispose()
     assert private not in Path(f"{tmp_path}/i.db").read_bytes().decode("latin-1")
     digest = guomi.sm3(b"message")  # the printed private key signs for the kept public key
     assert guomi.verify(inst.sm2_public_key, digest,

@@ -17,7 +17,7 @@ from medsettle.adapters.cli_errors import fail
 from medsettle.adapters.cli_load import write_rows
 from medsettle.adapters.db.engine import make_engine, migrate
 from medsettle.adapters.db.store import Store
-from medsettle.adapters.his.keys import issue
+from medsettle.adapters.his.keys import issue, node_key
 from medsettle.core import codes
 from medsettle.core.errors import InvalidInput, MedSettleError, NotFound
 
@@ -66,7 +66,7 @@ def add_institution(
            "chronic_opened": [], **credentials}
     write_rows(url, {"institutions": [row]})
     typer.echo(f"registered {fixmedins} {name.strip()} ({level}, {admdvs}) in {url}")
-    _hand_over(lines)
+    _hand_over(lines + _platform_key(url, signing))
 
 
 @institution_app.command("keys")
@@ -98,4 +98,17 @@ def issue_keys(
     finally:
         engine.dispose()
     typer.echo(f"new keys for {fixmedins} in {url}")
-    _hand_over(lines)
+    _hand_over(lines + _platform_key(url, signing))
+
+
+def _platform_key(url: str, signing: str) -> list[str]:
+    """For an SM2-signing institution, the line with the node's public key (its answers'
+    cainfo)."""
+    if signing != "sm2":
+        return []
+    store = Store(make_engine(url))
+    try:
+        _, public = node_key(store)
+    finally:
+        store.engine.dispose()
+    return [f"platform SM2 public key (verifies the answers' cainfo): {public}"]

@@ -31,6 +31,7 @@ from medsettle.adapters.his.envelope import (
     ref_msgid,
     success,
 )
+from medsettle.adapters.his.keys import node_key
 from medsettle.adapters.his.transactions import TRANSACTIONS, Transaction, national_field
 from medsettle.adapters.observability import Metrics, mask
 from medsettle.core.calendar import business_time
@@ -59,6 +60,7 @@ class HisGateway:
         self.metrics = metrics
         self.clock = clock
         self.guard = signing.Guard(self._credentials, started=clock().timestamp())
+        self._node_key: tuple[str, str] | None = None
 
     def handle(self, raw: bytes, headers: Mapping[str, str] | None = None) -> dict[str, Any]:
         """Answer one HIS message, its signature checked and its input decrypted as its
@@ -73,6 +75,8 @@ class HisGateway:
             answer = self._handle(env, received)
             if opened.sm4_key is not None:
                 answer = signing.seal_answer(answer, opened.sm4_key)
+            if opened.sm2_signed:
+                answer = signing.sign_answer(answer, *self.node_key())
         except MedSettleError as exc:
             answer = self._failure(exc, received)
         except Exception:  # a bug must not crash the node nor leave the HIS without an answer
@@ -85,6 +89,12 @@ class HisGateway:
         self.metrics.requests.labels(infno, outcome).inc()
         self.metrics.latency.labels(infno).observe(time.perf_counter() - started)
         return answer
+
+    def node_key(self) -> tuple[str, str]:
+        """The node's SM2 key pair that signs its answers (read once)."""
+        if self._node_key is None:
+            self._node_key = node_key(self.t.db)
+        return self._node_key
 
     def _credentials(self, fixmedins_code: str) -> signing.Credentials | None:
         with self.t.db.tx() as tx:

@@ -10,11 +10,23 @@ from typing import Any
 from medsettle.adapters.his import guomi
 from medsettle.adapters.his.signing import SCHEMES
 from medsettle.core.errors import InvalidInput
+from medsettle.services.ports import Database
+from medsettle.services.settings import HIS_SM2_KEY, kept
 
 
-def issue(signing: str, sm2_public_key: str | None) -> tuple[dict[str, Any], list[str]]:
+def node_key(store: Database) -> tuple[str, str]:
+    """The node's own SM2 key pair (private, public), which signs its answers to SM2-signing
+    HIS: made on first use and kept in the node's database."""
+    private, _, public = kept(store, HIS_SM2_KEY, lambda: ":".join(guomi.new_sm2_key())
+                              ).partition(":")
+    return private, public
+
+
+def issue(signing: str, sm2_public_key: str | None,
+          node_public_key: str = "") -> tuple[dict[str, Any], list[str]]:
     """The credential columns of an institution signing with `signing`, and the lines that
-    hand its keys to the hospital (shown once)."""
+    hand its keys to the hospital (shown once), with the node's public key that verifies its
+    answers."""
     if signing not in SCHEMES:
         raise InvalidInput("--signing", f"must be sm2 or hmac, not {signing!r}")
     if signing == "hmac":
@@ -34,4 +46,6 @@ def issue(signing: str, sm2_public_key: str | None) -> tuple[dict[str, Any], lis
         lines = [f"SM2 public key (registered; the HIS keeps its private key): {public}"]
     return ({"signing": "sm2", "api_key": None, "sm2_public_key": public, "sm4_key": sm4_key},
             ["signing: SM2 over SM3 (cainfo, signtype SM2); payload: SM4 (encType SM4)",
-             *lines, f"SM4 key (encrypts encData): {sm4_key}"])
+             *lines, f"SM4 key (encrypts encData): {sm4_key}",
+             *([f"platform SM2 public key (verifies the answers' cainfo): {node_public_key}"]
+               if node_public_key else [])])

@@ -39,11 +39,13 @@ class Sm2Sealer:
     """Signs with SM2 over SM3 and, with an SM4 key, encrypts `input` and decrypts `output`."""
 
     def __init__(self, private_key: str, public_key: str, sm4_key: str | None = None,
-                 clock: Callable[[], float] = time.time) -> None:
+                 clock: Callable[[], float] = time.time,
+                 platform_key: str | None = None) -> None:
         self.private_key = private_key
         self.public_key = guomi.public_key(public_key, "public_key")
         self.sm4_key = sm4_key
         self.clock = clock
+        self.platform_key = platform_key  # verifies the answers' cainfo, when given
 
     def seal(self, envelope: dict[str, Any]) -> tuple[bytes, dict[str, str]]:
         """The signed (and encrypted) body; no extra headers."""
@@ -58,12 +60,26 @@ class Sm2Sealer:
         return _dump(doc | {"cainfo": guomi.sign(self.private_key, self.public_key, digest)}), {}
 
     def open(self, answer: dict[str, Any]) -> dict[str, Any]:
-        """The answer with `encData` decrypted back into `output`."""
+        """The answer, its cainfo checked with the platform's key (when given; AnswerForged
+        if it does not verify) and its `encData` decrypted back into `output`."""
+        if self.platform_key is not None and not verify_answer(answer, self.platform_key):
+            raise AnswerForged("the answer's cainfo does not verify with the platform's SM2 key")
         if self.sm4_key is None or not isinstance(answer.get("encData"), str):
             return answer
         output = json.loads(guomi.sm4_decrypt(self.sm4_key, answer["encData"]))
         return {k: v for k, v in answer.items() if k not in ("encType", "encData")} | {
             "output": output}
+
+
+class AnswerForged(Exception):
+    """An answer that does not carry the platform's SM2 signature."""
+
+
+def verify_answer(answer: dict[str, Any], platform_key: str) -> bool:
+    """Whether an answer is signed (signtype SM2, cainfo) with the platform's SM2 key."""
+    cainfo = answer.get("cainfo")
+    return (answer.get("signtype") == "SM2" and isinstance(cainfo, str) and
+            guomi.verify(platform_key, guomi.envelope_digest(answer), cainfo))
 
 
 class HmacSealer:

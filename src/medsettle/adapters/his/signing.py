@@ -25,7 +25,8 @@ new nonce) with the same msgid, and answered from the message log.
 
 An SM2 or HMAC-signed message may carry its `input` SM4-encrypted: `encType` "SM4" and `encData`
 in place of `input` (guomi.py), with the institution's SM4 key; the answer's `output` then comes
-back encrypted the same way.
+back encrypted the same way. The answer to an SM2-signed message is signed with the node's own
+SM2 key (`sign_answer`), whose public key the institution receives with its keys.
 """
 
 from __future__ import annotations
@@ -35,7 +36,7 @@ import hmac
 import json
 import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from medsettle.adapters.federation import NonceBook
@@ -67,6 +68,7 @@ class Opened:
 
     envelope: dict[str, Any]
     sm4_key: str | None = None
+    sm2_signed: bool = False  # its answer is signed with the node's SM2 key
 
 
 def _hmac(key: str, *parts: str) -> str:
@@ -123,7 +125,8 @@ class Guard:
         has_sm2 = (str(doc.get("signtype") or "").strip().upper() == "SM2"
                    and not is_blank(doc.get("cainfo")))
         checkable = has_sm2 and creds is not None and bool(creds.sm2_public_key)
-        if scheme == "sm2" or (scheme is None and checkable and not has_hmac):
+        sm2 = scheme == "sm2" or (scheme is None and checkable and not has_hmac)
+        if sm2:
             self._check_sm2(doc, raw, code, creds, now)
         elif scheme == "hmac" or has_hmac:
             if not has_hmac:
@@ -133,7 +136,8 @@ class Guard:
         elif not is_blank(doc.get("encType")):
             raise _refused("未签名：加密报文须签名",
                            "an encrypted message must be signed (SM2 cainfo or HMAC headers)")
-        return self._decrypt(doc, code, creds)
+        opened = self._decrypt(doc, code, creds)
+        return replace(opened, sm2_signed=sm2)
 
     def _fresh(self, stamp: object, now: float, what: str) -> int:
         text = str(stamp).strip() if isinstance(stamp, (str, int)) else ""
@@ -231,3 +235,11 @@ def seal_answer(answer: dict[str, Any], sm4_key: str) -> dict[str, Any]:
     text = json.dumps(answer["output"], ensure_ascii=False, separators=(",", ":"))
     return answer | {"output": None, "encType": "SM4",
                      "encData": guomi.sm4_encrypt(sm4_key, text.encode("utf-8"))}
+
+
+def sign_answer(answer: dict[str, Any], private_key: str, public_key: str) -> dict[str, Any]:
+    """An answer signed with the node's SM2 key: `signtype` "SM2" and `cainfo` over the SM3
+    digest of its canonical text without `cainfo` (the same rule as a request's)."""
+    signed = answer | {"signtype": "SM2", "cainfo": ""}
+    return signed | {"cainfo": guomi.sign(private_key, public_key,
+                                          guomi.envelope_digest(signed))}

@@ -19,7 +19,7 @@ from medsettle.adapters.api.auth import session_of
 from medsettle.adapters.api.common import signed_by
 from medsettle.adapters.db import console_queries as q
 from medsettle.adapters.federation import raise_remote
-from medsettle.adapters.his.keys import issue
+from medsettle.adapters.his.keys import issue, node_key
 from medsettle.adapters.province_node import ProvinceNode
 from medsettle.adapters.web.app import Pages, install
 from medsettle.adapters.web.detail import parse_anchors, settlement_detail
@@ -108,7 +108,8 @@ def _institutions(pages: Pages, node: ProvinceNode) -> None:
         operator = await pages.operator(request)  # a POST: the CSRF token is checked
         form = {k: v for k, v in (await request.form()).items() if isinstance(v, str)}
         try:
-            credentials, lines = issue(form.get("signing", "sm2"), None)
+            _, platform = await run_in_threadpool(node_key, store)
+            credentials, lines = issue(form.get("signing", "sm2"), None, platform)
             await run_in_threadpool(
                 run_audited, store, Actor.of(operator), "institution.keys", code,
                 lambda tx: institution_svc.set_credentials(tx, code, credentials),
