@@ -68,8 +68,9 @@ class HisResponse(BaseModel):
     respond_time: str = Field(pattern=r"^\d{17}$", description="yyyyMMddHHmmssSSS, answered")
     err_msg: str = Field(max_length=200, description="why it was refused; \"\" on success")
     warn_msg: str = Field(description="supervision's warnings on success")
-    cainfo: str = ""
-    signtype: str = ""
+    cainfo: str = Field("", description="the node's SM2 signature of the answer (base64 of "
+                                        "r‖s), when the request was signed with SM2")
+    signtype: Literal["SM2", ""] = ""
     output: Transaction | None = Field(description="the result; null when refused or "
                                                    "encrypted")
     encType: Literal["SM4"] | None = Field(None, description="present when the request was "
