@@ -36,7 +36,10 @@ class HisRequest(BaseModel):
     cainfo: str | None = Field(None, max_length=1024,
                                description="SM2 signature (base64 of r‖s), for institutions "
                                            "that sign with SM2")
-    signtype: Literal["SM2", ""] | None = Field(None, description="\"SM2\" when signed")
+    signtype: str | None = Field(None, max_length=10,
+                                 description="\"SM2\" when signed with SM2; anything else is "
+                                             "ignored for an institution that does not sign "
+                                             "with SM2")
     timestamp: str | None = Field(None, pattern=r"^\d{1,12}$",
                                   description="unix seconds; required when signed with SM2")
     nonce: str | None = Field(None, pattern=r"^[0-9A-Za-z_-]{16,64}$",
