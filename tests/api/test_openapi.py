@@ -37,7 +37,9 @@ from medsettle.adapters.api.schemas_records import (
     IndexAnswer,
     IndexRecords,
     IndexRequest,
+    ReportRequest,
     SettlementRecords,
+    StoredReports,
 )
 from medsettle.adapters.federation import signed_headers
 from medsettle.adapters.his.schema import HisResponse
@@ -331,3 +333,16 @@ def test_the_his_and_federation_routes_have_closed_schemas(app: str,
         for schema in reachable(op, components, set()):
             assert not (isinstance(schema, dict) and schema.get("additionalProperties") is True
                         ), (method, path)
+
+
+def test_a_kept_reconciliation_report_fits_its_schemas(province: Province) -> None:
+    path = "/fed/v1/reconciliation-reports"
+    doc = ReportRequest(day="2026-11-28", scope="hub", counterpart="hub", balanced=True,
+                        report={"missing": [], "extra": []}).model_dump()
+    body = json.dumps(doc).encode()
+    kept = province.http.post(path, content=body, headers=signed_headers("k", "hub", path, body))
+    assert kept.status_code == 200 and kept.json() == {"ok": True}
+    reader = bearer(add_operator(province.node, "oa-reader"))
+    found = province.http.get("/api/v1/reconciliation-reports?day=2026-11-28", headers=reader)
+    [report] = StoredReports.model_validate(found.json()).root
+    assert report.balanced and report.report == {"missing": [], "extra": []}

@@ -34,6 +34,7 @@ from medsettle.adapters.api.schemas_records import (
     PaidInstitutions,
     ReportRequest,
     SettlementRecords,
+    StoredReports,
 )
 from medsettle.adapters.federation import error_body
 from medsettle.adapters.his.schema import HisRequest, HisResponse
@@ -100,6 +101,7 @@ def create_province_app(node: ProvinceNode, *, background: bool = True) -> FastA
                    ("GET", "/healthz"): (None, Health),
                    ("GET", "/fed/v1/settlements"): (None, SettlementRecords),
                    ("POST", "/fed/v1/reconciliation-reports"): (ReportRequest, Done),
+                   ("GET", "/api/v1/reconciliation-reports"): (None, StoredReports),
                    ("POST", "/fed/v1/supervision/decisions"): (DecisionRequest,
                                                                DecisionAnswer),
                    ("POST", "/fed/v1/clearing/{month}/pay-institutions"): (None,

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema
+from pydantic import BaseModel, ConfigDict, Field, RootModel, WithJsonSchema
 
 HEX64 = "^[0-9a-f]{64}$"
 Findings = Annotated[dict[str, Any], WithJsonSchema({
@@ -77,6 +77,24 @@ class ReportRequest(BaseModel):
     counterpart: str = Field("hub", max_length=30)
     balanced: bool = False
     report: Findings | None = None
+
+
+class StoredReport(BaseModel):
+    """A kept 对账 report."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    id: int
+    day: str = Field(pattern=r"^\d{4}-\d{2}-\d{2}$")
+    scope: str = Field(description="institution or hub")
+    counterpart: str
+    balanced: bool
+    report: Findings
+    created_at: str = Field(description="ISO 8601")
+
+
+class StoredReports(RootModel[list[StoredReport]]):
+    """GET /api/v1/reconciliation-reports: the reports of a day, oldest first."""
 
 
 class AnchorRequest(BaseModel):
