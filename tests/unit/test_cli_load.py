@@ -61,7 +61,7 @@ def test_csv_rows_load(tmp_path: Path) -> None:
 def test_an_institution_gets_a_key_printed_once(tmp_path: Path) -> None:
     db = f"sqlite:///{tmp_path}/i.db"
     done = run("institution", "add", "H44030400777", "--name", "测试医院", "--level", "L3",
-               "--region", "440305", "--db", db, cwd=tmp_path)
+               "--region", "440305", "--signing", "hmac", "--db", db, cwd=tmp_path)
     assert done.returncode == 0 and "gateway key: " in done.stdout
     bad = run("institution", "add", "H4403", "--name", "x", "--level", "L3", "--region",
               "440305", "--db", db, cwd=tmp_path)

@@ -22,7 +22,8 @@ from medsettle.adapters.cli_clear import clear_command
 from medsettle.adapters.cli_conformance import conformance_command
 from medsettle.adapters.cli_demo import demo_command, sim_command
 from medsettle.adapters.cli_errors import OneLineGroup, say_error, status_of
-from medsettle.adapters.cli_load import institution_app, load_command
+from medsettle.adapters.cli_institutions import institution_app
+from medsettle.adapters.cli_load import load_command
 from medsettle.adapters.cli_nodes import keys_command, serve_app
 from medsettle.adapters.cli_operators import operator_app
 from medsettle.adapters.cli_reconcile import reconcile_command

@@ -1,4 +1,4 @@
-"""`medsettle load` and `medsettle institution add`: give a province node its data.
+"""`medsettle load`: give a province node its data (`medsettle institution`: cli_institutions.py).
 
 `load --region 440000 DIR` reads the files `medsettle sim` writes (`DIR/440000.json`, rows by
 table) or CSV files a province exports (`DIR/persons.csv`, `filings.csv`, `institutions.csv`,
@@ -11,7 +11,6 @@ from __future__ import annotations
 import csv
 import json
 import re
-import secrets
 from datetime import date
 from pathlib import Path
 from typing import Annotated, Any
@@ -30,8 +29,6 @@ from medsettle.core.errors import InvalidInput, MedSettleError, StateConflict
 
 #: A contribution tier (缴费档次) as a parameter set's TABLE keys name it: `resident@high`.
 TIER_NAME = re.compile(r"[a-z0-9_]{1,20}")
-institution_app = typer.Typer(help="Designated institutions (定点医疗机构) of a province node.",
-                              no_args_is_help=True)
 #: The CSV columns of each table: (column, kind, required). Kinds: text, date, bool, list.
 CSV_COLUMNS: dict[str, tuple[tuple[str, str, bool], ...]] = {
     "persons": (("psn_no", "text", True), ("certno", "certno", True), ("psn_name", "text", True),
@@ -189,12 +186,12 @@ def load_command(
     except MedSettleError as exc:
         fail(str(exc))
     url = db or f"sqlite:///var/{province}.db"
-    counts = _write(url, tables)
+    counts = write_rows(url, tables)
     typer.echo("loaded " + ", ".join(f"{n} {t}" for t, n in counts.items() if n) +
                f" into {url}")
 
 
-def _write(url: str, tables: dict[str, list[dict[str, Any]]]) -> dict[str, int]:
+def write_rows(url: str, tables: dict[str, list[dict[str, Any]]]) -> dict[str, int]:
     if url.startswith("sqlite:///"):
         Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
     engine = make_engine(url)
@@ -234,39 +231,3 @@ def read_dialect_option(text: str | None, where: str = "--dialect") -> object:
             raise InvalidInput(where, f"is not a JSON object: {exc}") from None
     parse_dialect(doc, where)
     return doc
-
-
-@institution_app.command("add")
-def add_institution(
-        code: Annotated[str, typer.Argument(metavar="CODE", help="H + 11 digits")],
-        name: Annotated[str, typer.Option(help="the hospital's name")],
-        level: Annotated[str, typer.Option(help="L1, L2 or L3")],
-        region: Annotated[str, typer.Option(help="its region code, e.g. 440305")],
-        db: Annotated[str | None, typer.Option(help="default sqlite:///var/<province>.db")]
-        = None,
-        dialect: Annotated[str | None, typer.Option(
-            help="its HIS's dialect profile: national (default), tolerant, string-infcode, "
-                 "message, chongqing, or a JSON object (docs/his-integration.md §11)")] = None,
-) -> None:
-    """Register a designated hospital and print its gateway key, once."""
-    try:
-        profile = read_dialect_option(dialect)
-        fixmedins = codes.validate_institution_code(code, "CODE")
-        admdvs = codes.validate_admdvs(region, "--region")
-        if level not in ("L1", "L2", "L3"):
-            raise InvalidInput("--level", f"must be L1, L2 or L3, not {level!r}")
-        if not name.strip():
-            raise InvalidInput("--name", "is required")
-    except MedSettleError as exc:
-        fail(str(exc))
-    key = secrets.token_hex(32)
-    url = db or f"sqlite:///var/{codes.province_of(admdvs)}.db"
-    row: dict[str, Any] = {"fixmedins_code": fixmedins, "name": name.strip(), "admdvs": admdvs,
-           "hosp_lv": {"L3": "02", "L2": "05", "L1": "08"}[level], "level": level,
-           "dedc_level": None, "suspended": False, "networked": True, "api_key": key,
-           "chronic_opened": [], "dialect": profile}
-    _write(url, {"institutions": [row]})
-    typer.echo(f"registered {fixmedins} {name.strip()} ({level}, {admdvs}) in {url}")
-    typer.echo(f"gateway key: {key}")
-    typer.echo("The key is shown only once: give it to the hospital's HIS (docs/his-integration.md).")
-

@@ -19,7 +19,9 @@ from medsettle.services.ports import UnitOfWork
 REASON_CHARS = 500
 #: What the audit log keeps of an institution (never its gateway key).
 AUDITED = ("fixmedins_code", "name", "admdvs", "level", "suspended", "networked",
-           "suspension_reason")
+           "suspension_reason", "signing")
+#: The columns of an institution's HIS credentials (adapters/his/keys.py issues them).
+CREDENTIALS = ("signing", "api_key", "sm2_public_key", "sm4_key")
 
 
 def state(tx: UnitOfWork, code: str) -> dict[str, Any]:
@@ -67,3 +69,14 @@ def set_networked(tx: UnitOfWork, code: str, networked: bool, reason: str = "") 
     tx.change("institutions", {"fixmedins_code": code}, networked=networked)
     why = " ".join(reason.split())[:REASON_CHARS]
     return state(tx, code) | ({"reason": why} if why else {})
+
+
+def set_credentials(tx: UnitOfWork, code: str, credentials: dict[str, Any]) -> dict[str, Any]:
+    """Give an institution new HIS credentials (its old keys stop working with the next
+    message); the audit sees how it signs, never a key."""
+    state(tx, code)
+    unknown = set(credentials) - set(CREDENTIALS)
+    if unknown:
+        raise InvalidInput("credentials", f"unknown columns {sorted(unknown)}")
+    tx.change("institutions", {"fixmedins_code": code}, **credentials)
+    return state(tx, code)

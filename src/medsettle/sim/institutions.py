@@ -88,6 +88,8 @@ def generate_institutions(province: str, region: str, count: int,
             "dedc_level": _LOWER[level] if level in _LOWER and rng.random() < 0.02 else None,
             "suspended": index > 0 and rng.random() < 0.01,
             "networked": index == 0 or rng.random() < 0.98, "api_key": None,
+            "signing": None, "sm2_public_key": None, "sm4_key": None,  # unsigned (simulated)
+            "dialect": None,  # the national interface as documented
             "chronic_opened": _chronic_opened(level),
             "services": None,  # networked for inpatient and general outpatient alike
         })

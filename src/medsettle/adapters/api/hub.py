@@ -29,6 +29,26 @@ from medsettle.adapters.api.hub_anchors import add_anchor_routes
 from medsettle.adapters.api.hub_clearing import add_clearing_routes
 from medsettle.adapters.api.hub_index import add_index_routes
 from medsettle.adapters.api.hub_supervision import add_supervision_routes
+from medsettle.adapters.api.openapi import document
+from medsettle.adapters.api.schemas import (
+    CallRequest,
+    Done,
+    LocateAnswer,
+    LocateRequest,
+    LocatorAnswer,
+    LocatorRequest,
+    RegisterRequest,
+)
+from medsettle.adapters.api.schemas_records import (
+    AnchorAnswer,
+    AnchorRequest,
+    AnchorsAnswer,
+    HitsAnswer,
+    HitsRequest,
+    IndexAnswer,
+    IndexRecords,
+    IndexRequest,
+)
 from medsettle.adapters.db.engine import make_engine, migrate
 from medsettle.adapters.db.store import Store
 from medsettle.adapters.federation import Verifier, error_body
@@ -166,6 +186,17 @@ def create_hub_app(config: HubConfig) -> FastAPI:
     add_supervision_routes(app, store, config.keys, verifier)
     add_hub_console(app, store, config.keys, config.stale_after)
     app.state.hot_routes = {"/fed/v1/call": call_route}
+    document(app, {("POST", "/fed/v1/register"): (RegisterRequest, Done),
+                   ("POST", "/fed/v1/heartbeat"): (None, Done),
+                   ("POST", "/fed/v1/locator"): (LocatorRequest, LocatorAnswer),
+                   ("POST", "/fed/v1/locate"): (LocateRequest, LocateAnswer),
+                   ("POST", "/fed/v1/call"): (CallRequest, None),
+                   ("POST", "/fed/v1/anchor"): (AnchorRequest, AnchorAnswer),
+                   ("GET", "/fed/v1/anchors/{node}"): (None, AnchorsAnswer),
+                   ("GET", "/fed/v1/index"): (None, IndexRecords),
+                   ("POST", "/fed/v1/index"): (IndexRequest, IndexAnswer),
+                   ("POST", "/fed/v1/supervision/hits"): (HitsRequest, HitsAnswer),
+                   ("POST", "/fed/v1/journal/flush"): (None, Done)})
 
     @app.get("/status")
     def status_board() -> dict[str, Any]:

@@ -22,11 +22,24 @@ from medsettle.adapters.api.common import (
     required,
 )
 from medsettle.adapters.api.fast_lane import FastLane, RawBody, Route
+from medsettle.adapters.api.openapi import document
 from medsettle.adapters.api.province_filings import add_filing_routes
 from medsettle.adapters.api.province_money import add_money_routes
 from medsettle.adapters.api.province_supervision import add_supervision_routes
+from medsettle.adapters.api.schemas import Done, Health
+from medsettle.adapters.api.schemas_claims import CLAIM_SCHEMAS
+from medsettle.adapters.api.schemas_filings import FILING_SCHEMAS
+from medsettle.adapters.api.schemas_records import (
+    DecisionAnswer,
+    DecisionRequest,
+    PaidInstitutions,
+    ReportRequest,
+    SettlementRecords,
+    StoredReports,
+)
 from medsettle.adapters.federation import error_body
 from medsettle.adapters.his.envelope import FileAnswer
+from medsettle.adapters.his.schema import HisRequest, HisResponse
 from medsettle.adapters.province_node import ProvinceConfig, ProvinceNode
 from medsettle.adapters.web.app_pages import add_person_app
 from medsettle.adapters.web.province_pages import add_province_console
@@ -89,6 +102,16 @@ def create_province_app(node: ProvinceNode, *, background: bool = True) -> FastA
 
     routes = hot_routes(node)
     app.state.hot_routes = routes
+    document(app, {("POST", "/his"): (HisRequest, HisResponse),
+                   ("GET", "/healthz"): (None, Health),
+                   ("GET", "/fed/v1/settlements"): (None, SettlementRecords),
+                   ("POST", "/fed/v1/reconciliation-reports"): (ReportRequest, Done),
+                   ("GET", "/api/v1/reconciliation-reports"): (None, StoredReports),
+                   ("POST", "/fed/v1/supervision/decisions"): (DecisionRequest,
+                                                               DecisionAnswer),
+                   ("POST", "/fed/v1/clearing/{month}/pay-institutions"): (None,
+                                                                           PaidInstitutions),
+                   **FILING_SCHEMAS, **CLAIM_SCHEMAS})
     add_filing_routes(app, node)
     add_money_routes(app, node)
     add_supervision_routes(app, node)
@@ -164,8 +187,6 @@ def serve_province_app(node: ProvinceNode, *, background: bool = True) -> FastLa
 
 
 HIS_OPENAPI: dict[str, Any] = {"requestBody": {"required": True, "content": {"application/json": {
-    "schema": {"type": "object", "required": ["infno", "msgid", "mdtrtarea_admvs",
-                                              "fixmedins_code", "input"]},
     "example": {"infno": "9001", "msgid": "H44030400123202403151030000001",
                 "mdtrtarea_admvs": "440300", "insuplc_admdvs": "", "recer_sys_code": "MBS_LOCAL",
                 "infver": "V1.0", "opter_type": "1", "opter": "D0107", "opter_name": "收费员甲",

@@ -139,7 +139,7 @@ def institutions(engine: Engine) -> list[dict[str, Any]]:
     i = t.institutions
     return _dicts(engine, select(i.c.fixmedins_code, i.c.name, i.c.admdvs, i.c.level,
                                  i.c.hosp_lv, i.c.suspended, i.c.networked,
-                                 i.c.suspension_reason,
+                                 i.c.suspension_reason, i.c.signing,
                                  (i.c.api_key.is_not(None)).label("has_key"))
                   .order_by(i.c.fixmedins_code))
 

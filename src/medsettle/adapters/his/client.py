@@ -17,6 +17,7 @@ import httpx
 
 from medsettle.adapters.his.envelope import read_err_msg, read_infcode
 from medsettle.adapters.his.err_msg import code_of
+from medsettle.adapters.his.sealing import Sealer
 from medsettle.adapters.http_pool import HttpPool
 
 
@@ -41,13 +42,14 @@ class HisClient:
     _lock = threading.Lock()
 
     def __init__(self, base_url: str, fixmedins_code: str, fixmedins_name: str,
-                 http: httpx.Client | None = None) -> None:
+                 http: httpx.Client | None = None, sealer: Sealer | None = None) -> None:
         self.base_url = base_url.rstrip("/")
         self.fixmedins_code = fixmedins_code
         self.fixmedins_name = fixmedins_name
         self.admdvs = fixmedins_code[1:7]
         self.http = http or httpx.Client(timeout=30)
         self.sign_no = ""
+        self.sealer = sealer  # signs (and encrypts) what is sent: his/sealing.py
 
     def msgid(self) -> str:
         """fixmedins_code(12) + yyyyMMddHHmmss(14) + serial(4): unique per sender."""
@@ -67,11 +69,17 @@ class HisClient:
                 "sign_no": self.sign_no, "input": input}
 
     def send(self, envelope: dict[str, Any]) -> dict[str, Any]:
-        """POST one envelope; returns the whole answer (whatever its infcode)."""
-        response = self.http.post(f"{self.base_url}/his", json=envelope)
+        """POST one envelope (sealed, with a sealer); returns the whole answer (whatever its
+        infcode, its output in clear)."""
+        if self.sealer is None:
+            response = self.http.post(f"{self.base_url}/his", json=envelope)
+        else:
+            body, headers = self.sealer.seal(envelope)
+            response = self.http.post(f"{self.base_url}/his", content=body, headers={
+                "content-type": "application/json", **headers})
         response.raise_for_status()
         answer: dict[str, Any] = response.json()
-        return answer
+        return answer if self.sealer is None else self.sealer.open(answer)
 
 
     def call(self, infno: str, input: dict[str, Any], *, insuplc: str = "",
@@ -259,12 +267,13 @@ class PooledHisClient(HisClient):
         self.pool = pool
 
     def send(self, envelope: dict[str, Any]) -> dict[str, Any]:
-        """POST one envelope over the pool; returns the whole answer."""
-        status, body = self.pool.request("POST", f"{self.base_url}/his",
-                                         json.dumps(envelope, ensure_ascii=False).encode(),
-                                         {"content-type": "application/json"}, None,
+        """POST one envelope over the pool (sealed, with a sealer); returns the whole answer."""
+        content, headers = (self.sealer.seal(envelope) if self.sealer is not None else
+                            (json.dumps(envelope, ensure_ascii=False).encode(), {}))
+        status, body = self.pool.request("POST", f"{self.base_url}/his", content,
+                                         {"content-type": "application/json", **headers}, None,
                                          "the gateway")
         if status != 200:
             raise httpx.HTTPError(f"the gateway answered HTTP {status}")
         answer: dict[str, Any] = json.loads(body)
-        return answer
+        return answer if self.sealer is None else self.sealer.open(answer)

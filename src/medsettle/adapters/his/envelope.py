@@ -73,7 +73,7 @@ def _reject_constant(name: str) -> object:
     raise ValueError(f"{name} is not JSON")
 
 
-def _load(raw: bytes | str) -> object:
+def load_json(raw: bytes | str) -> object:
     """Decode and parse the body, or raise InvalidInput("body")."""
     if len(raw) > BODY_MAX_BYTES:
         raise InvalidInput("body", f"is larger than {BODY_MAX_BYTES} bytes")
@@ -142,9 +142,19 @@ def _read_infno(node: Node) -> str:
 
 def parse_envelope(raw: bytes | str) -> Envelope:
     """Parse and validate a request body; unknown envelope keys are ignored (interface.md §2)."""
-    obj = _load(raw)
+    return envelope_of(load_object(raw))
+
+
+def load_object(raw: bytes | str) -> dict[str, Any]:
+    """The request body, which must be a JSON object; else InvalidInput("body")."""
+    obj = load_json(raw)
     if not isinstance(obj, dict):
         raise InvalidInput("body", "must be a JSON object")
+    return obj
+
+
+def envelope_of(obj: dict[str, Any]) -> Envelope:
+    """Validate a parsed request body (its input in clear) as an envelope."""
     node = Node(obj, "")
     infno = _read_infno(node)
     return Envelope(

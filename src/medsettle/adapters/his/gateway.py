@@ -36,12 +36,14 @@ from medsettle.adapters.his.dialects import (
 from medsettle.adapters.his.envelope import (
     Envelope,
     FileAnswer,
+    envelope_of,
     failure,
-    parse_envelope,
+    load_object,
     ref_msgid,
     success,
 )
 from medsettle.adapters.his.err_msg import err_msg, internal_err_msg
+from medsettle.adapters.his.keys import node_key
 from medsettle.adapters.his.national_fields import NotNational, foreign_keys
 from medsettle.adapters.his.transactions import TRANSACTIONS, Transaction, national_field
 from medsettle.adapters.observability import Metrics, mask
@@ -75,19 +77,22 @@ class HisGateway:
         self.metrics = metrics
         self.clock = clock
         self._dialects: dict[str, tuple[Dialect, float]] = {}
+        self.guard = signing.Guard(self._credentials, started=clock().timestamp())
+        self._node_key: tuple[str, str] | None = None
 
     def handle(self, raw: bytes, headers: Mapping[str, str] | None = None) -> Answer:
-        """Answer one HIS message (its gateway signature headers, if any, are verified)."""
+        """Answer one HIS message, its signature checked and its input decrypted as its
+        institution's registration asks (signing.py), in its dialect (dialects.py)."""
         received = self.clock()
         started = time.perf_counter()
         infno = "????"
         env: Envelope | None = None
         dialect = NATIONAL
+        opened: signing.Opened | None = None
         try:
-            env = parse_envelope(raw)
+            opened = self.guard.open(load_object(raw), raw, headers or {}, received.timestamp())
+            env = envelope_of(opened.envelope)
             infno = env.infno
-            signing.check(headers or {}, raw, env.fixmedins_code, self._api_key,
-                          received.timestamp())
             dialect = self.dialect(env.fixmedins_code)
             answer: Answer = self._handle(env, received, dialect)
         except MedSettleError as exc:
@@ -102,7 +107,13 @@ class HisGateway:
         self.metrics.latency.labels(infno).observe(time.perf_counter() - started)
         if isinstance(answer, FileAnswer):
             return answer
-        return write_answer(dialect, answer, env.echoed if env else {})
+        written = write_answer(dialect, answer, env.echoed if env else {})
+        if opened is not None and outcome == "ok":  # sealed and signed as written, last
+            if opened.sm4_key is not None:
+                written = signing.seal_answer(written, opened.sm4_key)
+            if opened.sm2_signed:
+                written = signing.sign_answer(written, *self.node_key())
+        return written
 
     def dialect(self, fixmedins_code: str) -> Dialect:
         """The dialect profile the institution was registered with (national if unknown)."""
@@ -118,10 +129,19 @@ class HisGateway:
         self._dialects[fixmedins_code] = (found, now)
         return found
 
-    def _api_key(self, fixmedins_code: str) -> str | None:
+    def node_key(self) -> tuple[str, str]:
+        """The node's SM2 key pair that signs its answers (read once)."""
+        if self._node_key is None:
+            self._node_key = node_key(self.t.db)
+        return self._node_key
+
+    def _credentials(self, fixmedins_code: str) -> signing.Credentials | None:
         with self.t.db.tx() as tx:
             inst = tx.one("institutions", fixmedins_code=fixmedins_code)
-        return None if inst is None else inst.api_key
+        if inst is None:
+            return None
+        return signing.Credentials(inst.signing, inst.api_key, inst.sm2_public_key,
+                                   inst.sm4_key)
 
     def _handle(self, env: Envelope, received: datetime, dialect: Dialect) -> Answer:
         transaction = TRANSACTIONS.get(env.infno)

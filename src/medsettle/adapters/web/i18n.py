@@ -13,6 +13,10 @@ ZH: dict[str, str] = {
     "Sign in": "登录", "Sign out": "退出", "Name": "用户名", "Password": "密码",
     "Wrong name or password.": "用户名或密码错误。",
     "Signed in as": "当前用户", "Role": "角色",
+    "New keys": "新密钥", "Signing": "签名方式", "Issue new keys": "重新签发密钥",
+    "Back to the institutions": "返回定点机构",
+    "These keys are shown only once: give them to the hospital's HIS now. The old keys no "
+    "longer work.": "密钥仅显示一次：请立即交给医院 HIS。原密钥即刻失效。",
     "hub": "国家平台经办", "province": "省级经办", "auditor": "审计员（只读）",
     "Dashboard": "总览", "Nodes": "节点", "Clearing": "清算", "Prepayment": "预付金",
     "Search": "查询", "Audit log": "审计日志", "Filings": "备案审核",

@@ -12,12 +12,14 @@ import json
 from typing import Any
 
 from fastapi import Request
-from fastapi.responses import HTMLResponse, Response
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
+from medsettle.adapters.api.auth import session_of
 from medsettle.adapters.api.common import signed_by
 from medsettle.adapters.db import console_queries as q
 from medsettle.adapters.federation import raise_remote
+from medsettle.adapters.his.keys import issue, node_key
 from medsettle.adapters.province_node import ProvinceNode
 from medsettle.adapters.web.app import Pages, install
 from medsettle.adapters.web.detail import parse_anchors, settlement_detail
@@ -88,6 +90,25 @@ def _institutions(pages: Pages, node: ProvinceNode) -> None:
         operator = await pages.operator(request)
         return pages.page(request, "province/institutions.html", operator,
                           rows=q.institutions(store.engine))
+
+    @app.post("/console/institutions/{code}/keys", include_in_schema=False)
+    async def institution_keys(request: Request, code: str) -> Response:
+        """New keys for the institution's HIS, shown once on the answer page (never kept in
+        the session, never logged)."""
+        operator = await pages.operator(request)  # a POST: the CSRF token is checked
+        form = {k: v for k, v in (await request.form()).items() if isinstance(v, str)}
+        try:
+            _, platform = await run_in_threadpool(node_key, store)
+            credentials, lines = issue(form.get("signing", "sm2"), None, platform)
+            await run_in_threadpool(
+                run_audited, store, Actor.of(operator), "institution.keys", code,
+                lambda tx: institution_svc.set_credentials(tx, code, credentials),
+                node.clock(), lambda tx: institution_svc.state(tx, code))
+        except MedSettleError as exc:
+            session_of(request)["flash"] = {"ok": False, "text": str(exc)}
+            return RedirectResponse("/console/institutions", status_code=303)
+        return pages.page(request, "province/institution_keys.html", operator, code=code,
+                          lines=lines)
 
     @app.post("/console/institutions/{code}/{action}", include_in_schema=False)
     async def institution_action(request: Request, code: str, action: str) -> Response:
