@@ -78,10 +78,15 @@ AUDIT = frozenset({
     "judge_result_detail_dtos", "jrd_id", "rx_id", "vola_item_type", "vola_amt",
     "vola_amt_stas", "sev_deg", "vola_evid", "vola_bhvr_type", "task_id"})
 
+#: 9101 and the catalogue downloads (1301/1302/1305/1306): the file kept, to fetch with 9102;
+#: 3202's `fileinfo` names its result file so.
+FILES = frozenset({"fileinfo", "file_qury_no", "filename", "dld_endtime", "fixmedins_code",
+                   "data_cnt"})
+
 #: Every key a HIS answer may carry.
 ANSWER_FIELDS: frozenset[str] = (ENVELOPE | SIGN_IN | PERSON | VISIT | FEES | SETLINFO
                                  | SETLDETAIL | FEE_TOTALS | VISITS | ACCUMULATIONS
-                                 | RECONCILIATION | AUDIT)
+                                 | RECONCILIATION | AUDIT | FILES)
 
 
 class NotNational(RuntimeError):
