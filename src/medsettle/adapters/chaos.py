@@ -35,6 +35,9 @@ from medsettle.adapters.player import Player
 from medsettle.sim.traffic import PlannedVisit
 
 logger = logging.getLogger(__name__)
+PROBLEMS = ("fen differ between the treating and insured ledgers", "visits settled more than once",
+            "visits half reversed", "msgids pending", "reversals pending", "ledgers not balanced",
+            "settlements missing at the hub", "nodes not up on the status board")
 TRANSIENT = ("[peer_unavailable]", "[peer_timed_out]", "[peer_unreachable]", "[peer_bad_answer]")
 
 
@@ -181,7 +184,7 @@ def audit(fed: Federation, treating: str, insured: Sequence[str],
                                         "mdtrtarea_admvs FROM settlements"):
             if r["insu_admdvs"][:2] != r["mdtrtarea_admvs"][:2]:
                 visits[r["mdtrt_id"]][r["role"]].append(r)
-    problems: Counter[str] = Counter()
+    problems: Counter[str] = Counter(dict.fromkeys(PROBLEMS, 0))
     outcomes: Counter[str] = Counter()
     for sides in visits.values():
         nets = {role: sum(r["fund_pay_sumamt"] + r["acct_pay"] for r in rows)
@@ -230,17 +233,23 @@ def settle_quietly(fed: Federation, treating: str, seconds: float = 60.0) -> flo
 
 def run_drill(fed: Federation, visits: Sequence[PlannedVisit], treating: str,
               insured: Sequence[str], *, every: float, concurrency: int = 8,
-              give_up: float = 20.0, seed: int = 1) -> dict[str, Any]:
-    """Play `visits` while the killer works; then reconcile and audit. The figures."""
+              give_up: float = 20.0, seed: int = 1,
+              minutes: float | None = None) -> dict[str, Any]:
+    """Play `visits` while the killer works (no new visit starts after `minutes`); then
+    reconcile and audit. The figures."""
     player = ChaosPlayer(fed.urls, give_up)
     killer = Killer(fed, ["hub", treating, *insured], every, seed=seed)
     watch = IndexWatch(fed, insured)
     threads = [threading.Thread(target=killer.run, daemon=True),
                threading.Thread(target=watch.run, daemon=True)]
     started = time.monotonic()
+    if minutes is not None:
+        threads.append(threading.Timer(minutes * 60, player.halted.set))
     for thread in threads:
         thread.start()
     tally = player.play(visits, concurrency)
+    if minutes is not None:
+        threads.pop().cancel()  # type: ignore[attr-defined]
     killer.stop.set()
     threads[0].join()
     played = time.monotonic() - started
@@ -254,7 +263,8 @@ def run_drill(fed: Federation, visits: Sequence[PlannedVisit], treating: str,
     fed.flush_hub_journal()
     result = audit(fed, treating, insured, player.reversed)
     result |= {
-        "planned": len(visits), "seconds": round(played, 1), "kills": dict(killer.kills),
+        "planned": len(visits), "played": sum(tally.visits.values()),
+        "seconds": round(played, 1), "kills": dict(killer.kills),
         "settled_by_his": sum(tally.settled.values()), "failed_at_his": dict(tally.reasons),
         "reversals_pending_for_s": round(quiet, 1),
         "index_gap_worst": watch.worst(), "index_gap_before_reconciliation": before,
