@@ -247,15 +247,17 @@ def run_drill(fed: Federation, visits: Sequence[PlannedVisit], treating: str,
         threads.append(threading.Timer(minutes * 60, player.halted.set))
     for thread in threads:
         thread.start()
-    tally = player.play(visits, concurrency)
+    try:
+        tally = player.play(visits, concurrency)
+    finally:  # also on Ctrl-C: no node is killed or restarted after this
+        killer.stop.set()
     if minutes is not None:
         threads.pop().cancel()  # type: ignore[attr-defined]
-    killer.stop.set()
     threads[0].join()
     played = time.monotonic() - started
     fed.wait_all_up(seconds=60)
     quiet = settle_quietly(fed, treating)
-    time.sleep(2.0)  # the hub's journal writes its queue every second
+    time.sleep(5.0)  # the journal writes every 0.25 s; a catch-up follows a heartbeat (2 s)
     watch.stop.set()
     threads[1].join()
     before = index_gap(fed, insured)
