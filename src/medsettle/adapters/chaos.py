@@ -128,7 +128,21 @@ class Killer:
             self.kills[victim] += 1
             self.last_kill = time.monotonic()
             time.sleep(self.outage * rng.uniform(0.5, 1.5))
-            self.fed.restart(victim)
+            revive(self.fed, victim)
+
+
+def revive(fed: Federation, name: str, tries: int = 5) -> None:
+    """Start a killed node again, trying again if it does not come up (a loaded machine)."""
+    for _ in range(tries):
+        try:
+            fed.restart(name)
+            return
+        except (TimeoutError, RuntimeError):
+            logger.warning("restart failed; trying again", extra={"node": name})
+            proc = fed.procs.get(name)
+            if proc is not None:
+                fed.kill(name)
+    raise RuntimeError(f"{name} did not come back after {tries} restarts")
 
 
 def _rows(url: str, sql: str) -> list[dict[str, Any]]:
@@ -255,6 +269,10 @@ def run_drill(fed: Federation, visits: Sequence[PlannedVisit], treating: str,
         threads.pop().cancel()  # type: ignore[attr-defined]
     threads[0].join()
     played = time.monotonic() - started
+    for name in ["hub", treating, *insured]:  # a restart the killer could not finish
+        if name not in fed.procs or fed.procs[name].poll() is not None:
+            fed.procs.pop(name, None)
+            revive(fed, name)
     fed.wait_all_up(seconds=60)
     quiet = settle_quietly(fed, treating)
     time.sleep(5.0)  # the journal writes every 0.25 s; a catch-up follows a heartbeat (2 s)
