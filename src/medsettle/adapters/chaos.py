@@ -187,6 +187,18 @@ class IndexWatch:
     def worst(self) -> tuple[int, int]:
         return max(((c, f) for _, c, f in self.samples), default=(0, 0))
 
+    def longest(self) -> float:
+        """The longest stretch, in seconds, over which every sample showed a gap."""
+        longest, since = 0.0, None
+        for at, count, _ in self.samples:
+            if count and since is None:
+                since = at
+            elif not count and since is not None:
+                longest, since = max(longest, at - since), None
+        if since is not None and self.samples:
+            longest = max(longest, self.samples[-1][0] - since)
+        return round(longest, 1)
+
 
 def audit(fed: Federation, treating: str, insured: Sequence[str],
           reversed_msgids: Sequence[str] = ()) -> dict[str, Any]:
@@ -287,7 +299,8 @@ def run_drill(fed: Federation, visits: Sequence[PlannedVisit], treating: str,
         "seconds": round(played, 1), "kills": dict(killer.kills),
         "settled_by_his": sum(tally.settled.values()), "failed_at_his": dict(tally.reasons),
         "reversals_pending_for_s": round(quiet, 1),
-        "index_gap_worst": watch.worst(), "index_gap_before_reconciliation": before,
+        "index_gap_worst": watch.worst(), "index_gap_longest_s": watch.longest(),
+        "index_gap_before_reconciliation": before,
         "index_gap_after": index_gap(fed, insured),
         "reconciliation_findings": Counter(f.problem for r in reports for f in r.findings),
         "timeline": watch.samples}
