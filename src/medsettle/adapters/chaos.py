@@ -23,11 +23,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
-from sqlalchemy import text
 
 from medsettle.adapters.cli_demo import today_in_china
 from medsettle.adapters.cli_reconcile import run_reconciliation
-from medsettle.adapters.db.engine import make_engine
+from medsettle.adapters.db import drill_queries as q
 from medsettle.adapters.federation import load_keys
 from medsettle.adapters.his.client import HisClient
 from medsettle.adapters.launcher import Federation
@@ -145,23 +144,11 @@ def revive(fed: Federation, name: str, tries: int = 5) -> None:
     raise RuntimeError(f"{name} did not come back after {tries} restarts")
 
 
-def _rows(url: str, sql: str) -> list[dict[str, Any]]:
-    engine = make_engine(url)
-    try:
-        with engine.connect() as conn:
-            return [dict(r) for r in conn.execute(text(sql)).mappings()]
-    finally:
-        engine.dispose()
-
-
 def index_gap(fed: Federation, insured: Sequence[str]) -> tuple[int, int]:
     """(settlement records at the insured nodes the hub's index lacks, their fund in fen)."""
-    indexed = {r["setl_id"] for r in _rows(fed.dbs["hub"], "SELECT setl_id FROM "
-                                                            "settlement_index")}
-    missing = [r for region in insured for r in _rows(
-        fed.dbs[region], "SELECT setl_id, fund_pay_sumamt FROM settlements WHERE "
-                         "role = 'insured' AND substr(mdtrtarea_admvs, 1, 2) <> "
-                         "substr(insu_admdvs, 1, 2)") if r["setl_id"] not in indexed]
+    indexed = q.indexed_ids(fed.dbs["hub"])
+    missing = [r for region in insured for r in q.cross_province_insured(fed.dbs[region])
+               if r["setl_id"] not in indexed]
     return len(missing), sum(abs(r["fund_pay_sumamt"]) for r in missing)
 
 
@@ -205,9 +192,7 @@ def audit(fed: Federation, treating: str, insured: Sequence[str],
     """What every database says after the drill: each problem counted (all must be 0)."""
     visits: dict[str, dict[str, list[dict[str, Any]]]] = defaultdict(lambda: defaultdict(list))
     for region in (treating, *insured):
-        for r in _rows(fed.dbs[region], "SELECT setl_id, role, kind, status, mdtrt_id, "
-                                        "fund_pay_sumamt, acct_pay, insu_admdvs, "
-                                        "mdtrtarea_admvs FROM settlements"):
+        for r in q.settlement_sides(fed.dbs[region]):
             if r["insu_admdvs"][:2] != r["mdtrtarea_admvs"][:2]:
                 visits[r["mdtrt_id"]][r["role"]].append(r)
     problems: Counter[str] = Counter(dict.fromkeys(PROBLEMS, 0))
@@ -227,13 +212,11 @@ def audit(fed: Federation, treating: str, insured: Sequence[str],
             problems["visits half reversed"] += 1
         outcomes["settled once" if active else "reversed"] += 1
     for region in (treating, *insured):
-        pending = [r for r in _rows(fed.dbs[region], "SELECT response FROM message_log")
+        pending = [r for r in q.message_responses(fed.dbs[region])
                    if '"pending": true' in json.dumps(r["response"])]
         problems["msgids pending"] += len(pending)
-        problems["reversals pending"] += len(_rows(
-            fed.dbs[region], "SELECT mdtrt_id FROM visits WHERE reversal_pending IS NOT NULL"))
-        book = _rows(fed.dbs[region], "SELECT sum(amount) AS total FROM ledger_postings")
-        problems["ledgers not balanced"] += int((book[0]["total"] or 0) != 0)
+        problems["reversals pending"] += q.pending_reversals(fed.dbs[region])
+        problems["ledgers not balanced"] += int(q.ledger_total(fed.dbs[region]) != 0)
     gap_count, gap_fen = index_gap(fed, insured)
     problems["settlements missing at the hub"] += gap_count
     board = {n["region"]: n["status"] for n in fed.status()["nodes"]}
@@ -250,8 +233,7 @@ def settle_quietly(fed: Federation, treating: str, seconds: float = 60.0) -> flo
     seconds it took."""
     started = time.monotonic()
     while time.monotonic() - started < seconds:
-        if not _rows(fed.dbs[treating], "SELECT mdtrt_id FROM visits "
-                                        "WHERE reversal_pending IS NOT NULL"):
+        if not q.pending_reversals(fed.dbs[treating]):
             break
         time.sleep(0.5)
     return time.monotonic() - started
