@@ -47,7 +47,7 @@ def federation(workdir: Path, persons: int) -> tuple[Federation, dict]:  # type:
 
 
 def planned(seeds: dict, visits: int) -> list:  # type: ignore[type-arg]
-    plan = plan_day(seeds, day=today_in_china(), visits=visits * 4, seed=3)
+    plan = plan_day(seeds, day=today_in_china(), visits=visits * 12, seed=3)
     return [v for v in plan if v.treating_province == TREATING and v.expect == "settle"][:visits]
 
 
@@ -56,6 +56,8 @@ def main() -> None:
     parser.add_argument("--visits", type=int, default=10_000)
     parser.add_argument("--every", type=float, default=5.0)
     parser.add_argument("--concurrency", type=int, default=8)
+    parser.add_argument("--minutes", type=float, default=None,
+                        help="start no new visit after this long (the machine is shared)")
     parser.add_argument("--baseline", type=int, default=300,
                         help="visits of the no-kill baseline run (0: none)")
     args = parser.parse_args()
@@ -67,14 +69,15 @@ def main() -> None:
             plan = planned(seeds, args.visits + args.baseline)
             if args.baseline:
                 started = time.monotonic()
-                Player(fed.urls).play(plan[args.visits:], args.concurrency)
-                out["baseline_visits_per_s"] = round(args.baseline /
-                                                     (time.monotonic() - started), 1)
+                tally = Player(fed.urls).play(plan[args.visits:], args.concurrency)
+                out["baseline_settled"] = sum(tally.settled.values())
+                out["baseline_visits_per_s"] = round(sum(tally.settled.values()) /
+                                                     (time.monotonic() - started), 2)
             result = run_drill(fed, plan[:args.visits], TREATING, INSURED, every=args.every,
-                               concurrency=args.concurrency)
+                               concurrency=args.concurrency, minutes=args.minutes)
         finally:
             fed.close()
-    result["visits_per_s"] = round(len(plan[:args.visits]) / result["seconds"], 1)
+    result["visits_per_s"] = round(result["settled_by_his"] / result["seconds"], 2)
     timeline = result.pop("timeline")
     out |= result
     out["index_gap_timeline_every_10th"] = timeline[::10]

@@ -143,7 +143,7 @@ def test_an_institution_loaded_with_a_bad_profile_is_refused_until_corrected(
     his = node.his(BAD_PROFILE_H)
     with pytest.raises(HisError) as refused:
         his.sign_in()
-    assert "institutions.dialect: unknown profile 'kansai'" in str(refused.value)
+    assert "：institutions.dialect [invalid_input] (unknown profile 'kansai'" in str(refused.value)
 
 
 def test_local_envelope_keys_are_accepted_by_every_profile(node: Province,

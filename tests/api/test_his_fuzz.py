@@ -30,10 +30,11 @@ from tests.api.test_his_bad_input import BASE, WITH_INSUPLC, Ctx, ctx  # noqa: F
 CASES = int(os.environ.get("MEDSETTLE_FUZZ_CASES", "300"))
 #: Refusal codes about the caller's input: their message must start with the field's path.
 INPUT_CODES = {"invalid_input", "invalid_code", "invalid_amount"}
-REFUSAL = re.compile(r"\[([a-z_]+)\] (.+)", re.DOTALL)
-#: A refusal about the input starts with the path of the field: a top-level name, then the rest of
-#: the path (which may hold any key the caller sent) or the message.
-FIELD = re.compile(r"[A-Za-z_]\w*[.\[:]")
+#: err_msg: the Chinese lead (naming the field), the code, then the English in parentheses.
+REFUSAL = re.compile(r"(.+?) \[([a-z_]+)\](?: \((.+)\))?", re.DOTALL)
+#: A refusal about the input names the field after the lead's colon: a top-level name, then the
+#: rest of the path (which may hold any key the caller sent).
+FIELD = re.compile(r"[^：]*：[A-Za-z_]\w*")
 TALLY: Counter[str] = Counter()
 
 TRICKY = ["", " ", "0", "-1", "-0.00", "1e400", "NaN", "Infinity", "0.001", "99999999999.99",
@@ -106,13 +107,13 @@ def check_answer(status: int, text: str) -> str:
         return "ok"
     err_msg = answer["err_msg"]
     refusal = REFUSAL.fullmatch(err_msg)
-    assert refusal, f"not `[code] message`: {err_msg!r}"
-    code, message = refusal.groups()
+    assert refusal, f"not `lead [code] (message)`: {err_msg!r}"
+    lead, code, _ = refusal.groups()
     assert code != "internal", err_msg
     assert len(err_msg) <= 200, err_msg
     assert answer.get("output") is None, text[:300]
     if code in INPUT_CODES:
-        assert FIELD.match(message), f"the refusal does not name the field: {err_msg!r}"
+        assert FIELD.match(lead), f"the refusal does not name the field: {err_msg!r}"
     return code
 
 

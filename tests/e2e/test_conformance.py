@@ -97,8 +97,8 @@ class BrokenPlatform:
             answer["infcode"] = str(answer["infcode"])
         if b'"infno": "2207"' in raw and "setlinfo" in output:
             output["setlinfo"]["hifp_pay"] = round(output["setlinfo"]["hifp_pay"] + 0.01, 2)
-        if b'"infno": "2601"' in raw and "reversed" in output:
-            output["reversed"] = False
+        if b'"infno": "2601"' in raw and "memo" in output:
+            output["memo"] = "无需冲正：原交易未生效或已撤销 (nothing to reverse)"
         return answer
 
     def app(self) -> Starlette:

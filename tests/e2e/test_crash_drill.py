@@ -5,12 +5,15 @@ and visit is audited. bench/bench_crash.py is the long run."""
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Iterator
 
 import pytest
+from sqlalchemy import text
 
-from medsettle.adapters.chaos import run_drill
+from medsettle.adapters.chaos import index_gap, run_drill
 from medsettle.adapters.cli_demo import rows_of, today_in_china
+from medsettle.adapters.db.engine import make_engine
 from medsettle.adapters.files import load_policy_book
 from medsettle.adapters.launcher import Federation
 from medsettle.sim.population import generate_province
@@ -47,3 +50,34 @@ def test_kill_9_anywhere_loses_and_duplicates_nothing_once_reconciled(fed: Feder
     assert result["problems"] == {k: 0 for k in result["problems"]}, result
     assert result["index_gap_after"] == (0, 0)
     assert result["visits"] >= len(planned) // 2
+
+
+def test_an_index_row_the_hub_lost_in_a_crash_comes_back_without_reconciliation(
+        fed: Federation) -> None:
+    """The hub is killed holding index rows in memory (here: one deleted from its database);
+    the insured node sends its recent rows again once the hub answers (adapters/index_catchup)."""
+    engine = make_engine(fed.dbs["510000"])
+    with engine.connect() as conn:
+        setl_id = conn.execute(text(
+            "SELECT setl_id FROM settlements WHERE role = 'insured' AND "
+            "substr(insu_admdvs, 1, 2) <> substr(mdtrtarea_admvs, 1, 2) "
+            "ORDER BY setl_time DESC LIMIT 1")).scalar_one()
+    engine.dispose()
+    fed.kill("hub")
+    hub = make_engine(fed.dbs["hub"])
+    with hub.begin() as conn:
+        conn.execute(text("DELETE FROM settlement_index WHERE setl_id = :s"), {"s": setl_id})
+    time.sleep(3.0)  # down for longer than a heartbeat: the insured node notices
+    fed.restart("hub")
+    try:
+        deadline = time.monotonic() + 30
+        found = None
+        while time.monotonic() < deadline and found is None:
+            with hub.connect() as conn:
+                found = conn.execute(text("SELECT setl_id FROM settlement_index WHERE "
+                                          "setl_id = :s"), {"s": setl_id}).scalar()
+            time.sleep(0.3)
+    finally:
+        hub.dispose()
+    assert found == setl_id
+    assert index_gap(fed, INSURED) == (0, 0)

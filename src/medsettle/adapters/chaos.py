@@ -23,11 +23,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
-from sqlalchemy import text
 
 from medsettle.adapters.cli_demo import today_in_china
 from medsettle.adapters.cli_reconcile import run_reconciliation
-from medsettle.adapters.db.engine import make_engine
+from medsettle.adapters.db import drill_queries as q
 from medsettle.adapters.federation import load_keys
 from medsettle.adapters.his.client import HisClient
 from medsettle.adapters.launcher import Federation
@@ -35,6 +34,9 @@ from medsettle.adapters.player import Player
 from medsettle.sim.traffic import PlannedVisit
 
 logger = logging.getLogger(__name__)
+PROBLEMS = ("fen differ between the treating and insured ledgers", "visits settled more than once",
+            "visits half reversed", "msgids pending", "reversals pending", "ledgers not balanced",
+            "settlements missing at the hub", "nodes not up on the status board")
 TRANSIENT = ("[peer_unavailable]", "[peer_timed_out]", "[peer_unreachable]", "[peer_bad_answer]")
 
 
@@ -125,26 +127,28 @@ class Killer:
             self.kills[victim] += 1
             self.last_kill = time.monotonic()
             time.sleep(self.outage * rng.uniform(0.5, 1.5))
-            self.fed.restart(victim)
+            revive(self.fed, victim)
 
 
-def _rows(url: str, sql: str) -> list[dict[str, Any]]:
-    engine = make_engine(url)
-    try:
-        with engine.connect() as conn:
-            return [dict(r) for r in conn.execute(text(sql)).mappings()]
-    finally:
-        engine.dispose()
+def revive(fed: Federation, name: str, tries: int = 5) -> None:
+    """Start a killed node again, trying again if it does not come up (a loaded machine)."""
+    for _ in range(tries):
+        try:
+            fed.restart(name)
+            return
+        except (TimeoutError, RuntimeError):
+            logger.warning("restart failed; trying again", extra={"node": name})
+            proc = fed.procs.get(name)
+            if proc is not None:
+                fed.kill(name)
+    raise RuntimeError(f"{name} did not come back after {tries} restarts")
 
 
 def index_gap(fed: Federation, insured: Sequence[str]) -> tuple[int, int]:
     """(settlement records at the insured nodes the hub's index lacks, their fund in fen)."""
-    indexed = {r["setl_id"] for r in _rows(fed.dbs["hub"], "SELECT setl_id FROM "
-                                                            "settlement_index")}
-    missing = [r for region in insured for r in _rows(
-        fed.dbs[region], "SELECT setl_id, fund_pay_sumamt FROM settlements WHERE "
-                         "role = 'insured' AND substr(mdtrtarea_admvs, 1, 2) <> "
-                         "substr(insu_admdvs, 1, 2)") if r["setl_id"] not in indexed]
+    indexed = q.indexed_ids(fed.dbs["hub"])
+    missing = [r for region in insured for r in q.cross_province_insured(fed.dbs[region])
+               if r["setl_id"] not in indexed]
     return len(missing), sum(abs(r["fund_pay_sumamt"]) for r in missing)
 
 
@@ -170,18 +174,28 @@ class IndexWatch:
     def worst(self) -> tuple[int, int]:
         return max(((c, f) for _, c, f in self.samples), default=(0, 0))
 
+    def longest(self) -> float:
+        """The longest stretch, in seconds, over which every sample showed a gap."""
+        longest, since = 0.0, None
+        for at, count, _ in self.samples:
+            if count and since is None:
+                since = at
+            elif not count and since is not None:
+                longest, since = max(longest, at - since), None
+        if since is not None and self.samples:
+            longest = max(longest, self.samples[-1][0] - since)
+        return round(longest, 1)
+
 
 def audit(fed: Federation, treating: str, insured: Sequence[str],
           reversed_msgids: Sequence[str] = ()) -> dict[str, Any]:
     """What every database says after the drill: each problem counted (all must be 0)."""
     visits: dict[str, dict[str, list[dict[str, Any]]]] = defaultdict(lambda: defaultdict(list))
     for region in (treating, *insured):
-        for r in _rows(fed.dbs[region], "SELECT setl_id, role, kind, status, mdtrt_id, "
-                                        "fund_pay_sumamt, acct_pay, insu_admdvs, "
-                                        "mdtrtarea_admvs FROM settlements"):
+        for r in q.settlement_sides(fed.dbs[region]):
             if r["insu_admdvs"][:2] != r["mdtrtarea_admvs"][:2]:
                 visits[r["mdtrt_id"]][r["role"]].append(r)
-    problems: Counter[str] = Counter()
+    problems: Counter[str] = Counter(dict.fromkeys(PROBLEMS, 0))
     outcomes: Counter[str] = Counter()
     for sides in visits.values():
         nets = {role: sum(r["fund_pay_sumamt"] + r["acct_pay"] for r in rows)
@@ -198,13 +212,11 @@ def audit(fed: Federation, treating: str, insured: Sequence[str],
             problems["visits half reversed"] += 1
         outcomes["settled once" if active else "reversed"] += 1
     for region in (treating, *insured):
-        pending = [r for r in _rows(fed.dbs[region], "SELECT response FROM message_log")
+        pending = [r for r in q.message_responses(fed.dbs[region])
                    if '"pending": true' in json.dumps(r["response"])]
         problems["msgids pending"] += len(pending)
-        problems["reversals pending"] += len(_rows(
-            fed.dbs[region], "SELECT mdtrt_id FROM visits WHERE reversal_pending IS NOT NULL"))
-        book = _rows(fed.dbs[region], "SELECT sum(amount) AS total FROM ledger_postings")
-        problems["ledgers not balanced"] += int((book[0]["total"] or 0) != 0)
+        problems["reversals pending"] += q.pending_reversals(fed.dbs[region])
+        problems["ledgers not balanced"] += int(q.ledger_total(fed.dbs[region]) != 0)
     gap_count, gap_fen = index_gap(fed, insured)
     problems["settlements missing at the hub"] += gap_count
     board = {n["region"]: n["status"] for n in fed.status()["nodes"]}
@@ -221,8 +233,7 @@ def settle_quietly(fed: Federation, treating: str, seconds: float = 60.0) -> flo
     seconds it took."""
     started = time.monotonic()
     while time.monotonic() - started < seconds:
-        if not _rows(fed.dbs[treating], "SELECT mdtrt_id FROM visits "
-                                        "WHERE reversal_pending IS NOT NULL"):
+        if not q.pending_reversals(fed.dbs[treating]):
             break
         time.sleep(0.5)
     return time.monotonic() - started
@@ -230,23 +241,35 @@ def settle_quietly(fed: Federation, treating: str, seconds: float = 60.0) -> flo
 
 def run_drill(fed: Federation, visits: Sequence[PlannedVisit], treating: str,
               insured: Sequence[str], *, every: float, concurrency: int = 8,
-              give_up: float = 20.0, seed: int = 1) -> dict[str, Any]:
-    """Play `visits` while the killer works; then reconcile and audit. The figures."""
+              give_up: float = 20.0, seed: int = 1,
+              minutes: float | None = None) -> dict[str, Any]:
+    """Play `visits` while the killer works (no new visit starts after `minutes`); then
+    reconcile and audit. The figures."""
     player = ChaosPlayer(fed.urls, give_up)
     killer = Killer(fed, ["hub", treating, *insured], every, seed=seed)
     watch = IndexWatch(fed, insured)
     threads = [threading.Thread(target=killer.run, daemon=True),
                threading.Thread(target=watch.run, daemon=True)]
     started = time.monotonic()
+    if minutes is not None:
+        threads.append(threading.Timer(minutes * 60, player.halted.set))
     for thread in threads:
         thread.start()
-    tally = player.play(visits, concurrency)
-    killer.stop.set()
+    try:
+        tally = player.play(visits, concurrency)
+    finally:  # also on Ctrl-C: no node is killed or restarted after this
+        killer.stop.set()
+    if minutes is not None:
+        threads.pop().cancel()  # type: ignore[attr-defined]
     threads[0].join()
     played = time.monotonic() - started
+    for name in ["hub", treating, *insured]:  # a restart the killer could not finish
+        if name not in fed.procs or fed.procs[name].poll() is not None:
+            fed.procs.pop(name, None)
+            revive(fed, name)
     fed.wait_all_up(seconds=60)
     quiet = settle_quietly(fed, treating)
-    time.sleep(2.0)  # the hub's journal writes its queue every second
+    time.sleep(5.0)  # the journal writes every 0.25 s; a catch-up follows a heartbeat (2 s)
     watch.stop.set()
     threads[1].join()
     before = index_gap(fed, insured)
@@ -254,10 +277,12 @@ def run_drill(fed: Federation, visits: Sequence[PlannedVisit], treating: str,
     fed.flush_hub_journal()
     result = audit(fed, treating, insured, player.reversed)
     result |= {
-        "planned": len(visits), "seconds": round(played, 1), "kills": dict(killer.kills),
+        "planned": len(visits), "played": sum(tally.visits.values()),
+        "seconds": round(played, 1), "kills": dict(killer.kills),
         "settled_by_his": sum(tally.settled.values()), "failed_at_his": dict(tally.reasons),
         "reversals_pending_for_s": round(quiet, 1),
-        "index_gap_worst": watch.worst(), "index_gap_before_reconciliation": before,
+        "index_gap_worst": watch.worst(), "index_gap_longest_s": watch.longest(),
+        "index_gap_before_reconciliation": before,
         "index_gap_after": index_gap(fed, insured),
         "reconciliation_findings": Counter(f.problem for r in reports for f in r.findings),
         "timeline": watch.samples}

@@ -16,6 +16,7 @@ from medsettle.adapters.db.store import Store
 from medsettle.adapters.federation import Verifier
 from medsettle.adapters.files import load_policy_book
 from medsettle.adapters.his.gateway import HisGateway
+from medsettle.adapters.index_catchup import send_index_catch_up
 from medsettle.adapters.insured_port import InsuredRouter, certno_hash
 from medsettle.adapters.observability import Metrics
 from medsettle.adapters.peers import HubClient
@@ -103,6 +104,7 @@ class ProvinceNode:
         empty or unchanged), and retries of pending reversals, until stopped."""
         joined, anchor_due = False, self.clock()
         anchored: Head | None = None
+        hub_lost = False  # the hub stopped answering: once it answers, catch its index up
         while not self._stop.wait(0 if not joined else self.config.heartbeat_seconds):
             self.refresh_policies()
             try:
@@ -111,12 +113,17 @@ class ProvinceNode:
                     joined = True
                 elif self.hub is not None:
                     self.hub.ask("/fed/v1/heartbeat", {})  # NotFound: the hub forgot us
+                    if hub_lost:
+                        sent = send_index_catch_up(self.store, self.hub, self.clock())
+                        logger.info("index caught up at the hub", extra={"rows": sent})
+                        hub_lost = False
                     if self.clock() >= anchor_due:
                         anchored = send_anchor(self.store, self.hub.post, anchored, self.clock())
                         anchor_due = self.clock() + timedelta(seconds=self.config.anchor_seconds)
                 retry_pending_reversals(self.treating, self.clock())
             except (MedSettleError, OSError) as exc:
                 logger.warning("hub unreachable or refusing", extra={"why": str(exc)})
+                hub_lost = True
                 self._stop.wait(1.0)
                 joined = joined and not isinstance(exc, NotFound)
             except Exception:  # a bug must not stop heartbeats and reversals for good

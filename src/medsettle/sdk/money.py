@@ -292,10 +292,16 @@ class ReversalData(Message):
 
 
 class ReversalAnswer(Answer):
-    """2601 output: `reversed` is false when there was nothing (more) to undo."""
+    """2601 output: the message undone and a Chinese `memo` (已冲正 when it was undone, 无需冲正
+    when there was nothing (more) to undo)."""
 
     omsgid: str = ""
-    reversed: bool | None = None
+    memo: str = ""
+
+    @property
+    def reversed(self) -> bool:
+        """Whether this 2601 undid the message (its memo says 已冲正)."""
+        return self.memo.startswith("已冲正")
 
 
 class ReversalRequest(Request[ReversalAnswer]):
