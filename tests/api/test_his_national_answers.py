@@ -141,6 +141,16 @@ def filing_and_reconciliation(his: HisClient, chen: Patient, visit: VisitFlow, s
                                            "refd_setl_flag": "0"}]}})
 
 
+def files_and_catalogues(his: RecordingHis) -> None:
+    """9101, the catalogue downloads, and 9102 (which answers the file itself, not an
+    envelope: it is counted as answered when the file comes back)."""
+    uploaded = his.upload("note.txt", "对账说明".encode())
+    assert his.download(uploaded["file_qury_no"], "note.txt") == "对账说明".encode()
+    his.answers.setdefault("9102", []).append({"infcode": 0})
+    for infno in ("1301", "1302", "1305", "1306"):
+        his.call(infno, {"data": {"ver": "0"}})
+
+
 def audit_input(chen: Patient, visit_id: str, orders: list[dict[str, Any]]) -> dict[str, Any]:
     """A national 3101/3103 input: one patient, the current visit and its unbilled orders."""
     return {"data": {"syscode": "HIS01", "task_id": "T0001", "trig_scen": "1", "rule_ids": [],
@@ -179,6 +189,7 @@ def run(province: Province) -> Run:
     queries(his, chen, visit, result.setl_id)
     audits(his, chen, result)
     filing_and_reconciliation(his, chen, visit, result.setl_id)  # before a stay is open: 2502 waits for discharge
+    files_and_catalogues(his)
     inpatient(his, chen, result)
     cancels_and_reversal(his, chen, visit, result)
     other = RecordingHis(province, OTHER_H)

@@ -207,8 +207,8 @@ def test_3202_reads_the_detail_file_named_by_file_qury_no(node: Province,
     rows.append(detail_row(day["cancel"], refund=True))
     uploaded = his.upload("3202.zip", detail_file(rows))
     out = his.call("3202", by_file(uploaded["file_qury_no"]))
-    assert out["stmt_rslt"] == "0", out["mismatches"]
-    assert (out["detail_cnt"], out["matched_cnt"], out["mismatch_cnt"]) == (5, 5, 0)
+    assert out["stmt_rslt"] == "0", out["detail"]
+    assert "机构 5 笔，中心 5 笔，一致 5 笔，不符 0 笔" in out["stmt_rslt_dscr"] and out["detail"] == []
     assert out["file_qury_no"] == uploaded["file_qury_no"]
     assert result_lines(his, out) == []
 
@@ -222,7 +222,7 @@ def test_3202_answers_a_result_file_of_the_mismatches(node: Province,
             detail_row(day["cancel"], refund=True)]
     uploaded = his.upload("3202.zip", detail_file(rows, header=False))
     out = his.call("3202", by_file(uploaded["file_qury_no"]))
-    assert out["stmt_rslt"] == "1" and out["mismatch_cnt"] == 1
+    assert out["stmt_rslt"] == "1" and len(out["detail"]) == 1
     (line,) = result_lines(his, out)
     assert line[0] == second["setl_id"] and line[3] == "999.99" and line[7] == "1"
     assert line[8] and "medfee_sumamt" in line[9]  # the settlement's msgid, and why

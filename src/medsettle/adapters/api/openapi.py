@@ -97,7 +97,9 @@ def build(app: FastAPI, schemas: Schemas) -> dict[str, Any]:
                 operation["requestBody"] = {"required": True, "content": content}
             if answer is not None:
                 models[answer] = "serialization"
-                responses["200"]["content"] = _json(_ref(answer))
+                others = {kind: body for kind, body in
+                          responses["200"].get("content", {}).items() if kind != "application/json"}
+                responses["200"]["content"] = _json(_ref(answer)) | others  # e.g. 9102's file
     for model, mode in models.items():
         schema = model.model_json_schema(ref_template=REF, mode=mode)
         components.update(schema.pop("$defs", {}))
