@@ -155,10 +155,11 @@ class Checker:
                     by_visit[r.visit_id].append(r)
         problems = []
         for log in logs:
-            if not log.register_msgid:
+            opened = sorted({m for infno, m in log.msgids if infno in ("2201", "2401")})
+            if not opened:
                 continue
             with self.stores[log.planned.treating_province].tx() as tx:
-                visits = tx.treated_visits(msgid=log.register_msgid)
+                visits = [v for m in opened for v in tx.treated_visits(msgid=m)]
             in_force = [r for v in visits for r in by_visit.get(v.visit_id, [])]
             want = 2 if log.state == "settled" else 0
             if len(in_force) != want or (want and {r.settlement_id for r in in_force}

@@ -45,6 +45,7 @@ class SimHis(HisClient):
         self.net = net
         self.clock = clock
         self.serial = 0
+        self.sent: dict[str, dict[str, Any]] = {}
 
     def local_now(self) -> Any:
         """The HIS's wall clock: Beijing time, naive."""
@@ -57,9 +58,15 @@ class SimHis(HisClient):
 
     def envelope(self, infno: str, input: dict[str, Any], *, insuplc: str = "",
                  msgid: str | None = None) -> dict[str, Any]:
-        """The base envelope, stamped with the simulated time."""
+        """The base envelope, stamped with the simulated time; a message sent again is the
+        same envelope (a HIS resends what it sent, not a new body under the old msgid)."""
+        if msgid is not None and msgid in self.sent:
+            return self.sent[msgid]
         env = super().envelope(infno, input, insuplc=insuplc, msgid=msgid)
         env["inf_time"] = f"{self.local_now():%Y-%m-%d %H:%M:%S}"
+        self.sent[env["msgid"]] = env
+        if len(self.sent) > 256:
+            del self.sent[next(iter(self.sent))]
         return env
 
     def send(self, envelope: dict[str, Any]) -> dict[str, Any]:
@@ -79,8 +86,7 @@ class VisitLog:
 
     planned: PlannedVisit
     state: str = "planned"  # settled | cancelled | reversed | refused | abandoned
-    register_msgid: str = ""
-    settle_msgid: str = ""
+    msgids: list[tuple[str, str]] = field(default_factory=list)  # (infno, msgid) as sent
     setl_id: str = ""
     notes: list[str] = field(default_factory=list)
 
@@ -97,6 +103,10 @@ class Habits:
     retries: int = 2          # resends with the same msgid before reversing
     wait: float = 5.0         # seconds between a HIS's moves
     cancel_share: float = 0.1  # settled visits cancelled (2208/2305) a little later
+    #: A cancel refused because a node did not answer is sent again as it was ("same"); "new"
+    #: sends a new message, which can leave the settlement cancelled at the insured place only
+    #: (docs/simulation.md, "What the simulator found").
+    cancel_when_busy: str = "same"
 
 
 def total_yuan(visit: PlannedVisit) -> str:
@@ -119,21 +129,33 @@ class VisitPlay:
         return self.rng.uniform(0.5, 2.0) * self.habits.wait
 
     def send(self, infno: str, act: Callable[[str], Any], *, reversible: bool,
-             keep_trying: bool = False, msgid: str = "") -> Steps:
-        """Send one message, retrying the same msgid; "ok" with the output, "refused" with the
-        error, or "unanswered" (reversed first, when the message changes state)."""
-        msgid = msgid or self.his.msgid()
+             keep_trying: bool = False, when_busy: str = "new") -> Steps:
+        """Send one message; "ok" with the output, "refused" with the error, or "unanswered"
+        (reversed first, when the message changes state). A message without an answer is sent
+        again as it was (same msgid, same body). One refused because another node did not
+        answer (nothing was kept of it) is sent again as a new message (`when_busy` "new"),
+        as it was ("same"), or given up ("stop")."""
+        msgid = self.his.msgid()
         attempts = 10_000 if keep_trying else 1 + self.habits.retries
+        last: Any = None
         for attempt in range(attempts):
             if attempt:
                 yield min(300.0, self.wait() * attempt)
+            self.log.msgids.append((infno, msgid))
             try:
                 return "ok", act(msgid)
             except HisError as exc:
                 self.log.notes.append(f"{infno} refused: {str(exc)[:80]}")
-                return "refused", exc
+                if "[peer_unavailable]" not in str(exc) or when_busy == "stop":
+                    return "refused", exc
+                last = exc  # another node did not answer: nothing was kept; try again
+                if when_busy == "new":
+                    msgid = self.his.msgid()
             except PeerUnavailable:
                 self.log.notes.append(f"{infno} {msgid} unanswered")
+                last = None
+        if last is not None:  # the last answer was a refusal: nothing to reverse
+            return "refused", last
         if reversible:
             yield from self.reverse(msgid, infno)
         return "unanswered", msgid
@@ -185,15 +207,13 @@ class VisitPlay:
         inpatient = v.med_type == "21"
         begins = self.his.local_now()
         lines = [(line.code, line.pric, line.cnt) for line in v.lines]
-        log.register_msgid = self.his.msgid()
         if inpatient:
             opened = yield from self.send("2401", lambda m: flow.admit(
-                begntime=begins, emergency=v.emergency, msgid=m),
-                reversible=True, msgid=log.register_msgid)
+                begntime=begins, emergency=v.emergency, msgid=m), reversible=True)
         else:
             opened = yield from self.send("2201", lambda m: flow.register(
                 med_type=v.med_type, disease=v.disease if v.med_type.startswith("14") else "",
-                begntime=begins, msgid=m), reversible=True, msgid=log.register_msgid)
+                begntime=begins, msgid=m), reversible=True)
         if not (yield from self._went_on(opened)):
             return
         yield self.wait()
@@ -204,7 +224,8 @@ class VisitPlay:
         yield self.wait()
         if inpatient:
             left = yield from self.send("2402", lambda m: flow.discharge(
-                self.his.local_now(), msgid=m), reversible=False, keep_trying=True)
+                self.his.local_now(), msgid=m), reversible=False, keep_trying=True,
+                when_busy="same")
             if not (yield from self._went_on(left)):
                 return
             yield self.wait()
@@ -222,11 +243,10 @@ class VisitPlay:
     def settle(self, inpatient: bool) -> Steps:
         """2207/2304, then sometimes a cancel (2208/2305) a little later."""
         flow, log = self.flow, self.log
-        log.settle_msgid = self.his.msgid()
         amount = total_yuan(self.planned)
         outcome, out = yield from self.send("2304" if inpatient else "2207", lambda m: flow.settle(
             amount, inpatient=inpatient, acct=self.planned.acct_used, msgid=m), reversible=True,
-            msgid=log.settle_msgid)
+            when_busy="stop")
         if outcome == "unanswered":
             log.state = "reversed"
             return
@@ -239,7 +259,8 @@ class VisitPlay:
             return
         yield 20 * self.wait()
         outcome, _ = yield from self.send("2305" if inpatient else "2208", lambda m: flow.cancel(
-            log.setl_id, inpatient=inpatient, msgid=m), reversible=False, keep_trying=True)
+            log.setl_id, inpatient=inpatient, msgid=m), reversible=False, keep_trying=True,
+            when_busy=self.habits.cancel_when_busy)
         if outcome == "ok":
             log.state = "cancelled"
 

@@ -54,7 +54,7 @@ class Faults:
     @classmethod
     def default(cls) -> Faults:
         """Faults often enough that a small world meets each of them many times."""
-        return cls(drop=0.03, lose_reply=0.03, delay=0.04, duplicate=0.04, crash=0.015)
+        return cls(drop=0.02, lose_reply=0.02, delay=0.03, duplicate=0.03, crash=0.01)
 
     @classmethod
     def parse(cls, text: str) -> Faults:
