@@ -203,7 +203,7 @@ class VisitPlay:
 
     def treat(self) -> Steps:
         """Register or admit, upload fees, settle."""
-        v, flow, log = self.planned, self.flow, self.log
+        v, flow = self.planned, self.flow
         inpatient = v.med_type == "21"
         begins = self.his.local_now()
         lines = [(line.code, line.pric, line.cnt) for line in v.lines]

@@ -82,8 +82,9 @@ class SimPeerLink:
              ) -> dict[str, Any]:
         """Run `op` at province `target`; its answer document."""
         sent = wire(doc)
-        return wire(self.net.call(HUB, target, f"{op} {doc.get('msgid')}",
-                                  lambda node: node.federation_op(op, sent)))
+        answer: dict[str, Any] = wire(self.net.call(HUB, target, f"{op} {doc.get('msgid')}",
+                                                    lambda node: node.federation_op(op, sent)))
+        return answer
 
 
 class SimProvince:
@@ -138,7 +139,8 @@ class SimHub:
             _, answer = self.forwarder.forward(read_call(sender, doc))
         except MedSettleError as exc:
             return error_body(exc)
-        return wire(answer)
+        relayed: dict[str, Any] = wire(answer)
+        return relayed
 
     def locate(self, wanted: str) -> dict[str, Any]:
         """What POST /fed/v1/locate answers."""

@@ -18,6 +18,7 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
+from functools import partial
 from typing import Any
 
 from medsettle.adapters.simulation.checks import Checker
@@ -251,12 +252,12 @@ class Simulation:
         for d in range(s.days):
             day = s.world.day + timedelta(days=d)
             night = datetime.combine(day + timedelta(days=1), time(2), CHINA)
-            self.events.at(night, f"reconcile {day}", lambda day=day: self._reconcile(day))
+            self.events.at(night, f"reconcile {day}", partial(self._reconcile, day))
             following = day + timedelta(days=1)
             if following.day == 1:
                 month = YearMonth(day.year, day.month)
                 self.events.at(datetime.combine(following, time(3), CHINA), f"clear {month}",
-                               lambda m=month, last=day: self._clear(m, last))
+                               partial(self._clear, month, day))
 
     # --- the run ---------------------------------------------------------------------------
     def run(self, progress: Callable[[int, int], None] | None = None) -> Result:
@@ -275,7 +276,7 @@ class Simulation:
             self._start(name)
         planned = self._plan()
         for visit in planned:
-            self.events.at(start_time(visit), visit.visit_no, lambda v=visit: self._begin(v))
+            self.events.at(start_time(visit), visit.visit_no, partial(self._begin, visit))
         self._schedule_nights()
         for point in failpoints.POINTS:
             failpoints.arm(point, self._failpoint(point))
