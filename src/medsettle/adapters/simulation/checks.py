@@ -59,7 +59,7 @@ class Checker:
         self.start = start
         self.heads: dict[str, tuple[int, str]] = {node: (0, ledger.GENESIS) for node in engines}
         self.balances: dict[str, Counter[str]] = {node: Counter() for node in engines}
-        self.marks: dict[str, object] = {}
+        self.marks: dict[str, tuple[int, int]] = {}
 
     # --- after every step -------------------------------------------------------------------
     def after_step(self, touched: Iterable[str]) -> list[str]:
@@ -68,25 +68,22 @@ class Checker:
         for node in sorted(touched):
             if node not in self.stores:
                 continue
-            problems += self._ledger(node)
-            if node != HUB and self._moved(node):
+            found, moved = self._ledger(node)
+            problems += found
+            if node != HUB and (moved or found):
                 problems += self._province(node)  # money moved: rows, ledger, accumulators
         return problems
 
-    def _moved(self, node: str) -> bool:
-        """Whether the node's ledger or settlement rows changed since the last look."""
-        with self.stores[node].tx() as tx:
-            mark = (self.heads[node], tx.count("settlements"),
-                    tx.count("settlements", status="cancelled"))
-        moved = mark != self.marks.get(node)
-        self.marks[node] = mark
-        return moved
-
-    def _ledger(self, node: str) -> list[str]:
-        """Verify the entries appended since the last look, and keep the running balances."""
+    def _ledger(self, node: str) -> tuple[list[str], bool]:
+        """Verify the entries appended since the last look and keep the running balances; and
+        whether the ledger or the settlement rows changed since then."""
         seq, last = self.heads[node]
         with self.stores[node].tx() as tx:
             rows = tx.rows_after("ledger_entries", "seq", seq, limit=1_000_000)
+            mark = ((0, 0) if node == HUB else
+                    (tx.count("settlements"), tx.count("settlements", status="cancelled")))
+        moved = bool(rows) or mark != self.marks.get(node)
+        self.marks[node] = mark
         problems = []
         for item in stored_chain(rows):
             if item.seq != seq + 1 or item.prev_hash != last:
@@ -101,7 +98,7 @@ class Checker:
                 self.balances[node][posting.account] += posting.amount
             seq, last = item.seq, item.hash
         self.heads[node] = (seq, last)
-        return problems
+        return problems, moved
 
     def _province(self, node: str) -> list[str]:
         with self.stores[node].tx() as tx:
