@@ -65,7 +65,7 @@ class SimHis(HisClient):
         env = super().envelope(infno, input, insuplc=insuplc, msgid=msgid)
         env["inf_time"] = f"{self.local_now():%Y-%m-%d %H:%M:%S}"
         self.sent[env["msgid"]] = env
-        if len(self.sent) > 256:
+        if len(self.sent) > 4096:
             del self.sent[next(iter(self.sent))]
         return env
 

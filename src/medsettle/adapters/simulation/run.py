@@ -246,6 +246,9 @@ class Simulation:
         clearing.run_clearing(hub.store, month, self.clock.now())
         self.cleared.append(str(month))
         self.trace.add(self.clock.now(), f"cleared {month}")
+        net = sum(s.net for s in clearing.all_statements(hub.store, month))
+        if net:
+            self._fail([f"hub: clearing of {month} nets to {net} fen, not 0"], f"clear {month}")
 
     def _schedule_nights(self) -> None:
         s = self.settings

@@ -12,7 +12,6 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import Any
 
 from sqlalchemy import Engine
 
@@ -148,8 +147,3 @@ def build_world(spec: WorldSpec, book: PolicyBook) -> World:
                                  for p, s in seeds.items()}, lambda: start)
     world = _BUILT[spec] = World(spec, seeds, folder)
     return world
-
-
-def person_rows(world: World) -> dict[str, dict[str, Any]]:
-    """Every generated person by psn_no."""
-    return {str(p["psn_no"]): p for seed in world.seeds.values() for p in seed.persons}
