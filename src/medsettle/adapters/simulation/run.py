@@ -185,6 +185,9 @@ class Simulation:
         except StopIteration:
             self.in_flight -= 1
             return
+        except BaseException:  # the visit is over with it (a failure, reported by the loop)
+            self.in_flight -= 1
+            raise
         self.events.after(wait, label, lambda: self._step(play, label))
         self._ensure_tick()
 
@@ -294,8 +297,13 @@ class Simulation:
 
     def _loop(self, progress: Callable[[int, int], None] | None, total: int) -> None:
         every = self.settings.check_every
+        deadline = datetime.combine(self.settings.world.day + timedelta(days=self.settings.days
+                                                                        + 10), time(0), CHINA)
         while self.events:
             event = self.events.pop()
+            if self.clock.now() > deadline:
+                self._fail(["the run did not come to rest ten days after its last day of "
+                            f"traffic (still pending: {event.label})"], event.label)
             try:
                 event.action()
             except NodeCrashed:
