@@ -35,6 +35,7 @@ def simulate_command(
         visits: Annotated[int, typer.Option(help="planned cross-province visits")] = 24,
         days: Annotated[int, typer.Option(help="days of traffic (from 2025-03-31)")] = 2,
         persons: Annotated[int, typer.Option(help="insured persons per province")] = 24,
+        institutions: Annotated[int, typer.Option(help="institutions per province")] = 3,
         faults: Annotated[str, typer.Option(
             help='"default", "none", or e.g. "default,crash=0.05" or "drop=0.1,delay=0.2"; '
                  "names: drop, lose_reply, delay, duplicate, crash, timeout, restart")]
@@ -48,7 +49,8 @@ def simulate_command(
         if visits < 1 or days < 1 or check_every < 1:
             fail("--visits, --days and --check-every must be at least 1", BAD_INPUT)
         settings = Settings(seed=seed, world=WorldSpec(pick_provinces(provinces),
-                                                       persons=persons),
+                                                       persons=persons,
+                                                       institutions=institutions),
                             visits=visits, days=days, faults=Faults.parse(faults),
                             check_every=check_every)
     except MedSettleError as exc:

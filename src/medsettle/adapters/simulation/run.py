@@ -42,7 +42,7 @@ from medsettle.adapters.simulation.network import (
 )
 from medsettle.adapters.simulation.nodes import HUB, SimHub, SimProvince
 from medsettle.adapters.simulation.sides import SimSides
-from medsettle.adapters.simulation.world import World, WorldSpec, build_world
+from medsettle.adapters.simulation.world import World, WorldSpec, build_world, pick_provinces
 from medsettle.core.clearing import YearMonth
 from medsettle.core.errors import MedSettleError
 from medsettle.core.policy import PolicyBook
@@ -66,10 +66,17 @@ class Settings:
     tick: float = 60.0  # seconds between the nodes' background rounds
 
     def replay(self) -> str:
-        """The command that runs this again."""
-        return (f"medsettle simulate --seed {self.seed} --provinces {len(self.world.provinces)} "
-                f"--visits {self.visits} --days {self.days} --persons {self.world.persons} "
-                f"--faults {self.faults.describe()}")
+        """The command that runs this again (and what it cannot say, if anything)."""
+        command = (f"medsettle simulate --seed {self.seed} --provinces "
+                   f"{len(self.world.provinces)} --visits {self.visits} --days {self.days} "
+                   f"--persons {self.world.persons} --institutions {self.world.institutions} "
+                   f"--faults {self.faults.describe()}")
+        if self.world.provinces != pick_provinces(len(self.world.provinces)) or (
+                self.world.population_seed, self.world.day) != (1, WorldSpec.day):
+            command += f" (in code: {self.world})"
+        if self.habits != Habits():
+            command += f" (in code: {self.habits})"
+        return command
 
 
 @dataclass
