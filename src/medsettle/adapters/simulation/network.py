@@ -189,7 +189,7 @@ class Network:
             if self.rng.random() < 0.5:
                 self._crash(dst, f"on receiving {what}")
                 raise PeerUnreachable(f"{dst} dropped the connection")
-            result = self._run(dst, what, work)
+            self._run(dst, what, work)
             self._crash(dst, f"after {what}, before answering")
             raise PeerUnreachable(f"{dst} dropped the connection")
         result = self._run(dst, what, work)
