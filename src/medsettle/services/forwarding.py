@@ -103,7 +103,7 @@ class Forwarder:
     clock: Callable[[], datetime]
     call_timeout: float
     observe: Callable[[str, str, float], None] = lambda op, outcome, seconds: None
-    timer: Callable[[], float] = time.perf_counter  # seconds, for the log's latency (a simulation's clock)
+    timer: Callable[[], float] = time.perf_counter  # the latency clock (a simulation: its own)
 
     def forward(self, call: Call) -> tuple[str, dict[str, Any]]:
         """The outcome (ok, error, timeout, unreachable, bad_answer) and the answer to relay."""
