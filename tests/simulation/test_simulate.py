@@ -79,11 +79,15 @@ def test_two_hundred_seeds_keep_every_invariant_under_faults() -> None:
 @settings(max_examples=12, deadline=None, derandomize=True,
           suppress_health_check=[HealthCheck.too_slow])
 @given(seed=st.integers(0, 10**9), drop=st.sampled_from([0.0, 0.05, 0.15]),
-       crash=st.sampled_from([0.0, 0.02, 0.06]), delay=st.sampled_from([0.0, 0.1]))
-def test_any_mix_of_faults_keeps_every_invariant(seed: int, drop: float, crash: float,
-                                                 delay: float) -> None:
+       crash=st.sampled_from([0.0, 0.02, 0.06]), delay=st.sampled_from([0.0, 0.1]),
+       retries=st.integers(0, 3), cancel_share=st.sampled_from([0.0, 0.5]))
+def test_any_mix_of_faults_and_hospital_habits_keeps_every_invariant(
+        seed: int, drop: float, crash: float, delay: float, retries: int,
+        cancel_share: float) -> None:
     faults = Faults(drop=drop, lose_reply=drop, delay=delay, duplicate=delay, crash=crash)
-    simulate(Settings(seed=seed, world=TINY, visits=4, days=1, faults=faults), BOOK)
+    habits = Habits(retries=retries, cancel_share=cancel_share)
+    simulate(Settings(seed=seed, world=TINY, visits=4, days=1, faults=faults, habits=habits),
+             BOOK)
 
 
 def test_a_cancel_that_forgets_the_accumulators_is_caught_with_its_seed(
