@@ -28,6 +28,7 @@ from medsettle.adapters.cli_nodes import keys_command, serve_app
 from medsettle.adapters.cli_operators import operator_app
 from medsettle.adapters.cli_reconcile import reconcile_command
 from medsettle.adapters.cli_sandbox import sandbox_command
+from medsettle.adapters.cli_simulate import simulate_command
 from medsettle.adapters.cli_supervise import stats_command, supervise_command
 from medsettle.adapters.cli_verify import verify_command
 from medsettle.adapters.files import examples_dir, load_policy_book, read_document
@@ -65,6 +66,7 @@ app.command("keys")(keys_command)
 app.command("demo")(demo_command)
 app.command("sim")(sim_command)
 app.command("reconcile")(reconcile_command)
+app.command("simulate")(simulate_command)
 app.command("clear")(clear_command)
 app.command("verify")(verify_command)
 app.command("supervise")(supervise_command)

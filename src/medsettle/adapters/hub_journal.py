@@ -18,7 +18,7 @@ class Journal:
     insured node's database is the record, and reconciliation (对账) re-indexes from it.
     """
 
-    def __init__(self, store: Store, interval: float = 0.25) -> None:
+    def __init__(self, store: Store, interval: float = 0.25, *, background: bool = True) -> None:
         self.store = store
         self.interval = interval
         self.lock = threading.Lock()
@@ -26,7 +26,8 @@ class Journal:
         self.index: list[dict[str, Any]] = []
         self.stop = threading.Event()
         self.thread = threading.Thread(target=self._run, name="journal", daemon=True)
-        self.thread.start()
+        if background:  # without it the owner calls flush() (a simulation, on its own clock)
+            self.thread.start()
 
     def add(self, message: dict[str, Any], index: list[dict[str, Any]]) -> None:
         """Queue one log line and, for a settlement or its cancel, its index rows."""
@@ -53,5 +54,6 @@ class Journal:
     def close(self) -> None:
         """Stop the writer after a last flush."""
         self.stop.set()
-        self.thread.join(5)
+        if self.thread.is_alive():
+            self.thread.join(5)
         self.flush()

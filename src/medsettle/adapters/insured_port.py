@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import hashlib
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
 from medsettle.adapters.observability import Metrics
-from medsettle.adapters.peers import HubClient
 from medsettle.core.errors import InvalidInput, MedSettleError, NotFound, PeerUnavailable
 from medsettle.core.jsonform import decode, encode
 from medsettle.core.policy import PolicyBook
@@ -23,10 +22,20 @@ def certno_hash(certno: str) -> str:
     return hashlib.sha256(certno.upper().encode()).hexdigest()
 
 
+class HubPort(Protocol):
+    """How a province reaches the hub for its calls to other provinces: adapters.peers.HubClient
+    over signed HTTP, or a simulated network (adapters/simulation)."""
+
+    def call(self, to: str, op: str, msgid: str, payload: Mapping[str, Any]
+             ) -> dict[str, Any]: ...
+
+    def ask(self, path: str, doc: Mapping[str, Any], timeout: float | None = None) -> Any: ...
+
+
 class InsuredRouter:
     """Implements services.treating.InsuredPort for one province node."""
 
-    def __init__(self, region: str, db: Database, book: PolicyBook, hub: HubClient | None,
+    def __init__(self, region: str, db: Database, book: PolicyBook, hub: HubPort | None,
                  metrics: Metrics, clock: Callable[[], datetime],
                  answers_everyone: bool = False) -> None:
         self.region = region

@@ -10,6 +10,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
+from sqlalchemy import Engine
+
 from medsettle.adapters.db.engine import make_engine, migrate
 from medsettle.adapters.db.node_data import insured_id_numbers, load_catalogue
 from medsettle.adapters.db.store import Store
@@ -17,10 +19,11 @@ from medsettle.adapters.federation import Verifier
 from medsettle.adapters.files import load_policy_book
 from medsettle.adapters.his.gateway import HisGateway
 from medsettle.adapters.index_catchup import send_index_catch_up
-from medsettle.adapters.insured_port import InsuredRouter, certno_hash
+from medsettle.adapters.insured_port import HubPort, InsuredRouter, certno_hash
 from medsettle.adapters.observability import Metrics
 from medsettle.adapters.peers import HubClient
 from medsettle.adapters.supervision_files import load_threshold_book
+from medsettle.core.catalogue import Catalogue
 from medsettle.core.errors import MedSettleError, NotFound
 from medsettle.core.policy import PolicyBook
 from medsettle.core.served import ServedBook
@@ -57,21 +60,29 @@ class ProvinceNode:
     """Everything one province node runs: database, policies, catalogue, gateway, hub link."""
 
     def __init__(self, config: ProvinceConfig, book: PolicyBook | None = None,
-                 clock: Callable[[], datetime] = utc_now) -> None:
+                 clock: Callable[[], datetime] = utc_now, *, hub_port: HubPort | None = None,
+                 schema_ready: bool = False, engine: Engine | None = None,
+                 catalogue: Catalogue | None = None) -> None:
+        """`hub_port` replaces the HTTP link to the hub for calls to other provinces (a
+        simulated network); `schema_ready` skips the migration check of a database known to be
+        at the newest schema (a simulation's copies of one migrated template); `engine` is one
+        already open on `config.db_url` and `catalogue` the one its database holds, already
+        read (a simulation restarts nodes over the same files many times)."""
         self.config = config
         self.clock = clock
-        self.store = Store(make_engine(config.db_url))
-        migrate(self.store.engine, "province")
+        self.store = Store(engine or make_engine(config.db_url))
+        if not schema_ready:
+            migrate(self.store.engine, "province")
         self.book = ServedBook(book or load_policy_book())  # approved sets first, then the seed
         refresh_policies(self.book, self.store)
         use_thresholds(load_threshold_book())  # supervision's real-time rules
         self.metrics = Metrics()
         self.hub = (HubClient(config.hub_url, config.region, config.key, config.peer_timeout)
                     if config.hub_url else None)
-        self.router = InsuredRouter(config.region, self.store, self.book, self.hub, self.metrics,
-                                    clock, answers_everyone=config.sandbox)
+        self.router = InsuredRouter(config.region, self.store, self.book, hub_port or self.hub,
+                                    self.metrics, clock, answers_everyone=config.sandbox)
         self.treating = Treating(self.store, config.region, self.router,
-                                 load_catalogue(self.store, config.region))
+                                 catalogue or load_catalogue(self.store, config.region))
         self.gateway = HisGateway(self.treating, self.metrics, clock)
         self._stop = threading.Event()
         self.verifier = Verifier({"hub": config.key})  # the signed requests the hub sends here

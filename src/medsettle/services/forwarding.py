@@ -103,12 +103,13 @@ class Forwarder:
     clock: Callable[[], datetime]
     call_timeout: float
     observe: Callable[[str, str, float], None] = lambda op, outcome, seconds: None
+    timer: Callable[[], float] = time.perf_counter  # the latency clock (a simulation: its own)
 
     def forward(self, call: Call) -> tuple[str, dict[str, Any]]:
         """The outcome (ok, error, timeout, unreachable, bad_answer) and the answer to relay."""
         endpoint = self.routes.endpoint_of(call.target)
         doc = {"from": call.sender, "msgid": call.msgid, "payload": call.payload}
-        started = time.perf_counter()
+        started = self.timer()
         try:
             answer = self.link.send(call.target, endpoint, call.op, doc)
             outcome = "ok" if answer.get("ok") else "error"
@@ -116,7 +117,7 @@ class Forwarder:
             outcome = next((o for k, o in OUTCOMES.items() if isinstance(exc, k)), "unreachable")
             answer = {"ok": False, "error": {"code": "peer_unavailable",
                                              "message": self._why(call.target, outcome, exc)}}
-        seconds = time.perf_counter() - started
+        seconds = self.timer() - started
         self.observe(call.op, outcome, seconds)
         now = self.clock()
         self.journal.add(message_row(msgid=call.msgid, op=call.op, from_region=call.sender,

@@ -221,12 +221,13 @@ class VisitFlow:
         return self.his.call("2301" if inpatient else "2204", {"feedetail": details},
                              insuplc=self.p.insuplc, msgid=msgid)
 
-    def discharge(self, endtime: datetime | None = None) -> Any:
+    def discharge(self, endtime: datetime | None = None, msgid: str | None = None) -> Any:
         """2402 discharge."""
         info = {**self._ids(), "insutype": self.p.insutype, "endtime": _time(endtime),
                 "dise_codg": "J18.9", "dise_name": "肺炎", "dscg_way": "1",
                 "dscg_dept_code": "A03", "dscg_dept_name": "内科"}
-        return self.his.call("2402", {"dscginfo": info, "diseinfo": []}, insuplc=self.p.insuplc)
+        return self.his.call("2402", {"dscginfo": info, "diseinfo": []}, insuplc=self.p.insuplc,
+                             msgid=msgid)
 
     def settle(self, total_yuan: str, *, inpatient: bool = False, pre: bool = False,
                acct: bool = False, msgid: str | None = None, invono: str = "") -> Any:
@@ -244,16 +245,17 @@ class VisitFlow:
                 "psn_cert_type": "01", "psn_name": self.p.name}
         return self.his.call(infno, {"data": data}, insuplc=self.p.insuplc, msgid=msgid)
 
-    def cancel(self, setl_id: str, *, inpatient: bool = False) -> Any:
+    def cancel(self, setl_id: str, *, inpatient: bool = False, msgid: str | None = None) -> Any:
         """2208/2305 cancel a settlement."""
         return self.his.call("2305" if inpatient else "2208",
                              {"data": {"setl_id": setl_id, **self._ids()}},
-                             insuplc=self.p.insuplc)
+                             insuplc=self.p.insuplc, msgid=msgid)
 
-    def reverse(self, omsgid: str, oinfno: str) -> Any:
+    def reverse(self, omsgid: str, oinfno: str, msgid: str | None = None) -> Any:
         """2601 reversal of an earlier message."""
         return self.his.call("2601", {"data": {"psn_no": self.p.psn_no, "omsgid": omsgid,
-                                               "oinfno": oinfno}}, insuplc=self.p.insuplc)
+                                               "oinfno": oinfno}}, insuplc=self.p.insuplc,
+                             msgid=msgid)
 
 
 class PooledHisClient(HisClient):
