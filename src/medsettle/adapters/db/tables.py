@@ -86,6 +86,7 @@ accumulators = Table(
     Column("year", String(8), primary_key=True),  # medical year; "" for the account balance
     Column("path", String(120), primary_key=True),
     Column("value", BigInteger, nullable=False),
+    Column("opening", BigInteger, nullable=False, default=0),  # as loaded; value - Σ deltas
 )
 
 filings = Table(
@@ -266,6 +267,7 @@ def _ledger(metadata: MetaData) -> tuple[Table, Table]:
         Column("postings", JSON, nullable=False),
         Column("prev_hash", String(64), nullable=False),
         Column("hash", String(64), nullable=False),
+        Column("record_hash", String(64)),  # digest of the booked record (core.evidence)
     )
     postings = Table(
         "ledger_postings", metadata,
