@@ -105,7 +105,7 @@ def serve_province(region: Annotated[str, typer.Option(help="province code, e.g.
                                                                 "for another province")] = 3.0,
                    anchor_seconds: Annotated[float, typer.Option(
                        help="how often the ledger's chain head is anchored at the hub")]
-                   = 86400.0,
+                   = 300.0,
                    policies: Annotated[Path | None, typer.Option(
                        help="folder of policy documents <admdvs>/<scheme>/*.yaml "
                             "(default: the shipped sample parameters)")] = None,

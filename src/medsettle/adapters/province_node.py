@@ -43,7 +43,7 @@ class ProvinceConfig:
     public_url: str = ""
     peer_timeout: float = 3.0
     heartbeat_seconds: float = 2.0
-    anchor_seconds: float = 86400.0  # how often the chain head is sent to the hub (daily)
+    anchor_seconds: float = 300.0  # how often the chain head is sent (docs/security.md)
 
 
 def utc_now() -> datetime:

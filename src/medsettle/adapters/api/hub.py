@@ -81,7 +81,7 @@ def create_hub_app(config: HubConfig) -> FastAPI:
     app = FastAPI(title="MedSettle national hub", version="1", lifespan=lifespan)
     app.state.store = store
     verifier = Verifier(config.keys)  # one nonce memory for every signed route of the hub
-    add_anchor_routes(app, store, verifier)
+    add_anchor_routes(app, store, verifier, config.keys)
 
     async def authenticated(request: Request) -> tuple[str, dict[str, Any]]:
         return await signed_body(request, verifier)

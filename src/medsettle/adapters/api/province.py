@@ -21,6 +21,7 @@ from medsettle.adapters.api.common import (
     required,
 )
 from medsettle.adapters.api.fast_lane import FastLane, Route
+from medsettle.adapters.api.province_anchors import add_anchor_exchange
 from medsettle.adapters.api.province_filings import add_filing_routes
 from medsettle.adapters.api.province_money import add_money_routes
 from medsettle.adapters.api.province_supervision import add_supervision_routes
@@ -86,6 +87,7 @@ def create_province_app(node: ProvinceNode, *, background: bool = True) -> FastA
     app.state.hot_routes = routes
     add_filing_routes(app, node)
     add_money_routes(app, node)
+    add_anchor_exchange(app, node)
     add_supervision_routes(app, node)
     add_province_console(node, app)
     add_person_app(node, app)  # the insured person's app: /app and /api/v1/me (after: sessions)
