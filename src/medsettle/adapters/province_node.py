@@ -10,6 +10,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
+from medsettle.adapters.db import crypto
 from medsettle.adapters.db.engine import make_engine, migrate
 from medsettle.adapters.db.node_data import insured_id_numbers, load_catalogue
 from medsettle.adapters.db.store import Store
@@ -58,6 +59,7 @@ class ProvinceNode:
                  clock: Callable[[], datetime] = utc_now) -> None:
         self.config = config
         self.clock = clock
+        crypto.configure_from_environment()  # the key personal data is sealed with (loud if dev)
         self.store = Store(make_engine(config.db_url))
         migrate(self.store.engine, "province")
         self.book = ServedBook(book or load_policy_book())  # approved sets first, then the seed

@@ -24,6 +24,7 @@ from medsettle.adapters.api.fast_lane import FastLane, Route
 from medsettle.adapters.api.province_anchors import add_anchor_exchange
 from medsettle.adapters.api.province_filings import add_filing_routes
 from medsettle.adapters.api.province_money import add_money_routes
+from medsettle.adapters.api.province_persons import add_person_routes
 from medsettle.adapters.api.province_supervision import add_supervision_routes
 from medsettle.adapters.federation import error_body
 from medsettle.adapters.province_node import ProvinceConfig, ProvinceNode
@@ -88,6 +89,7 @@ def create_province_app(node: ProvinceNode, *, background: bool = True) -> FastA
     add_filing_routes(app, node)
     add_money_routes(app, node)
     add_anchor_exchange(app, node)
+    add_person_routes(app, node)
     add_supervision_routes(app, node)
     add_province_console(node, app)
     add_person_app(node, app)  # the insured person's app: /app and /api/v1/me (after: sessions)
