@@ -6,7 +6,8 @@ Revises: p0035
 Every existing person's certno and psn_name, and every visit's person snapshot, is sealed with
 the node's data key (MEDSETTLE_DATA_KEY, adapters/db/crypto.py), and `certno_hmac` is filled
 with the keyed hash ID numbers are now found by. On PostgreSQL the columns become TEXT (a sealed
-value is longer than the number it holds); SQLite does not enforce the old lengths. Run it with
+value is longer than the number it holds); SQLite does not enforce the old lengths, but its
+visits table is rebuilt so the snapshot column is declared TEXT, not JSON. Run it with
 the node's own key in the environment: rows sealed under the dev key must be sealed again.
 """
 
@@ -37,6 +38,9 @@ def upgrade() -> None:
         for table, column, using in (("persons", "certno", ""), ("persons", "psn_name", ""),
                                      ("visits", "person", " USING person::text")):
             conn.execute(sa.text(f"ALTER TABLE {table} ALTER COLUMN {column} TYPE TEXT{using}"))
+    else:  # SQLite keeps the declared type, and a JSON column is read as JSON: rebuild visits
+        with op.batch_alter_table("visits") as batch:
+            batch.alter_column("person", type_=sa.Text(), existing_nullable=False)
     people = conn.execute(sa.text("SELECT psn_no, certno, psn_name FROM persons")).all()
     for psn_no, certno, name in people:
         if str(certno).startswith(PREFIX):
