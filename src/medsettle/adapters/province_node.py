@@ -23,6 +23,7 @@ from medsettle.adapters.peers import HubClient
 from medsettle.adapters.supervision_files import load_threshold_book
 from medsettle.core.errors import MedSettleError, NotFound
 from medsettle.core.policy import PolicyBook
+from medsettle.core.ratelimit import RateLimiter, burst
 from medsettle.core.served import ServedBook
 from medsettle.services.anchors import Head, send_anchor
 from medsettle.services.policy_sets import refresh as refresh_policies
@@ -45,6 +46,8 @@ class ProvinceConfig:
     peer_timeout: float = 3.0
     heartbeat_seconds: float = 2.0
     anchor_seconds: float = 300.0  # how often the chain head is sent (docs/security.md)
+    his_rate: float = 1000.0  # messages a second per institution at the gateway (0: no limit)
+    peer_rate: float = 5000.0  # signed requests a second from the hub (0: no limit)
 
 
 def utc_now() -> datetime:
@@ -72,9 +75,13 @@ class ProvinceNode:
                                     clock)
         self.treating = Treating(self.store, config.region, self.router,
                                  load_catalogue(self.store, config.region))
-        self.gateway = HisGateway(self.treating, self.metrics, clock)
+        self.gateway = HisGateway(self.treating, self.metrics, clock,
+                                  RateLimiter(config.his_rate, burst(config.his_rate),
+                                              "institution"))
         self._stop = threading.Event()
-        self.verifier = Verifier({"hub": config.key})  # the signed requests the hub sends here
+        self.verifier = Verifier(  # the signed requests the hub sends here
+            {"hub": config.key},
+            limiter=RateLimiter(config.peer_rate, burst(config.peer_rate), "node"))
 
     def reload_catalogue(self) -> int:
         """Re-read the catalogue after it changed; returns its size."""

@@ -41,6 +41,7 @@ from medsettle.core.errors import (
     NotFound,
     PeerUnavailable,
 )
+from medsettle.core.ratelimit import RateLimiter
 from medsettle.services import treating as tr
 from medsettle.services.ports import Reply, UnitOfWork
 from medsettle.services.replies import Unrecorded
@@ -53,10 +54,11 @@ class HisGateway:
     """The HIS endpoint of one province node."""
 
     def __init__(self, treating: tr.Treating, metrics: Metrics,
-                 clock: Callable[[], datetime]) -> None:
+                 clock: Callable[[], datetime], limiter: RateLimiter | None = None) -> None:
         self.t = treating
         self.metrics = metrics
         self.clock = clock
+        self.limiter = limiter  # per institution (docs/security.md)
 
     def handle(self, raw: bytes, headers: Mapping[str, str] | None = None) -> dict[str, Any]:
         """Answer one HIS message (its gateway signature headers, if any, are verified)."""
@@ -68,6 +70,8 @@ class HisGateway:
             infno = env.infno
             signing.check(headers or {}, raw, env.fixmedins_code, self._api_key,
                           received.timestamp())
+            if self.limiter is not None:  # before any work: a refused message costs nothing
+                self.limiter.admit(env.fixmedins_code, time.monotonic())
             answer = self._handle(env, received)
         except MedSettleError as exc:
             answer = self._failure(exc, received)
