@@ -62,9 +62,9 @@ class ProvinceNode:
                  clock: Callable[[], datetime] = utc_now) -> None:
         self.config = config
         self.clock = clock
-        crypto.configure_from_environment()  # the key personal data is sealed with (loud if dev)
         self.store = Store(make_engine(config.db_url))
         migrate(self.store.engine, "province")
+        crypto.configure_from_environment()  # the data key (read at import); loud if dev
         self.book = ServedBook(book or load_policy_book())  # approved sets first, then the seed
         refresh_policies(self.book, self.store)
         use_thresholds(load_threshold_book())  # supervision's real-time rules
