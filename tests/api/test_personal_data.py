@@ -131,3 +131,43 @@ def test_an_operator_of_another_province_reads_nothing(province: Province) -> No
     response = TestClient(province.http.app, headers=bearer(token)).get(
         f"/api/v1/persons/{f.CHEN['psn_no']}?unmask=true")
     assert response.status_code == 403 and f.CHEN["certno"] not in response.text
+
+
+def console(province: Province, name: str, role: str) -> TestClient:
+    """A browser signed in to the console as a new operator of `role`."""
+    import re
+    from datetime import UTC, datetime
+
+    from medsettle.services.operators import create_operator
+
+    with province.node.store.tx() as tx:
+        create_operator(tx, name, role, "440000", datetime.now(UTC), "correct horse battery")
+    client = TestClient(province.http.app, follow_redirects=False)
+    token = re.search(r'name="csrf_token" value="([^"]+)"', client.get("/console/login").text)
+    assert token is not None
+    answer = client.post("/console/login", data={"name": name, "password": "correct horse battery",
+                                                 "csrf_token": token.group(1), "next": "/console"})
+    assert answer.status_code == 303, answer.text
+    return client
+
+
+def test_the_console_shows_a_person_masked_and_in_the_clear_only_for_a_case_worker(
+        province: Province) -> None:
+    worker, auditor = console(province, "pd_worker", "province"), console(
+        province, "pd_reader", "auditor")
+    before = len(audit_lines(province, "person.read"))
+    for client in (worker, auditor):
+        page = client.get("/console/persons", params={"q": f.CHEN["certno"]}).text
+        assert mask_id(f.CHEN["certno"]) in page and f.CHEN["certno"] not in page
+        assert mask_name(f.CHEN["psn_name"]) in page and f.CHEN["psn_name"] not in page
+    assert 'id="unmask"' in worker.get("/console/persons", params={"q": f.CHEN["psn_no"]}).text
+    refused = auditor.get("/console/persons", params={"q": f.CHEN["psn_no"], "unmask": "1"})
+    assert 'id="unmask"' not in refused.text and f.CHEN["certno"] not in refused.text
+    assert "unmask" in refused.text  # the reason is shown
+    clear = worker.get("/console/persons", params={"q": f.CHEN["psn_no"], "unmask": "1"}).text
+    assert f.CHEN["certno"] in clear and f.CHEN["psn_name"] in clear
+    lines = audit_lines(province, "person.read")[before:]
+    assert [(actor, target) for actor, target, _ in lines] == [
+        ("pd_worker", f"person:{f.CHEN['psn_no']}")]
+    audit_page = worker.get("/console/audit").text
+    assert "person.read" in audit_page and f.CHEN["certno"] not in audit_page
