@@ -1,6 +1,6 @@
 """Rate limits per institution at the HIS gateway and per node on the node-to-node routes: a
 sender over its limit gets a clear refusal (an envelope whose err_msg says so; 429 with a JSON
-reason), and one sender's burst does not limit another (core/ratelimit.py)."""
+reason), and one sender's burst does not limit another (adapters/ratelimit.py)."""
 
 from __future__ import annotations
 
@@ -17,9 +17,9 @@ from medsettle.adapters.api.province import ProvinceConfig, ProvinceNode, create
 from medsettle.adapters.db.seed import load_rows
 from medsettle.adapters.federation import signed_headers
 from medsettle.adapters.his.client import HisError
+from medsettle.adapters.ratelimit import RateLimiter
 from medsettle.core.errors import InvalidInput, RateLimited
 from medsettle.core.policy import PolicyBook
-from medsettle.core.ratelimit import RateLimiter
 from tests.api.conftest import OTHER_H, REGION, Province, TestClient, his_rows
 from tests.e2e import fixtures as f
 

@@ -26,9 +26,9 @@ from typing import Any
 
 import orjson
 
+from medsettle.adapters.ratelimit import RateLimiter
 from medsettle.core import errors
 from medsettle.core.errors import AuthenticationFailed, MedSettleError, PeerBadAnswer
-from medsettle.core.ratelimit import RateLimiter
 
 logger = logging.getLogger(__name__)
 MAX_SKEW_SECONDS = 300

@@ -20,10 +20,10 @@ from medsettle.adapters.his.gateway import HisGateway
 from medsettle.adapters.insured_port import InsuredRouter, certno_hash
 from medsettle.adapters.observability import Metrics
 from medsettle.adapters.peers import HubClient
+from medsettle.adapters.ratelimit import RateLimiter, burst
 from medsettle.adapters.supervision_files import load_threshold_book
 from medsettle.core.errors import MedSettleError, NotFound
 from medsettle.core.policy import PolicyBook
-from medsettle.core.ratelimit import RateLimiter, burst
 from medsettle.core.served import ServedBook
 from medsettle.services.anchors import Head, send_anchor
 from medsettle.services.policy_sets import refresh as refresh_policies

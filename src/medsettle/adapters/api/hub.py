@@ -35,9 +35,9 @@ from medsettle.adapters.federation import Verifier, error_body
 from medsettle.adapters.hub_journal import Journal
 from medsettle.adapters.hub_link import HubLink
 from medsettle.adapters.observability import Metrics
+from medsettle.adapters.ratelimit import RateLimiter, burst
 from medsettle.adapters.web.hub_pages import add_hub_console
 from medsettle.core.errors import InvalidInput, MedSettleError
-from medsettle.core.ratelimit import RateLimiter, burst
 from medsettle.services import hub as svc
 from medsettle.services.forwarding import Call, Forwarder, admit_call
 from medsettle.services.hub_routing import RoutingTable

@@ -32,6 +32,7 @@ from medsettle.adapters.his.envelope import (
 )
 from medsettle.adapters.his.transactions import TRANSACTIONS, Transaction, national_field
 from medsettle.adapters.observability import Metrics, mask
+from medsettle.adapters.ratelimit import RateLimiter
 from medsettle.core.calendar import business_time
 from medsettle.core.errors import (
     AlreadyAnswered,
@@ -41,7 +42,6 @@ from medsettle.core.errors import (
     NotFound,
     PeerUnavailable,
 )
-from medsettle.core.ratelimit import RateLimiter
 from medsettle.services import treating as tr
 from medsettle.services.ports import Reply, UnitOfWork
 from medsettle.services.replies import Unrecorded

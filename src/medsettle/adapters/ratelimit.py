@@ -2,7 +2,9 @@
 the node-to-node routes, so one sender's burst is refused without slowing anyone else.
 
 Each key may send `rate` messages a second on average and `burst` at once; a refused message
-costs nothing and says how long to wait. Pure: the caller passes the time (monotonic seconds).
+costs nothing and says how long to wait. The caller passes the time (seconds), so it is tested
+without a clock. It counts messages in seconds, not money, so it lives with the adapters that
+use it rather than in the float-free core.
 """
 
 from __future__ import annotations
