@@ -77,7 +77,7 @@ def add_anchor_routes(app: FastAPI, store: Store, verifier: Verifier,
         with store.tx() as tx:
             return svc.hub_heads(tx)
 
-    @app.post("/fed/v1/anchor", summary="A province's chain head (sent daily); the answer carries "
+    @app.post("/fed/v1/anchor", summary="A province's chain head (every few minutes); the answer carries "
                                         "the hub's own heads, which the province keeps")
     async def anchor(request: Request) -> dict[str, Any]:
         node, doc = await signed_body(request, verifier)

@@ -492,7 +492,7 @@ hub_counters = Table(
     Column("value", BigInteger, nullable=False),
 )
 
-anchors = Table(  # chain heads the nodes send every day
+anchors = Table(  # chain heads the nodes send every few minutes (docs/security.md)
     "anchors", hub,
     Column("node", String(6), primary_key=True),
     Column("seq", BigInteger, primary_key=True, autoincrement=False),
