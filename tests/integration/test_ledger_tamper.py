@@ -30,7 +30,13 @@ from medsettle.adapters.db.engine import make_engine, migrate
 from medsettle.adapters.db.store import Store
 from medsettle.core import ledger
 from medsettle.services.anchors import chain_head, store_anchor
-from medsettle.services.verify import read_chain, verify_all, verify_hub_log, verify_node
+from medsettle.services.verify import (
+    read_chain,
+    verify_all,
+    verify_hub_log,
+    verify_node,
+    verify_records,
+)
 from tests.conftest import fresh_database
 from tests.integration.tamper_kit import (
     SETTLEMENTS,
@@ -282,6 +288,7 @@ def test_a_real_federation_keeps_intact_balanced_ledgers_and_log(tmp_path: Path)
                   for region in ("440000", "510000", "310000")}
         for region, chain in chains.items():
             assert verify_node(stores[region], "province", {}) is None, region
+            assert verify_records(stores[region]) is None, region  # records, accumulators
             assert all(sum(p.amount for p in c.entry.postings) == 0 for c in chain)
         refs = {c.entry.ref for chain in chains.values() for c in chain}
         assert set(setl_ids) <= refs
