@@ -4,7 +4,7 @@
     .venv/bin/python bench/tamper_table.py                       # this checkout
     PYTHONPATH=/path/to/older/src .venv/bin/python bench/tamper_table.py   # an older verify
 
-The kinds and the scene come from tests/integration/test_ledger_tamper.py. An older checkout
+The kinds and the scene come from tests/integration/tamper_kinds.py. An older checkout
 has no `verify_all`; its `verify` command checked the chain alone (`verify_node`), so that is
 what stands in for it there.
 """
@@ -25,6 +25,7 @@ from medsettle.services import verify
 if not hasattr(verify, "verify_all"):  # an older checkout: verify checked the chain only
     verify.verify_all = verify.verify_node  # type: ignore[attr-defined]
 
+from tests.integration.tamper_kinds import KINDS, Scene
 from tests.integration.tamper_kit import (
     SETTLEMENTS,
     build_hub,
@@ -32,7 +33,6 @@ from tests.integration.tamper_kit import (
     drop_triggers,
     log_heads,
 )
-from tests.integration.test_ledger_tamper import KINDS, Scene
 
 
 def main() -> None:
