@@ -131,6 +131,10 @@ ROUTES = [
           lambda doc, _: doc["status"] == "rejected"),
     Route("GET", "/api/v1/reconciliation-reports?day={day}", None,
           lambda doc, _: [r["counterpart"] for r in doc] == ["hub"]),
+    Route("GET", "/api/v1/persons/{psn_no}", None,  # personal data: masked, audited in clear
+          lambda doc, _: doc["psn_no"] == PSN_NO and doc["masked"] is True),
+    Route("GET", f"/api/v1/persons?certno={f.CHEN['certno']}", None,
+          lambda doc, _: doc["psn_no"] == PSN_NO),
 ]
 ROUTE_IDS = [f"{r.method} {r.path}" for r in ROUTES]
 

@@ -315,3 +315,37 @@ def test_provinces_keep_the_hubs_heads_and_catch_a_cut_off_hub_log(
         conn.execute(text("DELETE FROM hub_messages WHERE id >= :s"), {"s": newest})
     cut = subprocess.run(verify, capture_output=True, text=True, timeout=60)
     assert cut.returncode == 1 and str(newest) in cut.stdout, cut.stdout + cut.stderr
+
+
+def test_an_anchor_round_takes_every_provinces_head_and_hands_out_the_hubs(
+        federation: Federation) -> None:
+    import json
+
+    import httpx
+    from sqlalchemy import text
+
+    from medsettle.adapters.db.engine import make_engine
+    from medsettle.adapters.peers import SignedClient
+
+    his = federation.his("440000", f.SHENZHEN_H)
+    one_line_visit(his, patient(his, f.WANG), "12.00")
+    key = json.loads(federation.keys_path.read_text(encoding="utf-8"))["310000"]
+    client = SignedClient("310000", 30.0, pool=1)
+    try:
+        answer = client.result("POST", federation.hub_url, "/fed/v1/anchors/round", key, {},
+                               peer="the hub")
+    finally:
+        client.close()
+    outcomes = answer["anchors"]
+    assert set(outcomes) == {r for r in federation.dbs if r != "hub"}
+    engine = make_engine(federation.dbs["510000"])
+    with engine.connect() as conn:
+        head = conn.execute(text("SELECT seq, hash FROM ledger_entries ORDER BY seq DESC")
+                            ).first()
+        kept = conn.execute(text("SELECT max(seq) FROM hub_anchors WHERE kind = 'log'")
+                            ).scalar_one()
+    assert head is not None and outcomes["510000"].startswith(f"seq {head.seq}")
+    anchors = httpx.get(f"{federation.hub_url}/fed/v1/anchors/510000").json()["result"]
+    assert {"seq": head.seq, "hash": head.hash} in anchors["anchors"]
+    assert kept is not None and kept >= 1
+    engine.dispose()

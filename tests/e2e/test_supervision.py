@@ -93,6 +93,8 @@ def test_supervision_across_the_federation(fed: Federation) -> None:
     month = str(YearMonth.of(datetime.now().astimezone()))
     cleared = fed.clear_month(month, early=True)
     assert cleared["net_sum"] == 0
+    assert set(cleared["anchors"]) == {"440000", "510000", "310000"} & set(fed.dbs)
+    assert cleared["anchors"]["510000"].startswith("seq ")  # each clearing run anchors
     lines = signed(fed, "510000", "GET", f"/clearing/{month}/statements/510000")
     owed = {line["counterparty"]: line["owes"] for line in lines["lines"]}
     assert owed.get("440000", 0) == 0  # the refused settlement was its only obligation

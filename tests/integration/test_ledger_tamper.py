@@ -1,95 +1,105 @@
 """Tamper with a real ledger through raw SQL, on SQLite and PostgreSQL: verify names it each time.
 
-The ledger is built the way the nodes build it (services.ledger.post_settlement in Store.tx()),
-then rows are changed behind the application's back, as someone with database access could.
+The ledger is built the way the nodes build it (records, accumulators and entries in one
+Store.tx(), see tamper_kit), then rows are changed behind the application's back, as someone
+with database access could. The table at the end runs each of the 14 kinds of tampering listed
+in docs/security.md with and without anchors.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
+import uuid
 import warnings
 from collections.abc import Iterator
-from datetime import UTC, date, datetime, timedelta
+from contextlib import contextmanager
+from datetime import date
 from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine, text
 from sqlalchemy.exc import DBAPIError
 
 from medsettle.adapters.db.engine import make_engine, migrate
 from medsettle.adapters.db.store import Store
 from medsettle.core import ledger
-from medsettle.core.benefits import AMOUNT_FIELDS
 from medsettle.services.anchors import chain_head, store_anchor
-from medsettle.services.ledger import post_settlement
-from medsettle.services.verify import read_chain, verify_hub_log, verify_node
+from medsettle.services.verify import (
+    read_chain,
+    verify_hub_log,
+    verify_node,
+    verify_records,
+)
 from tests.conftest import fresh_database
+from tests.integration.tamper_kinds import KINDS, Kind, Scene
+from tests.integration.tamper_kit import (
+    SETTLEMENTS,
+    T0,
+    build_hub,
+    build_ledger,
+    drop_triggers,
+    entry_at,
+    json_param,
+    log_heads,
+    postings_of,
+    set_postings,
+    shift_up,
+    sql,
+)
 
 MEDSETTLE = str(Path(sys.executable).parent / "medsettle")
-T0 = datetime(2025, 3, 3, 1, 30, tzinfo=UTC)
-SETTLEMENTS = 20
 
 
-def amounts(n: int) -> dict[str, int]:
-    """A consistent 16-field settlement result in fen (the n-th of the test ledger)."""
-    medfee = 28_100 + 1_337 * n
-    fulamt, overlmt, preselfpay = 4_500, 0, 1_560 + n
-    inscp = medfee - fulamt - overlmt - preselfpay
-    dedc = 20_000 if n % 3 else 0
-    hifp, hifmi, cvlserv = (inscp - dedc) // 2, 300 * (n % 2), 0
-    fund = hifp + hifmi + cvlserv
-    acct = min(medfee - fund, 22_580)
-    result = {"medfee_sumamt": medfee, "fulamt_ownpay_amt": fulamt, "overlmt_selfpay": overlmt,
-              "preselfpay_amt": preselfpay, "inscp_scp_amt": inscp, "act_pay_dedc": dedc,
-              "hifp_pay": hifp, "pool_prop_selfpay": inscp - dedc - hifp, "hifmi_pay": hifmi,
-              "hifob_pay": 0, "cvlserv_pay": cvlserv, "maf_pay": 0, "fund_pay_sumamt": fund,
-              "psn_part_amt": medfee - fund, "acct_pay": acct,
-              "psn_cash_pay": medfee - fund - acct}
-    assert tuple(result) == AMOUNT_FIELDS
-    return result
-
-
-def settlement_row(n: int) -> dict[str, Any]:
-    return {"insu_admdvs": "510100", "mdtrtarea_admvs": "440300",
-            "psn_no": f"5101000000000000000000{n:04d}", "fixmedins_code": "H44030400123"}
-
-
-def build_ledger(url: str) -> Store:
-    """A migrated province database with ~20 real settlement entries (and two cancels)."""
-    engine = make_engine(url)
-    migrate(engine, "province")
-    store = Store(engine)
-    for n in range(1, SETTLEMENTS - 1):
-        role = "insured" if n % 2 else "treating"
-        with store.tx() as tx:
-            post_settlement(tx, role, "settle", f"S{n:029d}", amounts(n), settlement_row(n),
-                            T0 + timedelta(minutes=n, microseconds=7 * n))
-    for n in (4, 9):
-        negated = {k: -v for k, v in amounts(n).items()}
-        with store.tx() as tx:
-            post_settlement(tx, "insured" if n % 2 else "treating", "cancel", f"C{n:029d}",
-                            negated, settlement_row(n), T0 + timedelta(hours=2, minutes=n))
-    return store
-
-
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    """An empty database URL of each backend (PostgreSQL: created and dropped per test)."""
+@pytest.fixture(scope="module",
+                params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def template(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+             ) -> Iterator[str]:
+    """The real ledger, built once per backend; each test gets a copy of it."""
     if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'province.db'}"
+        url = f"sqlite:///{tmp_path_factory.mktemp('template') / 'province.db'}"
+        build_ledger(url).engine.dispose()
+        yield url
         return
     with fresh_database(request.getfixturevalue("pg_url")) as url:
+        build_ledger(url).engine.dispose()
         yield url
+
+
+@pytest.fixture()
+def database(template: str, tmp_path: Path) -> Iterator[str]:
+    """A copy of the template's database (PostgreSQL: created from it and dropped per test)."""
+    if template.startswith("sqlite"):
+        copy = tmp_path / "province.db"
+        shutil.copy(template.removeprefix("sqlite:///"), copy)
+        yield f"sqlite:///{copy}"
+        return
+    with copied_database(template) as url:
+        yield url
+
+
+@contextmanager
+def copied_database(template: str) -> Iterator[str]:
+    """CREATE DATABASE … TEMPLATE the built one; dropped afterwards."""
+    import psycopg
+
+    server, source = template.rsplit("/", 1)
+    name = f"medsettle_test_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(f"{server}/postgres", autocommit=True, connect_timeout=5) as admin:
+        admin.execute(f'CREATE DATABASE "{name}" TEMPLATE "{source}"')
+        try:
+            yield f"{server}/{name}"
+        finally:
+            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 @pytest.fixture()
 def protected(database: str) -> Iterator[Store]:
     """A real ledger as the application leaves it: the database refuses changes to it."""
-    built = build_ledger(database)
+    built = Store(make_engine(database))
     yield built
     built.engine.dispose()
 
@@ -100,18 +110,6 @@ def store(protected: Store) -> Store:
     only the hash chain can tell what they did next."""
     drop_triggers(protected.engine)
     return protected
-
-
-def drop_triggers(engine: Engine) -> None:
-    with engine.begin() as conn:
-        names = ("ledger_entries", "ledger_postings")
-        if engine.dialect.name == "postgresql":
-            for table in names:
-                conn.execute(text(f"DROP TRIGGER IF EXISTS {table}_append_only ON {table}"))
-        else:
-            for table in names:
-                for event in ("update", "delete"):
-                    conn.execute(text(f"DROP TRIGGER IF EXISTS {table}_no_{event}"))
 
 
 @pytest.mark.parametrize("statement", [
@@ -127,45 +125,9 @@ def test_the_database_itself_refuses_to_change_a_written_entry(protected: Store,
     assert found(protected) is None
 
 
-def sql(engine: Engine, statement: str, **params: object) -> list[Any]:
-    """Run raw SQL in its own transaction (behind the application's back)."""
-    with engine.begin() as conn:
-        result = conn.execute(text(statement), params)
-        return list(result) if result.returns_rows else []
-
-
-def json_param(engine: Engine) -> str:
-    return "CAST(:value AS json)" if engine.dialect.name == "postgresql" else ":value"
-
-
-def entry_at(engine: Engine, seq: int) -> Any:
-    return sql(engine, "SELECT * FROM ledger_entries WHERE seq = :seq", seq=seq)[0]
-
-
-def postings_of(row: Any) -> list[list[Any]]:
-    value = row.postings
-    return json.loads(value) if isinstance(value, str) else value
-
-
 def found(store: Store, anchors: dict[int, str] | None = None) -> tuple[int, str] | None:
     finding = verify_node(store, "province", anchors or {})
     return None if finding is None else (finding.seq, finding.problem)
-
-
-def set_postings(engine: Engine, seq: int, postings: list[list[Any]], rehash: bool) -> None:
-    """Rewrite an entry's postings JSON; with `rehash`, recompute its hash as an attacker would."""
-    sql(engine, f"UPDATE ledger_entries SET postings = {json_param(engine)} WHERE seq = :seq",
-        value=json.dumps(postings), seq=seq)
-    if rehash:
-        chained = next(c for c in read_chain(Store(engine), "province") if c.seq == seq)
-        digest = ledger.chain_hash(chained.prev_hash, seq, chained.entry)
-        sql(engine, "UPDATE ledger_entries SET hash = :h WHERE seq = :seq", h=digest, seq=seq)
-
-
-def shift_up(engine: Engine, table: str, start: int) -> None:
-    """seq += 1 for seq >= start, in two steps so no unique key collides on the way."""
-    sql(engine, f"UPDATE {table} SET seq = seq + 100000 WHERE seq >= :s", s=start)
-    sql(engine, f"UPDATE {table} SET seq = seq - 99999 WHERE seq >= 100000")
 
 
 def test_the_real_ledger_is_balanced_and_intact(store: Store) -> None:
@@ -320,6 +282,7 @@ def test_a_real_federation_keeps_intact_balanced_ledgers_and_log(tmp_path: Path)
                   for region in ("440000", "510000", "310000")}
         for region, chain in chains.items():
             assert verify_node(stores[region], "province", {}) is None, region
+            assert verify_records(stores[region]) is None, region  # records, accumulators
             assert all(sum(p.amount for p in c.entry.postings) == 0 for c in chain)
         refs = {c.entry.ref for chain in chains.values() for c in chain}
         assert set(setl_ids) <= refs
@@ -411,3 +374,50 @@ def test_provinces_anchor_their_chain_heads_at_the_hub(store: Store, tmp_path: P
     migrate(empty.engine, "province")
     assert send_anchor(empty, lambda *_: pytest.fail("empty chain was sent"), None, T0) is None
     hub.engine.dispose()
+
+
+# --- the tamper table (docs/security.md) ------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def hub_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The hub's log and index, built once; each scene gets a copy."""
+    path = tmp_path_factory.mktemp("hub") / "hub.db"
+    build_hub(f"sqlite:///{path}").engine.dispose()
+    return path
+
+
+@pytest.fixture()
+def scene(store: Store, hub_template: Path, tmp_path: Path) -> Iterator[Scene]:
+    shutil.copy(hub_template, tmp_path / "hub.db")
+    hub = Store(make_engine(f"sqlite:///{tmp_path / 'hub.db'}"))
+    drop_triggers(hub.engine, ("hub_messages",))
+    chain = read_chain(store, "province")
+    yield Scene(store, hub, {10: chain[9].hash, SETTLEMENTS: chain[-1].hash},
+                log_heads(hub, 6, 10))
+    hub.engine.dispose()
+
+
+def test_an_untouched_scene_is_intact_with_and_without_anchors(scene: Scene) -> None:
+    assert not scene.caught(with_anchors=True) and not scene.caught(with_anchors=False)
+
+
+@pytest.mark.parametrize("kind", KINDS, ids=[k.name for k in KINDS])
+def test_each_kind_of_tampering_is_caught(scene: Scene, kind: Kind) -> None:
+    kind.tamper(scene)
+    assert (scene.caught(with_anchors=True), scene.caught(with_anchors=False)) == (
+        kind.with_anchors, kind.without)
+
+
+def figure(with_anchors: bool, before: bool = False) -> int:
+    """How many of the kinds verify catches."""
+    return sum((k.before_with if with_anchors else k.before_without) if before
+               else (k.with_anchors if with_anchors else k.without) for k in KINDS)
+
+
+def test_the_figure_in_docs_security_is_the_tables() -> None:
+    doc = (Path(__file__).parents[2] / "docs" / "security.md").read_text()
+    assert len(KINDS) == 14
+    assert (f"after: {figure(True)}/14 with anchors, {figure(False)}/14 without; before: "
+            f"{figure(True, True)}/14 with, {figure(False, True)}/14 without") in doc
+    for kind in KINDS:
+        assert f"`{kind.name}`" in doc, kind.name

@@ -105,7 +105,8 @@ def test_rows_have_exactly_the_columns_of_their_table(seeds: dict[str, ProvinceS
     for seed in seeds.values():
         rows = getattr(seed, part)
         assert rows
-        assert all(set(row) == set(table.c.keys()) for row in rows)
+        computed = {"certno_hmac", "opening"}  # filled by the database adapter as rows go in
+        assert all(set(row) == set(table.c.keys()) - computed for row in rows)
 
 
 def test_prices_are_yuan_strings_and_caps_sit_at_or_above_them(

@@ -19,6 +19,7 @@ from sqlalchemy import text
 
 from medsettle.adapters.cli_demo import today_in_china
 from medsettle.adapters.db.engine import make_engine
+from medsettle.adapters.db.store import Store
 from medsettle.adapters.his.client import Patient, VisitFlow
 from medsettle.core.privacy import mask_id
 from tests.web.conftest import World, shot
@@ -39,13 +40,16 @@ class Persons:
 def _persons_without_filings(world: World) -> list[dict[str, Any]]:
     engine = make_engine(world.fed.dbs["440000"])
     with engine.connect() as conn:
-        rows = conn.execute(text(
-            "SELECT psn_no, certno, psn_name FROM persons WHERE insutype = '310' "
+        numbers = conn.execute(text(
+            "SELECT psn_no FROM persons WHERE insutype = '310' "
             "AND psn_type IN ('11', '1101', '12') AND insurance_active "
             "AND psn_no NOT IN (SELECT psn_no FROM filings) "
-            "AND psn_no NOT IN (SELECT psn_no FROM insured_visits) ORDER BY psn_no")).all()
+            "AND psn_no NOT IN (SELECT psn_no FROM insured_visits) ORDER BY psn_no")).scalars()
+        numbers = list(numbers)
+    with Store(engine).tx() as tx:  # ID numbers and names are sealed: read them through the app
+        rows = [tx.one("persons", psn_no=n) for n in numbers]
     engine.dispose()
-    return [dict(r._mapping) for r in rows]
+    return [{"psn_no": r.psn_no, "certno": r.certno, "psn_name": r.psn_name} for r in rows if r]
 
 
 @pytest.fixture(scope="module")

@@ -77,15 +77,21 @@ def serve_hub(port: Annotated[int, typer.Option()] = 8000,
               = 2.5,
               allow_early_clearing: Annotated[bool, typer.Option(
                   help="let a run clear the current month so far (demos only)")] = False,
+              peer_rate: Annotated[float, typer.Option(
+                  help="signed requests a second from each province, bursts of twice that "
+                       "(0: no limit)")] = 5000.0,
               ) -> None:
     """Start the national hub."""
+    if peer_rate < 0:
+        fail(f"--peer-rate: must be ≥ 0 (0: no limit), not {peer_rate:g}")
     node_keys = keys_file(keys)
     check_port(host, port)
     setup_logging("hub")
     _ensure_sqlite_folder(db)
     try:
         app = serve_hub_app(HubConfig(db_url=db, keys=node_keys, call_timeout=call_timeout,
-                                      allow_early_clearing=allow_early_clearing))
+                                      allow_early_clearing=allow_early_clearing,
+                                      peer_rate=peer_rate))
     except (SQLAlchemyError, CommandError) as exc:
         fail(database_problem(db, exc), FAILED)
     run_server(app, host, port)
@@ -105,12 +111,20 @@ def serve_province(region: Annotated[str, typer.Option(help="province code, e.g.
                                                                 "for another province")] = 3.0,
                    anchor_seconds: Annotated[float, typer.Option(
                        help="how often the ledger's chain head is anchored at the hub")]
-                   = 86400.0,
+                   = 300.0,
                    policies: Annotated[Path | None, typer.Option(
                        help="folder of policy documents <admdvs>/<scheme>/*.yaml "
                             "(default: the shipped sample parameters)")] = None,
+                   his_rate: Annotated[float, typer.Option(
+                       help="HIS messages a second from each institution, bursts of twice "
+                            "that (0: no limit)")] = 1000.0,
+                   peer_rate: Annotated[float, typer.Option(
+                       help="signed requests a second from the hub (0: no limit)")] = 5000.0,
                    ) -> None:
     """Start a province node with its HIS gateway."""
+    for option, rate in (("--his-rate", his_rate), ("--peer-rate", peer_rate)):
+        if rate < 0:
+            fail(f"{option}: must be ≥ 0 (0: no limit), not {rate:g}")
     try:
         region = codes.validate_province(region, "--region")
     except MedSettleError as exc:
@@ -131,7 +145,8 @@ def serve_province(region: Annotated[str, typer.Option(help="province code, e.g.
     try:
         node = ProvinceNode(ProvinceConfig(region=region, db_url=url, key=key,
                                            hub_url=hub, public_url=f"http://{host}:{port}",
-                                           peer_timeout=timeout, anchor_seconds=anchor_seconds),
+                                           peer_timeout=timeout, anchor_seconds=anchor_seconds,
+                                           his_rate=his_rate, peer_rate=peer_rate),
                             book=None if policies is None else load_policy_book(policies))
     except (SQLAlchemyError, CommandError) as exc:
         fail(database_problem(url, exc), FAILED)

@@ -129,6 +129,17 @@ class HttpSides:
                    {"day": day.isoformat(), "scope": "hub", "counterpart": "hub",
                     "balanced": balanced, "report": report})
 
+    def anchor_round(self) -> dict[str, str]:
+        """Have the hub take every province's chain head now (docs/security.md: a run of
+        reconciliation is also an anchor round). Best effort: a failure is logged."""
+        try:
+            outcomes: dict[str, str] = self._hub("POST", "/fed/v1/anchors/round", {})["anchors"]
+        except (MedSettleError, OSError, HTTPException, KeyError, TypeError) as exc:
+            logger.warning("anchor round after reconciliation failed", extra={"why": str(exc)})
+            return {}
+        logger.info("anchors taken after reconciliation", extra={"anchors": outcomes})
+        return outcomes
+
     def close(self) -> None:
         """Close connections."""
         self.as_hub.close()
@@ -138,7 +149,9 @@ def run_reconciliation(day: date, hub_url: str, keys: dict[str, str]) -> list[Da
     """Reconcile one day across the federation; returns the reports (also saved at the nodes)."""
     sides = HttpSides(hub_url, keys)
     try:
-        return reconcile_day(sides, day)
+        reports = reconcile_day(sides, day)
+        sides.anchor_round()
+        return reports
     finally:
         sides.close()
 

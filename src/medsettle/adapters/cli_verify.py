@@ -15,7 +15,7 @@ from medsettle.adapters.db.store import Store
 from medsettle.core.errors import InvalidInput
 from medsettle.core.ledger import Finding
 from medsettle.services.anchors import anchors_of, hub_anchors_of
-from medsettle.services.verify import read_chain, verify_hub_log, verify_node
+from medsettle.services.verify import read_chain, verify_all, verify_hub_log
 
 console = Console(highlight=False, soft_wrap=True)
 
@@ -38,8 +38,8 @@ def load_anchors(node: str | None, hub: str | None, hub_db: str | None) -> dict[
 
 def report(finding: Finding, what: str = "seq") -> None:
     """Print a tampering verdict and exit with status 1."""
-    console.print(f"[bold red]TAMPERED[/] at {what} {finding.seq}: {finding.problem} — "
-                  f"{finding.detail}")
+    where = f" at {what} {finding.seq}" if finding.seq else ""  # 0: a record, not an entry
+    console.print(f"[bold red]TAMPERED[/]{where}: {finding.problem} — {finding.detail}")
     raise typer.Exit(1)
 
 
@@ -56,8 +56,9 @@ def verify_command(
         help="with --role hub: a province database whose copies of the hub's heads to check")]
     = None,
 ) -> None:
-    """Verify a node's hash-chained ledger (and anchors); for the hub, its message log too.
-    Exit 0 when intact, 1 at the first tampered entry."""
+    """Verify a node's hash-chained ledger (and anchors), then every settlement record, claim
+    and accumulator against the entries that produced them; for the hub, its message log too.
+    Exit 0 when intact, 1 at the first tampered entry or record."""
     if role not in ("province", "hub"):
         fail(f"--role: must be province or hub, not {role!r}")
     for option, url in (("--hub-db", hub_db), ("--province-db", province_db)):
@@ -79,7 +80,7 @@ def verify_command(
     existing_sqlite(db)
     store = Store(make_engine(db))
     try:
-        finding = verify_node(store, role, anchors)
+        finding = verify_all(store, role, anchors)
         chain = read_chain(store, role)
     except SQLAlchemyError as exc:
         cause = getattr(exc, "orig", None) or exc
@@ -88,6 +89,7 @@ def verify_command(
         report(finding)
     head = f"head seq {chain[-1].seq} hash {chain[-1].hash[:16]}…" if chain else "empty chain"
     console.print(f"[bold green]intact[/]: {len(chain)} entries, {head}"
+                  f"{', records and accumulators match' if role == 'province' else ''}"
                   f"{f', {len(anchors)} anchors match' if anchors else ''}")
     if role == "hub":
         log_finding = verify_hub_log(store, log_anchors)

@@ -26,6 +26,7 @@ from typing import Any
 
 import orjson
 
+from medsettle.adapters.ratelimit import RateLimiter
 from medsettle.core import errors
 from medsettle.core.errors import AuthenticationFailed, MedSettleError, PeerBadAnswer
 
@@ -103,8 +104,10 @@ class Verifier:
     slightly behind may see its first requests after a restart refused; it retries)."""
 
     def __init__(self, key_of: Mapping[str, str], *, window: int = MAX_SKEW_SECONDS,
-                 clock: Callable[[], float] = time.time) -> None:
+                 clock: Callable[[], float] = time.time,
+                 limiter: RateLimiter | None = None) -> None:
         self.key_of = key_of
+        self.limiter = limiter  # per sending node, once it is known to be who it says
         self.window = window
         self.clock = clock
         self.started = int(clock())
@@ -135,13 +138,17 @@ class Verifier:
             raise AuthenticationFailed(f"wrong signature for node {node}")
         if not self.nonces.first_use(node, nonce, int(stamp) + self.window, now):
             raise AuthenticationFailed(f"replayed request: node {node} already used this nonce")
+        if self.limiter is not None:
+            self.limiter.admit(node, now)  # RateLimited: 429 with the reason
         return node
 
 
 def error_body(exc: MedSettleError) -> dict[str, Any]:
     """How a node reports a domain error to another node."""
-    return {"ok": False, "error": {"code": exc.code, "message": str(exc),
-                                   "field": getattr(exc, "field", None)}}
+    error: dict[str, Any] = {"code": exc.code, "message": str(exc), "field": getattr(exc, "field", None)}
+    if isinstance(exc, errors.RateLimited):
+        error["retry_after"] = round(exc.retry_after, 3)
+    return {"ok": False, "error": error}
 
 
 def raise_remote(error: Mapping[str, Any]) -> None:

@@ -40,7 +40,7 @@ class Federation:
                  pg_url: str | None = None, call_timeout: float = 1.5,
                  his_timeout: float = 2.0,
                  on_loaded: Callable[[str], None] | None = None,
-                 anchor_seconds: float = 86400.0, allow_early_clearing: bool = False,
+                 anchor_seconds: float = 300.0, allow_early_clearing: bool = False,
                  policies: Path | None = None) -> None:
         self.workdir = workdir
         self.policies = policies  # the provinces' policy folder; None = the shipped one

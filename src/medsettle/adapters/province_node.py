@@ -12,6 +12,7 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import Engine
 
+from medsettle.adapters.db import crypto
 from medsettle.adapters.db.engine import make_engine, migrate
 from medsettle.adapters.db.node_data import insured_id_numbers, load_catalogue
 from medsettle.adapters.db.store import Store
@@ -22,6 +23,7 @@ from medsettle.adapters.index_catchup import send_index_catch_up
 from medsettle.adapters.insured_port import HubPort, InsuredRouter, certno_hash
 from medsettle.adapters.observability import Metrics
 from medsettle.adapters.peers import HubClient
+from medsettle.adapters.ratelimit import RateLimiter, burst
 from medsettle.adapters.supervision_files import load_threshold_book
 from medsettle.core.catalogue import Catalogue
 from medsettle.core.errors import MedSettleError, NotFound
@@ -47,8 +49,10 @@ class ProvinceConfig:
     public_url: str = ""
     peer_timeout: float = 3.0
     heartbeat_seconds: float = 2.0
-    anchor_seconds: float = 86400.0  # how often the chain head is sent to the hub (daily)
+    anchor_seconds: float = 300.0  # how often the chain head is sent (docs/security.md)
     sandbox: bool = False  # answer every insured place itself, no hub (docs/sandbox.md)
+    his_rate: float = 1000.0  # messages a second per institution at the gateway (0: no limit)
+    peer_rate: float = 5000.0  # signed requests a second from the hub (0: no limit)
 
 
 def utc_now() -> datetime:
@@ -73,6 +77,7 @@ class ProvinceNode:
         self.store = Store(engine or make_engine(config.db_url))
         if not schema_ready:
             migrate(self.store.engine, "province")
+        crypto.configure_from_environment()  # the data key (read at import); loud if dev
         self.book = ServedBook(book or load_policy_book())  # approved sets first, then the seed
         refresh_policies(self.book, self.store)
         use_thresholds(load_threshold_book())  # supervision's real-time rules
@@ -83,9 +88,13 @@ class ProvinceNode:
                                     self.metrics, clock, answers_everyone=config.sandbox)
         self.treating = Treating(self.store, config.region, self.router,
                                  catalogue or load_catalogue(self.store, config.region))
-        self.gateway = HisGateway(self.treating, self.metrics, clock)
+        self.gateway = HisGateway(self.treating, self.metrics, clock,
+                                  RateLimiter(config.his_rate, burst(config.his_rate),
+                                              "institution"))
         self._stop = threading.Event()
-        self.verifier = Verifier({"hub": config.key})  # the signed requests the hub sends here
+        self.verifier = Verifier(  # the signed requests the hub sends here
+            {"hub": config.key},
+            limiter=RateLimiter(config.peer_rate, burst(config.peer_rate), "node"))
 
     def reload_catalogue(self) -> int:
         """Re-read the catalogue after it changed; returns its size."""

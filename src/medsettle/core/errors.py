@@ -220,6 +220,16 @@ class PeerBadAnswer(PeerUnavailable):
     """Another node answered, but not with a JSON object."""
 
 
+class RateLimited(MedSettleError):
+    """The sender sent more messages than its rate limit allows; it may retry later."""
+
+    code = "rate_limited"
+
+    def __init__(self, message: str, retry_after: float = 1.0) -> None:
+        self.retry_after = retry_after
+        super().__init__(message)
+
+
 class AuthenticationFailed(MedSettleError):
     """A request is not authenticated: a node's signature is missing or wrong, or an operator's
     token is missing, malformed, unknown, disabled or not accepted by this node."""

@@ -37,6 +37,7 @@ class Entry:
     ref: str
     booked_at: datetime
     postings: tuple[Posting, ...]
+    record: str = ""  # digest of the record this entry books (core.evidence); "" for none
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,7 +51,7 @@ class ChainedEntry:
 
 
 def balanced(entry_id: str, kind: str, ref: str, booked_at: datetime,
-             postings: Iterable[tuple[str, int]]) -> Entry:
+             postings: Iterable[tuple[str, int]], record: str = "") -> Entry:
     """An entry from (account, amount) pairs; zero lines dropped; refuses an unbalanced one.
     An entry may end with no postings (a settlement paid wholly in cash moves nothing at the
     insured place); it is still chained, so the record of the event is complete."""
@@ -60,15 +61,19 @@ def balanced(entry_id: str, kind: str, ref: str, booked_at: datetime,
     total = sum(p.amount for p in lines)
     if total != 0:
         raise UnbalancedEntry(f"{entry_id}: debits and credits differ by {total} fen")
-    return Entry(entry_id, kind, ref, booked_at, lines)
+    return Entry(entry_id, kind, ref, booked_at, lines, record)
 
 
 def canonical(seq: int, entry: Entry) -> str:
-    """The exact text the hash covers (sorted keys, no spaces, UTC time in ISO form)."""
-    return json.dumps({"seq": seq, "id": entry.entry_id, "kind": entry.kind, "ref": entry.ref,
-                       "at": entry.booked_at.astimezone(UTC).isoformat(),
-                       "postings": [[p.account, p.amount] for p in entry.postings]},
-                      sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    """The exact text the hash covers (sorted keys, no spaces, UTC time in ISO form). The
+    digest of the booked record is covered when there is one (entries written before records
+    were digested have none, and keep their hash)."""
+    doc: dict[str, object] = {"seq": seq, "id": entry.entry_id, "kind": entry.kind,
+                              "ref": entry.ref, "at": entry.booked_at.astimezone(UTC).isoformat(),
+                              "postings": [[p.account, p.amount] for p in entry.postings]}
+    if entry.record:
+        doc["record"] = entry.record
+    return json.dumps(doc, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
 def chain_hash(prev_hash: str, seq: int, entry: Entry) -> str:

@@ -1,4 +1,5 @@
-"""Anchors: the chain heads each province sends the hub every day, kept by the hub.
+"""Anchors: the chain heads each province sends the hub (every few minutes, and at each clearing
+and reconciliation run), kept by the hub; the hub's own heads, kept by the provinces.
 
 A node that rewrote its chain from some entry on (recomputing every later hash) still has a
 consistent chain; only an anchor kept elsewhere shows that seq S once had another hash, and one
@@ -13,7 +14,7 @@ from datetime import date, datetime
 from typing import Any
 
 from medsettle.core.calendar import business_date
-from medsettle.core.errors import LedgerError
+from medsettle.core.errors import LedgerError, MedSettleError
 from medsettle.services.ports import Database, UnitOfWork
 from medsettle.services.verify import ledger_tables
 
@@ -92,3 +93,41 @@ def keep_hub_heads(db: Database, heads: Mapping[str, Any], now: datetime) -> Non
 def hub_anchors_of(tx: UnitOfWork, kind: str) -> dict[int, str]:
     """The hub heads of one kind a province kept (seq → hash)."""
     return {int(r.seq): str(r.hash) for r in tx.rows("hub_anchors", kind=kind)}
+
+
+def exchange(db: Database, heads: Mapping[str, Any], now: datetime) -> Head | None:
+    """A province's side of an anchor round the hub starts (at each clearing and reconciliation
+    run): keep the hub's heads, answer with our own chain head (None when the chain is empty)."""
+    keep_hub_heads(db, heads, now)
+    with db.tx() as tx:
+        return chain_head(tx, "province")
+
+
+Ask = Callable[[str, str, Mapping[str, Any]], Any]  # (province, endpoint, body) → its answer
+
+
+def take_anchors(store: Database, ask: Ask, now: datetime) -> dict[str, str]:
+    """The hub asks every registered province for its chain head, handing it the hub's own heads,
+    and keeps each head as an anchor. Returns each province's outcome; a province down fails
+    alone, and a head that contradicts a kept anchor is logged as the tampering it proves."""
+    with store.tx() as tx:
+        nodes = [(str(r.region), str(r.endpoint)) for r in tx.rows("nodes", order_by="region")]
+        heads = hub_heads(tx)
+    outcomes: dict[str, str] = {}
+    for region, endpoint in nodes:
+        try:
+            head = ask(region, endpoint, {"hub_heads": heads})["result"]["head"]
+            if head is None:
+                outcomes[region] = "empty chain"
+                continue
+            seq, digest = int(head["seq"]), str(head["hash"])
+            with store.tx() as tx:
+                new = store_anchor(tx, region, seq, digest, business_date(now), now)
+            outcomes[region] = f"seq {seq}" + ("" if new else " (already anchored)")
+        except LedgerError as exc:
+            logger.error("anchor contradicts a kept one", extra={"node": region})
+            outcomes[region] = f"CONFLICT: {exc}"
+        except (MedSettleError, OSError, KeyError, TypeError, ValueError) as exc:
+            logger.warning("anchor not taken", extra={"node": region, "why": str(exc)})
+            outcomes[region] = f"failed: {exc}"
+    return outcomes

@@ -6,7 +6,8 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-from medsettle.core import ledger
+from medsettle.core import evidence, ledger
+from medsettle.core.errors import LedgerError
 from medsettle.core.records import SettlementRecord
 from medsettle.services.ports import UnitOfWork
 
@@ -24,7 +25,8 @@ def post(tx: UnitOfWork, entry: ledger.Entry, role: str = "province") -> ledger.
     tx.add(entries, {"seq": seq, "entry_id": entry.entry_id, "kind": entry.kind,
                      "ref": entry.ref, "booked_at": entry.booked_at,
                      "postings": [[p.account, p.amount] for p in entry.postings],
-                     "prev_hash": prev_hash, "hash": chained.hash})
+                     "prev_hash": prev_hash, "hash": chained.hash,
+                     "record_hash": entry.record or None})
     tx.add_many(postings, [{"seq": seq, "line": i, "account": p.account, "amount": p.amount}
                            for i, p in enumerate(entry.postings)])
     return chained
@@ -39,21 +41,33 @@ def post_settlement(tx: UnitOfWork, role: str, kind: str, setl_id: str,
     post(tx, ledger.balanced(f"{kind}:{role}:{setl_id}", kind, setl_id, now, postings))
 
 
+def record_digest(tx: UnitOfWork, table: str, **keys: object) -> str:
+    """The digest of a record as it was just written (read back, so it reads as `verify` will
+    read it), which its ledger entry's hash then covers."""
+    row = tx.one(table, **keys)
+    if row is None:
+        raise LedgerError(f"no {table} row {keys} to book")
+    return evidence.record_digest(table, row._mapping)
+
+
 def book_settlement(tx: UnitOfWork, record: SettlementRecord, now: datetime) -> None:
-    """Book one place's record of a settlement or of its cancel in the node's ledger."""
+    """Book one place's record of a settlement or of its cancel (already added) in the node's
+    ledger; the entry covers the record's digest."""
     postings = ledger.settlement_postings(
         record.role.value, record.amounts.as_dict(), insured=record.insured_region,
         treating=record.treating_region, psn_no=record.person_id,
         fixmedins_code=record.institution)
     kind, role = record.kind.value, record.role.value
+    digest = record_digest(tx, "settlements", setl_id=record.settlement_id, role=role)
     post(tx, ledger.balanced(f"{kind}:{role}:{record.settlement_id}", kind,
-                             record.settlement_id, now, postings))
+                             record.settlement_id, now, postings, digest))
 
 
 def stored_chain(rows: list[Any]) -> list[ledger.ChainedEntry]:
     """Stored ledger rows as chained entries, in stored order."""
     return [ledger.ChainedEntry(
         int(r.seq), ledger.Entry(r.entry_id, r.kind, r.ref, r.booked_at,
-                                 tuple(ledger.Posting(a, int(v)) for a, v in r.postings)),
+                                 tuple(ledger.Posting(a, int(v)) for a, v in r.postings),
+                                 getattr(r, "record_hash", None) or ""),
         r.prev_hash, r.hash) for r in rows]
 

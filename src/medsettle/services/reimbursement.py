@@ -24,7 +24,7 @@ from medsettle.core.benefits import AMOUNT_FIELDS, Person, Visit, settle
 from medsettle.core.errors import InvalidInput, NotFound, StateConflict, UnsupportedScheme
 from medsettle.core.filing import benefit_class
 from medsettle.core.policy import PolicyBook
-from medsettle.services.ledger import post
+from medsettle.services.ledger import post, record_digest
 from medsettle.services.ports import UnitOfWork as Tx
 from medsettle.services.records import filing_from_row, line_from_payload
 
@@ -242,7 +242,11 @@ def _post(tx: Tx, kind: str, claim_id: str, amounts: Mapping[str, int], insured:
           claim: Claim | Any, now: datetime) -> None:
     postings = claim_postings(amounts, insured=insured, treating=claim.treating_admdvs,
                               psn_no=claim.psn_no, fixmedins_code=claim.fixmedins_code)
-    post(tx, ledger.balanced(f"{kind}:insured:{claim_id}", kind, claim_id, now, postings))
+    digest = ""  # the claim's booking covers the claim as written; a reject only names it
+    if kind == "reimburse":
+        digest = record_digest(tx, "reimbursement_claims", claim_id=claim_id)
+    post(tx, ledger.balanced(f"{kind}:insured:{claim_id}", kind, claim_id, now, postings,
+                             digest))
 
 
 # --- the claim's life ----------------------------------------------------------------------

@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from datetime import UTC
 from typing import Any
 
-from medsettle.core import ledger
+from medsettle.core import evidence, ledger
 from medsettle.core.ledger import Finding
 from medsettle.services.ledger import stored_chain
 from medsettle.services.ports import Database
@@ -52,6 +52,31 @@ def verify_node(store: Database, role: str, anchors: Mapping[int, str]) -> Findi
     return found
 
 
+def verify_records(store: Database) -> Finding | None:
+    """The first settlement record, claim or accumulator of a province that is not what its
+    ledger entries produced (core.evidence), or None."""
+    with store.tx() as tx:
+        entries = stored_chain(tx.rows("ledger_entries", order_by="seq"))
+        settlements = [dict(r._mapping) for r in tx.rows("settlements", order_by="setl_id")]
+        claims = [dict(r._mapping) for r in tx.rows("reimbursement_claims", order_by="claim_id")]
+        accumulators = [dict(r._mapping) for r in tx.rows("accumulators", order_by="psn_no")]
+    books = evidence.Books({e.entry.entry_id: e for e in entries}, settlements, claims)
+    found = evidence.check_records(books) or evidence.check_accumulators(
+        accumulators, evidence.counted_deltas(settlements, claims))
+    if found is not None:
+        logger.info("records tampered", extra={"seq": found.seq, "problem": found.problem})
+    return found
+
+
+def verify_all(store: Database, role: str, anchors: Mapping[int, str]) -> Finding | None:
+    """Everything `medsettle verify` checks of a node's own database: the chain, its anchors
+    and postings table, then (at a province) the records and accumulators against it."""
+    found = verify_node(store, role, anchors)
+    if found is None and role == "province":
+        found = verify_records(store)
+    return found
+
+
 def _unreadable(rows: list[Any]) -> int:
     """The seq of the first row whose postings are not [account, integer] pairs."""
     for row in rows:
@@ -86,6 +111,13 @@ def verify_hub_log(store: Database, anchors: Mapping[int, str] | None = None
     `anchors` (line → hash, as provinces kept them) also catch lines cut off at the end."""
     with store.tx() as tx:
         rows = tx.rows("hub_messages", order_by="id")
+        index = tx.rows("settlement_index", order_by="setl_time")
+    found = _walk_log(rows, anchors or {})
+    return found or _unlogged(index, {str(r.msgid) for r in rows}, len(rows))
+
+
+def _walk_log(rows: list[Any], anchors: Mapping[int, str]) -> Finding | None:
+    """The first line of the log that does not match its hash, link, place or anchor."""
     prev_hash = ledger.GENESIS
     for expected, row in enumerate(rows, start=1):
         seq = int(row.id)
@@ -99,12 +131,28 @@ def verify_hub_log(store: Database, anchors: Mapping[int, str] | None = None
                                                         "line was chained after another")
         prev_hash = row.hash
     kept = {int(r.id): str(r.hash) for r in rows}
-    for seq, digest in sorted((anchors or {}).items()):
+    for seq, digest in sorted(anchors.items()):
         if seq not in kept:
             return Finding(seq, "deleted", f"anchored log line {seq} is no longer in the log")
         if kept[seq] != digest:
             return Finding(seq, "anchor_mismatch", f"the log was rewritten: line {seq} no "
                                                    "longer has its anchored hash")
+    return None
+
+
+def _unlogged(index: list[Any], logged: set[str], last: int) -> Finding | None:
+    """A settlement the hub indexed whose message is not in the log: the index rows and their
+    log lines are written in one transaction (services.hub.write_journal), so the log was cut
+    after it, even past the last line any province keeps a copy of. A settlement later
+    cancelled counts as logged when its cancel is (its own line may have been lost in a crash
+    before the journal was written)."""
+    cancel_msgid = {str(r.ref_setl_id): str(r.msgid) for r in index if r.kind == "cancel"}
+    for row in index:
+        if str(row.msgid) in logged or cancel_msgid.get(str(row.setl_id)) in logged:
+            continue
+        return Finding(last + 1, "deleted", f"settlement {row.setl_id} is indexed, but the "
+                                            f"line of its message {row.msgid} is gone: the log "
+                                            f"was cut after line {last}")
     return None
 
 

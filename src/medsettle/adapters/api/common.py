@@ -21,6 +21,7 @@ from medsettle.core.errors import (
     MsgidReused,
     NotFound,
     PeerUnavailable,
+    RateLimited,
     StateConflict,
 )
 from medsettle.services.ports import Database
@@ -101,7 +102,7 @@ def node_msgid(doc: Mapping[str, Any], op: str) -> str:
 #: The HTTP status of each error family in the JSON APIs (the HIS gateway always answers 200).
 STATUS_OF: dict[type[MedSettleError], int] = {
     AuthenticationFailed: 401, Forbidden: 403, NotFound: 404, StateConflict: 409, MsgidReused: 409,
-    PeerUnavailable: 503,
+    PeerUnavailable: 503, RateLimited: 429,
 }
 
 

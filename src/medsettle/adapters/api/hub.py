@@ -55,6 +55,7 @@ from medsettle.adapters.federation import Verifier, error_body
 from medsettle.adapters.hub_journal import Journal
 from medsettle.adapters.hub_link import HubLink
 from medsettle.adapters.observability import Metrics
+from medsettle.adapters.ratelimit import RateLimiter, burst
 from medsettle.adapters.web.hub_pages import add_hub_console
 from medsettle.core.errors import InvalidInput, MedSettleError
 from medsettle.services import hub as svc
@@ -78,6 +79,7 @@ class HubConfig:
     call_timeout: float = 3.0
     stale_after: timedelta = field(default_factory=lambda: timedelta(seconds=15))
     allow_early_clearing: bool = False  # demos only: clear the current month so far
+    peer_rate: float = 5000.0  # signed requests a second from each province (0: no limit)
 
 
 def now() -> datetime:
@@ -100,8 +102,9 @@ def create_hub_app(config: HubConfig) -> FastAPI:
 
     app = FastAPI(title="MedSettle national hub", version="1", lifespan=lifespan)
     app.state.store = store
-    verifier = Verifier(config.keys)  # one nonce memory for every signed route of the hub
-    add_anchor_routes(app, store, verifier)
+    verifier = Verifier(config.keys, limiter=RateLimiter(  # one nonce memory, one limit per node
+        config.peer_rate, burst(config.peer_rate), "node"))
+    add_anchor_routes(app, store, verifier, config.keys)
 
     async def authenticated(request: Request) -> tuple[str, dict[str, Any]]:
         return await signed_body(request, verifier)

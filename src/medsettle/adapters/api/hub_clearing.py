@@ -20,6 +20,7 @@ from starlette.concurrency import run_in_threadpool
 
 from medsettle.adapters.api.auth import authenticate
 from medsettle.adapters.api.common import parse_object, signed_body
+from medsettle.adapters.api.hub_anchors import anchor_round
 from medsettle.adapters.db.store import Store
 from medsettle.adapters.federation import Verifier
 from medsettle.adapters.hub_link import HubLink
@@ -98,7 +99,8 @@ def add_clearing_routes(app: FastAPI, store: Store, keys: dict[str, str], verifi
 
         def work() -> dict[str, Any]:
             flush_journal()
-            return svc.run_clearing(store, m, clock(), actor=actor, early=early)
+            result = svc.run_clearing(store, m, clock(), actor=actor, early=early)
+            return result | {"anchors": anchor_round(store, keys, clock())}  # docs/security.md
         return await run_in_threadpool(work)
 
     @app.get("/clearing/{month}/statements", summary="Every statement of a month")

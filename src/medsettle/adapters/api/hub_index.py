@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -13,6 +13,8 @@ from medsettle.adapters.db.store import Store
 from medsettle.adapters.federation import Verifier
 from medsettle.core.calendar import business_date, day_bounds
 from medsettle.core.errors import InvalidInput
+from medsettle.services import hub as hub_svc
+from medsettle.services.hub import message_row
 
 INDEX_COLUMNS = ("setl_id", "kind", "ref_setl_id", "mdtrt_id", "psn_no", "insu_admdvs",
                  "mdtrtarea_admvs", "fixmedins_code", "visit_type", "setl_time", "medfee_sumamt",
@@ -52,15 +54,23 @@ def add_index_routes(app: FastAPI, store: Store, verifier: Verifier) -> None:
 
     @app.post("/fed/v1/index", summary="Confirm settlements in the index (signed)")
     async def confirm(request: Request) -> dict[str, Any]:
-        _, doc = await signed_body(request, verifier)
+        node, doc = await signed_body(request, verifier)
         rows = doc.get("rows")
         if not isinstance(rows, list) or not all(isinstance(r, dict) for r in rows):
             raise InvalidInput("rows", "must be a list of index rows")
         parsed = [_row(r, f"rows[{i}]") for i, r in enumerate(rows)]
 
         def write() -> None:
+            journal = getattr(app.state, "journal", None)
+            if journal is not None:
+                journal.flush()  # the log stays in the order things happened
             with store.tx() as tx:
-                tx.add_ignore("settlement_index", parsed)
+                new = [r for r in parsed if tx.one("settlement_index", setl_id=r["setl_id"])
+                       is None]
+                now = datetime.now(UTC)  # each row confirmed gets its log line (verify checks)
+                hub_svc.write_journal(tx, [message_row(
+                    msgid=str(r["msgid"]), op="index", from_region=node, to_region="hub",
+                    outcome="ok", latency_ms=0, now=now) for r in new], parsed)
         await run_in_threadpool(write)
         return {"ok": True, "result": {"rows": len(parsed)}}
 

@@ -23,8 +23,10 @@ from medsettle.adapters.api.common import (
 )
 from medsettle.adapters.api.fast_lane import FastLane, RawBody, Route
 from medsettle.adapters.api.openapi import document
+from medsettle.adapters.api.province_anchors import add_anchor_exchange
 from medsettle.adapters.api.province_filings import add_filing_routes
 from medsettle.adapters.api.province_money import add_money_routes
+from medsettle.adapters.api.province_persons import add_person_routes
 from medsettle.adapters.api.province_supervision import add_supervision_routes
 from medsettle.adapters.api.schemas import Done, Health
 from medsettle.adapters.api.schemas_claims import CLAIM_SCHEMAS
@@ -114,6 +116,8 @@ def create_province_app(node: ProvinceNode, *, background: bool = True) -> FastA
                    **FILING_SCHEMAS, **CLAIM_SCHEMAS})
     add_filing_routes(app, node)
     add_money_routes(app, node)
+    add_anchor_exchange(app, node)
+    add_person_routes(app, node)
     add_supervision_routes(app, node)
     add_province_console(node, app)
     add_person_app(node, app)  # the insured person's app: /app and /api/v1/me (after: sessions)

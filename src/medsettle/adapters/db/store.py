@@ -151,7 +151,7 @@ class Tx(RecordQueries):
     def apply_delta(self, psn_no: str, year: str, delta: Mapping[Path, int], sign: int = 1) -> None:
         """Add (or with sign −1 subtract) a settlement's delta to the stored accumulators."""
         rows = [{"psn_no": psn_no, "year": "" if path == ("acct_balance",) else year,
-                 "path": ".".join(path), "value": sign * value}
+                 "path": ".".join(path), "value": sign * value, "opening": 0}
                 for path, value in delta.items() if value]
         if not rows:
             return

@@ -26,6 +26,8 @@ from sqlalchemy import (
     TypeDecorator,
 )
 
+from medsettle.adapters.db.crypto import Sealed, SealedJSON, certno_lookup_default
+
 
 class UTCDateTime(TypeDecorator[datetime]):
     """A moment stored in UTC and always read back timezone-aware (SQLite keeps no zone)."""
@@ -61,8 +63,10 @@ province = MetaData()
 persons = Table(
     "persons", province,
     Column("psn_no", String(30), primary_key=True),
-    Column("certno", String(18), nullable=False, unique=True),
-    Column("psn_name", String(50), nullable=False),
+    Column("certno", Sealed(), nullable=False),  # sealed (adapters/db/crypto.py)
+    Column("certno_hmac", String(64), nullable=False, unique=True,  # found by ID number
+           default=certno_lookup_default),
+    Column("psn_name", Sealed(), nullable=False),
     Column("gend", String(1), nullable=False),
     Column("brdy", Date, nullable=False),
     Column("insu_admdvs", String(6), nullable=False),
@@ -87,6 +91,7 @@ accumulators = Table(
     Column("year", String(8), primary_key=True),  # medical year; "" for the account balance
     Column("path", String(120), primary_key=True),
     Column("value", BigInteger, nullable=False),
+    Column("opening", BigInteger, nullable=False, default=0),  # as loaded; value - Σ deltas
 )
 
 filings = Table(
@@ -181,7 +186,7 @@ visits = Table(  # visits treated here (the treating place's record)
     Column("emergency", Boolean, nullable=False, default=False),
     Column("benefit_class", String(20)),
     Column("insutype", String(3), nullable=False),
-    Column("person", JSON, nullable=False),
+    Column("person", SealedJSON(), nullable=False),  # the insured place's snapshot, sealed
     Column("manual_reimbursement", Boolean, nullable=False, default=False),
     Column("manual_reason", Text),
     Column("reversal_pending", String(30)),  # msgid of a settle whose answer never came
@@ -286,6 +291,7 @@ def _ledger(metadata: MetaData) -> tuple[Table, Table]:
         Column("postings", JSON, nullable=False),
         Column("prev_hash", String(64), nullable=False),
         Column("hash", String(64), nullable=False),
+        Column("record_hash", String(64)),  # digest of the booked record (core.evidence)
     )
     postings = Table(
         "ledger_postings", metadata,
@@ -508,7 +514,7 @@ hub_counters = Table(
     Column("value", BigInteger, nullable=False),
 )
 
-anchors = Table(  # chain heads the nodes send every day
+anchors = Table(  # chain heads the nodes send every few minutes (docs/security.md)
     "anchors", hub,
     Column("node", String(6), primary_key=True),
     Column("seq", BigInteger, primary_key=True, autoincrement=False),

@@ -47,6 +47,7 @@ from medsettle.adapters.his.keys import node_key
 from medsettle.adapters.his.national_fields import NotNational, foreign_keys
 from medsettle.adapters.his.transactions import TRANSACTIONS, Transaction, national_field
 from medsettle.adapters.observability import Metrics, mask
+from medsettle.adapters.ratelimit import RateLimiter
 from medsettle.core.calendar import business_time
 from medsettle.core.errors import (
     AlreadyAnswered,
@@ -72,13 +73,14 @@ class HisGateway:
     """The HIS endpoint of one province node."""
 
     def __init__(self, treating: tr.Treating, metrics: Metrics,
-                 clock: Callable[[], datetime]) -> None:
+                 clock: Callable[[], datetime], limiter: RateLimiter | None = None) -> None:
         self.t = treating
         self.metrics = metrics
         self.clock = clock
         self._dialects: dict[str, tuple[Dialect, float]] = {}
         self.guard = signing.Guard(self._credentials, started=clock().timestamp())
         self._node_key: tuple[str, str] | None = None
+        self.limiter = limiter  # per institution (docs/security.md)
 
     def handle(self, raw: bytes, headers: Mapping[str, str] | None = None) -> Answer:
         """Answer one HIS message, its signature checked and its input decrypted as its
@@ -93,6 +95,8 @@ class HisGateway:
             opened = self.guard.open(load_object(raw), raw, headers or {}, received.timestamp())
             env = envelope_of(opened.envelope)
             infno = env.infno
+            if self.limiter is not None:  # before any work: a refused message costs nothing
+                self.limiter.admit(env.fixmedins_code, time.monotonic())
             dialect = self.dialect(env.fixmedins_code)
             answer: Answer = self._handle(env, received, dialect)
         except MedSettleError as exc:

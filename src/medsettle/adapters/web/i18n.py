@@ -8,6 +8,12 @@ from __future__ import annotations
 LANGUAGES = ("zh", "en")
 
 ZH: dict[str, str] = {
+    "Insured persons": "参保人员", "Person number or ID number": "人员编号或身份证号",
+    "Find": "查找", "ID number": "身份证号", "Birth year": "出生年份",
+    "Insurance type": "险种", "active": "参保", "inactive": "停保",
+    "ID numbers and names are shown masked. Showing them in the clear is recorded in the audit "
+    "log.": "身份证号和姓名以脱敏方式显示。显示明文将记入审计日志。",
+    "Show in the clear (recorded in the audit log)": "显示明文（记入审计日志）",
     "MedSettle console": "MedSettle 经办控制台",
     "National hub": "国家平台", "Province node": "省级平台",
     "Sign in": "登录", "Sign out": "退出", "Name": "用户名", "Password": "密码",

@@ -23,6 +23,7 @@ from medsettle.adapters.his.keys import issue, node_key
 from medsettle.adapters.province_node import ProvinceNode
 from medsettle.adapters.web.app import Pages, install
 from medsettle.adapters.web.detail import parse_anchors, settlement_detail
+from medsettle.adapters.web.person_pages import add_person_page
 from medsettle.adapters.web.policy_pages import add_policy_pages
 from medsettle.adapters.web.render import Console
 from medsettle.adapters.web.supervision_pages import add_province_pages as add_supervision_pages
@@ -61,6 +62,7 @@ def add_province_console(node: ProvinceNode, app: Any) -> None:
         _claims(pages, node)
         _clearing(pages, node)
         _search(pages, node)
+        add_person_page(pages, node)
         add_supervision_pages(pages, node)
 
     install(app, node.store, console, add)

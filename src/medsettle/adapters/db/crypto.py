@@ -1,0 +1,143 @@
+"""Personal data encrypted at rest (docs/security.md): ID numbers (身份证号) and names.
+
+A province keeps each person's ID number and name, and each treated visit's snapshot of the
+person, sealed with AES-256-GCM (the `cryptography` library): `v1:` and the URL-safe base64 of
+a random 12-byte nonce, the ciphertext and its tag. A lookup by ID number goes through a keyed
+hash column (`persons.certno_hmac`, HMAC-SHA256), so the database never needs the number in the
+clear, and someone who reads the database cannot test guessed numbers against it without the
+key.
+
+The key is the node's: 32 bytes as 64 hex characters in `MEDSETTLE_DATA_KEY` (read once at start,
+`configure_from_environment`). Without it the node runs on `DEV_ONLY_INSECURE_DATA_KEY`, a fixed
+key in this source file, says so loudly in its log, and is fit only for tests and the demo. The
+encryption and the lookup keys are derived from it (HMAC-SHA256 with distinct labels), so one
+secret serves both without reusing a key for two purposes.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+import logging
+import os
+from dataclasses import dataclass
+from typing import Any
+
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from sqlalchemy import Text, TypeDecorator
+
+logger = logging.getLogger(__name__)
+
+ENV_VAR = "MEDSETTLE_DATA_KEY"
+#: The key used when the node has none configured: public, so it protects nothing. Tests and
+#: the demo only; a node on it logs a warning at start.
+DEV_ONLY_INSECURE_DATA_KEY = "de" * 32
+PREFIX = "v1:"
+
+
+class DataKeyError(ValueError):
+    """The data key is malformed, or sealed data cannot be opened with it."""
+
+
+@dataclass(frozen=True, slots=True)
+class DataKey:
+    """The keys derived from a node's data key: one encrypts, one makes lookup hashes."""
+
+    seal: bytes
+    lookup: bytes
+    dev: bool
+
+    @classmethod
+    def from_hex(cls, text: str) -> DataKey:
+        """The keys of a 64-hex-character data key."""
+        try:
+            master = bytes.fromhex(text.strip())
+        except ValueError:
+            raise DataKeyError(f"{ENV_VAR} must be 64 hex characters (32 bytes)") from None
+        if len(master) != 32:
+            raise DataKeyError(f"{ENV_VAR} must be 64 hex characters (32 bytes), not "
+                               f"{len(master) * 2}")
+        return cls(_derive(master, b"medsettle personal data: seal"),
+                   _derive(master, b"medsettle personal data: lookup"),
+                   text.strip().lower() == DEV_ONLY_INSECURE_DATA_KEY)
+
+
+def _derive(master: bytes, label: bytes) -> bytes:
+    return hmac.new(master, label, hashlib.sha256).digest()
+
+
+_key = DataKey.from_hex(os.environ.get(ENV_VAR) or DEV_ONLY_INSECURE_DATA_KEY)  # every process
+
+
+def configure(hex_key: str | None) -> DataKey:
+    """Use `hex_key` (None: the dev key, with a warning) for everything sealed from now on."""
+    global _key
+    _key = DataKey.from_hex(hex_key or DEV_ONLY_INSECURE_DATA_KEY)
+    if _key.dev:
+        logger.warning("personal data is sealed with DEV_ONLY_INSECURE_DATA_KEY: set %s to the "
+                       "node's own key before real data is loaded", ENV_VAR)
+    return _key
+
+
+def configure_from_environment() -> DataKey:
+    """The node's data key from MEDSETTLE_DATA_KEY (the dev key when it is unset)."""
+    return configure(os.environ.get(ENV_VAR) or None)
+
+
+def seal(text: str) -> str:
+    """`text` encrypted with the node's key and a fresh nonce."""
+    nonce = os.urandom(12)
+    sealed = AESGCM(_key.seal).encrypt(nonce, text.encode(), None)
+    return PREFIX + base64.urlsafe_b64encode(nonce + sealed).decode()
+
+
+def unseal(value: str) -> str:
+    """The text of a sealed value, or DataKeyError (not sealed, or sealed with another key)."""
+    if not value.startswith(PREFIX):
+        raise DataKeyError("personal data is stored unsealed: run the database's migrations")
+    raw = base64.urlsafe_b64decode(value[len(PREFIX):])
+    try:
+        return AESGCM(_key.seal).decrypt(raw[:12], raw[12:], None).decode()
+    except InvalidTag:
+        raise DataKeyError(f"personal data cannot be opened with this node's key ({ENV_VAR})"
+                           ) from None
+
+
+def lookup_hash(certno: str) -> str:
+    """The keyed hash an ID number is found by (upper case, as ID numbers are compared)."""
+    return hmac.new(_key.lookup, certno.strip().upper().encode(), hashlib.sha256).hexdigest()
+
+
+def certno_lookup_default(context: Any) -> str:
+    """Column default of persons.certno_hmac: the lookup hash of the row's certno."""
+    return lookup_hash(str(context.get_current_parameters()["certno"]))
+
+
+class Sealed(TypeDecorator[str]):
+    """A text column stored sealed and read back in the clear."""
+
+    impl = Text
+    cache_ok = True
+
+    def process_bind_param(self, value: str | None, dialect: Any) -> str | None:
+        return None if value is None else seal(value)
+
+    def process_result_value(self, value: str | None, dialect: Any) -> str | None:
+        return None if value is None else unseal(value)
+
+
+class SealedJSON(TypeDecorator[Any]):
+    """A small JSON document (a person's snapshot) stored sealed."""
+
+    impl = Text
+    cache_ok = True
+
+    def process_bind_param(self, value: Any, dialect: Any) -> str | None:
+        return None if value is None else seal(json.dumps(value, ensure_ascii=False,
+                                                          sort_keys=True, default=str))
+
+    def process_result_value(self, value: str | None, dialect: Any) -> Any:
+        return None if value is None else json.loads(unseal(value))

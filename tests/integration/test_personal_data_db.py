@@ -1,0 +1,69 @@
+"""The migration that seals personal data already stored (p0036), on SQLite and PostgreSQL:
+rows written in the clear before it are sealed after it, found by their keyed hash, and read
+back as they were."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from alembic import command
+from sqlalchemy import text
+
+from medsettle.adapters.db import crypto
+from medsettle.adapters.db.engine import alembic_config, make_engine, migrate
+from medsettle.adapters.db.store import Store
+from tests.conftest import fresh_database
+from tests.e2e import fixtures as f
+
+CHEN = f.CHEN
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'province.db'}"
+        return
+    with fresh_database(request.getfixturevalue("pg_url")) as url:
+        yield url
+
+
+def test_the_migration_seals_rows_written_in_the_clear(database: str) -> None:
+    engine = make_engine(database)
+    config = alembic_config("province")
+    with engine.begin() as conn:
+        config.attributes["connection"] = conn
+        command.upgrade(config, "p0035")
+    snapshot = {"person_id": CHEN["psn_no"], "name": CHEN["psn_name"],
+                "id_number": CHEN["certno"]}
+    json_value = "CAST(:person AS json)" if engine.dialect.name == "postgresql" else ":person"
+    with engine.begin() as conn:  # as an older node wrote them
+        conn.execute(text(
+            "INSERT INTO persons (psn_no, certno, psn_name, gend, brdy, insu_admdvs, insutype, "
+            "psn_type, cvlserv, chronic_certified, insurance_active, emp_name, "
+            "direct_settlement_barred) VALUES (:p, :c, :n, '1', '1980-08-08', '440100', '310', "
+            "'11', false, '[]', true, '', false)"),
+            {"p": CHEN["psn_no"], "c": CHEN["certno"], "n": CHEN["psn_name"]})
+        conn.execute(text(
+            "INSERT INTO visits (mdtrt_id, psn_no, insuplc_admdvs, fixmedins_code, med_type, "
+            f"visit_type, ipt_otp_no, begntime, status, emergency, insutype, person, "
+            f"manual_reimbursement, msgid) VALUES ('V1', :p, '440100', 'H1', '11', "
+            f"'outpatient', 'O1', :t, 'open', false, '310', {json_value}, false, 'M1')"),
+            {"p": CHEN["psn_no"], "t": datetime(2025, 3, 3, tzinfo=UTC).replace(tzinfo=None),
+             "person": json.dumps(snapshot, ensure_ascii=False)})
+    migrate(engine, "province")
+    with engine.connect() as conn:
+        stored = [str(v) for v in conn.execute(text(
+            "SELECT certno, psn_name, certno_hmac FROM persons")).one()]
+        stored.append(str(conn.execute(text("SELECT person FROM visits")).scalar_one()))
+    assert all(CHEN["certno"] not in v and CHEN["psn_name"] not in v for v in stored)
+    assert stored[0].startswith(crypto.PREFIX) and stored[2] == crypto.lookup_hash(CHEN["certno"])
+    with Store(engine).tx() as tx:
+        row = tx.one("persons", certno=CHEN["certno"])
+        visit = tx.one("visits", mdtrt_id="V1")
+    assert row is not None and (row.certno, row.psn_name) == (CHEN["certno"], CHEN["psn_name"])
+    assert visit is not None and visit.person == snapshot
+    engine.dispose()
