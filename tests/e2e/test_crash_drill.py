@@ -44,8 +44,8 @@ def fed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Federation]:
 def test_kill_9_anywhere_loses_and_duplicates_nothing_once_reconciled(fed: Federation) -> None:
     planned = [v for v in plan_day(fed.seeds, day=today_in_china(), visits=160,  # type: ignore[attr-defined]
                                    seed=7)
-               if v.treating_province == TREATING and v.expect == "settle"][:48]
-    result = run_drill(fed, planned, TREATING, INSURED, every=2.5, concurrency=6, give_up=15)
+               if v.treating_province == TREATING and v.expect == "settle"][:60]
+    result = run_drill(fed, planned, TREATING, INSURED, every=1.0, concurrency=4, give_up=15)
     assert sum(result["kills"].values()) >= 2, result["kills"]
     assert result["problems"] == {k: 0 for k in result["problems"]}, result
     assert result["index_gap_after"] == (0, 0)

@@ -114,12 +114,13 @@ class NamespacedFederation(Federation):
             self.wait_healthy(self.urls[region], self.procs[region])
 
     def partition(self, region: str) -> None:
-        """Cut the province off: its veth down on both sides."""
-        ns, host, _ = self.links[region]
+        """Cut the province off: the host's end of its veth down (nothing else reaches it)."""
+        _, host, _ = self.links[region]
         _ip("link", "set", host, "down")
 
     def heal(self, region: str) -> None:
-        ns, host, _ = self.links[region]
+        """Join the province to the host again."""
+        _, host, _ = self.links[region]
         _ip("link", "set", host, "up")
 
     def shape(self, region: str, *netem: str) -> None:
