@@ -122,7 +122,10 @@ def cancel_settlement(tx: Tx, req: CancelSettlement, now: datetime, caller: str,
                       msgid: str) -> Cancelled:
     """Cancel (撤销) or reverse (冲正) a settlement: the exact negative, every delta subtracted.
     Only the treating province of the settlement may ask ("hub": the operators'
-    reconciliation), and, when it names one, for the institution that settled it."""
+    reconciliation), and, when it names one, for the institution that settled it. A settlement
+    already cancelled answers the cancel that stands (idempotent by settlement), so a treating
+    place whose first answer was lost, and whose HIS asks again in a new message, books the
+    same cancel instead of keeping the settlement in force."""
     original = tx.settlement(req.settlement_id, Role.INSURED)
     if original is None:
         raise NotFound(f"settlement {req.settlement_id} does not exist at the insured place")
@@ -133,8 +136,10 @@ def cancel_settlement(tx: Tx, req: CancelSettlement, now: datetime, caller: str,
                         f"{req.institution}")
     tx.lock_person(original.person_id)  # then read again: a concurrent cancel may have won
     original = tx.settlement(req.settlement_id, Role.INSURED)
-    if original is None or original.status is not SettlementStatus.SETTLED:
+    if original is None:
         raise StateConflict(f"settlement {req.settlement_id} is already cancelled")
+    if original.status is not SettlementStatus.SETTLED:
+        return _standing_cancel(tx, original)
     delta = {tuple(path.split(".")): value for path, value in (original.delta or {}).items()}
     tx.accumulators(original.person_id, original.medical_year).reversed(delta)  # refuses < 0
     tx.apply_delta(original.person_id, original.medical_year, delta, sign=-1)
@@ -147,6 +152,19 @@ def cancel_settlement(tx: Tx, req: CancelSettlement, now: datetime, caller: str,
     logger.info("settlement cancelled", extra={"setl_id": original.settlement_id,
                                                "msgid": msgid})
     return Cancelled(cancel=indexed(cancel), original=indexed(original), balance=balance)
+
+
+def _standing_cancel(tx: Tx, original: SettlementRecord) -> Cancelled:
+    """The cancel that already stands for `original` (as when it was made)."""
+    standing = [r for r in tx.settlements(Role.INSURED, cancels=original.settlement_id)
+                if r.kind is SettlementKind.CANCEL]
+    if not standing:
+        raise StateConflict(f"settlement {original.settlement_id} is already "
+                            f"{original.status.value} without a cancel record")
+    balance = tx.accumulators(original.person_id, "").get("acct_balance")
+    logger.info("settlement already cancelled: the standing cancel answered",
+                extra={"setl_id": original.settlement_id, "cancel": standing[0].settlement_id})
+    return Cancelled(cancel=indexed(standing[0]), original=indexed(original), balance=balance)
 
 
 def reverse(tx: Tx, req: Reverse, now: datetime, caller: str, msgid: str) -> Reversed:

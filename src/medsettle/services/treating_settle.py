@@ -216,6 +216,7 @@ def _cancel(t: Treating, visit: TreatedVisit, original: SettlementRecord, ref: c
     answer: x.Cancelled = t.insured.call(
         visit.insured_region, "cancel_settlement", ref.origin.msgid,
         x.CancelSettlement(original.settlement_id, cancel_id, original.institution))
+    cancel_id = answer.cancel.settlement_id  # the insured place's: a standing cancel's own id
     record = original.cancel(cancel_id, answer.cancel.settled_at, answer.balance,
                              ref.origin.msgid)
     view = SettlementView(visit, cancel_id, record.amounts, answer.balance, record.settled_at,
