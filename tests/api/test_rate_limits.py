@@ -81,8 +81,9 @@ def test_an_institutions_burst_is_refused_in_the_envelope_and_others_go_on(
     with pytest.raises(HisError) as refused:
         limited.his(f.SHENZHEN_H).sign_in()
     err_msg = refused.value.answer["err_msg"]
-    assert err_msg.startswith(f"[rate_limited] institution {f.SHENZHEN_H} sent more than 0.5 "
-                              "messages a second"), err_msg
+    assert err_msg.startswith("报文过于频繁") and (
+        f"[rate_limited] (institution {f.SHENZHEN_H} sent more than 0.5 messages a second"
+        in err_msg), err_msg
     assert refused.value.answer["infcode"] == -1
     other = limited.his(OTHER_H)
     other.sign_in()  # the other hospital's bucket is untouched

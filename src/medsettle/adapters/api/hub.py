@@ -48,6 +48,8 @@ from medsettle.adapters.api.schemas_records import (
     IndexAnswer,
     IndexRecords,
     IndexRequest,
+    RoundAnswer,
+    RoundRequest,
 )
 from medsettle.adapters.db.engine import make_engine, migrate
 from medsettle.adapters.db.store import Store
@@ -195,6 +197,7 @@ def create_hub_app(config: HubConfig) -> FastAPI:
                    ("POST", "/fed/v1/locate"): (LocateRequest, LocateAnswer),
                    ("POST", "/fed/v1/call"): (CallRequest, None),
                    ("POST", "/fed/v1/anchor"): (AnchorRequest, AnchorAnswer),
+                   ("POST", "/fed/v1/anchors/round"): (RoundRequest, RoundAnswer),
                    ("GET", "/fed/v1/anchors/{node}"): (None, AnchorsAnswer),
                    ("GET", "/fed/v1/index"): (None, IndexRecords),
                    ("POST", "/fed/v1/index"): (IndexRequest, IndexAnswer),

@@ -34,6 +34,8 @@ from medsettle.adapters.api.schemas_filings import FILING_SCHEMAS
 from medsettle.adapters.api.schemas_records import (
     DecisionAnswer,
     DecisionRequest,
+    ExchangeAnswer,
+    ExchangeRequest,
     PaidInstitutions,
     ReportRequest,
     SettlementRecords,
@@ -107,6 +109,7 @@ def create_province_app(node: ProvinceNode, *, background: bool = True) -> FastA
     document(app, {("POST", "/his"): (HisRequest, HisResponse),
                    ("GET", "/healthz"): (None, Health),
                    ("GET", "/fed/v1/settlements"): (None, SettlementRecords),
+                   ("POST", "/fed/v1/anchor-exchange"): (ExchangeRequest, ExchangeAnswer),
                    ("POST", "/fed/v1/reconciliation-reports"): (ReportRequest, Done),
                    ("GET", "/api/v1/reconciliation-reports"): (None, StoredReports),
                    ("POST", "/fed/v1/supervision/decisions"): (DecisionRequest,

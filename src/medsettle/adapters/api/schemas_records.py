@@ -129,6 +129,37 @@ class AnchorAnswer(BaseModel):
     result: Anchored
 
 
+class ExchangeRequest(BaseModel):
+    """POST /fed/v1/anchor-exchange (hub-signed): the hub's heads for the province to keep."""
+
+    hub_heads: HubHeads
+
+
+class ProvinceHead(BaseModel):
+    head: Head | None = Field(description="the province's chain head; null when its ledger "
+                                          "is empty")
+
+
+class ExchangeAnswer(BaseModel):
+    ok: Literal[True]
+    result: ProvinceHead
+
+
+class RoundRequest(BaseModel):
+    """POST /fed/v1/anchors/round: nothing to send; the signature says who asks."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class Round(BaseModel):
+    anchors: dict[str, str] = Field(description="each province's outcome, by region code")
+
+
+class RoundAnswer(BaseModel):
+    ok: Literal[True]
+    result: Round
+
+
 class Anchors(BaseModel):
     node: str
     anchors: list[Head]

@@ -36,6 +36,7 @@ LEADS: dict[str, str] = {
     "authentication_failed": "节点间认证失败", "forbidden": "无权操作：记录属于其他机构或省份",
     "ledger_error": "记账失败，本交易未生效", "unbalanced_entry": "记账失败，本交易未生效",
     "internal": "系统内部错误，本交易未结算", "error": "参保地返回错误",
+    "rate_limited": "报文过于频繁，请稍后重发（同一 msgid）",
 }
 
 _REGION = re.compile(r"no filing for (\d{6})")
