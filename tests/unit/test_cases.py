@@ -14,7 +14,15 @@ from medsettle.core.errors import InvalidInput, NotFiled, PolicyNotInForce
 from medsettle.core.filing import benefit_class
 from medsettle.core.policy import PolicyBook
 
-DELETE = object()
+
+class _Delete:
+    """The key is removed from the case (a value no case can hold)."""
+
+    def __repr__(self) -> str:
+        return "<deleted>"
+
+
+DELETE = _Delete()
 
 
 def e4() -> dict[str, Any]:
