@@ -31,10 +31,12 @@ browser:
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium fonts-wqy-zenhei; }
 	@test -x /usr/bin/chromium || { echo "FATAL: /usr/bin/chromium is missing and could not be installed" >&2; exit 1; }
 
+# Three pytest workers, one test file each at a time (module fixtures stay whole): most tests wait
+# on node processes, PostgreSQL or the browser, so three overlap well on two cores.
 test: $(STAMP) postgres browser
 	$(BIN)/ruff check src tests bench
 	$(BIN)/mypy
-	$(BIN)/pytest -q
+	$(BIN)/pytest -q -n 3 --dist loadfile
 
 bench: $(STAMP)
 	$(BIN)/python bench/bench_settle.py

@@ -230,7 +230,7 @@ def list_command(db: Annotated[str, typer.Option(help=DB_HELP)]) -> None:
         return
     table = RichTable(title="Parameter sets loaded at this node")
     for column in ("#", "set", "region", "scheme", "from", "until", "status", "proposed by",
-                   "approved / rejected / withdrawn by", "sha256"):
+                   "decided by", "sha256"):
         table.add_column(column)
     for r in rows:
         table.add_row(str(r["id"]), r["set_id"], r["insu_admdvs"], r["scheme"],
