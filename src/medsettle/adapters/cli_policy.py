@@ -237,4 +237,4 @@ def list_command(db: Annotated[str, typer.Option(help=DB_HELP)]) -> None:
                       str(r["valid_from"]), str(r["valid_until"] or "—"), r["status"],
                       r["proposed_by"], r["withdrawn_by"] or r["approved_by"] or r["rejected_by"] or "—",
                       r["content_hash"][:16] + "…")
-    console.print(table)
+    Console(highlight=False).print(table)  # sized by the terminal (COLUMNS) as it is now
