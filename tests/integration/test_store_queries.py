@@ -48,3 +48,22 @@ def test_a_key_given_as_none_matches_null_and_only_null(store: Store) -> None:
     assert pending == ["S1", "S3"]
     assert applied is not None and applied.case_id == "S2"
     assert first_pending is not None and first_pending.case_id == "S3"
+
+
+def test_reads_see_committed_rows_and_on_postgres_open_no_transaction(store: Store) -> None:
+    with store.tx() as tx:
+        tx.add("clearing_adjustments", {
+            "case_id": "R1", "insured": "620000", "treating": "310000", "kind": "refusal",
+            "amount": -100, "created_at": NOW, "month_applied": None})
+    with store.read() as tx:
+        found = tx.one("clearing_adjustments", case_id="R1")
+        if store.dialect == "postgresql":  # each statement is its own transaction
+            ids = [tx.conn.exec_driver_sql("SELECT txid_current()").scalar_one()
+                   for _ in range(2)]
+            assert ids[0] != ids[1]
+    assert found is not None and found.amount == -100
+    with store.tx() as tx:  # a transaction keeps one id: the contrast the check above relies on
+        if store.dialect == "postgresql":
+            ids = [tx.conn.exec_driver_sql("SELECT txid_current()").scalar_one()
+                   for _ in range(2)]
+            assert ids[0] == ids[1]

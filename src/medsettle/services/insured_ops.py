@@ -89,9 +89,10 @@ def run_op(db: Database, book: PolicyBook, op: str, msgid: str, request: object,
         raise InvalidInput("payload", f"is not a {op} request")
     if caller == "hub" and op not in HUB_OPS:
         raise Forbidden(f"the hub itself may not ask for {op}")
-    with db.tx() as tx:
-        if operation.read_only:
+    if operation.read_only:
+        with db.read() as tx:
             return operation.run(tx, book, request, now, caller, msgid)
+    with db.tx() as tx:
         digest = request_hash(request)
         key = insured_settle.message_key(caller, msgid, getattr(request, "institution", None))
         stored = tx.claim_message(op, key, op, digest, now)

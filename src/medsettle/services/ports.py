@@ -97,3 +97,8 @@ class Database(Protocol):
 
     def tx(self) -> AbstractContextManager[UnitOfWork]: ...
 
+    def read(self) -> AbstractContextManager[UnitOfWork]:
+        """Reads that need no transaction of their own (a one-statement lookup, or a check a
+        later transaction repeats): cheaper where the database allows it."""
+        ...
+

@@ -108,7 +108,7 @@ def check_signed_in(t: Treating, sign_no: str | None, code: str) -> None:
         raise InvalidInput("sign_no", "sign in with 9001 first and send the returned sign_no")
     if t.signed_in.get(sign_no) == code:
         return
-    with t.db.tx() as tx:
+    with t.db.read() as tx:
         row = tx.one("sign_ins", sign_no=sign_no)
     if row is None or row.fixmedins_code != code:
         raise InvalidInput("sign_no", "unknown sign_no for this institution; sign in with 9001")
@@ -148,7 +148,7 @@ def open_visit(t: Treating, cmd: c.Register, *, inpatient: bool, reply: Reply) -
     marked for manual reimbursement (手工报销)."""
     region = _insured_region_of(cmd.origin)
     visit_id = t.message_id(cmd.origin, "visit")
-    with t.db.tx() as tx:
+    with t.db.read() as tx:  # checks: the insert that records the visit repeats them
         reply.check(tx)
         inst = institution(tx, cmd.origin.institution)
         earlier = tx.treated_visit(visit_id)

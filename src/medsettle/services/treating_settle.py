@@ -65,7 +65,7 @@ class SettlementView:
 
 def settle(t: Treating, cmd: c.Settle, now: datetime, reply: Reply) -> SettlementView:
     """2206/2303 pre-settle and 2207/2304 settle."""
-    with t.db.tx() as tx:
+    with t.db.read() as tx:  # the settling transaction checks the visit and lines again
         reply.check(tx)
         visit = own_visit(tx, cmd.visit)
         inst = institution(tx, visit.institution)

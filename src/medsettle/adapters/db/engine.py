@@ -27,7 +27,10 @@ def make_engine(url: str) -> Engine:
         event.listen(engine, "connect", _sqlite_pragmas)
         event.listen(engine, "begin", _sqlite_begin_immediate)
         return engine
-    return create_engine(url, pool_size=20, max_overflow=20, pool_pre_ping=True)
+    # No ping before each checkout (a round trip per transaction): a connection the server
+    # dropped fails its transaction once, SQLAlchemy then discards the pool's older connections,
+    # and the caller's retry (a HIS resends; node calls are idempotent) gets a fresh one.
+    return create_engine(url, pool_size=20, max_overflow=20, pool_recycle=1800)
 
 
 def _sqlite_pragmas(dbapi_connection, _record) -> None:  # type: ignore[no-untyped-def]

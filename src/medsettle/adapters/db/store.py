@@ -58,6 +58,19 @@ class Store:
         except IntegrityError as exc:
             raise StateConflict(f"a concurrent write got there first: {exc.orig}") from None
 
+    @contextmanager
+    def read(self) -> Iterator[Tx]:
+        """Reads outside a transaction: each statement sees the database as it commits, so use
+        it for a lookup of one statement, or for checks that a later transaction repeats. On
+        PostgreSQL it saves the BEGIN and COMMIT round trips a transaction costs; SQLite takes
+        a transaction as before."""
+        if self.dialect != "postgresql":
+            with self.tx() as tx:
+                yield tx
+            return
+        with self.engine.connect() as conn:
+            yield Tx(conn.execution_options(isolation_level="AUTOCOMMIT"), self.dialect)
+
 
 def _table(name: str | Table) -> Table:
     return name if isinstance(name, Table) else TABLES[name]

@@ -125,7 +125,7 @@ class HisGateway:
         cached = self._dialects.get(fixmedins_code)
         if cached is not None and now - cached[1] < DIALECT_CACHE_SECONDS:
             return cached[0]
-        with self.t.db.tx() as tx:
+        with self.t.db.read() as tx:
             inst = tx.one("institutions", fixmedins_code=fixmedins_code)
         if inst is None:
             return NATIONAL  # not kept: codes of no institution would grow the cache
@@ -140,7 +140,7 @@ class HisGateway:
         return self._node_key
 
     def _credentials(self, fixmedins_code: str) -> signing.Credentials | None:
-        with self.t.db.tx() as tx:
+        with self.t.db.read() as tx:
             inst = tx.one("institutions", fixmedins_code=fixmedins_code)
         if inst is None:
             return None
@@ -180,7 +180,7 @@ class HisGateway:
         return answer if earlier is None else self._stored_answer(env, earlier)
 
     def _stored(self, scope: str, msgid: str) -> Any:
-        with self.t.db.tx() as tx:
+        with self.t.db.read() as tx:
             return tx.one("message_log", scope=scope, msgid=msgid)
 
     def _stored_answer(self, env: Envelope, stored: Any) -> dict[str, Any]:
