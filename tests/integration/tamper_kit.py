@@ -208,7 +208,7 @@ def build_hub(url: str) -> Store:
         with store.tx() as tx:
             hub_svc.write_journal(tx, [hub_svc.message_row(
                 msgid=f"M{n:029d}", op="settle", from_region="440000", to_region="510000",
-                outcome="ok", latency_ms=10 + n, now=at)], [_index_row(n, at)])
+                outcome="ok", latency_ms=10 + n, now=at)], [_index_row(n, at)], at)
     return store
 
 

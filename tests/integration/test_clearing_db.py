@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import logging
 import random
+import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -23,6 +24,7 @@ from medsettle.core import ledger
 from medsettle.core.clearing import YearMonth, net, obligations
 from medsettle.core.errors import MedSettleError, StateConflict
 from medsettle.services import clearing as svc
+from medsettle.services.hub import add_to_index
 from medsettle.services.ledger import stored_chain
 from tests.conftest import fresh_database
 
@@ -309,3 +311,81 @@ def test_the_clear_command_runs_once_and_refuses_a_bad_month(tmp_path: Any) -> N
     assert "cleared now" in first.output and "110000" in first.output
     again = runner.invoke(app, ["clear", "--month", "2026-10", "--hub-db", url])
     assert "nothing changed" in again.output
+
+
+def test_a_settlement_indexed_after_its_month_was_cleared_is_owed_by_the_next_clearing(
+        store: Store) -> None:
+    oct_day, nov_day = datetime(2026, 10, 12, 3, tzinfo=UTC), datetime(2026, 11, 3, tzinfo=UTC)
+    on_time = index_row("S1", "settle", "510100", "440100", oct_day, 50_000, 2_000, 9_000)
+    with store.tx() as tx:
+        assert add_to_index(tx, [on_time], AFTER) == 1
+    october = svc.run_clearing(store, OCT, AFTER)
+    assert october["obligations"] == 52_000
+    late = index_row("S2", "settle", "510100", "440100", oct_day, 30_000, 1_000, 500)
+    late_cancel = cancel_of(on_time, oct_day + timedelta(hours=1))
+    same_province = index_row("S3", "settle", "440300", "440100", oct_day, 7_000, 0, 0)
+    with store.tx() as tx:  # reconciliation finds them after October was cleared
+        assert add_to_index(tx, [late, late_cancel, same_province, on_time], AFTER) == 3
+    with store.tx() as tx:  # a second confirmation of the same rows books nothing more
+        assert add_to_index(tx, [late, late_cancel], AFTER) == 0
+        adjustments = {str(r.case_id): (str(r.kind), int(r.amount), r.month_applied)
+                       for r in tx.rows("clearing_adjustments")}
+    assert adjustments == {"S2": ("late", 31_000, None), "CS1": ("late", -52_000, None)}
+    assert svc.run_clearing(store, OCT, AFTER)["obligations"] == 52_000  # stored, unchanged
+    on_time_nov = index_row("S4", "settle", "510100", "440100", nov_day, 10_000, 0, 0)
+    with store.tx() as tx:  # a November settlement is not late: November is not cleared
+        assert add_to_index(tx, [on_time_nov], AFTER) == 1
+        assert tx.count("clearing_adjustments") == 2
+    november = svc.run_clearing(store, NOV, datetime(2026, 12, 2, tzinfo=UTC))
+    assert november["obligations"] == 10_000 + 31_000 - 52_000
+    assert november["net_sum"] == 0
+    with store.tx() as tx:
+        assert {r.month_applied for r in tx.rows("clearing_adjustments")} == {str(NOV)}
+
+
+def test_a_row_arriving_while_its_month_is_being_cleared_is_cleared_or_booked_late(
+        pg_database: str) -> None:
+    """The clearing holds the index from its totals to its commit: a row that comes in between
+    waits, then finds the month cleared and books itself late (without the hold it would be in
+    neither October's totals nor an adjustment)."""
+    engine = make_engine(pg_database)
+    migrate(engine, "hub")
+    store = Store(engine)
+    oct_day = datetime(2026, 10, 12, 3, tzinfo=UTC)
+    with store.tx() as tx:
+        add_to_index(tx, [index_row("S1", "settle", "510100", "440100", oct_day, 50_000, 0, 0)],
+                     AFTER)
+    arriving = index_row("S2", "settle", "510100", "440100", oct_day, 30_000, 0, 0)
+    writer: list[threading.Thread] = []
+
+    def late_writer() -> None:
+        with store.tx() as tx:
+            add_to_index(tx, [arriving], AFTER)
+
+    def progress(step: str, done: int, total: int) -> None:
+        if done == 1:  # October's totals are summed; the row arrives now
+            thread = threading.Thread(target=late_writer)
+            thread.start()
+            writer.append(thread)
+            while thread.is_alive() and not waiting_on_a_lock(pg_database):
+                thread.join(0.01)
+
+    try:
+        october = svc.run_clearing(store, OCT, AFTER, progress)
+        writer[0].join(10)
+        with store.tx() as tx:
+            late = [(str(r.case_id), int(r.amount)) for r in tx.rows("clearing_adjustments")]
+        assert october["obligations"] + sum(amount for _, amount in late) == 80_000
+        assert late == [("S2", 30_000)]
+    finally:
+        engine.dispose()
+
+
+def waiting_on_a_lock(url: str) -> bool:
+    """Whether a session of the database waits for a lock another holds."""
+    import psycopg
+    with psycopg.connect(url, autocommit=True) as conn:
+        row = conn.execute("SELECT count(*) FROM pg_locks l JOIN pg_stat_activity a "
+                           "ON a.pid = l.pid WHERE NOT l.granted AND a.datname = "
+                           "current_database()").fetchone()
+    return bool(row and row[0])

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable
+from datetime import datetime
 from typing import Any
 
 from medsettle.adapters.db.store import Store
@@ -18,8 +20,10 @@ class Journal:
     insured node's database is the record, and reconciliation (对账) re-indexes from it.
     """
 
-    def __init__(self, store: Store, interval: float = 0.25, *, background: bool = True) -> None:
+    def __init__(self, store: Store, clock: Callable[[], datetime], interval: float = 0.25, *,
+                 background: bool = True) -> None:
         self.store = store
+        self.clock = clock
         self.interval = interval
         self.lock = threading.Lock()
         self.messages: list[dict[str, Any]] = []
@@ -42,7 +46,7 @@ class Journal:
             index, self.index = self.index, []
         if messages or index:
             with self.store.tx() as tx:
-                svc.write_journal(tx, messages, index)
+                svc.write_journal(tx, messages, index, self.clock())
 
     def _run(self) -> None:
         while not self.stop.wait(self.interval):

@@ -82,8 +82,8 @@ def run_clearing(store: Database, month: YearMonth | str, now: datetime,
                  actor: Actor | None = None, early: bool = False) -> dict[str, Any]:
     """Clear a month once: lines O(i→t), drafted statements, prepayment draws and credits.
     A month that has statements is returned as stored, never recomputed. `early` clears the
-    current month so far (a demo's; never in production: later settlements of the month would
-    wait for reconciliation and the next month)."""
+    current month so far (a demo's; never in production: later settlements of the month are
+    booked as late adjustments, owed through the next clearing)."""
     m = month_of(month)
     report = progress or (lambda _step, _done, _total: None)
     if now < m.bounds()[0] or (now < m.bounds()[1] and not early):
@@ -108,6 +108,7 @@ def _clear(store: Database, m: YearMonth, now: datetime, report: Progress,
     with store.tx() as tx:
         if tx.count("clearing_statements", month=str(m)):
             return summary(tx, m) | {"created": False}
+        tx.hold_index_for_clearing()  # a row arriving meanwhile waits, then books as late
         report("aggregating settlements", 0, 4)
         totals = apply_adjustments(tx, m, month_totals(tx, m))
         report("writing clearing lines", 1, 4)

@@ -10,6 +10,7 @@ from typing import Any
 from medsettle.core import ledger
 from medsettle.core.errors import NotFound
 from medsettle.core.jsonform import decode
+from medsettle.services import refusals
 from medsettle.services.exchange import Cancelled, Computed, Indexed, Reversed, SettleVisit
 from medsettle.services.ports import UnitOfWork
 
@@ -113,7 +114,7 @@ def _index_row(entry: Indexed) -> dict[str, Any]:
 
 
 def write_journal(tx: UnitOfWork, messages: list[dict[str, Any]],
-                  index: list[dict[str, Any]]) -> None:
+                  index: list[dict[str, Any]], now: datetime) -> None:
     """Write a batch of message-log lines and index rows (an index row is written once)."""
     if messages:
         last = tx.rows_after("hub_messages", "id", 0, limit=1, descending=True)
@@ -123,8 +124,18 @@ def write_journal(tx: UnitOfWork, messages: list[dict[str, Any]],
             message["id"], message["prev_hash"] = seq, prev_hash
             prev_hash = message["hash"] = ledger.record_hash(prev_hash, seq, _log_fields(message))
         tx.add_many("hub_messages", messages)
-    unique = {row["setl_id"]: row for row in reversed(index)}  # the first row of an id stays
-    tx.add_ignore("settlement_index", list(reversed(unique.values())))
+    add_to_index(tx, index, now)
+
+
+def add_to_index(tx: UnitOfWork, rows: list[dict[str, Any]], now: datetime) -> int:
+    """Index settlements once per setl_id (the first row of an id stays); a new row of a month
+    already cleared is booked for the next clearing (refusals.book_late). Returns how many
+    rows were new."""
+    unique = {row["setl_id"]: row for row in reversed(rows)}
+    ordered = list(reversed(unique.values()))
+    new = tx.add_new("settlement_index", ordered, "setl_id")
+    refusals.book_late(tx, [row for row in ordered if row["setl_id"] in new], now)
+    return len(new)
 
 
 def _log_fields(message: Mapping[str, Any]) -> dict[str, Any]:

@@ -1,6 +1,7 @@
 """Clearing adjustments of supervision cases (domain.md §8): refused amounts (拒付) deducted in
-the next monthly clearing, and items under an open 费用协查 carried over (held from the month's
-clearing, released when the case is decided, less what was refused).
+the next monthly clearing, items under an open 费用协查 carried over (held from the month's
+clearing, released when the case is decided, less what was refused), and settlements indexed after
+their month was cleared (late: owed in full through the next clearing).
 
 An adjustment is a signed amount on an (insured, treating) pair: negative lowers what the insured
 province owes. The next clearing run applies every adjustment not yet applied to its pairs and
@@ -12,8 +13,9 @@ from __future__ import annotations
 
 from dataclasses import replace
 from datetime import datetime
+from typing import Any
 
-from medsettle.core.clearing import Obligation, YearMonth, province_of
+from medsettle.core.clearing import Obligation, YearMonth, province_of, signed
 from medsettle.services.ports import UnitOfWork
 
 
@@ -25,6 +27,25 @@ def add(tx: UnitOfWork, case_id: str, insured: str, treating: str, kind: str, am
             "case_id": case_id, "insured": province_of(insured),
             "treating": province_of(treating), "kind": kind, "amount": amount,
             "created_at": now, "month_applied": None})
+
+
+def book_late(tx: UnitOfWork, rows: list[dict[str, Any]], now: datetime) -> int:
+    """Settlements indexed after their month was cleared (a reconciliation, or a node's index
+    catch-up after the hub lost its journal): each becomes a `late` adjustment of its pair, which
+    the next clearing applies, so no settlement misses clearing. Returns how many."""
+    if not rows:
+        return 0
+    cleared = {str(month) for month in tx.distinct("clearing_statements", "month")}
+    booked = 0
+    for row in rows:
+        insured, treating = str(row["insu_admdvs"]), str(row["mdtrtarea_admvs"])
+        if insured[:2] == treating[:2] or str(YearMonth.of(row["setl_time"])) not in cleared:
+            continue
+        kind = str(row["kind"])
+        owed = signed(kind, int(row["fund_pay_sumamt"])) + signed(kind, int(row["acct_pay"]))
+        add(tx, str(row["setl_id"]), insured, treating, "late", owed, now)
+        booked += 1
+    return booked
 
 
 def pending(tx: UnitOfWork) -> list[dict[str, object]]:

@@ -166,8 +166,8 @@ def retry_pending_reversals(t: Treating, now: datetime) -> int:
     """Reverse at the insured place every settle whose answer never came; returns how many.
     Each attempt sends the same reversal msgid and cancel id (derived from the original msgid),
     so the insured place recognises a retry and never sees a reused msgid."""
-    with t.db.tx() as tx:
-        pending = [v for v in tx.treated_visits() if v.manual and v.reversal_pending]
+    with t.db.read() as tx:
+        pending = tx.visits_awaiting_reversal()
     done = 0
     for visit in pending:
         original = str(visit.reversal_pending)

@@ -182,7 +182,7 @@ def create_hub_app(config: HubConfig) -> FastAPI:
         metrics.requests.labels(op, outcome).inc()
 
     routes = RoutingTable(lookup)
-    journal = Journal(store)
+    journal = Journal(store, now)
     app.state.journal = journal
     forwarder = Forwarder(store, routes, link, journal, now, config.call_timeout, observe)
     add_clearing_routes(app, store, config.keys, verifier,

@@ -70,7 +70,7 @@ def add_index_routes(app: FastAPI, store: Store, verifier: Verifier) -> None:
                 now = datetime.now(UTC)  # each row confirmed gets its log line (verify checks)
                 hub_svc.write_journal(tx, [message_row(
                     msgid=str(r["msgid"]), op="index", from_region=node, to_region="hub",
-                    outcome="ok", latency_ms=0, now=now) for r in new], parsed)
+                    outcome="ok", latency_ms=0, now=now) for r in new], parsed, now)
         await run_in_threadpool(write)
         return {"ok": True, "result": {"rows": len(parsed)}}
 

@@ -209,6 +209,15 @@ class RecordQueries:
         found = self.conn.execute(*matching(t.visits, wanted, "begntime"))
         return [treated_visit_of(r) for r in found]
 
+    def visits_awaiting_reversal(self) -> list[TreatedVisit]:
+        """Visits marked for manual reimbursement whose settle answer never came: the
+        reversals still to send, found through a partial index of those few rows."""
+        v = t.visits
+        found = self.conn.execute(select(v).where(v.c.reversal_pending.is_not(None),
+                                                  v.c.manual_reimbursement.is_(True))
+                                  .order_by(v.c.begntime))
+        return [treated_visit_of(r) for r in found]
+
     def add_treated_visit(self, visit: TreatedVisit) -> None:
         """Insert a treating place's visit."""
         self.conn.execute(insert(t.visits), [treated_visit_row(visit)])

@@ -127,6 +127,28 @@ class Tx(RecordQueries):
         if rows:
             self.conn.execute(self._insert(_table(name)).on_conflict_do_nothing(), rows)
 
+    def add_new(self, name: str | Table, rows: list[dict[str, object]], key: str
+                ) -> set[object]:
+        """Insert rows, skipping any whose primary key already exists; the `key` values of the
+        rows this transaction inserted (not of those another one inserted first)."""
+        if not rows:
+            return set()
+        table = _table(name)
+        query = self._insert(table).on_conflict_do_nothing().returning(table.c[key])
+        return {row[0] for row in self.conn.execute(query, rows)}
+
+    def distinct(self, name: str | Table, column: str) -> set[object]:
+        """The distinct values of one column."""
+        table = _table(name)
+        return set(self.conn.execute(select(table.c[column]).distinct()).scalars())
+
+    def hold_index_for_clearing(self) -> None:
+        """Until this transaction ends, no settlement enters the hub's index (PostgreSQL: a
+        SHARE lock; SQLite writers already run one at a time): a month's clearing and a late
+        row of that month never pass each other unseen."""
+        if self.dialect == "postgresql":
+            self.conn.exec_driver_sql("LOCK TABLE settlement_index IN SHARE MODE")
+
     def change(self, name: str | Table, /, keys: Mapping[str, object], **values: object) -> int:
         """Update the rows matching `keys`; returns how many."""
         if not storable(keys):

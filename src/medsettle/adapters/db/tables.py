@@ -24,6 +24,7 @@ from sqlalchemy import (
     Table,
     Text,
     TypeDecorator,
+    text,
 )
 
 from medsettle.adapters.db.crypto import Sealed, SealedJSON, certno_lookup_default
@@ -191,6 +192,9 @@ visits = Table(  # visits treated here (the treating place's record)
     Column("manual_reason", Text),
     Column("reversal_pending", String(30)),  # msgid of a settle whose answer never came
     Column("msgid", String(30), nullable=False),
+    Index("ix_visits_reversal_pending", "reversal_pending",  # the few rows still to reverse
+          postgresql_where=text("reversal_pending IS NOT NULL"),
+          sqlite_where=text("reversal_pending IS NOT NULL")),
 )
 
 fee_details = Table(

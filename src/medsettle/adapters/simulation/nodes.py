@@ -124,8 +124,9 @@ class SimHub:
 
     def __init__(self, engine: Engine, clock: SimClock, net: Network) -> None:
         self.store = Store(engine)
+        self.clock = clock.now
         self.routes = RoutingTable(self._endpoint)
-        self.journal = Journal(self.store, background=False)
+        self.journal = Journal(self.store, clock.now, background=False)
         self.forwarder = Forwarder(self.store, self.routes, SimPeerLink(net), self.journal,
                                    clock.now, net.faults.timeout, timer=clock.seconds)
 
@@ -163,7 +164,7 @@ class SimHub:
     def confirm(self, rows: list[dict[str, Any]]) -> None:
         """What POST /fed/v1/index does: index settlements once per setl_id."""
         with self.store.tx() as tx:
-            tx.add_ignore("settlement_index", rows)
+            hub_service.add_to_index(tx, rows, self.clock())
 
     @property
     def engine(self) -> Engine:
