@@ -6,13 +6,17 @@ SQLite and on PostgreSQL (see conftest.py).
 
 from __future__ import annotations
 
+import hashlib
 import time
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
 
 import pytest
 
+from medsettle.adapters.db.engine import make_engine
+from medsettle.adapters.db.store import Store
 from medsettle.adapters.his.client import HisClient, HisError, Patient, VisitFlow, cumulative
+from medsettle.adapters.locator_key import locator_hash
 from tests.e2e import fixtures as f
 from tests.e2e.harness import Federation
 
@@ -71,6 +75,17 @@ def test_a_second_settlement_of_the_same_visit_is_refused(federation: Federation
     visit = one_line_visit(his, patient(his, f.WANG, "02"), "10.00")
     with pytest.raises(HisError, match="不能重复结算"):
         visit.settle("10.00")
+
+
+def test_an_id_number_is_located_through_a_keyed_hash_the_hub_cannot_reverse(
+        federation: Federation) -> None:
+    his = federation.his("440000", f.SHENZHEN_H)
+    out = his.person("02", f.WANG["certno"])  # no insuplc_admdvs: the hub's locator finds it
+    assert out["insuinfo"][0]["insuplc_admdvs"] == f.WANG["insu_admdvs"]
+    with Store(make_engine(federation.dbs["hub"])).tx() as tx:
+        kept = {str(r.certno_hash) for r in tx.rows("locator")}
+    assert locator_hash(f.WANG["certno"]) in kept
+    assert hashlib.sha256(f.WANG["certno"].encode()).hexdigest() not in kept
 
 
 def test_inpatient_stay_is_admitted_discharged_and_settled(federation: Federation) -> None:

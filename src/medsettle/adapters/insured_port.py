@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import hashlib
 import time
 from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import Any, Protocol
 
+from medsettle.adapters.locator_key import locator_hash
 from medsettle.adapters.observability import Metrics
 from medsettle.core.errors import InvalidInput, MedSettleError, NotFound, PeerUnavailable
 from medsettle.core.jsonform import decode, encode
@@ -18,8 +18,9 @@ from medsettle.services.ports import Database
 
 
 def certno_hash(certno: str) -> str:
-    """The locator key of an ID number: its SHA-256 (the hub never sees the number)."""
-    return hashlib.sha256(certno.upper().encode()).hexdigest()
+    """The locator key of an ID number: keyed with the provinces' shared locator key, so the
+    hub neither sees the number nor can test guesses against what it keeps."""
+    return locator_hash(certno)
 
 
 class HubPort(Protocol):

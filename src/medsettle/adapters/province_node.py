@@ -12,6 +12,7 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import Engine
 
+from medsettle.adapters import locator_key
 from medsettle.adapters.db import crypto
 from medsettle.adapters.db.engine import make_engine, migrate
 from medsettle.adapters.db.node_data import insured_id_numbers, load_catalogue
@@ -78,6 +79,7 @@ class ProvinceNode:
         if not schema_ready:
             migrate(self.store.engine, "province")
         crypto.configure_from_environment()  # the data key (read at import); loud if dev
+        locator_key.configure_from_environment()  # the provinces' shared key; loud if dev
         self.book = ServedBook(book or load_policy_book())  # approved sets first, then the seed
         refresh_policies(self.book, self.store)
         use_thresholds(load_threshold_book())  # supervision's real-time rules
