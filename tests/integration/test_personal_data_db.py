@@ -67,3 +67,35 @@ def test_the_migration_seals_rows_written_in_the_clear(database: str) -> None:
     assert row is not None and (row.certno, row.psn_name) == (CHEN["certno"], CHEN["psn_name"])
     assert visit is not None and visit.person == snapshot
     engine.dispose()
+
+
+def test_institution_gateway_keys_are_sealed_by_the_migration_and_read_back(
+        database: str) -> None:
+    engine = make_engine(database)
+    config = alembic_config("province")
+    with engine.begin() as conn:
+        config.attributes["connection"] = conn
+        command.upgrade(config, "p0037")
+    hmac_key, sm4_key = "k" * 64, "0123456789abcdef0123456789abcdef"
+    json_value = "CAST(:none AS json)" if engine.dialect.name == "postgresql" else ":none"
+    with engine.begin() as conn:  # as an older node wrote them: in the clear
+        for code, api_key, sm4 in (("H1", hmac_key, None), ("H2", None, sm4_key),
+                                   ("H3", None, None)):
+            conn.execute(text(
+                "INSERT INTO institutions (fixmedins_code, name, admdvs, hosp_lv, level, "
+                "suspended, networked, chronic_opened, api_key, sm4_key) VALUES (:c, 'H', "
+                f"'440100', '01', 'L3', false, true, {json_value}, :a, :s)"),
+                {"c": code, "a": api_key, "s": sm4, "none": "[]"})
+    migrate(engine, "province")
+    with engine.connect() as conn:
+        raw = {str(r[0]): (r[1], r[2]) for r in conn.execute(text(
+            "SELECT fixmedins_code, api_key, sm4_key FROM institutions"))}
+    assert raw["H3"] == (None, None)
+    assert str(raw["H1"][0]).startswith(crypto.PREFIX) and hmac_key not in str(raw["H1"][0])
+    assert str(raw["H2"][1]).startswith(crypto.PREFIX) and sm4_key not in str(raw["H2"][1])
+    with Store(engine).tx() as tx:
+        h1, h2 = tx.one("institutions", fixmedins_code="H1"), tx.one("institutions",
+                                                                      fixmedins_code="H2")
+    assert h1 is not None and h1.api_key == hmac_key and h1.sm4_key is None
+    assert h2 is not None and h2.sm4_key == sm4_key and h2.api_key is None
+    engine.dispose()

@@ -142,3 +142,4 @@ def test_the_command_prints_one_line_and_a_bad_option_one_error() -> None:
     bad = runner.invoke(app, ["simulate", "--faults", "crash=2"])
     assert bad.exit_code == 2
     assert "error: --faults: crash=2 is out of range" in bad.output
+    assert logging.root.manager.disable == logging.NOTSET  # the caller's logs speak again

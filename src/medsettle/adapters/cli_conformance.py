@@ -22,6 +22,7 @@ from medsettle.adapters.kit.platform import SCENARIOS, run_scenario
 from medsettle.adapters.kit.recorder import Recorder
 from medsettle.adapters.kit.report import write_reports
 from medsettle.adapters.kit.results import Run, ScenarioResult
+from medsettle.adapters.observability import quieter
 from medsettle.core.errors import MedSettleError
 from medsettle.sdk import hmac_signer
 from medsettle.sdk.client import Signer
@@ -125,9 +126,9 @@ def conformance_command(
         kit_config = load_config(config)
     except MedSettleError as exc:
         fail(str(exc))
-    logging.getLogger("medsettle").setLevel(logging.ERROR)  # the report says what matters
-    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-                  TimeElapsedColumn(), console=console, transient=True) as progress:
+    with quieter("medsettle", logging.ERROR), Progress(  # the report says what matters
+            TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+            TimeElapsedColumn(), console=console, transient=True) as progress:
         task = progress.add_task("conformance", total=len(names))
 
         def done(result: ScenarioResult) -> None:

@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import logging
 import time
 from typing import Annotated
 
@@ -13,6 +12,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from medsettle.adapters.cli_errors import BAD_INPUT, FAILED, fail
 from medsettle.adapters.files import load_policy_book
+from medsettle.adapters.observability import silenced
 from medsettle.adapters.simulation.network import Faults
 from medsettle.adapters.simulation.run import Result, Settings, Simulation, SimulationFailed
 from medsettle.adapters.simulation.world import WorldSpec, pick_provinces
@@ -44,7 +44,12 @@ def simulate_command(
             help="steps between invariant checks (1: after every step)")] = 1) -> None:
     """Simulate the hub and provinces in one process over a faulty network; check the
     invariants after every step; print a one-line summary (or the seed and a trace)."""
-    logging.disable(logging.CRITICAL)  # the nodes' refusals are the point; not worth a line each
+    with silenced():  # the nodes' refusals are the point; not worth a line each
+        _simulate(seed, provinces, visits, days, persons, institutions, faults, check_every)
+
+
+def _simulate(seed: int, provinces: int, visits: int, days: int, persons: int,
+              institutions: int, faults: str, check_every: int) -> None:
     try:
         if visits < 1 or days < 1 or check_every < 1:
             fail("--visits, --days and --check-every must be at least 1", BAD_INPUT)

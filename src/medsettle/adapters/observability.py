@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import logging
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 
 from prometheus_client import CollectorRegistry, Counter, Histogram
@@ -42,6 +44,30 @@ def setup_logging(node: str, level: str = "INFO") -> None:
     logging.getLogger("uvicorn.access").setLevel(logging.WARNING)
     logging.getLogger("alembic").setLevel(logging.WARNING)
     logging.getLogger("httpx").setLevel(logging.WARNING)
+
+
+@contextmanager
+def quieter(name: str, level: int) -> Iterator[None]:
+    """Records of logger `name` below `level` dropped while the block runs, its level as it was
+    afterwards (a command may run inside another program, such as a test run, whose logs must
+    not stay silenced)."""
+    logger = logging.getLogger(name)
+    before = logger.level
+    logger.setLevel(level)
+    try:
+        yield
+    finally:
+        logger.setLevel(before)
+
+
+@contextmanager
+def silenced() -> Iterator[None]:
+    """No log record at all while the block runs; logging as it was afterwards."""
+    logging.disable(logging.CRITICAL)
+    try:
+        yield
+    finally:
+        logging.disable(logging.NOTSET)
 
 
 def mask(certno: str | None) -> str:

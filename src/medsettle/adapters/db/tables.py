@@ -125,10 +125,10 @@ institutions = Table(
     Column("dedc_level", String(2)),
     Column("suspended", Boolean, nullable=False, default=False),
     Column("networked", Boolean, nullable=False, default=True),
-    Column("api_key", String(128)),  # optional: verifies signed HIS requests (his/signing.py)
+    Column("api_key", Sealed()),  # optional: verifies signed HIS requests; sealed at rest
     Column("signing", String(8)),  # "sm2" or "hmac": how its HIS must sign; NULL = optional
     Column("sm2_public_key", String(128)),  # verifies its SM2 cainfo (x‖y, hex)
-    Column("sm4_key", String(32)),  # decrypts its SM4 encData (hex)
+    Column("sm4_key", Sealed()),  # decrypts its SM4 encData (hex); sealed at rest
     Column("chronic_opened", JSON, nullable=False, default=list),
     Column("services", JSON),  # networked for: ["inpatient", "outpatient"]; NULL = both
     Column("suspension_reason", Text),  # why it is suspended (the console asks for a reason)
