@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import random
 import signal
 import socket
 import subprocess
@@ -27,10 +28,29 @@ MEDSETTLE = str(Path(sys.executable).parent / "medsettle")
 
 
 def free_port() -> int:
-    """A TCP port on loopback that nobody listens on now."""
-    with socket.socket() as sock:
+    """A TCP port on loopback that nobody uses now, below the kernel's range of ephemeral ports:
+    a port from that range could be taken, before the node binds it, by any outgoing connection
+    (to PostgreSQL, between nodes), and the node would then fail to start."""
+    floor = ephemeral_floor()
+    for _ in range(500):
+        port = random.randrange(max(1024, floor - 12_000), floor)
+        with socket.socket() as sock:
+            try:
+                sock.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    with socket.socket() as sock:  # the low range is crowded: let the kernel choose
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
+
+
+def ephemeral_floor() -> int:
+    """The lowest port the kernel gives outgoing connections (32768 where it cannot be read)."""
+    try:
+        return int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 32768
 
 
 class Federation:
