@@ -6,6 +6,9 @@ from __future__ import annotations
 
 import socket
 
+import pytest
+
+from medsettle.adapters import launcher
 from medsettle.adapters.launcher import ephemeral_floor, free_port
 
 
@@ -18,9 +21,12 @@ def test_ports_are_bindable_and_below_the_ephemeral_range() -> None:
             sock.bind(("127.0.0.1", port))  # nobody holds it
 
 
-def test_a_port_in_use_is_never_chosen() -> None:
+def test_a_port_in_use_is_passed_over(monkeypatch: pytest.MonkeyPatch) -> None:
     with socket.socket() as held:
         held.bind(("127.0.0.1", free_port()))
         held.listen()
-        taken = held.getsockname()[1]
-        assert all(free_port() != taken for _ in range(200))
+        taken = int(held.getsockname()[1])
+        other = free_port()
+        draws = iter([taken, taken, other])
+        monkeypatch.setattr(launcher.random, "randrange", lambda low, high: next(draws))
+        assert free_port() == other
