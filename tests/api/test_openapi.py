@@ -214,7 +214,9 @@ def test_the_hubs_anchor_and_index_answers_fit_their_schemas(hub: TestClient) ->
 
     AnchorAnswer.model_validate(send("/fed/v1/anchor", {"seq": 3, "hash": "ab" * 32,
                                                         "day": "2026-11-28"}))
-    anchors = AnchorsAnswer.model_validate(hub.get("/fed/v1/anchors/440000").json())
+    own = "/fed/v1/anchors/440000"
+    anchors = AnchorsAnswer.model_validate(hub.get(
+        own, headers=signed_headers(HUB_KEYS["440000"], "440000", own, b"")).json())
     assert [a.seq for a in anchors.result.anchors] == [3]
     row = {"setl_id": "S1", "kind": "settle", "ref_setl_id": None, "mdtrt_id": "M1",
            "psn_no": "P1", "insu_admdvs": "510100", "mdtrtarea_admvs": "440304",

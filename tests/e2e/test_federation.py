@@ -7,14 +7,18 @@ SQLite and on PostgreSQL (see conftest.py).
 from __future__ import annotations
 
 import hashlib
+import json
 import time
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
+from typing import Any
 
+import httpx
 import pytest
 
 from medsettle.adapters.db.engine import make_engine
 from medsettle.adapters.db.store import Store
+from medsettle.adapters.federation import signed_headers
 from medsettle.adapters.his.client import HisClient, HisError, Patient, VisitFlow, cumulative
 from medsettle.adapters.locator_key import locator_hash
 from tests.e2e import fixtures as f
@@ -45,6 +49,16 @@ def one_line_visit(his: HisClient, who: Patient, price: str, *, settle: bool = T
     if settle:
         visit.settle(price)
     return visit
+
+
+def own_anchors(federation: Federation, province: str) -> list[dict[str, Any]]:
+    """The chain heads the hub keeps for `province`, asked with that province's signature."""
+    path = f"/fed/v1/anchors/{province}"
+    key = json.loads(federation.keys_path.read_text(encoding="utf-8"))[province]
+    answer = httpx.get(f"{federation.hub_url}{path}",
+                       headers=signed_headers(key, province, path, b"")).json()
+    anchors: list[dict[str, Any]] = answer["result"]["anchors"]
+    return anchors
 
 
 OUTPATIENT = [(f.DRUG_A, "80.00", "1"), (f.DRUG_B, "52.00", "3"), (f.SERVICE_C, "45.00", "1")]
@@ -285,13 +299,16 @@ def test_nodes_anchor_their_ledger_at_the_hub_and_verify_against_it(
     deadline = time.monotonic() + 15
     anchors: list = []
     while time.monotonic() < deadline and not anchors:
-        anchors = httpx.get(f"{federation.hub_url}/fed/v1/anchors/510000").json()["result"][
-            "anchors"]
+        anchors = own_anchors(federation, "510000")
         time.sleep(0.3)
     assert anchors and anchors[-1]["seq"] >= 1
-    run = subprocess.run([MEDSETTLE, "verify", "--db", federation.dbs["510000"], "--node",
-                          "510000", "--hub", federation.hub_url], capture_output=True, text=True,
-                         timeout=60)
+    assert httpx.get(f"{federation.hub_url}/fed/v1/anchors/510000").status_code == 401
+    verify = [MEDSETTLE, "verify", "--db", federation.dbs["510000"], "--node", "510000",
+              "--hub", federation.hub_url]
+    unsigned = subprocess.run(verify, capture_output=True, text=True, timeout=60)
+    assert unsigned.returncode == 2 and "--keys" in unsigned.stderr
+    run = subprocess.run([*verify, "--keys", str(federation.keys_path)], capture_output=True,
+                         text=True, timeout=60)
     assert run.returncode == 0, run.stdout + run.stderr
     assert "intact" in run.stdout
 
@@ -336,7 +353,6 @@ def test_an_anchor_round_takes_every_provinces_head_and_hands_out_the_hubs(
         federation: Federation) -> None:
     import json
 
-    import httpx
     from sqlalchemy import text
 
     from medsettle.adapters.db.engine import make_engine
@@ -360,7 +376,6 @@ def test_an_anchor_round_takes_every_provinces_head_and_hands_out_the_hubs(
         kept = conn.execute(text("SELECT max(seq) FROM hub_anchors WHERE kind = 'log'")
                             ).scalar_one()
     assert head is not None and outcomes["510000"].startswith(f"seq {head.seq}")
-    anchors = httpx.get(f"{federation.hub_url}/fed/v1/anchors/510000").json()["result"]
-    assert {"seq": head.seq, "hash": head.hash} in anchors["anchors"]
+    assert {"seq": head.seq, "hash": head.hash} in own_anchors(federation, "510000")
     assert kept is not None and kept >= 1
     engine.dispose()

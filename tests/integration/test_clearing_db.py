@@ -26,6 +26,7 @@ from medsettle.core.errors import MedSettleError, StateConflict
 from medsettle.services import clearing as svc
 from medsettle.services.hub import add_to_index
 from medsettle.services.ledger import stored_chain
+from medsettle.services.operators import create_operator
 from tests.conftest import fresh_database
 
 SEP, OCT, NOV = YearMonth(2026, 9), YearMonth(2026, 10), YearMonth(2026, 11)
@@ -188,6 +189,19 @@ def _app(store: Store, keys: dict[str, str], now: datetime) -> TestClient:
     return TestClient(app)
 
 
+def _operator(store: Store) -> dict[str, str]:
+    """The header of a hub operator (reads every province's figures)."""
+    with store.tx() as tx:
+        _, token = create_operator(tx, "clearing-desk", "hub", None, AFTER)
+    return {"Authorization": f"Bearer {token}"}
+
+
+def _get(client: TestClient, keys: dict[str, str], node: str, path: str) -> Any:
+    """A GET signed by province `node` (the query string is part of what is signed)."""
+    route, _, query = path.partition("?")
+    return client.get(path, headers=signed_headers(keys[node], node, route, b"", query))
+
+
 def _post(client: TestClient, keys: dict[str, str], node: str, path: str,
           doc: dict[str, object]) -> Any:
     body = json.dumps(doc).encode()
@@ -216,7 +230,7 @@ def test_a_prepayment_that_runs_low_warns_over_the_api_and_in_the_logs(
     warned = [r for r in caplog.records if getattr(r, "province", None) == "110000"]
     assert warned and warned[0].prepayment_level == "warning"  # type: ignore[attr-defined]
     assert warned[0].usage == "0.7500"  # type: ignore[attr-defined]
-    board = client.get("/prepayment").json()
+    board = client.get("/prepayment", headers=_operator(store)).json()
     assert board["warnings"] == [{"province": "110000", "size": 200_000, "balance": 50_000,
                                   "usage": "0.7500", "level": "warning", "top_up_due": 150_000}]
     assert svc.warnings(store) == board["warnings"]
@@ -226,23 +240,30 @@ def test_the_api_serves_statements_and_names_bad_fields(store: Store) -> None:
     keys = {"110000": "k-bj", "440000": "k-gd"}
     load(store, synthetic_month(count=300))
     client = _app(store, keys, AFTER)
-    assert client.get("/clearing/2026-10").json()["status"] == "not_cleared"
+    desk = _operator(store)
+    assert client.get("/clearing/2026-10", headers=desk).json()["status"] == "not_cleared"
     assert _post(client, keys, "110000", "/clearing/2026-10/run", {}).status_code == 200
-    assert len(client.get("/clearing/2026-10/statements").json()["statements"]) == 8
-    doc = client.get("/clearing/2026-10/statements/110000").json()
-    csv_text = client.get("/clearing/2026-10/statements/110000?format=csv").text
+    assert len(client.get("/clearing/2026-10/statements",
+                          headers=desk).json()["statements"]) == 8
+    doc = _get(client, keys, "110000", "/clearing/2026-10/statements/110000").json()
+    assert client.get("/clearing/2026-10/statements/110000", headers=desk).json() == doc
+    csv_text = _get(client, keys, "110000", "/clearing/2026-10/statements/110000?format=csv").text
     assert csv_text.splitlines()[-1].endswith(f",TOTAL,{doc['owes']},{doc['due']},"
                                               f"{doc['net']},drafted")
-    assert "清算单" in client.get("/clearing/2026-10/statements/110000?format=text").text
-    listed = client.get("/clearing/statements/110000?since=2026-05").json()["statements"]
+    assert "清算单" in _get(client, keys, "110000",
+                          "/clearing/2026-10/statements/110000?format=text").text
+    listed = _get(client, keys, "110000",
+                  "/clearing/statements/110000?since=2026-05").json()["statements"]
     assert listed == [doc]  # one read for the console's months, newest first
-    assert client.get("/clearing/statements/110000?since=2026-11").json()["statements"] == []
-    assert client.get("/clearing/statements/110000?since=2026").json()["error"]["field"] == "since"
-    assert client.get("/clearing/statements/1100?since=2026-05").json()["error"][
+    assert _get(client, keys, "110000",
+                "/clearing/statements/110000?since=2026-11").json()["statements"] == []
+    assert _get(client, keys, "110000", "/clearing/statements/110000?since=2026").json()[
+        "error"]["field"] == "since"
+    assert client.get("/clearing/statements/1100?since=2026-05", headers=desk).json()["error"][
         "field"] == "province"
-    bad = client.get("/clearing/2026-13")
+    bad = client.get("/clearing/2026-13", headers=desk)
     assert bad.status_code == 400 and bad.json()["error"]["field"] == "month"
-    assert client.get("/clearing/2026-10/statements/110000?format=xml").json()[
+    assert _get(client, keys, "110000", "/clearing/2026-10/statements/110000?format=xml").json()[
         "error"]["field"] == "format"
     path = "/clearing/2026-10/statements/110000/confirm"
     assert _post(client, keys, "110000", path, {"side": "both"}).json()["error"]["field"] == "side"
@@ -389,3 +410,25 @@ def waiting_on_a_lock(url: str) -> bool:
                            "ON a.pid = l.pid WHERE NOT l.granted AND a.datname = "
                            "current_database()").fetchone()
     return bool(row and row[0])
+
+
+@pytest.mark.parametrize("path", ["/clearing/2026-10", "/clearing/2026-10/statements",
+                                  "/clearing/2026-10/statements/110000",
+                                  "/clearing/2026-10/statements/110000?format=csv",
+                                  "/clearing/statements/110000?since=2026-05", "/prepayment"])
+def test_clearing_figures_are_read_only_by_their_province_or_the_hubs_operators(
+        store: Store, path: str) -> None:
+    keys = {"110000": "k-bj", "440000": "k-gd"}
+    load(store, synthetic_month(count=50))
+    client = _app(store, keys, AFTER)
+    assert _post(client, keys, "110000", "/clearing/2026-10/run", {}).status_code == 200
+    anonymous = client.get(path).json()["error"]
+    assert anonymous["code"] == "authentication_failed"
+    other = _get(client, keys, "440000", path).json()["error"]  # Guangdong reads Beijing's
+    assert other["code"] == "forbidden"
+    own = _get(client, keys, "110000", path)
+    if "110000" in path:  # a province reads its own statements, not the month of everyone
+        assert own.status_code == 200
+    else:
+        assert own.json()["error"]["code"] == "forbidden"
+    assert client.get(path, headers=_operator(store)).status_code == 200

@@ -364,8 +364,13 @@ def test_provinces_anchor_their_chain_heads_at_the_hub(store: Store, tmp_path: P
                   key=keys["510000"])
     assert forged["error"]["code"] == "authentication_failed"
 
-    listed = client.get("/fed/v1/anchors/440000").json()["result"]["anchors"]
+    own = "/fed/v1/anchors/440000"
+    listed = client.get(own, headers=signed_headers(keys["440000"], "440000", own, b"")
+                        ).json()["result"]["anchors"]
     assert listed == [{"seq": head[0], "hash": head[1]}]
+    assert client.get(own).status_code == 401  # nobody's signature, no operator
+    other = client.get(own, headers=signed_headers(keys["510000"], "510000", own, b""))
+    assert other.json()["error"]["code"] == "forbidden"  # another province's chain heads
     with hub.tx() as tx:
         row = tx.one("anchors", node="440000", seq=head[0])
     assert row.day == date(2025, 3, 3)  # 01:30 UTC is 09:30 in Shanghai

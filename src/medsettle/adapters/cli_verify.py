@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated
 
 import httpx
@@ -10,8 +11,10 @@ from rich.console import Console
 from sqlalchemy.exc import SQLAlchemyError
 
 from medsettle.adapters.cli_errors import FAILED, existing_sqlite, fail
+from medsettle.adapters.cli_nodes import keys_file, node_key
 from medsettle.adapters.db.engine import make_engine
 from medsettle.adapters.db.store import Store
+from medsettle.adapters.federation import signed_headers
 from medsettle.core.errors import InvalidInput
 from medsettle.core.ledger import Finding
 from medsettle.services.anchors import anchors_of, hub_anchors_of
@@ -20,8 +23,10 @@ from medsettle.services.verify import read_chain, verify_all, verify_hub_log
 console = Console(highlight=False, soft_wrap=True)
 
 
-def load_anchors(node: str | None, hub: str | None, hub_db: str | None) -> dict[int, str]:
-    """The anchors of `node`, from the hub's database or its HTTP API (none without a node)."""
+def load_anchors(node: str | None, hub: str | None, hub_db: str | None,
+                 key: str | None = None) -> dict[int, str]:
+    """The anchors of `node`, from the hub's database or its HTTP API (a request signed with the
+    province's node `key`; none without a node)."""
     if node is None:
         if hub or hub_db:
             raise InvalidInput("--node", "name the province whose anchors to check")
@@ -30,7 +35,13 @@ def load_anchors(node: str | None, hub: str | None, hub_db: str | None) -> dict[
         with Store(make_engine(hub_db)).tx() as tx:
             return anchors_of(tx, node)
     if hub:
-        response = httpx.get(f"{hub.rstrip('/')}/fed/v1/anchors/{node}", timeout=10)
+        if not key:
+            raise InvalidInput("--keys", f"the hub gives province {node}'s anchors only to that "
+                                         "province: give the node keys file (as `serve "
+                                         "province --keys`), or read them with --hub-db")
+        path = f"/fed/v1/anchors/{node}"
+        response = httpx.get(f"{hub.rstrip('/')}{path}", timeout=10,
+                             headers=signed_headers(key, node, path, b""))
         response.raise_for_status()
         return {int(a["seq"]): str(a["hash"]) for a in response.json()["result"]["anchors"]}
     raise InvalidInput("--hub", "give --hub URL or --hub-db URL to read the anchors of --node")
@@ -50,6 +61,9 @@ def verify_command(
     node: Annotated[str | None, typer.Option(help="province code whose anchors to check, "
                                                   "e.g. 510000")] = None,
     hub: Annotated[str | None, typer.Option(help="hub URL to fetch the anchors from")] = None,
+    keys: Annotated[Path | None, typer.Option(
+        help="with --hub: the node keys file (as `serve province --keys`); the province's key "
+             "signs the request")] = None,
     hub_db: Annotated[str | None, typer.Option(help="or read the anchors from the hub's "
                                                     "database URL")] = None,
     province_db: Annotated[str | None, typer.Option(
@@ -65,7 +79,8 @@ def verify_command(
         if url is not None:
             existing_sqlite(url, option)
     try:
-        anchors = load_anchors(node, hub, hub_db)
+        key = node_key(keys_file(keys), keys, node) if keys and node and hub else None
+        anchors = load_anchors(node, hub, hub_db, key)
         log_anchors: dict[int, str] = {}
         if province_db:
             with Store(make_engine(province_db)).tx() as tx:

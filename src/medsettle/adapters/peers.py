@@ -76,10 +76,12 @@ class HubClient:
                                    peer="the national hub")
 
     def get(self, path: str, timeout: float | None = None) -> tuple[int, bytes]:
-        """An unsigned GET of one of the hub's open pages (status, statements, anchors):
-        (status, body)."""
-        return self.client.http.request("GET", f"{self.hub_url.rstrip('/')}{path}", None, {},
-                                        timeout, "the national hub")
+        """A signed GET of what the hub keeps for this province (its statements, its anchors):
+        (status, body). `path` may carry a query string, which the signature covers."""
+        route, _, query = path.partition("?")
+        headers = signed_headers(self.key, self.node, route, b"", query)
+        return self.client.http.request("GET", f"{self.hub_url.rstrip('/')}{path}", None,
+                                        headers, timeout, "the national hub")
 
     def ask(self, path: str, doc: Mapping[str, Any], timeout: float | None = None) -> Any:
         """POST to the hub and return the `result` of its answer; a refusal is raised here as

@@ -25,6 +25,7 @@ from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from starlette.concurrency import run_in_threadpool
 
+from medsettle.adapters.federation import Verifier
 from medsettle.core.errors import AuthenticationFailed, Forbidden, MedSettleError
 from medsettle.core.operators import NodeRole, Operator
 from medsettle.services import operators
@@ -102,6 +103,22 @@ async def authenticate(request: Request, store: Database, role: NodeRole,
     operator_id = session[SESSION_OPERATOR]
     return await run_in_threadpool(in_tx, store, lambda tx: operators.operator_by_id(
         tx, operator_id, role, region, write=write))
+
+
+async def read_permission(request: Request, store: Database, verifier: Verifier,
+                          province: str | None, what: str) -> str:
+    """Who may read a hub's `what`: a province node (its signature checked) for its own
+    `province` only, or a hub operator (token or session) for any; who it is, or raises
+    AuthenticationFailed or Forbidden."""
+    if "x-ms-signature" in request.headers:
+        node = verifier.verify(request.headers, request.url.path, b"", request.url.query)
+        if province is None or node != province:
+            raise Forbidden(f"node {node} reads only its own province's {what}"
+                            if province is not None else
+                            f"every province's {what} are for the hub's operators")
+        return node
+    operator = await authenticate(request, store, "hub", None)
+    return operator.name
 
 
 def operator_dependency(store: Database, role: NodeRole,

@@ -11,6 +11,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from starlette.concurrency import run_in_threadpool
 
+from medsettle.adapters.api.auth import read_permission
 from medsettle.adapters.api.common import SHA256_HEX, signed_body
 from medsettle.adapters.db.store import Store
 from medsettle.adapters.federation import Verifier
@@ -100,9 +101,14 @@ def add_anchor_routes(app: FastAPI, store: Store, verifier: Verifier,
             return anchor_round(store, keys, datetime.now(UTC))
         return {"ok": True, "result": {"anchors": await run_in_threadpool(work)}}
 
-    @app.get("/fed/v1/anchors/{node}", summary="A province's anchors (seq → hash)")
-    def anchors_of(node: str) -> dict[str, Any]:
-        with store.tx() as tx:
-            kept = svc.anchors_of(tx, node)
+    @app.get("/fed/v1/anchors/{node}", summary="A province's anchors (seq → hash): the "
+                                                "province itself (signed) or hub operators")
+    async def anchors_of(node: str, request: Request) -> dict[str, Any]:
+        await read_permission(request, store, verifier, node, "anchors")
+
+        def kept_anchors() -> dict[int, str]:
+            with store.tx() as tx:
+                return svc.anchors_of(tx, node)
+        kept = await run_in_threadpool(kept_anchors)
         return {"ok": True, "result": {"node": node,
                                        "anchors": [{"seq": s, "hash": h} for s, h in kept.items()]}}

@@ -18,7 +18,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import PlainTextResponse, Response
 from starlette.concurrency import run_in_threadpool
 
-from medsettle.adapters.api.auth import authenticate
+from medsettle.adapters.api.auth import authenticate, read_permission
 from medsettle.adapters.api.common import parse_object, signed_body
 from medsettle.adapters.api.hub_anchors import anchor_round
 from medsettle.adapters.db.store import Store
@@ -80,14 +80,21 @@ def add_clearing_routes(app: FastAPI, store: Store, keys: dict[str, str], verifi
         asked_by = doc.get("operator")
         return Actor.node(node, asked_by if isinstance(asked_by, str) else None), doc
 
+    async def reader(request: Request, province: str | None = None) -> None:
+        """A read of clearing figures: a province node (signed) reads only its own province's;
+        every province's figures are for the hub's operators (token or session)."""
+        await read_permission(request, store, verifier, province, "clearing figures")
+
     def flush_journal() -> None:
         journal = getattr(app.state, "journal", None)
         if journal is not None:
             journal.flush()  # index rows still queued in memory belong to the month
 
-    @app.get("/clearing/{month}", summary="A month's clearing result (清算)")
-    def clearing(month: str) -> dict[str, Any]:
-        return svc.clearing_summary(store, YearMonth.parse(month))
+    @app.get("/clearing/{month}", summary="A month's clearing result (清算; hub operators)")
+    async def clearing(month: str, request: Request) -> dict[str, Any]:
+        await reader(request)
+        m = YearMonth.parse(month)
+        return await run_in_threadpool(svc.clearing_summary, store, m)
 
     @app.post("/clearing/{month}/run", summary="Clear a month (a re-run changes nothing)")
     async def run(month: str, request: Request) -> dict[str, Any]:
@@ -103,25 +110,32 @@ def add_clearing_routes(app: FastAPI, store: Store, keys: dict[str, str], verifi
             return result | {"anchors": anchor_round(store, keys, clock())}  # docs/security.md
         return await run_in_threadpool(work)
 
-    @app.get("/clearing/{month}/statements", summary="Every statement of a month")
-    def statements(month: str) -> dict[str, Any]:
-        found = svc.all_statements(store, YearMonth.parse(month))
+    @app.get("/clearing/{month}/statements",
+             summary="Every statement of a month (hub operators)")
+    async def statements(month: str, request: Request) -> dict[str, Any]:
+        await reader(request)
+        found = await run_in_threadpool(svc.all_statements, store, YearMonth.parse(month))
         return {"month": month, "statements": [to_dict(s) for s in found]}
 
     @app.get("/clearing/statements/{province}",
-             summary="A province's statements from month `since` on, newest first")
-    def statements_of(province: str, since: str) -> dict[str, Any]:
-        found = svc.statements_of(store, province, YearMonth.parse(since, "since"))
+             summary="A province's statements from month `since` on, newest first (the "
+                     "province, signed, or hub operators)")
+    async def statements_of(province: str, since: str, request: Request) -> dict[str, Any]:
+        await reader(request, province)
+        found = await run_in_threadpool(svc.statements_of, store, province,
+                                        YearMonth.parse(since, "since"))
         return {"province": province, "since": since,
                 "statements": [to_dict(s) for s in found]}
 
     @app.get("/clearing/{month}/statements/{province}", response_model=None,
-             summary="A province's statement: JSON, ?format=csv or ?format=text")
-    def one_statement(month: str, province: str, format: str = "json"
-                      ) -> dict[str, Any] | Response:
+             summary="A province's statement: JSON, ?format=csv or ?format=text (the "
+                     "province, signed, or hub operators)")
+    async def one_statement(month: str, province: str, request: Request, format: str = "json"
+                            ) -> dict[str, Any] | Response:
+        await reader(request, province)
         if format not in FORMATS:
             raise InvalidInput("format", f"{format!r} is not one of {', '.join(FORMATS)}")
-        found = svc.statement(store, YearMonth.parse(month), province)
+        found = await run_in_threadpool(svc.statement, store, YearMonth.parse(month), province)
         if format == "csv":
             return Response(to_csv(found), media_type="text/csv; charset=utf-8",
                             headers={"content-disposition": f"attachment; filename="
@@ -166,9 +180,11 @@ def add_clearing_routes(app: FastAPI, store: Store, keys: dict[str, str], verifi
             tell_province_to_pay_institutions, store, keys, province, str(m))
         return answer
 
-    @app.get("/prepayment", summary="Prepayment accounts (预付金) with usage and warnings")
-    def prepayment() -> dict[str, Any]:
-        found = svc.accounts(store)
+    @app.get("/prepayment", summary="Prepayment accounts (预付金) with usage and warnings "
+                                     "(hub operators)")
+    async def prepayment(request: Request) -> dict[str, Any]:
+        await reader(request)
+        found = await run_in_threadpool(svc.accounts, store)
         return {"accounts": found, "warnings": [a for a in found if a["level"] != "ok"]}
 
     @app.post("/prepayment/{province}/topup", summary="Top up a prepayment account (fen)")
