@@ -6,9 +6,12 @@ import os
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 import pytest
 
+from medsettle.adapters.db.engine import Role, make_engine, migrate
+from medsettle.adapters.db.store import Store
 from medsettle.adapters.files import load_policy_book
 from medsettle.core.policy import PolicyBook
 
@@ -44,6 +47,24 @@ def fresh_database(pg_url: str) -> Iterator[str]:
             yield pg_url.rsplit("/", 1)[0] + "/" + name
         finally:
             admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def migrated_store(request: pytest.FixtureRequest, tmp_path: Path, role: Role
+                   ) -> Iterator[Store]:
+    """A store of `role`, migrated, on SQLite (`request.param` "sqlite") or in a fresh
+    PostgreSQL database (anything else), for a fixture parametrized over both."""
+    def opened(url: str) -> Iterator[Store]:
+        engine = make_engine(url)
+        migrate(engine, role)
+        try:
+            yield Store(engine)
+        finally:
+            engine.dispose()
+    if request.param == "sqlite":
+        yield from opened(f"sqlite:///{tmp_path / f'{role}.db'}")
+    else:
+        with fresh_database(request.getfixturevalue("pg_url")) as url:
+            yield from opened(url)
 
 
 @pytest.fixture()

@@ -9,27 +9,15 @@ from pathlib import Path
 
 import pytest
 
-from medsettle.adapters.db.engine import make_engine, migrate
 from medsettle.adapters.db.store import Store
-from tests.conftest import fresh_database
+from tests.conftest import migrated_store
 
 NOW = datetime(2026, 11, 29, tzinfo=UTC)
 
 
 @pytest.fixture(params=["sqlite", "postgres"])
 def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
-    def opened(url: str) -> Iterator[Store]:
-        engine = make_engine(url)
-        migrate(engine, "hub")
-        try:
-            yield Store(engine)
-        finally:
-            engine.dispose()
-    if request.param == "sqlite":
-        yield from opened(f"sqlite:///{tmp_path / 'hub.db'}")
-    else:
-        with fresh_database(request.getfixturevalue("pg_url")) as url:
-            yield from opened(url)
+    yield from migrated_store(request, tmp_path, "hub")
 
 
 def test_a_key_given_as_none_matches_null_and_only_null(store: Store) -> None:

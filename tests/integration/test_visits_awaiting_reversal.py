@@ -10,28 +10,16 @@ from pathlib import Path
 
 import pytest
 
-from medsettle.adapters.db.engine import make_engine, migrate
 from medsettle.adapters.db.store import Store
 from medsettle.core.records import TreatedVisit, VisitStatus
-from tests.conftest import fresh_database
+from tests.conftest import migrated_store
 
 BEGINS = datetime(2026, 11, 29, 9, 30)
 
 
 @pytest.fixture(params=["sqlite", "postgres"])
 def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
-    def opened(url: str) -> Iterator[Store]:
-        engine = make_engine(url)
-        migrate(engine, "province")
-        try:
-            yield Store(engine)
-        finally:
-            engine.dispose()
-    if request.param == "sqlite":
-        yield from opened(f"sqlite:///{tmp_path / 'province.db'}")
-    else:
-        with fresh_database(request.getfixturevalue("pg_url")) as url:
-            yield from opened(url)
+    yield from migrated_store(request, tmp_path, "province")
 
 
 def visit(n: int, **changes: object) -> TreatedVisit:

@@ -16,6 +16,8 @@ import hmac
 import logging
 import os
 
+from medsettle.adapters.db.crypto import key_from_hex
+
 logger = logging.getLogger(__name__)
 
 ENV_VAR = "MEDSETTLE_LOCATOR_KEY"
@@ -28,13 +30,7 @@ class LocatorKeyError(ValueError):
 
 
 def _key_of(text: str) -> bytes:
-    try:
-        master = bytes.fromhex(text.strip())
-    except ValueError:
-        raise LocatorKeyError(f"{ENV_VAR} must be 64 hex characters (32 bytes)") from None
-    if len(master) != 32:
-        raise LocatorKeyError(f"{ENV_VAR} must be 64 hex characters (32 bytes), not "
-                              f"{len(master) * 2}")
+    master = key_from_hex(text, ENV_VAR, LocatorKeyError)
     return hmac.new(master, b"medsettle locator", hashlib.sha256).digest()
 
 

@@ -53,16 +53,21 @@ class DataKey:
     @classmethod
     def from_hex(cls, text: str) -> DataKey:
         """The keys of a 64-hex-character data key."""
-        try:
-            master = bytes.fromhex(text.strip())
-        except ValueError:
-            raise DataKeyError(f"{ENV_VAR} must be 64 hex characters (32 bytes)") from None
-        if len(master) != 32:
-            raise DataKeyError(f"{ENV_VAR} must be 64 hex characters (32 bytes), not "
-                               f"{len(master) * 2}")
+        master = key_from_hex(text, ENV_VAR, DataKeyError)
         return cls(_derive(master, b"medsettle personal data: seal"),
                    _derive(master, b"medsettle personal data: lookup"),
                    text.strip().lower() == DEV_ONLY_INSECURE_DATA_KEY)
+
+
+def key_from_hex(text: str, setting: str, error: type[ValueError]) -> bytes:
+    """The 32 bytes of a key written as 64 hex characters, or `error` naming the `setting`."""
+    try:
+        master = bytes.fromhex(text.strip())
+    except ValueError:
+        raise error(f"{setting} must be 64 hex characters (32 bytes)") from None
+    if len(master) != 32:
+        raise error(f"{setting} must be 64 hex characters (32 bytes), not {len(master) * 2}")
+    return master
 
 
 def _derive(master: bytes, label: bytes) -> bytes:
