@@ -77,8 +77,12 @@ IN_PROCESS = [
     (f"clear --month 2026-10 --hub-db postgresql://x@{DOWN}/hub", 1, "--hub-db: cannot use"),
     ("verify --db sqlite:///{dir}/nowhere.db", 2, "--db: no such SQLite file"),
     ("verify --db sqlite:///{dir}/hub.db --role ledger", 2, "--role"),
-    (f"verify --db sqlite:///{{dir}}/hub.db --role hub --node 440000 --hub http://{DOWN}", 1,
-     "the hub cannot be reached"),
+    (f"verify --db sqlite:///{{dir}}/hub.db --role hub --node 440000 --hub http://{DOWN} "
+     "--keys {dir}/keys.json", 1, "the hub cannot be reached"),
+    (f"verify --db sqlite:///{{dir}}/hub.db --role hub --node 440000 --hub http://{DOWN}", 2,
+     "--keys: the hub gives province 440000's anchors only to that province"),
+    (f"verify --db sqlite:///{{dir}}/hub.db --role hub --node 440000 --hub http://{DOWN} "
+     "--keys {dir}/keys-110000.json", 2, "--keys: "),
     ("load --region 44 {dir}", 2, "--region"),
     ("load --region 440000 {dir}/none", 2, "DIR: no such folder"),
     ("load --region 440000 {dir}/sim --db sqlite:///{dir}/p.db", 2, "440000.json"),
