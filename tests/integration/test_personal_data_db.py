@@ -99,3 +99,39 @@ def test_institution_gateway_keys_are_sealed_by_the_migration_and_read_back(
     assert h1 is not None and h1.api_key == hmac_key and h1.sm4_key is None
     assert h2 is not None and h2.sm4_key == sm4_key and h2.api_key is None
     engine.dispose()
+
+
+def test_sign_in_rows_are_rekeyed_and_those_of_numbers_not_insured_here_dropped(
+        database: str) -> None:
+    import hashlib
+    engine = make_engine(database)
+    config = alembic_config("province")
+    with engine.begin() as conn:
+        config.attributes["connection"] = conn
+        command.upgrade(config, "p0038")
+
+    def old_key(number: str) -> str:
+        return hashlib.sha256(f"medsettle-sign-in:{number.upper()}".encode()).hexdigest()
+    stranger = "11010519491231002X"
+    locked = datetime(2026, 11, 29, 8, 0, tzinfo=UTC)
+    with engine.begin() as conn:  # as the older node kept them
+        conn.execute(text(
+            "INSERT INTO persons (psn_no, certno, certno_hmac, psn_name, gend, brdy, "
+            "insu_admdvs, insutype, psn_type, cvlserv, chronic_certified, insurance_active, "
+            "emp_name, direct_settlement_barred) VALUES (:p, :c, :h, :n, '1', '1980-08-08', "
+            "'440100', '310', '11', false, '[]', true, '', false)"),
+            {"p": CHEN["psn_no"], "c": crypto.seal(CHEN["certno"]),
+             "h": crypto.lookup_hash(CHEN["certno"]), "n": crypto.seal(CHEN["psn_name"])})
+        for number, failures in ((CHEN["certno"], 3), (stranger, 4)):
+            conn.execute(text("INSERT INTO person_sign_in (certno_hash, failures, locked_until) "
+                              "VALUES (:k, :f, :l)"),
+                         {"k": old_key(number), "f": failures,
+                          "l": locked.replace(tzinfo=None)})
+    migrate(engine, "province")
+    with Store(engine).tx() as tx:
+        rows = tx.rows("person_sign_in")
+        new_key = tx.keyed_hash("sign-in", CHEN["certno"])
+    assert [(r.certno_hash, r.failures) for r in rows] == [(new_key, 3)]
+    assert rows[0].locked_until is not None
+    assert new_key != old_key(CHEN["certno"])
+    engine.dispose()

@@ -1,7 +1,7 @@
 """Signing an insured person in to the app with their ID number and a one-time code (demo-grade:
 the code is written to the node's log instead of being sent by SMS).
 
-The node keeps, per ID number (by its SHA-256, never in clear), the SHA-256 of the pending code,
+The node keeps, per ID number (by a hash under the node's lookup key, never in clear), the SHA-256 of the pending code,
 when it expires, and the wrong codes typed since the last success: the fifth wrong code locks the
 ID for LOCK_MINUTES, whatever code comes next. A code is good once, for CODE_MINUTES. Whether
 an ID number is insured here is never told to someone who has not signed in: an unknown number
@@ -39,9 +39,10 @@ class CodeSent:
     code: str | None
 
 
-def certno_key(certno: str) -> str:
-    """What the sign-in table keeps of an ID number: its SHA-256."""
-    return hashlib.sha256(f"medsettle-sign-in:{certno.upper()}".encode()).hexdigest()
+def certno_key(tx: UnitOfWork, certno: str) -> str:
+    """What the sign-in table keeps of an ID number: a hash under the node's lookup key, which
+    nobody who reads the table can recompute for a guessed number."""
+    return tx.keyed_hash("sign-in", certno)
 
 
 def _code_hash(key: str, code: str) -> str:
@@ -72,7 +73,7 @@ def _check_unlocked(row: Any, now: datetime) -> None:
 def request_code(tx: UnitOfWork, certno: object, now: datetime) -> CodeSent:
     """Make a fresh one-time code for an ID number insured here and write it to the log."""
     number = checked_certno(certno)
-    key = certno_key(number)
+    key = certno_key(tx, number)
     row = _state(tx, key)
     _check_unlocked(row, now)
     if row.code_sent_at is not None and now < row.code_sent_at + timedelta(
@@ -103,7 +104,7 @@ def verify_code(tx: UnitOfWork, certno: object, code: object, now: datetime) -> 
     number = checked_certno(certno)
     if not isinstance(code, str) or not (len(code.strip()) == 6 and code.strip().isdigit()):
         raise InvalidInput("code", "type the 6-digit code")
-    key = certno_key(number)
+    key = certno_key(tx, number)
     row = _state(tx, key)
     _check_unlocked(row, now)
     good = (row.code_hash is not None and row.code_expires_at is not None

@@ -21,6 +21,7 @@ from sqlalchemy.exc import IntegrityError
 
 from medsettle.adapters.db import aggregates
 from medsettle.adapters.db import tables as t
+from medsettle.adapters.db.crypto import lookup_hash
 from medsettle.adapters.db.records import RecordQueries
 from medsettle.adapters.db.statements import (
     increment,
@@ -136,6 +137,11 @@ class Tx(RecordQueries):
         table = _table(name)
         query = self._insert(table).on_conflict_do_nothing().returning(table.c[key])
         return {row[0] for row in self.conn.execute(query, rows)}
+
+    def keyed_hash(self, purpose: str, value: str) -> str:
+        """A hash of personal data under the node's lookup key (crypto.lookup_hash), apart for
+        each `purpose`."""
+        return lookup_hash(f"{purpose}:{value}")
 
     def distinct(self, name: str | Table, column: str) -> set[object]:
         """The distinct values of one column."""
