@@ -97,16 +97,18 @@ class Finding:
     detail: str
 
 
-def verify(entries: Sequence[ChainedEntry], anchors: Mapping[int, str] | None = None
-           ) -> Finding | None:
-    """Check a chain read in seq order against its hashes and anchors (seq → hash at that seq).
+def verify(entries: Sequence[ChainedEntry], anchors: Mapping[int, str] | None = None,
+           start: tuple[int, str] | None = None) -> Finding | None:
+    """Check a chain read in seq order against its hashes and anchors (seq → hash at that seq);
+    from genesis, or from `start` (the seq and hash the first entry follows, for a stretch of
+    the chain whose first entry an anchor vouches for).
 
     Returns None when the chain is intact, else the finding with the lowest seq: an entry changed
     (modified), one missing (deleted), a forged one (inserted), two swapped (reordered), or an
     anchor the chain no longer reaches with the same hash (rewritten from there back).
     """
     rows = list(entries)
-    findings = [f for f in (_walk(rows), _against_anchors(rows, anchors or {})) if f]
+    findings = [f for f in (_walk(rows, start), _against_anchors(rows, anchors or {})) if f]
     return min(findings, key=lambda f: f.seq) if findings else None
 
 
@@ -115,9 +117,9 @@ def _sealed(row: ChainedEntry, seq: int) -> bool:
     return chain_hash(row.prev_hash, seq, row.entry) == row.hash
 
 
-def _walk(rows: list[ChainedEntry]) -> Finding | None:
+def _walk(rows: list[ChainedEntry], start: tuple[int, str] | None = None) -> Finding | None:
     """The first row whose seq, hash, link or balance is wrong."""
-    prev_hash, expected = GENESIS, 1
+    prev_hash, expected = (GENESIS, 1) if start is None else (start[1], start[0] + 1)
     for i, row in enumerate(rows):
         if row.seq > expected:
             return Finding(expected, "deleted", f"seq {expected} is missing; the next entry is "

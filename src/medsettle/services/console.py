@@ -106,25 +106,34 @@ def explain(record: Mapping[str, Any], lines: Iterable[Mapping[str, Any]]) -> di
 
 
 def ledger_proof(store: Database, seq: int, anchors: Mapping[int, str]) -> dict[str, Any]:
-    """The hash-chain proof of ledger entry `seq` at a node: its hashes recomputed, the chain
-    from genesis up to it verified (`verify` of that entry), and the first anchor at or after
-    it that the chain still reaches."""
+    """The hash-chain proof of ledger entry `seq` at a node: its hashes recomputed, and the
+    chain verified from the last anchor before it (or from genesis) to the first anchor at or
+    after it that the chain still reaches. The anchors are the hub's, so the stretch between
+    them is all a proof needs to read, however long the chain (`medsettle verify` reads it
+    all)."""
     later = {s: h for s, h in anchors.items() if s >= seq}
     anchor = min(later) if later else None
     upto = max(seq, anchor or 0)
+    base = max((s for s in anchors if s < seq), default=0)  # the hub vouches for entry `base`
     with store.tx() as tx:
-        rows = tx.rows_after("ledger_entries", "seq", 0, limit=max(upto, 1))
+        rows = tx.rows_after("ledger_entries", "seq", max(base - 1, 0),
+                             limit=max(upto - base + 1, 1))
     chain = [c for c in stored_chain(rows) if c.seq <= upto]
     entry = next((c for c in chain if c.seq == seq), None)
     if entry is None:
         return {"seq": seq, "found": False, "intact": False, "detail": "no such entry"}
-    finding = ledger.verify(chain, {s: h for s, h in anchors.items() if s <= upto})
+    start = None if not base else ((base - 1, chain[0].prev_hash) if chain[0].seq == base
+                                   else (base, anchors[base]))  # the anchored entry is gone
+    finding = ledger.verify(chain, {s: h for s, h in anchors.items() if base <= s <= upto},
+                            start)
+    stretch = f"the chain from seq {chain[0].seq} to seq {upto} verifies" + (
+        f" (seq {base} as anchored at the hub)" if base else "")
     return {"seq": seq, "found": True, "entry_id": entry.entry.entry_id,
             "prev_hash": entry.prev_hash, "hash": entry.hash,
             "recomputed": ledger.chain_hash(entry.prev_hash, seq, entry.entry),
             "sealed": ledger.chain_hash(entry.prev_hash, seq, entry.entry) == entry.hash,
             "intact": finding is None,
-            "detail": (f"the chain from seq 1 to seq {upto} verifies" if finding is None else
+            "detail": (stretch if finding is None else
                        f"seq {finding.seq}: {finding.problem} — {finding.detail}"),
             "anchor_seq": anchor, "anchor_hash": later.get(anchor) if anchor else None,
             "entries_checked": len(chain)}
