@@ -212,6 +212,11 @@ def test_pages_work_at_phone_width(world: World, phone: Any, node: str, path: st
     tab.goto(world.url(node, path))
     tab.wait_for_load_state("networkidle")
     no_sideways_scroll(tab)
+    if path == "/console/institutions":  # each row a card: its actions within the screen
+        width = tab.evaluate("document.documentElement.clientWidth")
+        for button in tab.locator("#institutions td.actions button").all()[:6]:
+            box = button.bounding_box()
+            assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= width
     shot(tab, name)
 
 

@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo
 from medsettle.core import ledger
 from medsettle.core import lines as ln
 from medsettle.core.explain import FIELD_LABELS, LINE_REASONS
+from medsettle.core.explain_zh import CLASS_ZH, FIELD_LABELS_ZH, LINE_REASONS_ZH
 from medsettle.services.ledger import stored_chain
 from medsettle.services.ports import Database
 
@@ -93,14 +94,18 @@ def explain(record: Mapping[str, Any], lines: Iterable[Mapping[str, Any]]) -> di
     """A settlement's explanation: the benefit class, each line's reason code and words, and
     each amount with its label."""
     cls = str(record.get("benefit_class") or "")
-    return {"benefit_class": cls, "class_text": CLASS_TEXT.get(cls, cls),
+    english = CLASS_TEXT.get(cls, cls)
+    return {"benefit_class": cls, "class_text": english,
+            "class_text_zh": CLASS_ZH.get(cls, english),
             "policy": record.get("policy_id", ""),
             "policy_hash": record.get("policy_hash") or "",
             "lines": [{"feedetl_sn": x.get("feedetl_sn"), "code": x.get("med_list_codg"),
                        "name": x.get("name"), "cls": x.get("cls"), "amt": x.get("amt"),
-                       "reason": line_reason(x), "reason_text": LINE_REASONS[line_reason(x)]}
+                       "reason": line_reason(x), "reason_text": LINE_REASONS[line_reason(x)],
+                       "reason_text_zh": LINE_REASONS_ZH[line_reason(x)]}
                       for x in lines],
             "amounts": [{"field": name, "label": FIELD_LABELS[name],
+                         "label_zh": FIELD_LABELS_ZH.get(name, FIELD_LABELS[name]),
                          "fen": int(record.get(name) or 0)} for name in FIELD_LABELS
                         if name in record]}
 
@@ -121,13 +126,16 @@ def ledger_proof(store: Database, seq: int, anchors: Mapping[int, str]) -> dict[
     chain = [c for c in stored_chain(rows) if c.seq <= upto]
     entry = next((c for c in chain if c.seq == seq), None)
     if entry is None:
-        return {"seq": seq, "found": False, "intact": False, "detail": "no such entry"}
+        return {"seq": seq, "found": False, "intact": False, "detail": "no such entry",
+                "detail_zh": "无此分录"}
     start = None if not base else ((base - 1, chain[0].prev_hash) if chain[0].seq == base
                                    else (base, anchors[base]))  # the anchored entry is gone
     finding = ledger.verify(chain, {s: h for s, h in anchors.items() if base <= s <= upto},
                             start)
     stretch = f"the chain from seq {chain[0].seq} to seq {upto} verifies" + (
         f" (seq {base} as anchored at the hub)" if base else "")
+    stretch_zh = f"seq {chain[0].seq} 至 seq {upto} 的哈希链校验通过" + (
+        f"（seq {base} 以国家平台锚定值为准）" if base else "")
     return {"seq": seq, "found": True, "entry_id": entry.entry.entry_id,
             "prev_hash": entry.prev_hash, "hash": entry.hash,
             "recomputed": ledger.chain_hash(entry.prev_hash, seq, entry.entry),
@@ -135,5 +143,7 @@ def ledger_proof(store: Database, seq: int, anchors: Mapping[int, str]) -> dict[
             "intact": finding is None,
             "detail": (stretch if finding is None else
                        f"seq {finding.seq}: {finding.problem} — {finding.detail}"),
+            "detail_zh": (stretch_zh if finding is None else
+                          f"seq {finding.seq} 被篡改（{finding.problem}）：{finding.detail}"),
             "anchor_seq": anchor, "anchor_hash": later.get(anchor) if anchor else None,
             "entries_checked": len(chain)}
