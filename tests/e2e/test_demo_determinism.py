@@ -20,7 +20,9 @@ def demo_rows(workdir: Path) -> dict[str, list[str]]:
         cells = [c.strip() for c in line.strip().strip("│").split("│")]
         if len(cells) == 8 and (cells[0][:6].isdigit() or cells[0] == "all"):
             rows[cells[0]] = cells[1:]
-    assert "all" in rows and len(rows) >= 3, run.stdout
+    # which provinces' insured travel depends on the day (a population this small has a few
+    # filed persons): the comparison of two runs is the test, not how many provinces appear
+    assert "all" in rows and len(rows) >= 2, run.stdout
     return rows
 
 
