@@ -6,6 +6,7 @@ import os
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
@@ -13,7 +14,14 @@ import pytest
 from medsettle.adapters.db.engine import Role, make_engine, migrate
 from medsettle.adapters.db.store import Store
 from medsettle.adapters.files import load_policy_book
+from medsettle.core.calendar import business_date
 from medsettle.core.policy import PolicyBook
+
+
+def business_today() -> date:
+    """Today in Asia/Shanghai, as the nodes date what they receive (from 16:00 UTC it is
+    already tomorrow there: a test dating its input by the machine's date fails then)."""
+    return business_date(datetime.now(UTC))
 
 
 @pytest.fixture(scope="session")

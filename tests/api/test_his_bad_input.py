@@ -25,6 +25,7 @@ from medsettle.adapters.his.transactions import TRANSACTIONS
 from medsettle.core.filing import add_months
 from medsettle.core.policy import PolicyBook
 from tests.api.conftest import OTHER_H, Province, TestClient, Visit, new_visit
+from tests.conftest import business_today
 from tests.e2e import fixtures as f
 
 DROP = object()  # an edit that removes the key
@@ -43,7 +44,7 @@ def now() -> str:
 
 
 def today() -> str:
-    return date.today().isoformat()
+    return business_today().isoformat()
 
 
 # --- the state the rows refer to ------------------------------------------------------------

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import datetime
 from typing import Any
 
 import pytest
@@ -27,13 +27,14 @@ from medsettle.adapters.his.transactions import TRANSACTIONS
 from medsettle.core.errors import InvalidInput
 from medsettle.core.policy import PolicyBook
 from tests.api.conftest import Province, his_rows, start_province
+from tests.conftest import business_today
 from tests.e2e import fixtures as f
 
 #: One institution per tolerance alone, one with all but it, and the presets.
 ONLY = {t: f"H4403040047{i}" for i, t in enumerate(TOLERANCES)}
 ALL_BUT = {t: f"H4403040048{i}" for i, t in enumerate(TOLERANCES)}
 PRESET = {name: f"H4403040049{i}" for i, name in enumerate(PRESETS)}
-TODAY = date.today().isoformat()
+TODAY = business_today().isoformat()
 BAD_PROFILE_H = "H44030400499"
 
 

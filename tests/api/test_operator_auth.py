@@ -29,6 +29,7 @@ from medsettle.core.errors import AuthenticationFailed
 from medsettle.core.operators import token_hash
 from medsettle.services.operators import create_operator, disable_operator
 from tests.api.conftest import REGION, Province, TestClient, add_operator, bearer
+from tests.conftest import business_today
 from tests.e2e import fixtures as f
 from tests.supervision.test_api_auth import SUPERVISION_ROUTES
 
@@ -101,7 +102,7 @@ class Route:
 
 
 def _today_minus(days: int) -> str:
-    return (date.today() - timedelta(days=days)).isoformat()
+    return (business_today() - timedelta(days=days)).isoformat()
 
 
 ROUTES = [
