@@ -432,3 +432,25 @@ def test_clearing_figures_are_read_only_by_their_province_or_the_hubs_operators(
     else:
         assert own.json()["error"]["code"] == "forbidden"
     assert client.get(path, headers=_operator(store)).status_code == 200
+
+
+def test_the_simulations_check_finds_a_settlement_cleared_in_neither_place(
+        store: Store) -> None:
+    from medsettle.adapters.simulation.checks import Checker
+    from medsettle.adapters.simulation.nodes import HUB
+    oct_day = datetime(2026, 10, 12, 3, tzinfo=UTC)
+    with store.tx() as tx:
+        add_to_index(tx, [index_row("S1", "settle", "510100", "440100", oct_day, 50_000, 0, 0)],
+                     AFTER)
+    svc.run_clearing(store, OCT, AFTER)
+    checker = Checker({HUB: store.engine}, {})
+    with store.tx() as tx:  # the booked way: a late adjustment
+        add_to_index(tx, [index_row("S2", "settle", "510100", "440100", oct_day, 7_000, 0, 0)],
+                     AFTER)
+    assert checker._cleared_in_full() == []
+    with store.tx() as tx:  # as the index was written before: in no month's clearing at all
+        tx.add_many("settlement_index", [index_row("S3", "settle", "510100", "440100", oct_day,
+                                                   3_000, 0, 0)])
+    assert checker._cleared_in_full() == [
+        "hub: the cleared months' settlements owe 60000 fen, but clearing carries 50000 fen in "
+        "its lines and 7000 fen late"]

@@ -127,6 +127,18 @@ def write_journal(tx: UnitOfWork, messages: list[dict[str, Any]],
     add_to_index(tx, index, now)
 
 
+def confirm_index(tx: UnitOfWork, sender: str, rows: list[dict[str, Any]],
+                  now: datetime) -> int:
+    """POST /fed/v1/index: settlements a reconciliation or a node's catch-up found missing from
+    the index. Each new one gets its line in the message log, from `sender` (the hub's log
+    verifies only if every indexed settlement has one). Returns how many were new."""
+    new = [r for r in rows if tx.one("settlement_index", setl_id=r["setl_id"]) is None]
+    write_journal(tx, [message_row(msgid=str(r["msgid"]), op="index", from_region=sender,
+                                   to_region="hub", outcome="ok", latency_ms=0, now=now)
+                       for r in new], rows, now)
+    return len(new)
+
+
 def add_to_index(tx: UnitOfWork, rows: list[dict[str, Any]], now: datetime) -> int:
     """Index settlements once per setl_id (the first row of an id stays); a new row of a month
     already cleared is booked for the next clearing (refusals.book_late). Returns how many

@@ -14,7 +14,6 @@ from medsettle.adapters.federation import Verifier
 from medsettle.core.calendar import business_date, day_bounds
 from medsettle.core.errors import InvalidInput
 from medsettle.services import hub as hub_svc
-from medsettle.services.hub import message_row
 
 INDEX_COLUMNS = ("setl_id", "kind", "ref_setl_id", "mdtrt_id", "psn_no", "insu_admdvs",
                  "mdtrtarea_admvs", "fixmedins_code", "visit_type", "setl_time", "medfee_sumamt",
@@ -65,12 +64,7 @@ def add_index_routes(app: FastAPI, store: Store, verifier: Verifier) -> None:
             if journal is not None:
                 journal.flush()  # the log stays in the order things happened
             with store.tx() as tx:
-                new = [r for r in parsed if tx.one("settlement_index", setl_id=r["setl_id"])
-                       is None]
-                now = datetime.now(UTC)  # each row confirmed gets its log line (verify checks)
-                hub_svc.write_journal(tx, [message_row(
-                    msgid=str(r["msgid"]), op="index", from_region=node, to_region="hub",
-                    outcome="ok", latency_ms=0, now=now) for r in new], parsed, now)
+                hub_svc.confirm_index(tx, node, parsed, datetime.now(UTC))
         await run_in_threadpool(write)
         return {"ok": True, "result": {"rows": len(parsed)}}
 

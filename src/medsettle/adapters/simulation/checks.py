@@ -10,7 +10,9 @@ an accumulator changed without either shows at the next one, or at rest):
 At rest (the run drained, reconciliation run): both sides and the hub's index agree on every
 settlement; every visit ended settled exactly once or not at all, as its HIS was told; what each
 insured province owes each treating province is what that province is owed; every chain and the
-hub's message log verify; every cleared month nets to zero.
+hub's message log verify; every cleared month nets to zero, and every cross-province settlement
+of a cleared month is owed through clearing (in its month's lines, or as a late adjustment when it
+was indexed after its month was cleared).
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from medsettle.adapters.db.store import Store
 from medsettle.adapters.simulation.hospitals import VisitLog
 from medsettle.adapters.simulation.nodes import HUB
 from medsettle.core import ledger
+from medsettle.core.clearing import YearMonth, signed
 from medsettle.core.records import Role, SettlementKind, SettlementRecord, SettlementStatus
 from medsettle.services import clearing
 from medsettle.services.ledger import stored_chain
@@ -144,7 +147,26 @@ class Checker:
             net = sum(s.net for s in clearing.all_statements(self.stores[HUB], month))
             if net:
                 problems.append(f"hub: clearing of {month} nets to {net} fen, not 0")
+        problems += self._cleared_in_full()
         return problems
+
+    def _cleared_in_full(self) -> list[str]:
+        """Every cross-province settlement of a cleared month is owed through clearing: in its
+        month's lines, or (indexed after the month was cleared) in a late adjustment."""
+        with self.stores[HUB].tx() as tx:
+            cleared = {str(m) for m in tx.distinct("clearing_statements", "month")}
+            in_lines = sum(int(r.fund_pay_sumamt) + int(r.acct_pay)
+                           for r in tx.rows("clearing_lines"))
+            late = sum(int(r.amount) for r in tx.rows("clearing_adjustments", kind="late"))
+            owed = sum(signed(str(r.kind), int(r.fund_pay_sumamt))
+                       + signed(str(r.kind), int(r.acct_pay))
+                       for r in tx.rows("settlement_index")
+                       if r.insu_admdvs[:2] != r.mdtrtarea_admvs[:2]
+                       and str(YearMonth.of(r.setl_time)) in cleared)
+        if in_lines + late == owed:
+            return []
+        return [f"hub: the cleared months' settlements owe {owed} fen, but clearing carries "
+                f"{in_lines} fen in its lines and {late} fen late"]
 
     def _sides(self) -> dict[str, dict[str, Any]]:
         sides: dict[str, dict[str, Any]] = {"insured": {}, "treating": {}}

@@ -161,10 +161,12 @@ class SimHub:
         return [{k: r._mapping[k] for k in INDEX_COLUMNS} for r in rows
                 if start <= r.setl_time < end and first <= business_date(r.setl_time) <= last]
 
-    def confirm(self, rows: list[dict[str, Any]]) -> None:
-        """What POST /fed/v1/index does: index settlements once per setl_id."""
+    def confirm(self, sender: str, rows: list[dict[str, Any]]) -> None:
+        """What POST /fed/v1/index does: index settlements once per setl_id, each new one with
+        its line in the message log (the journal written first, as the hub does)."""
+        self.journal.flush()
         with self.store.tx() as tx:
-            hub_service.add_to_index(tx, rows, self.clock())
+            hub_service.confirm_index(tx, sender, rows, self.clock())
 
     @property
     def engine(self) -> Engine:

@@ -49,7 +49,7 @@ class SimSides:
                 | {"setl_time": r.setl_time} for r in records]
 
         def write(hub: SimHub) -> None:
-            hub.confirm(rows)
+            hub.confirm(self.regions()[0], rows)  # signed as a province, as the CLI does
         self.net.call(OPERATOR, HUB, f"confirm {len(rows)} index rows", write)
 
     def reverse_at_insured(self, record: Record, msgid: str) -> str:
