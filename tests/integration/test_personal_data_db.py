@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 from alembic import command
-from sqlalchemy import text
+from sqlalchemy import Engine, text
 
 from medsettle.adapters.db import crypto
 from medsettle.adapters.db.engine import alembic_config, make_engine, migrate
@@ -31,12 +31,19 @@ def database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
         yield url
 
 
-def test_the_migration_seals_rows_written_in_the_clear(database: str) -> None:
+def at_revision(database: str, revision: str) -> Engine:
+    """An engine on `database`, its province schema migrated up to `revision` only (as an
+    older node left it)."""
     engine = make_engine(database)
     config = alembic_config("province")
     with engine.begin() as conn:
         config.attributes["connection"] = conn
-        command.upgrade(config, "p0035")
+        command.upgrade(config, revision)
+    return engine
+
+
+def test_the_migration_seals_rows_written_in_the_clear(database: str) -> None:
+    engine = at_revision(database, "p0035")
     snapshot = {"person_id": CHEN["psn_no"], "name": CHEN["psn_name"],
                 "id_number": CHEN["certno"]}
     json_value = "CAST(:person AS json)" if engine.dialect.name == "postgresql" else ":person"
@@ -71,11 +78,7 @@ def test_the_migration_seals_rows_written_in_the_clear(database: str) -> None:
 
 def test_institution_gateway_keys_are_sealed_by_the_migration_and_read_back(
         database: str) -> None:
-    engine = make_engine(database)
-    config = alembic_config("province")
-    with engine.begin() as conn:
-        config.attributes["connection"] = conn
-        command.upgrade(config, "p0037")
+    engine = at_revision(database, "p0037")
     hmac_key, sm4_key = "k" * 64, "0123456789abcdef0123456789abcdef"
     json_value = "CAST(:none AS json)" if engine.dialect.name == "postgresql" else ":none"
     with engine.begin() as conn:  # as an older node wrote them: in the clear
@@ -104,11 +107,7 @@ def test_institution_gateway_keys_are_sealed_by_the_migration_and_read_back(
 def test_sign_in_rows_are_rekeyed_and_those_of_numbers_not_insured_here_dropped(
         database: str) -> None:
     import hashlib
-    engine = make_engine(database)
-    config = alembic_config("province")
-    with engine.begin() as conn:
-        config.attributes["connection"] = conn
-        command.upgrade(config, "p0038")
+    engine = at_revision(database, "p0038")
 
     def old_key(number: str) -> str:
         return hashlib.sha256(f"medsettle-sign-in:{number.upper()}".encode()).hexdigest()
