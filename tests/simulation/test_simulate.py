@@ -76,6 +76,19 @@ def test_two_hundred_seeds_keep_every_invariant_under_faults() -> None:
     assert outcomes["reversed"] + outcomes["abandoned"] > 5
 
 
+def test_longer_runs_over_a_month_end_keep_every_invariant() -> None:
+    """Three provinces, sixty visits over three days across a month's end (clearing, then
+    reconciliation of the days around it): the tiny runs above are too short to reach what a
+    hub crash leaves for reconciliation after a clearing (seed 4 found the simulated hub
+    indexing rows without their message-log lines)."""
+    outcomes: Counter[str] = Counter()
+    for seed in (4, 11, 23, 37):
+        result = simulate(Settings(seed=seed, world=SMALL, visits=60, days=3), BOOK)
+        outcomes.update(result.visits)
+        assert result.clearings and result.reconciliations >= 3
+    assert outcomes["settled"] > 120 and outcomes["cancelled"] > 5
+
+
 @settings(max_examples=12, deadline=None, derandomize=True,
           suppress_health_check=[HealthCheck.too_slow])
 @given(seed=st.integers(0, 10**9), drop=st.sampled_from([0.0, 0.05, 0.15]),
