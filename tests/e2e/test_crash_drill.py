@@ -57,7 +57,8 @@ def test_kill_9_anywhere_loses_and_duplicates_nothing_once_reconciled(fed: Feder
 def test_an_index_row_the_hub_lost_in_a_crash_comes_back_without_reconciliation(
         fed: Federation) -> None:
     """The hub is killed holding index rows in memory (here: one deleted from its database);
-    the insured node sends its recent rows again once the hub answers (adapters/index_catchup)."""
+    the insured node sends its recent rows again once the hub answers (adapters/index_catchup),
+    and every province its locator hashes (the hub's upgrade may have dropped them)."""
     setl_id = None
     for region in INSURED:  # the drill above settled some visits of either insured province
         engine = make_engine(fed.dbs[region])
@@ -72,17 +73,21 @@ def test_an_index_row_the_hub_lost_in_a_crash_comes_back_without_reconciliation(
     hub = make_engine(fed.dbs["hub"])
     with hub.begin() as conn:
         conn.execute(text("DELETE FROM settlement_index WHERE setl_id = :s"), {"s": setl_id})
+        conn.execute(text("DELETE FROM locator"))  # as an upgrade that re-keyed it (h0023)
     time.sleep(3.0)  # down for longer than a heartbeat: the insured node notices
     fed.restart("hub")
     try:
         deadline = time.monotonic() + 30
-        found = None
-        while time.monotonic() < deadline and found is None:
+        found, located = None, set()
+        while time.monotonic() < deadline and (found is None or not set(INSURED) <= located):
             with hub.connect() as conn:
                 found = conn.execute(text("SELECT setl_id FROM settlement_index WHERE "
                                           "setl_id = :s"), {"s": setl_id}).scalar()
+                located = {str(p) for (p,) in conn.execute(text(
+                    "SELECT DISTINCT province FROM locator"))}
             time.sleep(0.3)
     finally:
         hub.dispose()
     assert found == setl_id
+    assert set(INSURED) <= located  # the provinces published their locator hashes again
     assert index_gap(fed, INSURED) == (0, 0)

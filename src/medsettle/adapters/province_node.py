@@ -116,6 +116,14 @@ class ProvinceNode:
         if self.hub is None:
             return
         self.hub.ask("/fed/v1/register", {"endpoint": self.config.public_url})
+        self.publish_locator()
+
+    def publish_locator(self) -> None:
+        """Send the hub the keyed hashes of our insured persons' ID numbers (it keeps each
+        once): at joining, and again whenever the hub answers after it did not (it may have
+        restarted on an upgrade that dropped its locator)."""
+        if self.hub is None:
+            return
         certnos = insured_id_numbers(self.store)
         for start in range(0, len(certnos), 5000):
             chunk = [certno_hash(c) for c in certnos[start:start + 5000]]
@@ -138,6 +146,7 @@ class ProvinceNode:
                     if hub_lost:
                         sent = send_index_catch_up(self.store, self.hub, self.clock())
                         logger.info("index caught up at the hub", extra={"rows": sent})
+                        self.publish_locator()
                         hub_lost = False
                     if self.clock() >= anchor_due:
                         anchored = send_anchor(self.store, self.hub.post, anchored, self.clock())
