@@ -4,10 +4,14 @@ province's operator may not do, bad input that changes nothing, phone width, scr
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 
+from medsettle.adapters.db.engine import make_engine
+from medsettle.adapters.db.store import Store
+from medsettle.services import refusals
 from tests.web.conftest import DESKTOP, PHONE, World, shot, sign_in
 
 pytestmark = pytest.mark.browser
@@ -68,6 +72,27 @@ def test_the_hub_operator_confirms_pays_and_disputes_statements(world: World,
     log = tab.inner_text("table.audit")
     assert "clearing.confirm_insured" in log and "clearing.paid" in log and "hubops" in log
     shot(tab, "hub-audit")
+
+
+def test_the_hub_lists_the_adjustments_waiting_for_the_next_clearing(world: World,
+                                                                     page: Any) -> None:
+    """A settlement indexed after its month was cleared waits as a late adjustment."""
+    engine = make_engine(world.fed.dbs["hub"])
+    try:
+        with Store(engine).tx() as tx:
+            refusals.add(tx, "S" + "7" * 29, "510100", "440100", "late", 12_345,
+                         datetime.now(UTC))
+    finally:
+        engine.dispose()
+    tab = page.tab
+    sign_in(tab, world.fed.hub_url, "hubops")
+    tab.goto(world.url("hub", "/console/clearing"))
+    late = tab.locator("#adjustments tr[data-kind=late]")
+    assert late.count() == 1
+    assert "清算后补记" in late.inner_text() and "¥123.45" in late.inner_text()
+    assert "四川" in late.inner_text() and "广东" in late.inner_text()
+    assert "待下次清算的调整" in tab.inner_text("main")
+    shot(tab, "hub-clearing-months")
 
 
 def test_the_hub_shows_prepayment_and_refuses_a_bad_top_up(world: World, page: Any) -> None:

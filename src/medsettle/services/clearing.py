@@ -36,7 +36,7 @@ from medsettle.core.clearing import draw as draw_balance
 from medsettle.core.clearing import size as prepayment_size
 from medsettle.core.clearing import top_up as top_up_balance
 from medsettle.core.errors import InvalidInput, NotFound, StateConflict
-from medsettle.services import audit
+from medsettle.services import audit, refusals
 from medsettle.services import ledger as ledger_service
 from medsettle.services.audit import Actor
 from medsettle.services.ledger import post
@@ -170,6 +170,15 @@ def summary(tx: UnitOfWork, m: YearMonth) -> dict[str, Any]:
                             "insured_confirmed": bool(r.insured_confirmed),
                             "treating_confirmed": bool(r.treating_confirmed),
                             "dispute": r.dispute} for r in rows]}
+
+
+def adjustments(store: Database, month: YearMonth | str | None = None
+                ) -> list[dict[str, object]]:
+    """The adjustments a month's clearing applied, or (no month) those waiting for the next
+    clearing: refusals, items held and released, settlements indexed late."""
+    with store.tx() as tx:
+        return refusals.pending(tx) if month is None else refusals.applied_in(tx,
+                                                                           month_of(month))
 
 
 def clearing_summary(store: Database, month: YearMonth | str) -> dict[str, Any]:

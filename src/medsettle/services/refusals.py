@@ -48,6 +48,12 @@ def book_late(tx: UnitOfWork, rows: list[dict[str, Any]], now: datetime) -> int:
     return booked
 
 
+def applied_in(tx: UnitOfWork, month: YearMonth) -> list[dict[str, object]]:
+    """The adjustments a month's clearing applied."""
+    return [dict(r._mapping) for r in tx.rows("clearing_adjustments", order_by="id",
+                                                 month_applied=str(month))]
+
+
 def pending(tx: UnitOfWork) -> list[dict[str, object]]:
     """Adjustments no clearing has applied yet."""
     return [dict(r._mapping) for r in tx.rows("clearing_adjustments", order_by="id",

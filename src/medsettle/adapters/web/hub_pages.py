@@ -137,7 +137,7 @@ def _clearing(pages: Pages, store: Store, keys: dict[str, str], flush: Any) -> N
         summaries = [clearing_svc.clearing_summary(store, m) for m in cleared]
         previous = str(YearMonth.of(now()).shift(-1))
         return pages.page(request, "hub/clearing.html", operator, summaries=summaries,
-                          suggested=previous)
+                          suggested=previous, adjustments=clearing_svc.adjustments(store))
 
     @app.post("/console/clearing/run", include_in_schema=False)
     async def run(request: Request) -> Response:
@@ -154,7 +154,7 @@ def _clearing(pages: Pages, store: Store, keys: dict[str, str], flush: Any) -> N
         statements = [to_dict(s) for s in clearing_svc.all_statements(store, m)]
         return pages.page(request, "hub/clearing_month.html", operator, month=str(m),
                           summary=clearing_svc.clearing_summary(store, m),
-                          statements=statements)
+                          statements=statements, adjustments=clearing_svc.adjustments(store, m))
 
     @app.post("/console/clearing/{month}/{province}/{action}", include_in_schema=False)
     async def statement_action(request: Request, month: str, province: str,
