@@ -4,11 +4,6 @@ the seed that showed the fault and asserts that the run now keeps every invarian
 
 from __future__ import annotations
 
-import logging
-from collections.abc import Iterator
-
-import pytest
-
 from medsettle.adapters.files import load_policy_book
 from medsettle.adapters.simulation.hospitals import Habits
 from medsettle.adapters.simulation.network import Faults
@@ -17,13 +12,6 @@ from medsettle.adapters.simulation.world import WorldSpec, pick_provinces
 
 BOOK = load_policy_book()
 TINY = WorldSpec(pick_provinces(2), persons=16, institutions=2)
-
-
-@pytest.fixture(autouse=True)
-def quiet() -> Iterator[None]:
-    logging.disable(logging.CRITICAL)
-    yield
-    logging.disable(logging.NOTSET)
 
 
 def test_a_cancel_resent_as_a_new_message_is_booked_once_on_both_sides() -> None:

@@ -22,5 +22,7 @@ def test_a_quieted_logger_gets_its_level_back_even_after_an_error() -> None:
 def test_silenced_logging_speaks_again_after_the_block() -> None:
     logger = logging.getLogger("medsettle.quiet-test")
     with silenced():
-        assert not logger.isEnabledFor(logging.CRITICAL)
+        with silenced():
+            assert not logger.isEnabledFor(logging.CRITICAL)
+        assert not logger.isEnabledFor(logging.CRITICAL)  # the outer block still holds
     assert logging.root.manager.disable == logging.NOTSET

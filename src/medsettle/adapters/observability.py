@@ -62,12 +62,14 @@ def quieter(name: str, level: int) -> Iterator[None]:
 
 @contextmanager
 def silenced() -> Iterator[None]:
-    """No log record at all while the block runs; logging as it was afterwards."""
+    """No log record at all while the block runs; logging as it was afterwards (also when the
+    caller had silenced it already)."""
+    before = logging.root.manager.disable
     logging.disable(logging.CRITICAL)
     try:
         yield
     finally:
-        logging.disable(logging.NOTSET)
+        logging.disable(before)
 
 
 def mask(certno: str | None) -> str:
