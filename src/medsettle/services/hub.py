@@ -116,15 +116,21 @@ def _index_row(entry: Indexed) -> dict[str, Any]:
 def write_journal(tx: UnitOfWork, messages: list[dict[str, Any]],
                   index: list[dict[str, Any]], now: datetime) -> None:
     """Write a batch of message-log lines and index rows (an index row is written once)."""
-    if messages:
-        last = tx.rows_after("hub_messages", "id", 0, limit=1, descending=True)
-        seq, prev_hash = (int(last[0].id), str(last[0].hash)) if last else (0, ledger.GENESIS)
-        for message in messages:
-            seq += 1
-            message["id"], message["prev_hash"] = seq, prev_hash
-            prev_hash = message["hash"] = ledger.record_hash(prev_hash, seq, _log_fields(message))
-        tx.add_many("hub_messages", messages)
+    _append_log(tx, messages)
     add_to_index(tx, index, now)
+
+
+def _append_log(tx: UnitOfWork, messages: list[dict[str, Any]]) -> None:
+    """Chain message-log lines after the last one and write them."""
+    if not messages:
+        return
+    last = tx.rows_after("hub_messages", "id", 0, limit=1, descending=True)
+    seq, prev_hash = (int(last[0].id), str(last[0].hash)) if last else (0, ledger.GENESIS)
+    for message in messages:
+        seq += 1
+        message["id"], message["prev_hash"] = seq, prev_hash
+        prev_hash = message["hash"] = ledger.record_hash(prev_hash, seq, _log_fields(message))
+    tx.add_many("hub_messages", messages)
 
 
 def confirm_index(tx: UnitOfWork, sender: str, rows: list[dict[str, Any]],
@@ -132,22 +138,24 @@ def confirm_index(tx: UnitOfWork, sender: str, rows: list[dict[str, Any]],
     """POST /fed/v1/index: settlements a reconciliation or a node's catch-up found missing from
     the index. Each new one gets its line in the message log, from `sender` (the hub's log
     verifies only if every indexed settlement has one). Returns how many were new."""
-    new = [r for r in rows if tx.one("settlement_index", setl_id=r["setl_id"]) is None]
-    write_journal(tx, [message_row(msgid=str(r["msgid"]), op="index", from_region=sender,
-                                   to_region="hub", outcome="ok", latency_ms=0, now=now)
-                       for r in new], rows, now)
+    new = add_to_index(tx, rows, now)
+    _append_log(tx, [message_row(msgid=str(r["msgid"]), op="index", from_region=sender,
+                                 to_region="hub", outcome="ok", latency_ms=0, now=now)
+                     for r in new])
     return len(new)
 
 
-def add_to_index(tx: UnitOfWork, rows: list[dict[str, Any]], now: datetime) -> int:
+def add_to_index(tx: UnitOfWork, rows: list[dict[str, Any]], now: datetime
+                 ) -> list[dict[str, Any]]:
     """Index settlements once per setl_id (the first row of an id stays); a new row of a month
-    already cleared is booked for the next clearing (refusals.book_late). Returns how many
-    rows were new."""
+    already cleared is booked for the next clearing (refusals.book_late). Returns the rows this
+    transaction indexed."""
     unique = {row["setl_id"]: row for row in reversed(rows)}
     ordered = list(reversed(unique.values()))
-    new = tx.add_new("settlement_index", ordered, "setl_id")
-    refusals.book_late(tx, [row for row in ordered if row["setl_id"] in new], now)
-    return len(new)
+    inserted = tx.add_new("settlement_index", ordered, "setl_id")
+    new = [row for row in ordered if row["setl_id"] in inserted]
+    refusals.book_late(tx, new, now)
+    return new
 
 
 def _log_fields(message: Mapping[str, Any]) -> dict[str, Any]:
