@@ -89,6 +89,11 @@ def signed(kind: str, amount: int) -> int:
     return -abs(amount) if kind == "cancel" else amount
 
 
+def owed(kind: str, fund: int, acct: int) -> int:
+    """What one index row adds to its pair's obligation: funds plus personal account, signed."""
+    return signed(kind, fund) + signed(kind, acct)
+
+
 @dataclass(frozen=True, slots=True)
 class Obligation:
     """O(i→t) of a month: what insured province i owes treating province t, with its parts."""

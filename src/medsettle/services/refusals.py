@@ -15,7 +15,7 @@ from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
-from medsettle.core.clearing import Obligation, YearMonth, province_of, signed
+from medsettle.core.clearing import Obligation, YearMonth, owed, province_of
 from medsettle.services.ports import UnitOfWork
 
 
@@ -41,9 +41,8 @@ def book_late(tx: UnitOfWork, rows: list[dict[str, Any]], now: datetime) -> int:
         insured, treating = str(row["insu_admdvs"]), str(row["mdtrtarea_admvs"])
         if insured[:2] == treating[:2] or str(YearMonth.of(row["setl_time"])) not in cleared:
             continue
-        kind = str(row["kind"])
-        owed = signed(kind, int(row["fund_pay_sumamt"])) + signed(kind, int(row["acct_pay"]))
-        add(tx, str(row["setl_id"]), insured, treating, "late", owed, now)
+        add(tx, str(row["setl_id"]), insured, treating, "late",
+            owed(str(row["kind"]), int(row["fund_pay_sumamt"]), int(row["acct_pay"])), now)
         booked += 1
     return booked
 

@@ -28,7 +28,7 @@ from medsettle.adapters.db.store import Store
 from medsettle.adapters.simulation.hospitals import VisitLog
 from medsettle.adapters.simulation.nodes import HUB
 from medsettle.core import ledger
-from medsettle.core.clearing import YearMonth, signed
+from medsettle.core.clearing import YearMonth, owed
 from medsettle.core.records import Role, SettlementKind, SettlementRecord, SettlementStatus
 from medsettle.services import clearing
 from medsettle.services.ledger import stored_chain
@@ -158,14 +158,13 @@ class Checker:
             in_lines = sum(int(r.fund_pay_sumamt) + int(r.acct_pay)
                            for r in tx.rows("clearing_lines"))
             late = sum(int(r.amount) for r in tx.rows("clearing_adjustments", kind="late"))
-            owed = sum(signed(str(r.kind), int(r.fund_pay_sumamt))
-                       + signed(str(r.kind), int(r.acct_pay))
-                       for r in tx.rows("settlement_index")
-                       if r.insu_admdvs[:2] != r.mdtrtarea_admvs[:2]
-                       and str(YearMonth.of(r.setl_time)) in cleared)
-        if in_lines + late == owed:
+            due = sum(owed(str(r.kind), int(r.fund_pay_sumamt), int(r.acct_pay))
+                      for r in tx.rows("settlement_index")
+                      if r.insu_admdvs[:2] != r.mdtrtarea_admvs[:2]
+                      and str(YearMonth.of(r.setl_time)) in cleared)
+        if in_lines + late == due:
             return []
-        return [f"hub: the cleared months' settlements owe {owed} fen, but clearing carries "
+        return [f"hub: the cleared months' settlements owe {due} fen, but clearing carries "
                 f"{in_lines} fen in its lines and {late} fen late"]
 
     def _sides(self) -> dict[str, dict[str, Any]]:
