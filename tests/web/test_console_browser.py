@@ -4,6 +4,7 @@ province's operator may not do, bad input that changes nothing, phone width, scr
 
 from __future__ import annotations
 
+import uuid
 from datetime import UTC, datetime
 from typing import Any
 
@@ -77,17 +78,17 @@ def test_the_hub_operator_confirms_pays_and_disputes_statements(world: World,
 def test_the_hub_lists_the_adjustments_waiting_for_the_next_clearing(world: World,
                                                                      page: Any) -> None:
     """A settlement indexed after its month was cleared waits as a late adjustment."""
+    setl_id = f"S{uuid.uuid4().int % 10**29:029d}"  # the world may hold others already
     engine = make_engine(world.fed.dbs["hub"])
     try:
         with Store(engine).tx() as tx:
-            refusals.add(tx, "S" + "7" * 29, "510100", "440100", "late", 12_345,
-                         datetime.now(UTC))
+            refusals.add(tx, setl_id, "510100", "440100", "late", 12_345, datetime.now(UTC))
     finally:
         engine.dispose()
     tab = page.tab
     sign_in(tab, world.fed.hub_url, "hubops")
     tab.goto(world.url("hub", "/console/clearing"))
-    late = tab.locator("#adjustments tr[data-kind=late]")
+    late = tab.locator("#adjustments tr[data-kind=late]", has_text=setl_id)
     assert late.count() == 1
     assert "清算后补记" in late.inner_text() and "¥123.45" in late.inner_text()
     assert "四川" in late.inner_text() and "广东" in late.inner_text()

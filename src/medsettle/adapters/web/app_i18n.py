@@ -6,6 +6,7 @@ Templates write the English text and call `_()`; a missing Chinese entry shows t
 
 from __future__ import annotations
 
+from medsettle.adapters.web.i18n_filings import FILING_CATEGORIES_ZH
 from medsettle.core.errors import MedSettleError
 
 ZH: dict[str, str] = {
@@ -21,9 +22,7 @@ ZH: dict[str, str] = {
     "Hello": "您好", "Insured in": "参保地", "Scheme": "险种", "employee": "职工医保",
     "resident": "城乡居民医保", "active": "在职", "retired": "退休",
     "My filings": "我的备案", "File a new filing": "办理新备案", "Category": "备案类别",
-    "resettled_retiree": "异地安置退休人员", "long_term_resident": "异地长期居住人员",
-    "posted_worker": "常驻异地工作人员", "referral": "异地转诊人员",
-    "emergency": "异地急诊抢救人员", "other_temp": "其他临时外出就医人员",
+    **FILING_CATEGORIES_ZH,
     "Destination": "就医地", "Province": "省份", "City": "城市", "Any city": "全部城市",
     "Starts on": "开始日期", "today if empty": "不填则为今天",
     "I sign the personal commitment (承诺制): approved at once, materials later if asked.":

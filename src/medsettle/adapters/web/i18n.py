@@ -136,6 +136,7 @@ def translate(text: str, lang: str) -> str:
     return ZH.get(text, text) if lang == "zh" else EN.get(text, text)
 
 
+from medsettle.adapters.web.i18n_filings import FILING_CATEGORIES_ZH  # noqa: E402
 from medsettle.adapters.web.i18n_supervision import ZH_SUPERVISION  # noqa: E402
 
 
@@ -148,4 +149,4 @@ def merged(base: dict[str, str], extra: dict[str, str]) -> dict[str, str]:
     return {**base, **extra}
 
 
-ZH = merged(ZH, ZH_SUPERVISION)
+ZH = merged(merged(ZH, ZH_SUPERVISION), FILING_CATEGORIES_ZH)
