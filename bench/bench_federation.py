@@ -5,7 +5,7 @@ another province (through the hub to the insured node). Reports visits/s at full
 `--workers` concurrent HIS clients, then p50/p99 latency at half that load, beside pgbench
 TPC-B tps on the same PostgreSQL server in the same run (the baseline).
 
-    .venv/bin/python bench/bench_federation.py [--seconds 20] [--workers 16] [--sqlite]
+    .venv/bin/python bench/bench_federation.py [--seconds 20] [--workers 16] [--lines 5] [--sqlite]
 """
 
 from __future__ import annotations
@@ -199,11 +199,12 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=20)
     parser.add_argument("--workers", type=int, default=16)
     parser.add_argument("--sqlite", action="store_true", help="SQLite files instead of PostgreSQL")
+    parser.add_argument("--lines", type=int, default=5, help="fee lines per visit (2204)")
     args = parser.parse_args()
     on = date.today()
     rows = seeds(on)
     catalogue = rows[TREATING]["catalogue"]
-    lines = [(r["code"], "25.00", "2") for r in catalogue[:5]]
+    lines = [(r["code"], "25.00", "2") for r in catalogue[:args.lines]]
     with tempfile.TemporaryDirectory() as tmp:
         fed = Federation(Path(tmp), rows, pg_url=None if args.sqlite else PG, call_timeout=2.5,
                          his_timeout=3.0)
@@ -228,7 +229,7 @@ def main() -> None:
     tps = None if args.sqlite else pgbench_tps(int(args.seconds))
     result = {
         "benchmark": "cross_province_visits", "backend": "sqlite" if args.sqlite else "postgresql",
-        "workers": args.workers, "visits_per_s": round(full_rate, 1),
+        "workers": args.workers, "lines_per_visit": len(lines), "visits_per_s": round(full_rate, 1),
         "settlements_per_s": round(full_rate, 1),
         "full_load_p50_ms": {k: round(pct(v, 0.5), 1) for k, v in full.items()},
         "full_load_p99_ms": {k: round(pct(v, 0.99), 1) for k, v in full.items()},

@@ -238,3 +238,16 @@ def test_the_routing_table_never_raises_under_concurrent_update_and_read() -> No
         thread.join()
     assert failures == []
 
+
+
+def test_the_locator_answer_says_how_many_hashes_the_hub_holds_for_the_sender(
+        hub: TestClient) -> None:
+    """An empty request only asks; another province's hashes are not counted as ours, and a
+    hash sent twice is held once."""
+    mine, theirs = ["c1" * 32, "c2" * 32], ["d1" * 32]
+    assert post(hub, "/fed/v1/locator", {"hashes": []}, "110000").json()["result"] == {
+        "count": 0, "held": 0}
+    assert post(hub, "/fed/v1/locator", {"hashes": theirs}, "510000").status_code == 200
+    answer = post(hub, "/fed/v1/locator", {"hashes": mine + mine[:1]}, "110000").json()
+    assert answer["result"] == {"count": 3, "held": 2}
+    assert post(hub, "/fed/v1/locator", {"hashes": []}, "110000").json()["result"]["held"] == 2

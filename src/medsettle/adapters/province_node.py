@@ -15,7 +15,7 @@ from sqlalchemy import Engine
 from medsettle.adapters import locator_key
 from medsettle.adapters.db import crypto
 from medsettle.adapters.db.engine import make_engine, migrate
-from medsettle.adapters.db.node_data import insured_id_numbers, load_catalogue
+from medsettle.adapters.db.node_data import insured_count, insured_id_numbers, load_catalogue
 from medsettle.adapters.db.store import Store
 from medsettle.adapters.federation import Verifier
 from medsettle.adapters.files import load_policy_book
@@ -118,12 +118,19 @@ class ProvinceNode:
         self.hub.ask("/fed/v1/register", {"endpoint": self.config.public_url})
         self.publish_locator()
 
-    def publish_locator(self) -> None:
+    def publish_locator(self, *, unless_held: bool = False) -> None:
         """Send the hub the keyed hashes of our insured persons' ID numbers (it keeps each
         once): at joining, and again whenever the hub answers after it did not (it may have
-        restarted on an upgrade that dropped its locator)."""
+        restarted on an upgrade that dropped its locator). With `unless_held`, first ask the hub
+        how many it holds for us (an empty request): when that is every person we insure,
+        nothing is sent, which spares a pass over every sealed ID number after each outage."""
         if self.hub is None:
             return
+        if unless_held:
+            held = self.hub.ask("/fed/v1/locator", {"hashes": []}).get("held")
+            if held == insured_count(self.store):
+                logger.info("locator complete at the hub", extra={"held": held})
+                return
         certnos = insured_id_numbers(self.store)
         for start in range(0, len(certnos), 5000):
             chunk = [certno_hash(c) for c in certnos[start:start + 5000]]
@@ -146,7 +153,7 @@ class ProvinceNode:
                     if hub_lost:
                         sent = send_index_catch_up(self.store, self.hub, self.clock())
                         logger.info("index caught up at the hub", extra={"rows": sent})
-                        self.publish_locator()
+                        self.publish_locator(unless_held=True)
                         hub_lost = False
                     if self.clock() >= anchor_due:
                         anchored = send_anchor(self.store, self.hub.post, anchored, self.clock())

@@ -164,10 +164,12 @@ def _log_fields(message: Mapping[str, Any]) -> dict[str, Any]:
                                     "latency_ms", "at")}
 
 
-def add_locator(tx: UnitOfWork, province: str, hashes: list[str]) -> int:
-    """Record which province insures each hashed ID number (the hub keeps nothing else)."""
+def add_locator(tx: UnitOfWork, province: str, hashes: list[str]) -> tuple[int, int]:
+    """Record which province insures each hashed ID number (the hub keeps nothing else); how
+    many hashes came, and how many the hub now holds for the province (a province that sees
+    every one of its persons held need not send them again)."""
     tx.add_ignore("locator", [{"certno_hash": h, "province": province} for h in hashes])
-    return len(hashes)
+    return len(hashes), tx.count("locator", province=province)
 
 
 def locate(tx: UnitOfWork, certno_hash: str) -> str:

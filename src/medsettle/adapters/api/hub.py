@@ -148,8 +148,9 @@ def create_hub_app(config: HubConfig) -> FastAPI:
     async def add_locator(request: Request) -> dict[str, Any]:
         node, doc = await authenticated(request)
         hashes = locator_hashes(doc)
-        count = await run_in_threadpool(in_tx, lambda tx: svc.add_locator(tx, node, hashes))
-        return {"ok": True, "result": {"count": count}}
+        count, held = await run_in_threadpool(in_tx,
+                                              lambda tx: svc.add_locator(tx, node, hashes))
+        return {"ok": True, "result": {"count": count, "held": held}}
 
     @app.post("/fed/v1/locate")
     async def locate(request: Request) -> dict[str, Any]:

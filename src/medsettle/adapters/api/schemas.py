@@ -60,13 +60,14 @@ class LocatorRequest(BaseModel):
         "items": {"type": "string", "pattern": "^[0-9a-f]{64}$"}})
 
 
-class CountResult(BaseModel):
-    count: int
+class LocatorResult(BaseModel):
+    count: int  # hashes in this request
+    held: int  # hashes the hub now holds for the sending province
 
 
 class LocatorAnswer(BaseModel):
     ok: Literal[True]
-    result: CountResult
+    result: LocatorResult
 
 
 class LocateRequest(BaseModel):

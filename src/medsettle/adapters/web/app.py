@@ -30,8 +30,9 @@ from medsettle.adapters.api.auth import (
     check_csrf,
     session_of,
 )
+from medsettle.adapters.web.console_errors import console_error
 from medsettle.adapters.web.i18n import LANGUAGES
-from medsettle.adapters.web.render import HERE, Console, render
+from medsettle.adapters.web.render import HERE, Console, language, render
 from medsettle.core.errors import AuthenticationFailed, Forbidden, MedSettleError
 from medsettle.core.operators import NodeRole, Operator
 from medsettle.services import audit
@@ -108,7 +109,7 @@ class Pages:
             logger.info("console action refused", extra={"operator": operator.name,
                                                          "path": request.url.path,
                                                          "why": str(exc)})
-            flash = {"ok": False, "text": str(exc)}
+            flash = {"ok": False, "text": console_error(exc, language(request))}
         session_of(request)["flash"] = flash
         return RedirectResponse(safe_next(form.get("next"), back), status_code=303)
 

@@ -18,6 +18,8 @@ from starlette.datastructures import UploadFile
 from medsettle.adapters.api.auth import session_of
 from medsettle.adapters.files import parse_document
 from medsettle.adapters.web.app import Pages
+from medsettle.adapters.web.console_errors import console_error
+from medsettle.adapters.web.render import language
 from medsettle.core.calendar import business_date
 from medsettle.core.errors import InvalidInput, MedSettleError, PolicyInvalid, PolicyNotInForce
 from medsettle.core.operators import Operator
@@ -94,7 +96,7 @@ def add_policy_pages(pages: Pages, node: ProvinceNode) -> None:
         except PolicyInvalid as exc:
             errors = [f"{e.key}: {e.message}" for e in exc.errors]
         except MedSettleError as exc:
-            errors = [str(exc)]
+            errors = [console_error(exc, language(request))]
         else:
             errors = []
         if errors:

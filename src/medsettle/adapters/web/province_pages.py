@@ -22,10 +22,11 @@ from medsettle.adapters.federation import raise_remote
 from medsettle.adapters.his.keys import issue, node_key
 from medsettle.adapters.province_node import ProvinceNode
 from medsettle.adapters.web.app import Pages, install
+from medsettle.adapters.web.console_errors import console_error
 from medsettle.adapters.web.detail import parse_anchors, settlement_detail
 from medsettle.adapters.web.person_pages import add_person_page
 from medsettle.adapters.web.policy_pages import add_policy_pages
-from medsettle.adapters.web.render import Console
+from medsettle.adapters.web.render import Console, language
 from medsettle.adapters.web.supervision_pages import add_province_pages as add_supervision_pages
 from medsettle.core.clearing import YearMonth
 from medsettle.core.errors import Forbidden, InvalidInput, MedSettleError, PeerUnavailable
@@ -107,7 +108,8 @@ def _institutions(pages: Pages, node: ProvinceNode) -> None:
                 lambda tx: institution_svc.set_credentials(tx, code, credentials),
                 node.clock(), lambda tx: institution_svc.state(tx, code))
         except MedSettleError as exc:
-            session_of(request)["flash"] = {"ok": False, "text": str(exc)}
+            session_of(request)["flash"] = {"ok": False,
+                                            "text": console_error(exc, language(request))}
             return RedirectResponse("/console/institutions", status_code=303)
         return pages.page(request, "province/institution_keys.html", operator, code=code,
                           lines=lines)
