@@ -104,9 +104,9 @@ def check_text(value: object, path: str = "") -> None:
             name = f"{path}.{key}" if path else str(key)
             check_text(key, name)
             check_text(item, name)
-    elif isinstance(value, list):
+    elif isinstance(value, list):  # a body that is a list: its items are body[0], body[1], …
         for i, item in enumerate(value):
-            check_text(item, f"{path}[{i}]")
+            check_text(item, f"{path or 'body'}[{i}]")
 
 
 def _read_input(node: Node, infno: str) -> dict[str, Any]:
