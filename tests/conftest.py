@@ -80,3 +80,21 @@ def pg_database(pg_url: str) -> Iterator[str]:
     """A fresh, empty database for one test, dropped afterwards; yields its URL."""
     with fresh_database(pg_url) as url:
         yield url
+
+
+def _is_snapshot(value: object) -> bool:
+    """A database snapshot of tests/api/conftest.snapshot: table → (row count, hash)."""
+    return isinstance(value, dict) and bool(value) and all(
+        isinstance(v, tuple) and len(v) == 2 and isinstance(v[0], int) for v in value.values())
+
+
+def pytest_assertrepr_compare(op: str, left: object, right: object) -> list[str] | None:
+    """Two database snapshots that differ are told by the tables that changed (the default diff
+    of two dicts of hashes says nothing useful)."""
+    if op != "==" or not (_is_snapshot(left) and _is_snapshot(right)):
+        return None
+    assert isinstance(left, dict) and isinstance(right, dict)
+    changed = sorted(k for k in left.keys() | right.keys() if left.get(k) != right.get(k))
+    return ["database snapshots differ in " + ", ".join(changed), *(
+        f"  {name}: {left.get(name, (None,))[0]} rows → {right.get(name, (None,))[0]} rows"
+        for name in changed)]
