@@ -1,0 +1,91 @@
+"""Benchmark: the client CPU one hot-path statement costs a node, through the node's store and
+through the driver alone.
+
+    .venv/bin/python bench/bench_statement.py [--count 3000]
+
+A visit runs about 70 statements at the two province nodes, and the profile of a node under
+load puts half its CPU in running them. This script measures, on a scratch PostgreSQL database
+migrated to the province schema, the process CPU of one primary-key lookup (the message log's,
+as the HIS gateway makes for every retry check) run three ways in the same run: `Tx.one` (the
+store, SQLAlchemy Core with its cached statement), `exec_driver_sql` (SQLAlchemy's connection,
+no statement construct), and a psycopg cursor alone (the baseline). It also times a five-row
+insert as psycopg's executemany (what the store runs) and as one multi-row INSERT (what
+SQLAlchemy's "insertmanyvalues" would send). Prints JSON.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+
+from sqlalchemy import insert
+
+from medsettle.adapters.db import tables as t
+from medsettle.adapters.db.store import Tx
+
+sys.path.insert(0, os.path.dirname(__file__))
+from scratch import machine, scratch_database
+
+PG = os.environ.get("MEDSETTLE_PG_URL", "postgresql://postgres@127.0.0.1:5432/test")
+LOOKUP = ("SELECT scope, msgid, infno, body_hash, response, ok, created_at FROM message_log "
+          "WHERE scope = %s AND msgid = %s")
+
+
+def cpu_us(run: Callable[[], object], count: int) -> float:
+    """Process CPU microseconds per call of `run` (after a warm-up that lets psycopg prepare)."""
+    for _ in range(200):
+        run()
+    started = time.process_time()
+    for _ in range(count):
+        run()
+    return round((time.process_time() - started) / count * 1e6, 1)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--count", type=int, default=3000)
+    args = parser.parse_args()
+    now = datetime.now(UTC)
+    with scratch_database(PG, "province") as (_, engine), engine.connect() as conn:
+        conn = conn.execution_options(isolation_level="AUTOCOMMIT")
+        tx = Tx(conn, "postgresql")
+        tx.add("message_log", {"scope": "s", "msgid": "m", "infno": "1101", "body_hash": "h",
+                               "response": {"a": 1}, "ok": True, "created_at": now})
+        cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+        lookup = {
+            "store Tx.one (SQLAlchemy Core)": cpu_us(
+                lambda: tx.one("message_log", scope="s", msgid="m"), args.count),
+            "exec_driver_sql": cpu_us(
+                lambda: conn.exec_driver_sql(LOOKUP, ("s", "m")).first(), args.count),
+            "psycopg cursor (baseline)": cpu_us(
+                lambda: cursor.execute(LOOKUP, ("s", "m")).fetchone(), args.count),
+        }
+        serial = iter(range(10**9))
+
+        def rows() -> list[dict[str, object]]:
+            n = next(serial)
+            return [{"seq": n, "line": i, "account": "fund:pool", "amount": 100} for i in range(5)]
+
+        inserts = {
+            "executemany (one statement per row)": cpu_us(
+                lambda: conn.execute(insert(t.ledger_postings), rows()), args.count // 3),
+            "one multi-row INSERT": cpu_us(
+                lambda: conn.execute(insert(t.ledger_postings).values(rows())),
+                args.count // 3),
+        }
+    base = lookup["psycopg cursor (baseline)"]
+    print(json.dumps({
+        "benchmark": "statement_cpu", "machine": machine(), "count": args.count,
+        "lookup_cpu_us": lookup,
+        "lookup_ratio_to_psycopg": {k: round(v / base, 2) for k, v in lookup.items()},
+        "five_row_insert_cpu_us": inserts,
+    }, indent=1))
+
+
+if __name__ == "__main__":
+    main()
