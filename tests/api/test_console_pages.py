@@ -130,7 +130,7 @@ def test_refusing_without_a_reason_shows_the_error_and_changes_nothing(
     before = node.snapshot()
     client.post(f"/console/filings/{filing}/decide",
                 data={"decision": "refuse", "reason": " ", "csrf_token": token})
-    assert "填写有误：理由（say why the filing is refused）" in client.get("/console/filings").text
+    assert "填写有误：原因（say why the filing is refused）" in client.get("/console/filings").text
     client.get("/console/lang/en?next=/console")  # the same refusal on an English page
     client.post(f"/console/filings/{filing}/decide",
                 data={"decision": "refuse", "reason": " ", "csrf_token": token})

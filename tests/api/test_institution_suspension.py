@@ -92,7 +92,7 @@ def test_a_suspension_without_a_reason_or_by_an_auditor_changes_nothing(
         node: Province, clerk: Any) -> None:
     before = node.snapshot()
     page = act(clerk, H, "suspend", "   ")
-    assert "填写有误：理由" in page and "class=\"flash error\"" in page
+    assert "填写有误：原因" in page and "class=\"flash error\"" in page
     assert node.snapshot() == before
     page = act(clerk, "H44030400000", "suspend", REASON)
     assert "not a designated institution" in page

@@ -6,7 +6,7 @@ from medsettle.core.errors import Forbidden, InvalidInput, NotFound, StateConfli
 
 def test_a_field_error_names_the_field_in_chinese_and_keeps_the_english_detail() -> None:
     exc = InvalidInput("reason", "say why the filing is refused")
-    assert console_error(exc, "zh") == "填写有误：理由（say why the filing is refused）"
+    assert console_error(exc, "zh") == "填写有误：原因（say why the filing is refused）"
     assert console_error(exc, "en") == "reason: say why the filing is refused"
 
 

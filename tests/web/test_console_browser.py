@@ -62,7 +62,7 @@ def test_the_hub_operator_confirms_pays_and_disputes_statements(world: World,
     # a dispute without a reason shows the error and changes nothing
     before = statement_row(tab, "110000").inner_text()
     statement_row(tab, "110000").locator("button:has-text('提出异议')").click()
-    assert "填写有误：理由" in tab.inner_text(".flash.error")
+    assert "填写有误：原因" in tab.inner_text(".flash.error")
     assert statement_row(tab, "110000").inner_text() == before
     statement_row(tab, "110000").locator("input[name=reason]").fill("协查中：3 笔费用待核实")
     statement_row(tab, "110000").locator("button:has-text('提出异议')").click()
@@ -145,7 +145,7 @@ def test_the_province_operator_reviews_filings_and_pays_a_claim(world: World,
     tab.click("nav.menu >> text=备案审核")
     row = tab.locator(f"#waiting tr[data-filing='{world.pending_filing}']")
     row.locator("button:has-text('不予通过')").click()  # no reason: refused, nothing changes
-    assert "填写有误：理由" in tab.inner_text(".flash.error")
+    assert "填写有误：原因" in tab.inner_text(".flash.error")
     row = tab.locator(f"#waiting tr[data-filing='{world.pending_filing}']")
     assert row.count() == 1
     shot(tab, "province-filings")

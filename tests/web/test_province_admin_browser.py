@@ -33,7 +33,7 @@ def test_the_province_operator_suspends_and_reinstates_an_institution(world: Wor
     assert code
     # no reason: refused, nothing changes
     row(tab, code).locator("button:has-text('暂停直接结算')").click()
-    assert "填写有误：理由" in tab.inner_text(".flash.error")
+    assert "填写有误：原因" in tab.inner_text(".flash.error")
     assert "正常" in row(tab, code).inner_text()
     row(tab, code).locator("input[name=reason]").fill(REASON)
     row(tab, code).locator("button:has-text('暂停直接结算')").click()

@@ -1,7 +1,7 @@
 """A refused console action told in the page's language: on a Chinese page, what went wrong and
 which field in Chinese, then the error's English detail in brackets (the detail is written in
 English by the use cases, and an operator quoting it to support keeps the exact words):
-`填写有误：理由（say why the filing is refused）`.
+`填写有误：原因（say why the filing is refused）`.
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ LEADS_ZH: dict[str, str] = {
 
 #: The console's form fields in Chinese.
 FIELDS_ZH: dict[str, str] = {
-    "reason": "理由", "refused": "拒绝理由", "note": "备注", "action": "操作",
+    "reason": "原因", "refused": "不予通过的原因", "note": "说明", "action": "操作",
     "lines": "明细", "visit_type": "就医类型", "treating": "就医机构", "start": "开始日期",
     "settlements": "结算单", "proxy": "代办人", "province": "省份", "name": "名称",
     "month": "月份", "materials": "证明材料", "history_months": "历史月数", "document": "文书",
