@@ -238,12 +238,24 @@ def test_pages_work_at_phone_width(world: World, phone: Any, node: str, path: st
     tab.goto(world.url(node, path))
     tab.wait_for_load_state("networkidle")
     no_sideways_scroll(tab)
-    if path == "/console/institutions":  # each row a card: its actions within the screen
+    table = CARD_TABLES.get(path)
+    if table:  # each row a card: every field and action within the screen
         width = tab.evaluate("document.documentElement.clientWidth")
-        for button in tab.locator("#institutions td.actions button").all()[:6]:
-            box = button.bounding_box()
-            assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= width
+        cells = tab.locator(f"{table} tbody td").all()[:40]
+        assert cells
+        for cell in [*cells, *tab.locator(f"{table} td.actions button").all()[:6]]:
+            box = cell.bounding_box()
+            assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= width + 1
+        overflowing = tab.evaluate(f"""[...document.querySelectorAll('{table} tbody td')]
+            .filter(td => td.scrollWidth > td.clientWidth + 1).map(td => td.dataset.label)""")
+        assert overflowing == []  # nothing in a card runs past its edge
     shot(tab, name)
+
+
+#: The tables that become one card per row at phone width.
+CARD_TABLES = {"/console/institutions": "#institutions", "/console/filings": "#waiting",
+               "/console/reimbursements": "#claims", "/console/nodes": "#nodes",
+               "/console/policies": "#served"}
 
 
 def test_docs_load_without_internet(world: World, page: Any) -> None:
