@@ -27,7 +27,9 @@ from typing import Any
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-from sqlalchemy import Text, TypeDecorator
+from sqlalchemy import Connection, Text, TypeDecorator, inspect, text
+
+from medsettle.core.errors import InvalidInput
 
 logger = logging.getLogger(__name__)
 
@@ -109,6 +111,33 @@ def unseal(value: str) -> str:
     except InvalidTag:
         raise DataKeyError(f"personal data cannot be opened with this node's key ({ENV_VAR})"
                            ) from None
+
+
+#: Columns a province database holds sealed, to find a value the node's key must open.
+SEALED_SAMPLES = (("persons", "certno"), ("institutions", "api_key"), ("institutions", "sm4_key"))
+
+
+def check_key_opens(connection: Connection) -> None:
+    """InvalidInput naming MEDSETTLE_DATA_KEY unless the node's key opens what the database
+    already holds sealed. A node started with another key (or none: the dev key) would write
+    rows no later start could read, and its migrations would seal the rest under the wrong key;
+    so it refuses to start instead. A database with nothing sealed yet passes."""
+    tables = set(inspect(connection).get_table_names())
+    for table, column in SEALED_SAMPLES:
+        if table not in tables:
+            continue
+        sample = connection.execute(text(  # names from SEALED_SAMPLES, not from input
+            f"SELECT {column} FROM {table} WHERE {column} LIKE :sealed LIMIT 1"),
+            {"sealed": PREFIX + "%"}).scalar()
+        if sample is None:
+            continue
+        try:
+            unseal(str(sample))
+        except DataKeyError:
+            raise InvalidInput(ENV_VAR, "does not open the personal data this database holds "
+                                        "sealed: start the node with the key its data was "
+                                        "sealed with") from None
+        return
 
 
 def lookup_hash(certno: str) -> str:

@@ -11,6 +11,7 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, create_engine, event
 
+from medsettle.adapters.db.crypto import check_key_opens
 from medsettle.core.errors import InvalidInput
 
 Role = Literal["province", "hub"]
@@ -58,6 +59,8 @@ def migrate(engine: Engine, role: Role) -> None:
     """Bring the database to the newest schema of its role (run on every start)."""
     config = alembic_config(role)
     with engine.begin() as connection:
+        if role == "province":  # before a migration seals anything with the wrong key
+            check_key_opens(connection)
         config.attributes["connection"] = connection
         command.upgrade(config, "head")
 
