@@ -21,6 +21,7 @@ from medsettle.adapters.db.store import Store
 from medsettle.adapters.federation import signed_headers
 from medsettle.adapters.his.client import HisClient, HisError, Patient, VisitFlow, cumulative
 from medsettle.adapters.locator_key import locator_hash
+from medsettle.core.codes import make_id_card
 from tests.e2e import fixtures as f
 from tests.e2e.harness import Federation
 
@@ -379,3 +380,26 @@ def test_an_anchor_round_takes_every_provinces_head_and_hands_out_the_hubs(
     assert {"seq": head.seq, "hash": head.hash} in own_anchors(federation, "510000")
     assert kept is not None and kept >= 1
     engine.dispose()
+
+
+def test_a_person_loaded_while_the_nodes_run_is_located_within_an_anchor_round(
+        federation: Federation) -> None:
+    """The insured node sees that the hub's locator holds fewer hashes than it has persons, and
+    sends them; the treating node then finds the new person by ID number alone."""
+    newcomer = f.WANG | {"psn_no": "51010000000000000000000077",
+                         "certno": make_id_card("51010419920202007"), "psn_name": "赵新",
+                         "card_no": "A51000077", "card_sn": "SN510077",
+                         "evoucher": "EC510100" + "N" * 23 + "7"}
+    with Store(make_engine(federation.dbs["510000"])).tx() as tx:
+        tx.add("persons", newcomer)
+    hub = Store(make_engine(federation.dbs["hub"]))
+    wanted, deadline = locator_hash(newcomer["certno"]), time.monotonic() + 20
+    while time.monotonic() < deadline:
+        with hub.read() as tx:
+            if tx.one("locator", certno_hash=wanted) is not None:
+                break
+        time.sleep(0.2)
+    hub.engine.dispose()
+    out = federation.his("440000", f.SHENZHEN_H).person("02", newcomer["certno"])
+    assert out["baseinfo"]["psn_no"] == newcomer["psn_no"]
+    assert out["insuinfo"][0]["insuplc_admdvs"] == "510100"

@@ -137,8 +137,10 @@ class ProvinceNode:
             self.hub.ask("/fed/v1/locator", {"hashes": chunk}, timeout=30)
 
     def background(self) -> None:
-        """Heartbeats to the hub, the ledger's chain head every `anchor_seconds` (skipped when
-        empty or unchanged), and retries of pending reversals, until stopped."""
+        """Heartbeats to the hub; every `anchor_seconds` the ledger's chain head (skipped when
+        empty or unchanged) and a look whether the hub's locator holds every person insured
+        here (persons loaded while the node runs reach it so); retries of pending reversals;
+        until stopped."""
         joined, anchor_due = False, self.clock()
         anchored: Head | None = None
         hub_lost = False  # the hub stopped answering: once it answers, catch its index up
@@ -157,6 +159,7 @@ class ProvinceNode:
                         hub_lost = False
                     if self.clock() >= anchor_due:
                         anchored = send_anchor(self.store, self.hub.post, anchored, self.clock())
+                        self.publish_locator(unless_held=True)  # persons loaded while running
                         anchor_due = self.clock() + timedelta(seconds=self.config.anchor_seconds)
                 retry_pending_reversals(self.treating, self.clock())
             except (MedSettleError, OSError) as exc:
