@@ -1,60 +1,93 @@
-"""After an outage of the hub a province sends its locator hashes again only when the hub no
-longer holds one for each of its insured persons (adapters/province_node.publish_locator)."""
+"""A province sends its locator hashes again (after an outage of the hub, and at each anchor
+round) only when something may be missing at the hub: persons loaded since the last
+publication, or a hub holding fewer than it did then (adapters/province_node.publish_locator)."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from medsettle.adapters.db.node_data import insured_count
 from medsettle.adapters.locator_key import locator_hash
+from medsettle.core.codes import make_id_card
 from medsettle.core.policy import PolicyBook
 from tests.api.conftest import REGION, Province, start_province
 from tests.e2e import fixtures as f
 
 
 class FakeHub:
-    """Answers the locator route as the hub does for one province, holding what it sent."""
+    """Answers the locator route as the hub does for one province: `held` is what it holds for
+    the province; `foreign` are hashes it keeps for another province (not counted as ours)."""
 
-    def __init__(self, held: set[str]) -> None:
+    def __init__(self, held: set[str], foreign: frozenset[str] = frozenset()) -> None:
         self.held = held
+        self.foreign = foreign
         self.requests: list[int] = []
 
     def ask(self, path: str, doc: dict[str, Any], timeout: float | None = None) -> Any:
         assert path == "/fed/v1/locator"
         self.requests.append(len(doc["hashes"]))
-        self.held |= set(doc["hashes"])
+        self.held |= set(doc["hashes"]) - self.foreign
         return {"count": len(doc["hashes"]), "held": len(self.held)}
 
 
-@pytest.fixture(scope="module")
-def node(tmp_path_factory: pytest.TempPathFactory, book: PolicyBook) -> Iterator[Province]:
-    yield from start_province(tmp_path_factory.mktemp("locator"), f.ROWS[REGION], book)
+@pytest.fixture()
+def node(tmp_path: Path, book: PolicyBook) -> Iterator[Province]:
+    yield from start_province(tmp_path, f.ROWS[REGION], book)
 
 
-def every_hash(node: Province) -> set[str]:
+def ours() -> set[str]:
     return {locator_hash(str(p["certno"])) for p in f.ROWS[REGION]["persons"]}
 
 
-def test_a_hub_holding_every_person_is_only_asked(node: Province) -> None:
-    hub = FakeHub(every_hash(node))
+def looks(node: Province, hub: FakeHub, times: int = 1) -> list[int]:
+    """What the node sends in `times` looks (as after an outage, or each anchor round)."""
     node.node.hub = hub  # type: ignore[assignment]
     try:
-        node.node.publish_locator(unless_held=True)
+        for _ in range(times):
+            node.node.publish_locator(unless_held=True)
     finally:
         node.node.hub = None
-    assert hub.requests == [0]  # one empty request that asks, nothing sent
+    return hub.requests
 
 
-def test_a_hub_that_lost_them_gets_every_hash_again(node: Province) -> None:
-    hub = FakeHub(set())  # restarted on an empty locator
-    node.node.hub = hub  # type: ignore[assignment]
-    try:
-        node.node.publish_locator(unless_held=True)
-    finally:
-        node.node.hub = None
+def test_after_a_publication_a_hub_that_kept_everything_is_only_asked(node: Province) -> None:
+    hub = FakeHub(set())
     count = insured_count(node.node.store)
     assert count == len(f.ROWS[REGION]["persons"]) >= 1
-    assert hub.requests == [0, count] and every_hash(node) <= hub.held
+    assert looks(node, hub, times=3) == [count, 0, 0]  # sent once, then only asked
+    assert hub.held == ours()
+
+
+def test_a_hub_that_lost_its_locator_gets_every_hash_again(node: Province) -> None:
+    hub = FakeHub(set())
+    looks(node, hub)
+    hub.held.clear()  # restarted on an empty locator
+    hub.requests.clear()
+    count = insured_count(node.node.store)
+    assert looks(node, hub) == [0, count] and hub.held == ours()
+
+
+def test_a_person_loaded_since_is_sent(node: Province) -> None:
+    hub = FakeHub(set())
+    looks(node, hub)
+    newcomer = f.CHEN | {"psn_no": "44030000000000000000000077",
+                         "certno": make_id_card("44030419920202007"), "card_no": "A44000077",
+                         "card_sn": "SN440077", "evoucher": "EC440300" + "N" * 23 + "7"}
+    with node.node.store.tx() as tx:
+        tx.add("persons", newcomer)
+    hub.requests.clear()
+    assert looks(node, hub) == [0, insured_count(node.node.store)]
+    assert locator_hash(newcomer["certno"]) in hub.held
+
+
+def test_a_hash_kept_for_another_province_does_not_resend_everything(node: Province) -> None:
+    """A person insured in two provinces: the hub keeps the other province's row, so it holds
+    one fewer for us than we insure, for good."""
+    hub = FakeHub(set(), foreign=frozenset(list(ours())[:1]))
+    count = insured_count(node.node.store)
+    assert looks(node, hub, times=3) == [count, 0, 0]
+    assert len(hub.held) == count - 1

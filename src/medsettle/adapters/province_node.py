@@ -94,6 +94,7 @@ class ProvinceNode:
                                   RateLimiter(config.his_rate, burst(config.his_rate),
                                               "institution"))
         self._stop = threading.Event()
+        self._locator_mark: tuple[int, int] | None = None  # (persons, held) when last sent
         self.verifier = Verifier(  # the signed requests the hub sends here
             {"hub": config.key},
             limiter=RateLimiter(config.peer_rate, burst(config.peer_rate), "node"))
@@ -120,21 +121,29 @@ class ProvinceNode:
 
     def publish_locator(self, *, unless_held: bool = False) -> None:
         """Send the hub the keyed hashes of our insured persons' ID numbers (it keeps each
-        once): at joining, and again whenever the hub answers after it did not (it may have
-        restarted on an upgrade that dropped its locator). With `unless_held`, first ask the hub
-        how many it holds for us (an empty request): when that is every person we insure,
-        nothing is sent, which spares a pass over every sealed ID number after each outage."""
+        once): at joining, and again when something may be missing there.
+
+        With `unless_held`, first ask (an empty request) how many the hub holds for us: nothing
+        is sent while our persons are as many as at the last publication and the hub holds at
+        least what it held after it. So a short outage of the hub costs no pass over every
+        sealed ID number, a hub that lost its locator (an upgrade) gets it again, persons loaded
+        since get sent, and a hash the hub keeps for another province (a person insured in
+        two) does not make every look send everything again."""
         if self.hub is None:
             return
-        if unless_held:
+        persons = insured_count(self.store)
+        if unless_held and self._locator_mark is not None:
             held = self.hub.ask("/fed/v1/locator", {"hashes": []}).get("held")
-            if held == insured_count(self.store):
-                logger.info("locator complete at the hub", extra={"held": held})
+            marked_persons, marked_held = self._locator_mark
+            if persons == marked_persons and isinstance(held, int) and held >= marked_held:
                 return
         certnos = insured_id_numbers(self.store)
+        held = None
         for start in range(0, len(certnos), 5000):
             chunk = [certno_hash(c) for c in certnos[start:start + 5000]]
-            self.hub.ask("/fed/v1/locator", {"hashes": chunk}, timeout=30)
+            held = self.hub.ask("/fed/v1/locator", {"hashes": chunk}, timeout=30).get("held")
+        self._locator_mark = (persons, held) if isinstance(held, int) else None
+        logger.info("locator published", extra={"persons": persons, "held": held})
 
     def background(self) -> None:
         """Heartbeats to the hub; every `anchor_seconds` the ledger's chain head (skipped when
