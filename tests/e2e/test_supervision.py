@@ -7,6 +7,7 @@ and the public figures."""
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Iterator
 from datetime import datetime
 from typing import Any
@@ -107,3 +108,38 @@ def test_supervision_across_the_federation(fed: Federation) -> None:
     assert "psn_no" not in json.dumps(figures)
     csv = httpx.get(f"{fed.hub_url}/statistics/{month}?format=csv", timeout=30).text
     assert csv.splitlines()[0].startswith("month,insured,treating,visit_type")
+
+
+def test_a_decision_the_treating_province_missed_reaches_it_when_it_is_back(
+        fed: Federation) -> None:
+    """The treating province is down when the case is decided ("not yet told"); when it comes
+    back (registers again) the hub's courier sends the decision, which it applies once."""
+    shanghai = fed.his("310000", f.SHANGHAI_H)
+    visit = VisitFlow(shanghai, patient(shanghai, f.WANG))
+    visit.register(med_type="13")  # an emergency: settles without a filing
+    visit.fees([(f.DRUG_A, "20.00", "1")])
+    answer = settle_answer(shanghai, visit, "20.00")
+    assert answer["infcode"] == 0, answer
+    setl_id = answer["output"]["setlinfo"]["setl_id"]
+    fed.flush_hub_journal()
+    opened = signed(fed, "510000", "POST", "/supervision/cases", {
+        "kind": "verification", "insured": "510000", "treating": "310000",
+        "reason": "a second look", "settlements": [setl_id], "operator": "cd-ops"})
+    case_id = opened["result"]["case_id"]
+    assert signed(fed, "510000", "POST", f"/supervision/cases/{case_id}/request", {})["ok"]
+    assert signed(fed, "310000", "POST", f"/supervision/cases/{case_id}/answer", {
+        "outcome": "refused", "refused": opened["result"]["items"][0]["amount"],
+        "severity": "minor", "note": "billed twice"})["ok"]
+    fed.kill("310000")
+    decided = signed(fed, "510000", "POST", f"/supervision/cases/{case_id}/decide", {})
+    assert decided["result"]["credit"]["told"] is False
+    fed.restart("310000")
+    deadline, credit = time.monotonic() + 30, None
+    while time.monotonic() < deadline:
+        credit = signed(fed, "510000", "GET", f"/supervision/cases/{case_id}")["result"].get(
+            "credit")
+        if credit and credit.get("told"):
+            break
+        time.sleep(0.3)
+    assert credit and credit["told"] and credit["institution"] == f.SHANGHAI_H, credit
+    assert not credit.get("already")  # applied by this delivery, once

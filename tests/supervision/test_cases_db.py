@@ -99,6 +99,27 @@ def test_a_case_goes_through_every_step_with_who_and_when(hub: Store) -> None:
     assert actions == ["case.open", "case.request", "case.answer", "case.decide", "case.close"]
 
 
+def test_what_the_treating_province_was_told_survives_closing_and_untold_ones_are_listed(
+        hub: Store) -> None:
+    october(hub)
+    told, missed = a_case(hub, ("S1",)), a_case(hub, ("S2",))
+    later = DAY + timedelta(days=1)
+    for cid in (told, missed):
+        svc.act(hub, cid, "request", GANSU, later, {})
+        svc.act(hub, cid, "answer", SHANGHAI, later, {"outcome": "partly_refused",
+                                                      "refused": "1", "severity": "minor"})
+        svc.act(hub, cid, "decide", GANSU, later, {})
+    svc.note_credit(hub, told, {"told": True, "score": 98}, later)
+    svc.note_credit(hub, missed, {"told": False, "why": "unreachable"}, later)
+    assert [c["case_id"] for c in svc.untold(hub)] == [missed]
+    assert svc.untold(hub, treating="999900") == []
+    svc.act(hub, told, "close", HUB, later, {"note": "done"})
+    svc.act(hub, missed, "close", HUB, later, {"note": "done"})
+    kept = {c["case_id"]: c["credit"] for c in svc.cases(hub, later)}
+    assert kept[told] == {"told": True, "score": 98}  # closing kept it
+    assert [c["case_id"] for c in svc.untold(hub)] == [missed]  # a closed case is still told
+
+
 def test_only_the_right_province_may_move_a_case(hub: Store) -> None:
     october(hub)
     cid = a_case(hub)

@@ -28,16 +28,17 @@ def register(tx: UnitOfWork, region: str, endpoint: str, now: datetime) -> None:
     logger.info("node registered", extra={"region": region, "endpoint": endpoint})
 
 
-def heartbeat(tx: UnitOfWork, region: str, now: datetime) -> None:
-    """A province is alive; a node that was down is up again from now."""
+def heartbeat(tx: UnitOfWork, region: str, now: datetime) -> bool:
+    """A province is alive; a node that was down is up again from now (then True)."""
     node = tx.one("nodes", region=region)
     if node is None:
         raise NotFound(f"node {region} has not registered")
     if node.status != "up":
         tx.change("nodes", {"region": region}, status="up", since=now, last_seen=now)
         logger.info("node up again", extra={"region": region})
-    else:
-        tx.change("nodes", {"region": region}, last_seen=now)
+        return True
+    tx.change("nodes", {"region": region}, last_seen=now)
+    return False
 
 
 def mark_down(tx: UnitOfWork, region: str, now: datetime, why: str) -> None:

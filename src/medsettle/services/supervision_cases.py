@@ -98,7 +98,13 @@ def load_case(tx: UnitOfWork, case_id: str) -> Case:
     row = tx.one("supervision_cases", case_id=case_id)
     if row is None:
         raise NotFound(f"no case {case_id}")
-    return case_from(row.document)
+    return case_of(row)
+
+
+def case_of(row: Any) -> Case:
+    """The case a stored row holds (its document without what the treating province was told,
+    which is kept beside the case, not in it)."""
+    return case_from({k: v for k, v in row.document.items() if k != "credit"})
 
 
 def act(store: Database, case_id: str, action: str, actor: Actor, now: datetime,
@@ -130,9 +136,12 @@ def act(store: Database, case_id: str, action: str, actor: Actor, now: datetime,
                              -after.refused, now)
         else:
             after = before.close(who, now, str(form.get("note", "")))
+        row = _case_row(after, now)
+        told = told_of(tx, case_id)
+        if told is not None:  # what the treating province did stays with the closed case
+            row["document"] = {**to_doc(after), "credit": told}
         changed = tx.change("supervision_cases", {"case_id": case_id, "state": before.state},
-                            **{k: v for k, v in _case_row(after, now).items()
-                               if k not in ("case_id", "opened_at")})
+                            **{k: v for k, v in row.items() if k not in ("case_id", "opened_at")})
         if changed != 1:
             raise StateConflict(f"case {case_id} changed meanwhile; retry")
         audit.record(tx, actor, f"case.{action}", case_id, _brief(before), _brief(after), now)
@@ -148,6 +157,24 @@ def _fen(value: object) -> int:
     if not text.lstrip("-").isdigit():
         raise InvalidInput("refused", f"{text!r} is not a whole number of fen")
     return int(text)
+
+
+def told_of(tx: UnitOfWork, case_id: str) -> dict[str, Any] | None:
+    """What telling the treating province of the case's decision came to (None: not tried)."""
+    row = tx.one("supervision_cases", case_id=case_id)
+    credit = row.document.get("credit") if row is not None else None
+    return dict(credit) if isinstance(credit, dict) else None
+
+
+def untold(store: Database, treating: str | None = None) -> list[dict[str, Any]]:
+    """Decided (or since closed) cases whose treating province has not been told of the
+    decision, as the documents `tell` sends; only those of `treating` if given."""
+    with store.read() as tx:
+        rows = [r for state in ("decided", "closed") for r in tx.rows(
+            "supervision_cases", state=state, **({"treating": treating} if treating else {}))]
+    return [to_doc(case_of(r))
+            for r in sorted(rows, key=lambda r: r.case_id)
+            if not (r.document.get("credit") or {}).get("told")]
 
 
 def note_credit(store: Database, case_id: str, result: dict[str, Any], now: datetime) -> None:
@@ -169,7 +196,7 @@ def cases(store: Database, now: datetime, state: str | None = None) -> list[dict
     today = business_date(now)
     result = []
     for row in sorted(rows, key=lambda r: r.opened_at, reverse=True):
-        case = case_from({k: v for k, v in row.document.items() if k != "credit"})
+        case = case_of(row)
         result.append(to_doc(case) | {"overdue": case.overdue(today), "amount": case.amount,
                                        "credit": row.document.get("credit")})
     return result
@@ -181,7 +208,7 @@ def case_doc(store: Database, case_id: str) -> dict[str, Any]:
         row = tx.one("supervision_cases", case_id=case_id)
         if row is None:
             raise NotFound(f"no case {case_id}")
-        case = case_from({k: v for k, v in row.document.items() if k != "credit"})
+        case = case_of(row)
         return to_doc(case) | {"amount": case.amount, "credit": row.document.get("credit"),
                                "adjustments": refusals.of_case(tx, case_id)}
 

@@ -53,6 +53,7 @@ from medsettle.adapters.api.schemas_records import (
 )
 from medsettle.adapters.db.engine import make_engine, migrate
 from medsettle.adapters.db.store import Store
+from medsettle.adapters.decision_courier import DecisionCourier
 from medsettle.adapters.federation import Verifier, error_body
 from medsettle.adapters.hub_journal import Journal
 from medsettle.adapters.hub_link import HubLink
@@ -82,6 +83,7 @@ class HubConfig:
     stale_after: timedelta = field(default_factory=lambda: timedelta(seconds=15))
     allow_early_clearing: bool = False  # demos only: clear the current month so far
     peer_rate: float = 5000.0  # signed requests a second from each province (0: no limit)
+    retell_seconds: float = 60.0  # how often untold supervision decisions are sent again
 
 
 def now() -> datetime:
@@ -96,9 +98,14 @@ def create_hub_app(config: HubConfig) -> FastAPI:
     store = Store(engine)
     metrics = Metrics()
     link = HubLink(config.keys, config.call_timeout)
+    courier = DecisionCourier(store, config.keys, now, config.retell_seconds,
+                              config.stale_after)
+
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        courier.start()
         yield
+        courier.close()
         app.state.journal.close()
         link.close()
 
@@ -136,12 +143,14 @@ def create_hub_app(config: HubConfig) -> FastAPI:
                                  "characters")
         await run_in_threadpool(in_tx, lambda tx: svc.register(tx, node, endpoint, now()))
         routes.set(node, endpoint)
+        courier.nudge()  # a province that restarted may have missed decisions
         return {"ok": True}
 
     @app.post("/fed/v1/heartbeat")
     async def heartbeat(request: Request) -> dict[str, Any]:
         node, _ = await authenticated(request)
-        await run_in_threadpool(in_tx, lambda tx: svc.heartbeat(tx, node, now()))
+        if await run_in_threadpool(in_tx, lambda tx: svc.heartbeat(tx, node, now())):
+            courier.nudge()  # back after being down
         return {"ok": True}
 
     @app.post("/fed/v1/locator")

@@ -1,0 +1,80 @@
+"""The hub tells a treating province the supervision decisions it missed.
+
+A decided case is sent to its treating province at once (the credit deduction, a suspension,
+the refused amount in its ledger). When that province is down the case shows "not yet told";
+the courier sends it again when the province registers (it restarted), when it heartbeats after
+being down, and every `interval` seconds for provinces that are up. The province applies a
+decision once per case (services/credit.apply_decision), so sending it again is harmless.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from datetime import datetime, timedelta
+
+from medsettle.adapters.api.hub_supervision import tell_treating
+from medsettle.adapters.db.store import Store
+from medsettle.services import supervision_cases as svc
+
+logger = logging.getLogger(__name__)
+
+
+class DecisionCourier:
+    """A thread that sends untold decisions to provinces that are up."""
+
+    def __init__(self, store: Store, keys: dict[str, str], clock: Callable[[], datetime],
+                 interval: float = 60.0, stale_after: timedelta = timedelta(seconds=15)) -> None:
+        self.store = store
+        self.stale_after = stale_after
+        self.keys = keys
+        self.clock = clock
+        self.interval = interval
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="decision-courier", daemon=True)
+
+    def start(self) -> None:
+        """Start the thread (a first round at once)."""
+        self._wake.set()
+        self._thread.start()
+
+    def nudge(self) -> None:
+        """Run a round soon (a province registered or came back)."""
+        self._wake.set()
+
+    def close(self) -> None:
+        """Stop the thread."""
+        self._stop.set()
+        self._wake.set()
+        if self._thread.is_alive():
+            self._thread.join(15)
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            self._wake.wait(self.interval)
+            self._wake.clear()
+            if self._stop.is_set():
+                return
+            try:
+                self.round()
+            except Exception:  # a bug must not stop the courier for good
+                logger.exception("decision courier round failed")
+
+    def round(self) -> int:
+        """Send every untold decision whose treating province is up; how many were told."""
+        since = self.clock() - self.stale_after
+        with self.store.read() as tx:  # up, and heard from lately
+            up = {str(n.region) for n in tx.rows("nodes", status="up") if n.last_seen >= since}
+        told = 0
+        for case in svc.untold(self.store):
+            if str(case["treating"])[:2] + "0000" not in up or self._stop.is_set():
+                continue
+            answer = tell_treating(self.store, self.keys, case)
+            svc.note_credit(self.store, str(case["case_id"]), answer, self.clock())
+            told += bool(answer.get("told"))
+            if answer.get("told"):
+                logger.info("treating province told of a decision it missed",
+                            extra={"case_id": case["case_id"], "treating": case["treating"]})
+        return told
