@@ -13,12 +13,38 @@ import logging
 import threading
 from collections.abc import Callable
 from datetime import datetime, timedelta
+from typing import Any
 
-from medsettle.adapters.api.hub_supervision import tell_treating
 from medsettle.adapters.db.store import Store
+from medsettle.adapters.hub_link import HubLink
+from medsettle.core.errors import MedSettleError
+from medsettle.services import hub as hub_svc
 from medsettle.services import supervision_cases as svc
 
 logger = logging.getLogger(__name__)
+
+
+def tell_treating(store: Store, keys: dict[str, str], case: dict[str, Any]) -> dict[str, Any]:
+    """Send a decided case to its treating province (best effort); its answer or the trouble."""
+    link = HubLink(keys, 10.0, pool=1)
+    province = str(case["treating"])
+    try:
+        with store.tx() as tx:
+            endpoint = hub_svc.endpoint_of(tx, province)
+        answer = link.post(province, endpoint, "/fed/v1/supervision/decisions", {
+            "case_id": case["case_id"], "institution": case["institution"],
+            "insured": case["insured"], "severity": case["severity"],
+            "refused": case["refused"]})
+        result = answer.get("result")
+        if not answer.get("ok") or not isinstance(result, dict):
+            return {"told": False, "why": str(answer.get("error"))}
+        return {"told": True, **result}
+    except (MedSettleError, KeyError) as exc:
+        logger.warning("treating province not told of a decision",
+                       extra={"case_id": case["case_id"], "why": str(exc)})
+        return {"told": False, "why": str(exc) or type(exc).__name__}
+    finally:
+        link.close()
 
 
 class DecisionCourier:

@@ -23,6 +23,7 @@ from medsettle.adapters.api.auth import authenticate
 from medsettle.adapters.api.common import jsonable, parse_object, signed_body
 from medsettle.adapters.db import statistics_queries as q
 from medsettle.adapters.db.store import Store
+from medsettle.adapters.decision_courier import tell_treating
 from medsettle.adapters.federation import Verifier
 from medsettle.adapters.hub_link import HubLink
 from medsettle.adapters.supervision_files import load_threshold_book
@@ -30,7 +31,6 @@ from medsettle.core.clearing import YearMonth
 from medsettle.core.errors import Forbidden, InvalidInput, MedSettleError
 from medsettle.core.supervision.cases import to_doc
 from medsettle.services import clearing as clearing_svc
-from medsettle.services import hub as hub_svc
 from medsettle.services import statistics
 from medsettle.services import supervision_batch as batch_svc
 from medsettle.services import supervision_cases as svc
@@ -42,29 +42,6 @@ logger = logging.getLogger(__name__)
 def utc_now() -> datetime:
     """The hub's clock (UTC)."""
     return datetime.now(UTC)
-
-
-def tell_treating(store: Store, keys: dict[str, str], case: dict[str, Any]) -> dict[str, Any]:
-    """Send a decided case to its treating province (best effort); its answer or the trouble."""
-    link = HubLink(keys, 10.0, pool=1)
-    province = str(case["treating"])
-    try:
-        with store.tx() as tx:
-            endpoint = hub_svc.endpoint_of(tx, province)
-        answer = link.post(province, endpoint, "/fed/v1/supervision/decisions", {
-            "case_id": case["case_id"], "institution": case["institution"],
-            "insured": case["insured"], "severity": case["severity"],
-            "refused": case["refused"]})
-        result = answer.get("result")
-        if not answer.get("ok") or not isinstance(result, dict):
-            return {"told": False, "why": str(answer.get("error"))}
-        return {"told": True, **result}
-    except (MedSettleError, KeyError) as exc:
-        logger.warning("treating province not told of a decision",
-                       extra={"case_id": case["case_id"], "why": str(exc)})
-        return {"told": False, "why": str(exc) or type(exc).__name__}
-    finally:
-        link.close()
 
 
 def collect_reports(store: Store, keys: dict[str, str], month: YearMonth,

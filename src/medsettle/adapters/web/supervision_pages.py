@@ -19,8 +19,9 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse, Response
 from starlette.concurrency import run_in_threadpool
 
-from medsettle.adapters.api.hub_supervision import collect_reports, figures, tell_treating
+from medsettle.adapters.api.hub_supervision import collect_reports, figures
 from medsettle.adapters.api.province_supervision import ask_hub, run_batch
+from medsettle.adapters.decision_courier import tell_treating
 from medsettle.adapters.supervision_files import load_threshold_book
 from medsettle.adapters.web.app import Pages
 from medsettle.adapters.web.render import region
