@@ -246,8 +246,25 @@ def test_the_locator_answer_says_how_many_hashes_the_hub_holds_for_the_sender(
     hash sent twice is held once."""
     mine, theirs = ["c1" * 32, "c2" * 32], ["d1" * 32]
     assert post(hub, "/fed/v1/locator", {"hashes": []}, "110000").json()["result"] == {
-        "count": 0, "held": 0}
+        "count": 0, "held": 0, "elsewhere": []}
     assert post(hub, "/fed/v1/locator", {"hashes": theirs}, "510000").status_code == 200
     answer = post(hub, "/fed/v1/locator", {"hashes": mine + mine[:1]}, "110000").json()
-    assert answer["result"] == {"count": 3, "held": 2}
+    assert answer["result"] == {"count": 3, "held": 2, "elsewhere": []}
     assert post(hub, "/fed/v1/locator", {"hashes": []}, "110000").json()["result"]["held"] == 2
+
+
+def test_a_hash_two_provinces_publish_is_told_to_both_as_insured_elsewhere(
+        hub: TestClient) -> None:
+    """重复参保: the locator keeps the first province; the second is told at once, the first
+    when it publishes the hash again."""
+    twice, once = "e1" * 32, "e2" * 32
+    first = post(hub, "/fed/v1/locator", {"hashes": [twice, once]}, "440000").json()["result"]
+    assert first["elsewhere"] == []
+    second = post(hub, "/fed/v1/locator", {"hashes": [twice]}, "510000").json()["result"]
+    assert second["elsewhere"] == [{"certno_hash": twice, "province": "440000"}]
+    assert second["held"] == post(hub, "/fed/v1/locator", {"hashes": []}, "510000").json()[
+        "result"]["held"]  # the hash stays the first province's
+    again = post(hub, "/fed/v1/locator", {"hashes": [twice, once]}, "440000").json()["result"]
+    assert again["elsewhere"] == [{"certno_hash": twice, "province": "510000"}]
+    located = post(hub, "/fed/v1/locate", {"certno_hash": twice}, "110000").json()
+    assert located["result"]["province"] == "440000"

@@ -15,6 +15,7 @@ from medsettle.adapters.locator_key import locator_hash
 from medsettle.core.codes import make_id_card
 from medsettle.core.policy import PolicyBook
 from tests.api.conftest import REGION, Province, start_province
+from tests.api.test_console_pages import add, browser, sign_in
 from tests.e2e import fixtures as f
 
 
@@ -31,7 +32,9 @@ class FakeHub:
         assert path == "/fed/v1/locator"
         self.requests.append(len(doc["hashes"]))
         self.held |= set(doc["hashes"]) - self.foreign
-        return {"count": len(doc["hashes"]), "held": len(self.held)}
+        return {"count": len(doc["hashes"]), "held": len(self.held), "elsewhere": [
+            {"certno_hash": h, "province": "510000"} for h in doc["hashes"]
+            if h in self.foreign]}
 
 
 @pytest.fixture()
@@ -91,3 +94,16 @@ def test_a_hash_kept_for_another_province_does_not_resend_everything(node: Provi
     count = insured_count(node.node.store)
     assert looks(node, hub, times=3) == [count, 0, 0]
     assert len(hub.held) == count - 1
+    with node.node.store.read() as tx:  # and the node knows whom: 重复参保
+        twice = [(r.psn_no, r.province) for r in tx.rows("insured_elsewhere")]
+    assert twice == [(f.ROWS[REGION]["persons"][0]["psn_no"], "510000")]
+
+
+def test_the_supervision_page_lists_persons_insured_elsewhere(node: Province) -> None:
+    looks(node, FakeHub(set(), foreign=frozenset(list(ours())[:1])))
+    add(node, "clerk")
+    page = sign_in(browser(node), "clerk").get("/console/supervision").text
+    section = page[page.index('id="insured-elsewhere"'):]
+    person = f.ROWS[REGION]["persons"][0]["psn_no"]
+    assert "重复参保" in section and f'data-person="{person}"' in section
+    assert "四川" in section  # the other province, by name

@@ -137,13 +137,22 @@ class ProvinceNode:
             marked_persons, marked_held = self._locator_mark
             if persons == marked_persons and isinstance(held, int) and held >= marked_held:
                 return
-        certnos = insured_id_numbers(self.store)
-        held = None
-        for start in range(0, len(certnos), 5000):
-            chunk = [certno_hash(c) for c in certnos[start:start + 5000]]
-            held = self.hub.ask("/fed/v1/locator", {"hashes": chunk}, timeout=30).get("held")
+        ids = insured_id_numbers(self.store)
+        held, elsewhere = None, []
+        for start in range(0, len(ids), 5000):
+            chunk = {certno_hash(certno): psn_no for psn_no, certno in ids[start:start + 5000]}
+            answer = self.hub.ask("/fed/v1/locator", {"hashes": list(chunk)}, timeout=30)
+            held = answer.get("held")
+            elsewhere += [(chunk[e["certno_hash"]], str(e["province"]))
+                          for e in answer.get("elsewhere", []) if e.get("certno_hash") in chunk]
         self._locator_mark = (persons, held) if isinstance(held, int) else None
-        logger.info("locator published", extra={"persons": persons, "held": held})
+        if elsewhere:
+            with self.store.tx() as tx:
+                tx.add_ignore("insured_elsewhere", [
+                    {"psn_no": psn_no, "province": province, "found_at": self.clock()}
+                    for psn_no, province in elsewhere])
+        logger.info("locator published", extra={"persons": persons, "held": held,
+                                                "insured_elsewhere": len(elsewhere)})
 
     def background(self) -> None:
         """Heartbeats to the hub; every `anchor_seconds` the ledger's chain head (skipped when

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -165,12 +166,38 @@ def _log_fields(message: Mapping[str, Any]) -> dict[str, Any]:
                                     "latency_ms", "at")}
 
 
-def add_locator(tx: UnitOfWork, province: str, hashes: list[str]) -> tuple[int, int]:
-    """Record which province insures each hashed ID number (the hub keeps nothing else); how
-    many hashes came, and how many the hub now holds for the province (a province that sees
-    every one of its persons held need not send them again)."""
-    tx.add_ignore("locator", [{"certno_hash": h, "province": province} for h in hashes])
-    return len(hashes), tx.count("locator", province=province)
+@dataclass(frozen=True)
+class LocatorAdded:
+    """What publishing locator hashes came to."""
+
+    count: int  # hashes in the request
+    held: int  # hashes the locator holds for the province now
+    elsewhere: list[tuple[str, str]]  # (hash, another province that insures the person too)
+
+
+def add_locator(tx: UnitOfWork, province: str, hashes: list[str], now: datetime
+                ) -> LocatorAdded:
+    """Record which province insures each hashed ID number (the hub keeps nothing else). A hash
+    the locator holds for another province means the person is insured in both (重复参保): it
+    is remembered, and told to whichever of the two publishes it next, so each can find the
+    person among its own. How many the hub holds for the province lets it skip sending them
+    again (adapters/province_node.publish_locator)."""
+    owners = {str(r.certno_hash): str(r.province)
+              for r in tx.rows_in("locator", "certno_hash", list(hashes))}
+    foreign = sorted({h for h in hashes if owners.get(h, province) != province})
+    tx.add_ignore("locator_also", [{"certno_hash": h, "province": province, "found_at": now}
+                                   for h in foreign])
+    tx.add_ignore("locator", [{"certno_hash": h, "province": province} for h in hashes
+                              if h not in owners])
+    ours = [h for h in hashes if owners.get(h, province) == province]
+    also = [(str(r.certno_hash), str(r.province))
+            for r in tx.rows_in("locator_also", "certno_hash", list(ours))
+            if r.province != province]
+    elsewhere = sorted({(h, owners[h]) for h in foreign} | set(also))
+    if elsewhere:
+        logger.info("persons insured in two provinces", extra={"province": province,
+                                                               "count": len(elsewhere)})
+    return LocatorAdded(len(hashes), tx.count("locator", province=province), elsewhere)
 
 
 def locate(tx: UnitOfWork, certno_hash: str) -> str:

@@ -157,9 +157,10 @@ def create_hub_app(config: HubConfig) -> FastAPI:
     async def add_locator(request: Request) -> dict[str, Any]:
         node, doc = await authenticated(request)
         hashes = locator_hashes(doc)
-        count, held = await run_in_threadpool(in_tx,
-                                              lambda tx: svc.add_locator(tx, node, hashes))
-        return {"ok": True, "result": {"count": count, "held": held}}
+        added = await run_in_threadpool(in_tx,
+                                        lambda tx: svc.add_locator(tx, node, hashes, now()))
+        return {"ok": True, "result": {"count": added.count, "held": added.held, "elsewhere": [
+            {"certno_hash": h, "province": p} for h, p in added.elsewhere]}}
 
     @app.post("/fed/v1/locate")
     async def locate(request: Request) -> dict[str, Any]:

@@ -60,9 +60,15 @@ class LocatorRequest(BaseModel):
         "items": {"type": "string", "pattern": "^[0-9a-f]{64}$"}})
 
 
+class InsuredElsewhere(BaseModel):
+    certno_hash: str
+    province: str  # another province that insures the same person (重复参保)
+
+
 class LocatorResult(BaseModel):
     count: int  # hashes in this request
     held: int  # hashes the hub now holds for the sending province
+    elsewhere: list[InsuredElsewhere] = []  # of this request's hashes, those insured twice
 
 
 class LocatorAnswer(BaseModel):

@@ -23,7 +23,8 @@ def insured_count(store: Store) -> int:
         return int(conn.execute(select(func.count()).select_from(tbl.persons)).scalar_one())
 
 
-def insured_id_numbers(store: Store) -> list[str]:
-    """The ID numbers of every person the node insures."""
+def insured_id_numbers(store: Store) -> list[tuple[str, str]]:
+    """The person number and ID number of every person the node insures."""
     with store.engine.connect() as conn:
-        return list(conn.execute(select(tbl.persons.c.certno)).scalars().all())
+        return [(str(p), str(c)) for p, c in conn.execute(
+            select(tbl.persons.c.psn_no, tbl.persons.c.certno))]

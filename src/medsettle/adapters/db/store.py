@@ -103,6 +103,15 @@ class Tx(RecordQueries):
         query, values = matching(_table(name), keys, order_by)
         return list(self.conn.execute(query, values))
 
+    def rows_in(self, name: str | Table, column: str, values: list[object]) -> list[Row[Any]]:
+        """The rows whose `column` is one of `values` (asked 1,000 values at a time)."""
+        table = _table(name)
+        found: list[Row[Any]] = []
+        for start in range(0, len(values), 1000):
+            found += self.conn.execute(select(table).where(
+                table.c[column].in_(values[start:start + 1000])))
+        return found
+
     def rows_after(self, name: str | Table, column: str, after: object, *, limit: int = 1000,
                    descending: bool = False) -> list[Row[Any]]:
         """Rows ordered by `column`: those after `after` (ascending), or the last `limit`."""

@@ -163,6 +163,13 @@ his_files = Table(  # files a HIS uploaded (9101) or the node made for it (1301�
     Column("expires_at", UTCDateTime(), nullable=False, index=True),
 )
 
+insured_elsewhere = Table(  # a person insured here whom another province insures too (重复参保)
+    "insured_elsewhere", province,
+    Column("psn_no", String(30), primary_key=True),
+    Column("province", String(6), primary_key=True),
+    Column("found_at", UTCDateTime(), nullable=False),
+)
+
 sign_ins = Table(
     "sign_ins", province,
     Column("sign_no", String(30), primary_key=True),
@@ -503,6 +510,13 @@ locator = Table(  # hash of an ID number → the province that insures the perso
     "locator", hub,
     Column("certno_hash", String(64), primary_key=True),
     Column("province", String(6), nullable=False),
+)
+
+locator_also = Table(  # a hash the locator holds for one province, published by another too
+    "locator_also", hub,  # (the person is insured in both: 重复参保)
+    Column("certno_hash", String(64), primary_key=True),
+    Column("province", String(6), primary_key=True),
+    Column("found_at", UTCDateTime(), nullable=False),
 )
 
 

@@ -186,5 +186,5 @@ def register_provinces(hub_url: str, provinces: Mapping[str, list[str]],
     with store.tx() as tx:
         for region, certnos in sorted(provinces.items()):
             hub_service.register(tx, region, f"sim://{region}", now())
-            hub_service.add_locator(tx, region, [certno_hash(c) for c in certnos])
+            hub_service.add_locator(tx, region, [certno_hash(c) for c in certnos], now())
     store.engine.dispose()

@@ -70,4 +70,9 @@ ZH_SUPERVISION: dict[str, str] = {
     "Basic pool (hifp)": "统筹基金", "Serious illness (hifmi)": "大病保险",
     "Large-amount (hifob)": "大额医疗补助", "Civil servants (cvlserv)": "公务员医疗补助",
     "Medical assistance (maf)": "医疗救助", "Personal account (acct)": "个人账户",
+    "Insured in another province too": "重复参保", "Also insured in": "同时参保地",
+    "Found": "发现时间", "None found.": "未发现。",
+    "Found by the hub when this node publishes its locator: the same ID number is insured by "
+    "the province shown. Settle one insurance and end the other.":
+        "本节点向国家平台发布参保人索引时发现：同一身份证号也在所示省份参保。请核实并终止其中一处参保。",
 }

@@ -194,7 +194,8 @@ def add_province_pages(pages: Pages, node: Any) -> None:
             with store.tx() as tx:
                 hits = [dict(r._mapping) for r in tx.rows("supervision_hits", order_by="id")
                         if r.source != "replaced"][-200:]
-            return {"cases": cases or [], "tickets": tickets or [],
+                twice = tx.rows("insured_elsewhere", order_by="found_at")[-200:]
+            return {"cases": cases or [], "tickets": tickets or [], "twice": twice[::-1],
                     "problem": problem or problem2, "hits": hit_rows(hits),
                     "month": str(YearMonth.of(node.clock()).shift(-1))}
         return pages.page(request, "supervision/province.html", operator,
