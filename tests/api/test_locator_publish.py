@@ -26,6 +26,7 @@ class FakeHub:
     def __init__(self, held: set[str], foreign: frozenset[str] = frozenset()) -> None:
         self.held = held
         self.foreign = foreign
+        self.also: set[str] = set()  # of our held hashes, those another province published too
         self.requests: list[int] = []
 
     def ask(self, path: str, doc: dict[str, Any], timeout: float | None = None) -> Any:
@@ -34,7 +35,7 @@ class FakeHub:
         self.held |= set(doc["hashes"]) - self.foreign
         return {"count": len(doc["hashes"]), "held": len(self.held), "elsewhere": [
             {"certno_hash": h, "province": "510000"} for h in doc["hashes"]
-            if h in self.foreign]}
+            if h in self.foreign | self.also], "twice": len(self.foreign | self.also)}
 
 
 @pytest.fixture()
@@ -107,3 +108,17 @@ def test_the_supervision_page_lists_persons_insured_elsewhere(node: Province) ->
     person = f.ROWS[REGION]["persons"][0]["psn_no"]
     assert "重复参保" in section and f'data-person="{person}"' in section
     assert "四川" in section  # the other province, by name
+
+
+def test_a_person_another_province_insures_too_is_learnt_at_the_next_look(
+        node: Province) -> None:
+    """We published first; another province publishes the same hash later: the hub's count of
+    our persons insured twice goes up, and the next look sends ours again to learn whom."""
+    hub = FakeHub(set())
+    looks(node, hub)
+    hub.also = set(list(ours())[:1])
+    hub.requests.clear()
+    count = insured_count(node.node.store)
+    assert looks(node, hub, times=2) == [0, count, 0]
+    with node.node.store.read() as tx:
+        assert [r.province for r in tx.rows("insured_elsewhere")] == ["510000"]

@@ -124,18 +124,24 @@ class ProvinceNode:
         once): at joining, and again when something may be missing there.
 
         With `unless_held`, first ask (an empty request) how many the hub holds for us: nothing
-        is sent while our persons are as many as at the last publication and the hub holds at
-        least what it held after it. So a short outage of the hub costs no pass over every
-        sealed ID number, a hub that lost its locator (an upgrade) gets it again, persons loaded
-        since get sent, and a hash the hub keeps for another province (a person insured in
-        two) does not make every look send everything again."""
+        is sent while our persons are as many as at the last publication, the hub holds at
+        least what it held after it, and it knows of no more of our persons insured twice than
+        we do. So a short outage of the hub costs no pass over every sealed ID number, a hub
+        that lost its locator (an upgrade) gets it again, persons loaded since get sent, a
+        person another province insures too is learnt of (the hub's answer names them), and a
+        hash the hub keeps for another province does not make every look send everything
+        again."""
         if self.hub is None:
             return
         persons = insured_count(self.store)
         if unless_held and self._locator_mark is not None:
-            held = self.hub.ask("/fed/v1/locator", {"hashes": []}).get("held")
+            asked = self.hub.ask("/fed/v1/locator", {"hashes": []})
+            held, twice = asked.get("held"), asked.get("twice", 0)
             marked_persons, marked_held = self._locator_mark
-            if persons == marked_persons and isinstance(held, int) and held >= marked_held:
+            with self.store.read() as tx:
+                known = tx.count("insured_elsewhere")
+            if (persons == marked_persons and isinstance(held, int) and held >= marked_held
+                    and isinstance(twice, int) and twice <= known):
                 return
         ids = insured_id_numbers(self.store)
         held, elsewhere = None, []

@@ -160,7 +160,8 @@ def create_hub_app(config: HubConfig) -> FastAPI:
         added = await run_in_threadpool(in_tx,
                                         lambda tx: svc.add_locator(tx, node, hashes, now()))
         return {"ok": True, "result": {"count": added.count, "held": added.held, "elsewhere": [
-            {"certno_hash": h, "province": p} for h, p in added.elsewhere]}}
+            {"certno_hash": h, "province": p} for h, p in added.elsewhere],
+            "twice": added.twice}}
 
     @app.post("/fed/v1/locate")
     async def locate(request: Request) -> dict[str, Any]:

@@ -69,6 +69,7 @@ class LocatorResult(BaseModel):
     count: int  # hashes in this request
     held: int  # hashes the hub now holds for the sending province
     elsewhere: list[InsuredElsewhere] = []  # of this request's hashes, those insured twice
+    twice: int = 0  # persons of the sender the hub knows another province insures too
 
 
 class LocatorAnswer(BaseModel):
