@@ -122,9 +122,11 @@ def check_key_opens(connection: Connection) -> None:
     already holds sealed. A node started with another key (or none: the dev key) would write
     rows no later start could read, and its migrations would seal the rest under the wrong key;
     so it refuses to start instead. A database with nothing sealed yet passes."""
-    tables = set(inspect(connection).get_table_names())
-    for table, column in SEALED_SAMPLES:
-        if table not in tables:
+    inspector = inspect(connection)
+    tables = set(inspector.get_table_names())
+    for table, column in SEALED_SAMPLES:  # an older schema may lack the table or the column
+        if table not in tables or column not in {c["name"] for c in
+                                                 inspector.get_columns(table)}:
             continue
         sample = connection.execute(text(  # names from SEALED_SAMPLES, not from input
             f"SELECT {column} FROM {table} WHERE {column} LIKE :sealed LIMIT 1"),
