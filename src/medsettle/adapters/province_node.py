@@ -144,13 +144,13 @@ class ProvinceNode:
                     and isinstance(twice, int) and twice <= known):
                 return
         ids = insured_id_numbers(self.store)
-        held, elsewhere = None, []
+        elsewhere = []
         for start in range(0, len(ids), 5000):
             chunk = {certno_hash(certno): psn_no for psn_no, certno in ids[start:start + 5000]}
             answer = self.hub.ask("/fed/v1/locator", {"hashes": list(chunk)}, timeout=30)
-            held = answer.get("held")
             elsewhere += [(chunk[e["certno_hash"]], str(e["province"]))
                           for e in answer.get("elsewhere", []) if e.get("certno_hash") in chunk]
+        held = self.hub.ask("/fed/v1/locator", {"hashes": []}).get("held")  # counted once
         self._locator_mark = (persons, held) if isinstance(held, int) else None
         if elsewhere:
             with self.store.tx() as tx:

@@ -171,9 +171,9 @@ class LocatorAdded:
     """What publishing locator hashes came to."""
 
     count: int  # hashes in the request
-    held: int  # hashes the locator holds for the province now
     elsewhere: list[tuple[str, str]]  # (hash, another province that insures the person too)
-    twice: int  # persons of the province the hub knows another province insures too
+    held: int | None = None  # an ask: hashes the locator holds for the province
+    twice: int | None = None  # an ask: its persons the hub knows another province insures too
 
 
 def add_locator(tx: UnitOfWork, province: str, hashes: list[str], now: datetime
@@ -181,9 +181,13 @@ def add_locator(tx: UnitOfWork, province: str, hashes: list[str], now: datetime
     """Record which province insures each hashed ID number (the hub keeps nothing else). A hash
     the locator holds for another province means the person is insured in both (重复参保): it
     is remembered, and told to whichever of the two publishes it next, so each can find the
-    person among its own. How many the hub holds for the province, and how many of its persons
-    it knows to be insured twice, let the province skip sending them again
-    (adapters/province_node.publish_locator)."""
+    person among its own. An empty request asks: how many hashes the hub holds for the
+    province, and how many of its persons it knows to be insured twice, which let the province
+    skip sending them again (adapters/province_node.publish_locator); a publication of millions
+    of hashes in chunks does not count them for every chunk."""
+    if not hashes:
+        return LocatorAdded(0, [], tx.count("locator", province=province),
+                            _insured_twice(tx, province))
     owners = {str(r.certno_hash): str(r.province)
               for r in tx.rows_in("locator", "certno_hash", list(hashes))}
     foreign = sorted({h for h in hashes if owners.get(h, province) != province})
@@ -199,11 +203,15 @@ def add_locator(tx: UnitOfWork, province: str, hashes: list[str], now: datetime
     if elsewhere:
         logger.info("persons insured in two provinces", extra={"province": province,
                                                                "count": len(elsewhere)})
+    return LocatorAdded(len(hashes), elsewhere)
+
+
+def _insured_twice(tx: UnitOfWork, province: str) -> int:
+    """How many of the province's persons the hub knows another province insures too."""
     known = tx.rows("locator_also")  # few: persons insured twice
     owned = {str(r.certno_hash) for r in tx.rows_in(
         "locator", "certno_hash", [a.certno_hash for a in known]) if r.province == province}
-    twice = sum(1 for a in known if a.province == province or a.certno_hash in owned)
-    return LocatorAdded(len(hashes), tx.count("locator", province=province), elsewhere, twice)
+    return sum(1 for a in known if a.province == province or a.certno_hash in owned)
 
 
 def locate(tx: UnitOfWork, certno_hash: str) -> str:

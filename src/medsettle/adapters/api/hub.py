@@ -159,9 +159,9 @@ def create_hub_app(config: HubConfig) -> FastAPI:
         hashes = locator_hashes(doc)
         added = await run_in_threadpool(in_tx,
                                         lambda tx: svc.add_locator(tx, node, hashes, now()))
-        return {"ok": True, "result": {"count": added.count, "held": added.held, "elsewhere": [
-            {"certno_hash": h, "province": p} for h, p in added.elsewhere],
-            "twice": added.twice}}
+        asked = {} if added.held is None else {"held": added.held, "twice": added.twice}
+        return {"ok": True, "result": {"count": added.count, "elsewhere": [
+            {"certno_hash": h, "province": p} for h, p in added.elsewhere], **asked}}
 
     @app.post("/fed/v1/locate")
     async def locate(request: Request) -> dict[str, Any]:

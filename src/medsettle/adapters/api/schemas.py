@@ -67,9 +67,9 @@ class InsuredElsewhere(BaseModel):
 
 class LocatorResult(BaseModel):
     count: int  # hashes in this request
-    held: int  # hashes the hub now holds for the sending province
     elsewhere: list[InsuredElsewhere] = []  # of this request's hashes, those insured twice
-    twice: int = 0  # persons of the sender the hub knows another province insures too
+    held: int | None = None  # an empty request (an ask): hashes the hub holds for the sender
+    twice: int | None = None  # an ask: the sender's persons another province insures too
 
 
 class LocatorAnswer(BaseModel):

@@ -509,7 +509,7 @@ settlement_index = Table(
 locator = Table(  # hash of an ID number → the province that insures the person; nothing else
     "locator", hub,
     Column("certno_hash", String(64), primary_key=True),
-    Column("province", String(6), nullable=False),
+    Column("province", String(6), nullable=False, index=True),  # counted for a province's ask
 )
 
 locator_also = Table(  # a hash the locator holds for one province, published by another too
