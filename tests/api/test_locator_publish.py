@@ -10,7 +10,6 @@ from typing import Any
 
 import pytest
 
-from medsettle.adapters.db.node_data import insured_count
 from medsettle.adapters.locator_key import locator_hash
 from medsettle.core.codes import make_id_card
 from medsettle.core.policy import PolicyBook
@@ -46,6 +45,11 @@ def node(tmp_path: Path, book: PolicyBook) -> Iterator[Province]:
     yield from start_province(tmp_path, f.ROWS[REGION], book)
 
 
+def persons(node: Province) -> int:
+    with node.node.store.read() as tx:
+        return tx.count("persons")
+
+
 def ours() -> set[str]:
     return {locator_hash(str(p["certno"])) for p in f.ROWS[REGION]["persons"]}
 
@@ -63,7 +67,7 @@ def looks(node: Province, hub: FakeHub, times: int = 1) -> list[int]:
 
 def test_after_a_publication_a_hub_that_kept_everything_is_only_asked(node: Province) -> None:
     hub = FakeHub(set())
-    count = insured_count(node.node.store)
+    count = persons(node)
     assert count == len(f.ROWS[REGION]["persons"]) >= 1
     assert looks(node, hub, times=3) == [count, 0, 0, 0]  # sent once (then counted), asked
     assert hub.held == ours()
@@ -74,7 +78,7 @@ def test_a_hub_that_lost_its_locator_gets_every_hash_again(node: Province) -> No
     looks(node, hub)
     hub.held.clear()  # restarted on an empty locator
     hub.requests.clear()
-    count = insured_count(node.node.store)
+    count = persons(node)
     assert looks(node, hub) == [0, count, 0] and hub.held == ours()
 
 
@@ -87,7 +91,7 @@ def test_a_person_loaded_since_is_sent(node: Province) -> None:
     with node.node.store.tx() as tx:
         tx.add("persons", newcomer)
     hub.requests.clear()
-    assert looks(node, hub) == [0, insured_count(node.node.store), 0]
+    assert looks(node, hub) == [0, persons(node), 0]
     assert locator_hash(newcomer["certno"]) in hub.held
 
 
@@ -95,7 +99,7 @@ def test_a_hash_kept_for_another_province_does_not_resend_everything(node: Provi
     """A person insured in two provinces: the hub keeps the other province's row, so it holds
     one fewer for us than we insure, for good."""
     hub = FakeHub(set(), foreign=frozenset(list(ours())[:1]))
-    count = insured_count(node.node.store)
+    count = persons(node)
     assert looks(node, hub, times=3) == [count, 0, 0, 0]
     assert len(hub.held) == count - 1
     with node.node.store.read() as tx:  # and the node knows whom: 重复参保
@@ -121,7 +125,7 @@ def test_a_person_another_province_insures_too_is_learnt_at_the_next_look(
     looks(node, hub)
     hub.also = set(list(ours())[:1])
     hub.requests.clear()
-    count = insured_count(node.node.store)
+    count = persons(node)
     assert looks(node, hub, times=2) == [0, count, 0, 0]
     with node.node.store.read() as tx:
         assert [r.province for r in tx.rows("insured_elsewhere")] == ["510000"]

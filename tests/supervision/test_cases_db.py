@@ -112,7 +112,6 @@ def test_what_the_treating_province_was_told_survives_closing_and_untold_ones_ar
     svc.note_credit(hub, told, {"told": True, "score": 98}, later)
     svc.note_credit(hub, missed, {"told": False, "why": "unreachable"}, later)
     assert [c["case_id"] for c in svc.untold(hub)] == [missed]
-    assert svc.untold(hub, treating="999900") == []
     svc.act(hub, told, "close", HUB, later, {"note": "done"})
     svc.act(hub, missed, "close", HUB, later, {"note": "done"})
     kept = {c["case_id"]: c["credit"] for c in svc.cases(hub, later)}

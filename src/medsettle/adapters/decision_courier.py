@@ -99,8 +99,8 @@ class DecisionCourier:
                 continue
             answer = tell_treating(self.store, self.keys, case)
             svc.note_credit(self.store, str(case["case_id"]), answer, self.clock())
-            told += bool(answer.get("told"))
             if answer.get("told"):
+                told += 1
                 logger.info("treating province told of a decision it missed",
                             extra={"case_id": case["case_id"], "treating": case["treating"]})
         return told

@@ -15,7 +15,7 @@ from sqlalchemy import Engine
 from medsettle.adapters import locator_key
 from medsettle.adapters.db import crypto
 from medsettle.adapters.db.engine import make_engine, migrate
-from medsettle.adapters.db.node_data import insured_count, insured_id_numbers, load_catalogue
+from medsettle.adapters.db.node_data import insured_id_numbers, load_catalogue
 from medsettle.adapters.db.store import Store
 from medsettle.adapters.federation import Verifier
 from medsettle.adapters.files import load_policy_book
@@ -133,13 +133,12 @@ class ProvinceNode:
         again."""
         if self.hub is None:
             return
-        persons = insured_count(self.store)
+        with self.store.read() as tx:
+            persons, known = tx.count("persons"), tx.count("insured_elsewhere")
         if unless_held and self._locator_mark is not None:
             asked = self.hub.ask("/fed/v1/locator", {"hashes": []})
             held, twice = asked.get("held"), asked.get("twice", 0)
             marked_persons, marked_held = self._locator_mark
-            with self.store.read() as tx:
-                known = tx.count("insured_elsewhere")
             if (persons == marked_persons and isinstance(held, int) and held >= marked_held
                     and isinstance(twice, int) and twice <= known):
                 return

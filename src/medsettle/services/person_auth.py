@@ -1,9 +1,9 @@
 """Signing an insured person in to the app with their ID number and a one-time code (demo-grade:
 the code is written to the node's log instead of being sent by SMS).
 
-The node keeps, per ID number (by a hash under the node's lookup key, never in clear), the SHA-256 of the pending code,
-when it expires, and the wrong codes typed since the last success: the fifth wrong code locks the
-ID for LOCK_MINUTES, whatever code comes next. A code is good once, for CODE_MINUTES. Whether
+The node keeps, per ID number (by a hash under the node's lookup key, never in clear), the
+SHA-256 of the pending code, when it expires, and the wrong codes typed since the last success:
+the fifth wrong code locks the ID for LOCK_MINUTES, whatever code comes next. A code is good once, for CODE_MINUTES. Whether
 an ID number is insured here is never told to someone who has not signed in: an unknown number
 gets the same answers as a known one (no code is made for it, so it can never sign in).
 """

@@ -95,10 +95,14 @@ def _brief(case: Case) -> dict[str, object]:
 
 def load_case(tx: UnitOfWork, case_id: str) -> Case:
     """A stored case."""
+    return case_of(_case_row_of(tx, case_id))
+
+
+def _case_row_of(tx: UnitOfWork, case_id: str) -> Any:
     row = tx.one("supervision_cases", case_id=case_id)
     if row is None:
         raise NotFound(f"no case {case_id}")
-    return case_of(row)
+    return row
 
 
 def case_of(row: Any) -> Case:
@@ -115,7 +119,8 @@ def act(store: Database, case_id: str, action: str, actor: Actor, now: datetime,
         raise InvalidInput("action", f"must be one of {', '.join(CASE_ACTIONS)}")
     who = party(actor)
     with store.tx() as tx:
-        before = load_case(tx, case_id)
+        stored = _case_row_of(tx, case_id)
+        before = case_of(stored)
         if action == "request":
             after = before.request(who, now, bool(form.get("carry_over")))
             if after.carry_over:
@@ -137,9 +142,8 @@ def act(store: Database, case_id: str, action: str, actor: Actor, now: datetime,
         else:
             after = before.close(who, now, str(form.get("note", "")))
         row = _case_row(after, now)
-        told = told_of(tx, case_id)
-        if told is not None:  # what the treating province did stays with the closed case
-            row["document"] = {**to_doc(after), "credit": told}
+        if "credit" in stored.document:  # what the treating province did stays with the case
+            row["document"] = {**to_doc(after), "credit": stored.document["credit"]}
         changed = tx.change("supervision_cases", {"case_id": case_id, "state": before.state},
                             **{k: v for k, v in row.items() if k not in ("case_id", "opened_at")})
         if changed != 1:
@@ -159,19 +163,12 @@ def _fen(value: object) -> int:
     return int(text)
 
 
-def told_of(tx: UnitOfWork, case_id: str) -> dict[str, Any] | None:
-    """What telling the treating province of the case's decision came to (None: not tried)."""
-    row = tx.one("supervision_cases", case_id=case_id)
-    credit = row.document.get("credit") if row is not None else None
-    return dict(credit) if isinstance(credit, dict) else None
-
-
-def untold(store: Database, treating: str | None = None) -> list[dict[str, Any]]:
+def untold(store: Database) -> list[dict[str, Any]]:
     """Decided (or since closed) cases whose treating province has not been told of the
-    decision, as the documents `tell` sends; only those of `treating` if given."""
+    decision, as the documents the courier sends (adapters/decision_courier.py)."""
     with store.read() as tx:
-        rows = [r for state in ("decided", "closed") for r in tx.rows(
-            "supervision_cases", state=state, **({"treating": treating} if treating else {}))]
+        rows = [r for state in ("decided", "closed")
+                for r in tx.rows("supervision_cases", state=state)]
     return [to_doc(case_of(r))
             for r in sorted(rows, key=lambda r: r.case_id)
             if not (r.document.get("credit") or {}).get("told")]
@@ -205,9 +202,7 @@ def cases(store: Database, now: datetime, state: str | None = None) -> list[dict
 def case_doc(store: Database, case_id: str) -> dict[str, Any]:
     """One case with its clearing adjustments."""
     with store.tx() as tx:
-        row = tx.one("supervision_cases", case_id=case_id)
-        if row is None:
-            raise NotFound(f"no case {case_id}")
+        row = _case_row_of(tx, case_id)
         case = case_of(row)
         return to_doc(case) | {"amount": case.amount, "credit": row.document.get("credit"),
                                "adjustments": refusals.of_case(tx, case_id)}

@@ -3,7 +3,7 @@ of its insured persons (for the hub's locator index)."""
 
 from __future__ import annotations
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from medsettle.adapters.db import tables as tbl
 from medsettle.adapters.db.store import Store
@@ -15,12 +15,6 @@ def load_catalogue(store: Store, region: str) -> Catalogue:
     with store.engine.connect() as conn:
         rows = conn.execute(select(tbl.catalogue)).mappings().all()
     return Catalogue(region, (parse_entry(dict(r), f"catalogue[{r['id']}]") for r in rows))
-
-
-def insured_count(store: Store) -> int:
-    """How many persons the node insures (without reading their sealed ID numbers)."""
-    with store.engine.connect() as conn:
-        return int(conn.execute(select(func.count()).select_from(tbl.persons)).scalar_one())
 
 
 def insured_id_numbers(store: Store) -> list[tuple[str, str]]:
