@@ -40,7 +40,7 @@ def day_played(tmp_path_factory: pytest.TempPathFactory) -> Federation:
     fed.start()
     try:
         tally = Player(fed.urls).play(plan_day(seeds, day=day, visits=120, seed=11), 8)
-        assert sum(tally.settled.values()) >= 100
+        assert sum(tally.settled.values()) >= 100, (tally.failed, tally.reasons)
         fed.flush_hub_journal()
         yield fed
     finally:

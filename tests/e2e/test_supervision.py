@@ -125,6 +125,7 @@ def test_a_decision_the_treating_province_missed_reaches_it_when_it_is_back(
     opened = signed(fed, "510000", "POST", "/supervision/cases", {
         "kind": "verification", "insured": "510000", "treating": "310000",
         "reason": "a second look", "settlements": [setl_id], "operator": "cd-ops"})
+    assert opened.get("ok"), opened
     case_id = opened["result"]["case_id"]
     assert signed(fed, "510000", "POST", f"/supervision/cases/{case_id}/request", {})["ok"]
     assert signed(fed, "310000", "POST", f"/supervision/cases/{case_id}/answer", {

@@ -149,7 +149,8 @@ class ProvinceNode:
             answer = self.hub.ask("/fed/v1/locator", {"hashes": list(chunk)}, timeout=30)
             elsewhere += [(chunk[e["certno_hash"]], str(e["province"]))
                           for e in answer.get("elsewhere", []) if e.get("certno_hash") in chunk]
-        held = self.hub.ask("/fed/v1/locator", {"hashes": []}).get("held")  # counted once
+        held = self.hub.ask("/fed/v1/locator", {"hashes": []},  # counted once, after all
+                            timeout=30).get("held")
         self._locator_mark = (persons, held) if isinstance(held, int) else None
         if elsewhere:
             with self.store.tx() as tx:
