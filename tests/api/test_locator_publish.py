@@ -5,6 +5,7 @@ publication, or a hub holding fewer than it did then (adapters/province_node.pub
 from __future__ import annotations
 
 from collections.abc import Iterator
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -129,3 +130,43 @@ def test_a_person_another_province_insures_too_is_learnt_at_the_next_look(
     assert looks(node, hub, times=2) == [0, count, 0, 0]
     with node.node.store.read() as tx:
         assert [r.province for r in tx.rows("insured_elsewhere")] == ["510000"]
+
+
+class SlowHub(FakeHub):
+    """A hub that registers the node at once but holds the locator publication until released
+    (a busy hub at start)."""
+
+    def __init__(self) -> None:
+        super().__init__(set())
+        self.registered = threading.Event()
+        self.release = threading.Event()
+
+    def ask(self, path: str, doc: dict[str, Any], timeout: float | None = None) -> Any:
+        if path == "/fed/v1/register":
+            self.registered.set()
+            return {"ok": True}
+        if path == "/fed/v1/heartbeat":
+            return {"ok": True}
+        assert self.release.wait(10), "the test never released the locator"
+        return super().ask(path, doc, timeout)
+
+
+def test_the_node_says_it_joined_only_once_its_persons_can_be_found(node: Province) -> None:
+    """Registered is not joined: until the locator reached the hub, no other province can find
+    the node's insured persons, and /healthz says so (a launcher waits for it)."""
+    hub = SlowHub()
+    node.node.hub = hub  # type: ignore[assignment]
+    loop = threading.Thread(target=node.node.background)
+    loop.start()
+    try:
+        assert hub.registered.wait(10)
+        assert node.http.get("/healthz").json()["joined"] is False
+        hub.release.set()
+        assert node.node.joined.wait(10)
+        assert node.http.get("/healthz").json()["joined"] is True
+        assert hub.held == ours()
+    finally:
+        hub.release.set()
+        node.node._stop.set()
+        loop.join(10)
+        node.node.hub = None

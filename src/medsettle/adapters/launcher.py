@@ -191,14 +191,25 @@ class Federation:
         return result
 
     def wait_all_up(self, seconds: float = 30) -> None:
+        """Until the hub sees every running province up and each says it has joined (its
+        locator published: its insured persons can be found from elsewhere)."""
         provinces = {r for r in self.dbs if r != "hub" and r in self.procs}
         deadline = time.monotonic() + seconds
         while time.monotonic() < deadline:
             up = {n["region"] for n in self.status()["nodes"] if n["status"] == "up"}
-            if provinces <= up:
+            if provinces <= up and all(self.joined(r) for r in provinces):
                 return
             time.sleep(0.1)
-        raise TimeoutError(f"not every node registered with the hub: {self.status()}")
+        raise TimeoutError(f"not every node joined the federation: {self.status()}, joined: "
+                           f"{sorted(r for r in provinces if self.joined(r))}")
+
+    def joined(self, region: str) -> bool:
+        """Whether a province node says it has joined the federation."""
+        try:
+            answer = httpx.get(f"{self.urls[region]}/healthz", timeout=5)
+        except httpx.HTTPError:
+            return False
+        return answer.status_code == 200 and answer.json().get("joined") is True
 
     def flush_hub_journal(self) -> None:
         """Make the hub write its queued message log and settlement index now (signed as the

@@ -94,6 +94,10 @@ class ProvinceNode:
                                   RateLimiter(config.his_rate, burst(config.his_rate),
                                               "institution"))
         self._stop = threading.Event()
+        #: Set once the node registered with the hub and published its locator (and again after
+        #: a hub that forgot it took it back): before that, no other province can find its
+        #: insured persons, so a launcher waits for it rather than for the hub's "up".
+        self.joined = threading.Event()
         self._locator_mark: tuple[int, int] | None = None  # (persons, held) when last sent
         self.verifier = Verifier(  # the signed requests the hub sends here
             {"hub": config.key},
@@ -174,6 +178,7 @@ class ProvinceNode:
                 if not joined:
                     self.join_federation()
                     joined = True
+                    self.joined.set()
                 elif self.hub is not None:
                     self.hub.ask("/fed/v1/heartbeat", {})  # NotFound: the hub forgot us
                     if hub_lost:
@@ -191,6 +196,8 @@ class ProvinceNode:
                 hub_lost = True
                 self._stop.wait(1.0)
                 joined = joined and not isinstance(exc, NotFound)
+                if not joined:
+                    self.joined.clear()
             except Exception:  # a bug must not stop heartbeats and reversals for good
                 logger.exception("background round failed")
                 self._stop.wait(1.0)

@@ -130,7 +130,7 @@ def create_province_app(node: ProvinceNode, *, background: bool = True) -> FastA
         with node.store.tx() as tx:
             persons = tx.count("persons")
         return {"status": "ok", "node": node.config.region, "persons": persons,
-                "catalogue": len(node.treating.catalogue)}
+                "catalogue": len(node.treating.catalogue), "joined": node.joined.is_set()}
 
     @app.get("/metrics")
     def prometheus() -> Response:
