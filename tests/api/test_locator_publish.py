@@ -4,8 +4,8 @@ publication, or a hub holding fewer than it did then (adapters/province_node.pub
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 import threading
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
