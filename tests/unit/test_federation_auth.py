@@ -174,6 +174,24 @@ def test_the_hub_refuses_a_registration_signed_with_another_nodes_key(tmp_path: 
         assert unsigned.status_code == 401
 
 
+def test_only_members_of_the_federation_learn_where_a_node_is_reached(tmp_path: Path) -> None:
+    """The public /status says up or down; the endpoints a hub forwards to are on the signed
+    /fed/v1/nodes only (an outsider must not get a map of the provinces' addresses)."""
+    with hub(tmp_path) as client:
+        good = signed_headers("k-guangdong", "440000", "/fed/v1/register", BODY)
+        assert client.post("/fed/v1/register", content=BODY, headers=good).status_code == 200
+        public = client.get("/status")
+        assert "127.0.0.1:9" not in public.text
+        assert public.json()["nodes"][0].keys() == {"region", "status", "since"}
+        assert client.get("/fed/v1/nodes").status_code == 401
+        forged = signed_headers("k-sichuan", "440000", "/fed/v1/nodes", b"")
+        assert client.get("/fed/v1/nodes", headers=forged).status_code == 401
+        member = signed_headers("k-sichuan", "510000", "/fed/v1/nodes", b"")
+        board = client.get("/fed/v1/nodes", headers=member).json()["result"]
+        assert [(n["region"], n["endpoint"], n["status"]) for n in board] == [
+            ("440000", "http://127.0.0.1:9", "up")]
+
+
 def test_the_hub_refuses_a_replayed_request(tmp_path: Path) -> None:
     with hub(tmp_path) as client:
         headers = signed_headers("k-guangdong", "440000", "/fed/v1/register", BODY)

@@ -23,7 +23,6 @@ from rich.table import Table as RichTable
 
 from medsettle.adapters.cli_errors import FAILED, fail, status_of
 from medsettle.adapters.cli_nodes import keys_file
-from medsettle.adapters.federation import read_answer
 from medsettle.adapters.peers import HubClient, SignedClient
 from medsettle.core.errors import InvalidInput, MedSettleError, PeerUnavailable
 from medsettle.core.jsonform import decode, encode
@@ -51,13 +50,13 @@ class HttpSides:
         self.endpoints: dict[str, str] = {}
 
     def regions(self) -> list[str]:
-        """The provinces registered at the hub (from its status board)."""
+        """The provinces registered at the hub (its signed node board, which names where each
+        is reached; asked as the first province whose key the tool holds)."""
         if not self.endpoints:
-            peer = f"the hub at {self.hub_url}"
-            status, body = self.as_hub.http.request("GET", f"{self.hub_url}/status", None, {},
-                                                    None, peer)
-            board = read_answer(status, body, peer)
-            self.endpoints = {n["region"]: n["endpoint"] for n in board["nodes"]}
+            sender = min(r for r in self.keys if r != "hub")
+            board = self._signed(self.hub_url, sender, self.keys[sender], "GET",
+                                 "/fed/v1/nodes")
+            self.endpoints = {n["region"]: n["endpoint"] for n in board}
         return sorted(self.endpoints)
 
     def _signed(self, url: str, sender: str, key: str, method: str, path: str,

@@ -23,6 +23,7 @@ from medsettle.adapters.api.common import (
     required,
     required_text,
     signed_body,
+    signed_by,
 )
 from medsettle.adapters.api.fast_lane import FastLane
 from medsettle.adapters.api.hub_anchors import add_anchor_routes
@@ -37,6 +38,7 @@ from medsettle.adapters.api.schemas import (
     LocateRequest,
     LocatorAnswer,
     LocatorRequest,
+    NodesAnswer,
     RegisterRequest,
 )
 from medsettle.adapters.api.schemas_records import (
@@ -214,14 +216,26 @@ def create_hub_app(config: HubConfig) -> FastAPI:
                    ("GET", "/fed/v1/index"): (None, IndexRecords),
                    ("POST", "/fed/v1/index"): (IndexRequest, IndexAnswer),
                    ("POST", "/fed/v1/supervision/hits"): (HitsRequest, HitsAnswer),
-                   ("POST", "/fed/v1/journal/flush"): (None, Done)})
+                   ("POST", "/fed/v1/journal/flush"): (None, Done),
+                   ("GET", "/fed/v1/nodes"): (None, NodesAnswer)})
+
+    def nodes_now() -> list[dict[str, Any]]:
+        with store.read() as tx:
+            return svc.board(tx, now(), config.stale_after)
 
     @app.get("/status")
-    def status_board() -> dict[str, Any]:
-        with store.tx() as tx:
-            nodes = svc.board(tx, now(), config.stale_after)
+    async def status_board() -> dict[str, Any]:
+        """Up or down, for anyone (a load balancer, a dashboard): not where a node is
+        reached, which only members of the federation learn (/fed/v1/nodes)."""
+        nodes = [{k: n[k] for k in ("region", "status", "since")}
+                 for n in await run_in_threadpool(nodes_now)]
         return {"nodes": nodes, "up": sum(n["status"] == "up" for n in nodes),
                 "down": sum(n["status"] == "down" for n in nodes)}
+
+    @app.get("/fed/v1/nodes", summary="The status board with each node's endpoint (signed)")
+    async def nodes_board(request: Request) -> dict[str, Any]:
+        signed_by(request, verifier)
+        return {"ok": True, "result": await run_in_threadpool(nodes_now)}
 
     @app.get("/status.html", include_in_schema=False)
     def status_page() -> RedirectResponse:

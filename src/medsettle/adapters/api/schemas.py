@@ -77,6 +77,19 @@ class LocatorAnswer(BaseModel):
     result: LocatorResult
 
 
+class NodeEntry(BaseModel):
+    region: str
+    endpoint: str  # where the hub reaches the node (not on the public /status)
+    status: Literal["up", "down"]
+    since: str
+    last_seen: str
+
+
+class NodesAnswer(BaseModel):
+    ok: Literal[True]
+    result: list[NodeEntry]
+
+
 class LocateRequest(BaseModel):
     """Which province insures the person with this ID number's SHA-256 (signed)."""
 
