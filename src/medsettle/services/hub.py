@@ -191,8 +191,8 @@ def add_locator(tx: UnitOfWork, province: str, hashes: list[str], now: datetime
     owners = {str(r.certno_hash): str(r.province)
               for r in tx.rows_in("locator", "certno_hash", list(hashes))}
     foreign = sorted({h for h in hashes if owners.get(h, province) != province})
-    tx.add_ignore("locator_also", [{"certno_hash": h, "province": province, "found_at": now}
-                                   for h in foreign])
+    tx.add_ignore("locator_also", [{"certno_hash": h, "province": province, "found_at": now,
+                                    "holder": owners[h]} for h in foreign])
     tx.add_ignore("locator", [{"certno_hash": h, "province": province} for h in hashes
                               if h not in owners])
     ours = [h for h in hashes if owners.get(h, province) == province]
@@ -207,11 +207,11 @@ def add_locator(tx: UnitOfWork, province: str, hashes: list[str], now: datetime
 
 
 def _insured_twice(tx: UnitOfWork, province: str) -> int:
-    """How many of the province's persons the hub knows another province insures too."""
-    known = tx.rows("locator_also")  # few: persons insured twice
-    owned = {str(r.certno_hash) for r in tx.rows_in(
-        "locator", "certno_hash", [a.certno_hash for a in known]) if r.province == province}
-    return sum(1 for a in known if a.province == province or a.certno_hash in owned)
+    """How many pairs (one of the province's persons, another province insuring them too) the
+    hub knows: as the province that published a held hash again, or as the one it is held
+    for."""
+    return tx.count("locator_also", province=province) + tx.count("locator_also",
+                                                                 holder=province)
 
 
 def locate(tx: UnitOfWork, certno_hash: str) -> str:

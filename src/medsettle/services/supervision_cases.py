@@ -142,6 +142,8 @@ def act(store: Database, case_id: str, action: str, actor: Actor, now: datetime,
         else:
             after = before.close(who, now, str(form.get("note", "")))
         row = _case_row(after, now)
+        if action == "decide":
+            row["untold"] = True  # until the treating province confirms (note_credit)
         if "credit" in stored.document:  # what the treating province did stays with the case
             row["document"] = {**to_doc(after), "credit": stored.document["credit"]}
         changed = tx.change("supervision_cases", {"case_id": case_id, "state": before.state},
@@ -167,11 +169,8 @@ def untold(store: Database) -> list[dict[str, Any]]:
     """Decided (or since closed) cases whose treating province has not been told of the
     decision, as the documents the courier sends (adapters/decision_courier.py)."""
     with store.read() as tx:
-        rows = [r for state in ("decided", "closed")
-                for r in tx.rows("supervision_cases", state=state)]
-    return [to_doc(case_of(r))
-            for r in sorted(rows, key=lambda r: r.case_id)
-            if not (r.document.get("credit") or {}).get("told")]
+        rows = tx.rows("supervision_cases", order_by="case_id", untold=True)
+    return [to_doc(case_of(r)) for r in rows]
 
 
 def note_credit(store: Database, case_id: str, result: dict[str, Any], now: datetime) -> None:
@@ -182,7 +181,8 @@ def note_credit(store: Database, case_id: str, result: dict[str, Any], now: date
             return
         doc = dict(row.document)
         doc["credit"] = result
-        tx.change("supervision_cases", {"case_id": case_id}, document=doc, updated_at=now)
+        tx.change("supervision_cases", {"case_id": case_id}, document=doc, updated_at=now,
+                  untold=not result.get("told"))
 
 
 def cases(store: Database, now: datetime, state: str | None = None) -> list[dict[str, Any]]:

@@ -24,6 +24,7 @@ from sqlalchemy import (
     Table,
     Text,
     TypeDecorator,
+    false,
     text,
 )
 
@@ -517,6 +518,9 @@ locator_also = Table(  # a hash the locator holds for one province, published by
     Column("certno_hash", String(64), primary_key=True),
     Column("province", String(6), primary_key=True),
     Column("found_at", UTCDateTime(), nullable=False),
+    Column("holder", String(6)),  # the province the locator holds the hash for
+    Index("ix_locator_also_province", "province"),
+    Index("ix_locator_also_holder", "holder"),
 )
 
 
@@ -652,7 +656,11 @@ supervision_cases = Table(
     Column("due", Date),
     Column("updated_at", UTCDateTime(), nullable=False),
     Column("document", JSON, nullable=False),
+    # decided, and the treating province has not confirmed it was told (the courier's work)
+    Column("untold", Boolean, nullable=False, default=False, server_default=false()),
     Index("ix_supervision_cases_state", "state"),
+    Index("ix_supervision_cases_untold", "untold", postgresql_where=text("untold"),
+          sqlite_where=text("untold")),
 )
 
 supervision_tickets = Table(
