@@ -3,16 +3,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import date
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import select, update
 from sqlalchemy.engine import Connection
 
+from medsettle.adapters.db import lane
 from medsettle.adapters.db import tables as t
-from medsettle.adapters.db.statements import matching, param, select_where
+from medsettle.adapters.db.statements import inserting, matching, param, select_where
 from medsettle.core.benefits import AMOUNT_FIELDS, Amounts
 from medsettle.core.calendar import business_date, day_bounds
 from medsettle.core.jsonform import decode, encode
@@ -158,11 +159,25 @@ class RecordQueries:
     store.Tx, whose `conn` it uses)."""
 
     conn: Connection
+    dialect: str
+
+    def run(self, query: Any, values: Mapping[str, Any] | Sequence[Mapping[str, Any]]
+            ) -> lane.Rows:
+        """Run a cached statement (adapters/db/statements.py: the same object each time) with
+        bound values, one row or several: on PostgreSQL on the driver's cursor (lane.py), else
+        through SQLAlchemy. Its result has first(), rows, scalar_one() and rowcount."""
+        if self.dialect == "postgresql":
+            return lane.run(self.conn, query, values)
+        return self.conn.execute(query, values)
+
+    if TYPE_CHECKING:
+        def change(self, name: Any, /, keys: Mapping[str, object], **values: object) -> int:
+            """Update the rows matching `keys` (store.Tx)."""
 
     # --- settlements -------------------------------------------------------------------------
     def settlement(self, settlement_id: str, role: Role) -> SettlementRecord | None:
         """One place's record of a settlement, or None."""
-        row = self.conn.execute(select_where(t.settlements, ("setl_id", "role")), {
+        row = self.run(select_where(t.settlements, ("setl_id", "role")), {
             param("setl_id"): settlement_id, param("role"): role.value}).first()
         return None if row is None else settlement_of(row)
 
@@ -170,7 +185,7 @@ class RecordQueries:
         """The records of `role` whose fields (visit_id, msgid, person_id, …) equal `keys`,
         oldest first."""
         wanted = columns(SETTLEMENT_COLUMNS, keys) | {"role": role.value}
-        found = self.conn.execute(*matching(t.settlements, wanted, "setl_time"))
+        found = self.run(*matching(t.settlements, wanted, "setl_time"))
         return [settlement_of(r) for r in found]
 
     def settlements_between(self, role: Role, first: date, last: date,
@@ -188,25 +203,24 @@ class RecordQueries:
 
     def add_settlement(self, record: SettlementRecord) -> None:
         """Insert a record."""
-        self.conn.execute(insert(t.settlements), [settlement_row(record)])
+        self.run(inserting(t.settlements), settlement_row(record))
 
     def mark_settlement(self, settlement_id: str, role: Role, status: SettlementStatus) -> None:
         """Change a record's status (a settlement cancelled)."""
-        self.conn.execute(update(t.settlements).where(
-            t.settlements.c.setl_id == settlement_id, t.settlements.c.role == role.value
-        ).values(status=status.value))
+        self.change(t.settlements, {"setl_id": settlement_id, "role": role.value},
+                    status=status.value)
 
     # --- the treating place's visits ---------------------------------------------------------
     def treated_visit(self, visit_id: str) -> TreatedVisit | None:
         """The treating place's record of a visit, or None."""
-        row = self.conn.execute(select_where(t.visits, ("mdtrt_id",)),
-                                {param("mdtrt_id"): visit_id}).first()
+        row = self.run(select_where(t.visits, ("mdtrt_id",)),
+                       {param("mdtrt_id"): visit_id}).first()
         return None if row is None else treated_visit_of(row)
 
     def treated_visits(self, **keys: object) -> list[TreatedVisit]:
         """The treating place's visits whose fields equal `keys`, in admission order."""
         wanted = columns(TREATED_VISIT_COLUMNS, keys)
-        found = self.conn.execute(*matching(t.visits, wanted, "begntime"))
+        found = self.run(*matching(t.visits, wanted, "begntime"))
         return [treated_visit_of(r) for r in found]
 
     def visits_awaiting_reversal(self) -> list[TreatedVisit]:
@@ -220,50 +234,47 @@ class RecordQueries:
 
     def add_treated_visit(self, visit: TreatedVisit) -> None:
         """Insert a treating place's visit."""
-        self.conn.execute(insert(t.visits), [treated_visit_row(visit)])
+        self.run(inserting(t.visits), treated_visit_row(visit))
 
     def change_treated_visit(self, visit_id: str, **changes: object) -> None:
         """Change fields of a treating place's visit (manual_reason also sets the flag)."""
         values = columns(TREATED_VISIT_COLUMNS, changes)
         if "manual_reason" in changes:
             values["manual_reimbursement"] = changes["manual_reason"] is not None
-        self.conn.execute(update(t.visits).where(t.visits.c.mdtrt_id == visit_id)
-                          .values(**values))
+        self.change(t.visits, {"mdtrt_id": visit_id}, **values)
 
     # --- the insured place's visits ----------------------------------------------------------
     def insured_visit(self, visit_id: str) -> InsuredVisit | None:
         """The insured place's record of a visit, or None."""
-        row = self.conn.execute(select_where(t.insured_visits, ("mdtrt_id",)),
-                                {param("mdtrt_id"): visit_id}).first()
+        row = self.run(select_where(t.insured_visits, ("mdtrt_id",)),
+                       {param("mdtrt_id"): visit_id}).first()
         return None if row is None else insured_visit_of(row)
 
     def insured_visits(self, person_id: str) -> list[InsuredVisit]:
         """The insured place's records of a person's visits."""
-        return [insured_visit_of(r) for r in self.conn.execute(
+        return [insured_visit_of(r) for r in self.run(
             select_where(t.insured_visits, ("psn_no",)), {param("psn_no"): person_id})]
 
     def add_insured_visit(self, visit: InsuredVisit) -> None:
         """Insert an insured place's visit."""
-        self.conn.execute(insert(t.insured_visits), [insured_visit_row(visit)])
+        self.run(inserting(t.insured_visits), insured_visit_row(visit))
 
     def change_insured_visit(self, visit_id: str, **changes: object) -> None:
         """Change fields of an insured place's visit."""
-        table = t.insured_visits
-        self.conn.execute(update(table).where(table.c.mdtrt_id == visit_id)
-                          .values(**columns(INSURED_VISIT_COLUMNS, changes)))
+        self.change(t.insured_visits, {"mdtrt_id": visit_id},
+                    **columns(INSURED_VISIT_COLUMNS, changes))
 
     # --- the treating place's fee lines ------------------------------------------------------
     def fee_lines(self, **keys: object) -> list[StoredLine]:
         """Fee lines whose visit_id, settlement_id or serial equal `keys`, by serial."""
         names = {"visit_id": "mdtrt_id", "settlement_id": "setl_id", "serial": "feedetl_sn"}
         wanted = {names[k]: v for k, v in keys.items()}
-        return [line_of(r) for r in self.conn.execute(
-            *matching(t.fee_details, wanted, "feedetl_sn"))]
+        return [line_of(r) for r in self.run(*matching(t.fee_details, wanted, "feedetl_sn"))]
 
     def add_fee_lines(self, lines: list[StoredLine]) -> None:
         """Insert fee lines."""
         if lines:
-            self.conn.execute(insert(t.fee_details), [line_row(line) for line in lines])
+            self.run(inserting(t.fee_details), [line_row(line) for line in lines])
 
     def cancel_fee_lines(self, visit_id: str, serials: list[str]) -> None:
         """Mark lines of a visit cancelled (one statement)."""

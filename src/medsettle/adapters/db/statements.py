@@ -8,7 +8,7 @@ from collections.abc import Mapping
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import Table, bindparam, select
+from sqlalchemy import Table, bindparam, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -68,3 +68,47 @@ def increment(dialect: str, table: Table) -> Any:
     upsert = upsert.on_conflict_do_update(index_elements=["name"],
                                           set_={"value": table.c.value + 1})
     return upsert.returning(table.c.value)
+
+
+@lru_cache(maxsize=256)
+def inserting(table: Table) -> Any:
+    """INSERT INTO table (the columns a run's rows give)."""
+    return insert(table)
+
+
+@lru_cache(maxsize=64)
+def inserting_new(dialect: str, table: Table) -> Any:
+    """INSERT … ON CONFLICT DO NOTHING (rows whose key exists are skipped)."""
+    return insert_of(dialect, table).on_conflict_do_nothing()
+
+
+def value_param(column: str) -> str:
+    """The bound parameter's name for a column's new value in an UPDATE."""
+    return f"v_{column}"
+
+
+@lru_cache(maxsize=512)
+def update_where(table: Table, columns: tuple[str, ...], nulls: tuple[str, ...],
+                 values: tuple[str, ...]) -> Any:
+    """UPDATE table SET each of `values` to its bound value WHERE each column = its bound value
+    and each of `nulls` IS NULL."""
+    return update(table).where(
+        *(table.c[c] == bindparam(param(c)) for c in columns),
+        *(table.c[c].is_(None) for c in nulls)).values(
+        {table.c[v]: bindparam(value_param(v)) for v in values})
+
+
+@lru_cache(maxsize=8)
+def accumulators_of_year(table: Table) -> Any:
+    """A person's accumulators of one year and those of no year (the account balance)."""
+    return select(table.c.path, table.c.value).where(
+        table.c.psn_no == bindparam("psn_no"),
+        table.c.year.in_([bindparam("year"), bindparam("no_year")]))
+
+
+@lru_cache(maxsize=8)
+def adding_to_accumulators(dialect: str, table: Table) -> Any:
+    """Add each row's value to its accumulator (created at the value if absent)."""
+    upsert = insert_of(dialect, table)
+    return upsert.on_conflict_do_update(index_elements=["psn_no", "year", "path"],
+                                        set_={"value": table.c.value + upsert.excluded.value})

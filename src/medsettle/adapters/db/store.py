@@ -13,22 +13,29 @@ from contextlib import contextmanager
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Engine, Row, Table, delete, func, insert, select, update
+from sqlalchemy import Engine, Row, Table, delete, func, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.sql import ClauseElement
 
 from medsettle.adapters.db import aggregates
 from medsettle.adapters.db import tables as t
 from medsettle.adapters.db.crypto import lookup_hash
 from medsettle.adapters.db.records import RecordQueries
 from medsettle.adapters.db.statements import (
+    accumulators_of_year,
+    adding_to_accumulators,
     increment,
     insert_if_absent,
+    inserting,
+    inserting_new,
     matching,
     param,
     select_where,
+    update_where,
+    value_param,
 )
 from medsettle.core.accumulators import Accumulators, Path
 from medsettle.core.errors import StateConflict
@@ -93,7 +100,7 @@ class Tx(RecordQueries):
         if not storable(keys):
             return None
         query, values = matching(_table(name), keys)
-        return self.conn.execute(query, values).first()
+        return self.run(query, values).first()
 
     def rows(self, name: str | Table, /, order_by: str | None = None,
              **keys: object) -> list[Row[Any]]:
@@ -101,7 +108,7 @@ class Tx(RecordQueries):
         if not storable(keys):
             return []
         query, values = matching(_table(name), keys, order_by)
-        return list(self.conn.execute(query, values))
+        return list(self.run(query, values))
 
     def rows_in(self, name: str | Table, column: str, values: list[object]) -> list[Row[Any]]:
         """The rows whose `column` is one of `values` (asked 1,000 values at a time)."""
@@ -125,17 +132,17 @@ class Tx(RecordQueries):
 
     def add(self, name: str | Table, row: Mapping[str, object]) -> None:
         """Insert one row."""
-        self.conn.execute(insert(_table(name)), [dict(row)])
+        self.run(inserting(_table(name)), dict(row))
 
     def add_many(self, name: str | Table, rows: list[dict[str, object]]) -> None:
         """Insert many rows in one statement."""
         if rows:
-            self.conn.execute(insert(_table(name)), rows)
+            self.run(inserting(_table(name)), rows)
 
     def add_ignore(self, name: str | Table, rows: list[dict[str, object]]) -> None:
         """Insert rows, skipping any whose primary key already exists."""
         if rows:
-            self.conn.execute(self._insert(_table(name)).on_conflict_do_nothing(), rows)
+            self.run(inserting_new(self.dialect, _table(name)), rows)
 
     def add_new(self, name: str | Table, rows: list[dict[str, object]], key: str
                 ) -> set[object]:
@@ -169,8 +176,14 @@ class Tx(RecordQueries):
         if not storable(keys):
             return 0
         table = _table(name)
-        query = update(table).where(*(table.c[k] == v for k, v in keys.items())).values(**values)
-        return self.conn.execute(query).rowcount
+        if any(isinstance(v, ClauseElement) for v in values.values()):  # an expression
+            query = update(table).where(*(table.c[k] == v for k, v in keys.items()))
+            return self.conn.execute(query.values(**values)).rowcount
+        nulls = tuple(k for k, v in keys.items() if v is None)
+        equal = {k: v for k, v in keys.items() if v is not None}
+        bound = {param(k): v for k, v in equal.items()} | {
+            value_param(k): v for k, v in values.items()}
+        return self.run(update_where(table, tuple(equal), nulls, tuple(values)), bound).rowcount
 
     def purge_files(self, now: datetime) -> int:
         """Delete the HIS files that expired at or before `now`; how many."""
@@ -180,7 +193,7 @@ class Tx(RecordQueries):
     def next_serial(self, name: str) -> int:
         """The next value of a named counter (1, 2, 3, …), atomically within this transaction
         (the counter's row stays locked until it ends)."""
-        value = self.conn.execute(increment(self.dialect, t.counters), {"name": name})
+        value = self.run(increment(self.dialect, t.counters), {"name": name})
         return int(value.scalar_one())
 
     def _insert(self, table: Table) -> Any:
@@ -190,26 +203,21 @@ class Tx(RecordQueries):
     def lock_person(self, psn_no: str) -> Row[Any] | None:
         """Read a person and hold their row until the transaction ends (PostgreSQL)."""
         query = select_where(t.persons, ("psn_no",), for_update=self.dialect == "postgresql")
-        return self.conn.execute(query, {param("psn_no"): psn_no}).first()
+        return self.run(query, {param("psn_no"): psn_no}).first()
 
     def accumulators(self, psn_no: str, year: str) -> Accumulators:
         """The person's accumulators of a medical year, with the account balance."""
-        query = select(t.accumulators.c.path, t.accumulators.c.value).where(
-            t.accumulators.c.psn_no == psn_no, t.accumulators.c.year.in_((year, "")))
-        return Accumulators({tuple(path.split(".")): value for path, value in self.conn.execute(query)})
+        found = self.run(accumulators_of_year(t.accumulators),
+                         {"psn_no": psn_no, "year": year, "no_year": ""})
+        return Accumulators({tuple(row.path.split(".")): row.value for row in found})
 
     def apply_delta(self, psn_no: str, year: str, delta: Mapping[Path, int], sign: int = 1) -> None:
         """Add (or with sign −1 subtract) a settlement's delta to the stored accumulators."""
         rows = [{"psn_no": psn_no, "year": "" if path == ("acct_balance",) else year,
                  "path": ".".join(path), "value": sign * value, "opening": 0}
                 for path, value in delta.items() if value]
-        if not rows:
-            return
-        upsert = self._insert(t.accumulators)
-        upsert = upsert.on_conflict_do_update(
-            index_elements=["psn_no", "year", "path"],
-            set_={"value": t.accumulators.c.value + upsert.excluded.value})
-        self.conn.execute(upsert, rows)
+        if rows:
+            self.run(adding_to_accumulators(self.dialect, t.accumulators), rows)
 
     # --- message log (msgid idempotency) -----------------------------------------------------
     def claim_message(self, scope: str, msgid: str, infno: str, body_hash: str,
@@ -234,7 +242,7 @@ class Tx(RecordQueries):
     def _insert_answer(self, scope: str, msgid: str, infno: str, body_hash: str,
                        response: dict[str, object], ok: bool, now: datetime
                        ) -> Row[Any] | None:
-        inserted = self.conn.execute(insert_if_absent(self.dialect, t.message_log), {
+        inserted = self.run(insert_if_absent(self.dialect, t.message_log), {
             "scope": scope, "msgid": msgid, "infno": infno, "body_hash": body_hash,
             "response": response, "ok": ok, "created_at": now}).first()
         return None if inserted is not None else self.one(t.message_log, scope=scope,

@@ -1,0 +1,164 @@
+"""The store's cached statements run on psycopg's cursor directly (PostgreSQL only).
+
+A statement through SQLAlchemy's Connection costs a node about twice the client CPU of the same
+statement on the driver's cursor (`bench/bench_statement.py`): the execution context, the result
+object and their events, not the statement's construction, which is cached already
+(`adapters/db/statements.py`). The hot path runs a few dozen cached statements per visit, so
+this lane runs them on the cursor beneath the same Connection, inside the same transaction.
+
+Nothing about the statement is done differently: the lane learns each statement from its first
+run through SQLAlchemy (the SQL text SQLAlchemy compiled, its bind processors and the result
+metadata SQLAlchemy built), and from then on binds with those processors and returns
+SQLAlchemy's own `Row` built with that metadata, so sealed columns, UTC datetimes and JSON read
+back exactly as through the Connection. Statements it cannot run as learnt (expanding `IN`
+parameters, Python-side column defaults the caller left out, several rows with RETURNING) keep
+going through SQLAlchemy. A driver error comes out as SQLAlchemy's wrapped error, as before; a
+connection the server dropped is handed back to SQLAlchemy, which discards it.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+import psycopg
+from sqlalchemy import Connection, CursorResult, Row
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.sql import Insert
+
+Params = Mapping[str, Any]
+
+
+@dataclass(frozen=True)
+class Learnt:
+    """What the lane needs to run a statement again: SQLAlchemy's SQL text, its fixed
+    parameters (literal values compiled into the statement), its bind processors, and the
+    result metadata of a statement that returns rows."""
+
+    sql: str
+    fixed: dict[str, Any]
+    binds: dict[str, Callable[[Any], Any]]
+    metadata: Any  # CursorResultMetaData, or None when the statement returns no rows
+
+    def parameters(self, values: Params) -> dict[str, Any]:
+        """The driver's parameters for one row of values, bound as SQLAlchemy would."""
+        merged = {**self.fixed, **values} if self.fixed else dict(values)
+        for name, process in self.binds.items():
+            if name in merged:
+                merged[name] = process(merged[name])
+        return merged
+
+
+class Rows(Protocol):
+    """What the store reads of a statement's result (SQLAlchemy's or the lane's)."""
+
+    @property
+    def rowcount(self) -> int: ...
+
+    def __iter__(self) -> Iterator[Row[Any]]: ...
+
+    def first(self) -> Row[Any] | None: ...
+
+    def scalar_one(self) -> Any: ...
+
+
+class LaneResult:
+    """The part of SQLAlchemy's result the store uses: rows, first, scalar, rowcount."""
+
+    def __init__(self, rows: list[Row[Any]], rowcount: int) -> None:
+        self._rows = rows
+        self.rowcount = rowcount
+
+    def __iter__(self) -> Iterator[Row[Any]]:
+        return iter(self._rows)
+
+    def first(self) -> Row[Any] | None:
+        return self._rows[0] if self._rows else None
+
+    def scalar_one(self) -> Any:
+        if len(self._rows) != 1:
+            raise ValueError(f"expected one row, got {len(self._rows)}")
+        return self._rows[0][0]
+
+    def all(self) -> list[Row[Any]]:
+        return list(self._rows)
+
+
+#: Statement shape → what was learnt, or None: the shape must go through SQLAlchemy.
+_LEARNT: dict[tuple[int, frozenset[str]], Learnt | None] = {}
+_LOCK = threading.Lock()
+_KEEP: list[Any] = []  # the statements learnt from: alive, so their ids are never reused
+
+
+def run(conn: Connection, query: Any, values: Params | Sequence[Params]) -> Rows:
+    """Run a cached statement (the same object every time) with one row of `values`, or a list
+    of rows (no RETURNING): on the driver once learnt, else through SQLAlchemy (learning it)."""
+    many = not isinstance(values, Mapping)
+    rows: Sequence[Params] = values if many else [values]  # type: ignore[list-item,assignment]
+    if not rows:
+        return LaneResult([], 0)
+    key = (id(query), frozenset(rows[0]))
+    if key not in _LEARNT:
+        return _learn(conn, query, values, rows[0], key, many)
+    learnt = _LEARNT[key]
+    if learnt is None:
+        return conn.execute(query, values)
+    return _on_driver(conn, query, values, learnt, rows, many)
+
+
+def _on_driver(conn: Connection, query: Any, values: Params | Sequence[Params],
+               learnt: Learnt, rows: Sequence[Params], many: bool) -> Rows:
+    driver = conn.connection.driver_connection
+    assert isinstance(driver, psycopg.Connection)
+    params = [learnt.parameters(row) for row in rows]
+    try:
+        with driver.cursor() as cursor:
+            if many:
+                cursor.executemany(learnt.sql, params)
+                return LaneResult([], cursor.rowcount)
+            cursor.execute(learnt.sql, params[0])
+            found = cursor.fetchall() if learnt.metadata is not None else []
+            count = cursor.rowcount
+    except psycopg.Error as exc:
+        if driver.closed or driver.broken:  # the server dropped us: SQLAlchemy discards it
+            return conn.execute(query, values)
+        raise DBAPIError.instance(learnt.sql, params[0], exc, psycopg.Error,
+                                  dialect=conn.dialect) from exc
+    meta = learnt.metadata
+    if meta is None:
+        return LaneResult([], count)
+    processors, index = meta._effective_processors, meta._key_to_index
+    return LaneResult([Row(meta, processors, index, raw) for raw in found], count)
+
+
+def _learn(conn: Connection, query: Any, values: Params | Sequence[Params], first: Params,
+           key: tuple[int, frozenset[str]], many: bool) -> Rows:
+    """Run through SQLAlchemy, and keep what it compiled if the lane can run it again."""
+    result: CursorResult[Any] = conn.execute(query, values)
+    compiled: Any = result.context.compiled
+    learnt: Learnt | None = None
+    if compiled is not None and _runs_as_learnt(query, compiled, key[1], many):
+        template = compiled.construct_params(dict(first))
+        fixed = {k: v for k, v in template.items() if k not in first}
+        learnt = Learnt(compiled.string, fixed, dict(compiled._bind_processors),
+                        result._metadata if result.returns_rows else None)
+    with _LOCK:
+        _KEEP.append(query)
+        _LEARNT[key] = learnt
+    return result
+
+
+def _runs_as_learnt(query: Any, compiled: Any, keys: frozenset[str], many: bool) -> bool:
+    """Whether the compiled text is all a later run needs: no parameters expanded at execution
+    (`IN`), no Python-side default of a column the caller left out, no RETURNING of many rows."""
+    if "POSTCOMPILE" in compiled.string or compiled.positional:
+        return False
+    if many and compiled.effective_returning:
+        return False
+    if isinstance(query, Insert):
+        table = query.table
+        return all(c.key in keys for c in table.columns
+                   if c.default is not None or c.onupdate is not None)
+    return True
