@@ -8,12 +8,19 @@ from datetime import date
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.engine import Connection
 
 from medsettle.adapters.db import lane
 from medsettle.adapters.db import tables as t
-from medsettle.adapters.db.statements import inserting, matching, param, select_where
+from medsettle.adapters.db.statements import (
+    fee_lines_to,
+    inserting,
+    matching,
+    param,
+    select_where,
+    visit_to_settled,
+)
 from medsettle.core.benefits import AMOUNT_FIELDS, Amounts
 from medsettle.core.calendar import business_date, day_bounds
 from medsettle.core.jsonform import decode, encode
@@ -278,32 +285,24 @@ class RecordQueries:
 
     def cancel_fee_lines(self, visit_id: str, serials: list[str]) -> None:
         """Mark lines of a visit cancelled (one statement)."""
-        table = t.fee_details
         if serials:
-            self.conn.execute(update(table).where(table.c.mdtrt_id == visit_id,
-                                                  table.c.feedetl_sn.in_(serials))
-                              .values(status="cancelled"))
+            self.run(fee_lines_to(self.dialect, t.fee_details, "status", False),
+                     {"visit": visit_id, "serials": serials, "value": "cancelled"})
 
     def settle_treated_visit(self, visit_id: str, serials: list[str], settlement_id: str
                              ) -> bool:
         """Mark a visit settled and attach its lines to the settlement, only if the visit is
         still open or discharged (not manual) and every line still active and unsettled: two
         conditional updates, False (and nothing to keep) if anything changed meanwhile."""
-        visits, lines = t.visits, t.fee_details
-        settled = self.conn.execute(update(visits).where(
-            visits.c.mdtrt_id == visit_id, visits.c.status.in_(("open", "discharged")),
-            visits.c.manual_reimbursement.is_(False)).values(status="settled")).rowcount
-        linked = self.conn.execute(update(lines).where(
-            lines.c.mdtrt_id == visit_id, lines.c.feedetl_sn.in_(serials),
-            lines.c.setl_id.is_(None), lines.c.status == "active"
-        ).values(setl_id=settlement_id)).rowcount
+        settled = self.run(visit_to_settled(self.dialect, t.visits), {
+            "visit": visit_id, "open_states": ["open", "discharged"]}).rowcount
+        linked = self.run(fee_lines_to(self.dialect, t.fee_details, "setl_id", True), {
+            "visit": visit_id, "serials": serials, "value": settlement_id}).rowcount
         return bool(settled == 1 and linked == len(serials))
 
     def link_fee_lines(self, visit_id: str, serials: list[str], settlement_id: str | None
                        ) -> None:
         """Attach lines of a visit to a settlement, or release them (None), in one statement."""
-        table = t.fee_details
         if serials:
-            self.conn.execute(update(table).where(table.c.mdtrt_id == visit_id,
-                                                  table.c.feedetl_sn.in_(serials))
-                              .values(setl_id=settlement_id))
+            self.run(fee_lines_to(self.dialect, t.fee_details, "setl_id", False),
+                     {"visit": visit_id, "serials": serials, "value": settlement_id})

@@ -8,7 +8,7 @@ from collections.abc import Mapping
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import Table, bindparam, insert, select, update
+from sqlalchemy import ARRAY, Table, any_, bindparam, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -112,3 +112,31 @@ def adding_to_accumulators(dialect: str, table: Table) -> Any:
     upsert = insert_of(dialect, table)
     return upsert.on_conflict_do_update(index_elements=["psn_no", "year", "path"],
                                         set_={"value": table.c.value + upsert.excluded.value})
+
+
+def one_of(dialect: str, column: Any, name: str) -> Any:
+    """`column` is one of the list bound as `name`: `= ANY(array)` on PostgreSQL (one
+    parameter, so the statement's text never changes), an expanding IN on SQLite."""
+    if dialect == "postgresql":
+        return column == any_(bindparam(name, type_=ARRAY(column.type)))
+    return column.in_(bindparam(name, expanding=True))
+
+
+@lru_cache(maxsize=8)
+def visit_to_settled(dialect: str, visits: Table) -> Any:
+    """Mark a visit settled if it is still open or discharged and not manual (`visit`)."""
+    return update(visits).where(
+        visits.c.mdtrt_id == bindparam("visit"),
+        one_of(dialect, visits.c.status, "open_states"),
+        visits.c.manual_reimbursement.is_(False)).values(status="settled")
+
+
+@lru_cache(maxsize=16)
+def fee_lines_to(dialect: str, lines: Table, column: str, unsettled_active: bool) -> Any:
+    """Set `column` (bound as `value`) of a visit's lines by serial (`visit`, `serials`); with
+    `unsettled_active`, only of lines still active and attached to no settlement."""
+    query = update(lines).where(lines.c.mdtrt_id == bindparam("visit"),
+                                one_of(dialect, lines.c.feedetl_sn, "serials"))
+    if unsettled_active:
+        query = query.where(lines.c.setl_id.is_(None), lines.c.status == "active")
+    return query.values({lines.c[column]: bindparam("value")})
