@@ -96,6 +96,24 @@ def test_a_column_default_the_row_leaves_out_keeps_going_through_sqlalchemy(
                 for n in range(3)] == ["P0", "P1", "P2"]
 
 
+def test_constant_column_defaults_are_filled_in_as_sqlalchemy_would(hub: Store) -> None:
+    """A case row without `institution` and `untold`: their constant defaults ("" and false)
+    are written on the driver too."""
+    for n in range(3):
+        with hub.tx() as tx:
+            tx.add("supervision_cases", {
+                "case_id": f"C{n}", "kind": "verification", "state": "requested",
+                "insured": "310000", "treating": "440000", "opened_at": AT, "updated_at": AT,
+                "document": {"n": n}})
+    keys = {"case_id", "kind", "state", "insured", "treating", "opened_at", "updated_at",
+            "document"}
+    assert learnt(inserting(t.supervision_cases), keys) is not None
+    with hub.read() as tx:
+        rows = tx.rows("supervision_cases", order_by="case_id")
+    assert [(r.case_id, r.institution, r.untold, r.document) for r in rows] == [
+        (f"C{n}", "", False, {"n": n}) for n in range(3)]
+
+
 def test_a_key_written_twice_on_the_driver_is_a_state_conflict_that_changes_nothing(
         hub: Store) -> None:
     with hub.tx() as tx:

@@ -11,8 +11,9 @@ run through SQLAlchemy (the SQL text SQLAlchemy compiled, its bind processors an
 metadata SQLAlchemy built), and from then on binds with those processors and returns
 SQLAlchemy's own `Row` built with that metadata, so sealed columns, UTC datetimes and JSON read
 back exactly as through the Connection. Statements it cannot run as learnt (expanding `IN`
-parameters, Python-side column defaults the caller left out, several rows with RETURNING) keep
-going through SQLAlchemy. A driver error comes out as SQLAlchemy's wrapped error, as before; a
+parameters, a column default computed per row that the caller left out, several rows with
+RETURNING) keep going through SQLAlchemy; constant column defaults are filled in as SQLAlchemy
+would. A driver error comes out as SQLAlchemy's wrapped error, as before; a
 connection the server dropped is handed back to SQLAlchemy, which discards it.
 """
 
@@ -26,7 +27,6 @@ from typing import Any, Protocol
 import psycopg
 from sqlalchemy import Connection, CursorResult, Row
 from sqlalchemy.exc import DBAPIError
-from sqlalchemy.sql import Insert
 
 Params = Mapping[str, Any]
 
@@ -139,9 +139,10 @@ def _learn(conn: Connection, query: Any, values: Params | Sequence[Params], firs
     result: CursorResult[Any] = conn.execute(query, values)
     compiled: Any = result.context.compiled
     learnt: Learnt | None = None
-    if compiled is not None and _runs_as_learnt(query, compiled, key[1], many):
+    defaults = None if compiled is None else _column_defaults(compiled, key[1])
+    if defaults is not None and _runs_as_learnt(compiled, many):
         template = compiled.construct_params(dict(first))
-        fixed = {k: v for k, v in template.items() if k not in first}
+        fixed = {k: v for k, v in template.items() if k not in first} | defaults
         learnt = Learnt(compiled.string, fixed, dict(compiled._bind_processors),
                         result._metadata if result.returns_rows else None)
     with _LOCK:
@@ -150,15 +151,24 @@ def _learn(conn: Connection, query: Any, values: Params | Sequence[Params], firs
     return result
 
 
-def _runs_as_learnt(query: Any, compiled: Any, keys: frozenset[str], many: bool) -> bool:
+def _runs_as_learnt(compiled: Any, many: bool) -> bool:
     """Whether the compiled text is all a later run needs: no parameters expanded at execution
-    (`IN`), no Python-side default of a column the caller left out, no RETURNING of many rows."""
+    (`IN`), no RETURNING of many rows."""
     if "POSTCOMPILE" in compiled.string or compiled.positional:
         return False
-    if many and compiled.effective_returning:
-        return False
-    if isinstance(query, Insert):
-        table = query.table
-        return all(c.key in keys for c in table.columns
-                   if c.default is not None or c.onupdate is not None)
-    return True
+    return not (many and compiled.effective_returning)
+
+
+def _column_defaults(compiled: Any, keys: frozenset[str]) -> dict[str, Any] | None:
+    """The values SQLAlchemy fills in for columns the rows leave out (an INSERT's defaults, an
+    UPDATE's onupdate): constants only; None if one is computed per row (e.g. a hash of
+    another column), which only SQLAlchemy's execution does."""
+    filled: dict[str, Any] = {}
+    for column, default in [*((c, c.default) for c in compiled.insert_prefetch),
+                            *((c, c.onupdate) for c in compiled.update_prefetch)]:
+        if column.key in keys:
+            continue
+        if default is None or not default.is_scalar:
+            return None
+        filled[column.key] = default.arg
+    return filled
