@@ -161,7 +161,7 @@ def test_sqlite_never_takes_the_lane(tmp_path: Path, monkeypatch: pytest.MonkeyP
     def refuse(*_: object) -> None:
         raise AssertionError("the lane ran a SQLite statement")
 
-    monkeypatch.setattr(lane, "run", refuse)
+    monkeypatch.setattr(lane.Lane, "run", refuse)
     store = store_of(f"sqlite:///{tmp_path / 'hub.db'}", "hub")
     with store.tx() as tx:
         tx.add("locator", {"certno_hash": "f" * 64, "province": "440000"})

@@ -92,45 +92,54 @@ _LOCK = threading.Lock()
 _KEEP: list[Any] = []  # the statements learnt from: alive, so their ids are never reused
 
 
-def run(conn: Connection, query: Any, values: Params | Sequence[Params]) -> Rows:
-    """Run a cached statement (the same object every time) with one row of `values`, or a list
-    of rows (no RETURNING): on the driver once learnt, else through SQLAlchemy (learning it)."""
-    many = not isinstance(values, Mapping)
-    rows: Sequence[Params] = values if many else [values]  # type: ignore[list-item,assignment]
-    if not rows:
-        return LaneResult([], 0)
-    key = (id(query), frozenset(rows[0]))
-    if key not in _LEARNT:
-        return _learn(conn, query, values, rows[0], key, many)
-    learnt = _LEARNT[key]
-    if learnt is None:
-        return conn.execute(query, values)
-    return _on_driver(conn, query, values, learnt, rows, many)
+class Lane:
+    """The lane of one transaction: its SQLAlchemy connection and, once a statement ran on
+    the driver, one psycopg cursor reused for the rest of the transaction."""
 
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+        self._cursor: psycopg.Cursor[Any] | None = None
 
-def _on_driver(conn: Connection, query: Any, values: Params | Sequence[Params],
-               learnt: Learnt, rows: Sequence[Params], many: bool) -> Rows:
-    driver = conn.connection.driver_connection
-    assert isinstance(driver, psycopg.Connection)
-    params = [learnt.parameters(row) for row in rows]
-    try:
-        with driver.cursor() as cursor:
+    def run(self, query: Any, values: Params | Sequence[Params]) -> Rows:
+        """Run a cached statement (the same object every time) with one row of `values`, or a
+        list of rows (no RETURNING): on the driver once learnt, else through SQLAlchemy
+        (learning it)."""
+        many = not isinstance(values, Mapping)
+        rows: Sequence[Params] = values if many else [values]  # type: ignore[list-item,assignment]
+        if not rows:
+            return LaneResult([], 0)
+        key = (id(query), frozenset(rows[0]))
+        if key not in _LEARNT:
+            return _learn(self.conn, query, values, rows[0], key, many)
+        learnt = _LEARNT[key]
+        if learnt is None:
+            return self.conn.execute(query, values)
+        return self._on_driver(query, values, learnt, rows, many)
+
+    def _on_driver(self, query: Any, values: Params | Sequence[Params], learnt: Learnt,
+                   rows: Sequence[Params], many: bool) -> Rows:
+        cursor = self._cursor
+        if cursor is None:
+            driver = self.conn.connection.driver_connection
+            assert isinstance(driver, psycopg.Connection)
+            cursor = self._cursor = driver.cursor()
+        params = [learnt.parameters(row) for row in rows]
+        try:
             if many:
                 cursor.executemany(learnt.sql, params)
                 return LaneResult([], cursor.rowcount)
             cursor.execute(learnt.sql, params[0])
             found = cursor.fetchall() if learnt.metadata is not None else []
-            count = cursor.rowcount
-    except psycopg.Error as exc:
-        if driver.closed or driver.broken:  # the server dropped us: SQLAlchemy discards it
-            return conn.execute(query, values)
-        raise DBAPIError.instance(learnt.sql, params[0], exc, psycopg.Error,
-                                  dialect=conn.dialect) from exc
-    meta = learnt.metadata
-    if meta is None:
-        return LaneResult([], count)
-    processors, index = meta._effective_processors, meta._key_to_index
-    return LaneResult([Row(meta, processors, index, raw) for raw in found], count)
+        except psycopg.Error as exc:
+            if cursor.connection.closed or cursor.connection.broken:  # the server dropped us:
+                return self.conn.execute(query, values)  # SQLAlchemy discards the connection
+            raise DBAPIError.instance(learnt.sql, params[0], exc, psycopg.Error,
+                                      dialect=self.conn.dialect) from exc
+        meta = learnt.metadata
+        if meta is None:
+            return LaneResult([], cursor.rowcount)
+        processors, index = meta._effective_processors, meta._key_to_index
+        return LaneResult([Row(meta, processors, index, raw) for raw in found], cursor.rowcount)
 
 
 def _learn(conn: Connection, query: Any, values: Params | Sequence[Params], first: Params,

@@ -167,14 +167,15 @@ class RecordQueries:
 
     conn: Connection
     dialect: str
+    driver_lane: lane.Lane | None  # PostgreSQL: the driver lane of this transaction
 
     def run(self, query: Any, values: Mapping[str, Any] | Sequence[Mapping[str, Any]]
             ) -> lane.Rows:
         """Run a cached statement (adapters/db/statements.py: the same object each time) with
         bound values, one row or several: on PostgreSQL on the driver's cursor (lane.py), else
         through SQLAlchemy. Its result has first(), rows, scalar_one() and rowcount."""
-        if self.dialect == "postgresql":
-            return lane.run(self.conn, query, values)
+        if self.driver_lane is not None:
+            return self.driver_lane.run(query, values)
         return self.conn.execute(query, values)
 
     if TYPE_CHECKING:

@@ -23,6 +23,7 @@ from sqlalchemy.sql import ClauseElement
 from medsettle.adapters.db import aggregates
 from medsettle.adapters.db import tables as t
 from medsettle.adapters.db.crypto import lookup_hash
+from medsettle.adapters.db.lane import Lane
 from medsettle.adapters.db.records import RecordQueries
 from medsettle.adapters.db.statements import (
     accumulators_of_year,
@@ -93,6 +94,7 @@ class Tx(RecordQueries):
     def __init__(self, conn: Connection, dialect: str) -> None:
         self.conn = conn
         self.dialect = dialect
+        self.driver_lane = Lane(conn) if dialect == "postgresql" else None
 
     # --- generic (the table comes first and positionally, so a column may be called `name`) ---
     def one(self, name: str | Table, /, **keys: object) -> Row[Any] | None:
