@@ -165,7 +165,9 @@ class CpuMeter:
 
     def __init__(self, fed: Federation) -> None:
         self.groups = {"hub": lambda: [fed.procs["hub"].pid],
-                       "provinces": lambda: [p.pid for r, p in fed.procs.items() if r != "hub"],
+                       "treating node": lambda: [fed.procs[TREATING].pid],
+                       "insured nodes": lambda: [p.pid for r, p in fed.procs.items()
+                                                 if r not in ("hub", TREATING)],
                        "postgres": lambda: postgres_backends(fed.created_pg)}
         self.start = self.read()
 

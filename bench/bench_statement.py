@@ -6,9 +6,11 @@ through the driver alone.
 A visit runs about 70 statements at the two province nodes, and the profile of a node under
 load puts half its CPU in running them. This script measures, on a scratch PostgreSQL database
 migrated to the province schema, the process CPU of one primary-key lookup (the message log's,
-as the HIS gateway makes for every retry check) run three ways in the same run: `Tx.one` (the
-store, SQLAlchemy Core with its cached statement), `exec_driver_sql` (SQLAlchemy's connection,
-no statement construct), and a psycopg cursor alone (the baseline). It also times a five-row
+as the HIS gateway makes for every retry check) run four ways in the same run: `Tx.one` (the
+store: its cached statement on the driver lane, adapters/db/lane.py), the same cached statement
+through SQLAlchemy Core's `Connection.execute` (what the store did before the lane),
+`exec_driver_sql` (SQLAlchemy's connection, no statement construct), and a psycopg cursor alone
+(the baseline). It also times a five-row
 insert as psycopg's executemany (what the store runs) and as one multi-row INSERT (what
 SQLAlchemy's "insertmanyvalues" would send). Prints JSON.
 """
@@ -26,6 +28,7 @@ from datetime import UTC, datetime
 from sqlalchemy import insert
 
 from medsettle.adapters.db import tables as t
+from medsettle.adapters.db.statements import matching
 from medsettle.adapters.db.store import Tx
 
 sys.path.insert(0, os.path.dirname(__file__))
@@ -57,9 +60,12 @@ def main() -> None:
         tx.add("message_log", {"scope": "s", "msgid": "m", "infno": "1101", "body_hash": "h",
                                "response": {"a": 1}, "ok": True, "created_at": now})
         cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+        query, values = matching(t.message_log, {"scope": "s", "msgid": "m"})
         lookup = {
-            "store Tx.one (SQLAlchemy Core)": cpu_us(
+            "store Tx.one (driver lane)": cpu_us(
                 lambda: tx.one("message_log", scope="s", msgid="m"), args.count),
+            "SQLAlchemy Core execute (cached statement)": cpu_us(
+                lambda: conn.execute(query, values).first(), args.count),
             "exec_driver_sql": cpu_us(
                 lambda: conn.exec_driver_sql(LOOKUP, ("s", "m")).first(), args.count),
             "psycopg cursor (baseline)": cpu_us(

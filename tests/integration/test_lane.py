@@ -15,7 +15,7 @@ from sqlalchemy.exc import DBAPIError
 from medsettle.adapters.db import lane
 from medsettle.adapters.db import tables as t
 from medsettle.adapters.db.engine import make_engine, migrate
-from medsettle.adapters.db.statements import inserting, matching
+from medsettle.adapters.db.statements import inserting, matching, update_where
 from medsettle.adapters.db.store import Store
 from medsettle.core.errors import StateConflict
 from tests.conftest import fresh_database
@@ -81,6 +81,24 @@ def test_rows_read_on_the_driver_are_sqlalchemys_rows_with_the_same_values(
     assert logged is not None and logged.response == {"setl_id": "S1", "fen": 12345}
     assert logged.created_at == AT and logged.created_at.tzinfo is not None
     assert by_id_number is not None and by_id_number.psn_no == "P1"
+
+
+def test_a_sealed_column_written_on_the_driver_is_sealed_at_rest(province: Store) -> None:
+    """The lane binds with SQLAlchemy's processors: an institution's API key, changed on the
+    driver, is ciphertext in the table and the key in the clear to the node."""
+    with province.tx() as tx:
+        tx.add("institutions", {"fixmedins_code": "H44", "name": "示例医院", "admdvs": "440300",
+                                "hosp_lv": "01", "level": "L3", "chronic_opened": []})
+    for key in ("first-key", "second-key", "third-key"):
+        with province.tx() as tx:
+            assert tx.change("institutions", {"fixmedins_code": "H44"}, api_key=key) == 1
+    assert learnt(update_where(t.institutions, ("fixmedins_code",), (), ("api_key",)),
+                  {"p_fixmedins_code", "v_api_key"}) is not None
+    with province.engine.connect() as conn:
+        stored = conn.exec_driver_sql("SELECT api_key FROM institutions").scalar_one()
+    assert stored.startswith("v1:") and "third-key" not in stored
+    with province.read() as tx:
+        assert tx.one("institutions", fixmedins_code="H44").api_key == "third-key"  # type: ignore[union-attr]
 
 
 def test_a_column_default_the_row_leaves_out_keeps_going_through_sqlalchemy(
