@@ -19,6 +19,7 @@ connection the server dropped is handed back to SQLAlchemy, which discards it.
 
 from __future__ import annotations
 
+import re
 import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -31,24 +32,35 @@ from sqlalchemy.exc import DBAPIError
 Params = Mapping[str, Any]
 
 
+#: A named parameter as SQLAlchemy writes it for psycopg.
+_NAMED = re.compile(r"%\((\w+)\)s")
+
+
 @dataclass(frozen=True)
 class Learnt:
-    """What the lane needs to run a statement again: SQLAlchemy's SQL text, its fixed
-    parameters (literal values compiled into the statement), its bind processors, and the
-    result metadata of a statement that returns rows."""
+    """What the lane needs to run a statement again: SQLAlchemy's SQL text with its named
+    parameters made positional (`names` in order, so psycopg neither encodes the text nor
+    reorders a mapping each time), its fixed parameters (literal values compiled into the
+    statement, constant column defaults), its bind processors, and the result metadata of a
+    statement that returns rows."""
 
-    sql: str
+    sql: bytes
+    names: tuple[str, ...]
     fixed: dict[str, Any]
     binds: dict[str, Callable[[Any], Any]]
     metadata: Any  # CursorResultMetaData, or None when the statement returns no rows
 
-    def parameters(self, values: Params) -> dict[str, Any]:
+    @classmethod
+    def of(cls, sql: str, fixed: dict[str, Any], binds: dict[str, Callable[[Any], Any]],
+           metadata: Any) -> Learnt:
+        names = tuple(_NAMED.findall(sql))
+        return cls(_NAMED.sub("%s", sql).encode(), names, fixed, binds, metadata)
+
+    def parameters(self, values: Params) -> tuple[Any, ...]:
         """The driver's parameters for one row of values, bound as SQLAlchemy would."""
-        merged = {**self.fixed, **values} if self.fixed else dict(values)
-        for name, process in self.binds.items():
-            if name in merged:
-                merged[name] = process(merged[name])
-        return merged
+        merged = {**self.fixed, **values} if self.fixed else values
+        binds = self.binds
+        return tuple(binds[n](merged[n]) if n in binds else merged[n] for n in self.names)
 
 
 class Rows(Protocol):
@@ -133,7 +145,7 @@ class Lane:
         except psycopg.Error as exc:
             if cursor.connection.closed or cursor.connection.broken:  # the server dropped us:
                 return self.conn.execute(query, values)  # SQLAlchemy discards the connection
-            raise DBAPIError.instance(learnt.sql, params[0], exc, psycopg.Error,
+            raise DBAPIError.instance(learnt.sql.decode(), params[0], exc, psycopg.Error,
                                       dialect=self.conn.dialect) from exc
         meta = learnt.metadata
         if meta is None:
@@ -152,8 +164,8 @@ def _learn(conn: Connection, query: Any, values: Params | Sequence[Params], firs
     if defaults is not None and _runs_as_learnt(compiled, many):
         template = compiled.construct_params(dict(first))
         fixed = {k: v for k, v in template.items() if k not in first} | defaults
-        learnt = Learnt(compiled.string, fixed, dict(compiled._bind_processors),
-                        result._metadata if result.returns_rows else None)
+        learnt = Learnt.of(compiled.string, fixed, dict(compiled._bind_processors),
+                           result._metadata if result.returns_rows else None)
     with _LOCK:
         _KEEP.append(query)
         _LEARNT[key] = learnt
