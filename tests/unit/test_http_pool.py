@@ -20,6 +20,21 @@ class Handler(BaseHTTPRequestHandler):
 
     def do_POST(self) -> None:  # the standard library names it so
         body = self.rfile.read(int(self.headers["content-length"]))
+        Handler.connections.append(self.client_address[1])  # one port per connection
+        if body == b"chunked":
+            self.send_response(200)
+            self.send_header("transfer-encoding", "chunked")
+            self.end_headers()
+            self.wfile.write(b"5\r\n{\"ok\"\r\n7\r\n: true}\r\n0\r\n\r\n")
+            return
+        if body == b"close":
+            self.send_response(200)
+            self.send_header("content-length", "2")
+            self.send_header("connection", "close")
+            self.end_headers()
+            self.wfile.write(b"{}")
+            self.close_connection = True
+            return
         if body == b"hang":
             self.hang.wait(5)
         reply = b'{"ok": true}'
@@ -28,7 +43,6 @@ class Handler(BaseHTTPRequestHandler):
         self.send_header("content-length", str(len(reply)))
         self.end_headers()
         self.wfile.write(reply)
-        Handler.connections.append(id(self.connection))
         # Close the connection after answering, without saying so: the client pools it, and
         # its next request on it finds it closed (as a server closing idle connections does).
         self.close_connection = body == b"then-close"
@@ -71,4 +85,32 @@ def test_peer_trouble_is_named_by_kind(server: str) -> None:
         pool.request("POST", f"{server}/x", b"hang", {})
     with pytest.raises(PeerUnreachable):
         pool.request("POST", "http://127.0.0.1:9/x", b"{}", {})  # discard port: refused
+    pool.close()
+
+
+def test_a_chunked_answer_is_read_whole(server: str) -> None:
+    pool = HttpPool(2.0)
+    assert pool.request("POST", f"{server}/x", b"chunked", {}) == (200, b'{"ok": true}')
+    assert pool.request("POST", f"{server}/x", b"{}", {})[0] == 200  # the connection goes on
+    pool.close()
+
+
+def test_an_answer_that_closes_the_connection_is_not_pooled(server: str) -> None:
+    pool = HttpPool(2.0)
+    Handler.connections.clear()
+    assert pool.request("POST", f"{server}/x", b"close", {}) == (200, b"{}")
+    assert pool.request("POST", f"{server}/x", b"{}", {})[0] == 200
+    assert len(set(Handler.connections)) == 2
+    pool.close()
+
+
+@pytest.mark.parametrize("headers, path", [({"X-A": "1\r\nX-Injected: 1"}, "/x"),
+                                           ({"X-A\n": "1"}, "/x"), ({}, "/x y")])
+def test_a_header_or_target_that_would_break_its_line_is_refused_before_sending(
+        server: str, headers: dict[str, str], path: str) -> None:
+    pool = HttpPool(2.0)
+    Handler.connections.clear()
+    with pytest.raises(ValueError, match="breaks its line"):
+        pool.request("POST", f"{server}{path}", b"{}", headers)
+    assert Handler.connections == []
     pool.close()

@@ -259,7 +259,7 @@ class VisitFlow:
 
 
 class PooledHisClient(HisClient):
-    """A HisClient over keep-alive standard-library connections (adapters/http_pool): a load
+    """A HisClient over pooled keep-alive connections (adapters/http_pool): a load
     generator's HIS, costing a third of httpx's CPU per message, so that a benchmark measures
     the nodes rather than its own client."""
 
