@@ -1,8 +1,8 @@
 """Keep-alive HTTP/1.1 connections for node-to-node requests, pooled per host: a socket each,
 requests written directly and answers read by httptools' parser (the C parser uvicorn serves
-with). The standard library's http.client cost a node about 130 µs of CPU per request, mostly
-parsing the answer's headers with the email package; this costs about a seventh of that, which
-matters when every cross-province message crosses the hub twice.
+with). The standard library's http.client cost a node about three times the CPU per request,
+mostly parsing the answer's headers with the email package (`bench/bench_http_client.py`),
+which matters when every cross-province message crosses the hub twice.
 
 A connection idle for longer than `IDLE_SECONDS` is not reused (servers close idle keep-alive
 connections, uvicorn after 5 s). A pooled connection the peer closed anyway fails before any
