@@ -20,13 +20,12 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable
 from pathlib import Path
 
 import httpx
 
 sys.path.insert(0, os.path.dirname(__file__))
-from scratch import machine
+from scratch import cpu_us, machine
 
 from medsettle.adapters.http_pool import HttpPool
 
@@ -44,16 +43,6 @@ async def app(scope, receive, send):
 BODY = b'{"to": "510000", "op": "settle", "msgid": "m", "payload": {"x": 1}}' * 6
 HEADERS = {"Content-Type": "application/json", "X-MS-Node": "440000", "X-MS-Time": "1",
            "X-MS-Nonce": "ab" * 16, "X-MS-Signature": "cd" * 32}
-
-
-def cpu_us(run: Callable[[], object], count: int) -> float:
-    """Process CPU microseconds per call of `run`, after a warm-up."""
-    for _ in range(200):
-        run()
-    started = time.process_time()
-    for _ in range(count):
-        run()
-    return round((time.process_time() - started) / count * 1e6, 1)
 
 
 def free_port() -> int:

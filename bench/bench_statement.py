@@ -21,8 +21,6 @@ import argparse
 import json
 import os
 import sys
-import time
-from collections.abc import Callable
 from datetime import UTC, datetime
 
 from sqlalchemy import insert
@@ -32,21 +30,11 @@ from medsettle.adapters.db.statements import matching
 from medsettle.adapters.db.store import Tx
 
 sys.path.insert(0, os.path.dirname(__file__))
-from scratch import machine, scratch_database
+from scratch import cpu_us, machine, scratch_database
 
 PG = os.environ.get("MEDSETTLE_PG_URL", "postgresql://postgres@127.0.0.1:5432/test")
 LOOKUP = ("SELECT scope, msgid, infno, body_hash, response, ok, created_at FROM message_log "
           "WHERE scope = %s AND msgid = %s")
-
-
-def cpu_us(run: Callable[[], object], count: int) -> float:
-    """Process CPU microseconds per call of `run` (after a warm-up that lets psycopg prepare)."""
-    for _ in range(200):
-        run()
-    started = time.process_time()
-    for _ in range(count):
-        run()
-    return round((time.process_time() - started) / count * 1e6, 1)
 
 
 def main() -> None:

@@ -4,29 +4,16 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from datetime import UTC, datetime
-from pathlib import Path
 
-import pytest
 from alembic import command
 from sqlalchemy import Connection, Engine, text
 
 from medsettle.adapters.db.engine import alembic_config, make_engine, migrate
 from medsettle.adapters.db.store import Store
 from medsettle.services import hub as hub_svc
-from tests.conftest import fresh_database
 
 AT = datetime(2026, 10, 3, 9, tzinfo=UTC)
-
-
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'hub.db'}"
-        return
-    with fresh_database(request.getfixturevalue("pg_url")) as url:
-        yield url
 
 
 def at_h0024(database: str) -> Engine:

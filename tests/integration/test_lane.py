@@ -14,7 +14,7 @@ from sqlalchemy.exc import DBAPIError
 
 from medsettle.adapters.db import lane
 from medsettle.adapters.db import tables as t
-from medsettle.adapters.db.engine import make_engine, migrate
+from medsettle.adapters.db.engine import Role, make_engine, migrate
 from medsettle.adapters.db.statements import inserting, matching, update_where
 from medsettle.adapters.db.store import Store
 from medsettle.core.errors import StateConflict
@@ -24,26 +24,27 @@ pytestmark = pytest.mark.postgres
 AT = datetime(2026, 10, 3, 9, 30, tzinfo=UTC)
 
 
-def store_of(url: str, role: str) -> Store:
+def store_of(url: str, role: Role) -> Store:
     engine = make_engine(url)
-    migrate(engine, role)  # type: ignore[arg-type]
+    migrate(engine, role)
     return Store(engine)
+
+
+def fresh_store(pg_url: str, role: Role) -> Iterator[Store]:
+    with fresh_database(pg_url) as url:
+        store = store_of(url, role)
+        yield store
+        store.engine.dispose()
 
 
 @pytest.fixture()
 def province(pg_url: str) -> Iterator[Store]:
-    with fresh_database(pg_url) as url:
-        store = store_of(url, "province")
-        yield store
-        store.engine.dispose()
+    yield from fresh_store(pg_url, "province")
 
 
 @pytest.fixture()
 def hub(pg_url: str) -> Iterator[Store]:
-    with fresh_database(pg_url) as url:
-        store = store_of(url, "hub")
-        yield store
-        store.engine.dispose()
+    yield from fresh_store(pg_url, "hub")
 
 
 def person(psn_no: str, certno: str) -> dict[str, object]:

@@ -5,30 +5,17 @@ back as they were."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from datetime import UTC, datetime
-from pathlib import Path
 
-import pytest
 from alembic import command
 from sqlalchemy import Engine, text
 
 from medsettle.adapters.db import crypto
 from medsettle.adapters.db.engine import alembic_config, make_engine, migrate
 from medsettle.adapters.db.store import Store
-from tests.conftest import fresh_database
 from tests.e2e import fixtures as f
 
 CHEN = f.CHEN
-
-
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'province.db'}"
-        return
-    with fresh_database(request.getfixturevalue("pg_url")) as url:
-        yield url
 
 
 def at_revision(database: str, revision: str) -> Engine:
