@@ -9,7 +9,7 @@ from pathlib import Path
 
 import psycopg
 import pytest
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from sqlalchemy.exc import DBAPIError
 
 from medsettle.adapters.db import lane
@@ -174,6 +174,20 @@ def test_a_connection_the_server_dropped_fails_once_then_a_fresh_one_is_used(
     with hub.read() as tx:
         row = tx.one("locator", certno_hash="a" * 64)
     assert row is not None and row.province == "440000"
+
+
+def test_a_statement_built_for_one_call_is_never_learnt(hub: Store) -> None:
+    """Only statements built once and kept (statements.kept) are learnt: one built afresh
+    each time goes through SQLAlchemy and leaves nothing behind."""
+    before = len(lane._LEARNT)
+    for n in range(3):
+        with hub.tx() as tx:
+            fresh = select(t.locator).where(t.locator.c.province == "440000")
+            assert list(tx.run(fresh, {})) == []
+            tx.run(insert(t.locator), {"certno_hash": str(n) * 64, "province": "510000"})
+    assert len(lane._LEARNT) == before
+    with hub.read() as tx:
+        assert tx.count("locator") == 3
 
 
 def test_sqlite_never_takes_the_lane(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

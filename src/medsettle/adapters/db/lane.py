@@ -101,7 +101,16 @@ class LaneResult:
 #: Statement shape → what was learnt, or None: the shape must go through SQLAlchemy.
 _LEARNT: dict[tuple[int, frozenset[str]], Learnt | None] = {}
 _LOCK = threading.Lock()
-_KEEP: list[Any] = []  # the statements learnt from: alive, so their ids are never reused
+#: The statements the lane may learn (statements.kept), by id: kept alive, so an id is never
+#: another statement's. Any other statement goes through SQLAlchemy every time.
+_KEPT: dict[int, Any] = {}
+
+
+def keep(query: Any) -> Any:
+    """Let the lane learn `query`, a statement built once and reused (statements.kept)."""
+    with _LOCK:
+        _KEPT[id(query)] = query
+    return query
 
 
 class Lane:
@@ -120,6 +129,8 @@ class Lane:
         rows: Sequence[Params] = values if many else [values]  # type: ignore[list-item,assignment]
         if not rows:
             return LaneResult([], 0)
+        if id(query) not in _KEPT:  # built for this call: not worth learning
+            return self.conn.execute(query, values)
         key = (id(query), frozenset(rows[0]))
         if key not in _LEARNT:
             return _learn(self.conn, query, values, rows[0], key, many)
@@ -167,7 +178,6 @@ def _learn(conn: Connection, query: Any, values: Params | Sequence[Params], firs
         learnt = Learnt.of(compiled.string, fixed, dict(compiled._bind_processors),
                            result._metadata if result.returns_rows else None)
     with _LOCK:
-        _KEEP.append(query)
         _LEARNT[key] = learnt
     return result
 

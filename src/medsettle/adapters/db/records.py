@@ -171,9 +171,9 @@ class RecordQueries:
 
     def run(self, query: Any, values: Mapping[str, Any] | Sequence[Mapping[str, Any]]
             ) -> lane.Rows:
-        """Run a cached statement (adapters/db/statements.py: the same object each time) with
-        bound values, one row or several: on PostgreSQL on the driver's cursor (lane.py), else
-        through SQLAlchemy. Its result has first(), rows, scalar_one() and rowcount."""
+        """Run a statement with bound values, one row or several: on PostgreSQL a cached one
+        (adapters/db/statements.py) on the driver's cursor (lane.py), anything else through
+        SQLAlchemy. Its result has first(), rows, scalar_one() and rowcount."""
         if self.driver_lane is not None:
             return self.driver_lane.run(query, values)
         return self.conn.execute(query, values)

@@ -1,18 +1,35 @@
 """Statements built once and reused with bound values: equality selects, insert-if-absent with
 RETURNING, counter increments. Building a SQLAlchemy statement costs more than running a cached
-one, and the hot path runs the same few shapes thousands of times a second."""
+one, and the hot path runs the same few shapes thousands of times a second. Each builder is
+cached with `kept`, which also hands its statements to the driver lane (lane.py): only such
+statements, the same object every time, are ever learnt and run on the driver."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import functools
+from collections.abc import Callable, Mapping
 from functools import lru_cache
-from typing import Any
+from typing import Any, ParamSpec, cast
 
 from sqlalchemy import ARRAY, Table, any_, bindparam, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from medsettle.adapters.db.crypto import lookup_hash
+from medsettle.adapters.db.lane import keep
+
+P = ParamSpec("P")
+
+
+def kept(maxsize: int) -> Callable[[Callable[P, Any]], Callable[P, Any]]:
+    """Cache a statement builder (as functools.lru_cache) and keep what it builds for the
+    driver lane (lane.keep)."""
+    def wrap(build: Callable[P, Any]) -> Callable[P, Any]:
+        @functools.wraps(build)
+        def built(*args: P.args, **kwargs: P.kwargs) -> Any:
+            return keep(build(*args, **kwargs))
+        return cast(Callable[P, Any], lru_cache(maxsize=maxsize)(built))
+    return wrap
 
 
 def param(column: str) -> str:
@@ -20,7 +37,7 @@ def param(column: str) -> str:
     return f"p_{column}"
 
 
-@lru_cache(maxsize=512)
+@kept(512)
 def select_where(table: Table, columns: tuple[str, ...], order_by: str | None = None,
                  for_update: bool = False, nulls: tuple[str, ...] = ()) -> Any:
     """SELECT * FROM table WHERE each column = its bound value and each of `nulls` IS NULL
@@ -53,7 +70,7 @@ def insert_of(dialect: str, table: Table) -> Any:
     return (pg_insert if dialect == "postgresql" else sqlite_insert)(table)
 
 
-@lru_cache(maxsize=64)
+@kept(64)
 def insert_if_absent(dialect: str, table: Table) -> Any:
     """INSERT … ON CONFLICT DO NOTHING RETURNING the key: no row back means the key existed (on
     PostgreSQL, after waiting for a concurrent transaction holding it to end)."""
@@ -61,7 +78,7 @@ def insert_if_absent(dialect: str, table: Table) -> Any:
     return insert_of(dialect, table).on_conflict_do_nothing().returning(*key)
 
 
-@lru_cache(maxsize=64)
+@kept(64)
 def increment(dialect: str, table: Table) -> Any:
     """A counter's next value in one statement: insert 1 or add 1, returning the value."""
     upsert = insert_of(dialect, table).values(name=bindparam("name"), value=1)
@@ -70,13 +87,13 @@ def increment(dialect: str, table: Table) -> Any:
     return upsert.returning(table.c.value)
 
 
-@lru_cache(maxsize=256)
+@kept(256)
 def inserting(table: Table) -> Any:
     """INSERT INTO table (the columns a run's rows give)."""
     return insert(table)
 
 
-@lru_cache(maxsize=64)
+@kept(64)
 def inserting_new(dialect: str, table: Table) -> Any:
     """INSERT … ON CONFLICT DO NOTHING (rows whose key exists are skipped)."""
     return insert_of(dialect, table).on_conflict_do_nothing()
@@ -87,7 +104,7 @@ def value_param(column: str) -> str:
     return f"v_{column}"
 
 
-@lru_cache(maxsize=512)
+@kept(512)
 def update_where(table: Table, columns: tuple[str, ...], nulls: tuple[str, ...],
                  values: tuple[str, ...]) -> Any:
     """UPDATE table SET each of `values` to its bound value WHERE each column = its bound value
@@ -98,7 +115,7 @@ def update_where(table: Table, columns: tuple[str, ...], nulls: tuple[str, ...],
         {table.c[v]: bindparam(value_param(v)) for v in values})
 
 
-@lru_cache(maxsize=8)
+@kept(8)
 def accumulators_of_year(table: Table) -> Any:
     """A person's accumulators of one year and those of no year (the account balance)."""
     return select(table.c.path, table.c.value).where(
@@ -106,7 +123,7 @@ def accumulators_of_year(table: Table) -> Any:
         table.c.year.in_([bindparam("year"), bindparam("no_year")]))
 
 
-@lru_cache(maxsize=8)
+@kept(8)
 def adding_to_accumulators(dialect: str, table: Table) -> Any:
     """Add each row's value to its accumulator (created at the value if absent)."""
     upsert = insert_of(dialect, table)
@@ -122,7 +139,7 @@ def one_of(dialect: str, column: Any, name: str) -> Any:
     return column.in_(bindparam(name, expanding=True))
 
 
-@lru_cache(maxsize=8)
+@kept(8)
 def visit_to_settled(dialect: str, visits: Table) -> Any:
     """Mark a visit settled if it is still open or discharged and not manual (`visit`)."""
     return update(visits).where(
@@ -131,7 +148,7 @@ def visit_to_settled(dialect: str, visits: Table) -> Any:
         visits.c.manual_reimbursement.is_(False)).values(status="settled")
 
 
-@lru_cache(maxsize=16)
+@kept(16)
 def fee_lines_to(dialect: str, lines: Table, column: str, unsettled_active: bool) -> Any:
     """Set `column` (bound as `value`) of a visit's lines by serial (`visit`, `serials`); with
     `unsettled_active`, only of lines still active and attached to no settlement."""
