@@ -10,12 +10,20 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, settings
 
 from medsettle.adapters.db.engine import Role, make_engine, migrate
 from medsettle.adapters.db.store import Store
 from medsettle.adapters.files import load_policy_book
 from medsettle.core.calendar import business_date
 from medsettle.core.policy import PolicyBook
+
+# Property tests check what is true, not how fast it is generated: on a machine loaded by the
+# other test workers and the end-to-end nodes, Hypothesis's timing checks (a per-example
+# deadline, "input generation is slow") failed tests whose every example held.
+settings.register_profile("medsettle", deadline=None,
+                          suppress_health_check=[HealthCheck.too_slow])
+settings.load_profile("medsettle")
 
 
 def business_today() -> date:
