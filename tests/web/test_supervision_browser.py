@@ -52,6 +52,10 @@ def test_a_case_between_two_provinces_in_their_consoles(world: World, page: Any)
     sign_in(tab, province, f"clerk{treating[:2]}")
     tab.goto(province + "/console/supervision")
     assert "重复参保" in tab.inner_text("#insured-elsewhere")
+    assert tab.locator("#hits tbody td[data-label]").count() > 0  # the settlement's R03 hit
+    hidden = tab.evaluate("""[...document.querySelectorAll('.scroll')]
+        .filter(s => s.scrollWidth > s.clientWidth + 1).map(s => s.querySelector('table').id)""")
+    assert hidden == []  # no column (the hit's case) hidden past a table's right edge
     shot(tab, "province-supervision")
     tab.click("#cases a")
     tab.select_option("select[name=outcome]", "partly_refused")
