@@ -75,7 +75,7 @@ def insert_if_absent(dialect: str, table: Table) -> Any:
     """INSERT … ON CONFLICT DO NOTHING RETURNING the key: no row back means the key existed (on
     PostgreSQL, after waiting for a concurrent transaction holding it to end)."""
     key = [c for c in table.primary_key.columns]
-    return insert_of(dialect, table).on_conflict_do_nothing().returning(*key)
+    return inserting_new(dialect, table).returning(*key)
 
 
 @kept(64)

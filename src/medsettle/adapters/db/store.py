@@ -13,12 +13,9 @@ from contextlib import contextmanager
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Engine, Row, Table, delete, func, select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy import Engine, Row, Table, delete, func, select
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.sql import ClauseElement
 
 from medsettle.adapters.db import aggregates
 from medsettle.adapters.db import tables as t
@@ -153,7 +150,7 @@ class Tx(RecordQueries):
         if not rows:
             return set()
         table = _table(name)
-        query = self._insert(table).on_conflict_do_nothing().returning(table.c[key])
+        query = inserting_new(self.dialect, table).returning(table.c[key])
         return {row[0] for row in self.conn.execute(query, rows)}
 
     def keyed_hash(self, purpose: str, value: str) -> str:
@@ -178,9 +175,6 @@ class Tx(RecordQueries):
         if not storable(keys):
             return 0
         table = _table(name)
-        if any(isinstance(v, ClauseElement) for v in values.values()):  # an expression
-            query = update(table).where(*(table.c[k] == v for k, v in keys.items()))
-            return self.conn.execute(query.values(**values)).rowcount
         nulls = tuple(k for k, v in keys.items() if v is None)
         equal = {k: v for k, v in keys.items() if v is not None}
         bound = {param(k): v for k, v in equal.items()} | {
@@ -197,9 +191,6 @@ class Tx(RecordQueries):
         (the counter's row stays locked until it ends)."""
         value = self.run(increment(self.dialect, t.counters), {"name": name})
         return int(value.scalar_one())
-
-    def _insert(self, table: Table) -> Any:
-        return (pg_insert if self.dialect == "postgresql" else sqlite_insert)(table)
 
     # --- persons and accumulators ------------------------------------------------------------
     def lock_person(self, psn_no: str) -> Row[Any] | None:
