@@ -18,19 +18,8 @@ from rich.console import Console
 from rich.table import Table as RichTable
 
 from medsettle.adapters import cli_policy
-from medsettle.adapters.cli_clear import clear_command
-from medsettle.adapters.cli_conformance import conformance_command
-from medsettle.adapters.cli_demo import demo_command, sim_command
+from medsettle.adapters.cli_commands import COMMANDS, attach
 from medsettle.adapters.cli_errors import OneLineGroup, say_error, status_of
-from medsettle.adapters.cli_institutions import institution_app
-from medsettle.adapters.cli_load import load_command
-from medsettle.adapters.cli_nodes import keys_command, serve_app
-from medsettle.adapters.cli_operators import operator_app
-from medsettle.adapters.cli_reconcile import reconcile_command
-from medsettle.adapters.cli_sandbox import sandbox_command
-from medsettle.adapters.cli_simulate import simulate_command
-from medsettle.adapters.cli_supervise import stats_command, supervise_command
-from medsettle.adapters.cli_verify import verify_command
 from medsettle.adapters.files import examples_dir, load_policy_book, read_document
 from medsettle.core.cases import Case, CaseOutcome, parse_case, run_case
 from medsettle.core.errors import InvalidInput, MedSettleError
@@ -58,21 +47,8 @@ policy_app.command("approve")(cli_policy.approve_command)
 policy_app.command("reject")(cli_policy.reject_command)
 policy_app.command("withdraw")(cli_policy.withdraw_command)
 policy_app.command("list")(cli_policy.list_command)
-app.add_typer(serve_app, name="serve")
-app.add_typer(operator_app, name="operator")
-app.add_typer(institution_app, name="institution")
-app.command("load")(load_command)
-app.command("keys")(keys_command)
-app.command("demo")(demo_command)
-app.command("sim")(sim_command)
-app.command("reconcile")(reconcile_command)
-app.command("simulate")(simulate_command)
-app.command("clear")(clear_command)
-app.command("verify")(verify_command)
-app.command("supervise")(supervise_command)
-app.command("stats")(stats_command)
-app.command("sandbox")(sandbox_command)
-app.command("conformance")(conformance_command)
+for command in COMMANDS:
+    attach(app, command)
 console = Console()
 
 

@@ -7,6 +7,7 @@ a lost token is replaced by disabling the operator and creating another.
 
 from __future__ import annotations
 
+import functools
 import logging
 import secrets
 from datetime import datetime
@@ -23,8 +24,14 @@ from medsettle.services.ports import UnitOfWork
 logger = logging.getLogger(__name__)
 #: argon2id with the library's defaults (RFC 9106 low-memory profile).
 HASHER = PasswordHasher()
-#: Verified against when the name is unknown, so a wrong name takes as long as a wrong password.
-_DUMMY_HASH = HASHER.hash("not a password of anyone")
+
+
+@functools.cache
+def _dummy_hash() -> str:
+    """Verified against when the name is unknown, so a wrong name takes as long as a wrong
+    password. Made on first use: hashing costs every process that imports this module a fifth
+    of a second, nodes and command-line tools alike."""
+    return HASHER.hash("not a password of anyone")
 
 
 def new_token() -> str:
@@ -123,7 +130,7 @@ def sign_in(tx: UnitOfWork, name: str, password: str, role: NodeRole,
     """The operator whose name and password these are, if this node accepts them; one message
     for a wrong name or a wrong password (AuthenticationFailed), so names cannot be probed."""
     row = tx.one("operators", name=name) if rules.valid_name(name) else None
-    stored = row.password_hash if row is not None and row.password_hash else _DUMMY_HASH
+    stored = row.password_hash if row is not None and row.password_hash else _dummy_hash()
     try:
         HASHER.verify(stored, password)
         matched = row is not None and bool(row.password_hash)
