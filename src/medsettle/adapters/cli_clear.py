@@ -6,7 +6,6 @@ from datetime import UTC, datetime
 from typing import Annotated, Any
 
 import typer
-from alembic.util import CommandError
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
@@ -19,7 +18,7 @@ from medsettle.adapters.cli_errors import (
     fail,
     status_of,
 )
-from medsettle.adapters.db.engine import make_engine, migrate
+from medsettle.adapters.db.engine import MigrationFailed, make_engine, migrate
 from medsettle.adapters.db.store import Store
 from medsettle.core.clearing import YearMonth
 from medsettle.core.errors import MedSettleError
@@ -56,7 +55,7 @@ def clear_command(
         accounts = {a["province"]: a for a in svc.accounts(store)}
     except MedSettleError as exc:
         fail(str(exc), status_of(exc))
-    except (SQLAlchemyError, CommandError) as exc:
+    except (SQLAlchemyError, MigrationFailed) as exc:
         fail(database_problem(hub_db, exc, "--hub-db"), FAILED)
     finally:
         store.engine.dispose()

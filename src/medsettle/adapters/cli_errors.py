@@ -17,7 +17,6 @@ from typing import Any, NoReturn
 
 import httpx
 import typer
-from alembic.util import CommandError
 from rich.console import Console
 from rich.text import Text
 from sqlalchemy.exc import SQLAlchemyError
@@ -26,6 +25,7 @@ from typer._click.exceptions import NoArgsIsHelpError, UsageError
 from typer.core import TyperGroup
 from typer.exceptions import Abort, Exit
 
+from medsettle.adapters.db.engine import MigrationFailed
 from medsettle.core.errors import InvalidInput, MedSettleError, PeerUnavailable
 
 #: Exit status of bad input (an option, an argument, a file the user named).
@@ -54,7 +54,7 @@ def status_of(exc: BaseException) -> int:
     return FAILED if isinstance(exc, PeerUnavailable) else BAD_INPUT
 
 
-def database_problem(url: str, exc: SQLAlchemyError | CommandError, option: str = "--db") -> str:
+def database_problem(url: str, exc: SQLAlchemyError | MigrationFailed, option: str = "--db") -> str:
     """A database error as one phrase naming the option and URL."""
     cause = getattr(exc, "orig", None) or exc
     first = (str(cause).strip().splitlines() or [""])[0]
@@ -91,7 +91,7 @@ def _describe(exc: BaseException) -> tuple[str, int]:
         return str(exc), BAD_INPUT
     if isinstance(exc, MedSettleError):
         return str(exc), status_of(exc)
-    if isinstance(exc, (SQLAlchemyError, CommandError)):
+    if isinstance(exc, (SQLAlchemyError, MigrationFailed)):
         cause = getattr(exc, "orig", None) or exc
         first = (str(cause).strip().splitlines() or [""])[0]
         return f"the database cannot be used: {type(cause).__name__}: {first}", FAILED
@@ -115,7 +115,7 @@ class OneLineGroup(TyperGroup):
             return super().invoke(ctx)
         except (Exit, Abort, NoArgsIsHelpError):
             raise
-        except (UsageError, MedSettleError, SQLAlchemyError, CommandError,
+        except (UsageError, MedSettleError, SQLAlchemyError, MigrationFailed,
                 httpx.HTTPError, OSError) as exc:
             message, status = _describe(exc)
             say_error(message)

@@ -16,11 +16,10 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from alembic.util import CommandError
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
 
 from medsettle.adapters.cli_errors import FAILED, fail
-from medsettle.adapters.db.engine import make_engine, migrate
+from medsettle.adapters.db.engine import MigrationFailed, make_engine, migrate
 from medsettle.adapters.db.seed import SEED_TABLES
 from medsettle.adapters.db.store import Store
 from medsettle.adapters.his.dialects import parse_dialect
@@ -208,7 +207,7 @@ def write_rows(url: str, tables: dict[str, list[dict[str, Any]]]) -> dict[str, i
              f"{str(exc).split(': ', 1)[-1]})")
     except MedSettleError as exc:
         fail(f"nothing loaded: {exc}")
-    except (SQLAlchemyError, CommandError) as exc:
+    except (SQLAlchemyError, MigrationFailed) as exc:
         cause = getattr(exc, "orig", None) or exc
         fail(f"nothing loaded: --db: cannot use {url}: {type(cause).__name__}: "
              f"{(str(cause).strip().splitlines() or [''])[0]}",

@@ -9,12 +9,12 @@ from typing import Annotated, Any
 
 import typer
 import uvicorn
-from alembic.util import CommandError
 from sqlalchemy.exc import SQLAlchemyError
 
 from medsettle.adapters.api.hub import HubConfig, serve_hub_app
 from medsettle.adapters.api.province import ProvinceConfig, ProvinceNode, serve_province_app
 from medsettle.adapters.cli_errors import FAILED, check_port, database_problem, fail
+from medsettle.adapters.db.engine import MigrationFailed
 from medsettle.adapters.faults import arm_from_environment
 from medsettle.adapters.federation import load_keys
 from medsettle.adapters.files import load_policy_book
@@ -92,7 +92,7 @@ def serve_hub(port: Annotated[int, typer.Option()] = 8000,
         app = serve_hub_app(HubConfig(db_url=db, keys=node_keys, call_timeout=call_timeout,
                                       allow_early_clearing=allow_early_clearing,
                                       peer_rate=peer_rate))
-    except (SQLAlchemyError, CommandError) as exc:
+    except (SQLAlchemyError, MigrationFailed) as exc:
         fail(database_problem(db, exc), FAILED)
     run_server(app, host, port)
 
@@ -148,7 +148,7 @@ def serve_province(region: Annotated[str, typer.Option(help="province code, e.g.
                                            peer_timeout=timeout, anchor_seconds=anchor_seconds,
                                            his_rate=his_rate, peer_rate=peer_rate),
                             book=None if policies is None else load_policy_book(policies))
-    except (SQLAlchemyError, CommandError) as exc:
+    except (SQLAlchemyError, MigrationFailed) as exc:
         fail(database_problem(url, exc), FAILED)
     run_server(serve_province_app(node), host, port)
 

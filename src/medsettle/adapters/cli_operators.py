@@ -15,14 +15,13 @@ from pathlib import Path
 from typing import Annotated, NoReturn, TypeVar
 
 import typer
-from alembic.util import CommandError
 from rich.console import Console
 from rich.table import Table
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
 
 from medsettle.adapters import cli_errors
 from medsettle.adapters.cli_errors import BAD_INPUT, FAILED
-from medsettle.adapters.db.engine import Role, make_engine, migrate, schema_role
+from medsettle.adapters.db.engine import MigrationFailed, Role, make_engine, migrate, schema_role
 from medsettle.adapters.db.store import Store
 from medsettle.core.errors import InvalidInput, MedSettleError
 from medsettle.core.operators import (
@@ -90,7 +89,7 @@ def in_database(db: str, role: Role | None, work: Callable[[UnitOfWork], T]) -> 
             return work(tx)
     except MedSettleError as exc:
         fail(describe(exc))
-    except (SQLAlchemyError, CommandError) as exc:
+    except (SQLAlchemyError, MigrationFailed) as exc:
         fail(cli_errors.database_problem(db, exc),
              FAILED if isinstance(exc, OperationalError) else BAD_INPUT)
 

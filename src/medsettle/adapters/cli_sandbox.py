@@ -12,14 +12,13 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from alembic.util import CommandError
 from rich.console import Console
 from sqlalchemy.exc import SQLAlchemyError
 
 from medsettle.adapters.api.province import ProvinceConfig, ProvinceNode, serve_province_app
 from medsettle.adapters.cli_errors import FAILED, check_port, database_problem, fail
 from medsettle.adapters.cli_nodes import run_server
-from medsettle.adapters.db.engine import make_engine, migrate
+from medsettle.adapters.db.engine import MigrationFailed, make_engine, migrate
 from medsettle.adapters.db.seed import load_rows
 from medsettle.adapters.db.store import Store
 from medsettle.adapters.observability import setup_logging
@@ -77,7 +76,7 @@ def sandbox_command(
     setup_logging("sandbox")
     try:
         node = sandbox_node(db, f"http://{host}:{port}")
-    except (SQLAlchemyError, CommandError) as exc:
+    except (SQLAlchemyError, MigrationFailed) as exc:
         fail(database_problem(db, exc), FAILED)
     console.print("Sandbox test persons (docs/sandbox.md):")
     for line in persons_lines():

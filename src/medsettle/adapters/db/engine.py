@@ -1,18 +1,24 @@
-"""Engines for a node's database and the Alembic migrations applied when the node starts."""
+"""Engines for a node's database and the Alembic migrations applied when the node starts.
+
+Alembic (with Mako and Pygments behind it) is loaded only when a database needs a migration or
+a role must be read from its revision: a node whose database is already at the newest revision
+starts without it.
+"""
 
 from __future__ import annotations
 
+import functools
+import re
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
-from alembic import command
-from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event, inspect, text
 
 from medsettle.adapters.db.crypto import check_key_opens
 from medsettle.core.errors import InvalidInput
+
+if TYPE_CHECKING:
+    from alembic.config import Config
 
 Role = Literal["province", "hub"]
 ROLES: tuple[Role, ...] = ("province", "hub")
@@ -48,8 +54,13 @@ def _sqlite_begin_immediate(conn) -> None:  # type: ignore[no-untyped-def]
     conn.exec_driver_sql("BEGIN IMMEDIATE")
 
 
+class MigrationFailed(Exception):
+    """A migration could not run (Alembic's own error, its message kept)."""
+
+
 def alembic_config(role: Role) -> Config:
     """The Alembic configuration of a role's migration tree."""
+    from alembic.config import Config
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS / role))
     return config
@@ -57,19 +68,51 @@ def alembic_config(role: Role) -> Config:
 
 def migrate(engine: Engine, role: Role) -> None:
     """Bring the database to the newest schema of its role (run on every start)."""
-    config = alembic_config(role)
     with engine.begin() as connection:
         if role == "province":  # before a migration seals anything with the wrong key
             check_key_opens(connection)
+        if current_revisions(connection) == newest_revisions(role):
+            return
+        from alembic import command
+        from alembic.util import CommandError
+        config = alembic_config(role)
         config.attributes["connection"] = connection
-        command.upgrade(config, "head")
+        try:
+            command.upgrade(config, "head")
+        except CommandError as exc:
+            raise MigrationFailed(str(exc)) from exc
+
+
+def current_revisions(connection: Connection) -> frozenset[str]:
+    """The Alembic revisions a database is at (none for a database never migrated)."""
+    if not inspect(connection).has_table("alembic_version"):
+        return frozenset()
+    return frozenset(connection.execute(text("SELECT version_num FROM alembic_version"))
+                     .scalars())
+
+
+_REVISION = re.compile(r"^(down_revision|revision)\b[^=]*=(.*)$", re.MULTILINE)
+
+
+@functools.cache
+def newest_revisions(role: Role) -> frozenset[str]:
+    """The heads of a role's migration tree, read from its files' `revision` and
+    `down_revision` lines without loading Alembic (a test compares them with Alembic's)."""
+    revisions: set[str] = set()
+    replaced: set[str] = set()
+    for path in (MIGRATIONS / role / "versions").glob("*.py"):
+        for name, value in _REVISION.findall(path.read_text(encoding="utf-8")):
+            ids = set(re.findall(r"['\"](\w+)['\"]", value))
+            (revisions if name == "revision" else replaced).update(ids)
+    return frozenset(revisions - replaced)
 
 
 def schema_role(engine: Engine) -> Role | None:
     """Whose schema the database holds (province or hub), read from its Alembic revision; None
     for a database no node has migrated yet, InvalidInput for a revision of neither."""
+    from alembic.script import ScriptDirectory
     with engine.connect() as connection:
-        revisions = set(MigrationContext.configure(connection).get_current_heads())
+        revisions = set(current_revisions(connection))
     if not revisions:
         return None
     for role in ROLES:
