@@ -25,6 +25,25 @@ settings.register_profile("medsettle", deadline=None,
                           suppress_health_check=[HealthCheck.too_slow])
 settings.load_profile("medsettle")
 
+#: The files that take longest (each a minute or more of a worker: hundreds of simulated seeds,
+#: whole demos, many node processes), run first. `make test` hands whole files to three workers
+#: in the order collected; one of these collected last kept one worker busy alone for minutes
+#: after the others had finished.
+LONGEST_FIRST = (
+    "tests/simulation/test_simulate.py", "tests/e2e/test_safety.py",
+    "tests/e2e/test_federation.py", "tests/e2e/test_demo_determinism.py",
+    "tests/unit/test_cli_institutions.py", "tests/integration/test_ledger_tamper.py",
+    "tests/e2e/test_attacker.py", "tests/e2e/test_demo_interrupt.py",
+    "tests/api/test_openapi_fuzz.py", "tests/unit/test_cli_load.py",
+    "tests/e2e/test_contribution_tier.py", "tests/e2e/test_supervision.py",
+)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Put the files of LONGEST_FIRST first, in that order (the rest keep theirs)."""
+    rank = {path: i for i, path in enumerate(LONGEST_FIRST)}
+    items.sort(key=lambda item: rank.get(item.nodeid.split("::")[0], len(rank)))
+
 
 def business_today() -> date:
     """Today in Asia/Shanghai, as the nodes date what they receive (from 16:00 UTC it is
