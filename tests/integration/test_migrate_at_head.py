@@ -16,6 +16,7 @@ from medsettle.adapters.db.engine import (
     MigrationFailed,
     Role,
     alembic_config,
+    all_revisions,
     current_revisions,
     make_engine,
     migrate,
@@ -27,10 +28,11 @@ pytestmark = pytest.mark.parametrize("database", ["sqlite", "postgres"], indirec
 
 
 @pytest.mark.parametrize("role", ROLES)
-def test_the_newest_revisions_read_from_the_files_are_alembics_heads(database: str,
-                                                                     role: Role) -> None:
-    heads = ScriptDirectory.from_config(alembic_config(role)).get_heads()
+def test_the_revisions_read_from_the_files_are_alembics(database: str, role: Role) -> None:
+    script = ScriptDirectory.from_config(alembic_config(role))
+    heads = script.get_heads()
     assert newest_revisions(role) == frozenset(heads) and len(heads) == 1
+    assert all_revisions(role) == {r.revision for r in script.walk_revisions()}
 
 
 @pytest.mark.parametrize("role", ROLES)

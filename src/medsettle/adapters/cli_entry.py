@@ -22,8 +22,7 @@ def main() -> None:
         from medsettle.adapters.cli import main as whole_cli
         whole_cli()
         return
-    app = typer.Typer(no_args_is_help=True, add_completion=False, cls=OneLineGroup,
-                      help="MedSettle: cross-province direct settlement of medical insurance.")
+    app = typer.Typer(no_args_is_help=True, add_completion=False, cls=OneLineGroup)
     app.callback()(_group)  # a group even with one command: `medsettle NAME …` as always
     attach(app, name)
     app()

@@ -129,8 +129,9 @@ def sign_in(tx: UnitOfWork, name: str, password: str, role: NodeRole,
             region: str | None) -> Operator:
     """The operator whose name and password these are, if this node accepts them; one message
     for a wrong name or a wrong password (AuthenticationFailed), so names cannot be probed."""
+    dummy = _dummy_hash()  # made before the name is looked up: a first sign-in is no tell
     row = tx.one("operators", name=name) if rules.valid_name(name) else None
-    stored = row.password_hash if row is not None and row.password_hash else _dummy_hash()
+    stored = row.password_hash if row is not None and row.password_hash else dummy
     try:
         HASHER.verify(stored, password)
         matched = row is not None and bool(row.password_hash)

@@ -1,8 +1,7 @@
 """Engines for a node's database and the Alembic migrations applied when the node starts.
 
-Alembic (with Mako and Pygments behind it) is loaded only when a database needs a migration or
-a role must be read from its revision: a node whose database is already at the newest revision
-starts without it.
+Alembic (with Mako and Pygments behind it) is loaded only when a database needs a migration: a
+node whose database is already at the newest revision starts without it.
 """
 
 from __future__ import annotations
@@ -95,29 +94,39 @@ _REVISION = re.compile(r"^(down_revision|revision)\b[^=]*=(.*)$", re.MULTILINE)
 
 
 @functools.cache
-def newest_revisions(role: Role) -> frozenset[str]:
-    """The heads of a role's migration tree, read from its files' `revision` and
-    `down_revision` lines without loading Alembic (a test compares them with Alembic's)."""
+def _revision_tree(role: Role) -> tuple[frozenset[str], frozenset[str]]:
+    """(every revision, the revisions another one follows) of a role's migration files, read
+    from their `revision` and `down_revision` lines without loading Alembic (a test compares
+    them with Alembic's own reading)."""
     revisions: set[str] = set()
-    replaced: set[str] = set()
+    followed: set[str] = set()
     for path in (MIGRATIONS / role / "versions").glob("*.py"):
         for name, value in _REVISION.findall(path.read_text(encoding="utf-8")):
             ids = set(re.findall(r"['\"](\w+)['\"]", value))
-            (revisions if name == "revision" else replaced).update(ids)
-    return frozenset(revisions - replaced)
+            (revisions if name == "revision" else followed).update(ids)
+    return frozenset(revisions), frozenset(followed)
+
+
+def all_revisions(role: Role) -> frozenset[str]:
+    """Every revision of a role's migration tree."""
+    return _revision_tree(role)[0]
+
+
+def newest_revisions(role: Role) -> frozenset[str]:
+    """The heads of a role's migration tree: the revisions no other one follows."""
+    revisions, followed = _revision_tree(role)
+    return revisions - followed
 
 
 def schema_role(engine: Engine) -> Role | None:
     """Whose schema the database holds (province or hub), read from its Alembic revision; None
     for a database no node has migrated yet, InvalidInput for a revision of neither."""
-    from alembic.script import ScriptDirectory
     with engine.connect() as connection:
-        revisions = set(current_revisions(connection))
+        revisions = current_revisions(connection)
     if not revisions:
         return None
     for role in ROLES:
-        script = ScriptDirectory.from_config(alembic_config(role))
-        if revisions <= {revision.revision for revision in script.walk_revisions()}:
+        if revisions <= all_revisions(role):
             return role
     raise InvalidInput("db", f"holds neither a province nor a hub schema (Alembic revision "
                              f"{', '.join(sorted(revisions))})")
