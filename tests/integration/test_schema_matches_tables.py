@@ -13,14 +13,9 @@ from alembic.migration import MigrationContext
 from medsettle.adapters.db import tables as t
 from medsettle.adapters.db.engine import Role, make_engine, migrate
 
-#: Left from before personal data was sealed (p0036), on the province's persons only: the
-#: lookup hash is nullable in the database, its uniqueness an index rather than a constraint,
-#: and the sealed ID number keeps the unique constraint it had in the clear. Named here so
-#: that any other difference fails.
-KNOWN = {"province": {("modify_nullable", "persons", "certno_hmac"),
-                      ("remove_index", "persons", "ix_persons_certno_hmac"),
-                      ("remove_constraint", "persons", "certno"),
-                      ("add_constraint", "persons", "certno_hmac")}}
+#: Differences allowed by role. None any more: p0041 mended the last ones (the persons' lookup
+#: hash), so any difference fails.
+KNOWN: dict[str, set[tuple[str, str, str]]] = {}
 #: SQLite keeps a column's declared type (it enforces no length): the sealed columns, TEXT since
 #: p0036 on PostgreSQL, still say VARCHAR(n) there and hold longer ciphertext all the same.
 SQLITE_TYPES = {("modify_type", "persons", "certno"), ("modify_type", "persons", "psn_name"),
