@@ -149,3 +149,26 @@ def test_the_real_script_prints_one_line_too(place: Path, command: str, status: 
     assert done.returncode == status, (done.stdout, done.stderr)
     assert says in line(done.stderr)
     assert "Traceback" not in done.stdout + done.stderr
+
+
+def test_an_http_error_that_escapes_a_command_is_one_line_with_status_1() -> None:
+    """httpx is not imported by the CLI's error handling (a node never loads it); a command
+    that uses it and lets one of its errors escape still gets the one line."""
+    import httpx
+    import typer
+
+    from medsettle.adapters.cli_errors import OneLineGroup
+
+    lonely = typer.Typer(cls=OneLineGroup)
+
+    @lonely.command()
+    def call() -> None:
+        raise httpx.ConnectError("connection refused", request=httpx.Request("GET", "http://x"))
+
+    @lonely.command()
+    def other() -> None:  # a second command, so that `call` is a subcommand
+        pass
+
+    result = runner.invoke(lonely, ["call"], env=ENV)
+    assert result.exit_code == 1
+    assert result.output.strip() == "error: a peer cannot be reached: connection refused"

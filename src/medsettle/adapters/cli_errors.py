@@ -12,10 +12,10 @@ from __future__ import annotations
 
 import errno
 import socket
+import sys
 from pathlib import Path
 from typing import Any, NoReturn
 
-import httpx
 import typer
 from rich.console import Console
 from rich.text import Text
@@ -95,7 +95,7 @@ def _describe(exc: BaseException) -> tuple[str, int]:
         cause = getattr(exc, "orig", None) or exc
         first = (str(cause).strip().splitlines() or [""])[0]
         return f"the database cannot be used: {type(cause).__name__}: {first}", FAILED
-    if isinstance(exc, httpx.HTTPError):
+    if isinstance(exc, http_errors()):
         return f"a peer cannot be reached: {exc}", FAILED
     if isinstance(exc, (FileNotFoundError, IsADirectoryError, NotADirectoryError,
                         PermissionError)):
@@ -103,6 +103,14 @@ def _describe(exc: BaseException) -> tuple[str, int]:
     if isinstance(exc, ConnectionError):
         return f"a peer cannot be reached: {exc}", FAILED
     raise exc
+
+
+def http_errors() -> tuple[type[Exception], ...]:
+    """httpx's error class, if a command loaded httpx: only then can one of its errors arise.
+    Not imported here, so that a node's process (which speaks HTTP through its own pool) never
+    loads httpx and what it pulls in (Rich's syntax highlighter, Pygments)."""
+    httpx = sys.modules.get("httpx")
+    return (httpx.HTTPError,) if httpx is not None else ()
 
 
 class OneLineGroup(TyperGroup):
@@ -115,8 +123,8 @@ class OneLineGroup(TyperGroup):
             return super().invoke(ctx)
         except (Exit, Abort, NoArgsIsHelpError):
             raise
-        except (UsageError, MedSettleError, SQLAlchemyError, MigrationFailed,
-                httpx.HTTPError, OSError) as exc:
+        except (UsageError, MedSettleError, SQLAlchemyError, MigrationFailed, OSError,
+                *http_errors()) as exc:
             message, status = _describe(exc)
             say_error(message)
             raise typer.Exit(status) from None
