@@ -13,7 +13,7 @@ from medsettle.adapters.db import crypto
 from medsettle.adapters.db.engine import alembic_config, make_engine, migrate
 from tests.e2e import fixtures as f
 
-CHEN = f.CHEN
+CERTNO, NAME = str(f.CHEN["certno"]), str(f.CHEN["psn_name"])
 
 
 def at_p0040(database: str) -> Engine:
@@ -32,24 +32,24 @@ def a_person(conn: Connection, psn_no: str, certno: str, certno_hmac: str | None
         "direct_settlement_barred) VALUES (:p, :c, :h, :n, '1', '1980-08-08', '440100', '310', "
         "'11', false, '[]', true, '', false)"),
         {"p": psn_no, "c": crypto.seal(certno), "h": certno_hmac,
-         "n": crypto.seal(CHEN["psn_name"])})
+         "n": crypto.seal(NAME)})
 
 
 def test_a_missing_hash_is_filled_and_the_hash_is_then_required_and_unique(
         database: str) -> None:
     engine = at_p0040(database)
     with engine.begin() as conn:
-        a_person(conn, "P1", CHEN["certno"], None)  # as a row written around p0036 could be
+        a_person(conn, "P1", CERTNO, None)  # as a row written around p0036 could be
         a_person(conn, "P2", "110101199001011234", crypto.lookup_hash("110101199001011234"))
     migrate(engine, "province")
     with engine.connect() as conn:
-        hashes = dict(conn.execute(text("SELECT psn_no, certno_hmac FROM persons")).all())
-    assert hashes == {"P1": crypto.lookup_hash(CHEN["certno"]),
+        hashes: dict[str, str] = dict(conn.execute(text("SELECT psn_no, certno_hmac FROM persons")).all())
+    assert hashes == {"P1": crypto.lookup_hash(CERTNO),
                       "P2": crypto.lookup_hash("110101199001011234")}
     with pytest.raises(IntegrityError), engine.begin() as conn:
         a_person(conn, "P3", "440101199202021111", None)
     with pytest.raises(IntegrityError), engine.begin() as conn:
-        a_person(conn, "P4", CHEN["certno"], crypto.lookup_hash(CHEN["certno"]))
+        a_person(conn, "P4", CERTNO, crypto.lookup_hash(CERTNO))
     engine.dispose()
 
 
@@ -57,7 +57,7 @@ def test_the_sealed_number_is_no_longer_unique_and_the_migration_goes_back(
         database: str) -> None:
     engine = at_p0040(database)
     migrate(engine, "province")
-    sealed = crypto.seal(CHEN["certno"])
+    sealed = crypto.seal(CERTNO)
     with engine.begin() as conn:  # the same sealed value twice: only the hash must differ
         for psn_no, lookup in (("P1", "a" * 64), ("P2", "b" * 64)):
             conn.execute(text(

@@ -105,6 +105,11 @@ def _describe(exc: BaseException) -> tuple[str, int]:
     raise exc
 
 
+#: The errors a user can cause that become one line (and httpx's, when loaded: http_errors).
+ONE_LINE: tuple[type[Exception], ...] = (UsageError, MedSettleError, SQLAlchemyError,
+                                         MigrationFailed, OSError)
+
+
 def http_errors() -> tuple[type[Exception], ...]:
     """httpx's error class, if a command loaded httpx: only then can one of its errors arise.
     Not imported here, so that a node's process (which speaks HTTP through its own pool) never
@@ -123,8 +128,7 @@ class OneLineGroup(TyperGroup):
             return super().invoke(ctx)
         except (Exit, Abort, NoArgsIsHelpError):
             raise
-        except (UsageError, MedSettleError, SQLAlchemyError, MigrationFailed, OSError,
-                *http_errors()) as exc:
+        except ONE_LINE + http_errors() as exc:
             message, status = _describe(exc)
             say_error(message)
             raise typer.Exit(status) from None
