@@ -5,17 +5,31 @@ back as they were."""
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from datetime import UTC, datetime
 
+import pytest
 from alembic import command
 from sqlalchemy import Engine, text
 
 from medsettle.adapters.db import crypto
 from medsettle.adapters.db.engine import alembic_config, make_engine, migrate
 from medsettle.adapters.db.store import Store
+from medsettle.core.errors import InvalidInput
 from tests.e2e import fixtures as f
 
 CHEN = f.CHEN
+#: A node's own data key: a database holding personal data in the clear is never sealed with
+#: the public development key (crypto.check_key_opens).
+NODE_KEY = "5e" * 32
+
+
+@pytest.fixture
+def node_key() -> Iterator[None]:
+    """The node's own data key for one test, the dev key again after it."""
+    crypto.configure(NODE_KEY)
+    yield
+    crypto.configure(None)
 
 
 def at_revision(database: str, revision: str) -> Engine:
@@ -29,6 +43,7 @@ def at_revision(database: str, revision: str) -> Engine:
     return engine
 
 
+@pytest.mark.usefixtures("node_key")
 def test_the_migration_seals_rows_written_in_the_clear(database: str) -> None:
     engine = at_revision(database, "p0035")
     snapshot = {"person_id": CHEN["psn_no"], "name": CHEN["psn_name"],
@@ -63,6 +78,7 @@ def test_the_migration_seals_rows_written_in_the_clear(database: str) -> None:
     engine.dispose()
 
 
+@pytest.mark.usefixtures("node_key")
 def test_institution_gateway_keys_are_sealed_by_the_migration_and_read_back(
         database: str) -> None:
     engine = at_revision(database, "p0037")
@@ -121,3 +137,32 @@ def test_sign_in_rows_are_rekeyed_and_those_of_numbers_not_insured_here_dropped(
     assert rows[0].locked_until is not None
     assert new_key != old_key(CHEN["certno"])
     engine.dispose()
+
+
+def test_personal_data_in_the_clear_is_not_sealed_with_the_development_key(
+        database: str) -> None:
+    """A node started without its own key on a database from before sealing refuses, naming
+    MEDSETTLE_DATA_KEY, and changes nothing; with its key it seals."""
+    engine = at_revision(database, "p0035")
+    with engine.begin() as conn:
+        conn.execute(text(
+            "INSERT INTO persons (psn_no, certno, psn_name, gend, brdy, insu_admdvs, insutype, "
+            "psn_type, cvlserv, chronic_certified, insurance_active, emp_name, "
+            "direct_settlement_barred) VALUES (:p, :c, :n, '1', '1980-08-08', '440100', '310', "
+            "'11', false, '[]', true, '', false)"),
+            {"p": CHEN["psn_no"], "c": CHEN["certno"], "n": CHEN["psn_name"]})
+    with pytest.raises(InvalidInput) as refused:
+        migrate(engine, "province")
+    assert refused.value.field == "MEDSETTLE_DATA_KEY" and "clear" in refused.value.message
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar() == "p0035"
+        assert conn.execute(text("SELECT certno FROM persons")).scalar() == CHEN["certno"]
+    crypto.configure(NODE_KEY)
+    try:
+        migrate(engine, "province")
+        with engine.connect() as conn:
+            assert str(conn.execute(text("SELECT certno FROM persons")).scalar()).startswith(
+                crypto.PREFIX)
+    finally:
+        crypto.configure(None)
+        engine.dispose()

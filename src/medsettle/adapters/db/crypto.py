@@ -121,13 +121,15 @@ def check_key_opens(connection: Connection) -> None:
     """InvalidInput naming MEDSETTLE_DATA_KEY unless the node's key opens what the database
     already holds sealed. A node started with another key (or none: the dev key) would write
     rows no later start could read, and its migrations would seal the rest under the wrong key;
-    so it refuses to start instead. A database with nothing sealed yet passes."""
+    so it refuses to start instead. A database with nothing sealed yet passes, unless it holds
+    personal data in the clear and the node runs on the dev key: its migrations would seal
+    that data under a key anyone can read in this file, and every later start would need it."""
     inspector = inspect(connection)
     tables = set(inspector.get_table_names())
-    for table, column in SEALED_SAMPLES:  # an older schema may lack the table or the column
-        if table not in tables or column not in {c["name"] for c in
-                                                 inspector.get_columns(table)}:
-            continue
+    samples = [(table, column) for table, column in SEALED_SAMPLES  # an older schema may lack
+               if table in tables and column in {c["name"] for c in  # the table or the column
+                                                 inspector.get_columns(table)}]
+    for table, column in samples:
         sample = connection.execute(text(  # names from SEALED_SAMPLES, not from input
             f"SELECT {column} FROM {table} WHERE {column} LIKE :sealed LIMIT 1"),
             {"sealed": PREFIX + "%"}).scalar()
@@ -140,6 +142,17 @@ def check_key_opens(connection: Connection) -> None:
                                         "sealed: start the node with the key its data was "
                                         "sealed with") from None
         return
+    if _key.dev and any(_holds_clear(connection, table, column) for table, column in samples):
+        raise InvalidInput(ENV_VAR, "is not set, and this database holds personal data in the "
+                                    "clear that its migrations are about to seal: set it to "
+                                    "the node's own key first (the development key is public)")
+
+
+def _holds_clear(connection: Connection, table: str, column: str) -> bool:
+    """Whether a column of SEALED_SAMPLES holds a value not sealed yet."""
+    return connection.execute(text(  # names from SEALED_SAMPLES, not from input
+        f"SELECT 1 FROM {table} WHERE {column} NOT LIKE :sealed LIMIT 1"),
+        {"sealed": PREFIX + "%"}).scalar() is not None
 
 
 def lookup_hash(certno: str) -> str:
