@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import dataclasses
 import types
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from functools import cache
@@ -57,7 +57,12 @@ def _init_fields(cls: type) -> tuple[str, ...]:
 
 def decode(cls: type[T], doc: object, field: str = "payload") -> T:
     """The `cls` that `doc` describes, or InvalidInput naming the first bad field."""
-    return _read(cls, doc, field)  # type: ignore[no-any-return]
+    kind: Any = cls
+    return _reader(kind)(doc, field)  # type: ignore[no-any-return]
+
+
+#: Reads one JSON value as a type: (value, the field's name for errors) → the typed value.
+Reader = Callable[[object, str], Any]
 
 
 @cache
@@ -65,55 +70,113 @@ def _hints(cls: type) -> dict[str, Any]:
     return get_type_hints(cls)
 
 
-def _read(kind: Any, value: object, field: str) -> Any:
+@cache
+def _reader(kind: Any) -> Reader:
+    """The reader of a type, built once from its hints: decoding a payload then costs no
+    reflection (decode runs on every node-to-node message, at the hub for every forward)."""
     origin = get_origin(kind)
     if origin in (Union, types.UnionType):
-        options = [a for a in get_args(kind) if a is not type(None)]
+        return _optional_reader(kind)
+    if origin is Literal:
+        return _literal_reader(get_args(kind))
+    if origin is tuple:
+        return _tuple_reader(get_args(kind)[0])
+    if origin in (dict, Mapping) or kind is dict:
+        return _read_mapping
+    if isinstance(kind, type) and dataclasses.is_dataclass(kind):
+        return _object_reader(kind)
+    reader: Reader | None = _SCALARS.get(kind)
+    if reader is None:
+        def unknown(value: object, field: str) -> Any:
+            raise TypeError(f"no JSON form for {kind!r}")
+        return unknown
+    return reader
+
+
+def _optional_reader(kind: Any) -> Reader:
+    """A union: its first type that is not None; "" or null is None when None is allowed."""
+    args = get_args(kind)
+    options = [a for a in args if a is not type(None)]
+    nullable = len(options) < len(args)
+
+    def read_optional(value: object, field: str) -> Any:
         if value is None or value == "":
-            if len(options) < len(get_args(kind)):
+            if nullable:
                 return None
             raise InvalidInput(field, "is required")
-        return _read(options[0], value, field)
-    if origin is Literal:
-        if value not in get_args(kind):
-            raise InvalidInput(field, f"must be one of {', '.join(map(str, get_args(kind)))}")
+        return _reader(options[0])(value, field)
+    return read_optional
+
+
+def _literal_reader(allowed: tuple[Any, ...]) -> Reader:
+    message = f"must be one of {', '.join(map(str, allowed))}"
+
+    def read_literal(value: object, field: str) -> Any:
+        if value not in allowed:
+            raise InvalidInput(field, message)
         return value
-    if origin is tuple:
+    return read_literal
+
+
+def _tuple_reader(item: Any) -> Reader:
+    def read_tuple(value: object, field: str) -> Any:
         if not isinstance(value, list) or len(value) > MAX_ITEMS:
             raise InvalidInput(field, "must be a list")
-        return tuple(_read(get_args(kind)[0], v, f"{field}[{i}]") for i, v in enumerate(value))
-    if origin in (dict, Mapping) or kind is dict:
-        if not isinstance(value, dict):
-            raise InvalidInput(field, "must be a JSON object")
-        return value
-    if isinstance(kind, type) and dataclasses.is_dataclass(kind):
-        return _object(kind, value, field)
-    reader = _SCALARS.get(kind)
-    if reader is None:
-        raise TypeError(f"no JSON form for {kind!r}")
-    return reader(value, field)
+        read_item = _reader(item)
+        return tuple(read_item(v, f"{field}[{i}]") for i, v in enumerate(value))
+    return read_tuple
 
 
-def _object(cls: type, value: object, field: str) -> Any:
+def _read_mapping(value: object, field: str) -> Any:
     if not isinstance(value, dict):
         raise InvalidInput(field, "must be a JSON object")
-    hints = _hints(cls)
-    given = {}
-    for f in dataclasses.fields(cls):
-        if not f.init:
-            continue
-        if f.name not in value:
-            if f.default is not dataclasses.MISSING or f.default_factory is not dataclasses.MISSING:
+    return value
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class _Field:
+    """One init field of a dataclass as the object reader needs it."""
+
+    name: str
+    hint: Any
+    optional: bool  # it has a default or a default factory: it may be left out
+    default: Any  # dataclasses.MISSING when it has none
+
+
+def _object_reader(cls: type) -> Reader:
+    """A dataclass from a JSON object: every init field read by its hint (its readers are
+    looked up on use, so a dataclass may refer to itself)."""
+    fields: tuple[_Field, ...] | None = None
+
+    def read_object(value: object, field: str) -> Any:
+        nonlocal fields
+        if not isinstance(value, dict):
+            raise InvalidInput(field, "must be a JSON object")
+        if fields is None:
+            fields = _fields_of(cls)
+        given = {}
+        for f in fields:
+            if f.name not in value:
+                if f.optional:
+                    continue
+                raise InvalidInput(f"{field}.{f.name}", "is required")
+            raw = value[f.name]
+            if f.default is not dataclasses.MISSING and raw == f.default:
+                given[f.name] = f.default  # an empty text, false, zero or null: as declared
                 continue
-            raise InvalidInput(f"{field}.{f.name}", "is required")
-        if f.default is not dataclasses.MISSING and value[f.name] == f.default:
-            given[f.name] = f.default  # an empty text, false, zero or null: as declared
-            continue
-        given[f.name] = _read(hints[f.name], value[f.name], f"{field}.{f.name}")
-    try:
-        return cls(**given)
-    except (ValueError, TypeError) as exc:
-        raise InvalidInput(field, str(exc)) from None
+            given[f.name] = _reader(f.hint)(raw, f"{field}.{f.name}")
+        try:
+            return cls(**given)
+        except (ValueError, TypeError) as exc:
+            raise InvalidInput(field, str(exc)) from None
+    return read_object
+
+
+def _fields_of(cls: type) -> tuple[_Field, ...]:
+    hints = _hints(cls)
+    return tuple(_Field(f.name, hints[f.name], f.default is not dataclasses.MISSING
+                        or f.default_factory is not dataclasses.MISSING, f.default)
+                 for f in dataclasses.fields(cls) if f.init)
 
 
 def _text(value: object, field: str) -> str:
