@@ -118,3 +118,26 @@ def test_a_type_with_no_json_form_is_a_fault_of_the_code_not_of_the_input() -> N
     assert decode(Odd, {"name": "x"}) == Odd("x")  # the odd field left out: never read
     with pytest.raises(TypeError):
         decode(Odd, {"name": "x", "blob": "AAAA"})
+
+
+JSON_VALUES = st.recursive(
+    st.one_of(st.none(), st.booleans(), st.integers(-2**63, 2**63 - 1),
+              st.text(st.characters(codec="utf-8", exclude_categories=["Cs"]), max_size=20)),
+    lambda inner: st.one_of(st.lists(inner, max_size=4),
+                            st.dictionaries(st.text(st.characters(codec="utf-8",
+                                                                  exclude_categories=["Cs"]),
+                                                    max_size=8), inner, max_size=4)),
+    max_leaves=20)
+
+
+@given(JSON_VALUES)
+def test_the_request_digest_hashes_the_standard_librarys_canonical_json(value: Any) -> None:
+    """The insured node keeps a request's digest to tell a retry from a reused msgid; it is
+    written by orjson now, and must equal the digest of the standard library's canonical form
+    that earlier releases kept (control characters, non-ASCII text, key order)."""
+    import hashlib
+
+    from medsettle.services.insured_ops import request_hash
+
+    canonical = json.dumps(value, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    assert request_hash(value) == hashlib.sha256(canonical.encode()).hexdigest()
