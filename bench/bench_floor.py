@@ -26,7 +26,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import socket
 import subprocess
 import sys
 import threading
@@ -36,7 +35,7 @@ import psycopg
 
 sys.path.insert(0, os.path.dirname(__file__))
 from bench_federation import PG, pgbench_tps
-from scratch import machine
+from scratch import machine, wait_listening
 
 from medsettle.adapters.http_pool import HttpPool
 from medsettle.adapters.launcher import free_port
@@ -69,19 +68,6 @@ def process_cpu(pid: int) -> float:
     with open(f"/proc/{pid}/stat", encoding="ascii") as stat:
         fields = stat.read().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-def wait_listening(port: int, seconds: float) -> None:
-    """Return once something accepts connections on the port (the server has started)."""
-    deadline = time.monotonic() + seconds
-    while True:
-        try:
-            socket.create_connection(("127.0.0.1", port), 1).close()
-            return
-        except OSError:
-            if time.monotonic() > deadline:
-                raise
-            time.sleep(0.1)
 
 
 def empty_posts(seconds: float, threads: int) -> dict[str, float]:

@@ -19,13 +19,12 @@ import socket
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 import httpx
 
 sys.path.insert(0, os.path.dirname(__file__))
-from scratch import cpu_us, machine
+from scratch import cpu_us, machine, wait_listening
 
 from medsettle.adapters.http_pool import HttpPool
 
@@ -63,15 +62,7 @@ def main() -> None:
             [sys.executable, "-m", "uvicorn", "answering:app", "--port", str(port), "--loop",
              "uvloop", "--http", "httptools", "--log-level", "warning"], cwd=tmp)
         try:
-            deadline = time.monotonic() + 30
-            while True:
-                try:
-                    socket.create_connection(("127.0.0.1", port), 1).close()
-                    break
-                except OSError:
-                    if time.monotonic() > deadline:
-                        raise
-                    time.sleep(0.1)
+            wait_listening(port)
             pool = HttpPool(5.0, 4)
             stdlib = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import platform
+import socket
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -25,6 +26,19 @@ def machine() -> str:
     except (OSError, StopIteration):
         pass
     return f"{model}, {os.cpu_count()} cores"
+
+
+def wait_listening(port: int, seconds: float = 30) -> None:
+    """Return once something accepts connections on 127.0.0.1:`port` (a server started)."""
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            socket.create_connection(("127.0.0.1", port), 1).close()
+            return
+        except OSError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.1)
 
 
 def cpu_us(run: Callable[[], object], count: int) -> float:

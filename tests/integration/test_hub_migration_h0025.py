@@ -6,23 +6,18 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime
 
-from alembic import command
 from sqlalchemy import Connection, Engine, text
 
-from medsettle.adapters.db.engine import alembic_config, make_engine, migrate
+from medsettle.adapters.db.engine import migrate
 from medsettle.adapters.db.store import Store
 from medsettle.services import hub as hub_svc
+from tests.integration.revisions import at_revision
 
 AT = datetime(2026, 10, 3, 9, tzinfo=UTC)
 
 
 def at_h0024(database: str) -> Engine:
-    engine = make_engine(database)
-    config = alembic_config("hub")
-    with engine.begin() as conn:
-        config.attributes["connection"] = conn
-        command.upgrade(config, "h0024")
-    return engine
+    return at_revision(database, "hub", "h0024")
 
 
 def a_case(conn: Connection, case_id: str, state: str, credit: dict[str, object] | None) -> None:

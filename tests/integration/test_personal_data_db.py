@@ -9,14 +9,14 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 
 import pytest
-from alembic import command
-from sqlalchemy import Engine, text
+from sqlalchemy import Connection, Engine, text
 
 from medsettle.adapters.db import crypto
-from medsettle.adapters.db.engine import alembic_config, make_engine, migrate
+from medsettle.adapters.db.engine import migrate
 from medsettle.adapters.db.store import Store
 from medsettle.core.errors import InvalidInput
 from tests.e2e import fixtures as f
+from tests.integration import revisions
 
 CHEN = f.CHEN
 #: A node's own data key: a database holding personal data in the clear is never sealed with
@@ -33,14 +33,18 @@ def node_key() -> Iterator[None]:
 
 
 def at_revision(database: str, revision: str) -> Engine:
-    """An engine on `database`, its province schema migrated up to `revision` only (as an
-    older node left it)."""
-    engine = make_engine(database)
-    config = alembic_config("province")
-    with engine.begin() as conn:
-        config.attributes["connection"] = conn
-        command.upgrade(config, revision)
-    return engine
+    """An engine on `database`, its province schema as an older node left it."""
+    return revisions.at_revision(database, "province", revision)
+
+
+def chen_in_the_clear(conn: Connection) -> None:
+    """Chen as a node before sealing (p0036) kept him: ID number and name in the clear."""
+    conn.execute(text(
+        "INSERT INTO persons (psn_no, certno, psn_name, gend, brdy, insu_admdvs, insutype, "
+        "psn_type, cvlserv, chronic_certified, insurance_active, emp_name, "
+        "direct_settlement_barred) VALUES (:p, :c, :n, '1', '1980-08-08', '440100', '310', "
+        "'11', false, '[]', true, '', false)"),
+        {"p": CHEN["psn_no"], "c": CHEN["certno"], "n": CHEN["psn_name"]})
 
 
 @pytest.mark.usefixtures("node_key")
@@ -50,12 +54,7 @@ def test_the_migration_seals_rows_written_in_the_clear(database: str) -> None:
                 "id_number": CHEN["certno"]}
     json_value = "CAST(:person AS json)" if engine.dialect.name == "postgresql" else ":person"
     with engine.begin() as conn:  # as an older node wrote them
-        conn.execute(text(
-            "INSERT INTO persons (psn_no, certno, psn_name, gend, brdy, insu_admdvs, insutype, "
-            "psn_type, cvlserv, chronic_certified, insurance_active, emp_name, "
-            "direct_settlement_barred) VALUES (:p, :c, :n, '1', '1980-08-08', '440100', '310', "
-            "'11', false, '[]', true, '', false)"),
-            {"p": CHEN["psn_no"], "c": CHEN["certno"], "n": CHEN["psn_name"]})
+        chen_in_the_clear(conn)
         conn.execute(text(
             "INSERT INTO visits (mdtrt_id, psn_no, insuplc_admdvs, fixmedins_code, med_type, "
             f"visit_type, ipt_otp_no, begntime, status, emergency, insutype, person, "
@@ -145,12 +144,7 @@ def test_personal_data_in_the_clear_is_not_sealed_with_the_development_key(
     MEDSETTLE_DATA_KEY, and changes nothing; with its key it seals."""
     engine = at_revision(database, "p0035")
     with engine.begin() as conn:
-        conn.execute(text(
-            "INSERT INTO persons (psn_no, certno, psn_name, gend, brdy, insu_admdvs, insutype, "
-            "psn_type, cvlserv, chronic_certified, insurance_active, emp_name, "
-            "direct_settlement_barred) VALUES (:p, :c, :n, '1', '1980-08-08', '440100', '310', "
-            "'11', false, '[]', true, '', false)"),
-            {"p": CHEN["psn_no"], "c": CHEN["certno"], "n": CHEN["psn_name"]})
+        chen_in_the_clear(conn)
     with pytest.raises(InvalidInput) as refused:
         migrate(engine, "province")
     assert refused.value.field == "MEDSETTLE_DATA_KEY" and "clear" in refused.value.message

@@ -10,19 +10,15 @@ from sqlalchemy import Connection, Engine, inspect, text
 from sqlalchemy.exc import IntegrityError
 
 from medsettle.adapters.db import crypto
-from medsettle.adapters.db.engine import alembic_config, make_engine, migrate
+from medsettle.adapters.db.engine import alembic_config, migrate
 from tests.e2e import fixtures as f
+from tests.integration.revisions import at_revision
 
 CERTNO, NAME = str(f.CHEN["certno"]), str(f.CHEN["psn_name"])
 
 
 def at_p0040(database: str) -> Engine:
-    engine = make_engine(database)
-    config = alembic_config("province")
-    with engine.begin() as conn:
-        config.attributes["connection"] = conn
-        command.upgrade(config, "p0040")
-    return engine
+    return at_revision(database, "province", "p0040")
 
 
 def a_person(conn: Connection, psn_no: str, certno: str, certno_hmac: str | None) -> None:
