@@ -20,7 +20,7 @@ from typing import Any
 from medsettle.core.calendar import age_on, business_date
 from medsettle.core.errors import SettledElsewhereToday
 from medsettle.core.lines import FeeLine
-from medsettle.core.records import InsuredVisit, Role, SettlementKind, SettlementStatus
+from medsettle.core.records import InsuredVisit, Role
 from medsettle.core.supervision.facts import Claim, Line, kind_of_code
 from medsettle.core.supervision.hits import Hit
 from medsettle.core.supervision.identity import DaySettlement, same_day_conflict
@@ -53,11 +53,8 @@ def screen(tx: UnitOfWork, visit: InsuredVisit, person: Any, req: Any, now: date
     SettledElsewhereToday for R05's hard stop; keep a settlement's hits; return the warnings."""
     on = business_date(now)
     t = thresholds(visit.treating_region, on)
-    earlier = [DaySettlement(r.setl_id, r.mdtrtarea_admvs, r.fixmedins_code)
-               for r in tx.rows("settlements", psn_no=visit.person_id, role=Role.INSURED.value,
-                                kind=SettlementKind.SETTLE.value,
-                                status=SettlementStatus.SETTLED.value)
-               if business_date(r.setl_time) == on]
+    earlier = [DaySettlement(r.settlement_id, r.treating_region, r.institution)
+               for r in tx.settled_on(visit.person_id, Role.INSURED, on)]
     stop = same_day_conflict(visit.person_id, on, visit.treating_region, earlier, t,
                              settlement_id or "")
     if stop is not None and stop.severity == "hard_stop":

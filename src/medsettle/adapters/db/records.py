@@ -18,6 +18,7 @@ from medsettle.adapters.db.statements import (
     inserting,
     matching,
     param,
+    persons_records_between,
     select_where,
     visit_to_settled,
 )
@@ -208,6 +209,15 @@ class RecordQueries:
             query = query.where(table.c.fixmedins_code == institution)
         found = [settlement_of(r) for r in self.conn.execute(query.order_by(table.c.setl_time))]
         return [s for s in found if first <= business_date(s.settled_at) <= last]
+
+    def settled_on(self, person_id: str, role: Role, on: date) -> list[SettlementRecord]:
+        """The person's settlements (kind settle, still settled) of `role` whose business date
+        is `on`, in time order: one day's, however long the person's history."""
+        start, end = day_bounds(on, on)
+        found = self.run(persons_records_between(t.settlements), {
+            "person": person_id, "role": role.value, "kind": SettlementKind.SETTLE.value,
+            "status": SettlementStatus.SETTLED.value, "start": start, "end": end})
+        return [settlement_of(r) for r in found]
 
     def add_settlement(self, record: SettlementRecord) -> None:
         """Insert a record."""

@@ -116,6 +116,17 @@ def update_where(table: Table, columns: tuple[str, ...], nulls: tuple[str, ...],
 
 
 @kept(8)
+def persons_records_between(table: Table) -> Any:
+    """A person's settlement records of one role, kind and status whose time is in
+    [`start`, `end`), in time order (found by the person's index, whatever their history)."""
+    return select(table).where(
+        table.c.psn_no == bindparam("person"), table.c.role == bindparam("role"),
+        table.c.kind == bindparam("kind"), table.c.status == bindparam("status"),
+        table.c.setl_time >= bindparam("start"), table.c.setl_time < bindparam("end"),
+    ).order_by(table.c.setl_time)
+
+
+@kept(8)
 def accumulators_of_year(table: Table) -> Any:
     """A person's accumulators of one year and those of no year (the account balance)."""
     return select(table.c.path, table.c.value).where(

@@ -200,6 +200,7 @@ visits = Table(  # visits treated here (the treating place's record)
     Column("manual_reason", Text),
     Column("reversal_pending", String(30)),  # msgid of a settle whose answer never came
     Column("msgid", String(30), nullable=False),
+    Index("ix_visits_msgid", "msgid"),  # a reversal finds what its original made
     Index("ix_visits_reversal_pending", "reversal_pending",  # the few rows still to reverse
           postgresql_where=text("reversal_pending IS NOT NULL"),
           sqlite_where=text("reversal_pending IS NOT NULL")),
@@ -256,6 +257,8 @@ settlements = Table(  # both roles: the insured place's record and the treating 
     Column("policy_hash", String(64), nullable=False, default=""),  # the set's content hash
     Column("invono", String(20), nullable=False, default=""),  # the hospital's invoice number
     Index("ix_settlements_setl_time", "setl_time"),
+    Index("ix_settlements_msgid", "msgid"),  # a reversal finds what its original made
+    Index("ix_settlements_ref_setl_id", "ref_setl_id"),  # a cancel finds its cancel records
 )
 
 insured_visits = Table(  # visits of this node's insured persons, recorded at admission/registration
