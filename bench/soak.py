@@ -114,11 +114,15 @@ def main() -> None:
                        **{f"rss_{n}_mib": rss_mib(p.pid) for n, p in fed.procs.items()}}
                 rows.append(row)
                 print(json.dumps(row), flush=True)
+        except KeyboardInterrupt:  # Ctrl-C: stop early and still report the rows so far
+            print(f"interrupted after {len(rows)} rows", file=sys.stderr)
         finally:
             stop.set()
             for thread in threads:
                 thread.join(30)
             fed.close()
+    if not rows:
+        sys.exit("no row: the run ended before its first interval")
     first, last = rows[0], rows[-1]
     drift = {k: round(last[k] / first[k], 2) for k in first
              if k != "t_s" and isinstance(first[k], (int, float)) and first[k]
