@@ -54,7 +54,8 @@ def screen(tx: UnitOfWork, visit: InsuredVisit, person: Any, req: Any, now: date
     on = business_date(now)
     t = thresholds(visit.treating_region, on)
     earlier = [DaySettlement(r.settlement_id, r.treating_region, r.institution)
-               for r in tx.settled_on(visit.person_id, Role.INSURED, on)]
+               for r in tx.settled_elsewhere(visit.person_id, Role.INSURED, on,
+                                             visit.treating_region)]
     stop = same_day_conflict(visit.person_id, on, visit.treating_region, earlier, t,
                              settlement_id or "")
     if stop is not None and stop.severity == "hard_stop":

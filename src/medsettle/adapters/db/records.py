@@ -18,7 +18,7 @@ from medsettle.adapters.db.statements import (
     inserting,
     matching,
     param,
-    persons_records_between,
+    persons_records_elsewhere,
     select_where,
     visit_to_settled,
 )
@@ -210,13 +210,17 @@ class RecordQueries:
         found = [settlement_of(r) for r in self.conn.execute(query.order_by(table.c.setl_time))]
         return [s for s in found if first <= business_date(s.settled_at) <= last]
 
-    def settled_on(self, person_id: str, role: Role, on: date) -> list[SettlementRecord]:
+    def settled_elsewhere(self, person_id: str, role: Role, on: date, province: str
+                          ) -> list[SettlementRecord]:
         """The person's settlements (kind settle, still settled) of `role` whose business date
-        is `on`, in time order: one day's, however long the person's history."""
+        is `on` and which were treated outside `province` (a region code: its first two
+        digits), in time order. One day's other provinces only, however long the person's
+        history and however often they were treated in `province` that day."""
         start, end = day_bounds(on, on)
-        found = self.run(persons_records_between(t.settlements), {
+        found = self.run(persons_records_elsewhere(t.settlements), {
             "person": person_id, "role": role.value, "kind": SettlementKind.SETTLE.value,
-            "status": SettlementStatus.SETTLED.value, "start": start, "end": end})
+            "status": SettlementStatus.SETTLED.value, "start": start, "end": end,
+            "province": province[:2]})
         return [settlement_of(r) for r in found]
 
     def add_settlement(self, record: SettlementRecord) -> None:

@@ -11,7 +11,7 @@ from collections.abc import Callable, Mapping
 from functools import lru_cache
 from typing import Any, ParamSpec, cast
 
-from sqlalchemy import ARRAY, Table, any_, bindparam, insert, select, update
+from sqlalchemy import ARRAY, Table, any_, bindparam, func, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -116,13 +116,15 @@ def update_where(table: Table, columns: tuple[str, ...], nulls: tuple[str, ...],
 
 
 @kept(8)
-def persons_records_between(table: Table) -> Any:
+def persons_records_elsewhere(table: Table) -> Any:
     """A person's settlement records of one role, kind and status whose time is in
-    [`start`, `end`), in time order (found by the person's index, whatever their history)."""
+    [`start`, `end`) and whose treating province (the region's first two digits) is not
+    `province`, in time order (found by the person's index, whatever their history)."""
     return select(table).where(
         table.c.psn_no == bindparam("person"), table.c.role == bindparam("role"),
         table.c.kind == bindparam("kind"), table.c.status == bindparam("status"),
         table.c.setl_time >= bindparam("start"), table.c.setl_time < bindparam("end"),
+        func.substr(table.c.mdtrtarea_admvs, 1, 2) != bindparam("province"),
     ).order_by(table.c.setl_time)
 
 

@@ -239,7 +239,7 @@ settlements = Table(  # both roles: the insured place's record and the treating 
     Column("ref_setl_id", String(30)),  # for a cancel record: the settlement it cancels
     Column("status", String(12), nullable=False),  # settled | cancelled (settle records)
     Column("mdtrt_id", String(30), nullable=False, index=True),
-    Column("psn_no", String(30), nullable=False, index=True),
+    Column("psn_no", String(30), nullable=False),  # found with setl_time (the index below)
     Column("insu_admdvs", String(6), nullable=False),
     Column("mdtrtarea_admvs", String(6), nullable=False),
     Column("fixmedins_code", String(12), nullable=False),
@@ -257,6 +257,7 @@ settlements = Table(  # both roles: the insured place's record and the treating 
     Column("policy_hash", String(64), nullable=False, default=""),  # the set's content hash
     Column("invono", String(20), nullable=False, default=""),  # the hospital's invoice number
     Index("ix_settlements_setl_time", "setl_time"),
+    Index("ix_settlements_psn_no_setl_time", "psn_no", "setl_time"),  # a person's, by time
     Index("ix_settlements_msgid", "msgid"),  # a reversal finds what its original made
     Index("ix_settlements_ref_setl_id", "ref_setl_id"),  # a cancel finds its cancel records
 )
