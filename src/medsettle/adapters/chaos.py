@@ -29,6 +29,7 @@ from medsettle.adapters.cli_reconcile import run_reconciliation
 from medsettle.adapters.db import drill_queries as q
 from medsettle.adapters.federation import load_keys
 from medsettle.adapters.his.client import HisClient
+from medsettle.adapters.his.err_msg import code_of
 from medsettle.adapters.launcher import Federation
 from medsettle.adapters.player import Player
 from medsettle.sim.traffic import PlannedVisit
@@ -37,7 +38,15 @@ logger = logging.getLogger(__name__)
 PROBLEMS = ("fen differ between the treating and insured ledgers", "visits settled more than once",
             "visits half reversed", "msgids pending", "reversals pending", "ledgers not balanced",
             "settlements missing at the hub", "nodes not up on the status board")
-TRANSIENT = ("[peer_unavailable]", "[peer_timed_out]", "[peer_unreachable]", "[peer_bad_answer]")
+#: The error codes a HIS sends again (same msgid) after a pause: the insured place or the hub did
+#: not answer, or the gateway asked to slow down.
+TRANSIENT = frozenset({"peer_unavailable", "rate_limited"})
+
+
+def transient(answer: Mapping[str, Any]) -> bool:
+    """Whether a refused answer is worth sending again: its err_msg's code (`… [code] (…)`,
+    after the clerk's Chinese lead) is one of TRANSIENT."""
+    return answer.get("infcode") != 0 and code_of(str(answer.get("err_msg", ""))) in TRANSIENT
 
 
 class RetryingHis(HisClient):
@@ -52,7 +61,7 @@ class RetryingHis(HisClient):
         while True:
             try:
                 answer = super().send(envelope)
-                if not str(answer.get("err_msg", "")).startswith(TRANSIENT):
+                if not transient(answer):
                     return answer
             except httpx.HTTPError:
                 answer = None
