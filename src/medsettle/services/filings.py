@@ -39,8 +39,8 @@ def _filing_rules(book: PolicyBook, person: Any, on: date) -> rules.FilingRules:
 
 
 def _standing(tx: UnitOfWork, person: Any) -> rules.PersonStanding:
-    open_stays = [v for v in tx.rows("insured_visits", psn_no=person.psn_no)
-                  if v.visit_type == "inpatient" and v.status == "open"]
+    open_stays = tx.rows("insured_visits", psn_no=person.psn_no, visit_type="inpatient",
+                         status="open")  # the open stays only, however long the history
     return rules.PersonStanding(insurance_active=person.insurance_active,
                                 commitment_barred_until=person.commitment_barred_until,
                                 open_inpatient_stay=bool(open_stays))
