@@ -1,7 +1,8 @@
 """The supervision pages in Chromium against the running federation: the hub opens a case on a
 settlement of the played day and requests its verification, the treating province answers in its
-own console, the hub decides and the treating province's credit page shows the deduction; the
-statistics page draws its charts; screenshots for docs/screenshots."""
+own console (and raises a ticket about the settlement, whose number must wrap on a phone), the
+hub decides and the treating province's credit page shows the deduction; the statistics page
+draws its charts; screenshots for docs/screenshots."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from typing import Any
 
 from medsettle.adapters.db.engine import make_engine
 from medsettle.adapters.db.store import Store
-from tests.web.conftest import World, shot, sign_in
+from tests.web.conftest import PHONE, World, shot, sign_in
 
 
 def a_cross_province_settlement(world: World) -> Any:
@@ -53,10 +54,38 @@ def test_a_case_between_two_provinces_in_their_consoles(world: World, page: Any)
     tab.goto(province + "/console/supervision")
     assert "重复参保" in tab.inner_text("#insured-elsewhere")
     assert tab.locator("#hits tbody td[data-label]").count() > 0  # the settlement's R03 hit
+    raise_ticket = tab.locator("form[action='/console/supervision/tickets']")
+    raise_ticket.locator("input[name=raised_to]").fill(insured)
+    raise_ticket.locator("input[name=settlement_id]").fill(row.setl_id)
+    raise_ticket.locator("input[name=subject]").fill("请核对该结算的床位费明细")
+    raise_ticket.locator("button[type=submit]").click()
+    tab.wait_for_load_state("networkidle")
+    assert row.setl_id in tab.inner_text("#tickets")
+    assert tab.locator("#tickets form[action$='/acknowledge']").count() == 0  # not the raiser's
     hidden = tab.evaluate("""[...document.querySelectorAll('.scroll')]
         .filter(s => s.scrollWidth > s.clientWidth + 1).map(s => s.querySelector('table').id)""")
     assert hidden == []  # no column (the hit's case) hidden past a table's right edge
     shot(tab, "province-supervision")
+    desktop = tab.viewport_size
+    tab.set_viewport_size(PHONE)
+    try:  # the ticket's long settlement number wraps within a phone's screen
+        tab.reload()
+        tab.wait_for_load_state("networkidle")
+        width = tab.evaluate("document.documentElement.clientWidth")
+        assert tab.evaluate("document.documentElement.scrollWidth") <= width + 1
+        box = tab.locator("#tickets code.hash").bounding_box()
+        assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= width + 1
+        shot(tab, "phone-province-tickets")
+    finally:
+        tab.set_viewport_size(desktop)
+    receiver = world.url(insured, "")
+    sign_in(tab, receiver, f"clerk{insured[:2]}")
+    tab.goto(receiver + "/console/supervision")
+    tab.click("#tickets form[action$='/acknowledge'] button")  # the receiving province's to do
+    tab.wait_for_load_state("networkidle")
+    assert tab.locator("#tickets form[action$='/work']").count() == 1
+    sign_in(tab, province, f"clerk{treating[:2]}")
+    tab.goto(province + "/console/supervision")
     tab.click("#cases a")
     tab.select_option("select[name=outcome]", "partly_refused")
     tab.fill("input[name=refused]", "0.01")
