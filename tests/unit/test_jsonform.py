@@ -3,6 +3,7 @@ bad payload is InvalidInput naming the first bad field by its path, whatever the
 
 from __future__ import annotations
 
+import hashlib
 import json
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
@@ -15,6 +16,7 @@ from hypothesis import strategies as st
 
 from medsettle.core.errors import InvalidInput
 from medsettle.core.jsonform import decode, encode
+from medsettle.services.insured_ops import request_hash
 
 
 @dataclass(frozen=True)
@@ -135,9 +137,5 @@ def test_the_request_digest_hashes_the_standard_librarys_canonical_json(value: A
     """The insured node keeps a request's digest to tell a retry from a reused msgid; it is
     written by orjson now, and must equal the digest of the standard library's canonical form
     that earlier releases kept (control characters, non-ASCII text, key order)."""
-    import hashlib
-
-    from medsettle.services.insured_ops import request_hash
-
     canonical = json.dumps(value, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
     assert request_hash(value) == hashlib.sha256(canonical.encode()).hexdigest()

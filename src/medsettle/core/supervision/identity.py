@@ -2,7 +2,9 @@
 admitted elsewhere, implausible quantities (domain.md §9).
 
 The same-day rule is a hard stop in real time (`same_day_conflict`, asked with the person's
-settlements of the day as the insured place holds them) and a batch rule over the hub's index.
+settlements of the day as the insured place holds them: the insured node asks its database for
+those of other provinces only, and any others given are passed over here) and a batch rule over
+the hub's index.
 Law: 国务院令第735号 Art. 40 (冒名, 虚构): refund + 2–5× fine, 6–12-month suspension.
 """
 
