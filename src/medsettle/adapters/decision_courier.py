@@ -3,7 +3,9 @@
 A decided case is sent to its treating province at once (the credit deduction, a suspension,
 the refused amount in its ledger). When that province is down the case shows "not yet told";
 the courier sends it again when the province registers (it restarted), when it heartbeats after
-being down, and every `interval` seconds for provinces that are up. The province applies a
+being down, and every `interval` seconds for provinces that are up. A province registers
+while it starts, a moment before it listens: when a round finds a province up but cannot reach
+it, the next round comes after 1 s, then 2, 4, … up to `interval`. The province applies a
 decision once per case (services/credit.apply_decision), so sending it again is harmless.
 """
 
@@ -13,7 +15,7 @@ import logging
 import threading
 from collections.abc import Callable
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, NamedTuple
 
 from medsettle.adapters.db.store import Store
 from medsettle.adapters.hub_link import HubLink
@@ -47,6 +49,19 @@ def tell_treating(store: Store, keys: dict[str, str], case: dict[str, Any]) -> d
         link.close()
 
 
+class Round(NamedTuple):
+    """What one courier round did."""
+
+    told: int
+    missed: int  # the province was up at the hub but did not take the decision
+
+
+def retry_wait(misses: int, interval: float) -> float:
+    """The wait before the next round after `misses` rounds in a row missed a province: 1 s,
+    then doubling, never more than the interval (the full interval after none)."""
+    return interval if misses < 1 else min(interval, 2.0 ** min(misses - 1, 30))
+
+
 class DecisionCourier:
     """A thread that sends untold decisions to provinces that are up."""
 
@@ -78,29 +93,33 @@ class DecisionCourier:
             self._thread.join(15)
 
     def _run(self) -> None:
+        misses = 0  # rounds in a row that could not reach a province that is up
         while not self._stop.is_set():
-            self._wake.wait(self.interval)
+            self._wake.wait(retry_wait(misses, self.interval))
             self._wake.clear()
             if self._stop.is_set():
                 return
             try:
-                self.round()
+                misses = misses + 1 if self.round().missed else 0
             except Exception:  # a bug must not stop the courier for good
                 logger.exception("decision courier round failed")
 
-    def round(self) -> int:
-        """Send every untold decision whose treating province is up; how many were told."""
+    def round(self) -> Round:
+        """Send every untold decision whose treating province is up; how many were told and
+        how many could not be."""
         since = self.clock() - self.stale_after
         with self.store.read() as tx:  # up, and heard from lately
             up = {str(n.region) for n in tx.rows("nodes", status="up") if n.last_seen >= since}
-        told = 0
+        told = missed = 0
         for case in svc.untold(self.store):
             if str(case["treating"])[:2] + "0000" not in up or self._stop.is_set():
                 continue
             answer = tell_treating(self.store, self.keys, case)
             svc.note_credit(self.store, str(case["case_id"]), answer, self.clock())
-            if answer.get("told"):
-                told += 1
-                logger.info("treating province told of a decision it missed",
-                            extra={"case_id": case["case_id"], "treating": case["treating"]})
-        return told
+            if not answer.get("told"):
+                missed += 1
+                continue
+            told += 1
+            logger.info("treating province told of a decision it missed",
+                        extra={"case_id": case["case_id"], "treating": case["treating"]})
+        return Round(told, missed)
