@@ -20,7 +20,7 @@ from medsettle.adapters.db.store import Store
 from medsettle.adapters.federation import Verifier
 from medsettle.adapters.files import load_policy_book
 from medsettle.adapters.his.gateway import HisGateway
-from medsettle.adapters.index_catchup import send_index_catch_up
+from medsettle.adapters.index_catchup import HubBoots, send_index_catch_up
 from medsettle.adapters.insured_port import HubPort, InsuredRouter, certno_hash
 from medsettle.adapters.observability import Metrics
 from medsettle.adapters.peers import HubClient
@@ -99,6 +99,7 @@ class ProvinceNode:
         #: insured persons, so a launcher waits for it rather than for the hub's "up".
         self.joined = threading.Event()
         self._locator_mark: tuple[int, int] | None = None  # (persons, held) when last sent
+        self.hub_boots = HubBoots()  # a hub restarted between two heartbeats is noticed too
         self.verifier = Verifier(  # the signed requests the hub sends here
             {"hub": config.key},
             limiter=RateLimiter(config.peer_rate, burst(config.peer_rate), "node"))
@@ -120,7 +121,8 @@ class ProvinceNode:
         """Register with the hub and publish the locator index of our insured ID numbers."""
         if self.hub is None:
             return
-        self.hub.ask("/fed/v1/register", {"endpoint": self.config.public_url})
+        self.hub_boots.is_new(self.hub.ask("/fed/v1/register",
+                                           {"endpoint": self.config.public_url}))
         self.publish_locator()
 
     def publish_locator(self, *, unless_held: bool = False) -> None:
@@ -180,7 +182,9 @@ class ProvinceNode:
                     joined = True
                     self.joined.set()
                 elif self.hub is not None:
-                    self.hub.ask("/fed/v1/heartbeat", {})  # NotFound: the hub forgot us
+                    beat = self.hub.ask("/fed/v1/heartbeat", {})  # NotFound: it forgot us
+                    if self.hub_boots.is_new(beat):  # restarted since the last heartbeat
+                        hub_lost = True
                     if hub_lost:
                         sent = send_index_catch_up(self.store, self.hub, self.clock())
                         logger.info("index caught up at the hub", extra={"rows": sent})

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import re
+import secrets
 from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -34,6 +35,7 @@ from medsettle.adapters.api.openapi import document
 from medsettle.adapters.api.schemas import (
     CallRequest,
     Done,
+    Greeted,
     LocateAnswer,
     LocateRequest,
     LocatorAnswer,
@@ -102,6 +104,7 @@ def create_hub_app(config: HubConfig) -> FastAPI:
     link = HubLink(config.keys, config.call_timeout)
     courier = DecisionCourier(store, config.keys, now, config.retell_seconds,
                               config.stale_after)
+    boot = {"boot": secrets.token_hex(8)}  # names this process: a node notices a restart
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
@@ -146,14 +149,14 @@ def create_hub_app(config: HubConfig) -> FastAPI:
         await run_in_threadpool(in_tx, lambda tx: svc.register(tx, node, endpoint, now()))
         routes.set(node, endpoint)
         courier.nudge()  # a province that restarted may have missed decisions
-        return {"ok": True}
+        return {"ok": True, "result": boot}
 
     @app.post("/fed/v1/heartbeat")
     async def heartbeat(request: Request) -> dict[str, Any]:
         node, _ = await authenticated(request)
         if await run_in_threadpool(in_tx, lambda tx: svc.heartbeat(tx, node, now())):
             courier.nudge()  # back after being down
-        return {"ok": True}
+        return {"ok": True, "result": boot}
 
     @app.post("/fed/v1/locator")
     async def add_locator(request: Request) -> dict[str, Any]:
@@ -205,8 +208,8 @@ def create_hub_app(config: HubConfig) -> FastAPI:
     add_supervision_routes(app, store, config.keys, verifier)
     add_hub_console(app, store, config.keys, config.stale_after)
     app.state.hot_routes = {"/fed/v1/call": call_route}
-    document(app, {("POST", "/fed/v1/register"): (RegisterRequest, Done),
-                   ("POST", "/fed/v1/heartbeat"): (None, Done),
+    document(app, {("POST", "/fed/v1/register"): (RegisterRequest, Greeted),
+                   ("POST", "/fed/v1/heartbeat"): (None, Greeted),
                    ("POST", "/fed/v1/locator"): (LocatorRequest, LocatorAnswer),
                    ("POST", "/fed/v1/locate"): (LocateRequest, LocateAnswer),
                    ("POST", "/fed/v1/call"): (CallRequest, None),

@@ -47,6 +47,17 @@ class Done(BaseModel):
     ok: Literal[True]
 
 
+class HubProcess(BaseModel):
+    boot: str  # names the hub's process: a new one means it restarted (index catch-up)
+
+
+class Greeted(BaseModel):
+    """A register or heartbeat taken; which hub process took it."""
+
+    ok: Literal[True]
+    result: HubProcess
+
+
 class RegisterRequest(BaseModel):
     """A province tells the hub where it listens (signed)."""
 
