@@ -216,8 +216,7 @@ def accumulations(tx: Tx, book: Any, person_id: str, on: date, caller: str
     """5206: the person's accumulators of the medical year containing `on`, for a province
     where the person has a visit registered (or the insured province itself)."""
     row = person(tx, person_id)
-    if caller != row.insu_admdvs[:2] + "0000" and not any(
-            v.treating_region[:2] == caller[:2] for v in tx.insured_visits(person_id)):
+    if caller != row.insu_admdvs[:2] + "0000" and not tx.treated_in(person_id, caller):
         raise Forbidden(f"person {person_id} has no visit in province {caller}")
     year = _policy(book, row, on).medical_year(on)
     return AccumulatorsOfYear(year, tx.accumulators(person_id, year).to_nested())

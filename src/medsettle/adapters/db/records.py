@@ -18,6 +18,7 @@ from medsettle.adapters.db.statements import (
     inserting,
     matching,
     param,
+    person_treated_in,
     persons_records_elsewhere,
     select_where,
     visit_to_settled,
@@ -272,10 +273,11 @@ class RecordQueries:
                        {param("mdtrt_id"): visit_id}).first()
         return None if row is None else insured_visit_of(row)
 
-    def insured_visits(self, person_id: str) -> list[InsuredVisit]:
-        """The insured place's records of a person's visits."""
-        return [insured_visit_of(r) for r in self.run(
-            select_where(t.insured_visits, ("psn_no",)), {param("psn_no"): person_id})]
+    def treated_in(self, person_id: str, province: str) -> bool:
+        """Whether the insured place has a visit of the person treated in `province` (a region
+        code: its first two digits)."""
+        return self.run(person_treated_in(t.insured_visits), {
+            "person": person_id, "province": province[:2]}).first() is not None
 
     def add_insured_visit(self, visit: InsuredVisit) -> None:
         """Insert an insured place's visit."""

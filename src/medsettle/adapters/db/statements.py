@@ -129,6 +129,15 @@ def persons_records_elsewhere(table: Table) -> Any:
 
 
 @kept(8)
+def person_treated_in(table: Table) -> Any:
+    """Whether a person has a visit whose treating province (the region's first two digits) is
+    `province`: one row at most, found by the person's index (no visit is read back)."""
+    return select(table.c.psn_no).where(
+        table.c.psn_no == bindparam("person"),
+        func.substr(table.c.mdtrtarea_admvs, 1, 2) == bindparam("province")).limit(1)
+
+
+@kept(8)
 def accumulators_of_year(table: Table) -> Any:
     """A person's accumulators of one year and those of no year (the account balance)."""
     return select(table.c.path, table.c.value).where(
