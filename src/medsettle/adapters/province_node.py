@@ -167,13 +167,17 @@ class ProvinceNode:
                                                 "insured_elsewhere": len(elsewhere)})
 
     def background(self) -> None:
-        """Heartbeats to the hub; every `anchor_seconds` the ledger's chain head (skipped when
+        """Heartbeats to the hub (the first one after joining sends the index catch-up,
+        adapters/index_catchup.py); every `anchor_seconds` the ledger's chain head (skipped when
         empty or unchanged) and a look whether the hub's locator holds every person insured
         here (persons loaded while the node runs reach it so); retries of pending reversals;
         until stopped."""
         joined, anchor_due = False, self.clock()
         anchored: Head | None = None
-        hub_lost = False  # the hub stopped answering: once it answers, catch its index up
+        # the hub may lack index rows of ours: it stopped answering, it restarted, or (at our
+        # start) we were killed after a settlement committed and before its answer crossed
+        # back, or the hub restarted while we were down. Once it answers, catch its index up.
+        hub_lost = True
         while not self._stop.wait(0 if not joined else self.config.heartbeat_seconds):
             self.refresh_policies()
             try:
