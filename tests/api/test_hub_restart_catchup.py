@@ -8,13 +8,13 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterator
 from dataclasses import replace
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from medsettle.adapters import province_node
+from medsettle.adapters import index_catchup
 from medsettle.adapters.index_catchup import HubBoots
 from medsettle.core.policy import PolicyBook
 from tests.api.conftest import REGION, Province, start_province
@@ -32,6 +32,30 @@ def test_a_hub_process_not_heard_from_before_is_new_but_the_first_one_is_not() -
     assert not boots.is_new({"boot": "a"})  # two workers of one hub, taking turns
     assert boots.is_new({"boot": "c"})
     assert boots.is_new({"boot": "b"})  # forgotten: only the last `keep` are kept
+
+
+def test_a_catch_up_follows_start_loss_and_restart_and_each_is_sent_once_more_later(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    sent: list[datetime] = []
+    monkeypatch.setattr(index_catchup, "send_index_catch_up",
+                        lambda store, hub, now: sent.append(now) or 7)
+    at = datetime(2026, 11, 30, 8, 0, tzinfo=UTC)
+    catch_up = index_catchup.CatchUp(again=timedelta(seconds=15))
+
+    def beat(seconds: int, boot: str = "a") -> tuple[int, bool] | None:
+        now = at + timedelta(seconds=seconds)
+        catch_up.heard({"boot": boot})
+        return catch_up.send(None, None, now) if catch_up.due(now) else None  # type: ignore[arg-type]
+
+    assert beat(0) == (7, True)  # the node started
+    assert beat(2) is None and beat(14) is None
+    assert beat(16) == (7, False)  # once more: what was in flight has committed
+    assert beat(18) is None and beat(60) is None  # not again
+    catch_up.lost()  # a heartbeat failed
+    assert beat(62) == (7, True) and beat(64) is None and beat(78) == (7, False)
+    assert beat(80, boot="b") == (7, True)  # a new hub process
+    assert beat(82, boot="b") is None
+    assert len(sent) == 5
 
 
 class RestartingHub:
@@ -77,7 +101,7 @@ def heartbeats_with(node: Province, hub: RestartingHub, restart: bool,
         first.set()
         return 0
 
-    monkeypatch.setattr(province_node, "send_index_catch_up", catch_up)
+    monkeypatch.setattr(index_catchup, "send_index_catch_up", catch_up)
     node.node.config = replace(node.node.config, heartbeat_seconds=0.05)
     node.node.hub = hub  # type: ignore[assignment]
     loop = threading.Thread(target=node.node.background)

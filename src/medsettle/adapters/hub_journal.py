@@ -12,12 +12,15 @@ from medsettle.adapters.db.store import Store
 from medsettle.services import hub as svc
 
 logger = logging.getLogger(__name__)
+#: Failed flushes of a batch before it is written row by row.
+RETRIES = 5
 
 
 class Journal:
     """Rows wait in memory at most `interval` seconds; `flush()` writes them at once (shutdown,
     tests, clearing). A crash can lose the last moments of the log, never a settlement: the
-    insured node's database is the record, and reconciliation (对账) re-indexes from it.
+    insured node's database is the record, its catch-up after a hub restart and reconciliation
+    (对账) index it again.
     """
 
     def __init__(self, store: Store, clock: Callable[[], datetime], interval: float = 0.25, *,
@@ -28,6 +31,7 @@ class Journal:
         self.lock = threading.Lock()
         self.messages: list[dict[str, Any]] = []
         self.index: list[dict[str, Any]] = []
+        self.failures = 0  # flushes in a row that failed
         self.stop = threading.Event()
         self.thread = threading.Thread(target=self._run, name="journal", daemon=True)
         if background:  # without it the owner calls flush() (a simulation, on its own clock)
@@ -40,19 +44,48 @@ class Journal:
             self.index.extend(index)
 
     def flush(self) -> None:
-        """Write everything queued."""
+        """Write everything queued. A batch that fails goes back to the front of the queue
+        for the next flush; one that failed RETRIES times is written row by row, and only a
+        row that fails by itself is dropped (logged; reconciliation indexes it again)."""
         with self.lock:
             messages, self.messages = self.messages, []
             index, self.index = self.index, []
-        if messages or index:
-            with self.store.tx() as tx:
-                svc.write_journal(tx, messages, index, self.clock())
+        if not messages and not index:
+            return
+        try:
+            self._write(messages, index)
+        except Exception:
+            self.failures += 1
+            if self.failures < RETRIES:
+                with self.lock:
+                    self.messages[:0], self.index[:0] = messages, index
+                raise
+            self.failures = 0
+            self._write_one_by_one(messages, index)
+            raise
+        self.failures = 0
+
+    def _write(self, messages: list[dict[str, Any]], index: list[dict[str, Any]]) -> None:
+        with self.store.tx() as tx:
+            svc.write_journal(tx, messages, index, self.clock())
+
+    def _write_one_by_one(self, messages: list[dict[str, Any]],
+                          index: list[dict[str, Any]]) -> None:
+        Rows = list[dict[str, Any]]
+        alone: list[tuple[Rows, Rows]] = [([m], []) for m in messages] + [([], [r])
+                                                                        for r in index]
+        for one_message, one_row in alone:
+            try:
+                self._write(one_message, one_row)
+            except Exception:
+                logger.exception("journal row dropped", extra={
+                    "msgid": (one_message or one_row)[0].get("msgid")})
 
     def _run(self) -> None:
         while not self.stop.wait(self.interval):
             try:
                 self.flush()
-            except Exception:  # keep journaling; the next flush retries the next batch
+            except Exception:  # keep journaling: the batch waits for the next flush
                 logger.exception("journal flush failed")
 
     def close(self) -> None:

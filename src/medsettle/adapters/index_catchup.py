@@ -8,10 +8,14 @@ they stayed missing until the daily reconciliation (docs/faults.md measures the 
 insured node's ledger is the record, so resending from it is always right, and cheap: only the
 last CATCH_UP of settlements, once, when the hub answers again.
 
-"Again" is noticed two ways: a heartbeat that failed, and a hub process the node has not heard
-from before (`HubBoots`): the hub names its process in every register and heartbeat answer, so a
-hub killed and restarted between two heartbeats (on a quiet machine it is back within one)
-is noticed too. A 10,000-visit kill drill once left 6 settlements to reconciliation that way.
+When (`CatchUp`): once after the node starts (it may have been killed after a settlement
+committed and before the answer crossed back, or been down while the hub restarted); after a
+heartbeat failed; after a heartbeat answered by a hub process the node has not heard from
+before (`HubBoots`: the hub names its process in every register and heartbeat answer, so a hub
+killed and back between two heartbeats is noticed too); and each of those once more AGAIN
+later, for a settlement that was in flight when the hub died and committed after the first
+catch-up read the ledger. A 10,000-visit kill drill once left 6 settlements to reconciliation
+without the first three.
 """
 
 from __future__ import annotations
@@ -29,6 +33,8 @@ from medsettle.services.reconcile import record_from
 
 #: How far back a catch-up looks (a hub down longer than this is left to reconciliation).
 CATCH_UP = timedelta(minutes=30)
+#: When a catch-up is sent once more (settlements in flight at the first have committed).
+AGAIN = timedelta(seconds=15)
 CHUNK = 500
 
 
@@ -52,6 +58,37 @@ class HubBoots:
         while len(self.seen) > self.keep:
             self.seen.popitem(last=False)
         return new
+
+
+class CatchUp:
+    """When a node sends its index catch-up (see the module's docstring)."""
+
+    def __init__(self, again: timedelta = AGAIN) -> None:
+        self.boots = HubBoots()
+        self.again = again
+        self.pending = True  # at the node's start
+        self.again_at: datetime | None = None
+
+    def lost(self) -> None:
+        """The hub was out of reach or refused."""
+        self.pending = True
+
+    def heard(self, answer: object) -> None:
+        """A register or heartbeat answer: a hub process not heard from before lost rows."""
+        if self.boots.is_new(answer):
+            self.pending = True
+
+    def due(self, now: datetime) -> bool:
+        """Whether to send one now."""
+        return self.pending or (self.again_at is not None and now >= self.again_at)
+
+    def send(self, store: Store, hub: HubClient, now: datetime) -> tuple[int, bool]:
+        """Send it: how many rows, and whether it followed a loss (not the follow-up)."""
+        fresh = self.pending
+        sent = send_index_catch_up(store, hub, now)
+        self.pending = False
+        self.again_at = now + self.again if fresh else None
+        return sent, fresh
 
 
 def recent_index_rows(store: Store, now: datetime) -> list[dict[str, Any]]:

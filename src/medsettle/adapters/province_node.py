@@ -20,7 +20,7 @@ from medsettle.adapters.db.store import Store
 from medsettle.adapters.federation import Verifier
 from medsettle.adapters.files import load_policy_book
 from medsettle.adapters.his.gateway import HisGateway
-from medsettle.adapters.index_catchup import HubBoots, send_index_catch_up
+from medsettle.adapters.index_catchup import CatchUp
 from medsettle.adapters.insured_port import HubPort, InsuredRouter, certno_hash
 from medsettle.adapters.observability import Metrics
 from medsettle.adapters.peers import HubClient
@@ -99,7 +99,7 @@ class ProvinceNode:
         #: insured persons, so a launcher waits for it rather than for the hub's "up".
         self.joined = threading.Event()
         self._locator_mark: tuple[int, int] | None = None  # (persons, held) when last sent
-        self.hub_boots = HubBoots()  # a hub restarted between two heartbeats is noticed too
+        self.catch_up = CatchUp()  # when the hub's index may lack rows of ours
         self.verifier = Verifier(  # the signed requests the hub sends here
             {"hub": config.key},
             limiter=RateLimiter(config.peer_rate, burst(config.peer_rate), "node"))
@@ -121,8 +121,8 @@ class ProvinceNode:
         """Register with the hub and publish the locator index of our insured ID numbers."""
         if self.hub is None:
             return
-        self.hub_boots.is_new(self.hub.ask("/fed/v1/register",
-                                           {"endpoint": self.config.public_url}))
+        self.catch_up.heard(self.hub.ask("/fed/v1/register",
+                                         {"endpoint": self.config.public_url}))
         self.publish_locator()
 
     def publish_locator(self, *, unless_held: bool = False) -> None:
@@ -174,10 +174,6 @@ class ProvinceNode:
         until stopped."""
         joined, anchor_due = False, self.clock()
         anchored: Head | None = None
-        # the hub may lack index rows of ours: it stopped answering, it restarted, or (at our
-        # start) we were killed after a settlement committed and before its answer crossed
-        # back, or the hub restarted while we were down. Once it answers, catch its index up.
-        hub_lost = True
         while not self._stop.wait(0 if not joined else self.config.heartbeat_seconds):
             self.refresh_policies()
             try:
@@ -186,14 +182,13 @@ class ProvinceNode:
                     joined = True
                     self.joined.set()
                 elif self.hub is not None:
-                    beat = self.hub.ask("/fed/v1/heartbeat", {})  # NotFound: it forgot us
-                    if self.hub_boots.is_new(beat):  # restarted since the last heartbeat
-                        hub_lost = True
-                    if hub_lost:
-                        sent = send_index_catch_up(self.store, self.hub, self.clock())
+                    # a NotFound here: the hub forgot us (we join again)
+                    self.catch_up.heard(self.hub.ask("/fed/v1/heartbeat", {}))
+                    if self.catch_up.due(self.clock()):
+                        sent, fresh = self.catch_up.send(self.store, self.hub, self.clock())
                         logger.info("index caught up at the hub", extra={"rows": sent})
-                        self.publish_locator(unless_held=True)
-                        hub_lost = False
+                        if fresh:
+                            self.publish_locator(unless_held=True)
                     if self.clock() >= anchor_due:
                         anchored = send_anchor(self.store, self.hub.post, anchored, self.clock())
                         self.publish_locator(unless_held=True)  # persons loaded while running
@@ -201,7 +196,7 @@ class ProvinceNode:
                 retry_pending_reversals(self.treating, self.clock())
             except (MedSettleError, OSError) as exc:
                 logger.warning("hub unreachable or refusing", extra={"why": str(exc)})
-                hub_lost = True
+                self.catch_up.lost()
                 self._stop.wait(1.0)
                 joined = joined and not isinstance(exc, NotFound)
                 if not joined:

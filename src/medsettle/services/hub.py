@@ -126,6 +126,9 @@ def _append_log(tx: UnitOfWork, messages: list[dict[str, Any]]) -> None:
     """Chain message-log lines after the last one and write them."""
     if not messages:
         return
+    tx.next_serial("hub_messages")  # its row locks the log's end until we commit: a journal
+    # flush and a catch-up (or several hub processes) append one after another, never both
+    # at the same position, which failed one of them and lost its batch
     last = tx.rows_after("hub_messages", "id", 0, limit=1, descending=True)
     seq, prev_hash = (int(last[0].id), str(last[0].hash)) if last else (0, ledger.GENESIS)
     for message in messages:
