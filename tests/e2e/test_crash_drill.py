@@ -11,7 +11,7 @@ from collections.abc import Iterator
 import pytest
 from sqlalchemy import text
 
-from medsettle.adapters.chaos import index_gap, run_drill
+from medsettle.adapters.chaos import TRANSIENT, index_gap, run_drill
 from medsettle.adapters.cli_demo import rows_of, today_in_china
 from medsettle.adapters.db.engine import make_engine
 from medsettle.adapters.files import load_policy_book
@@ -52,6 +52,11 @@ def test_kill_9_anywhere_loses_and_duplicates_nothing_once_reconciled(fed: Feder
     assert result["problems"] == {k: 0 for k in result["problems"]}, result
     assert result["index_gap_after"] == (0, 0)
     assert result["visits"] >= 1  # how many get through the kills depends on the machine's load
+    # the hospital sends a transient refusal again until it is answered (or gives up after 15 s,
+    # longer than a restart): when the drill's retry once misread the code, most visits ended
+    # as [peer_unavailable]; visits marked for manual reimbursement end as state_conflict
+    transient = sum(n for code, n in result["failed_at_his"].items() if code in TRANSIENT)
+    assert transient <= len(planned) // 4, result["failed_at_his"]
 
 
 def test_an_index_row_the_hub_lost_in_a_crash_comes_back_without_reconciliation(
