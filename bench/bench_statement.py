@@ -12,7 +12,10 @@ through SQLAlchemy Core's `Connection.execute` (what the store did before the la
 `exec_driver_sql` (SQLAlchemy's connection, no statement construct), and a psycopg cursor alone
 (the baseline). It also times a five-row
 insert as psycopg's executemany (what the store runs) and as one multi-row INSERT (what
-SQLAlchemy's "insertmanyvalues" would send). Prints JSON.
+SQLAlchemy's "insertmanyvalues" would send). And it prices a whole read as the hot path makes
+it, `Store.read()` with one lookup (a pooled connection checked out, switched to autocommit and
+back, checked in), against the same on an engine whose connections stay in autocommit and
+against one psycopg statement on a new cursor (the baseline of that part). Prints JSON.
 """
 
 from __future__ import annotations
@@ -22,12 +25,13 @@ import json
 import os
 import sys
 from datetime import UTC, datetime
+from typing import Any
 
-from sqlalchemy import insert
+from sqlalchemy import create_engine, insert
 
 from medsettle.adapters.db import tables as t
 from medsettle.adapters.db.statements import matching
-from medsettle.adapters.db.store import Tx
+from medsettle.adapters.db.store import Store, Tx
 
 sys.path.insert(0, os.path.dirname(__file__))
 from scratch import cpu_us, machine, scratch_database
@@ -72,13 +76,44 @@ def main() -> None:
                 lambda: conn.execute(insert(t.ledger_postings).values(rows())),
                 args.count // 3),
         }
+        reads = whole_reads(engine, cursor.connection, args.count)
     base = lookup["psycopg cursor (baseline)"]
     print(json.dumps({
         "benchmark": "statement_cpu", "machine": machine(), "count": args.count,
         "lookup_cpu_us": lookup,
         "lookup_ratio_to_psycopg": {k: round(v / base, 2) for k, v in lookup.items()},
         "five_row_insert_cpu_us": inserts,
+        "whole_read_cpu_us": reads,
+        "whole_read_ratio_to_psycopg": {k: round(v / reads[NEW_CURSOR], 2)
+                                        for k, v in reads.items()},
     }, indent=1))
+
+
+NEW_CURSOR = "psycopg: one statement on a new cursor (baseline)"
+
+
+def whole_reads(engine: Any, driver: Any, count: int) -> dict[str, float]:
+    """A read as the hot path makes it, three ways (see the module's docstring)."""
+    store = Store(engine)
+    staying = create_engine(engine.url, isolation_level="AUTOCOMMIT")
+
+    def store_read() -> None:
+        with store.read() as tx:
+            tx.one("message_log", scope="s", msgid="m")
+
+    def staying_read() -> None:
+        with staying.connect() as conn:
+            Tx(conn, "postgresql").one("message_log", scope="s", msgid="m")
+
+    def new_cursor() -> None:
+        driver.cursor().execute(LOOKUP, ("s", "m")).fetchone()
+
+    try:
+        return {"Store.read() + Tx.one": cpu_us(store_read, count),
+                "the same, connections staying in autocommit": cpu_us(staying_read, count),
+                NEW_CURSOR: cpu_us(new_cursor, count)}
+    finally:
+        staying.dispose()
 
 
 if __name__ == "__main__":

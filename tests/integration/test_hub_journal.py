@@ -77,18 +77,21 @@ def test_a_flush_while_another_append_is_open_chains_after_it(pg_database: str) 
 
 
 class FailingStore(Store):
-    """A store whose next `fail` transactions fail (a dropped connection, say), and that fails
-    every transaction writing a message named `poison`."""
+    """A store whose next `fail` transactions fail (a dropped connection, say), every one
+    while `down`, and every one writing a message named `poison`."""
 
     def __init__(self, store: Store, fail: int, poison: str = "") -> None:
         super().__init__(store.engine)
         self.fail = fail
         self.poison = poison
+        self.down = False
 
     @contextmanager
     def tx(self) -> Iterator[Tx]:
         with super().tx() as tx:
             yield tx
+            if self.down:
+                raise ConnectionError("the database is down")
             if self.fail > 0:
                 self.fail -= 1
                 raise ConnectionError("the connection was dropped")
@@ -123,5 +126,20 @@ def test_a_batch_that_keeps_failing_loses_only_the_row_that_fails_by_itself(
     assert [m for _, m in logged(store)] == ["A", "B"]
     assert verify_hub_log(store) is None
     journal.flush()  # nothing left queued
+    assert [m for _, m in logged(store)] == ["A", "B"]
+    store.engine.dispose()
+
+
+def test_while_the_database_is_down_no_row_is_dropped(database: str) -> None:
+    store = FailingStore(hub_store(database), fail=0)
+    journal = Journal(store, lambda: NOW, background=False)
+    for msgid in ("A", "B"):
+        journal.add(line(msgid), [])
+    store.down = True
+    for _ in range(RETRIES + 2):  # row by row once too: no row can be written, so none goes
+        with pytest.raises(ConnectionError):
+            journal.flush()
+    store.down = False
+    journal.flush()
     assert [m for _, m in logged(store)] == ["A", "B"]
     store.engine.dispose()

@@ -45,8 +45,10 @@ class Journal:
 
     def flush(self) -> None:
         """Write everything queued. A batch that fails goes back to the front of the queue
-        for the next flush; one that failed RETRIES times is written row by row, and only a
-        row that fails by itself is dropped (logged; reconciliation indexes it again)."""
+        for the next flush; one that failed RETRIES times is written row by row, and a row
+        that fails while others are written is dropped (logged; the node's catch-up or
+        reconciliation indexes it again). If no row can be written, the database is what
+        fails: every row waits again."""
         with self.lock:
             messages, self.messages = self.messages, []
             index, self.index = self.index, []
@@ -56,12 +58,11 @@ class Journal:
             self._write(messages, index)
         except Exception:
             self.failures += 1
-            if self.failures < RETRIES:
-                with self.lock:
-                    self.messages[:0], self.index[:0] = messages, index
-                raise
-            self.failures = 0
-            self._write_one_by_one(messages, index)
+            if self.failures >= RETRIES:
+                self.failures = 0
+                messages, index = self._write_one_by_one(messages, index)
+            with self.lock:
+                self.messages[:0], self.index[:0] = messages, index
             raise
         self.failures = 0
 
@@ -69,17 +70,25 @@ class Journal:
         with self.store.tx() as tx:
             svc.write_journal(tx, messages, index, self.clock())
 
-    def _write_one_by_one(self, messages: list[dict[str, Any]],
-                          index: list[dict[str, Any]]) -> None:
+    def _write_one_by_one(self, messages: list[dict[str, Any]], index: list[dict[str, Any]]
+                          ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+        """Write each row by itself; the rows to queue again (none, or all if none could be
+        written)."""
         Rows = list[dict[str, Any]]
-        alone: list[tuple[Rows, Rows]] = [([m], []) for m in messages] + [([], [r])
-                                                                        for r in index]
-        for one_message, one_row in alone:
+        alone: list[tuple[Rows, Rows]] = [([m], []) for m in messages]
+        alone += [([], [r]) for r in index]
+        failed: list[tuple[Rows, Rows]] = []
+        for one in alone:
             try:
-                self._write(one_message, one_row)
+                self._write(*one)
             except Exception:
-                logger.exception("journal row dropped", extra={
-                    "msgid": (one_message or one_row)[0].get("msgid")})
+                failed.append(one)
+        if len(failed) == len(messages) + len(index):
+            return messages, index
+        for one_message, one_row in failed:
+            logger.error("journal row dropped: it fails by itself", extra={
+                "msgid": (one_message or one_row)[0].get("msgid")})
+        return [], []
 
     def _run(self) -> None:
         while not self.stop.wait(self.interval):
