@@ -25,17 +25,21 @@ settings.register_profile("medsettle", deadline=None,
                           suppress_health_check=[HealthCheck.too_slow])
 settings.load_profile("medsettle")
 
-#: The files that take longest (each a minute or more of a worker: hundreds of simulated seeds,
-#: whole demos, many node processes), run first. `make test` hands whole files to three workers
-#: in the order collected; one of these collected last kept one worker busy alone for minutes
-#: after the others had finished.
+#: The files that take longest (each about a minute or more of a worker: hundreds of simulated
+#: seeds, whole demos, many node processes, a browser), run first, longest first as measured by
+#: `--junitxml` on 2026-11-30 (2,324 s of worker time in all). `make test` hands whole files to
+#: three workers in the order collected; one of these collected last kept one worker busy alone
+#: for minutes after the others had finished.
 LONGEST_FIRST = (
     "tests/simulation/test_simulate.py", "tests/e2e/test_safety.py",
-    "tests/e2e/test_federation.py", "tests/e2e/test_demo_determinism.py",
-    "tests/unit/test_cli_institutions.py", "tests/integration/test_ledger_tamper.py",
-    "tests/e2e/test_attacker.py", "tests/e2e/test_demo_interrupt.py",
-    "tests/api/test_openapi_fuzz.py", "tests/unit/test_cli_load.py",
-    "tests/e2e/test_contribution_tier.py", "tests/e2e/test_supervision.py",
+    "tests/web/test_console_browser.py", "tests/e2e/test_federation.py",
+    "tests/integration/test_ledger_tamper.py", "tests/unit/test_cli.py",
+    "tests/e2e/test_attacker.py", "tests/e2e/test_crash_drill.py",
+    "tests/e2e/test_demo_determinism.py", "tests/property/test_settlement_properties.py",
+    "tests/unit/test_cli_operators.py", "tests/e2e/test_banded_policy.py",
+    "tests/e2e/test_demo_interrupt.py", "tests/api/test_openapi_fuzz.py",
+    "tests/web/test_app_browser.py", "tests/e2e/test_supervision.py",
+    "tests/unit/test_cli_load.py", "tests/e2e/test_netns.py",
 )
 
 
