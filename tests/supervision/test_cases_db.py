@@ -188,6 +188,10 @@ def test_tickets_acknowledge_work_close_with_deadlines_and_overdue_flags(hub: St
     assert (t.ack_due, t.close_due) == ("2026-10-07", "2026-10-19")
     [late] = svc.tickets(hub, datetime(2026, 10, 8, 2, tzinfo=UTC))
     assert late["ack_overdue"] and not late["close_overdue"]
+    assert "receives" not in late  # asked for no viewer
+    # the pages show acknowledging and reporting work to those the ticket machine lets do it
+    assert [svc.tickets(hub, monday, who)[0]["receives"] for who in (GANSU, SHANGHAI, HUB)] == [
+        True, False, True]
     with pytest.raises(Forbidden):
         svc.act_on_ticket(hub, t.ticket_id, "acknowledge", SHANGHAI, monday)  # the raiser
     svc.act_on_ticket(hub, t.ticket_id, "acknowledge", GANSU, monday)

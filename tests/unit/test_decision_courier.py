@@ -6,7 +6,7 @@ from __future__ import annotations
 import threading
 from datetime import UTC, datetime
 
-from medsettle.adapters.decision_courier import DecisionCourier, Round, retry_wait
+from medsettle.adapters.decision_courier import DecisionCourier, retry_wait
 
 
 def test_the_wait_after_a_miss_starts_at_one_second_and_doubles_up_to_the_interval() -> None:
@@ -17,16 +17,17 @@ def test_the_wait_after_a_miss_starts_at_one_second_and_doubles_up_to_the_interv
 
 
 class ScriptedCourier(DecisionCourier):
-    """A courier whose rounds answer from a script, to watch when they run."""
+    """A courier whose rounds miss as many provinces as a script says, to watch when they
+    run."""
 
-    def __init__(self, script: list[Round]) -> None:
+    def __init__(self, script: list[int]) -> None:
         super().__init__(store=None, keys={}, clock=lambda: datetime.now(UTC),  # type: ignore[arg-type]
                          interval=60.0)
         self.script = script
         self.rounds = 0
         self.done = threading.Event()
 
-    def round(self) -> Round:
+    def round(self) -> int:
         self.rounds += 1
         if self.rounds >= len(self.script):
             self.done.set()
@@ -34,7 +35,7 @@ class ScriptedCourier(DecisionCourier):
 
 
 def test_a_round_that_missed_a_province_is_followed_by_another_without_a_nudge() -> None:
-    courier = ScriptedCourier([Round(0, 1), Round(0, 1), Round(1, 0)])
+    courier = ScriptedCourier([1, 1, 0])  # missed, missed, all told
     courier.start()
     try:
         assert courier.done.wait(10), f"only {courier.rounds} rounds ran"
@@ -44,7 +45,7 @@ def test_a_round_that_missed_a_province_is_followed_by_another_without_a_nudge()
 
 
 def test_after_a_round_that_told_everyone_the_courier_waits_for_its_interval() -> None:
-    courier = ScriptedCourier([Round(1, 0), Round(0, 0)])
+    courier = ScriptedCourier([0, 0])
     courier.start()
     try:
         assert not courier.done.wait(2), "a second round ran without a miss or a nudge"

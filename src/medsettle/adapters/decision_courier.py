@@ -15,7 +15,7 @@ import logging
 import threading
 from collections.abc import Callable
 from datetime import datetime, timedelta
-from typing import Any, NamedTuple
+from typing import Any
 
 from medsettle.adapters.db.store import Store
 from medsettle.adapters.hub_link import HubLink
@@ -47,13 +47,6 @@ def tell_treating(store: Store, keys: dict[str, str], case: dict[str, Any]) -> d
         return {"told": False, "why": str(exc) or type(exc).__name__}
     finally:
         link.close()
-
-
-class Round(NamedTuple):
-    """What one courier round did."""
-
-    told: int
-    missed: int  # the province was up at the hub but did not take the decision
 
 
 def retry_wait(misses: int, interval: float) -> float:
@@ -100,17 +93,17 @@ class DecisionCourier:
             if self._stop.is_set():
                 return
             try:
-                misses = misses + 1 if self.round().missed else 0
+                misses = misses + 1 if self.round() else 0
             except Exception:  # a bug must not stop the courier for good
                 logger.exception("decision courier round failed")
 
-    def round(self) -> Round:
-        """Send every untold decision whose treating province is up; how many were told and
-        how many could not be."""
+    def round(self) -> int:
+        """Send every untold decision whose treating province is up; how many of those its
+        province was up at the hub for but did not take (the next round comes sooner)."""
         since = self.clock() - self.stale_after
         with self.store.read() as tx:  # up, and heard from lately
             up = {str(n.region) for n in tx.rows("nodes", status="up") if n.last_seen >= since}
-        told = missed = 0
+        missed = 0
         for case in svc.untold(self.store):
             if str(case["treating"])[:2] + "0000" not in up or self._stop.is_set():
                 continue
@@ -119,7 +112,6 @@ class DecisionCourier:
             if not answer.get("told"):
                 missed += 1
                 continue
-            told += 1
             logger.info("treating province told of a decision it missed",
                         extra={"case_id": case["case_id"], "treating": case["treating"]})
-        return Round(told, missed)
+        return missed

@@ -247,13 +247,17 @@ def act_on_ticket(store: Database, ticket_id: str, action: str, actor: Actor, no
     return after
 
 
-def tickets(store: Database, on: datetime) -> list[dict[str, Any]]:
-    """Every ticket (newest first) with its overdue flags on `on`'s business date."""
+def tickets(store: Database, on: datetime, viewer: Actor | None = None
+            ) -> list[dict[str, Any]]:
+    """Every ticket (newest first) with its overdue flags on `on`'s business date and, for a
+    `viewer`, whether they receive it (may acknowledge it and report work: `receives`)."""
     with store.tx() as tx:
         rows = tx.rows("supervision_tickets")
     day = business_date(on)
-    return [to_doc(t) | t.flags(day) for t in sorted(
-        (ticket_from(r.document) for r in rows), key=lambda t: t.opened_at, reverse=True)]
+    who = None if viewer is None else party(viewer)
+    return [to_doc(t) | t.flags(day) | ({} if who is None else {"receives": t.received_by(who)})
+            for t in sorted((ticket_from(r.document) for r in rows), key=lambda t: t.opened_at,
+                            reverse=True)]
 
 
 def only_for(actor: Actor, *provinces: str) -> None:

@@ -149,7 +149,7 @@ def add_supervision_routes(app: FastAPI, store: Store, keys: dict[str, str],
     @app.get("/supervision/tickets", summary="问题协同 tickets with overdue flags")
     async def list_tickets(request: Request) -> dict[str, Any]:
         actor, _ = await caller(request, False)
-        found = await run_in_threadpool(svc.tickets, store, clock())
+        found = await run_in_threadpool(svc.tickets, store, clock(), actor)
         if actor.role == "node" and actor.region:
             found = [t for t in found if actor.region in (t["raised_by"], t["raised_to"])]
         return {"ok": True, "result": jsonable(found)}

@@ -82,7 +82,8 @@ def add_hub_pages(pages: Pages, store: Any, keys: dict[str, str],
             with store.tx() as tx:
                 hits = [dict(r._mapping) for r in tx.rows("supervision_hits", order_by="id")
                         if r.source != "replaced"][-200:]
-            return {"cases": svc.cases(store, now()), "tickets": svc.tickets(store, now()),
+            return {"cases": svc.cases(store, now()),
+                    "tickets": svc.tickets(store, now(), Actor.of(operator)),
                     "hits": hit_rows(hits), "month": str(YearMonth.of(now()).shift(-1))}
         return pages.page(request, "supervision/hub.html", operator,
                           **await run_in_threadpool(gather))

@@ -235,8 +235,13 @@ class Ticket:
         return self._move(who, at, "close", ("open", "acknowledged", "working"), "closed",
                           note, closed_at=at.isoformat())
 
+    def received_by(self, who: Party) -> bool:
+        """Whether `who` may acknowledge it and report work on it: the province it was raised
+        to, or the hub."""
+        return who.role != "auditor" and (who.hub or who.province == self.raised_to)
+
     def _receiver(self, who: Party, action: str) -> None:
-        if who.role == "auditor" or not (who.hub or who.province == self.raised_to):
+        if not self.received_by(who):
             raise Forbidden(f"only province {self.raised_to} (or the hub) may {action} ticket "
                             f"{self.ticket_id}")
 
