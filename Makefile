@@ -8,7 +8,7 @@ STAMP  := $(VENV)/.installed-stamp
 export MEDSETTLE_PG_URL ?= postgresql://postgres@127.0.0.1:5432/test
 export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD := 1
 
-.PHONY: demo test bench bench-policy bench-federation bench-clearing bench-ledger bench-supervision postgres browser clean
+.PHONY: demo test bench bench-policy bench-federation bench-transport bench-clearing bench-ledger bench-supervision postgres browser clean
 
 $(STAMP): pyproject.toml requirements.lock
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -50,6 +50,9 @@ bench-policy: $(STAMP)
 
 bench-federation: $(STAMP) postgres
 	$(BIN)/python bench/bench_federation.py --seconds 20
+
+bench-transport: $(STAMP)
+	$(BIN)/python bench/bench_transport.py --seconds 10
 
 bench-clearing: $(STAMP) postgres
 	$(BIN)/python bench/bench_clearing.py --pg-url $(MEDSETTLE_PG_URL)
