@@ -1,6 +1,7 @@
 """The gateway's guard (his/signing.Guard) as a property: whatever byte of a signed message is
 changed, the message is refused (by the guard, or by the envelope's checks right after it, for a
-fixmedins_code the guard cannot read), unless the change leaves what was signed the same."""
+fixmedins_code the guard cannot read), unless the change leaves what was signed the same or
+names an institution that does not exist (nothing is vouched for; the gateway refuses it)."""
 
 from __future__ import annotations
 
@@ -49,8 +50,22 @@ def test_a_changed_byte_is_refused_unless_what_was_signed_is_unchanged(
         envelope_of(opened.envelope)  # as the gateway reads it next
     except MedSettleError:
         return  # refused, naming why
+    if opened.envelope["fixmedins_code"] != CODE:
+        # another well-formed code, of no institution: the guard has no keys to check it with
+        # and vouches for nothing; the gateway refuses it as not designated (tests/api/test_his_bad_input.py)
+        assert guard().credentials_of(opened.envelope["fixmedins_code"]) is None
+        assert not opened.sm2_signed and opened.sm4_key is None
+        return
     assert signed_text(changed) == signed_text(body)  # only the layout changed
-    assert opened.envelope["fixmedins_code"] == CODE
+
+
+def test_a_code_changed_to_one_of_no_institution_is_passed_on_unvouched() -> None:
+    body, _ = Sm2Sealer(PRIVATE, PUBLIC, None).seal(ENVELOPE)
+    at = body.index(f'"fixmedins_code": "{CODE}"'.encode()) + len('"fixmedins_code": "H')
+    changed = body[:at] + b"0" + body[at + 1:]  # H04… is well formed and nobody's
+    opened = guard().open(load_object(changed), changed, {}, time.time())
+    assert envelope_of(opened.envelope).fixmedins_code == "H04030400123"
+    assert not opened.sm2_signed and opened.sm4_key is None
 
 
 def test_the_same_message_is_accepted_once() -> None:

@@ -153,32 +153,52 @@ def revive(fed: Federation, name: str, tries: int = 5) -> None:
     raise RuntimeError(f"{name} did not come back after {tries} restarts")
 
 
+def missing_from_index(fed: Federation, insured: Sequence[str]) -> list[dict[str, Any]]:
+    """The settlement records at the insured nodes that the hub's index lacks."""
+    indexed = q.indexed_ids(fed.dbs["hub"])
+    return [r for region in insured for r in q.cross_province_insured(fed.dbs[region])
+            if r["setl_id"] not in indexed]
+
+
 def index_gap(fed: Federation, insured: Sequence[str]) -> tuple[int, int]:
     """(settlement records at the insured nodes the hub's index lacks, their fund in fen)."""
-    indexed = q.indexed_ids(fed.dbs["hub"])
-    missing = [r for region in insured for r in q.cross_province_insured(fed.dbs[region])
-               if r["setl_id"] not in indexed]
+    missing = missing_from_index(fed, insured)
     return len(missing), sum(abs(r["fund_pay_sumamt"]) for r in missing)
 
 
 @dataclass
 class IndexWatch:
-    """Samples index_gap every `every` seconds: the timeline of the hub's view being wrong."""
+    """Samples the index gap every `every` seconds: the timeline of the hub's view being wrong,
+    and for each settlement the samples that found it missing (first, last)."""
 
     fed: Federation
     insured: Sequence[str]
     every: float = 1.0
     samples: list[tuple[float, int, int]] = field(default_factory=list)
+    missing: dict[str, tuple[float, float]] = field(default_factory=dict)
     stop: threading.Event = field(default_factory=threading.Event)
 
     def run(self) -> None:
         started = time.monotonic()
         while not self.stop.wait(self.every):
             try:
-                count, fen = index_gap(self.fed, self.insured)
+                rows = missing_from_index(self.fed, self.insured)
             except Exception:  # a database being restarted under us: skip the sample
                 continue
-            self.samples.append((time.monotonic() - started, count, fen))
+            self.sample(time.monotonic() - started, rows)
+
+    def sample(self, at: float, rows: Sequence[Mapping[str, Any]]) -> None:
+        """Record one sample taken `at` seconds into the drill."""
+        self.samples.append((at, len(rows), sum(abs(r["fund_pay_sumamt"]) for r in rows)))
+        for row in rows:
+            first, _ = self.missing.get(row["setl_id"], (at, at))
+            self.missing[row["setl_id"]] = (first, at)
+
+    def oldest(self) -> float:
+        """The longest one settlement stayed missing, in seconds: from the first sample that
+        found it missing to the last (a settlement seen in one sample only counts 0)."""
+        return round(max((last - first for first, last in self.missing.values()), default=0.0),
+                     1)
 
     def worst(self) -> tuple[int, int]:
         return max(((c, f) for _, c, f in self.samples), default=(0, 0))
@@ -291,6 +311,7 @@ def run_drill(fed: Federation, visits: Sequence[PlannedVisit], treating: str,
         "settled_by_his": sum(tally.settled.values()), "failed_at_his": dict(tally.reasons),
         "reversals_pending_for_s": round(quiet, 1),
         "index_gap_worst": watch.worst(), "index_gap_longest_s": watch.longest(),
+        "index_gap_oldest_row_s": watch.oldest(),
         "index_gap_before_reconciliation": before,
         "index_gap_after": index_gap(fed, insured),
         "reconciliation_findings": Counter(f.problem for r in reports for f in r.findings),
