@@ -10,6 +10,9 @@ JSON answer (what the nodes' fast lane does, `adapters/api/fast_lane.py`, with n
 
 - **HTTP/1.1, the nodes' own pool** (`adapters/http_pool.py`: keep-alive sockets, httptools'
   parser) to uvicorn with uvloop and httptools, as the nodes serve today: the baseline;
+- **HTTP/1.1, the nodes' pool to Granian** (an HTTP server written in Rust, embedded in the
+  answering process's event loop): the same ASGI app, and the same work through Granian's own
+  interface (RSGI): is a compiled HTTP front lighter than uvicorn's?
 - **HTTP/1.1, httpx** to the same uvicorn (what a node would use without a pool of its own);
 - **HTTP/2, httpx** (h2, one multiplexed connection, prior knowledge over cleartext) to
   Hypercorn serving the same ASGI app on uvloop (uvicorn speaks no HTTP/2);
@@ -87,6 +90,38 @@ async def main():
     stop = asyncio.Event()  # terminated: shut down cleanly, without a traceback
     asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, stop.set)
     await serve(app, config, shutdown_trigger=stop.wait)
+
+uvloop.run(main())
+'''
+#: The same app on Granian's HTTP server (Rust), embedded in the process's own event loop;
+#: argv: port, interface (asgi: the app as it is; rsgi: Granian's own interface, one handler
+#: doing what the fast lane does).
+GRANIAN = APP + '''
+import asyncio, signal, sys
+import orjson, uvloop
+from granian.constants import HTTPModes, Interfaces
+from granian.server.embed import Server
+
+route = app.route("/fed/v1/call")
+
+
+class Rsgi:
+    async def __rsgi__(self, scope, protocol):
+        body = await protocol()
+        headers = {k.lower(): v for k, v in scope.headers.items()}
+        status, doc = await asyncio.get_running_loop().run_in_executor(
+            app.pool, route, scope.path, headers, body)
+        protocol.response_bytes(status, [("content-type", "application/json")],
+                                orjson.dumps(doc))
+
+
+async def main():
+    rsgi = sys.argv[2] == "rsgi"
+    server = Server(Rsgi() if rsgi else app, address="127.0.0.1", port=int(sys.argv[1]),
+                    interface=Interfaces.RSGI if rsgi else Interfaces.ASGINL,
+                    http=HTTPModes.http1, websockets=False, log_enabled=False)
+    asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, server.stop)
+    await server.serve()
 
 uvloop.run(main())
 '''
@@ -174,9 +209,11 @@ def measure(call: Call, seconds: float, threads: int, answering: int,
             "max_ms": round(every[-1] * 1e3, 2)}
 
 
-def http_pool(seconds: float, threads: int) -> dict[str, float]:
+def http_pool(seconds: float, threads: int, *serving: str) -> dict[str, float]:
+    """The nodes' pool to uvicorn, or to Granian when `serving` is ("granian", interface)."""
     port = free_port()
-    with served(UVICORN, str(port)) as server:
+    script = GRANIAN if serving else UVICORN
+    with served(script, str(port), *serving[1:]) as server:
         wait_listening(port)
         pool = HttpPool(5.0, threads)
         url = f"http://127.0.0.1:{port}/fed/v1/call"
@@ -253,6 +290,10 @@ def main() -> None:
     args = parser.parse_args()
     links = {
         "http1_node_pool": http_pool(args.seconds, args.threads),
+        "http1_node_pool_granian_asgi": http_pool(args.seconds, args.threads, "granian",
+                                                  "asgi"),
+        "http1_node_pool_granian_rsgi": http_pool(args.seconds, args.threads, "granian",
+                                                  "rsgi"),
         "http1_httpx": httpx_link(args.seconds, args.threads, http2=False),
         "http2_httpx": httpx_link(args.seconds, args.threads, http2=True),
         "nats_request_reply": nats_link(args.seconds, args.threads, args.nats),

@@ -41,6 +41,10 @@ def fen(yuan: float) -> int:
     return int((Decimal(str(yuan)) * 100).quantize(Decimal(1), ROUND_HALF_UP))
 
 
+class Interrupted(Exception):
+    """Ctrl-C reached a visit in flight: it sends no further message."""
+
+
 class Player:
     """Sends each planned visit's messages to the treating province's gateway."""
 
@@ -50,7 +54,8 @@ class Player:
         self._clients: dict[str, HisClient] = {}
         self._lock = threading.Lock()
         self.tally = Tally()
-        self.halted = threading.Event()  # set on Ctrl-C: no new visit starts
+        self.halted = threading.Event()  # set on Ctrl-C (or by a drill): no new visit starts
+        self.interrupted = threading.Event()  # set on Ctrl-C: no visit sends another message
 
     def his(self, visit: PlannedVisit) -> HisClient:
         """The HIS of the visit's institution, signed in once."""
@@ -82,11 +87,17 @@ class Player:
         with ThreadPoolExecutor(concurrency) as pool:
             try:
                 list(pool.map(run, by_person(visits)))
-            except BaseException:  # Ctrl-C: drop the visits not started, finish those in flight
-                self.halted.set()
+            except BaseException:  # Ctrl-C: drop the visits not started, and stop those in
+                self.halted.set()  # flight before their next message (one answer at most)
+                self.interrupted.set()
                 pool.shutdown(wait=False, cancel_futures=True)
                 raise
         return self.tally
+
+    def _go_on(self) -> None:
+        """Before each message of a visit: stop if the run was interrupted."""
+        if self.interrupted.is_set():
+            raise Interrupted
 
     def play_one(self, visit: PlannedVisit) -> None:
         """1101 → register/admit → fees → (discharge) → settle, recording the outcome."""
@@ -103,6 +114,8 @@ class Player:
         except (HisError, httpx.HTTPError) as exc:
             self._record_failure(visit, exc)
             return
+        except Interrupted:  # counted nowhere: the run is being stopped
+            return
         with self.tally.lock:
             self.tally.visits[province] += 1
             self.tally.settled[province] += 1
@@ -114,16 +127,24 @@ class Player:
         amount = str(sum((Decimal(p) * Decimal(c)).quantize(Decimal("0.01"), ROUND_HALF_UP)
                          for _, p, c in lines))
         now = beijing_now()
+        go_on = self._go_on
         if visit.med_type == "21":
             admitted = min(visit.begntime, now - timedelta(minutes=1))  # filings start on the day
+            go_on()
             flow.admit(begntime=admitted, emergency=visit.emergency)
+            go_on()
             flow.fees(lines, inpatient=True, when=admitted)
+            go_on()
             flow.discharge(now)
+            go_on()
             result = flow.settle(amount, inpatient=True, acct=visit.acct_used)
         else:
+            go_on()
             flow.register(med_type=visit.med_type, disease=visit.disease if
                           visit.med_type.startswith("14") else "", begntime=now)
+            go_on()
             flow.fees(lines, when=now)
+            go_on()
             result = flow.settle(amount, acct=visit.acct_used)
         info: dict[str, float] = result["setlinfo"]
         return info
