@@ -9,6 +9,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import timedelta
 from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
 
 import httpx
 
@@ -94,11 +95,6 @@ class Player:
                 raise
         return self.tally
 
-    def _go_on(self) -> None:
-        """Before each message of a visit: stop if the run was interrupted."""
-        if self.interrupted.is_set():
-            raise Interrupted
-
     def play_one(self, visit: PlannedVisit) -> None:
         """1101 → register/admit → fees → (discharge) → settle, recording the outcome."""
         province = visit.insured_province
@@ -127,25 +123,23 @@ class Player:
         amount = str(sum((Decimal(p) * Decimal(c)).quantize(Decimal("0.01"), ROUND_HALF_UP)
                          for _, p, c in lines))
         now = beijing_now()
-        go_on = self._go_on
+        steps: list[Callable[[], Any]]
         if visit.med_type == "21":
             admitted = min(visit.begntime, now - timedelta(minutes=1))  # filings start on the day
-            go_on()
-            flow.admit(begntime=admitted, emergency=visit.emergency)
-            go_on()
-            flow.fees(lines, inpatient=True, when=admitted)
-            go_on()
-            flow.discharge(now)
-            go_on()
-            result = flow.settle(amount, inpatient=True, acct=visit.acct_used)
+            steps = [lambda: flow.admit(begntime=admitted, emergency=visit.emergency),
+                     lambda: flow.fees(lines, inpatient=True, when=admitted),
+                     lambda: flow.discharge(now),
+                     lambda: flow.settle(amount, inpatient=True, acct=visit.acct_used)]
         else:
-            go_on()
-            flow.register(med_type=visit.med_type, disease=visit.disease if
-                          visit.med_type.startswith("14") else "", begntime=now)
-            go_on()
-            flow.fees(lines, when=now)
-            go_on()
-            result = flow.settle(amount, acct=visit.acct_used)
+            steps = [lambda: flow.register(med_type=visit.med_type, disease=visit.disease if
+                                           visit.med_type.startswith("14") else "",
+                                           begntime=now),
+                     lambda: flow.fees(lines, when=now),
+                     lambda: flow.settle(amount, acct=visit.acct_used)]
+        for step in steps:  # Ctrl-C stops a visit in flight before its next message
+            if self.interrupted.is_set():
+                raise Interrupted
+            result = step()
         info: dict[str, float] = result["setlinfo"]
         return info
 
