@@ -47,9 +47,12 @@ def test_a_catch_up_follows_start_loss_and_restart_and_each_is_sent_once_more_la
         catch_up.heard({"boot": boot})
         return catch_up.send(None, None, now) if catch_up.due(now) else None  # type: ignore[arg-type]
 
+    assert catch_up.owed()  # from the node's start (the metric medsettle_index_catch_up_owed)
     assert beat(0) == (7, True)  # the node started
     assert beat(2) is None and beat(14) is None
+    assert catch_up.owed()  # the repeat is still to come
     assert beat(16) == (7, False)  # once more: what was in flight has committed
+    assert not catch_up.owed()
     assert beat(18) is None and beat(60) is None  # not again
     catch_up.lost()  # a heartbeat failed
     assert beat(62) == (7, True) and beat(64) is None and beat(78) == (7, False)

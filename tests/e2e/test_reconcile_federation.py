@@ -10,10 +10,12 @@ node will once they are wired into `create_province_app`.
 
 from __future__ import annotations
 
+import time
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import httpx
 import pytest
 from typer import Typer
 from typer.testing import CliRunner
@@ -53,6 +55,15 @@ def accumulators(fed: Federation, psn_no: str) -> set[tuple[str, str, int]]:
                 if r.value}
 
 
+def wait_caught_up(fed: Federation, region: str, seconds: float = 90) -> None:
+    """Until the node owes the hub no index catch-up: its start's catch-up and the repeat 15 s
+    later would put back an index row deleted before them."""
+    deadline = time.monotonic() + seconds
+    while "medsettle_index_catch_up_owed 0.0" not in httpx.get(f"{fed.urls[region]}/metrics").text:
+        assert time.monotonic() < deadline, f"{region} still owes the hub a catch-up"
+        time.sleep(0.5)
+
+
 @pytest.fixture(scope="module")
 def tampered(fed: Federation) -> dict[str, Any]:
     """Three settlements, each then made one-sided or different in its own way."""
@@ -62,6 +73,7 @@ def tampered(fed: Federation) -> dict[str, Any]:
     unindexed = settle_once(his, f.ZHAO)
     differing = settle_once(his, f.QIAN)
     fed.flush_hub_journal()
+    wait_caught_up(fed, "510000")
     with store(fed, "440000").tx() as tx:
         tx.conn.execute(_delete("settlements", lost, role="treating"))
         tx.change("settlements", {"setl_id": differing, "role": "treating"},

@@ -78,6 +78,10 @@ class CatchUp:
         if self.boots.is_new(answer):
             self.pending = True
 
+    def owed(self) -> bool:
+        """Whether a catch-up or its repeat is still to be sent."""
+        return self.pending or self.again_at is not None
+
     def due(self, now: datetime) -> bool:
         """Whether to send one now."""
         return self.pending or (self.again_at is not None and now >= self.again_at)

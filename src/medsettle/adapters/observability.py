@@ -9,7 +9,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 
-from prometheus_client import CollectorRegistry, Counter, Histogram
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
 _STANDARD = set(vars(logging.LogRecord("", 0, "", 0, "", (), None))) | {"message", "asctime"}
 
@@ -94,6 +94,9 @@ class Metrics:
                                    "and kind", ["role", "kind"], registry=self.registry)
         self.errors = Counter("medsettle_errors_total", "Errors answered, by code", ["code"],
                               registry=self.registry)
+        self.catch_up_owed = Gauge("medsettle_index_catch_up_owed", "1 while the node still owes "
+                                   "the hub an index catch-up or its repeat, else 0",
+                                   registry=self.registry)
         self.peer_calls = Histogram("medsettle_peer_call_seconds", "Calls to other nodes",
                                     ["op", "outcome"], registry=self.registry,
                                     buckets=(.002, .005, .01, .02, .05, .1, .2, .5, 1, 3, 5))
