@@ -69,6 +69,16 @@ class Terminal:
         """Type Ctrl-C: the terminal sends SIGINT to its foreground process group."""
         os.write(self.master, b"\x03")
 
+    def exit_code(self, seconds: float, logs: Path) -> int:
+        """The process's exit status; if it does not end within `seconds`, fail with what it
+        printed and the end of each node's log (where it was stuck)."""
+        try:
+            return self.proc.wait(seconds)
+        except subprocess.TimeoutExpired:
+            tails = "".join(f"\n--- {log.name}\n" + "\n".join(log.read_text(
+                errors="replace").splitlines()[-15:]) for log in sorted(logs.glob("*.log")))
+            pytest.fail(f"still running {seconds} s after Ctrl-C:\n{self.text[-3000:]}{tails}")
+
     def close(self) -> None:
         if self.proc.poll() is None:
             self.proc.kill()
@@ -116,24 +126,26 @@ def terminal(tmp_path: Path) -> Iterator[Terminal]:
         term.close()
 
 
-def test_ctrl_c_in_the_terminal_stops_every_node_of_a_running_demo(terminal: Terminal) -> None:
+def test_ctrl_c_in_the_terminal_stops_every_node_of_a_running_demo(terminal: Terminal,
+                                                                    tmp_path: Path) -> None:
     terminal.wait_for(r"press Ctrl-C to stop it", seconds=150)
     nodes = children(terminal.proc.pid)
     ports = {int(p) for p in re.findall(r"http://127\.0\.0\.1:(\d+)/console", terminal.text)}
     assert len(nodes) == 4, nodes  # the hub and 3 province nodes
     assert ports and all(listening(port) for port in ports)  # the console is running
     terminal.ctrl_c()
-    assert terminal.proc.wait(40) == 0, terminal.text[-2000:]
+    assert terminal.exit_code(40, tmp_path / "demo") == 0, terminal.text[-2000:]
     assert "stopping every node" in terminal.text
     assert [pid for pid in nodes if alive(pid)] == []
     assert [port for port in ports if listening(port)] == []
 
 
-def test_ctrl_c_while_the_day_is_played_stops_every_node_too(terminal: Terminal) -> None:
+def test_ctrl_c_while_the_day_is_played_stops_every_node_too(terminal: Terminal,
+                                                              tmp_path: Path) -> None:
     terminal.wait_for(r"play the day", seconds=150)
     nodes = children(terminal.proc.pid)
     assert len(nodes) == 4, nodes
     terminal.ctrl_c()
-    assert terminal.proc.wait(40) == 130, terminal.text[-2000:]
+    assert terminal.exit_code(40, tmp_path / "demo") == 130, terminal.text[-2000:]
     assert "interrupted: stopping every node" in terminal.text
     assert [pid for pid in nodes if alive(pid)] == []

@@ -243,16 +243,19 @@ class Federation:
         client.sign_in()
         return client
 
-    def close(self) -> None:
+    def close(self, seconds: float = 10) -> None:
+        """Stop every node: SIGTERM to all at once, SIGKILL to those still running after
+        `seconds` in all (not `seconds` each, which a few slow nodes added up)."""
         for proc in self.procs.values():
             try:
                 os.killpg(proc.pid, signal.SIGCONT)
                 os.killpg(proc.pid, signal.SIGTERM)
             except ProcessLookupError:
                 pass
+        deadline = time.monotonic() + seconds
         for proc in self.procs.values():
             try:
-                proc.wait(10)
+                proc.wait(max(0.0, deadline - time.monotonic()))
             except subprocess.TimeoutExpired:
                 os.killpg(proc.pid, signal.SIGKILL)
                 proc.wait()

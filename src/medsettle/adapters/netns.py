@@ -140,8 +140,8 @@ class NamespacedFederation(Federation):
             _ip("netns", "del", ns, check=False)
         self.links.clear()
 
-    def close(self) -> None:
+    def close(self, seconds: float = 10) -> None:
         try:
-            super().close()
+            super().close(seconds)
         finally:
             self.remove_namespaces()
