@@ -1,15 +1,19 @@
 """Ctrl-C during `medsettle demo` stops the visits in flight before their next message, so the
-demo stops within one answer, not after every visit in flight has run to its end (a loaded
-machine once took more than 40 s)."""
+demo stops within one answer, not after every visit in flight has run to its end; and a Ctrl-C
+is remembered, so the demo stops even if its KeyboardInterrupt was lost on the way (a loaded
+machine once left a demo running after Ctrl-C)."""
 
 from __future__ import annotations
 
+import signal
+import time
 from datetime import datetime
 from types import SimpleNamespace
 from typing import Any
 
 import pytest
 
+from medsettle.adapters.cli_demo import CtrlC, wait_for_stop
 from medsettle.adapters.player import Interrupted, Player
 
 
@@ -53,3 +57,22 @@ def test_without_ctrl_c_a_visit_sends_every_message() -> None:
     flow = Flow(player, ctrl_c_at="none")
     player._settle(flow, visit("21"), [("001", "1.00", "1")])  # type: ignore[arg-type]
     assert flow.sent == ["admit", "fees", "discharge", "settle"]
+
+
+def test_a_ctrl_c_whose_exception_was_swallowed_still_stops_the_demo() -> None:
+    ctrl_c = CtrlC()
+    ctrl_c.check()  # not pressed: nothing happens
+    try:
+        ctrl_c(signal.SIGINT, None)  # as Python calls the handler
+    except KeyboardInterrupt:
+        pass  # swallowed on the way, as a demo once seemed to
+    with pytest.raises(KeyboardInterrupt):
+        ctrl_c.check()  # the demo's next look
+    previous = signal.getsignal(signal.SIGINT), signal.getsignal(signal.SIGTERM)
+    try:
+        started = time.monotonic()
+        wait_for_stop(ctrl_c)  # returns at once: the press came before the wait
+        assert time.monotonic() - started < 0.5
+    finally:
+        signal.signal(signal.SIGINT, previous[0])
+        signal.signal(signal.SIGTERM, previous[1])
