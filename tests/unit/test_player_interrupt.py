@@ -21,7 +21,8 @@ class Flow:
     """A visit's HIS messages, recorded; Ctrl-C arrives while the one named `ctrl_c_at` is out."""
 
     def __init__(self, player: Player, ctrl_c_at: str) -> None:
-        self.player, self.ctrl_c_at, self.sent = player, ctrl_c_at, []  # type: list[str]
+        self.player, self.ctrl_c_at = player, ctrl_c_at
+        self.sent: list[str] = []
 
     def __getattr__(self, name: str) -> Any:
         def send(*args: Any, **kwargs: Any) -> dict[str, Any]:

@@ -100,7 +100,8 @@ class ProvinceNode:
         self.joined = threading.Event()
         self._locator_mark: tuple[int, int] | None = None  # (persons, held) when last sent
         self.catch_up = CatchUp()  # when the hub's index may lack rows of ours
-        self.metrics.catch_up_owed.set(int(self.hub is not None))
+        self.metrics.catch_up_owed.set_function(  # read when /metrics is scraped
+            lambda: int(self.hub is not None and self.catch_up.owed()))
         self.verifier = Verifier(  # the signed requests the hub sends here
             {"hub": config.key},
             limiter=RateLimiter(config.peer_rate, burst(config.peer_rate), "node"))
@@ -190,7 +191,6 @@ class ProvinceNode:
                         logger.info("index caught up at the hub", extra={"rows": sent})
                         if fresh:
                             self.publish_locator(unless_held=True)
-                    self.metrics.catch_up_owed.set(int(self.catch_up.owed()))
                     if self.clock() >= anchor_due:
                         anchored = send_anchor(self.store, self.hub.post, anchored, self.clock())
                         self.publish_locator(unless_held=True)  # persons loaded while running
@@ -199,7 +199,6 @@ class ProvinceNode:
             except (MedSettleError, OSError) as exc:
                 logger.warning("hub unreachable or refusing", extra={"why": str(exc)})
                 self.catch_up.lost()
-                self.metrics.catch_up_owed.set(1)
                 self._stop.wait(1.0)
                 joined = joined and not isinstance(exc, NotFound)
                 if not joined:
