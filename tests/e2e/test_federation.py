@@ -403,3 +403,15 @@ def test_a_person_loaded_while_the_nodes_run_is_located_within_an_anchor_round(
     out = federation.his("440000", f.SHENZHEN_H).person("02", newcomer["certno"])
     assert out["baseinfo"]["psn_no"] == newcomer["psn_no"]
     assert out["insuinfo"][0]["insuplc_admdvs"] == "510100"
+
+
+def test_every_node_settles_its_heap_once_started(federation: Federation) -> None:
+    """Each served node freezes what it loaded at start (adapters/heap.py), so a full collection
+    under load no longer walks it: the gauge says how many objects, the log says when."""
+    for name, url in {"hub": federation.hub_url, **federation.urls}.items():
+        metrics = httpx.get(f"{url}/metrics").text
+        frozen = next(float(line.split()[1]) for line in metrics.splitlines()
+                      if line.startswith("medsettle_heap_frozen_objects "))
+        assert frozen > 50_000, name  # modules, routes, tables, catalogue: far more than this
+        log = (federation.workdir / f"{name}.log").read_text(encoding="utf-8")
+        assert '"msg": "heap settled"' in log, name

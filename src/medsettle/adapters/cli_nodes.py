@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import json
+import logging
 import secrets
+import socket
+import sys
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 import uvicorn
 from sqlalchemy.exc import SQLAlchemyError
+from uvicorn.config import STARTUP_FAILURE
 
 from medsettle.adapters.api.hub import HubConfig, serve_hub_app
 from medsettle.adapters.api.province import ProvinceConfig, ProvinceNode, serve_province_app
@@ -18,10 +22,12 @@ from medsettle.adapters.db.engine import MigrationFailed
 from medsettle.adapters.faults import arm_from_environment
 from medsettle.adapters.federation import load_keys
 from medsettle.adapters.files import load_policy_book
+from medsettle.adapters.heap import settle_heap
 from medsettle.adapters.observability import setup_logging
 from medsettle.core import codes
 from medsettle.core.errors import MedSettleError
 
+logger = logging.getLogger(__name__)
 serve_app = typer.Typer(help="Run a node of the federation.", no_args_is_help=True)
 
 
@@ -153,12 +159,29 @@ def serve_province(region: Annotated[str, typer.Option(help="province code, e.g.
     run_server(serve_province_app(node), host, port)
 
 
+class NodeServer(uvicorn.Server):
+    """uvicorn's server that settles the node's heap once the node has started (adapters/heap.py):
+    what the node loaded at start is then out of the cyclic collector's reach."""
+
+    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+        await super().startup(sockets)
+        if self.started:
+            logger.info("heap settled", extra={"frozen_objects": settle_heap()})
+
+
 def run_server(app: Any, host: str, port: int) -> None:
     """Serve a node's app: uvloop and httptools, no access log, no proxy-header rewriting or
     Server/Date headers (a node talks to known peers, not through proxies)."""
-    uvicorn.run(app, host=host, port=port, log_config=None, access_log=False, loop="uvloop",
-                http="httptools", proxy_headers=False, server_header=False,
-                date_header=False)
+    server = NodeServer(uvicorn.Config(app, host=host, port=port, log_config=None,
+                                       access_log=False, loop="uvloop", http="httptools",
+                                       proxy_headers=False, server_header=False,
+                                       date_header=False))
+    try:
+        server.run()
+    except KeyboardInterrupt:
+        pass
+    if not server.started:  # as uvicorn.run: a start that failed is not a clean exit
+        sys.exit(STARTUP_FAILURE)
 
 
 def _ensure_sqlite_folder(url: str) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import json
 import logging
 import sys
@@ -97,6 +98,10 @@ class Metrics:
         self.catch_up_owed = Gauge("medsettle_index_catch_up_owed", "1 while the node still owes "
                                    "the hub an index catch-up or its repeat, else 0",
                                    registry=self.registry)
+        self.frozen = Gauge("medsettle_heap_frozen_objects", "Objects the node froze out of "
+                            "the cyclic collector's reach once it had started (0 before)",
+                            registry=self.registry)
+        self.frozen.set_function(gc.get_freeze_count)
         self.peer_calls = Histogram("medsettle_peer_call_seconds", "Calls to other nodes",
                                     ["op", "outcome"], registry=self.registry,
                                     buckets=(.002, .005, .01, .02, .05, .1, .2, .5, 1, 3, 5))
