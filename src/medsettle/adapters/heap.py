@@ -3,8 +3,8 @@
 CPython's cyclic collector walks every container object it tracks in a full (oldest
 generation) collection, with the interpreter stopped. A node starts with about 150,000 of them
 that it keeps for its life: modules, the web framework's routes and schemas, the database
-tables, the catalogue and the policy parameters. Walking them took 90–100 ms each time, a few
-times a minute under load, and every visit in flight at any node waited for it: that was most
+tables, the catalogue and the policy parameters. Walking them took 90–145 ms each time, a few
+times a minute under load, and every visit in flight at that node waited for it: that was most
 of the tail of a whole visit's latency (docs/benchmarks.md, "The collector's pauses").
 Moving them out of the collector's reach once the node has started (`gc.freeze`) leaves a full
 collection only the objects made since, a few thousand.
