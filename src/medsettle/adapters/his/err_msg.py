@@ -39,6 +39,8 @@ LEADS: dict[str, str] = {
     "rate_limited": "报文过于频繁，请稍后重发（同一 msgid）",
 }
 
+#: The lead of a settlement sent again, whatever the error's code (the detail says so).
+SETTLED_AGAIN = "该就诊已结算，不能重复结算"
 _REGION = re.compile(r"no filing for (\d{6})")
 _CODE = re.compile(r" \[([a-z_]+)\]")
 
@@ -54,7 +56,7 @@ def _lead(exc: MedSettleError, field: str | None, detail: str) -> str:
     if exc.code == "not_filed" and (region := _REGION.search(detail)):
         return f"未备案：{region.group(1)} 无有效异地就医备案，可补办或手工报销"
     if "不能重复结算" in detail:
-        return "该就诊已结算，不能重复结算"
+        return SETTLED_AGAIN
     if field and field.endswith("medfee_sumamt") and "does not match" in detail:
         return f"医疗费总额与已上传费用明细不符：{field}"
     lead = LEADS.get(exc.code, "交易失败")
