@@ -413,5 +413,7 @@ def test_every_node_settles_its_heap_once_started(federation: Federation) -> Non
         frozen = next(float(line.split()[1]) for line in metrics.splitlines()
                       if line.startswith("medsettle_heap_frozen_objects "))
         assert frozen > 50_000, name  # modules, routes, tables, catalogue: far more than this
+        owes_catch_up = "medsettle_index_catch_up_owed " in metrics
+        assert owes_catch_up == (name != "hub"), name  # a province's gauge only
         log = (federation.workdir / f"{name}.log").read_text(encoding="utf-8")
         assert '"msg": "heap settled"' in log, name

@@ -6,7 +6,7 @@ import gc
 import json
 import logging
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 
@@ -95,9 +95,6 @@ class Metrics:
                                    "and kind", ["role", "kind"], registry=self.registry)
         self.errors = Counter("medsettle_errors_total", "Errors answered, by code", ["code"],
                               registry=self.registry)
-        self.catch_up_owed = Gauge("medsettle_index_catch_up_owed", "1 while the node still owes "
-                                   "the hub an index catch-up or its repeat, else 0",
-                                   registry=self.registry)
         self.frozen = Gauge("medsettle_heap_frozen_objects", "Objects the node froze out of "
                             "the cyclic collector's reach once it had started (0 before)",
                             registry=self.registry)
@@ -105,3 +102,10 @@ class Metrics:
         self.peer_calls = Histogram("medsettle_peer_call_seconds", "Calls to other nodes",
                                     ["op", "outcome"], registry=self.registry,
                                     buckets=(.002, .005, .01, .02, .05, .1, .2, .5, 1, 3, 5))
+
+    def watch_catch_up(self, owed: Callable[[], bool]) -> None:
+        """At a province node: `medsettle_index_catch_up_owed`, 1 while `owed()` (an index
+        catch-up or its repeat is still to be sent to the hub), read when /metrics is scraped."""
+        Gauge("medsettle_index_catch_up_owed", "1 while the node still owes the hub an index "
+              "catch-up or its repeat, else 0", registry=self.registry
+              ).set_function(lambda: int(owed()))

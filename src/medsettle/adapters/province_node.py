@@ -100,8 +100,7 @@ class ProvinceNode:
         self.joined = threading.Event()
         self._locator_mark: tuple[int, int] | None = None  # (persons, held) when last sent
         self.catch_up = CatchUp()  # when the hub's index may lack rows of ours
-        self.metrics.catch_up_owed.set_function(  # read when /metrics is scraped
-            lambda: int(self.hub is not None and self.catch_up.owed()))
+        self.metrics.watch_catch_up(lambda: self.hub is not None and self.catch_up.owed())
         self.verifier = Verifier(  # the signed requests the hub sends here
             {"hub": config.key},
             limiter=RateLimiter(config.peer_rate, burst(config.peer_rate), "node"))
