@@ -35,6 +35,7 @@ from medsettle.adapters.api.schemas_records import (
     HitsAnswer,
     HitsRequest,
     IndexAnswer,
+    IndexMinutes,
     IndexRecords,
     IndexRequest,
     ReportRequest,
@@ -205,10 +206,10 @@ def test_a_provinces_settlement_records_fit_their_schema(province: Province,
 
 
 def test_the_hubs_anchor_and_index_answers_fit_their_schemas(hub: TestClient) -> None:
-    def send(path: str, doc: dict[str, Any]) -> Any:
+    def send(path: str, doc: dict[str, Any], region: str = "440000") -> Any:
         body = json.dumps(doc).encode()
         answer = hub.post(path, content=body,
-                          headers=signed_headers(HUB_KEYS["440000"], "440000", path, body))
+                          headers=signed_headers(HUB_KEYS[region], region, path, body))
         assert answer.status_code == 200, answer.text
         return answer.json()
 
@@ -224,11 +225,15 @@ def test_the_hubs_anchor_and_index_answers_fit_their_schemas(hub: TestClient) ->
            "setl_time": "2026-11-28T10:00:00+08:00", "medfee_sumamt": 28100,
            "fund_pay_sumamt": 20000, "acct_pay": 0, "psn_cash_pay": 8100, "msgid": "m-1"}
     IndexRequest.model_validate({"rows": [row]})
-    IndexAnswer.model_validate(send("/fed/v1/index", {"rows": [row]}))
+    IndexAnswer.model_validate(send("/fed/v1/index", {"rows": [row]}, "510000"))  # insured
     query = "day=2026-11-28"
     found = hub.get(f"/fed/v1/index?{query}", headers=signed_headers(
-        HUB_KEYS["440000"], "440000", "/fed/v1/index", b"", query))
+        HUB_KEYS["440000"], "440000", "/fed/v1/index", b"", query))  # treating: a party too
     assert IndexRecords.model_validate(found.json()).result[0].setl_id == "S1"
+    query = "since=2026-11-28T01%3A30%3A00%2B00%3A00&until=2026-11-28T02%3A30%3A00%2B00%3A00"
+    counted = hub.get(f"/fed/v1/index/minutes?{query}", headers=signed_headers(
+        HUB_KEYS["510000"], "510000", "/fed/v1/index/minutes", b"", query))
+    assert IndexMinutes.model_validate(counted.json()).result.minutes == {"2026-11-28T02:00": 1}
 
 
 def test_the_filing_answers_fit_their_schemas(filing_province: Province,

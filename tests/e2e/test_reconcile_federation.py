@@ -26,6 +26,7 @@ from medsettle.adapters.db.store import TABLES, Store
 from medsettle.adapters.federation import load_keys
 from medsettle.adapters.his.client import HisClient, Patient, VisitFlow
 from medsettle.adapters.launcher import Federation
+from medsettle.services.reconcile import DayReport
 from tests.e2e import fixtures as f
 
 
@@ -94,10 +95,16 @@ def today() -> Any:
     return datetime.now(ZoneInfo("Asia/Shanghai")).date()
 
 
+@pytest.fixture(scope="module")
+def first_run(fed: Federation, tampered: dict[str, Any]) -> list[DayReport]:
+    """The day's first reconciliation, after the tampering (each test may run alone)."""
+    return run_reconciliation(today(), fed.hub_url, load_keys(fed.keys_path))
+
+
 def test_daily_reconciliation_finds_and_resolves_one_sided_settlements(
-        fed: Federation, tampered: dict[str, Any]) -> None:
+        fed: Federation, tampered: dict[str, Any], first_run: list[DayReport]) -> None:
     assert tampered["after_lost"] != tampered["before_lost"]
-    reports = run_reconciliation(today(), fed.hub_url, load_keys(fed.keys_path))
+    reports = first_run
     guangdong = next(r for r in reports if r.treating_province == "440000")
     found = {x.setl_id: (x.problem, x.action, x.outcome) for x in guangdong.findings}
     assert found == {
@@ -122,7 +129,7 @@ def test_daily_reconciliation_finds_and_resolves_one_sided_settlements(
 
 
 def test_a_second_run_changes_nothing_and_prints_a_table(
-        fed: Federation, tampered: dict[str, Any]) -> None:
+        fed: Federation, tampered: dict[str, Any], first_run: list[DayReport]) -> None:
     app = Typer()
     app.command()(reconcile_command)
     result = CliRunner().invoke(app, ["--day", today().isoformat(), "--hub", fed.hub_url,

@@ -31,8 +31,10 @@ from medsettle.services.exchange import Cancelled, CancelSettlement
 from medsettle.services.reconcile import (
     DayReport,
     Record,
+    by_insured_province,
     reconcile_day,
     record_from,
+    unique_records,
 )
 
 logger = logging.getLogger(__name__)
@@ -83,22 +85,27 @@ class HttpSides:
         rows = self._node(region, "GET", "/fed/v1/settlements", query=query)
         return [record_from(r) for r in rows]
 
-    def _hub(self, method: str, path: str, doc: Any = None, query: str = "") -> Any:
-        """The hub, signed as the first registered province."""
-        region = next(iter(self.regions()))
+    def _hub(self, method: str, path: str, doc: Any = None, query: str = "",
+             region: str | None = None) -> Any:
+        """The hub, signed as `region` (the first registered province if None)."""
+        region = region or next(iter(self.regions()))
         return self._signed(self.hub_url, region, self.keys[region], method, path, doc, query)
 
     def hub_index(self, first: date, last: date) -> list[Record]:
-        """The hub's settlement index for first..last (it flushes its journal first)."""
-        rows = self._hub("GET", "/fed/v1/index",
-                         query=f"?day={first.isoformat()}&until={last.isoformat()}")
-        return [record_from(r | {"status": ""}) for r in rows]
+        """The hub's settlement index for first..last (it flushes its journal first): asked as
+        each province, which the hub answers with the rows that province is a party to."""
+        query = f"?day={first.isoformat()}&until={last.isoformat()}"
+        return unique_records(record_from(r | {"status": ""})
+                              for region in self.regions()
+                              for r in self._hub("GET", "/fed/v1/index", query=query,
+                                                 region=region))
 
     def index_at_hub(self, records: list[Record]) -> None:
-        """Confirm settlements at the hub: write their index rows (once per setl_id)."""
-        rows = [{k: v for k, v in r.as_doc().items() if k != "status"}
-                | {"setl_time": r.setl_time.isoformat()} for r in records]
-        self._hub("POST", "/fed/v1/index", {"rows": rows})
+        """Confirm settlements at the hub: write their index rows (once per setl_id), signed
+        as each settlement's insured province, the only one the hub takes them from."""
+        for region, group in by_insured_province(records).items():
+            rows = [{k: v for k, v in r.as_doc().items() if k != "status"} for r in group]
+            self._hub("POST", "/fed/v1/index", {"rows": rows}, region=region)
 
     def reverse_at_insured(self, record: Record, msgid: str) -> str:
         """cancel_settlement at the insured node: through the hub for a cross-province record

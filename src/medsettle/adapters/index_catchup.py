@@ -6,7 +6,8 @@ a fraction of a second (adapters/hub_journal.py). When the hub is killed, the ro
 lost, and so is the row of a settlement whose answer never crossed back; before this catch-up
 they stayed missing until the daily reconciliation (docs/faults.md measures the window). The
 insured node's ledger is the record, so resending from it is always right, and cheap: only the
-last CATCH_UP of settlements, once, when the hub answers again.
+minutes of the last CATCH_UP where the hub holds fewer rows than the node, once, when the hub
+answers again (`send_index_catch_up`).
 
 When (`CatchUp`): once after the node starts (it may have been killed after a settlement
 committed and before the answer crossed back, or been down while the hub restarted); after a
@@ -21,13 +22,14 @@ without the first three.
 from __future__ import annotations
 
 from collections import OrderedDict
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
+from urllib.parse import urlencode
 
 from medsettle.adapters.db.records import settlement_row
 from medsettle.adapters.db.store import Store
 from medsettle.adapters.peers import HubClient
-from medsettle.core.calendar import business_date
+from medsettle.core.calendar import MINUTE, minute_key
 from medsettle.core.records import Role
 from medsettle.services.reconcile import record_from
 
@@ -95,19 +97,37 @@ class CatchUp:
         return sent, fresh
 
 
-def recent_index_rows(store: Store, now: datetime) -> list[dict[str, Any]]:
-    """The index rows of this node's insured, cross-province records of the last CATCH_UP."""
-    since = now - CATCH_UP
-    with store.tx() as tx:
-        found = tx.settlements_between(Role.INSURED, business_date(since), business_date(now))
-    records = [record_from(settlement_row(s)) for s in found]
-    return [{k: v for k, v in r.as_doc().items() if k != "status"} for r in records
-            if r.cross_province and r.setl_time >= since]
-
-
 def send_index_catch_up(store: Store, hub: HubClient, now: datetime) -> int:
-    """Send the recent index rows to the hub; how many were sent."""
-    rows = recent_index_rows(store, now)
+    """Send the hub the index rows it lacks of this node's insured's cross-province settlements
+    of the last CATCH_UP; how many rows were sent.
+
+    The hub answers how many rows it holds per minute (`GET /fed/v1/index/minutes`), the node
+    counts its own the same way, and only the minutes where the hub holds fewer are read and
+    sent: the hub's rows all come from this node's answers, so a minute it holds as many of
+    lacks none. A catch-up after a node's start or a hub's restart then sends the few rows of
+    the moments lost, not half an hour of settlements (which held every visit in flight up)."""
+    since = now - CATCH_UP
+    window = urlencode({"since": since.isoformat(), "until": now.isoformat()})
+    held = hub.read("/fed/v1/index/minutes", window, timeout=30)["minutes"]
+    with store.read() as tx:
+        mine = tx.cross_province_minutes("settlements", hub.node, since, now,
+                                         role=Role.INSURED.value)
+    short = {minute for minute, count in mine.items() if count > held.get(minute, 0)}
+    rows = index_rows_of(store, since, now, short) if short else []
     for start in range(0, len(rows), CHUNK):
         hub.ask("/fed/v1/index", {"rows": rows[start:start + CHUNK]}, timeout=30)
     return len(rows)
+
+
+def index_rows_of(store: Store, since: datetime, until: datetime, minutes: set[str]
+                  ) -> list[dict[str, Any]]:
+    """The index rows of this node's insured, cross-province records of [since, until) that
+    fall in `minutes` (UTC, as calendar.minute_key writes them)."""
+    first = max(since, datetime.strptime(min(minutes), MINUTE).replace(tzinfo=UTC))
+    last = min(until, datetime.strptime(max(minutes), MINUTE).replace(tzinfo=UTC)
+               + timedelta(minutes=1))
+    with store.read() as tx:
+        found = tx.settlements_in(Role.INSURED, first, last)
+    records = [record_from(settlement_row(s)) for s in found]
+    return [{k: v for k, v in r.as_doc().items() if k != "status"} for r in records
+            if r.cross_province and minute_key(r.setl_time) in minutes]

@@ -83,6 +83,12 @@ class HubClient:
         return self.client.http.request("GET", f"{self.hub_url.rstrip('/')}{path}", None,
                                         headers, timeout, "the national hub")
 
+    def read(self, path: str, query: str = "", timeout: float | None = None) -> Any:
+        """The `result` of a signed GET (the `query` string signed too); a refusal is raised
+        here as the hub's own error."""
+        return self.client.result("GET", self.hub_url, path, self.key, query=query,
+                                  timeout=timeout, peer="the national hub")
+
     def ask(self, path: str, doc: Mapping[str, Any], timeout: float | None = None) -> Any:
         """POST to the hub and return the `result` of its answer; a refusal is raised here as
         the hub's own error (NotFound for a node the hub does not know, …)."""

@@ -28,3 +28,12 @@ def day_bounds(first: date, last: date) -> tuple[datetime, datetime]:
     start = datetime.combine(first, datetime.min.time(), SHANGHAI)
     end = datetime.combine(last + timedelta(days=1), datetime.min.time(), SHANGHAI)
     return start.astimezone(UTC), end.astimezone(UTC)
+
+
+#: How a UTC minute is written (minute_key).
+MINUTE = "%Y-%m-%dT%H:%M"
+
+
+def minute_key(moment: datetime) -> str:
+    """The UTC minute of a moment, as "2026-11-30T04:05" (index catch-ups count by it)."""
+    return moment.astimezone(UTC).strftime(MINUTE)

@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from medsettle.core import ledger
-from medsettle.core.errors import NotFound
+from medsettle.core.errors import Forbidden, NotFound
 from medsettle.core.jsonform import decode
 from medsettle.services import refusals
 from medsettle.services.exchange import Cancelled, Computed, Indexed, Reversed, SettleVisit
@@ -142,7 +142,14 @@ def confirm_index(tx: UnitOfWork, sender: str, rows: list[dict[str, Any]],
                   now: datetime) -> int:
     """POST /fed/v1/index: settlements a reconciliation or a node's catch-up found missing from
     the index. Each new one gets its line in the message log, from `sender` (the hub's log
-    verifies only if every indexed settlement has one). Returns how many were new."""
+    verifies only if every indexed settlement has one). Returns how many were new.
+
+    Only the insured province confirms (Forbidden otherwise, nothing written): it holds the
+    settlement's record, and an index row is what the monthly clearing charges it for."""
+    for i, row in enumerate(rows):
+        if str(row["insu_admdvs"])[:2] != sender[:2]:
+            raise Forbidden(f"rows[{i}].insu_admdvs: {row['insu_admdvs']} is not insured by "
+                            f"{sender}; a province confirms only its own insured's settlements")
     new = add_to_index(tx, rows, now)
     _append_log(tx, [message_row(msgid=str(r["msgid"]), op="index", from_region=sender,
                                  to_region="hub", outcome="ok", latency_ms=0, now=now)

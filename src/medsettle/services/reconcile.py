@@ -201,6 +201,23 @@ class DayReport:
                 "findings": [asdict(f) for f in self.findings]}
 
 
+def unique_records(records: Iterable[Record]) -> list[Record]:
+    """Records once per setl_id (the first seen), in time order: the hub's index as read by
+    each of its parties, of which most rows have two."""
+    unique: dict[str, Record] = {}
+    for record in records:
+        unique.setdefault(record.setl_id, record)
+    return sorted(unique.values(), key=lambda r: (r.setl_time, r.setl_id))
+
+
+def by_insured_province(records: Iterable[Record]) -> dict[str, list[Record]]:
+    """Records grouped by their insured province (the one that confirms them at the hub)."""
+    groups: dict[str, list[Record]] = {}
+    for record in records:
+        groups.setdefault(record.insured_province, []).append(record)
+    return groups
+
+
 def collect(sides: Sides, day: date) -> tuple[list[Record], list[Record], list[Record]]:
     """Every node's treating and insured records and the hub's index, for day ± 1 (a record
     and its counterpart may fall on either side of midnight)."""

@@ -1,8 +1,9 @@
-"""The hub's settlement index over signed HTTP, for the daily three-way reconciliation (对账)."""
+"""The hub's settlement index over signed HTTP: for the daily three-way reconciliation (对账)
+and for the insured nodes' index catch-ups (adapters/index_catchup.py)."""
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -11,7 +12,7 @@ from starlette.concurrency import run_in_threadpool
 from medsettle.adapters.api.common import jsonable, signed_body, signed_by
 from medsettle.adapters.db.store import Store
 from medsettle.adapters.federation import Verifier
-from medsettle.core.calendar import business_date, day_bounds
+from medsettle.core.calendar import day_bounds
 from medsettle.core.errors import InvalidInput
 from medsettle.services import hub as hub_svc
 
@@ -27,32 +28,67 @@ def _day(value: str | None, name: str) -> date:
         raise InvalidInput(name, f"expected yyyy-MM-dd, got {value!r}") from None
 
 
-def add_index_routes(app: FastAPI, store: Store, verifier: Verifier) -> None:
-    """GET /fed/v1/index?day=&until= and POST /fed/v1/index {rows} (both signed by a node,
-    the query string included)."""
+#: The longest window a node may ask the minutes of (a catch-up looks back 30 minutes).
+MINUTES_WINDOW = timedelta(hours=24)
 
-    def read(first: date, last: date) -> list[dict[str, Any]]:
+
+def _moment(value: str | None, name: str) -> datetime:
+    try:
+        moment = datetime.fromisoformat(str(value))
+    except ValueError:
+        raise InvalidInput(name, f"expected an ISO time with its offset, got {value!r}"
+                           ) from None
+    if moment.tzinfo is None:
+        raise InvalidInput(name, f"expected an ISO time with its offset, got {value!r}")
+    return moment
+
+
+def add_index_routes(app: FastAPI, store: Store, verifier: Verifier) -> None:
+    """GET /fed/v1/index?day=&until=, GET /fed/v1/index/minutes?since=&until= and POST
+    /fed/v1/index {rows}, each signed by a node (the query string included) and limited to
+    what that node is a party to."""
+
+    def flush() -> None:
         journal = getattr(app.state, "journal", None)
         if journal is not None:
-            journal.flush()
-        start, end = day_bounds(first, last)
-        with store.tx() as tx:
-            rows = tx.rows("settlement_index", order_by="setl_time")
-        return [jsonable({k: r._mapping[k] for k in INDEX_COLUMNS}) for r in rows
-                if start <= r.setl_time < end and first <= business_date(r.setl_time)
-                <= last]
+            journal.flush()  # what was forwarded is read, and the log stays in time order
+
+    def read(first: date, last: date, node: str) -> list[dict[str, Any]]:
+        flush()
+        with store.read() as tx:
+            rows = tx.index_between(*day_bounds(first, last), party=node)
+        return [jsonable({k: r._mapping[k] for k in INDEX_COLUMNS}) for r in rows]
+
+    def minutes(since: datetime, until: datetime, node: str) -> dict[str, int]:
+        flush()
+        with store.read() as tx:
+            return tx.cross_province_minutes("settlement_index", node, since, until)
 
     @app.get("/fed/v1/index", summary="Indexed settlements of business days (signed)")
     async def index(request: Request, day: str, until: str | None = None) -> dict[str, Any]:
-        signed_by(request, verifier)
+        """The rows of the days whose insured or treating province is the caller."""
+        node = signed_by(request, verifier)
         first = _day(day, "day")
         last = _day(until, "until") if until else first
         if last < first or (last - first).days > 31:
             raise InvalidInput("until", "must be on or after day, at most 31 days later")
-        return {"ok": True, "result": await run_in_threadpool(read, first, last)}
+        return {"ok": True, "result": await run_in_threadpool(read, first, last, node)}
+
+    @app.get("/fed/v1/index/minutes",
+             summary="How many of the caller's insured's settlements are indexed, per minute")
+    async def index_minutes(request: Request, since: str, until: str) -> dict[str, Any]:
+        """Per UTC minute of [since, until), the index rows whose insured province is the
+        caller: an index catch-up sends only the minutes where the hub holds fewer."""
+        node = signed_by(request, verifier)
+        start, end = _moment(since, "since"), _moment(until, "until")
+        if not start < end <= start + MINUTES_WINDOW:
+            raise InvalidInput("until", "must be after since, at most 24 hours later")
+        counts = await run_in_threadpool(minutes, start, end, node)
+        return {"ok": True, "result": {"minutes": counts}}
 
     @app.post("/fed/v1/index", summary="Confirm settlements in the index (signed)")
     async def confirm(request: Request) -> dict[str, Any]:
+        """Settlements of the caller's own insured, indexed once per setl_id."""
         node, doc = await signed_body(request, verifier)
         rows = doc.get("rows")
         if not isinstance(rows, list) or not all(isinstance(r, dict) for r in rows):
@@ -60,9 +96,7 @@ def add_index_routes(app: FastAPI, store: Store, verifier: Verifier) -> None:
         parsed = [_row(r, f"rows[{i}]") for i, r in enumerate(rows)]
 
         def write() -> None:
-            journal = getattr(app.state, "journal", None)
-            if journal is not None:
-                journal.flush()  # the log stays in the order things happened
+            flush()
             with store.tx() as tx:
                 hub_svc.confirm_index(tx, node, parsed, datetime.now(UTC))
         await run_in_threadpool(write)

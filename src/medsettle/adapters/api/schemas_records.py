@@ -54,6 +54,18 @@ class IndexRecords(BaseModel):
     result: list[SettlementRecord]
 
 
+class Minutes(BaseModel):
+    minutes: dict[str, int] = Field(description="UTC minute (2026-11-30T04:05) → index rows")
+
+
+class IndexMinutes(BaseModel):
+    """GET /fed/v1/index/minutes: how many of the caller's insured's settlements the hub has
+    indexed in each minute of the window (minutes with none are left out)."""
+
+    ok: Literal[True]
+    result: Minutes
+
+
 class IndexRequest(BaseModel):
     """POST /fed/v1/index: settlements to confirm in the hub's index (a repeat adds nothing)."""
 

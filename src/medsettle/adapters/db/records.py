@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
@@ -24,7 +24,7 @@ from medsettle.adapters.db.statements import (
     visit_to_settled,
 )
 from medsettle.core.benefits import AMOUNT_FIELDS, Amounts
-from medsettle.core.calendar import business_date, day_bounds
+from medsettle.core.calendar import day_bounds
 from medsettle.core.jsonform import decode, encode
 from medsettle.core.records import (
     Identity,
@@ -202,14 +202,17 @@ class RecordQueries:
                             institution: str | None = None) -> list[SettlementRecord]:
         """The records of `role` (of an institution) whose business date is in first..last,
         in time order."""
-        start, end = day_bounds(first, last)
+        return self.settlements_in(role, *day_bounds(first, last), institution=institution)
+
+    def settlements_in(self, role: Role, start: datetime, end: datetime,
+                       institution: str | None = None) -> list[SettlementRecord]:
+        """The records of `role` (of an institution) settled in [start, end), in time order."""
         table = t.settlements
         query = select(table).where(table.c.role == role.value, table.c.setl_time >= start,
                                     table.c.setl_time < end)
         if institution is not None:
             query = query.where(table.c.fixmedins_code == institution)
-        found = [settlement_of(r) for r in self.conn.execute(query.order_by(table.c.setl_time))]
-        return [s for s in found if first <= business_date(s.settled_at) <= last]
+        return [settlement_of(r) for r in self.conn.execute(query.order_by(table.c.setl_time))]
 
     def settled_elsewhere(self, person_id: str, role: Role, on: date, province: str
                           ) -> list[SettlementRecord]:

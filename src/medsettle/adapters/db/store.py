@@ -13,7 +13,7 @@ from contextlib import contextmanager
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Engine, Row, Table, delete, func, select
+from sqlalchemy import Engine, Row, Table, delete, func, or_, select
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 
@@ -245,6 +245,22 @@ class Tx(RecordQueries):
                      ) -> list[tuple[str, str, int, int, int, int]]:
         """The hub's clearing totals by province pair (see aggregates.index_totals)."""
         return aggregates.index_totals(self.conn, start, end)
+
+    def cross_province_minutes(self, name: str, province: str, start: datetime, end: datetime,
+                               role: str | None = None) -> dict[str, int]:
+        """Rows per UTC minute of a province's insured (see aggregates.cross_province_minutes)."""
+        return aggregates.cross_province_minutes(self.conn, name, province, start, end, role)
+
+    def index_between(self, start: datetime, end: datetime, party: str | None = None
+                      ) -> list[Row[Any]]:
+        """The hub's index rows of [start, end) in time order; with `party`, only those whose
+        insured or treating province (two-digit prefix) it is."""
+        table = t.settlement_index
+        query = select(table).where(table.c.setl_time >= start, table.c.setl_time < end)
+        if party is not None:
+            query = query.where(or_(func.substr(table.c.insu_admdvs, 1, 2) == party[:2],
+                                    func.substr(table.c.mdtrtarea_admvs, 1, 2) == party[:2]))
+        return list(self.conn.execute(query.order_by(table.c.setl_time, table.c.setl_id)))
 
     def institution_owed(self, start: datetime, end: datetime) -> list[tuple[str, str, int]]:
         """A treating node's month owed to each institution (see aggregates.institution_owed)."""

@@ -29,7 +29,7 @@ from medsettle.adapters.insured_port import certno_hash
 from medsettle.adapters.peers import dumps
 from medsettle.adapters.province_node import ProvinceConfig, ProvinceNode
 from medsettle.adapters.simulation.network import Network, SimClock
-from medsettle.core.calendar import business_date, day_bounds
+from medsettle.core.calendar import day_bounds
 from medsettle.core.catalogue import Catalogue
 from medsettle.core.errors import InvalidInput, MedSettleError, PeerUnreachable
 from medsettle.core.jsonform import encode
@@ -152,14 +152,12 @@ class SimHub:
             return error_body(exc)
 
     def index(self, first: date, last: date) -> list[dict[str, Any]]:
-        """What GET /fed/v1/index answers: the index rows of business days first..last (the
-        journal written first)."""
+        """The index rows of business days first..last (the journal written first): what
+        GET /fed/v1/index answers the provinces, together."""
         self.journal.flush()
-        start, end = day_bounds(first, last)
         with self.store.tx() as tx:
-            rows = tx.rows("settlement_index", order_by="setl_time")
-        return [{k: r._mapping[k] for k in INDEX_COLUMNS} for r in rows
-                if start <= r.setl_time < end and first <= business_date(r.setl_time) <= last]
+            rows = tx.index_between(*day_bounds(first, last))
+        return [{k: r._mapping[k] for k in INDEX_COLUMNS} for r in rows]
 
     def confirm(self, sender: str, rows: list[dict[str, Any]]) -> None:
         """What POST /fed/v1/index does: index settlements once per setl_id, each new one with

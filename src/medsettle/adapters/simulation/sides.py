@@ -13,7 +13,7 @@ from medsettle.adapters.simulation.nodes import HUB, SimHub, SimHubPort, SimProv
 from medsettle.core.jsonform import decode, encode
 from medsettle.core.records import Role
 from medsettle.services.exchange import Cancelled, CancelSettlement
-from medsettle.services.reconcile import Record, record_from
+from medsettle.services.reconcile import Record, by_insured_province, record_from
 
 OPERATOR = "reconcile"
 
@@ -44,13 +44,13 @@ class SimSides:
         return [record_from(r | {"status": ""}) for r in rows]
 
     def index_at_hub(self, records: list[Record]) -> None:
-        """Index settlements at the hub (POST /fed/v1/index)."""
-        rows = [{k: v for k, v in r.as_doc().items() if k != "status"}
-                | {"setl_time": r.setl_time} for r in records]
-
+        """Index settlements at the hub (POST /fed/v1/index), as each one's insured province,
+        as the CLI does."""
         def write(hub: SimHub) -> None:
-            hub.confirm(self.regions()[0], rows)  # signed as a province, as the CLI does
-        self.net.call(OPERATOR, HUB, f"confirm {len(rows)} index rows", write)
+            for region, group in by_insured_province(records).items():
+                hub.confirm(region, [{k: v for k, v in r.as_doc().items() if k != "status"}
+                                     | {"setl_time": r.setl_time} for r in group])
+        self.net.call(OPERATOR, HUB, f"confirm {len(records)} index rows", write)
 
     def reverse_at_insured(self, record: Record, msgid: str) -> str:
         """cancel_settlement at the insured node, through the hub as the treating province."""
