@@ -37,6 +37,10 @@ from medsettle.services.reconcile import record_from
 CATCH_UP = timedelta(minutes=30)
 #: When a catch-up is sent once more (settlements in flight at the first have committed).
 AGAIN = timedelta(seconds=15)
+#: The last moments a catch-up leaves out: their settlements may still be committing at the
+#: node or crossing back to the hub, so the counts would differ for no loss and the minute be
+#: sent whole. The repeat AGAIN later covers them (SETTLING < AGAIN).
+SETTLING = timedelta(seconds=5)
 CHUNK = 500
 
 
@@ -99,21 +103,24 @@ class CatchUp:
 
 def send_index_catch_up(store: Store, hub: HubClient, now: datetime) -> int:
     """Send the hub the index rows it lacks of this node's insured's cross-province settlements
-    of the last CATCH_UP; how many rows were sent.
+    of the last CATCH_UP (but the last SETTLING, left to the repeat); how many rows were sent.
 
     The hub answers how many rows it holds per minute (`GET /fed/v1/index/minutes`), the node
     counts its own the same way, and only the minutes where the hub holds fewer are read and
     sent: the hub's rows all come from this node's answers, so a minute it holds as many of
-    lacks none. A catch-up after a node's start or a hub's restart then sends the few rows of
-    the moments lost, not half an hour of settlements (which held every visit in flight up)."""
-    since = now - CATCH_UP
-    window = urlencode({"since": since.isoformat(), "until": now.isoformat()})
+    lacks none. The hub is asked first: what it had indexed by then, the node had committed,
+    so a settlement committing meanwhile can only make the node's count the higher (a minute
+    sent for nothing), never hide a lost row. A catch-up after a node's start or a hub's
+    restart then sends the few rows of the moments lost, not half an hour of settlements
+    (which held every visit in flight up)."""
+    since, until = now - CATCH_UP, now - SETTLING
+    window = urlencode({"since": since.isoformat(), "until": until.isoformat()})
     held = hub.read("/fed/v1/index/minutes", window, timeout=30)["minutes"]
     with store.read() as tx:
-        mine = tx.cross_province_minutes("settlements", hub.node, since, now,
+        mine = tx.cross_province_minutes("settlements", hub.node, since, until,
                                          role=Role.INSURED.value)
     short = {minute for minute, count in mine.items() if count > held.get(minute, 0)}
-    rows = index_rows_of(store, since, now, short) if short else []
+    rows = index_rows_of(store, since, until, short) if short else []
     for start in range(0, len(rows), CHUNK):
         hub.ask("/fed/v1/index", {"rows": rows[start:start + CHUNK]}, timeout=30)
     return len(rows)
