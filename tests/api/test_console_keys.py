@@ -1,15 +1,19 @@
 """A province operator issues new keys to an institution's HIS in the console: SM2 (国密) or HMAC,
 shown once on the answer page, audited without the keys; the HIS signs with them at once, and the
-old keys stop working. An auditor cannot issue keys."""
+old keys stop working. An auditor cannot issue keys. Keys written into the node's database by
+another process (`medsettle institution keys`) apply within INSTITUTION_CACHE_SECONDS."""
 
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Iterator
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
 
+from medsettle.adapters.his import gateway
 from medsettle.adapters.his.client import HisClient
 from medsettle.adapters.his.sealing import HmacSealer, Sm2Sealer
 from tests.api.conftest import OTHER_H, Province, his_rows, start_province
@@ -81,3 +85,26 @@ def test_an_auditor_or_an_unknown_institution_changes_nothing(node: Province,
     assert clerk.post(f"/console/institutions/{OTHER_H}/keys",
                       data={"signing": "sm2"}).status_code in (303, 403)  # no CSRF token
     assert node.snapshot() == before
+
+
+def test_keys_written_by_another_process_apply_within_the_cache_time(
+        node: Province, monkeypatch: pytest.MonkeyPatch) -> None:
+    moment = [time.monotonic()]  # the gateway's monotonic clock, moved by hand
+    monkeypatch.setattr(gateway, "time", SimpleNamespace(monotonic=lambda: moment[0],
+                                                         perf_counter=time.perf_counter))
+
+    def keys_from_another_process(api_key: str) -> None:  # as `medsettle institution keys`
+        with node.node.store.tx() as tx:
+            tx.change("institutions", {"fixmedins_code": OTHER_H}, signing="hmac",
+                      api_key=api_key, sm2_public_key=None, sm4_key=None)
+
+    keys_from_another_process("k-first")
+    node.node.gateway.forget(OTHER_H)
+    assert his(node, HmacSealer(OTHER_H, "k-first")).sign_in()  # read, then kept
+    keys_from_another_process("k-second")
+    moment[0] += gateway.INSTITUTION_CACHE_SECONDS - 0.1
+    assert his(node, HmacSealer(OTHER_H, "k-first")).sign_in()  # the node's copy stands
+    moment[0] += 0.1
+    with pytest.raises(Exception, match="wrong HMAC|签名"):
+        his(node, HmacSealer(OTHER_H, "k-first")).sign_in()
+    assert his(node, HmacSealer(OTHER_H, "k-second")).sign_in()

@@ -36,9 +36,9 @@ def test_a_hub_process_not_heard_from_before_is_new_but_the_first_one_is_not() -
 
 def test_a_catch_up_follows_start_loss_and_restart_and_each_is_sent_once_more_later(
         monkeypatch: pytest.MonkeyPatch) -> None:
-    sent: list[datetime] = []
+    sent: list[tuple[datetime, timedelta]] = []
     monkeypatch.setattr(index_catchup, "send_index_catch_up",
-                        lambda store, hub, now: sent.append(now) or 7)
+                        lambda store, hub, now, settling: sent.append((now, settling)) or 7)
     at = datetime(2026, 11, 30, 8, 0, tzinfo=UTC)
     catch_up = index_catchup.CatchUp(again=timedelta(seconds=15))
 
@@ -59,6 +59,11 @@ def test_a_catch_up_follows_start_loss_and_restart_and_each_is_sent_once_more_la
     assert beat(80, boot="b") == (7, True)  # a new hub process
     assert beat(82, boot="b") is None
     assert len(sent) == 5
+    # a catch-up after a loss reaches up to now; its repeat leaves the last seconds, whose
+    # settlements may still be crossing back, to the hub, which was up by then
+    assert [settling for _, settling in sent] == [timedelta(0), index_catchup.SETTLING,
+                                                  timedelta(0), index_catchup.SETTLING,
+                                                  timedelta(0)]
 
 
 class RestartingHub:
@@ -99,7 +104,7 @@ def heartbeats_with(node: Province, hub: RestartingHub, restart: bool,
     sent: list[datetime] = []
     first = threading.Event()
 
-    def catch_up(store: object, hub: object, now: datetime) -> int:
+    def catch_up(store: object, hub: object, now: datetime, settling: timedelta) -> int:
         sent.append(now)
         first.set()
         return 0

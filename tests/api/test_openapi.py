@@ -35,9 +35,9 @@ from medsettle.adapters.api.schemas_records import (
     HitsAnswer,
     HitsRequest,
     IndexAnswer,
-    IndexMinutes,
     IndexRecords,
     IndexRequest,
+    IndexSeconds,
     ReportRequest,
     SettlementRecords,
     StoredReports,
@@ -231,9 +231,9 @@ def test_the_hubs_anchor_and_index_answers_fit_their_schemas(hub: TestClient) ->
         HUB_KEYS["440000"], "440000", "/fed/v1/index", b"", query))  # treating: a party too
     assert IndexRecords.model_validate(found.json()).result[0].setl_id == "S1"
     query = "since=2026-11-28T01%3A30%3A00%2B00%3A00&until=2026-11-28T02%3A30%3A00%2B00%3A00"
-    counted = hub.get(f"/fed/v1/index/minutes?{query}", headers=signed_headers(
-        HUB_KEYS["510000"], "510000", "/fed/v1/index/minutes", b"", query))
-    assert IndexMinutes.model_validate(counted.json()).result.minutes == {"2026-11-28T02:00": 1}
+    counted = hub.get(f"/fed/v1/index/seconds?{query}", headers=signed_headers(
+        HUB_KEYS["510000"], "510000", "/fed/v1/index/seconds", b"", query))
+    assert IndexSeconds.model_validate(counted.json()).result.seconds == {"2026-11-28T02:00:00": 1}
 
 
 def test_the_filing_answers_fit_their_schemas(filing_province: Province,

@@ -1,8 +1,8 @@
-"""The index catch-up sends only the minutes the hub lacks, on SQLite and PostgreSQL.
+"""The index catch-up sends only the seconds the hub lacks, on SQLite and PostgreSQL.
 
-An insured node and the hub count their rows per UTC minute in their own databases (which may
-differ), so the two counts must name a minute alike; the node then reads and sends only the
-minutes where the hub holds fewer. The hub answers a province only about what it is a party to,
+An insured node and the hub count their rows per UTC second in their own databases (which may
+differ), so the two counts must name a second alike; the node then reads and sends only the
+seconds where the hub holds fewer. The hub answers a province only about what it is a party to,
 and takes index rows only from their insured province.
 """
 
@@ -25,7 +25,7 @@ from medsettle.adapters.db.store import Store
 from medsettle.adapters.federation import signed_headers
 from medsettle.adapters.index_catchup import AGAIN, CATCH_UP, SETTLING, send_index_catch_up
 from medsettle.core.benefits import Amounts
-from medsettle.core.calendar import minute_key
+from medsettle.core.calendar import second_key
 from medsettle.core.records import Role, SettlementKind, SettlementRecord, SettlementStatus
 from medsettle.services.reconcile import record_from
 from tests.conftest import fresh_database, migrated_store
@@ -48,20 +48,17 @@ def index_row(r: SettlementRecord) -> dict[str, Any]:
     return {k: v for k, v in record_from(settlement_row(r)).as_doc().items() if k != "status"}
 
 
-#: Sichuan's insured treated elsewhere over three minutes (at the minute's edges, in another
-#: zone, with microseconds), one of them a cancel's time; Sichuan's own treated and records of
-#: another role, which are not counted.
+#: Sichuan's insured treated elsewhere (at a second's edges, in another zone, with
+#: microseconds); Sichuan's own treated and records of another role, which are not counted.
 SICHUAN = [record("S1", datetime(2026, 11, 30, 4, 10, 0, tzinfo=UTC)),
-           record("S2", datetime(2026, 11, 30, 12, 10, 59, 999_999, tzinfo=BEIJING)),
-           record("S3", datetime(2026, 11, 30, 4, 11, 0, 1, tzinfo=UTC)),
-           record("S4", datetime(2026, 11, 30, 4, 11, 30, tzinfo=UTC), treating="310104"),
+           record("S2", datetime(2026, 11, 30, 12, 10, 0, 999_999, tzinfo=BEIJING)),
+           record("S3", datetime(2026, 11, 30, 4, 10, 1, 1, tzinfo=UTC)),
+           record("S4", datetime(2026, 11, 30, 4, 10, 1, 500_000, tzinfo=UTC),
+                  treating="310104"),
            record("S5", datetime(2026, 11, 30, 4, 29, 50, tzinfo=UTC))]
-NOT_COUNTED = [record("L1", datetime(2026, 11, 30, 4, 10, 5, tzinfo=UTC), treating="510104"),
-               record("T1", datetime(2026, 11, 30, 4, 10, 6, tzinfo=UTC), role=Role.TREATING),
+NOT_COUNTED = [record("L1", datetime(2026, 11, 30, 4, 10, 0, tzinfo=UTC), treating="510104"),
+               record("T1", datetime(2026, 11, 30, 4, 10, 1, tzinfo=UTC), role=Role.TREATING),
                record("OLD", NOW - CATCH_UP - timedelta(seconds=1))]
-#: Settled in a catch-up's last SETTLING: it may still be committing or crossing back to the
-#: hub, so it is left to the repeat AGAIN later.
-SETTLING_NOW = [record("S6", NOW - SETTLING)]
 
 
 @pytest.fixture(params=["sqlite", "postgres"])
@@ -111,30 +108,38 @@ def settled(store: Store, records: list[SettlementRecord]) -> None:
             tx.add_settlement(r)
 
 
-def test_a_node_counts_its_insureds_cross_province_records_per_utc_minute(
+def test_a_node_counts_its_insureds_cross_province_records_per_utc_second(
         node_store: Store) -> None:
     settled(node_store, SICHUAN + NOT_COUNTED)
     with node_store.read() as tx:
-        counts = tx.cross_province_minutes("settlements", "510000", NOW - CATCH_UP, NOW,
+        counts = tx.cross_province_seconds("settlements", "510000", NOW - CATCH_UP, NOW,
                                            role="insured")
-    assert counts == Counter(minute_key(r.settled_at) for r in SICHUAN)
-    assert counts == {"2026-11-30T04:10": 2, "2026-11-30T04:11": 2, "2026-11-30T04:29": 1}
+    assert counts == Counter(second_key(r.settled_at) for r in SICHUAN)
+    assert counts == {"2026-11-30T04:10:00": 2, "2026-11-30T04:10:01": 2,
+                      "2026-11-30T04:29:50": 1}
 
 
-def test_the_catch_up_sends_only_the_minutes_the_hub_holds_fewer_of(
+def test_the_catch_up_sends_only_the_seconds_the_hub_holds_fewer_of(
         node_store: Store, hub: TestClient) -> None:
-    settled(node_store, SICHUAN + NOT_COUNTED + SETTLING_NOW)
+    just_now = record("S6", NOW - timedelta(seconds=1))
+    settled(node_store, SICHUAN + NOT_COUNTED + [just_now])
     sichuan = SignedHub(hub, "510000")
-    held = [SICHUAN[0], SICHUAN[1], SICHUAN[2]]  # 04:10 whole, 04:11 half, 04:29 none
+    held = [SICHUAN[0], SICHUAN[1], SICHUAN[2]]  # 04:10:00 whole, 04:10:01 half, 04:29:50 none
     assert sichuan.post("/fed/v1/index", {"rows": [index_row(r) for r in held]})["ok"]
-    assert send_index_catch_up(node_store, sichuan, NOW) == 3  # type: ignore[arg-type]
-    assert [[r["setl_id"] for r in rows] for rows in sichuan.posted] == [["S3", "S4", "S5"]]
+    assert send_index_catch_up(node_store, sichuan, NOW) == 4  # type: ignore[arg-type]
+    assert [[r["setl_id"] for r in rows] for rows in sichuan.posted] == [
+        ["S3", "S4", "S5", "S6"]]  # after a loss: up to now
     assert send_index_catch_up(node_store, sichuan, NOW) == 0  # type: ignore[arg-type]
     window = urlencode({"since": (NOW - CATCH_UP).isoformat(), "until": NOW.isoformat()})
-    assert sichuan.read("/fed/v1/index/minutes", window)["minutes"] == Counter(
-        minute_key(r.settled_at) for r in SICHUAN)
-    assert send_index_catch_up(node_store, sichuan, NOW + AGAIN) == 2  # type: ignore[arg-type]
-    assert [r["setl_id"] for r in sichuan.posted[-1]] == ["S5", "S6"]  # its minute, whole
+    assert sichuan.read("/fed/v1/index/seconds", window)["seconds"] == Counter(
+        second_key(r.settled_at) for r in SICHUAN + [just_now])
+    repeat = NOW + AGAIN
+    lost = record("S7", NOW + timedelta(seconds=1))  # committed, its answer lost with the hub
+    in_flight = record("S8", repeat - SETTLING + timedelta(seconds=1))  # crossing back
+    settled(node_store, [lost, in_flight])
+    assert send_index_catch_up(node_store, sichuan, repeat,  # type: ignore[arg-type]
+                               SETTLING) == 1
+    assert [r["setl_id"] for r in sichuan.posted[-1]] == ["S7"]
 
 
 def test_the_hub_answers_a_province_only_about_what_it_is_a_party_to(hub: TestClient) -> None:
@@ -146,7 +151,7 @@ def test_the_hub_answers_a_province_only_about_what_it_is_a_party_to(hub: TestCl
     assert seen == {"510000": {"S1", "S2", "S3", "S4", "S5"},
                     "440000": {"S1", "S2", "S3", "S5"}, "310000": {"S4"}}
     window = urlencode({"since": (NOW - CATCH_UP).isoformat(), "until": NOW.isoformat()})
-    assert SignedHub(hub, "440000").read("/fed/v1/index/minutes", window)["minutes"] == {}
+    assert SignedHub(hub, "440000").read("/fed/v1/index/seconds", window)["seconds"] == {}
 
 
 def test_a_province_cannot_index_another_provinces_insured(hub: TestClient) -> None:
@@ -161,10 +166,10 @@ def test_a_province_cannot_index_another_provinces_insured(hub: TestClient) -> N
     ({"since": "2026-11-30T04:00:00", "until": "2026-11-30T04:30:00+00:00"}, "since"),
     ({"since": "2026-11-30T04:00:00+00:00", "until": "yesterday"}, "until"),
     ({"since": "2026-11-30T04:30:00+00:00", "until": "2026-11-30T04:00:00+00:00"}, "until"),
-    ({"since": "2026-11-28T04:00:00+00:00", "until": "2026-11-30T04:00:00+00:00"}, "until")])
-def test_a_window_of_minutes_that_is_not_one_is_refused_naming_the_field(
+    ({"since": "2026-11-30T02:00:00+00:00", "until": "2026-11-30T04:00:00+00:00"}, "until")])
+def test_a_window_that_is_not_one_is_refused_naming_the_field(
         hub: TestClient, query: dict[str, str], field: str) -> None:
-    path, encoded = "/fed/v1/index/minutes", urlencode(query)
+    path, encoded = "/fed/v1/index/seconds", urlencode(query)
     answer = hub.get(f"{path}?{encoded}", headers=signed_headers(
         KEYS["510000"], "510000", path, b"", encoded))
     assert answer.status_code == 400 and answer.json()["error"]["field"] == field

@@ -82,7 +82,7 @@ def issue_keys(
         = None,
 ) -> None:
     """Issue new keys to a registered hospital (or switch how it signs); the old keys stop
-    working at once."""
+    working within 5 s on a running node."""
     try:
         fixmedins = codes.validate_institution_code(code, "CODE")
         credentials, lines = issue(signing, sm2_public_key)

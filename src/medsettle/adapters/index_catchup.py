@@ -6,7 +6,7 @@ a fraction of a second (adapters/hub_journal.py). When the hub is killed, the ro
 lost, and so is the row of a settlement whose answer never crossed back; before this catch-up
 they stayed missing until the daily reconciliation (docs/faults.md measures the window). The
 insured node's ledger is the record, so resending from it is always right, and cheap: only the
-minutes of the last CATCH_UP where the hub holds fewer rows than the node, once, when the hub
+seconds of the last CATCH_UP where the hub holds fewer rows than the node, once, when the hub
 answers again (`send_index_catch_up`).
 
 When (`CatchUp`): once after the node starts (it may have been killed after a settlement
@@ -29,7 +29,7 @@ from urllib.parse import urlencode
 from medsettle.adapters.db.records import settlement_row
 from medsettle.adapters.db.store import Store
 from medsettle.adapters.peers import HubClient
-from medsettle.core.calendar import MINUTE, minute_key
+from medsettle.core.calendar import SECOND, second_key
 from medsettle.core.records import Role
 from medsettle.services.reconcile import record_from
 
@@ -37,9 +37,9 @@ from medsettle.services.reconcile import record_from
 CATCH_UP = timedelta(minutes=30)
 #: When a catch-up is sent once more (settlements in flight at the first have committed).
 AGAIN = timedelta(seconds=15)
-#: The last moments a catch-up leaves out: their settlements may still be committing at the
-#: node or crossing back to the hub, so the counts would differ for no loss and the minute be
-#: sent whole. The repeat AGAIN later covers them (SETTLING < AGAIN).
+#: The last moments the repeat leaves out: their settlements may still be committing at the
+#: node or crossing back to the hub (the counts would differ for no loss), and the hub, up
+#: since the first catch-up, indexes them from their answers as usual.
 SETTLING = timedelta(seconds=5)
 CHUNK = 500
 
@@ -95,46 +95,47 @@ class CatchUp:
     def send(self, store: Store, hub: HubClient, now: datetime) -> tuple[int, bool]:
         """Send it: how many rows, and whether it followed a loss (not the follow-up)."""
         fresh = self.pending
-        sent = send_index_catch_up(store, hub, now)
+        sent = send_index_catch_up(store, hub, now, timedelta(0) if fresh else SETTLING)
         self.pending = False
         self.again_at = now + self.again if fresh else None
         return sent, fresh
 
 
-def send_index_catch_up(store: Store, hub: HubClient, now: datetime) -> int:
+def send_index_catch_up(store: Store, hub: HubClient, now: datetime,
+                        settling: timedelta = timedelta(0)) -> int:
     """Send the hub the index rows it lacks of this node's insured's cross-province settlements
-    of the last CATCH_UP (but the last SETTLING, left to the repeat); how many rows were sent.
+    of the last CATCH_UP but the last `settling`; how many rows were sent.
 
-    The hub answers how many rows it holds per minute (`GET /fed/v1/index/minutes`), the node
-    counts its own the same way, and only the minutes where the hub holds fewer are read and
-    sent: the hub's rows all come from this node's answers, so a minute it holds as many of
+    The hub answers how many rows it holds per second (`GET /fed/v1/index/seconds`), the node
+    counts its own the same way, and only the seconds where the hub holds fewer are read and
+    sent: the hub's rows all come from this node's answers, so a second it holds as many of
     lacks none. The hub is asked first: what it had indexed by then, the node had committed,
-    so a settlement committing meanwhile can only make the node's count the higher (a minute
+    so a settlement committing meanwhile can only make the node's count the higher (its second
     sent for nothing), never hide a lost row. A catch-up after a node's start or a hub's
-    restart then sends the few rows of the moments lost, not half an hour of settlements
-    (which held every visit in flight up)."""
-    since, until = now - CATCH_UP, now - SETTLING
+    restart then sends the few rows of the moments lost and of the last seconds in flight, not
+    half an hour of settlements (which held every visit in flight up)."""
+    since, until = now - CATCH_UP, now - settling
     window = urlencode({"since": since.isoformat(), "until": until.isoformat()})
-    held = hub.read("/fed/v1/index/minutes", window, timeout=30)["minutes"]
+    held = hub.read("/fed/v1/index/seconds", window, timeout=30)["seconds"]
     with store.read() as tx:
-        mine = tx.cross_province_minutes("settlements", hub.node, since, until,
+        mine = tx.cross_province_seconds("settlements", hub.node, since, until,
                                          role=Role.INSURED.value)
-    short = {minute for minute, count in mine.items() if count > held.get(minute, 0)}
+    short = {second for second, count in mine.items() if count > held.get(second, 0)}
     rows = index_rows_of(store, since, until, short) if short else []
     for start in range(0, len(rows), CHUNK):
         hub.ask("/fed/v1/index", {"rows": rows[start:start + CHUNK]}, timeout=30)
     return len(rows)
 
 
-def index_rows_of(store: Store, since: datetime, until: datetime, minutes: set[str]
+def index_rows_of(store: Store, since: datetime, until: datetime, seconds: set[str]
                   ) -> list[dict[str, Any]]:
     """The index rows of this node's insured, cross-province records of [since, until) that
-    fall in `minutes` (UTC, as calendar.minute_key writes them)."""
-    first = max(since, datetime.strptime(min(minutes), MINUTE).replace(tzinfo=UTC))
-    last = min(until, datetime.strptime(max(minutes), MINUTE).replace(tzinfo=UTC)
-               + timedelta(minutes=1))
+    fall in `seconds` (UTC, as calendar.second_key writes them)."""
+    first = max(since, datetime.strptime(min(seconds), SECOND).replace(tzinfo=UTC))
+    last = min(until, datetime.strptime(max(seconds), SECOND).replace(tzinfo=UTC)
+               + timedelta(seconds=1))
     with store.read() as tx:
         found = tx.settlements_in(Role.INSURED, first, last)
     records = [record_from(settlement_row(s)) for s in found]
     return [{k: v for k, v in r.as_doc().items() if k != "status"} for r in records
-            if r.cross_province and minute_key(r.setl_time) in minutes]
+            if r.cross_province and second_key(r.setl_time) in seconds]

@@ -30,10 +30,10 @@ def day_bounds(first: date, last: date) -> tuple[datetime, datetime]:
     return start.astimezone(UTC), end.astimezone(UTC)
 
 
-#: How a UTC minute is written (minute_key).
-MINUTE = "%Y-%m-%dT%H:%M"
+#: How a UTC second is written (second_key).
+SECOND = "%Y-%m-%dT%H:%M:%S"
 
 
-def minute_key(moment: datetime) -> str:
-    """The UTC minute of a moment, as "2026-11-30T04:05" (index catch-ups count by it)."""
-    return moment.astimezone(UTC).strftime(MINUTE)
+def second_key(moment: datetime) -> str:
+    """The UTC second of a moment, as "2026-11-30T04:05:07" (index catch-ups count by it)."""
+    return moment.astimezone(UTC).strftime(SECOND)

@@ -72,8 +72,8 @@ def set_networked(tx: UnitOfWork, code: str, networked: bool, reason: str = "") 
 
 
 def set_credentials(tx: UnitOfWork, code: str, credentials: dict[str, Any]) -> dict[str, Any]:
-    """Give an institution new HIS credentials (its old keys stop working with the next
-    message); the audit sees how it signs, never a key."""
+    """Give an institution new HIS credentials; the audit sees how it signs, never a key. (A
+    running gateway keeps keys for a few seconds: the console tells it to forget them.)"""
     state(tx, code)
     unknown = set(credentials) - set(CREDENTIALS)
     if unknown:

@@ -28,8 +28,8 @@ def _day(value: str | None, name: str) -> date:
         raise InvalidInput(name, f"expected yyyy-MM-dd, got {value!r}") from None
 
 
-#: The longest window a node may ask the minutes of (a catch-up looks back 30 minutes).
-MINUTES_WINDOW = timedelta(hours=24)
+#: The longest window a node may ask the counts of (a catch-up looks back 30 minutes).
+SECONDS_WINDOW = timedelta(hours=1)
 
 
 def _moment(value: str | None, name: str) -> datetime:
@@ -44,7 +44,7 @@ def _moment(value: str | None, name: str) -> datetime:
 
 
 def add_index_routes(app: FastAPI, store: Store, verifier: Verifier) -> None:
-    """GET /fed/v1/index?day=&until=, GET /fed/v1/index/minutes?since=&until= and POST
+    """GET /fed/v1/index?day=&until=, GET /fed/v1/index/seconds?since=&until= and POST
     /fed/v1/index {rows}, each signed by a node (the query string included) and limited to
     what that node is a party to."""
 
@@ -59,10 +59,10 @@ def add_index_routes(app: FastAPI, store: Store, verifier: Verifier) -> None:
             rows = tx.index_between(*day_bounds(first, last), party=node)
         return [jsonable({k: r._mapping[k] for k in INDEX_COLUMNS}) for r in rows]
 
-    def minutes(since: datetime, until: datetime, node: str) -> dict[str, int]:
+    def seconds(since: datetime, until: datetime, node: str) -> dict[str, int]:
         flush()
         with store.read() as tx:
-            return tx.cross_province_minutes("settlement_index", node, since, until)
+            return tx.cross_province_seconds("settlement_index", node, since, until)
 
     @app.get("/fed/v1/index", summary="Indexed settlements of business days (signed)")
     async def index(request: Request, day: str, until: str | None = None) -> dict[str, Any]:
@@ -74,17 +74,17 @@ def add_index_routes(app: FastAPI, store: Store, verifier: Verifier) -> None:
             raise InvalidInput("until", "must be on or after day, at most 31 days later")
         return {"ok": True, "result": await run_in_threadpool(read, first, last, node)}
 
-    @app.get("/fed/v1/index/minutes",
-             summary="How many of the caller's insured's settlements are indexed, per minute")
-    async def index_minutes(request: Request, since: str, until: str) -> dict[str, Any]:
-        """Per UTC minute of [since, until), the index rows whose insured province is the
-        caller: an index catch-up sends only the minutes where the hub holds fewer."""
+    @app.get("/fed/v1/index/seconds",
+             summary="How many of the caller's insured's settlements are indexed, per second")
+    async def index_seconds(request: Request, since: str, until: str) -> dict[str, Any]:
+        """Per UTC second of [since, until), the index rows whose insured province is the
+        caller: an index catch-up sends only the seconds where the hub holds fewer."""
         node = signed_by(request, verifier)
         start, end = _moment(since, "since"), _moment(until, "until")
-        if not start < end <= start + MINUTES_WINDOW:
-            raise InvalidInput("until", "must be after since, at most 24 hours later")
-        counts = await run_in_threadpool(minutes, start, end, node)
-        return {"ok": True, "result": {"minutes": counts}}
+        if not start < end <= start + SECONDS_WINDOW:
+            raise InvalidInput("until", "must be after since, at most an hour later")
+        counts = await run_in_threadpool(seconds, start, end, node)
+        return {"ok": True, "result": {"seconds": counts}}
 
     @app.post("/fed/v1/index", summary="Confirm settlements in the index (signed)")
     async def confirm(request: Request) -> dict[str, Any]:

@@ -54,16 +54,16 @@ class IndexRecords(BaseModel):
     result: list[SettlementRecord]
 
 
-class Minutes(BaseModel):
-    minutes: dict[str, int] = Field(description="UTC minute (2026-11-30T04:05) → index rows")
+class Seconds(BaseModel):
+    seconds: dict[str, int] = Field(description="UTC second (2026-11-30T04:05:07) → index rows")
 
 
-class IndexMinutes(BaseModel):
-    """GET /fed/v1/index/minutes: how many of the caller's insured's settlements the hub has
-    indexed in each minute of the window (minutes with none are left out)."""
+class IndexSeconds(BaseModel):
+    """GET /fed/v1/index/seconds: how many of the caller's insured's settlements the hub has
+    indexed in each second of the window (seconds with none are left out)."""
 
     ok: Literal[True]
-    result: Minutes
+    result: Seconds
 
 
 class IndexRequest(BaseModel):

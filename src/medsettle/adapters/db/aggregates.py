@@ -59,26 +59,26 @@ def institution_owed(conn: Connection, start: datetime, end: datetime
             for p, code, f, a in conn.execute(query)]
 
 
-def _minute(dialect: str, moment: Any) -> Any:
-    """A stored moment's UTC minute as core.calendar.minute_key writes it ("2026-11-30T04:05"):
+def _second(dialect: str, moment: Any) -> Any:
+    """A stored moment's UTC second as core.calendar.second_key writes it ("2026-11-30T04:05:07"):
     the hub and a node may run different databases, and their counts are compared by it."""
     if dialect == "postgresql":
         return func.to_char(func.timezone(literal_column("'UTC'"), moment),
-                            literal_column("'YYYY-MM-DD\"T\"HH24:MI'"))
-    return func.strftime(literal_column("'%Y-%m-%dT%H:%M'"), moment)  # SQLite keeps UTC text
+                            literal_column("'YYYY-MM-DD\"T\"HH24:MI:SS'"))
+    return func.strftime(literal_column("'%Y-%m-%dT%H:%M:%S'"), moment)  # SQLite keeps UTC text
 
 
-def cross_province_minutes(conn: Connection, table: str, province: str, start: datetime,
+def cross_province_seconds(conn: Connection, table: str, province: str, start: datetime,
                            end: datetime, role: str | None = None) -> dict[str, int]:
     """How many cross-province rows of `table` (of `role`, where the table has one) whose
-    insured province is `province` (its two-digit prefix) fall in each UTC minute of
+    insured province is `province` (its two-digit prefix) fall in each UTC second of
     [start, end): a node's index catch-up compares its own with the hub's."""
     t = _rows_table(table)
-    minute = _minute(conn.dialect.name, t.c.setl_time)
+    second = _second(conn.dialect.name, t.c.setl_time)
     insured = func.substr(t.c.insu_admdvs, _ONE, _TWO)
-    query = (select(minute, func.count())
+    query = (select(second, func.count())
              .where(t.c.setl_time >= start, t.c.setl_time < end, insured == province[:2],
                     insured != func.substr(t.c.mdtrtarea_admvs, _ONE, _TWO),
                     *([t.c.role == role] if role is not None else []))
-             .group_by(minute))
+             .group_by(second))
     return {str(m): int(n) for m, n in conn.execute(query)}

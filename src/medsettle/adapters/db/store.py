@@ -246,10 +246,10 @@ class Tx(RecordQueries):
         """The hub's clearing totals by province pair (see aggregates.index_totals)."""
         return aggregates.index_totals(self.conn, start, end)
 
-    def cross_province_minutes(self, name: str, province: str, start: datetime, end: datetime,
+    def cross_province_seconds(self, name: str, province: str, start: datetime, end: datetime,
                                role: str | None = None) -> dict[str, int]:
-        """Rows per UTC minute of a province's insured (see aggregates.cross_province_minutes)."""
-        return aggregates.cross_province_minutes(self.conn, name, province, start, end, role)
+        """Rows per UTC second of a province's insured (see aggregates.cross_province_seconds)."""
+        return aggregates.cross_province_seconds(self.conn, name, province, start, end, role)
 
     def index_between(self, start: datetime, end: datetime, party: str | None = None
                       ) -> list[Row[Any]]:

@@ -63,8 +63,10 @@ from medsettle.services.replies import Unrecorded
 
 logger = logging.getLogger(__name__)
 SETTLEMENT_KINDS = {"2207": "settle", "2304": "settle", "2208": "cancel", "2305": "cancel"}
-#: How long the gateway keeps an institution's dialect before reading it again.
-DIALECT_CACHE_SECONDS = 5.0
+#: How long the gateway keeps an institution's dialect and credentials before reading them
+#: again: new keys issued from this node's console apply at once (`forget`), keys changed in
+#: its database by another process (`medsettle institution keys`) within this time.
+INSTITUTION_CACHE_SECONDS = 5.0
 #: An answer: an envelope, or (9102) a file sent as its bytes.
 Answer = dict[str, Any] | FileAnswer
 
@@ -77,7 +79,7 @@ class HisGateway:
         self.t = treating
         self.metrics = metrics
         self.clock = clock
-        self._dialects: dict[str, tuple[Dialect, float]] = {}
+        self._profiles: dict[str, tuple[Dialect, signing.Credentials, float]] = {}
         self.guard = signing.Guard(self._credentials, started=clock().timestamp())
         self._node_key: tuple[str, str] | None = None
         self.limiter = limiter  # per institution (docs/security.md)
@@ -121,31 +123,40 @@ class HisGateway:
 
     def dialect(self, fixmedins_code: str) -> Dialect:
         """The dialect profile the institution was registered with (national if unknown)."""
+        profile = self._profile(fixmedins_code)
+        return NATIONAL if profile is None else profile[0]
+
+    def forget(self, fixmedins_code: str) -> None:
+        """Read the institution's dialect and credentials again at its next message (its keys
+        were just changed)."""
+        self._profiles.pop(fixmedins_code, None)
+
+    def _credentials(self, fixmedins_code: str) -> signing.Credentials | None:
+        profile = self._profile(fixmedins_code)
+        return None if profile is None else profile[1]
+
+    def _profile(self, fixmedins_code: str) -> tuple[Dialect, signing.Credentials] | None:
+        """The institution's dialect and credentials, read at most every
+        INSTITUTION_CACHE_SECONDS (one read of its row, not one per message)."""
         now = time.monotonic()
-        cached = self._dialects.get(fixmedins_code)
-        if cached is not None and now - cached[1] < DIALECT_CACHE_SECONDS:
-            return cached[0]
+        cached = self._profiles.get(fixmedins_code)
+        if cached is not None and now - cached[2] < INSTITUTION_CACHE_SECONDS:
+            return cached[0], cached[1]
         with self.t.db.read() as tx:
             inst = tx.one("institutions", fixmedins_code=fixmedins_code)
         if inst is None:
-            return NATIONAL  # not kept: codes of no institution would grow the cache
-        found = parse_dialect(inst.dialect, "institutions.dialect")
-        self._dialects[fixmedins_code] = (found, now)
-        return found
+            return None  # not kept: codes of no institution would grow the cache
+        dialect = parse_dialect(inst.dialect, "institutions.dialect")
+        credentials = signing.Credentials(inst.signing, inst.api_key, inst.sm2_public_key,
+                                          inst.sm4_key)
+        self._profiles[fixmedins_code] = (dialect, credentials, now)
+        return dialect, credentials
 
     def node_key(self) -> tuple[str, str]:
         """The node's SM2 key pair that signs its answers (read once)."""
         if self._node_key is None:
             self._node_key = node_key(self.t.db)
         return self._node_key
-
-    def _credentials(self, fixmedins_code: str) -> signing.Credentials | None:
-        with self.t.db.read() as tx:
-            inst = tx.one("institutions", fixmedins_code=fixmedins_code)
-        if inst is None:
-            return None
-        return signing.Credentials(inst.signing, inst.api_key, inst.sm2_public_key,
-                                   inst.sm4_key)
 
     def _handle(self, env: Envelope, received: datetime, dialect: Dialect) -> Answer:
         transaction = TRANSACTIONS.get(env.infno)

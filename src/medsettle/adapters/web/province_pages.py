@@ -107,6 +107,7 @@ def _institutions(pages: Pages, node: ProvinceNode) -> None:
                 run_audited, store, Actor.of(operator), "institution.keys", code,
                 lambda tx: institution_svc.set_credentials(tx, code, credentials),
                 node.clock(), lambda tx: institution_svc.state(tx, code))
+            node.gateway.forget(code)  # the old keys stop here and now
         except MedSettleError as exc:
             session_of(request)["flash"] = {"ok": False,
                                             "text": console_error(exc, language(request))}
