@@ -509,7 +509,7 @@ settlement_index = Table(
     Column("psn_cash_pay", BigInteger, nullable=False),
     Column("msgid", String(30), nullable=False),
     Index("ix_settlement_index_month", "insu_admdvs", "mdtrtarea_admvs", "setl_time"),
-    Index("ix_settlement_index_setl_time", "setl_time"),  # a day's rows, a catch-up's minutes
+    Index("ix_settlement_index_setl_time", "setl_time"),  # a day's rows, a catch-up's counts
 )
 
 locator = Table(  # hash of an ID number → the province that insures the person; nothing else

@@ -3,7 +3,7 @@
 Revision ID: h0026
 Revises: h0025
 
-The daily reconciliation's read of a day and a node's index catch-up (its counts per minute)
+The daily reconciliation's read of a day and a node's index catch-up (its counts per second)
 read the index by setl_time. The day's read used to load every row of the index and keep
 those of the day; both now ask the database for the range, which this index serves.
 """
