@@ -29,7 +29,8 @@ KEYS = {"440000": "k-guangdong", "510000": "k-sichuan", "110000": "k-beijing"}
 HASH = "ab" * 32
 CALL = {"to": "510100", "op": "person_info", "msgid": "H44030400123202503011030000001",
         "payload": {"cert_type": "02", "cert_no": "x"}}
-SETTLE = {"visit_id": "M1", "person_id": "P1", "treating_region": "440300"}
+SETTLE = {"visit_id": "M1", "person_id": "P1", "treating_region": "440300",
+          "insured_region": "510100"}
 DROP = object()
 
 
@@ -123,6 +124,13 @@ REFUSED_CALLS = [
      "invalid_code", "payload.treating_region"),
     ("510000", call(to="110000", op="settle", payload=SETTLE), 403, "forbidden",
      "payload.treating_region"),
+    # a settlement of Guangdong's own insured, indexed as Sichuan's, would be cleared to it
+    ("110000", call(to="440100", op="settle", payload=SETTLE | {"treating_region": "110100"}),
+     403, "forbidden", "payload.insured_region"),
+    ("440000", call(op="pre_settle", payload=SETTLE | {"insured_region": "110100"}), 403,
+     "forbidden", "payload.insured_region"),
+    ("440000", call(op="settle", payload=SETTLE | {"insured_region": None}), 400,
+     "invalid_code", "payload.insured_region"),
 ]
 
 

@@ -304,6 +304,14 @@ def test_the_supervision_exchanges_fit_their_schemas(province: Province, hub: Te
         HUB_KEYS["440000"], "440000", "/fed/v1/supervision/hits", body.encode()))
     assert HitsAnswer.model_validate(sent.json()).result.kept == 1
 
+    def hits_seen_by(region: str) -> list[str]:
+        answer = hub.get("/supervision/hits?month=2026-10", headers=signed_headers(
+            HUB_KEYS[region], region, "/supervision/hits", b"", "month=2026-10"))
+        assert answer.status_code == 200, answer.text
+        return [h["key"] for h in answer.json()["result"]]
+    assert hits_seen_by("440000") == [f.SHENZHEN_H]  # reported by it, of its institution
+    assert hits_seen_by("510000") == []  # another province's hits name its persons
+
 
 #: Node routes whose answers are not described yet (docs/federation.md, "The OpenAPI").
 UNDESCRIBED = {"/fed/v1/statistics/{month}", "/fed/v1/console/settlements/{setl_id}"}

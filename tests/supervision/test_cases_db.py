@@ -286,8 +286,16 @@ def test_the_hub_batch_finds_a_cost_surge_and_opens_a_joint_audit(hub: Store) ->
     assert (case["kind"], case["insured"], case["treating"], case["rules"]) == (
         "joint_audit", GS, SH, ("R09",))
     assert {i["settlement_id"] for i in case["items"]} == {"X30", "X31"}
+    reported = {"rule": "R03", "unit": "settlement", "key": "S9", "severity": "warning",
+                "source": "batch", "month": str(OCT), "institution": "H31010100001",
+                "person": "", "settlement_id": "S9", "amount": 100, "found_at": DAY,
+                "case_id": None, "document": {"rule": "R03", "reported_by": GS}}
+    with hub.tx() as tx:  # what Gansu's node reported of its own batch (/fed/v1/supervision/hits)
+        tx.add("supervision_hits", reported)
     batch.run_hub(hub, OCT, lambda r: book.find(r, date(2026, 10, 31)), DAY, svc.create_case)
     assert len(svc.cases(hub, DAY)) == 1  # once per institution and month
+    with hub.tx() as tx:  # the hub's re-run replaced its own hits, not a province's
+        assert tx.one("supervision_hits", key="S9").source == "batch"
     with hub.tx() as tx:
         kept = [r for r in tx.rows("supervision_hits", rule="R09") if r.source == "batch"]
     assert len(kept) == 1 and kept[0].case_id == case["case_id"]

@@ -37,6 +37,9 @@ FORWARDED_OPS = frozenset({"person_info", "open_visit", "cancel_visit", "change_
                            "institutions", "settlement_lines"})
 #: The operations whose payload names the treating region (`treating_region`).
 TREATING_AREA_OPS = frozenset({"open_visit", "pre_settle", "settle"})
+#: Calls whose payload names the insured region: the hub indexes a settlement under it, and
+#: the monthly clearing charges that province, so it must be the province the call goes to.
+INSURED_AREA_OPS = frozenset({"pre_settle", "settle"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,8 +55,9 @@ class Call:
 
 def admit_call(sender: str, to: str, op: str, msgid: str, payload: Mapping[str, Any]) -> Call:
     """The call to forward from node `sender`, or why the hub refuses it: InvalidInput naming
-    `op` or `to` (or payload.treating_region), Forbidden for the sender's own province or a
-    treating region in another province."""
+    `op` or `to` (or payload.treating_region, payload.insured_region), Forbidden for the
+    sender's own province, a treating region in another province than the sender's or an
+    insured region in another than the one the call goes to."""
     if op not in FORWARDED_OPS:
         raise InvalidInput("op", f"{op[:40]!r} is not an operation the hub forwards; one of "
                            f"{', '.join(sorted(FORWARDED_OPS))}")
@@ -68,6 +72,13 @@ def admit_call(sender: str, to: str, op: str, msgid: str, payload: Mapping[str, 
                            extra={"sender": sender, "op": op, "treating_region": area})
             raise Forbidden(f"payload.treating_region: {area} is not in the sender's province "
                             f"{sender}")
+    if op in INSURED_AREA_OPS:
+        insured = validate_admdvs(payload.get("insured_region"), "payload.insured_region")
+        if province_of(insured) != target:
+            logger.warning("call naming another province's insured region refused",
+                           extra={"sender": sender, "op": op, "insured_region": insured})
+            raise Forbidden(f"payload.insured_region: {insured} is not in province {target}, "
+                            "where the call goes")
     return Call(sender, target, op, msgid, payload)
 
 

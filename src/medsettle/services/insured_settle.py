@@ -93,8 +93,8 @@ def compute(tx: Tx, book: Any, req: SettleVisit, *, persist: bool, now: datetime
         policy_hash=result.policy_hash, benefit_class=cls, delta={".".join(k): v for k, v in result.delta.items()})
     tx.apply_delta(row.psn_no, year, result.delta)
     tx.add_settlement(record)
-    book_settlement(tx, record, now)
     tx.change_insured_visit(visit.visit_id, status=VisitStatus.SETTLED)
+    book_settlement(tx, record, now)  # last: it holds the node's ledger chain until commit
     return replace(computed, settlement_id=record.settlement_id, settled_at=now)
 
 
@@ -146,9 +146,9 @@ def cancel_settlement(tx: Tx, req: CancelSettlement, now: datetime, caller: str,
     balance = tx.accumulators(original.person_id, "").get("acct_balance")
     cancel = original.cancel(req.cancel_id, now, balance, msgid)
     tx.add_settlement(cancel)
-    book_settlement(tx, cancel, now)
     tx.mark_settlement(original.settlement_id, Role.INSURED, SettlementStatus.CANCELLED)
     tx.change_insured_visit(original.visit_id, status=VisitStatus.OPEN)
+    book_settlement(tx, cancel, now)  # last: it holds the node's ledger chain until commit
     logger.info("settlement cancelled", extra={"setl_id": original.settlement_id,
                                                "msgid": msgid})
     return Cancelled(cancel=indexed(cancel), original=indexed(original), balance=balance)

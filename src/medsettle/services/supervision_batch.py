@@ -99,9 +99,11 @@ def keep_hits(tx: UnitOfWork, hits: list[Hit], month: YearMonth, now: datetime) 
 
 
 def tx_delete_batch(tx: UnitOfWork, month: YearMonth) -> None:
-    """Forget a month's earlier batch hits (a re-run replaces them)."""
+    """Forget a month's earlier batch hits of this node's own batch (a re-run replaces them);
+    at the hub, the hits a province reported (`reported_by`) are that province's to replace."""
     for row in tx.rows("supervision_hits", source="batch", month=str(month)):
-        tx.change("supervision_hits", {"id": row.id}, source="replaced")
+        if not (row.document or {}).get("reported_by"):
+            tx.change("supervision_hits", {"id": row.id}, source="replaced")
 
 
 def run_node(store: Database, month: YearMonth, thresholds: ThresholdsOf,

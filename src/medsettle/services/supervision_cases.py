@@ -10,7 +10,7 @@ deduct the institution's credit and recover the amount (services/credit.py, at i
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -258,6 +258,15 @@ def tickets(store: Database, on: datetime, viewer: Actor | None = None
     return [to_doc(t) | t.flags(day) | ({} if who is None else {"receives": t.received_by(who)})
             for t in sorted((ticket_from(r.document) for r in rows), key=lambda t: t.opened_at,
                             reverse=True)]
+
+
+def hit_concerns(region: str, hit: Mapping[str, Any]) -> bool:
+    """Whether a rule hit concerns a province's node: the province reported it, or the
+    institution it names is the province's. Another province's hits name its persons."""
+    reported = (hit.get("document") or {}).get("reported_by")
+    institution = str(hit.get("institution") or "")
+    return reported == region or (
+        len(institution) == 12 and province_of(institution[1:7]) == province_of(region))
 
 
 def only_for(actor: Actor, *provinces: str) -> None:

@@ -116,7 +116,7 @@ def settle(t: Treating, cmd: c.Settle, now: datetime, reply: Reply) -> Settlemen
             raise StateConflict(f"visit {visit.visit_id} or its fee lines changed while it was "
                                 "being settled; query it (5201) and reconcile")
         tx.add_settlement(record)
-        book_settlement(tx, record, now)
+        book_settlement(tx, record, now)  # last: it holds the node's ledger chain until commit
     failpoints.reach("settle.after_commit")
     return view
 
@@ -226,13 +226,13 @@ def _cancel(t: Treating, visit: TreatedVisit, original: SettlementRecord, ref: c
         reply.record(tx, view)
         _cancellable_settlement(tx, ref, original.settlement_id)
         tx.add_settlement(record)
-        book_settlement(tx, record, now)
         tx.mark_settlement(original.settlement_id, Role.TREATING, SettlementStatus.CANCELLED)
         tx.link_fee_lines(visit.visit_id, [line.serial for line in
                                            tx.fee_lines(settlement_id=original.settlement_id)],
                           None)
         tx.change_treated_visit(visit.visit_id, status=VisitStatus.DISCHARGED
                                 if visit.ends else VisitStatus.OPEN)
+        book_settlement(tx, record, now)  # last: it holds the node's ledger chain until commit
     return view
 
 

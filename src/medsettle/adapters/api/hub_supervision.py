@@ -174,7 +174,8 @@ def add_supervision_routes(app: FastAPI, store: Store, keys: dict[str, str],
     @app.get("/supervision/hits", summary="Rule hits with their evidence")
     async def hits(request: Request, month: str | None = None,
                    rule: str | None = None) -> dict[str, Any]:
-        await caller(request, False)
+        """Every hit for the hub's operators; a province's node gets those that concern it."""
+        actor, _ = await caller(request, False)
         keys_: dict[str, object] = {}
         if month:
             keys_["month"] = str(YearMonth.parse(month))
@@ -186,6 +187,8 @@ def add_supervision_routes(app: FastAPI, store: Store, keys: dict[str, str],
                                                           **keys_)
                         if r.source != "replaced"]
         rows = await run_in_threadpool(read)
+        if actor.role == "node" and actor.region:
+            rows = [r for r in rows if svc.hit_concerns(actor.region, r)]
         return {"ok": True, "result": jsonable(rows[-500:])}
 
     @app.post("/fed/v1/supervision/hits", summary="A province's batch hits (signed)")
