@@ -66,20 +66,20 @@ def admit_call(sender: str, to: str, op: str, msgid: str, payload: Mapping[str, 
         raise Forbidden(f"to: province {sender} handles its own insured persons; the hub does "
                         "not forward to the sender's own province")
     if op in TREATING_AREA_OPS:
-        area = validate_admdvs(payload.get("treating_region"), "payload.treating_region")
-        if province_of(area) != sender:
-            logger.warning("call for another province's treating region refused",
-                           extra={"sender": sender, "op": op, "treating_region": area})
-            raise Forbidden(f"payload.treating_region: {area} is not in the sender's province "
-                            f"{sender}")
+        _region_in(payload, "treating_region", sender, sender, op, "the sender's province")
     if op in INSURED_AREA_OPS:
-        insured = validate_admdvs(payload.get("insured_region"), "payload.insured_region")
-        if province_of(insured) != target:
-            logger.warning("call naming another province's insured region refused",
-                           extra={"sender": sender, "op": op, "insured_region": insured})
-            raise Forbidden(f"payload.insured_region: {insured} is not in province {target}, "
-                            "where the call goes")
+        _region_in(payload, "insured_region", target, sender, op, "the province called")
     return Call(sender, target, op, msgid, payload)
+
+
+def _region_in(payload: Mapping[str, Any], name: str, province: str, sender: str, op: str,
+               which: str) -> None:
+    """`payload.<name>`, a region code, lies in `province`, else Forbidden naming it."""
+    area = validate_admdvs(payload.get(name), f"payload.{name}")
+    if province_of(area) != province:
+        logger.warning("call naming a region outside its province refused",
+                       extra={"sender": sender, "op": op, name: area})
+        raise Forbidden(f"payload.{name}: {area} is not in {which} {province}")
 
 
 class PeerLink(Protocol):
