@@ -60,6 +60,10 @@ def compute(tx: Tx, book: Any, req: SettleVisit, *, persist: bool, now: datetime
     visit = own_visit(tx, req.visit_id, caller)
     _check_settleable(visit, req)
     row = tx.lock_person(visit.person_id) if persist else person(tx, visit.person_id)
+    if codes.province_of(req.insured_region) != codes.province_of(row.insu_admdvs):
+        raise InvalidInput("insured_region", f"{req.insured_region} is not where the person is "
+                                             "insured: the settlement is indexed and cleared "
+                                             "under it")
     on = business_date(now)
     policy = _policy(book, row, on)
     cls = class_of(tx, row, policy, visit.treating_region, visit.begins.date(), visit.emergency)
