@@ -77,6 +77,19 @@ def a_case(store: Store, ids: tuple[str, ...] = ("S1", "S2")) -> str:
     return case.case_id
 
 
+@pytest.mark.parametrize("institution", ["H31010100002", "H62010100001"])
+def test_a_case_names_the_institution_of_its_settlements_and_no_other(
+        hub: Store, institution: str) -> None:
+    october(hub)  # S1, S2 settled at H31010100001 in Shanghai
+    before = svc.cases(hub, DAY)
+    with pytest.raises(InvalidInput) as refused:
+        svc.create_case(hub, kind="verification", insured=GS, treating=SH,
+                        institution=institution, reason="R03 hits on two stays",
+                        settlement_ids=["S1", "S2"], actor=GANSU, now=DAY)
+    assert refused.value.field == "institution"
+    assert svc.cases(hub, DAY) == before
+
+
 def test_a_case_goes_through_every_step_with_who_and_when(hub: Store) -> None:
     october(hub)
     cid = a_case(hub)

@@ -79,6 +79,11 @@ def create_case(store: Database, *, kind: str, insured: str, treating: str, inst
                                                   f"of {insured} treated in {treating}")
         if not institution and items:
             institution = items[0].institution
+        named = {item.institution for item in items} - {institution}
+        if named or (institution and province_of(institution[1:7]) != treating):
+            raise InvalidInput("institution", f"{institution} is not the institution of the "
+                                              "case's settlements in the treating province: "
+                                              "its decision lowers that one's credit")
         serial = tx.next_serial(f"case:{business_date(now):%Y%m%d}")
         case = open_case(f"C{business_date(now):%Y%m%d}{serial:04d}", kind, insured, treating,
                          institution, reason, items, party(actor), now, rules)
