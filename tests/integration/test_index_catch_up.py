@@ -45,7 +45,7 @@ def record(setl_id: str, at: datetime, *, insured: str = "510100", treating: str
 
 def index_row(r: SettlementRecord) -> dict[str, Any]:
     """The hub's index row of a record, as the node sends it."""
-    return {k: v for k, v in record_from(settlement_row(r)).as_doc().items() if k != "status"}
+    return record_from(settlement_row(r)).index_row()
 
 
 #: Sichuan's insured treated elsewhere (at a second's edges, in another zone, with

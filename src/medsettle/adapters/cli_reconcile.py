@@ -104,8 +104,8 @@ class HttpSides:
         """Confirm settlements at the hub: write their index rows (once per setl_id), signed
         as each settlement's insured province, the only one the hub takes them from."""
         for region, group in by_insured_province(records).items():
-            rows = [{k: v for k, v in r.as_doc().items() if k != "status"} for r in group]
-            self._hub("POST", "/fed/v1/index", {"rows": rows}, region=region)
+            self._hub("POST", "/fed/v1/index", {"rows": [r.index_row() for r in group]},
+                      region=region)
 
     def reverse_at_insured(self, record: Record, msgid: str) -> str:
         """cancel_settlement at the insured node: through the hub for a cross-province record

@@ -137,5 +137,5 @@ def index_rows_of(store: Store, since: datetime, until: datetime, seconds: set[s
     with store.read() as tx:
         found = tx.settlements_in(Role.INSURED, first, last)
     records = [record_from(settlement_row(s)) for s in found]
-    return [{k: v for k, v in r.as_doc().items() if k != "status"} for r in records
+    return [r.index_row() for r in records
             if r.cross_province and second_key(r.setl_time) in seconds]

@@ -9,6 +9,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from medsettle.core import ledger
+from medsettle.core.codes import province_of
 from medsettle.core.errors import Forbidden, NotFound
 from medsettle.core.jsonform import decode
 from medsettle.services import refusals
@@ -147,7 +148,7 @@ def confirm_index(tx: UnitOfWork, sender: str, rows: list[dict[str, Any]],
     Only the insured province confirms (Forbidden otherwise, nothing written): it holds the
     settlement's record, and an index row is what the monthly clearing charges it for."""
     for i, row in enumerate(rows):
-        if str(row["insu_admdvs"])[:2] != sender[:2]:
+        if province_of(str(row["insu_admdvs"])) != province_of(sender):
             raise Forbidden(f"rows[{i}].insu_admdvs: {row['insu_admdvs']} is not insured by "
                             f"{sender}; a province confirms only its own insured's settlements")
     new = add_to_index(tx, rows, now)

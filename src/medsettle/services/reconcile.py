@@ -71,6 +71,10 @@ class Record:
         """A JSON-ready form (time as ISO text)."""
         return asdict(self) | {"setl_time": self.setl_time.isoformat()}
 
+    def index_row(self) -> dict[str, Any]:
+        """The hub's index row of this record, as POST /fed/v1/index takes it."""
+        return {k: v for k, v in self.as_doc().items() if k != "status"}
+
 
 def record_from(doc: Mapping[str, Any]) -> Record:
     """A record from a row or a JSON document (setl_time datetime or ISO text)."""

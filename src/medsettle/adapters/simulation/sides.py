@@ -48,8 +48,8 @@ class SimSides:
         as the CLI does."""
         def write(hub: SimHub) -> None:
             for region, group in by_insured_province(records).items():
-                hub.confirm(region, [{k: v for k, v in r.as_doc().items() if k != "status"}
-                                     | {"setl_time": r.setl_time} for r in group])
+                hub.confirm(region, [r.index_row() | {"setl_time": r.setl_time}
+                                     for r in group])
         self.net.call(OPERATOR, HUB, f"confirm {len(records)} index rows", write)
 
     def reverse_at_insured(self, record: Record, msgid: str) -> str:
