@@ -104,3 +104,41 @@ def test_a_malformed_hub_signed_body_is_a_400_naming_the_field(
     assert answer.json()["error"]["code"] in ("invalid_input", "invalid_code")
     assert answer.json()["error"]["field"] == field
     assert province.snapshot() == before
+
+
+#: The routes only the hub may call, with a request the hub itself would make.
+HUB_ONLY: list[tuple[str, str, bytes]] = [
+    ("POST", "/fed/v1/clearing/2025-03/pay-institutions", b""),
+    ("POST", "/fed/v1/reconciliation-reports",
+     json.dumps({"day": "2025-03-01", "balanced": True, "report": {}}).encode()),
+    ("POST", "/fed/v1/supervision/decisions",
+     json.dumps({"case_id": "CASE-1", "institution": f.SHENZHEN_H, "insured": "510000",
+                 "severity": "none", "refused": 0}).encode()),
+    ("GET", "/fed/v1/statistics/2025-03", b""),
+    ("POST", "/fed/v1/anchor-exchange", json.dumps({"anchors": []}).encode()),
+    ("GET", "/fed/v1/console/settlements/440000" + "9" * 24, b""),
+    ("GET", "/fed/v1/settlements?day=2025-03-01&role=insured", b""),
+]
+
+
+def _send(province: Province, method: str, target: str, body: bytes,
+          headers: dict[str, str]) -> Any:
+    return province.http.request(method, target, content=body or None, headers=headers)
+
+
+@pytest.mark.parametrize(("method", "target", "body"), HUB_ONLY,
+                         ids=[t.split("?")[0].removeprefix("/fed/v1/") for _, t, _ in HUB_ONLY])
+def test_a_hub_only_route_refuses_every_other_caller(province: Province, method: str,
+                                                     target: str, body: bytes) -> None:
+    """Unsigned, signed by a province (whose key the node does not hold for it) or signed as
+    the hub with another key: 401 and nothing changes; signed by the hub: past the door."""
+    path, _, query = target.partition("?")
+    before = province.snapshot()
+    for headers in ({}, signed_headers(KEY, "440000", path, body, query),
+                    signed_headers(KEY, "510000", path, body, query),
+                    signed_headers("not-the-hub-key", "hub", path, body, query)):
+        answer = _send(province, method, target, body, headers)
+        assert answer.status_code == 401, (headers.get("X-Node"), answer.text)
+    assert province.snapshot() == before
+    answer = _send(province, method, target, body, signed_headers(KEY, "hub", path, body, query))
+    assert answer.status_code not in (401, 403) and answer.status_code < 500, answer.text

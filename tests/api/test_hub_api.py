@@ -131,6 +131,11 @@ REFUSED_CALLS = [
      "forbidden", "payload.insured_region"),
     ("440000", call(op="settle", payload=SETTLE | {"insured_region": None}), 400,
      "invalid_code", "payload.insured_region"),
+    # a referral filed through the hub goes into the sender's own province only
+    ("440000", call(op="file_referral", payload={"destination": "110100"}), 403, "forbidden",
+     "payload.destination"),
+    ("440000", call(op="file_referral", payload={"person_id": "P1"}), 400, "invalid_code",
+     "payload.destination"),
 ]
 
 
@@ -153,6 +158,7 @@ def test_the_hub_forwards_only_what_a_treating_place_may_ask(
     call(op="cancel_settlement", payload={"setl_id": "S1", "cancel_setl_id": "C1"}),
     call(op="settle", payload=SETTLE),
     call(to="110105", op="open_visit", payload=SETTLE | {"treating_region": "440000"}),
+    call(to="110105", op="file_referral", payload={"destination": "440300"}),
 ])
 def test_an_allowed_call_goes_on_to_routing(hub: TestClient, doc: dict[str, Any]) -> None:
     answer = post(hub, "/fed/v1/call", doc)  # nobody registered: routing finds no node

@@ -14,7 +14,9 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
+from sqlalchemy import text
 
+from medsettle.core.calendar import business_date
 from medsettle.core.errors import (
     Forbidden,
     InvalidInput,
@@ -27,7 +29,7 @@ from medsettle.core.jsonform import decode, encode
 from medsettle.services.exchange import REQUESTS
 from medsettle.services.insured_ops import run_op
 from medsettle.services.treating_settle import retry_pending_reversals
-from tests.api.conftest import OTHER_H, Province, Visit, new_visit
+from tests.api.conftest import CHEN_FILING, OTHER_H, Province, Visit, new_visit
 from tests.e2e import fixtures as f
 
 OTHER_PROVINCE = "310000"  # Shanghai: it treats none of 陈明's visits here
@@ -57,8 +59,14 @@ def open_payload(**changes: Any) -> dict[str, Any]:
     return {"visit_id": "440000" + "1" * 24, "person_id": f.CHEN["psn_no"], "insutype": "310",
             "visit_type": "outpatient", "med_type": "11", "treating_region": "310104",
             "institution": "H31010400077", "begins": "2026-11-20T09:00:00",
-            "emergency": False, "disease": None, "cert_type": None, "cert_no": None,
+            "emergency": False, "disease": None, "cert_type": "02", "cert_no": f.CHEN["certno"],
             "card_sn": None} | changes
+
+
+def referral_payload(**changes: Any) -> dict[str, Any]:
+    return {"person_id": f.CHEN["psn_no"], "destination": "310100",
+            "begins": business_date(datetime.now(UTC)).isoformat(),
+            "institution": f.SHANGHAI_H} | changes
 
 
 Attempt = Callable[[Visit, Visit], tuple[str, dict[str, Any], str]]
@@ -69,6 +77,19 @@ FOREIGN: list[tuple[str, Attempt, type[MedSettleError]]] = [
      lambda o, s: ("open_visit", open_payload(), "440000"), Forbidden),
     ("register a visit as a province that does not treat it",
      lambda o, s: ("open_visit", open_payload(), "510000"), Forbidden),
+    ("open a visit knowing only the person number (no credential)",
+     lambda o, s: ("open_visit", open_payload(treating_region="440300", cert_type=None,
+                                              cert_no=None), "440000"), InvalidInput),
+    ("open a visit showing another person's ID card",
+     lambda o, s: ("open_visit", open_payload(treating_region="440300",
+                                              cert_no=f.WANG["certno"]), "440000"), NotFound),
+    ("open a visit showing an ID card no insured person holds",
+     lambda o, s: ("open_visit", open_payload(treating_region="440300",
+                                              cert_no=f.make_id_card("11010519700101001")),
+                   "440000"), NotFound),
+    ("file a referral into a third province",
+     lambda o, s: ("file_referral", referral_payload(destination="510100"), OTHER_PROVINCE),
+     Forbidden),
     ("change the admission of another province's visit",
      lambda o, s: ("change_visit", {"visit_id": o.mdtrt_id,
                                     "begins": "2026-11-01T08:00:00"}, OTHER_PROVINCE),
@@ -120,6 +141,31 @@ def test_a_province_cannot_act_on_what_another_province_or_institution_owns(
     with pytest.raises(error):
         call(province, op, payload, caller=caller, msgid=f"M-FOREIGN-{op}")
     assert province.snapshot() == before
+
+
+def test_a_referral_is_revoked_only_by_the_institution_that_filed_it(
+        province: Province) -> None:
+    """2501 through the hub (Shanghai files for 陈明 into Shanghai) records who filed; 2502 by
+    another province, by another institution of the same province, or for a filing the person
+    made, changes nothing."""
+    filed = call(province, "file_referral", referral_payload(), caller=OTHER_PROVINCE,
+                 msgid="M-REFERRAL-1")
+    revoke = {"person_id": f.CHEN["psn_no"], "filing_no": filed["filing_no"],
+              "institution": f.SHANGHAI_H}
+    before = province.snapshot()
+    for caller, edit in (("440000", {}), ("440000", {"institution": f.SHENZHEN_H}),
+                         (OTHER_PROVINCE, {"institution": "H31010400078"}),
+                         (OTHER_PROVINCE, {"filing_no": CHEN_FILING["filing_no"]})):
+        with pytest.raises((Forbidden, NotFound)):
+            call(province, "revoke_filing", revoke | edit, caller=caller, msgid="M-REVOKE-X")
+    assert province.snapshot() == before
+    done = call(province, "revoke_filing", revoke, caller=OTHER_PROVINCE, msgid="M-REVOKE-1")
+    assert done == {"filing_no": filed["filing_no"], "revoked": True}
+    with province.node.store.engine.connect() as conn:
+        stored = conn.execute(text("SELECT status, filed_by_node, filed_by_institution "
+                                   "FROM filings WHERE filing_no = :n"),
+                              {"n": filed["filing_no"]}).one()
+    assert tuple(stored) == ("cancelled", OTHER_PROVINCE, f.SHANGHAI_H)
 
 
 BAD_PAYLOADS: list[tuple[str, str, dict[str, Any], str]] = [

@@ -13,7 +13,7 @@ from __future__ import annotations
 import hashlib
 import json
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -26,6 +26,7 @@ from medsettle.adapters.db.store import Store
 from medsettle.adapters.his.client import HisClient, VisitFlow
 from medsettle.adapters.launcher import Federation
 from medsettle.adapters.peers import HubClient
+from medsettle.core.calendar import business_date
 from medsettle.services.operators import create_operator
 from tests.e2e import fixtures as f
 from tests.e2e.test_federation import patient
@@ -67,6 +68,7 @@ class Asset:
     msgid: str  # the settle message's msgid (the registration's for an open visit)
     setl_id: str = ""
     filing_no: str = ""
+    referral_no: str = ""  # a referral (转诊备案) its institution filed through 2501
 
     @property
     def infno(self) -> str:
@@ -153,6 +155,18 @@ def _settled(fed: Federation, name: str, region: str, code: str, who: dict[str, 
                  msgid, info["setl_id"])
 
 
+def _referral(fed: Federation, asset: Asset, destination: str) -> Asset:
+    """The asset's institution files a referral of its person into `destination` (2501)."""
+    today = business_date(datetime.now(UTC)).isoformat()
+    filed = fed.his(asset.treating, asset.institution).call("2501", {"refmedin": {
+        "psn_no": asset.person["psn_no"], "insutype": "310", "diag_code": "J18.9",
+        "diag_name": "肺炎", "reflin_medins_no": NANSHAN_H, "reflin_medins_name": "南山示例医院",
+        "mdtrtarea_admdvs": destination, "hosp_agre_refl_flag": "1", "refl_type": "1",
+        "refl_date": today, "begndate": today, "enddate": ""}},
+        insuplc=asset.person["insu_admdvs"])
+    return replace(asset, referral_no=filed["trt_dcla_detl_sn"])
+
+
 def _open(fed: Federation, name: str, region: str, code: str, who: dict[str, Any]) -> Asset:
     his = fed.his(region, code)
     visit = VisitFlow(his, patient(his, who))
@@ -220,6 +234,7 @@ def assemble(fed: Federation) -> Cast:
                f.WU["psn_no"]: "BA510100202501010000014"}
     cast.assets = [Asset(**{**a.__dict__, "filing_no": filings.get(a.person["psn_no"], "")})
                    for a in cast.assets]
+    cast.assets[1] = _referral(fed, cast.assets[1], "440300")
     cast.institutions = [Institution(code, region, fed.his(region, code)) for code, region in
                          ((f.SHENZHEN_H, "440000"), (NANSHAN_H, "440000"),
                           (f.SHANGHAI_H, "310000"), (CHENGDU_H, "510000"))]

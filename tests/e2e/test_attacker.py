@@ -103,6 +103,9 @@ HIS_ATTACKS: dict[str, Callable[[a.Institution, a.Asset], Answer]] = {
     "2208 as its owner, with its own sign-in": lambda i, s: his_call(i, "2208", {
         "setl_id": s.setl_id or s.mdtrt_id, "mdtrt_id": s.mdtrt_id,
         "psn_no": s.person["psn_no"]}, insuplc(s), as_code=s.institution),
+    "2502 revoke the referral its owner filed": lambda i, s: his_call(i, "2502", {
+        "psn_no": s.person["psn_no"], "trt_dcla_detl_sn": s.referral_no or s.filing_no or "BA0",
+        "memo": "撤销"}, insuplc(s)),
 }
 
 
@@ -147,6 +150,14 @@ NODE_ATTACKS: dict[str, Callable[[a.Province, a.Asset, Federation], Answer]] = {
     "read its fee lines at the treating node": lambda p, s, fed: federation_call(
         p, s.treating, "settlement_lines", {"settlement_id": s.setl_id or s.mdtrt_id,
                                             "person_id": s.person["psn_no"]}),
+    "revoke the referral its institution filed": lambda p, s, fed: federation_call(
+        p, s.insured, "revoke_filing", {"person_id": s.person["psn_no"],
+                                        "filing_no": s.referral_no or s.filing_no or "BA0",
+                                        "institution": s.institution}),
+    "file a referral of its person into a third province": lambda p, s, fed: federation_call(
+        p, s.insured, "file_referral", {"person_id": s.person["psn_no"], "destination": "110100",
+                                        "begins": f"{datetime.now(UTC):%Y-%m-%d}",
+                                        "institution": s.institution}),
     "call the insured node directly, not through the hub": lambda p, s, fed: direct_call(
         p, fed, s.insured, "cancel_settlement", {"settlement_id": s.setl_id or s.mdtrt_id,
                                                  "cancel_id": p.region + "4" * 24}),

@@ -53,7 +53,8 @@ CSV_COLUMNS: dict[str, tuple[tuple[str, str, bool], ...]] = {
 DEFAULTS: dict[str, dict[str, Any]] = {
     "persons": {"cvlserv": False, "chronic_certified": [], "insurance_active": True,
                 "emp_name": "", "direct_settlement_barred": False},
-    "filings": {"post_hoc": False, "reason": ""},
+    "filings": {"post_hoc": False, "reason": "", "filed_by_node": None,
+                "filed_by_institution": None},
     "institutions": {"networked": True, "suspended": False, "chronic_opened": []},
     "catalogue": {"selfpay_prop": "0", "med_chrgitm_type": ""},
 }

@@ -112,7 +112,8 @@ def _filing(n: int, person: SandboxPerson) -> dict[str, Any]:
             "destination": person.destination, "valid_from": date(2025, 1, 1),
             "valid_until": None, "status": "approved", "route": "commitment", "channel": "app",
             "applied_on": date(2025, 1, 1), "decided_on": date(2025, 1, 1), "review_due": None,
-            "proxy": None, "post_hoc": False, "reason": ""}
+            "proxy": None, "post_hoc": False, "reason": "", "filed_by_node": None,
+            "filed_by_institution": None}
 
 
 def _institution(code: str, name: str, hosp_lv: str, level: str, **extra: Any

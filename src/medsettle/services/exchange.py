@@ -44,11 +44,11 @@ class OpenVisit:
     treating_region: str
     institution: str
     begins: datetime
+    cert_type: str  # the credential the person showed: it must name this person
+    cert_no: str
+    card_sn: str | None = None
     emergency: bool = False
     disease: str | None = None
-    cert_type: str | None = None
-    cert_no: str | None = None
-    card_sn: str | None = None
 
 
 @dataclass(frozen=True)
@@ -122,14 +122,16 @@ class FileReferral:
     person_id: str
     destination: str
     begins: date
+    institution: str
 
 
 @dataclass(frozen=True)
 class RevokeReferral:
-    """2502: revoke a referral filing."""
+    """2502: revoke a referral filing (only by the institution that filed it)."""
 
     person_id: str
     filing_no: str
+    institution: str
 
 
 #: The requests, by the operation name they travel under.

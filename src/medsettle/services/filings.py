@@ -14,7 +14,7 @@ from typing import Any
 from medsettle.core import codes
 from medsettle.core import filing as rules
 from medsettle.core import filing_actions as actions
-from medsettle.core.errors import InvalidInput, NotFound
+from medsettle.core.errors import Forbidden, InvalidInput, NotFound
 from medsettle.core.policy import PolicyBook
 from medsettle.services.exchange import (
     FileReferral,
@@ -173,29 +173,43 @@ def of_person(tx: UnitOfWork, psn_no: str) -> list[dict[str, Any]]:
     return [filing_view(f) for f in sorted(found, key=lambda f: f.applied_on, reverse=True)]
 
 
-def referral_from_his(tx: UnitOfWork, book: PolicyBook, req: FileReferral,
-                      on: date) -> ReferralFiled:
-    """2501: a designated institution files a referral (转诊) with its referral proof."""
-    doc = {"psn_no": req.person_id, "category": "referral", "channel": "counter",
-           "destination": req.destination, "start": req.begins,
-           "materials": ["referral_proof"]}
+def referral_from_his(tx: UnitOfWork, book: PolicyBook, req: FileReferral, on: date,
+                      caller: str) -> ReferralFiled:
+    """2501: a designated institution files a referral (转诊) with its referral proof. An
+    institution of the insured province refers to any other province; one of another province
+    (through the hub) only into its own, and the filing remembers who made it."""
     person = _person(tx, req.person_id)
+    destination = codes.validate_admdvs(req.destination, "destination")
+    if (codes.province_of(caller) != codes.province_of(person.insu_admdvs)
+            and codes.province_of(destination) != codes.province_of(caller)):
+        raise Forbidden(f"destination: province {caller} may file a referral only into its "
+                        f"own province, not to {destination}")
+    doc = {"psn_no": req.person_id, "category": "referral", "channel": "counter",
+           "destination": destination, "start": req.begins,
+           "materials": ["referral_proof"]}
     request = parse_request(doc, person.insu_admdvs, on)
     filing = actions.submit_filing(request, _filing_rules(book, person, on), _standing(tx, person),
                                  _existing(tx, person.psn_no), on,
                                  _seq(tx, person.insu_admdvs, on))
     filing = actions.approve(filing, on)  # the referring hospital's proof is the review
-    tx.add("filings", filing_to_row(filing))
+    tx.add("filings", filing_to_row(filing) | {"filed_by_node": codes.province_of(caller),
+                                               "filed_by_institution": req.institution})
     return ReferralFiled(filing.filing_no)
 
 
-def revoke_from_his(tx: UnitOfWork, book: PolicyBook, req: RevokeReferral,
-                    on: date) -> ReferralRevoked:
-    """2502: revoke a referral filing of this person (a hospital never revokes the person's own
-    long-term or temporary filing: that is the person's or the agency's act)."""
+def revoke_from_his(tx: UnitOfWork, book: PolicyBook, req: RevokeReferral, on: date,
+                    caller: str) -> ReferralRevoked:
+    """2502: revoke a referral filing of this person, made through 2501 by the same
+    institution (a hospital never revokes the person's own long-term or temporary filing, nor
+    another hospital's referral: those are the person's, the agency's or that hospital's act)."""
     row = tx.one("filings", filing_no=req.filing_no)
     if row is None or row.psn_no != req.person_id or row.category != "referral":
         raise NotFound(f"filing {req.filing_no} is not a referral filing of this person")
+    filed_by = (row.filed_by_node, row.filed_by_institution)
+    if filed_by != (codes.province_of(caller), req.institution):
+        raise Forbidden(f"filing {req.filing_no} was not filed through 2501 by "
+                        f"{req.institution}: only the institution that filed a referral "
+                        "revokes it (the agency cancels any filing)")
     cancel(tx, book, req.filing_no, on)
     return ReferralRevoked(req.filing_no)
 

@@ -35,8 +35,10 @@ FORWARDED_OPS = frozenset({"person_info", "open_visit", "cancel_visit", "change_
                            "accumulations", "file_referral", "revoke_filing",
                            # reads for the insured person's app (services/directory.py)
                            "institutions", "settlement_lines"})
-#: The operations whose payload names the treating region (`treating_region`).
-TREATING_AREA_OPS = frozenset({"open_visit", "pre_settle", "settle"})
+#: The payload field, by operation, naming a region that must lie in the sender's province:
+#: the treating region of a visit or settlement, the destination of a referral it files.
+SENDER_AREA_FIELDS = {"open_visit": "treating_region", "pre_settle": "treating_region",
+                      "settle": "treating_region", "file_referral": "destination"}
 #: Calls whose payload names the insured region: the hub indexes a settlement under it, and
 #: the monthly clearing charges that province, so it must be the province the call goes to.
 INSURED_AREA_OPS = frozenset({"pre_settle", "settle"})
@@ -55,8 +57,8 @@ class Call:
 
 def admit_call(sender: str, to: str, op: str, msgid: str, payload: Mapping[str, Any]) -> Call:
     """The call to forward from node `sender`, or why the hub refuses it: InvalidInput naming
-    `op` or `to` (or payload.treating_region, payload.insured_region), Forbidden for the
-    sender's own province, a treating region in another province than the sender's or an
+    `op` or `to` (or the payload field it checks), Forbidden for the sender's own province, a
+    treating region or referral destination in another province than the sender's or an
     insured region in another than the one the call goes to."""
     if op not in FORWARDED_OPS:
         raise InvalidInput("op", f"{op[:40]!r} is not an operation the hub forwards; one of "
@@ -65,8 +67,8 @@ def admit_call(sender: str, to: str, op: str, msgid: str, payload: Mapping[str, 
     if target == sender:
         raise Forbidden(f"to: province {sender} handles its own insured persons; the hub does "
                         "not forward to the sender's own province")
-    if op in TREATING_AREA_OPS:
-        _region_in(payload, "treating_region", sender, sender, op, "the sender's province")
+    if op in SENDER_AREA_FIELDS:
+        _region_in(payload, SENDER_AREA_FIELDS[op], sender, sender, op, "the sender's province")
     if op in INSURED_AREA_OPS:
         _region_in(payload, "insured_region", target, sender, op, "the province called")
     return Call(sender, target, op, msgid, payload)

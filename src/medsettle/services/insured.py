@@ -111,8 +111,10 @@ def class_of(tx: Tx, row: Any, policy: ParameterSet, treating_region: str, on: d
 
 
 def open_visit(tx: Tx, book: PolicyBook, req: OpenVisit, caller: str) -> VisitOpened:
-    """Admission or registration: check insurance, filing and chronic certification; record
-    the visit. Only for a visit in the caller's own province."""
+    """Admission or registration: check the credential shown, insurance, filing and chronic
+    certification; record the visit. Only for a visit in the caller's own province, and only
+    with a credential of the person: a person number alone does not open a visit (and with it
+    the person's identity and accumulators)."""
     check_treating(caller, req.treating_region, f"visit {req.visit_id}")
     row = person(tx, req.person_id)
     existing = tx.insured_visit(req.visit_id)
@@ -121,12 +123,11 @@ def open_visit(tx: Tx, book: PolicyBook, req: OpenVisit, caller: str) -> VisitOp
         if existing.person_id != req.person_id:
             raise InvalidInput("person_id", f"visit {existing.visit_id} belongs to another person")
         return VisitOpened(existing.visit_id, existing.benefit_class, identity(row))
+    shown = find_person(tx, req.cert_type, req.cert_no, req.card_sn)
+    if shown.psn_no != req.person_id:
+        raise InvalidInput("cert_no", "the credential shown belongs to another person")
     if not row.insurance_active:
         raise UnsupportedScheme("the person's insurance is not active (参保状态异常)")
-    if req.cert_type and req.cert_no:
-        shown = find_person(tx, req.cert_type, req.cert_no, req.card_sn)
-        if shown.psn_no != req.person_id:
-            raise InvalidInput("cert_no", "the credential shown belongs to another person")
     policy = policy_of(book, row, req.begins.date())
     cls = class_of(tx, row, policy, req.treating_region, req.begins.date(), req.emergency)
     if req.visit_type == "chronic":

@@ -60,9 +60,9 @@ OPERATIONS: dict[str, Operation] = {
                                                             business_date(now), caller),
                                read_only=True),
     "file_referral": Operation(lambda tx, book, r, now, caller, msgid:
-                               filings.referral_from_his(tx, book, r, business_date(now))),
+                               filings.referral_from_his(tx, book, r, business_date(now), caller)),
     "revoke_filing": Operation(lambda tx, book, r, now, caller, msgid:
-                               filings.revoke_from_his(tx, book, r, business_date(now))),
+                               filings.revoke_from_his(tx, book, r, business_date(now), caller)),
     # reads another province's insured-person app asks of this one (no message log)
     "institutions": Operation(lambda tx, book, r, now, caller, msgid:
                               directory.find_institutions(tx, r), read_only=True),

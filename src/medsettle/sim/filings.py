@@ -85,6 +85,7 @@ def _row(person: Row, filing_no: str, category: FilingCategory, destination: str
                                             else applied_on),
         "review_due": add_working_days(applied_on, 1) if materials else None,
         "proxy": proxy, "post_hoc": False, "reason": "",
+        "filed_by_node": None, "filed_by_institution": None,  # the person filed, not a hospital
     }
 
 

@@ -114,6 +114,9 @@ filings = Table(
     Column("proxy", JSON),
     Column("post_hoc", Boolean, nullable=False, default=False),
     Column("reason", Text, nullable=False, default=""),
+    # a referral filed through a hospital's 2501: who may revoke it through 2502
+    Column("filed_by_node", String(6)),
+    Column("filed_by_institution", String(12)),
 )
 
 institutions = Table(

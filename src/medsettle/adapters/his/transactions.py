@@ -254,13 +254,13 @@ TRANSACTIONS: dict[str, Transaction] = {
         parse=his_in.parse_referral, reversible=True,
         run=lambda t, env, i, now, reply: _ask(
             t, reply, _insured_region(env), "file_referral", env.msgid,
-            x.FileReferral(i.psn_no, i.mdtrtarea_admdvs, i.begndate)),
+            x.FileReferral(i.psn_no, i.mdtrtarea_admdvs, i.begndate, env.fixmedins_code)),
         output=lambda filed, env, i, received: {"trt_dcla_detl_sn": filed.filing_no}),
     "2502": Transaction(
         parse=his_in.parse_revoke_referral, reversible=True,
         run=lambda t, env, i, now, reply: _ask(
             t, reply, _insured_region(env), "revoke_filing", env.msgid,
-            x.RevokeReferral(i.psn_no, i.trt_dcla_detl_sn)),
+            x.RevokeReferral(i.psn_no, i.trt_dcla_detl_sn, env.fixmedins_code)),
         output=lambda done, env, i, received: {
             "trt_dcla_detl_sn": done.filing_no,
             "memo": "已撤销备案" if done.revoked else "备案已不在有效期，无需撤销"}),
