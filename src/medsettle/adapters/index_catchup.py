@@ -14,13 +14,14 @@ committed and before the answer crossed back, or been down while the hub restart
 heartbeat failed; after a heartbeat answered by a hub process the node has not heard from
 before (`HubBoots`: the hub names its process in every register and heartbeat answer, so a hub
 killed and back between two heartbeats is noticed too); and each of those once more AGAIN
-later, for a settlement that was in flight when the hub died and committed after the first
+later (plus up to SPREAD_SECONDS, fixed per province), for a settlement that was in flight when the hub died and committed after the first
 catch-up read the ledger. A 10,000-visit kill drill once left 6 settlements to reconciliation
 without the first three.
 """
 
 from __future__ import annotations
 
+import zlib
 from collections import OrderedDict
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -37,11 +38,21 @@ from medsettle.services.reconcile import record_from
 CATCH_UP = timedelta(minutes=30)
 #: When a catch-up is sent once more (settlements in flight at the first have committed).
 AGAIN = timedelta(seconds=15)
+#: Each province repeats up to this much later than AGAIN, by its region code
+#: (`repeat_after`): after a hub restart every province catches up at once, and their repeats
+#: would otherwise all reach the hub in the same heartbeat again.
+SPREAD_SECONDS = 10
 #: The last moments the repeat leaves out: their settlements may still be committing at the
 #: node or crossing back to the hub (the counts would differ for no loss), and the hub, up
 #: since the first catch-up, indexes them from their answers as usual.
 SETTLING = timedelta(seconds=5)
 CHUNK = 500
+
+
+def repeat_after(region: str) -> timedelta:
+    """How long after its catch-up a province sends the repeat: AGAIN plus a share of
+    SPREAD_SECONDS fixed by its region code, the same at every start."""
+    return AGAIN + timedelta(seconds=zlib.crc32(region.encode()) % SPREAD_SECONDS)
 
 
 class HubBoots:

@@ -20,7 +20,7 @@ from medsettle.adapters.db.store import Store
 from medsettle.adapters.federation import Verifier
 from medsettle.adapters.files import load_policy_book
 from medsettle.adapters.his.gateway import HisGateway
-from medsettle.adapters.index_catchup import CatchUp
+from medsettle.adapters.index_catchup import CatchUp, repeat_after
 from medsettle.adapters.insured_port import HubPort, InsuredRouter, certno_hash
 from medsettle.adapters.observability import Metrics
 from medsettle.adapters.peers import HubClient
@@ -99,7 +99,8 @@ class ProvinceNode:
         #: insured persons, so a launcher waits for it rather than for the hub's "up".
         self.joined = threading.Event()
         self._locator_mark: tuple[int, int] | None = None  # (persons, held) when last sent
-        self.catch_up = CatchUp()  # when the hub's index may lack rows of ours
+        # when the hub's index may lack rows of ours
+        self.catch_up = CatchUp(again=repeat_after(config.region))
         self.metrics.watch_catch_up(lambda: self.hub is not None and self.catch_up.owed())
         self.verifier = Verifier(  # the signed requests the hub sends here
             {"hub": config.key},
