@@ -14,8 +14,8 @@ committed and before the answer crossed back, or been down while the hub restart
 heartbeat failed; after a heartbeat answered by a hub process the node has not heard from
 before (`HubBoots`: the hub names its process in every register and heartbeat answer, so a hub
 killed and back between two heartbeats is noticed too); and each of those once more AGAIN
-later (plus up to SPREAD_SECONDS, fixed per province), for a settlement that was in flight when the hub died and committed after the first
-catch-up read the ledger. A 10,000-visit kill drill once left 6 settlements to reconciliation
+later (plus up to SPREAD_SECONDS, fixed per province), for a settlement that was in flight
+when the hub died and committed after the first catch-up read the ledger. A 10,000-visit kill drill once left 6 settlements to reconciliation
 without the first three.
 """
 
