@@ -576,7 +576,7 @@ ROWS: list[Bad] = [
         bad(infno, "version an object", "input.data.ver", {DATA + "ver": {"v": 1}}))),
     bad("5206", "malformed cum_ym", "cum_ym", {DATA + "cum_ym": "202413"}),
     bad("5206", "unknown person", f"person {NOBODY}", {DATA + "psn_no": NOBODY}),
-    bad("5206", "patient of another province", "no hub",
+    bad("5206", "no visit at the institution", "has no visit",
         {"insuplc_admdvs": "510100", DATA + "psn_no": f.WANG["psn_no"]}),
 ]
 

@@ -142,7 +142,7 @@ NODE_ATTACKS: dict[str, Callable[[a.Province, a.Asset, Federation], Answer]] = {
             "med_type": "11", "level": "L3", "lines": [LINE], "institution": s.institution,
             "treating_region": p.region[:4] + "00", "insured_region": insuplc(s)}),
     "cancel its registration at the insured node": lambda p, s, fed: federation_call(
-        p, s.insured, "cancel_visit", {"visit_id": s.mdtrt_id}),
+        p, s.insured, "cancel_visit", {"visit_id": s.mdtrt_id, "institution": s.institution}),
     "reverse its settle msgid": lambda p, s, fed: federation_call(
         p, s.insured, "reverse", {"original": s.msgid, "original_infno": s.infno,
                                   "cancel_id": p.region + "3" * 24,

@@ -101,7 +101,8 @@ FORGED: list[tuple[str, Forged, type[MedSettleError]]] = [
          "med_type": "11", "level": "L3", "lines": [LINE], "institution": f.SHENZHEN_H,
          "treating_region": "440300", "insured_region": "510100"}), Forbidden),
     ("cancel another province's registration",
-     lambda s, open_id: ("510000", "cancel_visit", {"visit_id": open_id}), Forbidden),
+     lambda s, open_id: ("510000", "cancel_visit", {"visit_id": open_id,
+                                                     "institution": f.SHANGHAI_H}), Forbidden),
     ("reverse another province's settlement by its msgid",
      lambda s, open_id: ("510000", "reverse", {
          "original": s["msgid"], "original_infno": "2207", "cancel_id": "440000" + "3" * 24,

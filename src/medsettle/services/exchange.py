@@ -53,17 +53,20 @@ class OpenVisit:
 
 @dataclass(frozen=True)
 class ChangeVisit:
-    """2403: a corrected admission time."""
+    """2403: a corrected admission time, asked by the institution that admitted the person."""
 
     visit_id: str
     begins: datetime
+    institution: str
 
 
 @dataclass(frozen=True)
 class CancelVisit:
-    """2202/2404: cancel a registration or admission without a settlement."""
+    """2202/2404: cancel a registration or admission without a settlement, asked by the
+    institution that registered it."""
 
     visit_id: str
+    institution: str
 
 
 @dataclass(frozen=True)

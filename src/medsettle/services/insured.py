@@ -85,13 +85,23 @@ def check_treating(caller: str, treating_region: str, what: str) -> None:
         raise Forbidden(f"{what} is not treated in province {caller}")
 
 
-def own_visit(tx: Tx, visit_id: str, caller: str) -> InsuredVisit:
-    """The visit of this node's insured person that the caller's province registered."""
+def own_visit(tx: Tx, visit_id: str, caller: str, institution: str | None = None
+              ) -> InsuredVisit:
+    """The visit of this node's insured person that the caller's province registered (and,
+    when named, that institution of it)."""
     visit = tx.insured_visit(visit_id)
     if visit is None:
         raise NotFound(f"visit {visit_id} was not registered at the insured place")
     check_treating(caller, visit.treating_region, f"visit {visit_id}")
+    if institution is not None:
+        check_institution(visit, institution)
     return visit
+
+
+def check_institution(visit: InsuredVisit, institution: str) -> None:
+    """Forbidden unless `institution` registered the visit."""
+    if institution != visit.institution:
+        raise Forbidden(f"visit {visit.visit_id} was not registered by {institution}")
 
 
 def policy_of(book: PolicyBook, row: Any, on: date) -> ParameterSet:
@@ -122,6 +132,8 @@ def open_visit(tx: Tx, book: PolicyBook, req: OpenVisit, caller: str) -> VisitOp
         check_treating(caller, existing.treating_region, f"visit {existing.visit_id}")
         if existing.person_id != req.person_id:
             raise InvalidInput("person_id", f"visit {existing.visit_id} belongs to another person")
+        if existing.status is VisitStatus.CANCELLED:  # reversed (冲正) or cancelled since
+            raise StateConflict(f"visit {existing.visit_id} was cancelled: register anew")
         return VisitOpened(existing.visit_id, existing.benefit_class, identity(row))
     shown = find_person(tx, req.cert_type, req.cert_no, req.card_sn)
     if shown.psn_no != req.person_id:
@@ -153,7 +165,7 @@ def _check_chronic(policy: ParameterSet, row: Any, disease: str | None) -> None:
 def change_visit(tx: Tx, book: PolicyBook, req: ChangeVisit, caller: str) -> VisitChanged:
     """2403 at the insured place: a corrected admission time, accepted only if the person's
     filings still give the stay a benefit class."""
-    visit = own_visit(tx, req.visit_id, caller)
+    visit = own_visit(tx, req.visit_id, caller, req.institution)
     if visit.status is not VisitStatus.OPEN:
         raise StateConflict(f"visit {req.visit_id} is {visit.status}")
     row = person(tx, visit.person_id)
@@ -169,6 +181,7 @@ def cancel_visit(tx: Tx, req: CancelVisit, caller: str) -> VisitCancelled:
     if visit is None:
         return VisitCancelled(False)
     check_treating(caller, visit.treating_region, f"visit {visit.visit_id}")
+    check_institution(visit, req.institution)
     if visit.status is VisitStatus.SETTLED:
         raise StateConflict("the visit has a settlement: cancel the settlement first")
     tx.change_insured_visit(visit.visit_id, status=VisitStatus.CANCELLED)

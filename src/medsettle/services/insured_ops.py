@@ -108,8 +108,7 @@ def run_op(db: Database, book: PolicyBook, op: str, msgid: str, request: object,
 
 def _stored_answer(stored: Any, op: str, msgid: str, digest: str) -> dict[str, Any]:
     if stored.body_hash == insured_settle.TOMBSTONE:
-        raise StateConflict(f"msgid {msgid} was reversed (冲正) before it arrived: nothing is "
-                            "settled")
+        raise StateConflict(f"msgid {msgid} was reversed (冲正): its {op} was undone")
     if stored.body_hash != digest:
         raise MsgidReused(f"msgid {msgid} was already used for a different {op}")
     if stored.response.get("pending"):

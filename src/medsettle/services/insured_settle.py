@@ -35,7 +35,14 @@ from medsettle.services.exchange import (
     Reversed,
     SettleVisit,
 )
-from medsettle.services.insured import check_treating, class_of, identity, own_visit, person
+from medsettle.services.insured import (
+    check_institution,
+    check_treating,
+    class_of,
+    identity,
+    own_visit,
+    person,
+)
 from medsettle.services.insured import policy_of as _policy
 from medsettle.services.ledger import book_settlement
 from medsettle.services.ports import UnitOfWork as Tx
@@ -43,7 +50,7 @@ from medsettle.services.supervision_realtime import screen
 
 logger = logging.getLogger(__name__)
 SETTLE_INFNOS = ("2207", "2304")
-#: The body hash of a tombstone: a settle reversed before it arrived.
+#: The body hash of a tombstone: a settle reversed (冲正), before it arrived or after.
 TOMBSTONE = "reversed-before-arrival"
 
 
@@ -103,8 +110,7 @@ def compute(tx: Tx, book: Any, req: SettleVisit, *, persist: bool, now: datetime
 
 
 def _check_settleable(visit: InsuredVisit, req: SettleVisit) -> None:
-    if req.institution != visit.institution:
-        raise Forbidden(f"visit {visit.visit_id} was not registered by {req.institution}")
+    check_institution(visit, req.institution)
     if req.person_id != visit.person_id:
         raise InvalidInput("person_id", f"visit {visit.visit_id} belongs to another person")
     if visit.status is not VisitStatus.OPEN:
@@ -190,6 +196,7 @@ def reverse(tx: Tx, req: Reverse, now: datetime, caller: str, msgid: str) -> Rev
         original = settled[0]
         if req.person_id not in (None, original.person_id):
             raise InvalidInput("person_id", f"message {req.original} settled another person")
+        _tombstone(tx, "settle", message_key(caller, req.original, req.institution), msgid)
         tx.lock_person(original.person_id)  # a concurrent reversal may have won: read again
         current = tx.settlement(original.settlement_id, Role.INSURED)
         if current is None or current.status is not SettlementStatus.SETTLED:
@@ -202,6 +209,8 @@ def reverse(tx: Tx, req: Reverse, now: datetime, caller: str, msgid: str) -> Rev
                 visit.institution == req.institution
                 and visit.treating_region[:2] == caller[:2]):
             tx.change_insured_visit(visit.visit_id, status=VisitStatus.CANCELLED)
+            _tombstone(tx, "open_visit", message_key(caller, req.original, req.institution),
+                       msgid)
             return Reversed(True, visit_id=visit.visit_id)
     return Reversed(False)
 
@@ -213,6 +222,15 @@ def _claim_for_reversal(tx: Tx, req: Reverse, now: datetime, caller: str, msgid:
     key = message_key(caller, req.original, req.institution)
     return tx.keep_answer("settle", key, "settle", TOMBSTONE,
                           {"reversed_before_arrival": True, "by": msgid}, False, now) is None
+
+
+def _tombstone(tx: Tx, op: str, key: str, by: str) -> None:
+    """The reversed message's stored answer becomes a tombstone: a retry of it (the treating
+    place may have crashed before it recorded the answer, and its HIS resends the message
+    after reversing it) is refused, instead of getting back a settlement or a visit that the
+    reversal undid here and recording it at the treating place."""
+    tx.change("message_log", {"scope": op, "msgid": key}, body_hash=TOMBSTONE,
+              response={"reversed": True, "by": by})
 
 
 def accumulations(tx: Tx, book: Any, person_id: str, on: date, caller: str

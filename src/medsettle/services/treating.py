@@ -218,7 +218,7 @@ def cancel_visit(t: Treating, ref: c.VisitRef, reply: Reply) -> dict[str, Any]:
             return result
     if visit.status is not VisitStatus.MANUAL:
         t.insured.call(visit.insured_region, "cancel_visit", ref.origin.msgid,
-                       x.CancelVisit(ref.visit_id))
+                       x.CancelVisit(ref.visit_id, ref.origin.institution))
     with t.db.tx() as tx:
         reply.record(tx, result)
         _cancellable(tx, ref)
@@ -270,7 +270,7 @@ def change_admission(t: Treating, cmd: c.ChangeAdmission, reply: Reply) -> dict[
     changes: dict[str, Any] = {}
     if cmd.begins is not None and cmd.begins != visit.begins:
         t.insured.call(visit.insured_region, "change_visit", cmd.visit.origin.msgid,
-                       x.ChangeVisit(visit.visit_id, cmd.begins))
+                       x.ChangeVisit(visit.visit_id, cmd.begins, visit.institution))
         changes["begins"] = cmd.begins
     if cmd.med_type is not None:
         changes["med_type"] = cmd.med_type

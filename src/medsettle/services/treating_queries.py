@@ -15,6 +15,7 @@ from medsettle.core.records import (
     TreatedVisit,
 )
 from medsettle.services import commands as c
+from medsettle.services import exchange as x
 from medsettle.services.ports import UnitOfWork
 from medsettle.services.treating import Classified, Treating, own_visit
 
@@ -106,6 +107,21 @@ def fee_lines_of(t: Treating, query: c.SettlementsQuery) -> list[Classified]:
         if lines:
             own_visit(tx, c.VisitRef(query.origin, lines[0].visit_id, query.person_id))
     return [Classified(line, _charge_type(t, line)) for line in lines]
+
+
+def accumulations_of(t: Treating, origin: c.Origin, insured_region: str, person_id: str
+                     ) -> x.AccumulatorsOfYear:
+    """5206: the person's accumulators of the year, asked of the insured place, for a patient
+    of the sending institution only (a visit of the person there, in any state): another
+    hospital of the province does not learn what a person spent elsewhere."""
+    with t.db.read() as tx:
+        seen = tx.treated_visits(person_id=person_id, institution=origin.institution)
+    if not seen:
+        raise NotFound(f"person {person_id} has no visit at {origin.institution}: 5206 answers "
+                       "for the institution's own patients")
+    answer: x.AccumulatorsOfYear = t.insured.call(insured_region, "accumulations", "",
+                                                  x.Accumulations(person_id))
+    return answer
 
 
 def visits_of(t: Treating, query: c.VisitsQuery) -> list[TreatedVisit]:

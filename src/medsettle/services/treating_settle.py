@@ -274,6 +274,9 @@ def reverse(t: Treating, cmd: c.Reversal, now: datetime, reply: Reply) -> dict[s
             cancel_visit(t, c.VisitRef(cmd.origin, opened[0].visit_id, cmd.person_id),
                          AnswerWith(reply, done))
             return done
+        if not opened and cmd.origin.insured_region:  # the insured place may have opened it
+            return _reverse_at_insured(t, cmd, reply, visit_id=derived_id(
+                t.region, code, cmd.original, "visit"))
         return {"original": cmd.original, "reversed": False}
     if cmd.original_infno in ("2204", "2301"):
         if logged is None or not logged.ok:  # never received or refused: nothing to undo
@@ -283,14 +286,16 @@ def reverse(t: Treating, cmd: c.Reversal, now: datetime, reply: Reply) -> dict[s
                         "transaction")
 
 
-def _reverse_at_insured(t: Treating, cmd: c.Reversal, reply: Reply) -> dict[str, object]:
-    """A settle the treating place never recorded may still have happened at the insured place
-    (its answer was lost): reverse it there, as this institution and for this person."""
+def _reverse_at_insured(t: Treating, cmd: c.Reversal, reply: Reply,
+                        visit_id: str | None = None) -> dict[str, object]:
+    """A settle or registration the treating place never recorded may still have happened at
+    the insured place (its answer was lost): reverse it there, as this institution and for
+    this person (a registration by the visit id the original message would have made)."""
     answer: x.Reversed = t.insured.call(
         str(cmd.origin.insured_region), "reverse", cmd.origin.msgid, x.Reverse(
             original=cmd.original, original_infno=cmd.original_infno,
             cancel_id=t.message_id(cmd.origin, "reverse"), institution=cmd.origin.institution,
-            person_id=cmd.person_id))
+            person_id=cmd.person_id, visit_id=visit_id))
     result: dict[str, object] = {"original": cmd.original, "reversed": answer.reversed}
     with t.db.tx() as tx:
         reply.record(tx, result)

@@ -296,8 +296,8 @@ TRANSACTIONS: dict[str, Transaction] = {
         output=lambda found, env, i, received: vq.visits(found)),
     "5206": Transaction(
         parse=his_in.parse_accumulation_query, read_only=True,
-        run=lambda t, env, i, now, reply: t.insured.call(
-            _insured_region(env), "accumulations", "", x.Accumulations(i.psn_no)),
+        run=lambda t, env, i, now, reply: tq.accumulations_of(
+            t, origin(env), _insured_region(env), i.psn_no),
         output=lambda answer, env, i, received: vq.accumulations(answer)),
     "5261": Transaction(
         parse=his_in.parse_settlement_list_query, read_only=True,
