@@ -134,3 +134,39 @@ def test_one_institutions_msgid_does_not_block_anothers_admission_change(
             "adm_dept_codg": "A04", "adm_dept_name": "外科"}}, insuplc=chen.insuplc,
             msgid="SAME-MSGID-2403"))
         assert answer["infcode"] == 0, answer["err_msg"]
+
+
+@pytest.mark.parametrize("infno", ["3201", "3202"])
+def test_a_reconciliation_resent_after_a_crash_keeps_one_report(
+        province: Province, chen: Patient, infno: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """3201/3202 keep their report (and 3202 its result file) with the answer: a node killed
+    before the answer was kept leaves nothing, and the resent message writes them once."""
+    from medsettle.adapters.his import gateway
+    his = province.signed_in()
+    period = {"setl_optins": "440304", "stmt_begndate": "2026-01-01",
+              "stmt_enddate": "2026-01-31", "medfee_sumamt": "100.00",
+              "fund_pay_sumamt": "50.00", "fixmedins_setl_cnt": "1"}
+    data = (period | {"insutype": "310", "clr_type": "11", "acct_pay": "0.00"}
+            if infno == "3201" else period | {"cash_payamt": "50.00", "detail": [
+                {"setl_id": "S1", "mdtrt_id": "M1", "psn_no": chen.psn_no,
+                 "medfee_sumamt": "100.00", "fund_pay_sumamt": "50.00", "acct_pay": "0.00",
+                 "refd_setl_flag": "0"}]})
+    envelope = his.envelope(infno, {"data": data})
+    keep = gateway.StoredReply.keep
+    attempts = []
+
+    def killed_once(self: Any, tx: Any, answer: Any) -> Any:
+        attempts.append(1)
+        if len(attempts) == 1:
+            raise RuntimeError("node killed before the answer was kept")
+        return keep(self, tx, answer)
+
+    monkeypatch.setattr(gateway.StoredReply, "keep", killed_once)
+    assert his.send(envelope)["infcode"] != 0
+    assert his.send(envelope)["infcode"] == 0
+    assert his.send(envelope)["infcode"] == 0  # answered from the message log
+    reports = rows(province, "SELECT report FROM reconciliation_reports WHERE counterpart = :h",
+                   h=f.SHENZHEN_H)
+    assert sum(envelope["msgid"] in str(r[0]) for r in reports) == 1
+    assert len(rows(province, "SELECT file_no FROM his_files WHERE msgid = :m",
+                    m=envelope["msgid"])) == (1 if infno == "3202" else 0)

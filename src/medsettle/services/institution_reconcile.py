@@ -13,7 +13,7 @@ from datetime import date, datetime
 from typing import Any
 
 from medsettle.core.records import Role, SettlementKind, SettlementRecord
-from medsettle.services.ports import Database
+from medsettle.services.ports import Database, UnitOfWork
 
 #: The amounts compared per settlement (fen).
 DETAIL_AMOUNTS = ("medfee_sumamt", "fund_pay_sumamt", "acct_pay")
@@ -147,10 +147,10 @@ def _differences(inst: Declared, node: SettlementRecord) -> list[str]:
     return problems
 
 
-def save_report(db: Database, day: date, institution: str, balanced: bool,
+def save_report(tx: UnitOfWork, day: date, institution: str, balanced: bool,
                 report: dict[str, Any], now: datetime) -> None:
-    """Keep a reconciliation report of an institution."""
-    with db.tx() as tx:
-        tx.add("reconciliation_reports", {"day": day, "scope": "institution",
-                                          "counterpart": institution, "balanced": balanced,
-                                          "report": report, "created_at": now})
+    """Keep a reconciliation report of an institution (in the transaction that keeps the
+    message's answer: a retry after a crash writes it once)."""
+    tx.add("reconciliation_reports", {"day": day, "scope": "institution",
+                                      "counterpart": institution, "balanced": balanced,
+                                      "report": report, "created_at": now})

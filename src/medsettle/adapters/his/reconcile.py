@@ -29,6 +29,7 @@ from medsettle.services import institution_files as files
 from medsettle.services import institution_reconcile as rc
 from medsettle.services import treating as tr
 from medsettle.services.institution_reconcile import CLEARING_TYPES, Totals
+from medsettle.services.ports import Reply, UnitOfWork
 
 TOTALS = ("fixmedins_setl_cnt", "medfee_sumamt", "fund_pay_sumamt", "acct_pay")
 DETAIL_MAX = 500
@@ -59,7 +60,8 @@ def _describe(declared: Mapping[str, int], node: Mapping[str, int]) -> str:
     return "对账不平 (not balanced): " + "; ".join(diffs) if diffs else "对账平 (balanced)"
 
 
-def totals(t: tr.Treating, env: Envelope, cmd: ReconcileTotals, now: datetime) -> dict[str, Any]:
+def totals(t: tr.Treating, env: Envelope, cmd: ReconcileTotals, now: datetime, reply: Reply
+           ) -> dict[str, Any]:
     """3201: the institution's declared totals against the node's, for one insutype/clr_type."""
     if cmd.clr_type not in CLEARING_TYPES:
         raise InvalidInput("input.data.clr_type", f"must be 11 (outpatient) or 21 (inpatient), "
@@ -72,11 +74,13 @@ def totals(t: tr.Treating, env: Envelope, cmd: ReconcileTotals, now: datetime) -
     balanced = declared == node
     answer = {"setl_optins": cmd.setl_optins, "stmt_rslt": "0" if balanced else "1",
               "stmt_rslt_dscr": _describe(declared, node), **_wire(rc.totals_of(found))}
-    rc.save_report(t.db, cmd.stmt_enddate, env.fixmedins_code, balanced, {
-        "infno": "3201", "msgid": env.msgid, "insutype": cmd.insutype, "clr_type": cmd.clr_type,
-        "stmt_begndate": cmd.stmt_begndate.isoformat(),
-        "stmt_enddate": cmd.stmt_enddate.isoformat(), "declared": declared, "node": node,
-        "balanced": balanced}, now)
+    with t.db.tx() as tx:
+        rc.save_report(tx, cmd.stmt_enddate, env.fixmedins_code, balanced, {
+            "infno": "3201", "msgid": env.msgid, "insutype": cmd.insutype,
+            "clr_type": cmd.clr_type, "stmt_begndate": cmd.stmt_begndate.isoformat(),
+            "stmt_enddate": cmd.stmt_enddate.isoformat(), "declared": declared, "node": node,
+            "balanced": balanced}, now)
+        reply.record(tx, answer)
     return answer
 
 
@@ -175,8 +179,8 @@ def _detail_row(m: rc.Mismatch, memo: str) -> dict[str, Any]:
             "memo": f"{words} ({m.problem}: {memo})"[:500]}
 
 
-def details(t: tr.Treating, env: Envelope, cmd: ReconcileDetails, now: datetime
-            ) -> dict[str, Any]:
+def details(t: tr.Treating, env: Envelope, cmd: ReconcileDetails, now: datetime,
+            reply: Reply) -> dict[str, Any]:
     """3202: the institution's settlement rows against the node's, per setl_id."""
     declared = (_file_detail(t, env, cmd.file_qury_no, now) if cmd.file_qury_no
                 else parse_detail(env.input))
@@ -190,16 +194,18 @@ def details(t: tr.Treating, env: Envelope, cmd: ReconcileDetails, now: datetime
         f"对账不平：{tally} (not balanced: " + ", ".join(
             f"{k} {v}" for k, v in result.by_problem.items() if v) + ")")
     mismatches = [_mismatch(m) for m in result.mismatches]
-    answer = {"setl_optins": cmd.setl_optins, "file_qury_no": cmd.file_qury_no or "",
-              "stmt_rslt": "0" if result.balanced else "1", "stmt_rslt_dscr": dscr,
-              **_wire(result.node),
-              "detail": [_detail_row(m, row["memo"])
-                         for m, row in zip(result.mismatches, mismatches, strict=True)],
-              "fileinfo": _result_file(t, env, result.mismatches, now)}
-    rc.save_report(t.db, cmd.stmt_enddate, env.fixmedins_code, result.balanced, {
-        "infno": "3202", "msgid": env.msgid, "stmt_begndate": cmd.stmt_begndate.isoformat(),
-        "stmt_enddate": cmd.stmt_enddate.isoformat(), **counts, "node": _node_doc(result.node),
-        "mismatches": mismatches}, now)
+    with t.db.tx() as tx:  # the result file, the report and the answer: all or nothing
+        answer = {"setl_optins": cmd.setl_optins, "file_qury_no": cmd.file_qury_no or "",
+                  "stmt_rslt": "0" if result.balanced else "1", "stmt_rslt_dscr": dscr,
+                  **_wire(result.node),
+                  "detail": [_detail_row(m, row["memo"])
+                             for m, row in zip(result.mismatches, mismatches, strict=True)],
+                  "fileinfo": _result_file(tx, t.region, env, result.mismatches, now)}
+        rc.save_report(tx, cmd.stmt_enddate, env.fixmedins_code, result.balanced, {
+            "infno": "3202", "msgid": env.msgid, "stmt_begndate": cmd.stmt_begndate.isoformat(),
+            "stmt_enddate": cmd.stmt_enddate.isoformat(), **counts,
+            "node": _node_doc(result.node), "mismatches": mismatches}, now)
+        reply.record(tx, answer)
     return answer
 
 
@@ -216,14 +222,13 @@ def _result_row(m: rc.Mismatch) -> dict[str, str]:
     return row
 
 
-def _result_file(t: tr.Treating, env: Envelope, mismatches: list[rc.Mismatch], now: datetime
-                 ) -> dict[str, str]:
+def _result_file(tx: UnitOfWork, region: str, env: Envelope, mismatches: list[rc.Mismatch],
+                 now: datetime) -> dict[str, str]:
     """Keep the result file for the institution; its fileinfo."""
     stem = f"3202_{business_time(now):%Y%m%d%H%M%S}"
-    with t.db.tx() as tx:
-        stored = files.keep(tx, region=t.region, owner=env.fixmedins_code, name=f"{stem}.zip",
-                            kind="reconciliation",
-                            content=result_file(stem, [_result_row(m) for m in mismatches]),
-                            msgid=env.msgid, now=now)
+    stored = files.keep(tx, region=region, owner=env.fixmedins_code, name=f"{stem}.zip",
+                        kind="reconciliation",
+                        content=result_file(stem, [_result_row(m) for m in mismatches]),
+                        msgid=env.msgid, now=now)
     return {"file_qury_no": stored.file_no, "filename": stored.name,
             "dld_endtime": f"{business_time(stored.expires_at):%Y-%m-%d %H:%M:%S}"}

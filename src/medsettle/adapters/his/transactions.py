@@ -165,10 +165,10 @@ def _reversible(reversal: Any) -> Any:
 
 
 def _reconcile(run: Callable[..., dict[str, Any]]) -> Run:
-    """3201/3202 write their own report and answer after it."""
+    """3201/3202 keep their report (and result file) with their answer, in one transaction."""
     def wrapped(t: tr.Treating, env: Envelope, i: Any, now: datetime, reply: Reply) -> Any:
         _unanswered(t, reply)
-        return run(t, env, i, now)
+        return run(t, env, i, now, reply)
     return wrapped
 
 
