@@ -10,6 +10,7 @@ deduct the institution's credit and recover the amount (services/credit.py, at i
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
@@ -17,6 +18,7 @@ from typing import Any
 from medsettle.core.calendar import business_date
 from medsettle.core.clearing import province_of
 from medsettle.core.errors import Forbidden, InvalidInput, NotFound, StateConflict
+from medsettle.core.money import MAX_FEN
 from medsettle.core.supervision.cases import (
     Case,
     CaseItem,
@@ -33,6 +35,10 @@ from medsettle.services.audit import Actor
 from medsettle.services.ports import Database, UnitOfWork
 
 logger = logging.getLogger(__name__)
+#: A refused amount typed as text: ASCII digits only (at most 13: MAX_FEN has 13).
+WHOLE_FEN = re.compile(r"[0-9]{1,13}", re.ASCII)
+#: A settlement id as the index keeps it (String(30)): printable ASCII, no spaces.
+SETTLEMENT_ID = re.compile(r"[\x21-\x7e]{1,30}", re.ASCII)
 CASE_ACTIONS = ("request", "answer", "decide", "close")
 TICKET_ACTIONS = ("acknowledge", "work", "close")
 
@@ -56,6 +62,9 @@ def items_of(tx: UnitOfWork, settlement_ids: Sequence[str]) -> tuple[CaseItem, .
     """The settlements as case items, from the hub's index (funds + account each)."""
     items = []
     for sid in settlement_ids:
+        if not isinstance(sid, str) or SETTLEMENT_ID.fullmatch(sid) is None:
+            raise InvalidInput("settlements", f"{str(sid)[:40]!r} is not a settlement id "
+                                              "(1-30 printable ASCII characters)")
         row = tx.one("settlement_index", setl_id=sid)
         if row is None or row.kind != "settle":
             raise NotFound(f"settlement {sid} is not in the hub's index", field="settlements")
@@ -132,6 +141,7 @@ def act(store: Database, case_id: str, action: str, actor: Actor, now: datetime,
                 refusals.add(tx, case_id, after.insured, after.treating, "hold", -after.amount,
                              now)
         elif action == "answer":
+            _may_answer(before, who)  # before reading what it refuses: a stranger learns nothing
             after = before.answer(who, now, str(form.get("outcome", "")),
                                   _fen(form.get("refused", 0)), str(form.get("severity",
                                                                              "none")),
@@ -159,15 +169,27 @@ def act(store: Database, case_id: str, action: str, actor: Actor, now: datetime,
     return after
 
 
+def _may_answer(case: Case, who: Party) -> None:
+    """Case.answer's rule of who answers (the treating province or the hub, not an auditor),
+    checked before the answer's fields are read."""
+    if (who.province != case.treating and not who.hub) or who.role == "auditor":
+        raise Forbidden(f"only the treating province {case.treating} or the hub may answer "
+                        f"case {case.case_id}")
+
+
 def _fen(value: object) -> int:
-    if isinstance(value, bool):
-        raise InvalidInput("refused", "must be a whole number of fen")
-    if isinstance(value, int):
-        return value
-    text = str(value).strip()
-    if not text.lstrip("-").isdigit():
-        raise InvalidInput("refused", f"{text!r} is not a whole number of fen")
-    return int(text)
+    """The refused amount: whole fen, 0 to MAX_FEN, as a JSON integer or a text of ASCII
+    digits (not "²" or "١", which str.isdigit accepts); else InvalidInput naming `refused`."""
+    if type(value) is int:
+        fen = value
+    elif isinstance(value, str) and WHOLE_FEN.fullmatch(value.strip()):
+        fen = int(value.strip())
+    else:
+        shown = repr(value[:40]) if isinstance(value, str) else type(value).__name__
+        raise InvalidInput("refused", f"must be a whole number of fen ≥ 0, not {shown}")
+    if not 0 <= fen <= MAX_FEN:
+        raise InvalidInput("refused", f"must be a whole number of fen from 0 to {MAX_FEN}")
+    return fen
 
 
 def untold(store: Database) -> list[dict[str, Any]]:

@@ -2,15 +2,19 @@
 (问题协同), rule hits, the hub's monthly batch, and the national statistics.
 
 Reads of cases, tickets and hits need a hub operator (or auditor) or a node's signature; the
-statistics are public figures without personal data (JSON or CSV). Writes are a province node's
-signed request for its own province (naming the operator who asked) or a hub operator's, each
-one line of the hub's audit log in its transaction. A decided case is sent to the treating
-province (hub-signed), which deducts the institution's credit and recovers the refused amount.
+statistics are public figures without personal data (JSON or CSV), but every province's
+prepayment account and the month's clearing totals are in them only for the hub's operators
+(the read permission of GET /prepayment). Writes are a province node's signed request for its
+own province (naming the operator who asked) or a hub operator's, each one line of the hub's
+audit log in its transaction. A decided case is sent to the treating province (hub-signed),
+which deducts the institution's credit and recovers the refused amount. What a province sends
+(its batch hits, its statistics report) is checked field by field before the hub keeps it.
 """
 
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
@@ -19,7 +23,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
-from medsettle.adapters.api.auth import authenticate
+from medsettle.adapters.api.auth import SESSION_OPERATOR, authenticate, read_permission, session_of
 from medsettle.adapters.api.common import jsonable, parse_object, signed_body
 from medsettle.adapters.db import statistics_queries as q
 from medsettle.adapters.db.store import Store
@@ -29,7 +33,9 @@ from medsettle.adapters.hub_link import HubLink
 from medsettle.adapters.supervision_files import load_threshold_book
 from medsettle.core.clearing import YearMonth
 from medsettle.core.errors import Forbidden, InvalidInput, MedSettleError
-from medsettle.core.supervision.cases import to_doc
+from medsettle.core.money import MAX_FEN
+from medsettle.core.supervision.cases import CASE_STATES, to_doc
+from medsettle.core.supervision.hits import RULES
 from medsettle.services import clearing as clearing_svc
 from medsettle.services import statistics
 from medsettle.services import supervision_batch as batch_svc
@@ -37,6 +43,12 @@ from medsettle.services import supervision_cases as svc
 from medsettle.services.audit import Actor
 
 logger = logging.getLogger(__name__)
+#: At most this many hits in one province's batch report (POST /fed/v1/supervision/hits).
+MAX_HITS = 20_000
+UNITS = ("settlement", "person", "institution", "institution_day")
+SEVERITIES = ("warning", "hard_stop")
+#: A settlement id or line of a hit: printable ASCII, no spaces.
+ID = re.compile(r"[\x21-\x7e]+", re.ASCII)
 
 
 def utc_now() -> datetime:
@@ -60,6 +72,14 @@ def collect_reports(store: Store, keys: dict[str, str], month: YearMonth,
                 if not isinstance(doc, dict):
                     outcome[region] = "no report"
                     continue
+                try:
+                    statistics.check_report(doc)
+                except InvalidInput as exc:
+                    logger.warning("province report refused", extra={
+                        "province": region, "month": str(month), "field": exc.field,
+                        "why": exc.message})
+                    outcome[region] = f"report refused: {exc}"
+                    continue
                 with store.tx() as tx:
                     values = {"document": doc, "received_at": now}
                     if tx.change("node_reports", {"province": region, "month": str(month),
@@ -74,16 +94,72 @@ def collect_reports(store: Store, keys: dict[str, str], month: YearMonth,
     return outcome
 
 
-def figures(store: Store, month: YearMonth, now: datetime) -> dict[str, Any]:
-    """The month's national figures."""
+def figures(store: Store, month: YearMonth, now: datetime, *,
+            operators: bool = True) -> dict[str, Any]:
+    """The month's national figures; with `operators` (the hub's operators: console, CLI)
+    every province's prepayment account and the clearing totals too."""
     start, end = month.bounds()
     engine = store.engine
     cases = [c for c in svc.cases(store, now) if c["opened_at"][:7] <= str(month)]
     return statistics.report(
         str(month), q.index_groups(engine, start, end), q.settle_latencies(engine, start, end),
         q.failures(engine, start, end), q.node_reports(engine, str(month)), cases,
-        svc.tickets(store, now), clearing_svc.accounts(store),
-        clearing_svc.clearing_summary(store, month))
+        svc.tickets(store, now), clearing_svc.accounts(store) if operators else None,
+        clearing_svc.clearing_summary(store, month) if operators else None)
+
+
+def province_hit(hit: object, i: int) -> dict[str, Any]:
+    """Hit `i` of a province's batch report as the hub keeps it (core/supervision/hits.py
+    `Hit.to_dict`), each field checked; InvalidInput naming `hits[i].<field>`."""
+    where = f"hits[{i}]"
+    if not isinstance(hit, dict):
+        raise InvalidInput(where, "must be a JSON object (a rule hit)")
+
+    def text(name: str, most: int, default: str | None = None) -> str:
+        value = hit.get(name, default)
+        if not isinstance(value, str) or len(value) > most or "\x00" in value:
+            raise InvalidInput(f"{where}.{name}", f"must be a text of at most {most} "
+                                                  "characters (no NUL)")
+        return value
+
+    def names(name: str, most: int) -> list[str]:
+        value = hit.get(name, [])
+        if (not isinstance(value, list) or len(value) > 10_000
+                or not all(isinstance(x, str) and ID.fullmatch(x) and len(x) <= most
+                           for x in value)):
+            raise InvalidInput(f"{where}.{name}", f"must be a list of ids of at most {most} "
+                                                  "printable ASCII characters")
+        return value
+
+    rule = hit.get("rule")
+    if not isinstance(rule, str) or rule not in RULES:
+        raise InvalidInput(f"{where}.rule", f"must be one of {', '.join(RULES)}")
+    unit = hit.get("unit")
+    if unit not in UNITS:
+        raise InvalidInput(f"{where}.unit", f"must be one of {', '.join(UNITS)}")
+    severity = hit.get("severity", "warning")
+    if severity not in SEVERITIES:
+        raise InvalidInput(f"{where}.severity", f"must be one of {', '.join(SEVERITIES)}")
+    key = text("key", 120)
+    if not key:
+        raise InvalidInput(f"{where}.key", "is required: what was hit")
+    amount = hit.get("amount", 0)
+    if type(amount) is not int or abs(amount) > MAX_FEN:
+        raise InvalidInput(f"{where}.amount", f"must be a whole number of fen of at most "
+                                              f"{MAX_FEN}")
+    measured = hit.get("measured", {})
+    if not isinstance(measured, dict) or len(measured) > 100 or not all(
+            len(k) <= 60 and isinstance(v, str) and len(v) <= 1000 and "\x00" not in k + v
+            for k, v in measured.items()):
+        raise InvalidInput(f"{where}.measured", "must be a JSON object of measured values "
+                                                "as texts")
+    return {"rule": rule, "name": RULES[rule], "unit": unit, "key": key,
+            "severity": severity, "message": text("message", 2000, ""),
+            "threshold": text("threshold", 1000, ""), "source": text("source", 1000, ""),
+            "measured": measured,
+            "settlements": names("settlements", 30), "lines": names("lines", 80),
+            "institution": text("institution", 12, ""), "person": text("person", 30, ""),
+            "amount": amount}
 
 
 def add_supervision_routes(app: FastAPI, store: Store, keys: dict[str, str],
@@ -110,6 +186,8 @@ def add_supervision_routes(app: FastAPI, store: Store, keys: dict[str, str],
     @app.get("/supervision/cases", summary="Cases (费用协查, 双地联查)")
     async def list_cases(request: Request, state: str | None = None) -> dict[str, Any]:
         actor, _ = await caller(request, False)
+        if state is not None and state not in CASE_STATES:
+            raise InvalidInput("state", f"must be one of {', '.join(CASE_STATES)}")
         found = await run_in_threadpool(svc.cases, store, clock(), state)
         if actor.role == "node" and actor.region:
             found = [c for c in found if actor.region in (c["insured"], c["treating"])]
@@ -180,6 +258,8 @@ def add_supervision_routes(app: FastAPI, store: Store, keys: dict[str, str],
         if month:
             keys_["month"] = str(YearMonth.parse(month))
         if rule:
+            if rule not in RULES:
+                raise InvalidInput("rule", f"must be one of {', '.join(RULES)}")
             keys_["rule"] = rule
         def read() -> list[dict[str, Any]]:
             with store.tx() as tx:
@@ -198,6 +278,10 @@ def add_supervision_routes(app: FastAPI, store: Store, keys: dict[str, str],
         found = doc.get("hits")
         if not isinstance(found, list):
             raise InvalidInput("hits", "a list of hits")
+        if len(found) > MAX_HITS:
+            raise InvalidInput("hits", f"at most {MAX_HITS} hits in one report, not "
+                                       f"{len(found)}")
+        found = [province_hit(h, i) for i, h in enumerate(found)]
         now = clock()
 
         def keep() -> int:
@@ -206,12 +290,11 @@ def add_supervision_routes(app: FastAPI, store: Store, keys: dict[str, str],
                     if row.document.get("reported_by") == node:
                         tx.change("supervision_hits", {"id": row.id}, source="replaced")
                 tx.add_many("supervision_hits", [{
-                    "rule": str(h["rule"]), "unit": str(h["unit"]), "key": str(h["key"])[:120],
-                    "severity": str(h.get("severity", "warning")), "source": "batch",
-                    "month": str(month), "institution": str(h.get("institution", "")),
-                    "person": str(h.get("person", "")),
-                    "settlement_id": str((h.get("settlements") or [""])[-1]),
-                    "amount": int(h.get("amount", 0)), "found_at": now, "case_id": None,
+                    "rule": h["rule"], "unit": h["unit"], "key": h["key"],
+                    "severity": h["severity"], "source": "batch", "month": str(month),
+                    "institution": h["institution"], "person": h["person"],
+                    "settlement_id": (h["settlements"] or [""])[-1], "amount": h["amount"],
+                    "found_at": now, "case_id": None,
                     "document": {**h, "reported_by": node}} for h in found])
             return len(found)
         return {"ok": True, "result": {"kept": await run_in_threadpool(keep)}}
@@ -238,14 +321,27 @@ def add_supervision_routes(app: FastAPI, store: Store, keys: dict[str, str],
         outcome = await run_in_threadpool(collect_reports, store, keys, m, clock())
         return {"ok": True, "result": outcome}
 
+    async def operator_reads(request: Request) -> bool:
+        """Whether the caller is a hub operator (or auditor) by token or session: GET
+        /prepayment's read permission. Anyone else (no credentials, a node's signature) reads
+        the public figures; credentials that fail answer 401 or 403 as on /prepayment."""
+        if "x-ms-signature" in request.headers or not (
+                request.headers.get("authorization") or SESSION_OPERATOR in session_of(request)):
+            return False
+        await read_permission(request, store, verifier, None, "prepayment figures")
+        return True
+
     @app.get("/statistics/{month}", response_model=None,
-             summary="National figures of a month (public: JSON, or ?format=csv)")
-    async def stats(month: str, format: str = "json") -> dict[str, Any] | Response:
+             summary="National figures of a month (public: JSON, or ?format=csv; the "
+                     "prepayment accounts and clearing totals for hub operators)")
+    async def stats(month: str, request: Request,
+                    format: str = "json") -> dict[str, Any] | Response:
         if format not in ("json", "csv"):
             raise InvalidInput("format", "must be json or csv")
         m = YearMonth.parse(month)
+        operators = await operator_reads(request)
         await run_in_threadpool(flush)
-        found = await run_in_threadpool(figures, store, m, clock())
+        found = await run_in_threadpool(lambda: figures(store, m, clock(), operators=operators))
         if format == "csv":
             return Response(statistics.to_csv(found), media_type="text/csv; charset=utf-8",
                             headers={"content-disposition":

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime, timedelta
-from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -22,6 +21,7 @@ from medsettle.adapters.peers import SignedClient
 from medsettle.adapters.web.app import Pages, install
 from medsettle.adapters.web.render import Console, region
 from medsettle.adapters.web.supervision_pages import add_hub_pages as add_supervision_pages
+from medsettle.adapters.web.supervision_pages import typed_fen
 from medsettle.core.clearing import YearMonth, to_dict
 from medsettle.core.errors import InvalidInput, MedSettleError
 from medsettle.core.operators import Operator
@@ -43,14 +43,9 @@ def now() -> datetime:
 
 
 def fen_of(text: str, field: str = "amount") -> int:
-    """An amount typed in yuan ("1,200.50") as integer fen; InvalidInput naming the field."""
-    try:
-        value = Decimal(text.replace(",", "").replace("¥", "").strip())
-    except InvalidOperation:
-        raise InvalidInput(field, f"{text!r} is not an amount in yuan") from None
-    if not value.is_finite() or value <= 0 or value != value.quantize(Decimal("0.01")):
-        raise InvalidInput(field, "must be a positive amount in yuan with at most 2 decimals")
-    return int(value * 100)
+    """An amount typed in yuan ("1,200.50"), positive and at most MAX_FEN, as integer fen;
+    InvalidInput naming the field."""
+    return typed_fen(text, field, zero=False)
 
 
 def add_hub_console(app: FastAPI, store: Store, keys: dict[str, str],

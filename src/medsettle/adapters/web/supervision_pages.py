@@ -27,6 +27,7 @@ from medsettle.adapters.web.app import Pages
 from medsettle.adapters.web.render import region
 from medsettle.core.clearing import YearMonth
 from medsettle.core.errors import Forbidden, InvalidInput, MedSettleError
+from medsettle.core.money import MAX_FEN
 from medsettle.core.operators import Operator
 from medsettle.core.supervision.cases import to_doc
 from medsettle.core.supervision.hits import RULES
@@ -43,16 +44,26 @@ def now() -> datetime:
     return datetime.now(UTC)
 
 
-def fen_or_zero(text: str, field: str = "refused") -> int:
-    """An amount typed in yuan ("1,200.50", or empty for 0) as integer fen."""
-    cleaned = text.replace(",", "").replace("¥", "").strip() or "0"
+def typed_fen(text: str, field: str, *, zero: bool) -> int:
+    """An amount typed in yuan ("1,200.50"; empty is 0 when `zero` may be) as integer fen, at
+    most MAX_FEN (¥10 bn); else InvalidInput naming `field`, which the console shows."""
+    cleaned = text.replace(",", "").replace("¥", "").strip() or ("0" if zero else "")
     try:
         value = Decimal(cleaned)
     except InvalidOperation:
-        raise InvalidInput(field, f"{text!r} is not an amount in yuan") from None
-    if not value.is_finite() or value < 0 or value != value.quantize(Decimal("0.01")):
-        raise InvalidInput(field, "must be an amount in yuan ≥ 0 with at most 2 decimals")
+        raise InvalidInput(field, f"{text[:40]!r} is not an amount in yuan") from None
+    if not value.is_finite() or value < 0 or (value == 0 and not zero):
+        raise InvalidInput(field, f"must be an amount in yuan {'≥' if zero else '>'} 0")
+    if value > Decimal(MAX_FEN) / 100:  # before quantize, which "1e30" would overflow
+        raise InvalidInput(field, f"must be at most ¥{MAX_FEN // 100:,}")
+    if value != value.quantize(Decimal("0.01")):
+        raise InvalidInput(field, "must be an amount in yuan with at most 2 decimals")
     return int(value * 100)
+
+
+def fen_or_zero(text: str, field: str = "refused") -> int:
+    """An amount typed in yuan ("1,200.50", or empty for 0) as integer fen."""
+    return typed_fen(text, field, zero=True)
 
 
 def case_form(form: dict[str, str]) -> dict[str, Any]:
