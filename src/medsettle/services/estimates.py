@@ -21,7 +21,7 @@ from medsettle.core.lines import FeeLine
 from medsettle.core.money import parse_decimal
 from medsettle.core.policy import ParameterSet, PolicyBook
 from medsettle.core.policy_words import Difference, differences
-from medsettle.services.person_scope import subject, viewed
+from medsettle.services.person_scope import checked_for, subject, viewed
 from medsettle.services.ports import UnitOfWork
 from medsettle.services.records import filing_from_row
 
@@ -61,12 +61,13 @@ def yuan_to_fen(value: object, field: str) -> int:
         amount = Decimal(text)
     except InvalidOperation:
         raise InvalidInput(field, "type an amount in yuan, e.g. 8000 or 8000.50") from None
-    if not amount.is_finite() or amount <= 0 or amount != amount.quantize(Decimal("0.01")):
+    if not amount.is_finite() or amount <= 0:
         raise InvalidInput(field, "must be more than ¥0 with at most 2 decimals")
-    fen = int(amount * 100)
-    if fen > MAX_AMOUNT_FEN:
-        raise InvalidInput(field, "must be at most ¥10,000,000")
-    return fen
+    if amount > Decimal(MAX_AMOUNT_FEN) / 100:  # before quantize, which fails on "1e30"
+        raise InvalidInput(field, f"must be at most ¥{MAX_AMOUNT_FEN // 100:,}")
+    if amount != amount.quantize(Decimal("0.01")):
+        raise InvalidInput(field, "must be more than ¥0 with at most 2 decimals")
+    return int(amount * 100)
 
 
 def _line(doc: object, n: int) -> FeeLine:
@@ -148,7 +149,7 @@ def person_of(row: Any, cls: str | None, acc: Any, use_acct: bool) -> Person:
 def estimate_for(tx: UnitOfWork, book: PolicyBook, me: str, doc: Mapping[str, Any],
                  on: date) -> tuple[EstimateInput, ParameterSet, Estimate]:
     """The estimate for the signed-in person (or a consenting family member: `for`)."""
-    who = subject(tx, me, doc.get("for") or None)
+    who = subject(tx, me, checked_for(doc.get("for")))
     asked = parse_input(doc)
     policy = policy_of(book, who, on)
     cls = visit_class(tx, who, policy, asked.region, on, asked.emergency)

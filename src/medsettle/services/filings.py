@@ -8,7 +8,7 @@ loads the person's standing and filings, stores the outcome and numbers new fili
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 from medsettle.core import codes
@@ -24,6 +24,11 @@ from medsettle.services.exchange import (
 )
 from medsettle.services.ports import UnitOfWork
 from medsettle.services.records import filing_from_row, filing_to_row
+
+#: How far ahead a filing may start: a year is ample for filing before a planned move or
+#: stay, and keeps every date the filing's life computes from its start (validity end, holding
+#: period) within the calendar (9999-12-31 plus 180 days does not exist).
+MAX_START_DAYS_AHEAD = 365
 
 
 def _person(tx: UnitOfWork, psn_no: str) -> Any:
@@ -72,6 +77,10 @@ def parse_request(doc: Mapping[str, Any], insu_admdvs: str, on: date) -> rules.F
         start_date = start if isinstance(start, date) else date.fromisoformat(str(start))
     except ValueError:
         raise InvalidInput("start", f"must be a date YYYY-MM-DD, not {start!r}") from None
+    latest = on + timedelta(days=MAX_START_DAYS_AHEAD)
+    if start_date > latest:
+        raise InvalidInput("start", f"must be at most {MAX_START_DAYS_AHEAD} days ahead, by "
+                                    f"{latest.isoformat()}; file nearer the time")
     materials = doc.get("materials", [])
     if not isinstance(materials, list) or not all(isinstance(m, str) for m in materials):
         raise InvalidInput("materials", "must be a list of material names")

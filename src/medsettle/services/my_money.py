@@ -12,6 +12,7 @@ from datetime import date, datetime
 from typing import Any
 
 from medsettle.core import codes
+from medsettle.core.calendar import business_date
 from medsettle.core.errors import InvalidInput, NotFound
 from medsettle.core.estimate import lines_for_amount
 from medsettle.core.policy import ParameterSet, PolicyBook
@@ -20,7 +21,7 @@ from medsettle.core.tables import LEVELS
 from medsettle.services import reimbursement as rb
 from medsettle.services.console import CLASS_TEXT, FUNDS
 from medsettle.services.estimates import policy_of, yuan_to_fen
-from medsettle.services.person_scope import may_act_for, subject, viewed
+from medsettle.services.person_scope import checked_for, may_act_for, subject, viewed
 from medsettle.services.ports import UnitOfWork
 
 
@@ -133,16 +134,20 @@ def claim(tx: UnitOfWork, me: str, claim_id: str) -> dict[str, Any]:
     return rb.view(row)
 
 
-def claim_document(tx: UnitOfWork, me: str, doc: Mapping[str, Any]) -> dict[str, Any]:
+def claim_document(tx: UnitOfWork, me: str, doc: Mapping[str, Any],
+                   today: date) -> dict[str, Any]:
     """The claim the person's form describes, as the reimbursement service reads it: where and
-    when they were treated and what they paid (an amount with a mix, or lines); the claim id
-    is made here."""
-    who = subject(tx, me, doc.get("for") or None)
+    when they were treated (not after `today`) and what they paid (an amount with a mix, or
+    lines); the claim id is made here."""
+    who = subject(tx, me, checked_for(doc.get("for")))
     treated = doc.get("treated_on")
     try:
         day = date.fromisoformat(str(treated))
     except ValueError:
         raise InvalidInput("treated_on", "type the day of treatment, YYYY-MM-DD") from None
+    if day > today:
+        raise InvalidInput("treated_on", f"must not be after today ({today.isoformat()}): "
+                                         "claim for treatment that happened")
     lines = doc.get("lines")
     if not lines:
         bill = lines_for_amount(yuan_to_fen(doc.get("amount"), "amount"),
@@ -162,6 +167,6 @@ def submit_claim(tx: UnitOfWork, book: PolicyBook, me: str, doc: Mapping[str, An
                  now: datetime) -> dict[str, Any]:
     """Claim manual reimbursement: computed by the settlement engine at once, then reviewed by
     an operator (approve → pay, or reject)."""
-    claim_doc = claim_document(tx, me, doc)
+    claim_doc = claim_document(tx, me, doc, business_date(now))
     submitted = rb.submit_claim(tx, book, rb.parse_claim(claim_doc), now)
     return submitted

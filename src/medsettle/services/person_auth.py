@@ -3,7 +3,9 @@ the code is written to the node's log instead of being sent by SMS).
 
 The node keeps, per ID number (by a hash under the node's lookup key, never in clear), the
 SHA-256 of the pending code, when it expires, and the wrong codes typed since the last success:
-the fifth wrong code locks the ID for LOCK_MINUTES, whatever code comes next. A code is good once, for CODE_MINUTES. Whether
+the fifth wrong code locks the ID for LOCK_MINUTES, whatever code comes next. A code is good
+once, for CODE_MINUTES. Each try reads and writes the count under the row's lock, so parallel
+wrong codes are checked one after another and never more than MAX_FAILURES of them. Whether
 an ID number is insured here is never told to someone who has not signed in: an unknown number
 gets the same answers as a known one (no code is made for it, so it can never sign in).
 """
@@ -56,12 +58,21 @@ def checked_certno(value: object) -> str:
     return codes.validate_id_card(value.strip().upper(), "certno")
 
 
+def _held(tx: UnitOfWork, key: str) -> bool:
+    """Take the write lock of the ID number's row until the transaction ends: an UPDATE that
+    changes nothing (the port has no SELECT … FOR UPDATE of this table). A concurrent try of
+    the same number waits here and then reads the count this one wrote; on SQLite writers
+    already run one at a time. False when there is no row yet."""
+    return tx.change("person_sign_in", {"certno_hash": key}, certno_hash=key) > 0
+
+
 def _state(tx: UnitOfWork, key: str) -> Any:
-    row = tx.one("person_sign_in", certno_hash=key)
-    if row is None:
-        tx.add("person_sign_in", {"certno_hash": key, "failures": 0})
-        row = tx.one("person_sign_in", certno_hash=key)
-    return row
+    """The ID number's sign-in row, made if new, read under its lock (_held): otherwise
+    parallel wrong codes each read the same count and all of them are checked."""
+    if not _held(tx, key):
+        tx.add_ignore("person_sign_in", [{"certno_hash": key, "failures": 0}])
+        _held(tx, key)  # a concurrent first try may have made it: wait for that one
+    return tx.one("person_sign_in", certno_hash=key)
 
 
 def _check_unlocked(row: Any, now: datetime) -> None:

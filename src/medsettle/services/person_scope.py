@@ -46,6 +46,16 @@ def active_link(tx: UnitOfWork, agent: str, member: str) -> Any:
     return None
 
 
+def checked_for(value: object) -> str | None:
+    """The `for` of a JSON form: a person number, or None for oneself; anything else (an
+    object, a list, a number) is refused naming `for`, never looked up."""
+    if value is None or value == "":
+        return None
+    if not isinstance(value, str):
+        raise InvalidInput("for", "must be a person number")
+    return value
+
+
 def subject(tx: UnitOfWork, me: str, of: str | None) -> Any:
     """The person whose data `me` asks for: themselves (`of` empty), or a family member who
     consented; Forbidden for anyone else (saying nothing about them)."""

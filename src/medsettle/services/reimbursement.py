@@ -21,6 +21,7 @@ from typing import Any
 
 from medsettle.core import codes, ledger
 from medsettle.core.benefits import AMOUNT_FIELDS, Person, Visit, settle
+from medsettle.core.calendar import business_date
 from medsettle.core.errors import InvalidInput, NotFound, StateConflict, UnsupportedScheme
 from medsettle.core.filing import benefit_class
 from medsettle.core.policy import PolicyBook
@@ -183,9 +184,20 @@ def _same_claim(row: Any, claim: Claim) -> bool:
             and row.setl_date == claim.setl_date)
 
 
+def _check_not_future(claim: Claim, now: datetime) -> None:
+    """A claim is for treatment that happened: a day after today (business date) would book
+    the accumulators of a year not begun, or of 9999, with nothing to undo them but a reject."""
+    today = business_date(now)
+    for key, day in (("begntime", claim.begntime.date()), ("setl_date", claim.setl_date)):
+        if day > today:
+            raise InvalidInput(key, f"must not be after today ({today.isoformat()}), got "
+                                    f"{day.isoformat()}")
+
+
 def submit_claim(tx: Tx, book: PolicyBook, claim: Claim, now: datetime) -> dict[str, Any]:
     """Compute a claim with the settlement engine and record it (status computed); a repeat of
     the same claim id with the same content returns the stored claim."""
+    _check_not_future(claim, now)
     stored = tx.one("reimbursement_claims", claim_id=claim.claim_id)
     if stored is not None:
         if not _same_claim(stored, claim):
