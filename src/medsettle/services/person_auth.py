@@ -58,21 +58,15 @@ def checked_certno(value: object) -> str:
     return codes.validate_id_card(value.strip().upper(), "certno")
 
 
-def _held(tx: UnitOfWork, key: str) -> bool:
-    """Take the write lock of the ID number's row until the transaction ends: an UPDATE that
-    changes nothing (the port has no SELECT … FOR UPDATE of this table). A concurrent try of
-    the same number waits here and then reads the count this one wrote; on SQLite writers
-    already run one at a time. False when there is no row yet."""
-    return tx.change("person_sign_in", {"certno_hash": key}, certno_hash=key) > 0
-
-
 def _state(tx: UnitOfWork, key: str) -> Any:
-    """The ID number's sign-in row, made if new, read under its lock (_held): otherwise
-    parallel wrong codes each read the same count and all of them are checked."""
-    if not _held(tx, key):
+    """The ID number's sign-in row, made if new, read and held until the transaction ends: a
+    concurrent try of the same number waits, then reads the count this one wrote (otherwise
+    parallel wrong codes each read the same count and all of them are checked)."""
+    row = tx.hold("person_sign_in", certno_hash=key)
+    if row is None:
         tx.add_ignore("person_sign_in", [{"certno_hash": key, "failures": 0}])
-        _held(tx, key)  # a concurrent first try may have made it: wait for that one
-    return tx.one("person_sign_in", certno_hash=key)
+        row = tx.hold("person_sign_in", certno_hash=key)  # or the one a concurrent try made
+    return row
 
 
 def _check_unlocked(row: Any, now: datetime) -> None:

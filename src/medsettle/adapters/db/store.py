@@ -193,6 +193,12 @@ class Tx(RecordQueries):
         return int(value.scalar_one())
 
     # --- persons and accumulators ------------------------------------------------------------
+    def hold(self, name: str, /, **keys: object) -> Row[Any] | None:
+        """The row of `name` whose columns equal `keys`, held until the transaction ends
+        (`SELECT … FOR UPDATE` on PostgreSQL; on SQLite a write transaction runs alone)."""
+        query = select_where(_table(name), tuple(keys), for_update=self.dialect == "postgresql")
+        return self.run(query, {param(k): v for k, v in keys.items()}).first()
+
     def lock_person(self, psn_no: str) -> Row[Any] | None:
         """Read a person and hold their row until the transaction ends (PostgreSQL)."""
         query = select_where(t.persons, ("psn_no",), for_update=self.dialect == "postgresql")
