@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -88,22 +88,35 @@ def fresh_database(pg_url: str) -> Iterator[str]:
             admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
-def migrated_store(request: pytest.FixtureRequest, tmp_path: Path, role: Role
-                   ) -> Iterator[Store]:
-    """A store of `role`, migrated, on SQLite (`request.param` "sqlite") or in a fresh
-    PostgreSQL database (anything else), for a fixture parametrized over both."""
+def store_on(request: pytest.FixtureRequest, tmp_path: Path, name: str,
+             prepare: Callable[[str], None]) -> Iterator[Store]:
+    """A store on SQLite (`request.param` "sqlite") or in a fresh PostgreSQL database
+    (anything else), for a fixture parametrized over both; `prepare(url)` fills the database
+    first."""
     def opened(url: str) -> Iterator[Store]:
+        prepare(url)
         engine = make_engine(url)
-        migrate(engine, role)
         try:
             yield Store(engine)
         finally:
             engine.dispose()
     if request.param == "sqlite":
-        yield from opened(f"sqlite:///{tmp_path / f'{role}.db'}")
+        yield from opened(f"sqlite:///{tmp_path / f'{name}.db'}")
     else:
         with fresh_database(request.getfixturevalue("pg_url")) as url:
             yield from opened(url)
+
+
+def migrated_store(request: pytest.FixtureRequest, tmp_path: Path, role: Role
+                   ) -> Iterator[Store]:
+    """A store of `role`, migrated, on SQLite or PostgreSQL (see store_on)."""
+    def prepare(url: str) -> None:
+        engine = make_engine(url)
+        try:
+            migrate(engine, role)
+        finally:
+            engine.dispose()
+    return store_on(request, tmp_path, role, prepare)
 
 
 @pytest.fixture()

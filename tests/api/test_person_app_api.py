@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -54,9 +55,9 @@ class Node:
         return TestClient(self.http.app)
 
 
-@pytest.fixture(scope="module")
-def gd(tmp_path_factory: pytest.TempPathFactory, book: PolicyBook) -> Iterator[Node]:
-    tmp = tmp_path_factory.mktemp("person-app")
+def app_node(tmp: Path, book: PolicyBook, *, raise_server_exceptions: bool = True
+             ) -> Iterator[Node]:
+    """A Guangdong node: CHEN with a long-term filing, his mother without."""
     rows = {table: list(values) for table, values in f.ROWS[REGION].items()}
     rows["persons"] = [*rows["persons"], MOTHER]
     rows["filings"] = [CHEN_FILING]
@@ -65,9 +66,15 @@ def gd(tmp_path_factory: pytest.TempPathFactory, book: PolicyBook) -> Iterator[N
     clock = Clock()
     node = ProvinceNode(ProvinceConfig(region=REGION, db_url=db_url, key="k"), book=book,
                         clock=clock)
-    with TestClient(create_province_app(node, background=False)) as http:
+    with TestClient(create_province_app(node, background=False),
+                    raise_server_exceptions=raise_server_exceptions) as http:
         yield Node(node, http, clock)
     node.store.engine.dispose()
+
+
+@pytest.fixture(scope="module")
+def gd(tmp_path_factory: pytest.TempPathFactory, book: PolicyBook) -> Iterator[Node]:
+    yield from app_node(tmp_path_factory.mktemp("person-app"), book)
 
 
 def code_from_log(caplog: pytest.LogCaptureFixture) -> str:

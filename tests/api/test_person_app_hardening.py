@@ -13,7 +13,6 @@ from typing import Any
 
 import pytest
 
-from medsettle.adapters.api.province import ProvinceConfig, ProvinceNode, create_province_app
 from medsettle.adapters.db.engine import make_engine
 from medsettle.adapters.db.seed import load_rows
 from medsettle.adapters.db.store import Store
@@ -25,7 +24,6 @@ from medsettle.core.policy import PolicyBook
 from medsettle.services import person_auth
 from medsettle.services.filings import MAX_START_DAYS_AHEAD
 from tests.api.conftest import (
-    CHEN_FILING,
     REGION,
     TestClient,
     add_operator,
@@ -33,8 +31,8 @@ from tests.api.conftest import (
     snapshot,
     tables_of,
 )
-from tests.api.test_person_app_api import MOTHER, Clock, Node, sign_in
-from tests.conftest import fresh_database
+from tests.api.test_person_app_api import MOTHER, Node, app_node, sign_in
+from tests.conftest import store_on
 from tests.e2e import fixtures as f
 
 #: A valid ID number nobody is insured under (its sign-in row does not exist yet).
@@ -76,18 +74,7 @@ def checked(answers: list[str]) -> list[str]:
 @pytest.fixture(params=["sqlite", "postgresql"])
 def sign_in_store(request: pytest.FixtureRequest, tmp_path: Any) -> Iterator[Store]:
     """A province's store with fixtures.ROWS["440000"], on SQLite or fresh PostgreSQL."""
-    def opened(url: str) -> Iterator[Store]:
-        load_rows(url, f.ROWS[REGION])
-        engine = make_engine(url)
-        try:
-            yield Store(engine)
-        finally:
-            engine.dispose()
-    if request.param == "sqlite":
-        yield from opened(f"sqlite:///{tmp_path / 'p.db'}")
-    else:
-        with fresh_database(request.getfixturevalue("pg_url")) as url:
-            yield from opened(url)
+    yield from store_on(request, tmp_path, "p", lambda url: load_rows(url, f.ROWS[REGION]))
 
 
 def test_parallel_wrong_codes_are_checked_no_more_than_the_lock_out_allows(
@@ -142,21 +129,10 @@ def test_sequential_wrong_codes_lock_the_number_on_sqlite(tmp_path: Any) -> None
 
 @pytest.fixture(scope="module")
 def gd(tmp_path_factory: pytest.TempPathFactory, book: PolicyBook) -> Iterator[Node]:
-    """A Guangdong node (CHEN with a long-term filing, his mother without), answering a 500 as
-    a response, so that a crash is seen as one rather than raised."""
-    tmp = tmp_path_factory.mktemp("person-app-hardening")
-    rows = {table: list(values) for table, values in f.ROWS[REGION].items()}
-    rows["persons"] = [*rows["persons"], MOTHER]
-    rows["filings"] = [CHEN_FILING]
-    db_url = f"sqlite:///{tmp}/p.db"
-    load_rows(db_url, rows)
-    clock = Clock()
-    node = ProvinceNode(ProvinceConfig(region=REGION, db_url=db_url, key="k"), book=book,
-                        clock=clock)
-    with TestClient(create_province_app(node, background=False),
-                    raise_server_exceptions=False) as http:
-        yield Node(node, http, clock)
-    node.store.engine.dispose()
+    """The app's node, answering a 500 as a response, so that a crash is seen as one rather
+    than raised."""
+    yield from app_node(tmp_path_factory.mktemp("person-app-hardening"), book,
+                        raise_server_exceptions=False)
 
 
 def person(gd: Node, who: dict[str, Any], caplog: pytest.LogCaptureFixture) -> TestClient:
