@@ -142,6 +142,24 @@ def test_a_session_expires_after_idle_minutes(gd: Node, caplog: pytest.LogCaptur
     assert expired.status_code == 401 and "expired" in expired.text
 
 
+def test_signing_out_ends_the_session_for_every_copy_of_its_cookie(
+        gd: Node, caplog: pytest.LogCaptureFixture, book: PolicyBook) -> None:
+    """The session is a signed cookie: a copy taken before sign-out is refused after it, also
+    by a node started afresh on the same database; another session of the person goes on."""
+    client = sign_in(gd, f.CHEN, caplog)
+    other_device = sign_in(gd, f.CHEN, caplog)
+    cookie = {"Cookie": "; ".join(f"{c.name}={c.value}" for c in client.cookies.jar)}
+    assert gd.client().get("/api/v1/me", headers=cookie).status_code == 200
+    assert client.post("/api/v1/me/sign-out").status_code == 200
+    refused = gd.client().get("/api/v1/me", headers=cookie)
+    assert refused.status_code == 401 and "signed out" in refused.text
+    with TestClient(create_province_app(gd.node, background=False)) as restarted:
+        again = restarted.get("/api/v1/me", headers=cookie)
+    assert again.status_code == 401 and "signed out" in again.text
+    assert other_device.get("/api/v1/me").status_code == 200
+    assert sign_in(gd, f.CHEN, caplog).get("/api/v1/me").status_code == 200
+
+
 def test_a_commitment_filing_is_approved_at_once_then_changed_and_cancelled_with_audit(
         gd: Node, caplog: pytest.LogCaptureFixture) -> None:
     client = sign_in(gd, MOTHER, caplog)

@@ -11,6 +11,7 @@ or the `csrf_token` form field); errors are the JSON APIs' (`{"ok": false, "erro
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Awaitable, Callable
 from enum import Enum
 from typing import Any
@@ -20,12 +21,11 @@ from starlette.concurrency import run_in_threadpool
 
 from medsettle.adapters.api.auth import check_csrf, csrf_token, session_of
 from medsettle.adapters.api.common import json_body
-from medsettle.adapters.api.person_app import PersonApp
+from medsettle.adapters.api.person_app import IDLE_MINUTES, MAX_HOURS, PersonApp
 from medsettle.core.errors import AuthenticationFailed
 
 SESSION_PERSON, SESSION_SINCE, SESSION_SEEN = "person", "person_since", "person_seen"
-IDLE_MINUTES = 15
-MAX_HOURS = 2
+SESSION_ID = "person_session"  # a random id: signing out ends it at the node (ended_sessions)
 TAG: list[str | Enum] = ["insured person's app"]
 
 
@@ -36,28 +36,40 @@ def start_session(request: Request, psn_no: str, now: float) -> str:
     lang = session.get("lang")
     session.clear()
     session.update({SESSION_PERSON: psn_no, SESSION_SINCE: int(now), SESSION_SEEN: int(now),
-                    "lang": lang or "zh"})
+                    SESSION_ID: secrets.token_urlsafe(24), "lang": lang or "zh"})
     return csrf_token(request)
 
 
 def end_session(request: Request) -> None:
     """Forget the person (the language stays)."""
     session = session_of(request)
-    for key in (SESSION_PERSON, SESSION_SINCE, SESSION_SEEN):
+    for key in (SESSION_PERSON, SESSION_SINCE, SESSION_SEEN, SESSION_ID):
         session.pop(key, None)
 
 
-def signed_in(request: Request, now: float) -> str:
-    """The person of the request's session, or AuthenticationFailed (never signed in, or the
-    session expired: then it is ended)."""
+async def sign_out(request: Request, app: PersonApp) -> None:
+    """End the session here and at the node: a copy of the cookie is refused from now on."""
+    session_id = session_of(request).get(SESSION_ID)
+    if isinstance(session_id, str):
+        await run_in_threadpool(app.end_session, session_id)
+    end_session(request)
+
+
+def signed_in(request: Request, app: PersonApp) -> str:
+    """The person of the request's session, or AuthenticationFailed (never signed in, the
+    session expired or was signed out of: then it is ended)."""
     session = session_of(request)
-    psn_no = session.get(SESSION_PERSON)
-    if not isinstance(psn_no, str):
+    psn_no, session_id = session.get(SESSION_PERSON), session.get(SESSION_ID)
+    if not isinstance(psn_no, str) or not isinstance(session_id, str):
         raise AuthenticationFailed("sign in with your ID number and a one-time code")
+    now = app.now().timestamp()
     since, seen = int(session.get(SESSION_SINCE, 0)), int(session.get(SESSION_SEEN, 0))
     if now - seen > IDLE_MINUTES * 60 or now - since > MAX_HOURS * 3600:
         end_session(request)
         raise AuthenticationFailed("your session expired: sign in again")
+    if app.session_ended(session_id):
+        end_session(request)
+        raise AuthenticationFailed("you signed out of this session: sign in again")
     session[SESSION_SEEN] = int(now)
     return psn_no
 
@@ -65,7 +77,7 @@ def signed_in(request: Request, now: float) -> str:
 def person_dependency(app: PersonApp) -> Callable[..., Awaitable[str]]:
     """The signed-in person (a change also needs the CSRF token)."""
     async def signed_in_person(request: Request) -> str:
-        me = signed_in(request, app.now().timestamp())
+        me = signed_in(request, app)
         if request.method not in ("GET", "HEAD", "OPTIONS"):
             await check_csrf(request)
         return me
@@ -98,8 +110,8 @@ def add_person_routes(app: FastAPI, api: PersonApp) -> None:
         return {"ok": True, "csrf_token": token, "person": api.profile(person.psn_no)}
 
     @app.post("/api/v1/me/sign-out", tags=TAG, summary="Sign out")
-    async def sign_out(request: Request, me: str = who) -> dict[str, Any]:
-        end_session(request)
+    async def signing_out(request: Request, me: str = who) -> dict[str, Any]:
+        await sign_out(request, api)
         return {"ok": True}
 
     @app.get("/api/v1/me", tags=TAG, summary="Who I am (masked) and my family links")

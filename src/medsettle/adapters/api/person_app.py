@@ -15,7 +15,7 @@ import logging
 import os
 import secrets
 from collections.abc import Callable, Mapping
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
 import segno
@@ -51,6 +51,11 @@ def _msgid() -> str:
     return "APP" + secrets.token_hex(12)
 
 
+#: A session ends after this long without a request, and this long after sign-in at most.
+IDLE_MINUTES = 15
+MAX_HOURS = 2
+
+
 class PersonApp:
     """The app's operations at one province node."""
 
@@ -60,9 +65,23 @@ class PersonApp:
         self.region = node.config.region
         self.demo_codes = os.environ.get(DEMO_CODES) == "1"
         self.names: dict[str, str] = {}  # institution code → name, from their provinces
+        with self.store.read() as tx:  # the sessions ended that could still be shown
+            self.ended = tx.sessions_ended_since(self.now() - timedelta(hours=MAX_HOURS))
 
     def now(self) -> datetime:
         return self.node.clock()
+
+    def end_session(self, session_id: str) -> None:
+        """A session signed out of: refused from now on, copies of its cookie included (the
+        cookie is the session, so only the node can tell that it is over)."""
+        now = self.now()
+        with self.store.tx() as tx:
+            tx.end_session(session_id, now, now - timedelta(hours=MAX_HOURS))
+        self.ended.add(session_id)
+
+    def session_ended(self, session_id: str) -> bool:
+        """Whether the session was signed out of."""
+        return session_id in self.ended
 
     def today(self) -> date:
         return business_date(self.node.clock())

@@ -193,6 +193,19 @@ class Tx(RecordQueries):
         return int(value.scalar_one())
 
     # --- persons and accumulators ------------------------------------------------------------
+    def sessions_ended_since(self, since: datetime) -> set[str]:
+        """The app sessions ended (signed out) at or after `since`."""
+        table = t.ended_sessions
+        found = self.conn.execute(select(table.c.session_id).where(table.c.at >= since))
+        return {row.session_id for row in found}
+
+    def end_session(self, session_id: str, at: datetime, keep_since: datetime) -> None:
+        """Record an app session as ended at `at`; forget those ended before `keep_since` (no
+        session that old is still open)."""
+        table = t.ended_sessions
+        self.conn.execute(delete(table).where(table.c.at < keep_since))
+        self.add_ignore(table, [{"session_id": session_id, "at": at}])
+
     def hold(self, name: str, /, **keys: object) -> Row[Any] | None:
         """The row of `name` whose columns equal `keys`, held until the transaction ends
         (`SELECT … FOR UPDATE` on PostgreSQL; on SQLite a write transaction runs alone)."""

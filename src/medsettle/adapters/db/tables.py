@@ -413,6 +413,12 @@ person_sign_in = Table(  # the insured person's app: one-time codes and lock-out
     Column("locked_until", UTCDateTime()),
 )
 
+ended_sessions = Table(  # the insured person's app: sessions ended by signing out
+    "ended_sessions", province,
+    Column("session_id", String(32), primary_key=True),
+    Column("at", UTCDateTime(), nullable=False, index=True),
+)
+
 family_links = Table(  # 亲情账户: an agent may file for and see a member who consented
     "family_links", province,
     Column("id", Integer, primary_key=True, autoincrement=True),

@@ -23,7 +23,7 @@ from starlette.concurrency import run_in_threadpool
 from medsettle.adapters.api.auth import check_csrf, csrf_token, session_of
 from medsettle.adapters.api.person import (
     add_person_routes,
-    end_session,
+    sign_out,
     signed_in,
     start_session,
 )
@@ -98,7 +98,7 @@ class Pages:
     def me(self, request: Request) -> str:
         """The signed-in person, or off to the sign-in page (saying why if it expired)."""
         try:
-            return signed_in(request, self.api.now().timestamp())
+            return signed_in(request, self.api)
         except AuthenticationFailed as exc:
             if "expired" in str(exc):
                 session_of(request)["flash"] = {"ok": False,
@@ -239,7 +239,7 @@ def _sign_in(app: FastAPI, pages: Pages) -> None:
     @app.post("/app/logout", include_in_schema=False)
     async def logout(request: Request) -> Response:
         await check_csrf(request)
-        end_session(request)
+        await sign_out(request, api)
         return RedirectResponse("/app/login", status_code=303)
 
 
