@@ -232,6 +232,9 @@ def test_a_family_member_consents_then_the_agent_files_for_them(
     link = chen.post("/api/v1/me/family", json={"certno": MOTHER["certno"], "name": "陈红",
                                                 "relationship": "parent"}).json()
     assert link["status"] == "asked"
+    # before consent the agent learns nothing beyond what they typed, masked
+    assert link["person"] == {"name": "陈*", "certno": MOTHER["certno"][:4] + "*" * 10
+                              + MOTHER["certno"][-4:]}
     early = chen.post("/api/v1/me/filings", json={"category": "other_temp",
                                                   "destination": "320100",
                                                   "for": MOTHER["psn_no"]})
@@ -240,6 +243,8 @@ def test_a_family_member_consents_then_the_agent_files_for_them(
     mother = sign_in(gd, MOTHER, caplog)
     assert mother.post(f"/api/v1/me/family/{link['id']}/consent").json()["status"] == "active"
     chen = sign_in(gd, f.CHEN, caplog)
+    active = next(x for x in chen.get("/api/v1/me").json()["family"] if x["id"] == link["id"])
+    assert active["person"]["psn_no"] == MOTHER["psn_no"]
     made = chen.post("/api/v1/me/filings", json={"category": "other_temp",
                                                  "destination": "320100",
                                                  "for": MOTHER["psn_no"]}).json()

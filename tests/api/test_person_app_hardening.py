@@ -6,6 +6,8 @@ refusal is a 400 and leaves the node's database as it was."""
 
 from __future__ import annotations
 
+import json
+import logging
 import threading
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
@@ -31,7 +33,7 @@ from tests.api.conftest import (
     snapshot,
     tables_of,
 )
-from tests.api.test_person_app_api import MOTHER, Node, app_node, sign_in
+from tests.api.test_person_app_api import MOTHER, Node, app_node, code_from_log, sign_in
 from tests.conftest import store_on
 from tests.e2e import fixtures as f
 
@@ -260,3 +262,24 @@ def test_an_amount_beyond_any_bill_is_refused_naming_amount(
                                                  "visit_type": "outpatient",
                                                  "amount": "10000000"})
     assert top.status_code == 200, top.text  # the maximum itself is a bill
+
+
+def test_a_sign_in_not_sent_as_json_is_refused_and_starts_no_session(
+        gd: Node, caplog: pytest.LogCaptureFixture) -> None:
+    """Another site's form can post `text/plain` that reads as JSON, but not application/json:
+    a sign-in sent so would sign the victim's browser in to the sender's chosen account."""
+    client = gd.client()
+    with caplog.at_level(logging.INFO):
+        assert client.post("/api/v1/me/sign-in/code",
+                           json={"certno": f.CHEN["certno"]}).status_code == 200
+        code = code_from_log(caplog)
+    gd.clock.now += timedelta(seconds=31)
+    body = json.dumps({"certno": f.CHEN["certno"], "code": code})
+    forged = client.post("/api/v1/me/sign-in", content=body,
+                         headers={"Content-Type": "text/plain"})
+    assert forged.status_code == 400 and forged.json()["error"]["field"] == "content-type"
+    assert "set-cookie" not in forged.headers
+    assert client.get("/api/v1/me").status_code == 401
+    signed = client.post("/api/v1/me/sign-in", content=body,
+                         headers={"Content-Type": "application/json; charset=utf-8"})
+    assert signed.status_code == 200, signed.text  # the same code, unspent by the refusal

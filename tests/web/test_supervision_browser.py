@@ -13,16 +13,27 @@ from medsettle.adapters.db.store import Store
 from tests.web.conftest import PHONE, World, shot, sign_in
 
 
-def a_cross_province_settlement(world: World) -> Any:
-    world.fed.flush_hub_journal()
-    store = Store(make_engine(world.fed.dbs["hub"]))
+def _rows(url: str, table: str, **keys: Any) -> list[Any]:
+    store = Store(make_engine(url))
     try:
         with store.tx() as tx:
-            return next(r for r in tx.rows("settlement_index", kind="settle")
-                        if r.insu_admdvs[:2] != r.mdtrtarea_admvs[:2]
-                        and int(r.fund_pay_sumamt) > 0)
+            return list(tx.rows(table, **keys))
     finally:
         store.engine.dispose()
+
+
+def a_cross_province_settlement(world: World) -> Any:
+    """The first (by setl_id) cross-province settlement the funds paid for, whose treating
+    province screened some rule hits in real time (its console lists them): the same one
+    whatever order the hub's index happens to hold its rows in."""
+    world.fed.flush_hub_journal()
+    candidates = sorted((r for r in _rows(world.fed.dbs["hub"], "settlement_index", kind="settle")
+                         if r.insu_admdvs[:2] != r.mdtrtarea_admvs[:2]
+                         and int(r.fund_pay_sumamt) > 0), key=lambda r: r.setl_id)
+    screened = {p for p in {r.mdtrtarea_admvs[:2] for r in candidates}
+                if any(h.source != "replaced"
+                       for h in _rows(world.fed.dbs[p + "0000"], "supervision_hits"))}
+    return next(r for r in candidates if r.mdtrtarea_admvs[:2] in screened)
 
 
 def test_a_case_between_two_provinces_in_their_consoles(world: World, page: Any) -> None:

@@ -79,11 +79,16 @@ def summary(row: Any) -> dict[str, Any]:
 
 
 def _link_view(tx: UnitOfWork, row: Any, me: str) -> dict[str, Any]:
-    other = row.member_psn_no if row.agent_psn_no == me else row.agent_psn_no
+    """A link as one side sees it. The agent learns nothing of the member beyond what they
+    typed (masked) until the member consents: not their person number, scheme or type."""
+    agent = row.agent_psn_no == me
+    other = row.member_psn_no if agent else row.agent_psn_no
     found = tx.one("persons", psn_no=other)
+    person: dict[str, Any] = {"psn_no": other} if found is None else summary(found)
+    if agent and row.status != "active" and found is not None:
+        person = {"name": person["name"], "certno": person["certno"]}
     return {"id": row.id, "relationship": row.relationship, "status": row.status,
-            "i_am": "agent" if row.agent_psn_no == me else "member",
-            "person": summary(found) if found is not None else {"psn_no": other},
+            "i_am": "agent" if agent else "member", "person": person,
             "asked_at": row.asked_at, "decided_at": row.decided_at}
 
 

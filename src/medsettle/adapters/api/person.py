@@ -22,7 +22,7 @@ from starlette.concurrency import run_in_threadpool
 from medsettle.adapters.api.auth import check_csrf, csrf_token, session_of
 from medsettle.adapters.api.common import json_body
 from medsettle.adapters.api.person_app import IDLE_MINUTES, MAX_HOURS, PersonApp
-from medsettle.core.errors import AuthenticationFailed
+from medsettle.core.errors import AuthenticationFailed, InvalidInput
 
 SESSION_PERSON, SESSION_SINCE, SESSION_SEEN = "person", "person_since", "person_seen"
 SESSION_ID = "person_session"  # a random id: signing out ends it at the node (ended_sessions)
@@ -93,6 +93,15 @@ def _lang(request: Request) -> str:
     return lang if lang in ("zh", "en") else "zh"
 
 
+def _sent_as_json(request: Request) -> None:
+    """The sign-in that starts a session has no CSRF token yet: it must come as
+    application/json, which another site's form cannot send (a form posting `text/plain` that
+    looks like JSON would sign the browser in to the other site's chosen account)."""
+    kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if kind != "application/json":
+        raise InvalidInput("content-type", f"must be application/json, not {kind or 'none'!r}")
+
+
 def add_person_routes(app: FastAPI, api: PersonApp) -> None:
     """The JSON routes of the app."""
     who = Depends(person_dependency(api))
@@ -104,6 +113,7 @@ def add_person_routes(app: FastAPI, api: PersonApp) -> None:
 
     @app.post("/api/v1/me/sign-in", tags=TAG, summary="Sign in with ID number and code")
     async def sign_in(request: Request) -> dict[str, Any]:
+        _sent_as_json(request)
         doc = await json_body(request)
         person = await run_in_threadpool(api.verify, doc)
         token = start_session(request, person.psn_no, api.now().timestamp())
