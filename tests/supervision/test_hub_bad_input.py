@@ -217,6 +217,26 @@ def test_sound_hits_are_kept(hub: Hub) -> None:
         ("R09", 100, "S1", "440000")]
 
 
+def test_a_report_in_parts_keeps_every_part_and_the_next_report_replaces_them(
+        hub: Hub) -> None:
+    def report(hits: list[Any], replace: Any = None) -> Any:
+        doc = {"month": "2026-08", "hits": hits} | ({} if replace is None
+                                                   else {"replace": replace})
+        return hub.post("/fed/v1/supervision/hits", doc, "440000")
+
+    def current() -> list[str]:
+        with hub.store.tx() as tx:
+            return sorted(h.key for h in tx.rows("supervision_hits", month="2026-08",
+                                                 source="batch"))
+    assert report([{**HIT, "key": "a"}]).status_code == 200
+    assert report([{**HIT, "key": "b"}], replace=False).status_code == 200
+    assert current() == ["a", "b"]
+    assert report([{**HIT, "key": "c"}], replace=True).status_code == 200
+    assert current() == ["c"]
+    refused = report([HIT], replace="no")
+    assert refused.status_code == 400 and refused.json()["error"]["field"] == "replace"
+
+
 @pytest.mark.parametrize(("path", "query", "field"), [
     ("/supervision/hits", "rule=R0%001", "rule"), ("/supervision/hits", "rule=R99", "rule"),
     ("/supervision/cases", "state=a%00", "state"), ("/supervision/cases", "state=x", "state")])

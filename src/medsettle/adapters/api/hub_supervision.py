@@ -282,12 +282,16 @@ def add_supervision_routes(app: FastAPI, store: Store, keys: dict[str, str],
             raise InvalidInput("hits", f"at most {MAX_HITS} hits in one report, not "
                                        f"{len(found)}")
         found = [province_hit(h, i) for i, h in enumerate(found)]
+        replace = doc.get("replace", True)
+        if not isinstance(replace, bool):
+            raise InvalidInput("replace", "true for a report's first part (it replaces the "
+                                          "month's earlier report), false for the next parts")
         now = clock()
 
         def keep() -> int:
             with store.tx() as tx:
                 for row in tx.rows("supervision_hits", source="batch", month=str(month)):
-                    if row.document.get("reported_by") == node:
+                    if replace and row.document.get("reported_by") == node:
                         tx.change("supervision_hits", {"id": row.id}, source="replaced")
                 tx.add_many("supervision_hits", [{
                     "rule": h["rule"], "unit": h["unit"], "key": h["key"],

@@ -37,6 +37,10 @@ def ask_hub(node: ProvinceNode, method: str, path: str, doc: dict[str, Any] | No
     return answer.get("result")
 
 
+#: Hits per request to the hub (its limit is 20,000): a larger month goes in parts.
+HITS_PER_REPORT = 10_000
+
+
 def run_batch(node: ProvinceNode, month: YearMonth) -> dict[str, Any]:
     """The node's monthly batch; its hits are kept here and reported to the hub."""
     book = load_threshold_book()
@@ -46,8 +50,12 @@ def run_batch(node: ProvinceNode, month: YearMonth) -> dict[str, Any]:
     reported: Any = None
     if node.hub is not None:
         try:
-            reported = ask_hub(node, "POST", "/fed/v1/supervision/hits",
-                               {"month": str(month), "hits": [h.to_dict() for h in hits]})
+            docs, kept = [h.to_dict() for h in hits], 0
+            for start in range(0, max(len(docs), 1), HITS_PER_REPORT):  # the first replaces
+                kept += int(ask_hub(node, "POST", "/fed/v1/supervision/hits", {
+                    "month": str(month), "hits": docs[start:start + HITS_PER_REPORT],
+                    "replace": start == 0})["kept"])
+            reported = {"kept": kept}
         except Exception as exc:
             reported = {"error": str(exc)}
     counts: dict[str, int] = {}
