@@ -54,6 +54,7 @@ def test_a_correctly_signed_request_is_accepted(keyed: Province, style: str) -> 
     ({"key": "another-key"}, "wrong signature"),
     ({"who": "H44030400456"}, "names"),
     ({"timestamp": 1_000_000_000}, "timestamp"),
+    ({"timestamp": "²"}, "timestamp"),  # a digit to str.isdigit, not to int()
     ({"tamper": True}, "wrong signature"),
 ])
 def test_a_bad_signature_is_refused_naming_why(keyed: Province, change: dict[str, Any],
@@ -63,6 +64,8 @@ def test_a_bad_signature_is_refused_naming_why(keyed: Province, change: dict[str
                           change.get("timestamp", int(time.time())), "n-2", content)
     if change.get("tamper"):
         content = content.replace(b'"01"', b'"02"', 1)
+    if not str(change.get("timestamp", "")).isascii():  # sent as the raw byte, as HTTP allows
+        headers["x-tif-timestamp"] = str(change["timestamp"]).encode("latin-1")  # type: ignore[assignment]
     before = keyed.snapshot()
     answer = send(keyed, content, headers)
     assert answer["infcode"] == -1 and answer["output"] is None

@@ -59,6 +59,9 @@ def test_a_correctly_signed_request_names_its_node() -> None:
     ({"x-ms-signature": "0" * 64}, "wrong signature"),
     ({"x-ms-nonce": "f" * 32}, "wrong signature"),
     ({"x-ms-time": "1000000000"}, "too far"),
+    ({"x-ms-time": "²"}, "too far"),  # a digit to str.isdigit, not to int()
+    ({"x-ms-time": "١٢٣"}, "too far"),
+    ({"x-ms-time": "9" * 400}, "too far"),
     ({"x-ms-signature": ""}, "not signed"),
     ({"x-ms-nonce": ""}, "not signed"),
     ({"x-ms-nonce": "NOT-HEX-" * 4}, "nonce"),

@@ -33,6 +33,8 @@ from medsettle.core.errors import AuthenticationFailed, MedSettleError, PeerBadA
 logger = logging.getLogger(__name__)
 MAX_SKEW_SECONDS = 300
 NONCE = re.compile(r"[0-9a-f]{16,64}", re.ASCII)
+#: X-MS-Time: whole seconds since the epoch, ASCII digits ("²" is a digit to str.isdigit).
+STAMP = re.compile(r"[0-9]{1,12}", re.ASCII)
 _ERRORS: dict[str, type[MedSettleError]] = {
     cls.code: cls for cls in vars(errors).values()
     if isinstance(cls, type) and issubclass(cls, MedSettleError) and "code" in vars(cls)}
@@ -126,7 +128,7 @@ class Verifier:
         if key is None:
             raise AuthenticationFailed(f"unknown node {node!r}")
         now = self.clock()
-        if not stamp.isdigit() or abs(now - int(stamp)) > self.window:
+        if STAMP.fullmatch(stamp) is None or abs(now - int(stamp)) > self.window:
             raise AuthenticationFailed("the request's time is missing or too far from now")
         if int(stamp) < self.started:
             raise AuthenticationFailed("the request was signed before this node started; "

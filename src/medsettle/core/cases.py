@@ -91,7 +91,7 @@ def parse_case(doc: object, source: str, book: PolicyBook | None = None) -> Case
     policy = _policy(top["params"], source, book, person_doc, visit.setl_date)
     treating = visit_doc.get("treating_admdvs")
     if treating is not None and not (isinstance(treating, str) and len(treating) == 6
-                                     and treating.isdigit()):
+                                     and treating.isascii() and treating.isdigit()):
         raise InvalidInput("visit.treating_admdvs", f"must be a quoted 6-digit code, not "
                                                     f"{treating!r}")
     person = parse_person(person_doc, policy.insu_admdvs, treating, visit.emergency,
@@ -121,7 +121,7 @@ def _policy(params: object, source: str, book: PolicyBook | None, person: Mappin
         raise InvalidInput("params", "must be an inline parameter set or a region/parameter-set id")
     if book is None:
         raise InvalidInput("params", "names a shipped policy but no policy book was loaded")
-    if len(params) == 6 and params.isdigit():
+    if len(params) == 6 and params.isascii() and params.isdigit():
         scheme = person.get("scheme")
         if scheme not in ("employee", "resident"):
             raise InvalidInput("person.scheme", f"must be employee or resident, not {scheme!r}")

@@ -237,7 +237,7 @@ def _scheme(r: DocReader, value: object) -> str:
 
 def _admdvs(r: DocReader, value: object) -> str:
     admdvs = r.text(value, "insu_admdvs")
-    if not (len(admdvs) == 6 and admdvs.isdigit()):
+    if not (len(admdvs) == 6 and admdvs.isascii() and admdvs.isdigit()):
         raise r.fail("insu_admdvs", f"must be a 6-digit region code (quoted), not {admdvs!r}")
     return admdvs
 

@@ -129,7 +129,7 @@ def _names_a_value(doc: Mapping[str, object], key: str) -> bool:
         return False
     node: object = doc
     for part in parts:
-        if isinstance(node, list) and part.isdigit() and int(part) < len(node):
+        if isinstance(node, list) and part.isascii() and part.isdigit() and int(part) < len(node):
             node = node[int(part)]
         elif isinstance(node, Mapping) and part in node:
             node = node[part]

@@ -54,7 +54,7 @@ def month_of(value: YearMonth | str) -> YearMonth:
 
 
 def _province(code: str) -> str:
-    if len(code) != 6 or not code.isdigit() or not code.endswith("0000"):
+    if len(code) != 6 or not (code.isascii() and code.isdigit()) or not code.endswith("0000"):
         raise InvalidInput("province", f"{code!r} is not a province code like 440000")
     return code
 

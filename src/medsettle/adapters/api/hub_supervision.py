@@ -355,7 +355,7 @@ def add_supervision_routes(app: FastAPI, store: Store, keys: dict[str, str],
 
 def _code(doc: dict[str, Any], name: str) -> str:
     value = doc.get(name)
-    if not isinstance(value, str) or len(value) != 6 or not value.isdigit():
+    if not isinstance(value, str) or len(value) != 6 or not (value.isascii() and value.isdigit()):
         raise InvalidInput(name, "a 6-digit region code")
     return value
 

@@ -141,7 +141,7 @@ class Guard:
 
     def _fresh(self, stamp: object, now: float, what: str) -> int:
         text = str(stamp).strip() if isinstance(stamp, (str, int)) else ""
-        if not text.isdigit() or abs(now - int(text)) > self.window:
+        if not (text.isascii() and text.isdigit()) or abs(now - int(text)) > self.window:
             raise _refused(f"时间戳无效：{what} 缺失或与平台时间相差超过 {self.window} 秒",
                            f"the signature's timestamp ({what}) is missing or more than "
                            f"{self.window} s from now; sign the message again")

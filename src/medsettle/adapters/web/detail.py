@@ -64,7 +64,7 @@ def parse_anchors(text: str | None) -> dict[int, str]:
         if not part:
             continue
         seq, _, digest = part.partition(":")
-        if not seq.isdigit() or len(digest) != 64:
+        if not (seq.isascii() and seq.isdigit()) or len(digest) != 64:
             raise InvalidInput("anchors", "expected seq:hash pairs separated by commas")
         found[int(seq)] = digest
     return found

@@ -132,7 +132,7 @@ def kind_of_code(code: str) -> str:
         return "11"
     if code[:1] == "C":
         return "08"
-    if len(code) == 15 and code.isdigit():
+    if len(code) == 15 and code.isascii() and code.isdigit():
         number = code[2:11]
         return next((kind for prefix, kind in _SERVICE_KINDS if number.startswith(prefix)), "")
     return ""

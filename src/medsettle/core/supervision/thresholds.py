@@ -212,7 +212,7 @@ def parse_thresholds(doc: object, source: str) -> Thresholds:
                                          "provenance", "rules", "description"},
                     {"id", "region", "valid_from", "rules"})
     region = r.text(top["region"], "region")
-    if not (len(region) == 6 and region.isdigit()):
+    if not (len(region) == 6 and region.isascii() and region.isdigit()):
         raise r.fail("region", f"must be a quoted 6-digit region code, not {region!r}")
     valid_from = read_date(r, top["valid_from"], "valid_from")
     until = top.get("valid_until")
