@@ -270,6 +270,24 @@ def _claim(tx: Tx, claim_id: str) -> Any:
     return row
 
 
+def _held(tx: Tx, claim_id: str) -> Any:
+    """The claim, its row held until the transaction ends (SELECT … FOR UPDATE on PostgreSQL;
+    SQLite write transactions run alone): a step decides on the status it then writes, and a
+    concurrent step of the same claim waits, then sees the status this one wrote."""
+    row = tx.hold("reimbursement_claims", claim_id=claim_id)
+    if row is None:
+        raise NotFound(f"reimbursement claim {claim_id} does not exist")
+    return row
+
+
+def _set_status(tx: Tx, claim_id: str, before: str, status: str, **values: object) -> None:
+    """Write the claim's next status only if it still has the status the step read."""
+    changed = tx.change("reimbursement_claims", {"claim_id": claim_id, "status": before},
+                        status=status, **values)
+    if changed != 1:
+        raise StateConflict(f"claim {claim_id} changed meanwhile; it is no longer {before}")
+
+
 def get_claim(tx: Tx, claim_id: str) -> dict[str, Any]:
     """One claim as the API shows it."""
     return view(_claim(tx, claim_id))
@@ -277,9 +295,9 @@ def get_claim(tx: Tx, claim_id: str) -> dict[str, Any]:
 
 def approve(tx: Tx, claim_id: str, now: datetime) -> dict[str, Any]:
     """computed → approved (the agency checked the invoices and records); idempotent."""
-    row = _claim(tx, claim_id)
+    row = _held(tx, claim_id)
     if row.status == "computed":
-        tx.change("reimbursement_claims", {"claim_id": claim_id}, status="approved")
+        _set_status(tx, claim_id, "computed", "approved")
     elif row.status != "approved":
         raise StateConflict(f"claim {claim_id} is {row.status}; only a computed claim is approved")
     return view(_claim(tx, claim_id))
@@ -287,7 +305,7 @@ def approve(tx: Tx, claim_id: str, now: datetime) -> dict[str, Any]:
 
 def pay(tx: Tx, claim_id: str, now: datetime) -> dict[str, Any]:
     """approved → paid: the amount owed to the person leaves the insured place; idempotent."""
-    row = _claim(tx, claim_id)
+    row = _held(tx, claim_id)
     if row.status == "paid":
         return view(row)
     if row.status != "approved":
@@ -297,13 +315,13 @@ def pay(tx: Tx, claim_id: str, now: datetime) -> dict[str, Any]:
     post(tx, ledger.balanced(f"reimburse_pay:insured:{claim_id}", "reimburse_pay", claim_id,
                              now, [(f"payable:person:{row.psn_no}", owed),
                                    (f"bank:{person.insu_admdvs}", -owed)]))
-    tx.change("reimbursement_claims", {"claim_id": claim_id}, status="paid", paid_at=now)
+    _set_status(tx, claim_id, "approved", "paid", paid_at=now)
     return view(_claim(tx, claim_id))
 
 
 def reject(tx: Tx, claim_id: str, reason: str, now: datetime) -> dict[str, Any]:
     """computed/approved → rejected: accumulators and ledger reversed like a cancel; idempotent."""
-    row = _claim(tx, claim_id)
+    row = _held(tx, claim_id)
     if row.status == "rejected":
         return view(row)
     if row.status == "paid":
@@ -316,8 +334,7 @@ def reject(tx: Tx, claim_id: str, reason: str, now: datetime) -> dict[str, Any]:
     tx.apply_delta(row.psn_no, row.medical_year, delta, sign=-1)
     negated = {name: -int(row.amounts[name]) for name in AMOUNT_FIELDS}
     _post(tx, "reimburse_reject", claim_id, negated, person.insu_admdvs, row, now)
-    tx.change("reimbursement_claims", {"claim_id": claim_id}, status="rejected",
-              reason=reason.strip()[:500])
+    _set_status(tx, claim_id, str(row.status), "rejected", reason=reason.strip()[:500])
     return view(_claim(tx, claim_id))
 
 

@@ -1,0 +1,163 @@
+"""Two steps of one reimbursement claim at once, on PostgreSQL with real threads: each step reads
+the claim under a row lock, so the second waits for the first to commit, then finds the status
+it wrote and is refused (StateConflict) where the two steps exclude each other. The ledger then
+holds exactly one outcome of the claim and the person's payable is settled."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+
+from medsettle.adapters.db.engine import make_engine
+from medsettle.adapters.db.seed import load_rows
+from medsettle.adapters.db.store import Store
+from medsettle.core.errors import StateConflict
+from medsettle.core.policy import PolicyBook
+from medsettle.services import reimbursement as rb
+from tests.api.conftest import his_rows
+from tests.conftest import fresh_database
+from tests.e2e import fixtures as f
+
+pytestmark = pytest.mark.postgres
+NOW = datetime(2025, 3, 10, 4, tzinfo=UTC)
+CLAIM = {"claim_id": "RACE1", "psn_no": f.CHEN["psn_no"],
+         "treating": {"admdvs": "510100", "fixmedins_code": "H51010400001", "level": "L3"},
+         "visit_type": "inpatient", "begntime": "2025-03-01T09:00:00", "setl_date": "2025-03-06",
+         "lines": [{"cls": "A", "pric": "3000.00", "cnt": "5", "selfpay_prop": "0",
+                    "lmt_pric": None, "restricted_ok": True, "code": f.SERVICE_BED}]}
+Step = Callable[[Any], dict[str, Any]]
+
+
+@pytest.fixture()
+def node(pg_url: str) -> Iterator[tuple[Store, str]]:
+    with fresh_database(pg_url) as url:
+        rows = his_rows()
+        rows["accumulators"] = [{"psn_no": f.CHEN["psn_no"], "year": "", "path": "acct_balance",
+                                 "value": 100000}]
+        load_rows(url, rows)
+        engine = make_engine(url)
+        yield Store(engine), url
+        engine.dispose()
+
+
+def waiting_on_a_lock(url: str) -> bool:
+    """Whether a session of the database waits for a lock another holds."""
+    import psycopg
+    with psycopg.connect(url, autocommit=True) as conn:
+        row = conn.execute("SELECT count(*) FROM pg_locks l JOIN pg_stat_activity a "
+                           "ON a.pid = l.pid WHERE NOT l.granted AND a.datname = "
+                           "current_database()").fetchone()
+    return bool(row and row[0])
+
+
+def race(store: Store, url: str, first: Step, second: Step) -> dict[str, Any]:
+    """`first` runs in its transaction and stays uncommitted until `second` (another thread,
+    another transaction) waits on a lock; then `first` commits. The outcome of each: its
+    answer, or the StateConflict it raised."""
+    out: dict[str, Any] = {}
+    done, release = threading.Event(), threading.Event()
+
+    def one() -> None:
+        with store.tx() as tx:
+            out["first"] = first(tx)
+            done.set()
+            release.wait(10)
+
+    def two() -> None:
+        try:
+            with store.tx() as tx:
+                out["second"] = second(tx)
+        except StateConflict as exc:
+            out["second"] = exc
+
+    a = threading.Thread(target=one)
+    a.start()
+    assert done.wait(10)
+    b = threading.Thread(target=two)
+    b.start()
+    deadline = time.monotonic() + 10
+    while not waiting_on_a_lock(url) and b.is_alive() and time.monotonic() < deadline:
+        time.sleep(0.02)
+    release.set()
+    a.join(10)
+    b.join(10)
+    assert not a.is_alive() and not b.is_alive()
+    return out
+
+
+def outcome(store: Store) -> tuple[str, list[str], int]:
+    """The claim's status, the kinds of its ledger entries, the person's payable."""
+    with store.tx() as tx:
+        status = str(tx.one("reimbursement_claims", claim_id="RACE1").status)
+        kinds = sorted(str(r.kind) for r in tx.rows("ledger_entries") if r.ref == "RACE1")
+        payable = sum(int(r.amount) for r in tx.rows(
+            "ledger_postings", account=f"payable:person:{f.CHEN['psn_no']}"))
+    return status, kinds, payable
+
+
+def submit(store: Store, book: PolicyBook, approved: bool) -> int:
+    with store.tx() as tx:
+        owed = int(rb.submit_claim(tx, book, rb.parse_claim(CLAIM), NOW)["owed"])
+        if approved:
+            rb.approve(tx, "RACE1", NOW)
+    assert owed > 0
+    return owed
+
+
+def pay(tx: Any) -> dict[str, Any]:
+    return rb.pay(tx, "RACE1", NOW)
+
+
+def reject(tx: Any) -> dict[str, Any]:
+    return rb.reject(tx, "RACE1", "duplicate invoice", NOW)
+
+
+def approve(tx: Any) -> dict[str, Any]:
+    return rb.approve(tx, "RACE1", NOW)
+
+
+def test_a_reject_racing_a_payment_is_refused(node: tuple[Store, str], book: PolicyBook) -> None:
+    store, url = node
+    submit(store, book, approved=True)
+    out = race(store, url, pay, reject)
+    assert out["first"]["status"] == "paid"
+    assert isinstance(out["second"], StateConflict) and "paid" in str(out["second"])
+    assert outcome(store) == ("paid", ["reimburse", "reimburse_pay"], 0)
+
+
+def test_a_payment_racing_a_reject_is_refused(node: tuple[Store, str], book: PolicyBook) -> None:
+    store, url = node
+    submit(store, book, approved=True)
+    out = race(store, url, reject, pay)
+    assert out["first"]["status"] == "rejected"
+    assert isinstance(out["second"], StateConflict) and "rejected" in str(out["second"])
+    assert outcome(store) == ("rejected", ["reimburse", "reimburse_reject"], 0)
+
+
+def test_an_approval_racing_a_reject_does_not_bring_the_claim_back(
+        node: tuple[Store, str], book: PolicyBook) -> None:
+    store, url = node
+    submit(store, book, approved=False)
+    out = race(store, url, reject, approve)
+    assert out["first"]["status"] == "rejected"
+    assert isinstance(out["second"], StateConflict) and "rejected" in str(out["second"])
+    assert outcome(store) == ("rejected", ["reimburse", "reimburse_reject"], 0)
+    with store.tx() as tx, pytest.raises(StateConflict):
+        rb.pay(tx, "RACE1", NOW)
+
+
+def test_steps_one_after_another_stay_idempotent(node: tuple[Store, str],
+                                                 book: PolicyBook) -> None:
+    store, url = node
+    owed = submit(store, book, approved=False)
+    out = race(store, url, approve, approve)
+    assert out["first"]["status"] == out["second"]["status"] == "approved"
+    out = race(store, url, pay, pay)
+    assert out["first"]["status"] == out["second"]["status"] == "paid"
+    assert out["second"]["owed"] == owed
+    assert outcome(store) == ("paid", ["reimburse", "reimburse_pay"], 0)
