@@ -82,6 +82,11 @@ BAD_BODIES = [
     ("/fed/v1/register", {"endpoint": 8144}, "endpoint"),
     ("/fed/v1/register", {"endpoint": "ftp://127.0.0.1:8144"}, "endpoint"),
     ("/fed/v1/register", {"endpoint": "http://" + "h" * 200}, "endpoint"),
+    # the hub appends its paths: a query, user or fragment would aim its requests elsewhere
+    ("/fed/v1/register", {"endpoint": "http://127.0.0.1:9/admin/delete?x="}, "endpoint"),
+    ("/fed/v1/register", {"endpoint": "http://user:pw@10.0.0.1:80"}, "endpoint"),
+    ("/fed/v1/register", {"endpoint": "http://10.0.0.1:80/#x"}, "endpoint"),
+    ("/fed/v1/register", {"endpoint": "https://gd.example:8443"}, "endpoint"),
     ("/fed/v1/locator", {}, "hashes"),
     ("/fed/v1/locator", {"hashes": HASH}, "hashes"),
     ("/fed/v1/locator", {"hashes": {"a": HASH}}, "hashes"),
@@ -283,3 +288,11 @@ def test_a_hash_two_provinces_publish_is_told_to_both_as_insured_elsewhere(
     assert again["elsewhere"] == [{"certno_hash": twice, "province": "510000"}]
     located = post(hub, "/fed/v1/locate", {"certno_hash": twice}, "110000").json()
     assert located["result"]["province"] == "440000"
+
+
+@pytest.mark.parametrize("endpoint", ["http://127.0.0.1:8144", "http://gd-node.internal:8080",
+                                      "http://[::1]:8080", "http://10.1.2.3/gd/",
+                                      "http://gd.example"])
+def test_a_province_registers_a_plain_http_endpoint(hub: TestClient, endpoint: str) -> None:
+    answer = post(hub, "/fed/v1/register", {"endpoint": endpoint})
+    assert answer.status_code == 200, answer.text

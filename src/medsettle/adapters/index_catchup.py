@@ -147,6 +147,12 @@ def index_rows_of(store: Store, since: datetime, until: datetime, seconds: set[s
                + timedelta(seconds=1))
     with store.read() as tx:
         found = tx.settlements_in(Role.INSURED, first, last)
-    records = [record_from(settlement_row(s)) for s in found]
-    return [r.index_row() for r in records
-            if r.cross_province and second_key(r.setl_time) in seconds]
+        records = [r for r in (record_from(settlement_row(s)) for s in found)
+                   if r.cross_province and second_key(r.setl_time) in seconds]
+        sent = {r.setl_id for r in records}
+        originals = [record_from(settlement_row(s)) for s in (
+            tx.settlement(r.ref_setl_id, Role.INSURED) for r in records
+            if r.kind == "cancel" and r.ref_setl_id and r.ref_setl_id not in sent)
+            if s is not None]
+    # a cancel travels with the settlement it cancels: the hub indexes no cancel of nothing
+    return [r.index_row() for r in [*originals, *records]]

@@ -10,7 +10,7 @@ from typing import Any
 
 from medsettle.core import ledger
 from medsettle.core.codes import province_of
-from medsettle.core.errors import Forbidden, NotFound
+from medsettle.core.errors import Forbidden, InvalidInput, NotFound
 from medsettle.core.jsonform import decode
 from medsettle.services import refusals
 from medsettle.services.exchange import Cancelled, Computed, Indexed, Reversed, SettleVisit
@@ -151,11 +151,38 @@ def confirm_index(tx: UnitOfWork, sender: str, rows: list[dict[str, Any]],
         if province_of(str(row["insu_admdvs"])) != province_of(sender):
             raise Forbidden(f"rows[{i}].insu_admdvs: {row['insu_admdvs']} is not insured by "
                             f"{sender}; a province confirms only its own insured's settlements")
+    _check_cancels(tx, rows)
     new = add_to_index(tx, rows, now)
     _append_log(tx, [message_row(msgid=str(r["msgid"]), op="index", from_region=sender,
                                  to_region="hub", outcome="ok", latency_ms=0, now=now)
                      for r in new])
     return len(new)
+
+
+#: What a cancel shares with the settlement it cancels, and the amounts it undoes exactly.
+CANCEL_SAME = ("psn_no", "insu_admdvs", "mdtrtarea_admvs", "fixmedins_code", "mdtrt_id")
+CANCEL_AMOUNTS = ("medfee_sumamt", "fund_pay_sumamt", "acct_pay", "psn_cash_pay")
+
+
+def _check_cancels(tx: UnitOfWork, rows: list[dict[str, Any]]) -> None:
+    """A confirmed cancel undoes a settlement the index holds (or the same request brings) of
+    the same person, provinces and institution, by exactly its amounts: InvalidInput naming
+    `rows[i].ref_setl_id` otherwise. An insured province could otherwise lower what it owes a
+    treating province with cancels of nothing, or of more than was settled."""
+    batch = {row["setl_id"]: row for row in rows}
+    for i, row in enumerate(rows):
+        if row["kind"] != "cancel":
+            continue
+        ref = row["ref_setl_id"]
+        held = tx.one("settlement_index", setl_id=ref)
+        original = batch.get(ref) or (None if held is None else dict(held._mapping))
+        if original is None or original["kind"] != "settle":
+            raise InvalidInput(f"rows[{i}].ref_setl_id", f"{ref} is not an indexed settlement: "
+                                                         "send the settlement with its cancel")
+        if any(original[k] != row[k] for k in CANCEL_SAME) or any(
+                abs(row[k]) != original[k] for k in CANCEL_AMOUNTS):
+            raise InvalidInput(f"rows[{i}].ref_setl_id", f"the cancel does not undo {ref}: "
+                                                         "another visit, person or amounts")
 
 
 def add_to_index(tx: UnitOfWork, rows: list[dict[str, Any]], now: datetime

@@ -73,7 +73,12 @@ from medsettle.services.hub_routing import RoutingTable
 logger = logging.getLogger(__name__)
 #: The HTTP status the hub answers a forwarded call with, by outcome (ok and error: 200).
 OUTCOME_STATUS = {"timeout": 504, "unreachable": 503, "bad_answer": 503}
-ENDPOINT = re.compile(r"https?://[\x21-\x7e]{1,192}", re.ASCII)
+#: A province's endpoint: http://host[:port][/path]. No user, query or fragment (the hub appends
+#: its paths: a query would swallow them and aim the hub's requests elsewhere), and no https:
+#: the node-to-node links speak plain HTTP (TLS, where wanted, is a tunnel or proxy in front).
+ENDPOINT = re.compile(r"http://(?:[A-Za-z0-9](?:[A-Za-z0-9.-]{0,126}[A-Za-z0-9])?"
+                      r"|\[[0-9A-Fa-f:.]{2,45}\])(?::[0-9]{1,5})?(?:/[A-Za-z0-9._~/-]{0,60})?",
+                      re.ASCII)
 #: The most locator hashes one request may publish (provinces send chunks of 5,000).
 LOCATOR_MAX = 10_000
 
@@ -145,8 +150,8 @@ def create_hub_app(config: HubConfig) -> FastAPI:
     @app.post("/fed/v1/register")
     async def register(request: Request) -> dict[str, Any]:
         node, doc = await authenticated(request)
-        endpoint = required_text(doc, "endpoint", ENDPOINT, "an http(s) URL of at most 200 "
-                                 "characters")
+        endpoint = required_text(doc, "endpoint", ENDPOINT, "http://host[:port][/path], with "
+                                 "no query, user or fragment (node links are plain HTTP)")
         await run_in_threadpool(in_tx, lambda tx: svc.register(tx, node, endpoint, now()))
         routes.set(node, endpoint)
         courier.nudge()  # a province that restarted may have missed decisions

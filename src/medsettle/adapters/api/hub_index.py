@@ -9,10 +9,12 @@ from typing import Any
 from fastapi import FastAPI, Request
 from starlette.concurrency import run_in_threadpool
 
+from medsettle.adapters.api.common import MSGID as ID
 from medsettle.adapters.api.common import jsonable, signed_body, signed_by
 from medsettle.adapters.db.store import Store
 from medsettle.adapters.federation import Verifier
 from medsettle.core.calendar import day_bounds
+from medsettle.core.codes import validate_admdvs
 from medsettle.core.errors import InvalidInput
 from medsettle.services import hub as hub_svc
 
@@ -103,17 +105,45 @@ def add_index_routes(app: FastAPI, store: Store, verifier: Verifier) -> None:
         return {"ok": True, "result": {"rows": len(parsed)}}
 
 
+#: The text columns of an index row and their most characters (printable ASCII, no spaces).
+ID_COLUMNS = {"setl_id": 30, "mdtrt_id": 30, "psn_no": 30, "fixmedins_code": 12,
+              "visit_type": 12, "msgid": 30}
+AMOUNTS = ("medfee_sumamt", "fund_pay_sumamt", "acct_pay", "psn_cash_pay")
+MAX_FEN = 10**12  # ¥10 bn: more than any one settlement
+
+
 def _row(doc: dict[str, Any], field: str) -> dict[str, Any]:
+    """One index row a province confirms, every field checked (InvalidInput naming
+    `rows[i].<field>`): the monthly clearing charges provinces by these rows."""
     missing = [k for k in INDEX_COLUMNS if k not in doc and k != "ref_setl_id"]
     if missing:
         raise InvalidInput(f"{field}.{missing[0]}", "missing")
-    row = {k: doc.get(k) for k in INDEX_COLUMNS}
+    row: dict[str, Any] = {k: doc.get(k) for k in INDEX_COLUMNS}
+    for key, most in ID_COLUMNS.items():
+        if not isinstance(row[key], str) or ID.fullmatch(row[key]) is None \
+                or len(row[key]) > most:
+            raise InvalidInput(f"{field}.{key}", f"must be 1-{most} printable ASCII characters")
+    if row["kind"] not in ("settle", "cancel"):
+        raise InvalidInput(f"{field}.kind", "must be settle or cancel")
+    for key in ("insu_admdvs", "mdtrtarea_admvs"):
+        validate_admdvs(row[key], f"{field}.{key}")
+    ref = row["ref_setl_id"]
+    if row["kind"] == "cancel" and not (isinstance(ref, str) and ID.fullmatch(ref)
+                                        and len(ref) <= 30):
+        raise InvalidInput(f"{field}.ref_setl_id", "a cancel names the settlement it cancels")
+    if row["kind"] == "settle" and ref is not None:
+        raise InvalidInput(f"{field}.ref_setl_id", "a settlement cancels nothing: null")
     try:
-        row["setl_time"] = datetime.fromisoformat(str(doc["setl_time"]))
+        moment = datetime.fromisoformat(str(doc["setl_time"]))
     except ValueError:
         raise InvalidInput(f"{field}.setl_time", "must be an ISO time") from None
-    for key in ("medfee_sumamt", "fund_pay_sumamt", "acct_pay", "psn_cash_pay"):
-        if type(row[key]) is not int:
-            raise InvalidInput(f"{field}.{key}", "must be integer fen")
+    if moment.tzinfo is None:
+        raise InvalidInput(f"{field}.setl_time", "must carry its UTC offset")
+    row["setl_time"] = moment
+    for key in AMOUNTS:
+        value = row[key]
+        if type(value) is not int or abs(value) > MAX_FEN:
+            raise InvalidInput(f"{field}.{key}", f"must be integer fen, at most {MAX_FEN}")
+        if row["kind"] == "settle" and value < 0:
+            raise InvalidInput(f"{field}.{key}", "a settlement's amounts are not negative")
     return row
-

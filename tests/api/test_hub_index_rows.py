@@ -1,0 +1,109 @@
+"""The index rows a province confirms (POST /fed/v1/index) are checked field by field, and a
+cancel must undo a settlement the index holds: the monthly clearing charges provinces by these
+rows, so an insured province must not be able to lower what it owes a treating province, or
+charge a province that does not exist (SQLite and PostgreSQL)."""
+
+from __future__ import annotations
+
+import json
+import uuid
+import warnings
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from starlette.exceptions import StarletteDeprecationWarning
+
+from medsettle.adapters.api.hub import HubConfig, create_hub_app
+from medsettle.adapters.federation import signed_headers
+from tests.conftest import fresh_database
+
+with warnings.catch_warnings():
+    warnings.simplefilter("ignore", StarletteDeprecationWarning)
+    from starlette.testclient import TestClient
+
+KEYS = {"440000": "k-guangdong", "510000": "k-sichuan"}
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def hub(request: pytest.FixtureRequest, tmp_path: Any) -> Iterator[TestClient]:
+    def started(url: str) -> Iterator[TestClient]:
+        with TestClient(create_hub_app(HubConfig(db_url=url, keys=KEYS)),
+                        raise_server_exceptions=False) as client:
+            yield client
+    if request.param == "sqlite":
+        yield from started(f"sqlite:///{tmp_path / 'hub.db'}")
+    else:
+        with fresh_database(request.getfixturevalue("pg_url")) as url:
+            yield from started(url)
+
+
+def confirm(hub: TestClient, rows: list[dict[str, Any]], node: str = "440000") -> Any:
+    body = json.dumps({"rows": rows}).encode()
+    return hub.post("/fed/v1/index", content=body,
+                    headers=signed_headers(KEYS[node], node, "/fed/v1/index", body))
+
+
+def row(**change: Any) -> dict[str, Any]:
+    """A settlement of a Guangdong insured treated in Chengdu, last month."""
+    when = (datetime.now(UTC).replace(day=1) - timedelta(days=10)).replace(microsecond=0)
+    return {"setl_id": "S" + uuid.uuid4().hex[:20], "kind": "settle", "ref_setl_id": None,
+            "mdtrt_id": "M1", "psn_no": "P1", "insu_admdvs": "440100",
+            "mdtrtarea_admvs": "510100", "fixmedins_code": "H51010400001",
+            "visit_type": "outpatient", "setl_time": when.isoformat(), "medfee_sumamt": 100,
+            "fund_pay_sumamt": 80, "acct_pay": 0, "psn_cash_pay": 20, "msgid": "X1"} | change
+
+
+def indexed(hub: TestClient) -> list[str]:
+    store = hub.app.state.store  # type: ignore[attr-defined]
+    with store.tx() as tx:
+        return sorted(r.setl_id for r in tx.rows("settlement_index"))
+
+
+@pytest.mark.parametrize(("change", "field"), [
+    ({"fund_pay_sumamt": -50_000_000, "medfee_sumamt": -50_000_000}, "medfee_sumamt"),
+    ({"psn_cash_pay": -1}, "psn_cash_pay"),
+    ({"medfee_sumamt": 2 ** 70}, "medfee_sumamt"),
+    ({"mdtrtarea_admvs": "ZZZZZZ"}, "mdtrtarea_admvs"),
+    ({"mdtrtarea_admvs": "990100"}, "mdtrtarea_admvs"),
+    ({"insu_admdvs": "4401009"}, "insu_admdvs"),
+    ({"kind": "refund"}, "kind"),
+    ({"kind": "cancel"}, "ref_setl_id"),
+    ({"ref_setl_id": "S1"}, "ref_setl_id"),
+    ({"setl_id": ["a"]}, "setl_id"), ({"setl_id": "S" * 31}, "setl_id"),
+    ({"mdtrt_id": "M" * 200}, "mdtrt_id"), ({"msgid": "X" * 31}, "msgid"),
+    ({"psn_no": None}, "psn_no"), ({"fixmedins_code": "H" * 13}, "fixmedins_code"),
+    ({"visit_type": {"a": 1}}, "visit_type"), ({"setl_id": "S 1"}, "setl_id"),
+    ({"setl_time": "2025-01-01T00:00:00"}, "setl_time"),
+])
+def test_a_malformed_row_is_refused_naming_its_field(hub: TestClient, change: dict[str, Any],
+                                                     field: str) -> None:
+    answer = confirm(hub, [row(), row(**change)])
+    assert answer.status_code == 400, answer.text
+    assert answer.json()["error"]["field"] == f"rows[1].{field}"
+    assert indexed(hub) == []
+
+
+def test_a_cancel_must_undo_an_indexed_settlement_exactly(hub: TestClient) -> None:
+    original = row(fund_pay_sumamt=80_000, medfee_sumamt=100_000, psn_cash_pay=20_000)
+    assert confirm(hub, [original]).status_code == 200
+    undo = {k: -original[k] for k in ("medfee_sumamt", "fund_pay_sumamt", "acct_pay",
+                                       "psn_cash_pay")}
+    for wrong in (row(kind="cancel", ref_setl_id="NOTHING", **undo),
+                  row(kind="cancel", ref_setl_id=original["setl_id"],
+                      **(undo | {"fund_pay_sumamt": -30_000_000})),
+                  row(kind="cancel", ref_setl_id=original["setl_id"], psn_no="P2", **undo),
+                  row(kind="cancel", ref_setl_id=original["setl_id"],
+                      mdtrtarea_admvs="310100", **undo)):
+        answer = confirm(hub, [wrong])
+        assert answer.status_code == 400, answer.text
+        assert answer.json()["error"]["field"] == "rows[0].ref_setl_id"
+    assert indexed(hub) == [original["setl_id"]]
+    cancel = row(kind="cancel", ref_setl_id=original["setl_id"], **undo)
+    assert confirm(hub, [cancel]).status_code == 200
+    both = [row(), row()]
+    both[1] |= {"kind": "cancel", "ref_setl_id": both[0]["setl_id"]} | {
+        k: -both[0][k] for k in undo}
+    assert confirm(hub, both).status_code == 200  # a cancel with its settlement in one request
+    assert len(indexed(hub)) == 4
