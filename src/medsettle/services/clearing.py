@@ -311,19 +311,29 @@ def mark_paid(store: Database, month: YearMonth | str, province: str,
 # --- prepayment accounts ---------------------------------------------------------------------
 def _move(tx: UnitOfWork, province: str, kind: str, amount: int, now: datetime,
           rule: PrepaymentRule, month: str | None = None) -> dict[str, Any]:
-    """Change a balance by `amount` (draw < 0, top-up > 0), record it, warn on a worse level."""
-    account = tx.one("prepayment_accounts", province=province)
-    size, balance = (int(account.size), int(account.balance)) if account else (0, 0)
+    """Change a balance by `amount` (draw < 0, top-up > 0), record it, warn on a worse level.
+    The account's row is held from the read to the commit, so a top-up during a clearing run,
+    or two months cleared at once, change the balance one after the other (none is lost)."""
+    account = _hold_account(tx, province, now)
+    size, balance = int(account.size), int(account.balance)
     after = (draw_balance(balance, -amount) if amount < 0 else top_up_balance(balance, amount))
-    if account is None:
-        tx.add("prepayment_accounts", {"province": province, "size": 0, "balance": after,
-                                       "updated_at": now})
-    else:
-        tx.change("prepayment_accounts", {"province": province}, balance=after, updated_at=now)
+    tx.change("prepayment_accounts", {"province": province}, balance=after, updated_at=now)
     tx.add("prepayment_moves", {"province": province, "kind": kind, "amount": amount,
                                 "month": month, "at": now})
     _warn_if_worse(province, balance, after, size, size, rule, month)
     return _view(province, size, after, rule)
+
+
+def _hold_account(tx: UnitOfWork, province: str, now: datetime) -> Any:
+    """A province's prepayment account (created empty if it has none), its row held until the
+    transaction ends (SELECT … FOR UPDATE on PostgreSQL; SQLite write transactions run alone).
+    Accounts are held in province order (a run draws them sorted), so holders never deadlock."""
+    tx.add_ignore("prepayment_accounts", [{"province": province, "size": 0, "balance": 0,
+                                           "updated_at": now}])
+    account = tx.hold("prepayment_accounts", province=province)
+    if account is None:  # the row was ensured just above, in this transaction
+        raise StateConflict(f"prepayment account of {province} vanished; retry")
+    return account
 
 
 def _warn_if_worse(province: str, before: int, after: int, size_before: int, size_after: int,
@@ -350,12 +360,11 @@ def top_up(store: Database, province: str, amount: int, now: datetime,
     if type(amount) is not int or amount <= 0:
         raise InvalidInput("amount", "a top-up is a positive integer number of fen")
     with store.tx() as tx:
-        serial = tx.count("prepayment_moves", province=province, kind="topup") + 1
-        account = tx.one("prepayment_accounts", province=province)
-        view = _move(tx, province, "topup", amount, now, rule)
+        view = _move(tx, province, "topup", amount, now, rule)  # holds the account's row
+        serial = tx.count("prepayment_moves", province=province, kind="topup")
         if actor is not None:
             audit.record(tx, actor, "prepayment.topup", province,
-                         {"balance": int(account.balance) if account else 0},
+                         {"balance": view["balance"] - amount},
                          {"balance": view["balance"], "amount": amount}, now)
         post(tx, ledger.balanced(f"prepayment-topup:{province}:{serial}", "prepayment_topup",
                                      province, now, [("bank:hub", amount),

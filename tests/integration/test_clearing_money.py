@@ -1,0 +1,86 @@
+"""The hub's money under concurrency and after a lost answer: a prepayment balance that agrees
+with its moves and its ledger when a top-up meets a clearing run or two months are cleared at
+once (PostgreSQL, real threads)."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterator
+from datetime import timedelta
+from typing import Any
+
+import pytest
+
+from medsettle.adapters.db.engine import make_engine, migrate
+from medsettle.adapters.db.store import Store
+from medsettle.services import clearing as svc
+from tests.conftest import fresh_database
+from tests.integration.test_clearing_db import AFTER, OCT, SEP, index_row, load, waiting_on_a_lock
+
+
+@pytest.fixture()
+def hub(pg_url: str) -> Iterator[tuple[Store, str]]:
+    with fresh_database(pg_url) as url:
+        engine = make_engine(url)
+        migrate(engine, "hub")
+        yield Store(engine), url
+        engine.dispose()
+
+
+def books(store: Store, province: str) -> tuple[int, int, int]:
+    """The account's balance, Σ of its top-up and draw moves, and what the ledger says it holds."""
+    with store.tx() as tx:
+        account = tx.one("prepayment_accounts", province=province)
+        moves = sum(int(m.amount) for m in tx.rows("prepayment_moves", province=province)
+                    if m.kind in ("topup", "draw"))
+        ledger = -sum(int(p.amount) for p in tx.rows("ledger_postings",
+                                                       account=f"prepayment:{province}"))
+    return int(account.balance) if account else 0, moves, ledger
+
+
+def meanwhile(url: str, work: Callable[[], Any], threads: list[threading.Thread],
+              out: dict[str, Any], name: str) -> Callable[[str, int, int], None]:
+    """A clearing run's progress: once its draws are written (uncommitted), `work` starts in
+    another thread and the run goes on when that thread waits on a lock (or has finished)."""
+    def progress(_step: str, done: int, _total: int) -> None:
+        if done == 4:
+            thread = threading.Thread(target=lambda: out.setdefault(name, work()))
+            thread.start()
+            threads.append(thread)
+            while thread.is_alive() and not waiting_on_a_lock(url):
+                thread.join(0.01)
+    return progress
+
+
+@pytest.mark.postgres
+def test_a_top_up_during_a_clearing_run_loses_no_draw(hub: tuple[Store, str]) -> None:
+    store, url = hub
+    load(store, [index_row("B1", "settle", "110000", "440000", OCT.bounds()[0] + timedelta(days=3),
+                           140_000, 10_000, 0)])
+    svc.top_up(store, "110000", 1_000_000, AFTER)
+    threads: list[threading.Thread] = []
+    out: dict[str, Any] = {}
+    progress = meanwhile(url, lambda: svc.top_up(store, "110000", 50_000, AFTER), threads, out,
+                         "topup")
+    assert svc.run_clearing(store, OCT, AFTER, progress)["created"]
+    threads[0].join(10)
+    assert out["topup"]["balance"] == 900_000  # the top-up waited for the draw, then added
+    assert books(store, "110000") == (900_000, 900_000, 900_000)
+
+
+@pytest.mark.postgres
+def test_two_months_cleared_at_once_lose_no_draw(hub: tuple[Store, str]) -> None:
+    store, url = hub
+    load(store, [index_row("A1", "settle", "110000", "440000", SEP.bounds()[0] + timedelta(days=3),
+                           90_000, 10_000, 0),
+                 index_row("B1", "settle", "110000", "440000", OCT.bounds()[0] + timedelta(days=3),
+                           140_000, 10_000, 0)])
+    svc.top_up(store, "110000", 1_000_000, AFTER)
+    threads: list[threading.Thread] = []
+    out: dict[str, Any] = {}
+    progress = meanwhile(url, lambda: svc.run_clearing(store, OCT, AFTER), threads, out, "oct")
+    assert svc.run_clearing(store, SEP, AFTER, progress)["created"]
+    threads[0].join(10)
+    assert out["oct"]["created"]
+    assert books(store, "110000") == (750_000, 750_000, 750_000)
+    assert books(store, "440000")[0] == 0  # a receiver's account is not drawn
