@@ -274,8 +274,8 @@ def test_the_locator_answer_says_how_many_hashes_the_hub_holds_for_the_sender(
 
 def test_a_hash_two_provinces_publish_is_told_to_both_as_insured_elsewhere(
         hub: TestClient) -> None:
-    """重复参保: the locator keeps the first province; the second is told at once, the first
-    when it publishes the hash again."""
+    """重复参保: the second province is told at once, the first when it publishes the hash
+    again; a lookup of the hash names neither (the hospital names the insured place)."""
     twice, once = "e1" * 32, "e2" * 32
     first = post(hub, "/fed/v1/locator", {"hashes": [twice, once]}, "440000").json()["result"]
     assert first["elsewhere"] == []
@@ -286,7 +286,8 @@ def test_a_hash_two_provinces_publish_is_told_to_both_as_insured_elsewhere(
     assert asked["twice"] == 1 and asked["elsewhere"] == []  # the first: one of ours, not whom
     again = post(hub, "/fed/v1/locator", {"hashes": [twice, once]}, "440000").json()["result"]
     assert again["elsewhere"] == [{"certno_hash": twice, "province": "510000"}]
-    located = post(hub, "/fed/v1/locate", {"certno_hash": twice}, "110000").json()
+    assert post(hub, "/fed/v1/locate", {"certno_hash": twice}, "110000").status_code == 409
+    located = post(hub, "/fed/v1/locate", {"certno_hash": once}, "110000").json()
     assert located["result"]["province"] == "440000"
 
 
@@ -296,3 +297,16 @@ def test_a_hash_two_provinces_publish_is_told_to_both_as_insured_elsewhere(
 def test_a_province_registers_a_plain_http_endpoint(hub: TestClient, endpoint: str) -> None:
     answer = post(hub, "/fed/v1/register", {"endpoint": endpoint})
     assert answer.status_code == 200, answer.text
+
+
+def test_a_hash_two_provinces_published_names_neither(hub: TestClient) -> None:
+    """Every province holds the locator key, so any could publish the hash of a person it does
+    not insure: the first to publish does not win the person's lookups."""
+    squatted = "c" * 64
+    assert post(hub, "/fed/v1/locator", {"hashes": [squatted]}, node="440000").status_code == 200
+    assert post(hub, "/fed/v1/locate", {"certno_hash": squatted},
+                node="110000").json()["result"]["province"] == "440000"
+    assert post(hub, "/fed/v1/locator", {"hashes": [squatted]}, node="510000").status_code == 200
+    answer = post(hub, "/fed/v1/locate", {"certno_hash": squatted}, node="110000")
+    assert answer.status_code == 409, answer.text
+    assert "insuplc_admdvs" in answer.json()["error"]["message"]

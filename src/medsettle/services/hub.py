@@ -10,7 +10,7 @@ from typing import Any
 
 from medsettle.core import ledger
 from medsettle.core.codes import province_of
-from medsettle.core.errors import Forbidden, InvalidInput, NotFound
+from medsettle.core.errors import Forbidden, InvalidInput, NotFound, StateConflict
 from medsettle.core.jsonform import decode
 from medsettle.services import refusals
 from medsettle.services.exchange import Cancelled, Computed, Indexed, Reversed, SettleVisit
@@ -253,8 +253,15 @@ def _insured_twice(tx: UnitOfWork, province: str) -> int:
 
 
 def locate(tx: UnitOfWork, certno_hash: str) -> str:
-    """The province insuring a hashed ID number."""
+    """The province insuring a hashed ID number, when exactly one province published it. A hash
+    published by two (insured twice, 重复参保, or claimed by a province that does not insure
+    the person: every province holds the locator key) names no one: the first to publish does
+    not win, and the hospital names the insured place itself (StateConflict)."""
     row = tx.one("locator", certno_hash=certno_hash)
     if row is None:
         raise NotFound("no province insures this ID number (locator index)")
+    if tx.rows("locator_also", certno_hash=certno_hash):
+        raise StateConflict("more than one province published this ID number (insured twice, "
+                            "重复参保): send insuplc_admdvs, the insured place on the person's "
+                            "card or e-voucher")
     return str(row.province)
