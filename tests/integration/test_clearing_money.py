@@ -1,6 +1,6 @@
 """The hub's money under concurrency and after a lost answer: a prepayment balance that agrees
 with its moves and its ledger when a top-up meets a clearing run or two months are cleared at
-once (PostgreSQL, real threads)."""
+once (PostgreSQL, real threads); a month first run while it had nothing to clear."""
 
 from __future__ import annotations
 
@@ -13,9 +13,21 @@ import pytest
 
 from medsettle.adapters.db.engine import make_engine, migrate
 from medsettle.adapters.db.store import Store
+from medsettle.core import ledger
+from medsettle.core.clearing import YearMonth
+from medsettle.core.errors import StateConflict
 from medsettle.services import clearing as svc
+from medsettle.services.hub import add_to_index
 from tests.conftest import fresh_database
-from tests.integration.test_clearing_db import AFTER, OCT, SEP, index_row, load, waiting_on_a_lock
+from tests.integration.test_clearing_db import (
+    AFTER,
+    OCT,
+    SEP,
+    hub_chain,
+    index_row,
+    load,
+    waiting_on_a_lock,
+)
 
 
 @pytest.fixture()
@@ -25,6 +37,18 @@ def hub(pg_url: str) -> Iterator[tuple[Store, str]]:
         migrate(engine, "hub")
         yield Store(engine), url
         engine.dispose()
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def store(request: pytest.FixtureRequest, tmp_path: Any) -> Iterator[Store]:
+    if request.param == "sqlite":
+        engine = make_engine(f"sqlite:///{tmp_path / 'hub.db'}")
+    else:
+        url = request.getfixturevalue("pg_database")
+        engine = make_engine(url)
+    migrate(engine, "hub")
+    yield Store(engine)
+    engine.dispose()
 
 
 def books(store: Store, province: str) -> tuple[int, int, int]:
@@ -84,3 +108,52 @@ def test_two_months_cleared_at_once_lose_no_draw(hub: tuple[Store, str]) -> None
     assert out["oct"]["created"]
     assert books(store, "110000") == (750_000, 750_000, 750_000)
     assert books(store, "440000")[0] == 0  # a receiver's account is not drawn
+
+
+# --- a month first run while it had nothing to clear -----------------------------------------
+def test_a_month_run_while_empty_is_cleared_once_its_settlements_are_indexed(
+        store: Store) -> None:
+    first = svc.run_clearing(store, OCT, AFTER)  # the hub lost its journal: nothing indexed yet
+    assert (first["status"], first["created"], first["nothing_to_clear"]) == (
+        "not_cleared", False, True)
+    with store.tx() as tx:
+        assert tx.count("ledger_entries") == 0 and tx.count("clearing_lines") == 0
+    with store.tx() as tx:  # the catch-up (or reconciliation) indexes October's settlement
+        add_to_index(tx, [index_row("B1", "settle", "110000", "440000",
+                                    OCT.bounds()[0] + timedelta(days=3), 140_000, 10_000, 0)],
+                     AFTER)
+        assert tx.count("clearing_adjustments") == 0  # not late: October is not cleared
+    again = svc.run_clearing(store, OCT, AFTER)
+    assert (again["status"], again["created"], again["obligations"]) == ("drafted", True,
+                                                                         150_000)
+    assert {s["province"]: s["net"] for s in again["statements"]} == {"110000": -150_000,
+                                                                      "440000": 150_000}
+    assert svc.run_clearing(store, OCT, AFTER)["created"] is False
+    november = svc.run_clearing(store, YearMonth(2026, 11), AFTER + timedelta(days=12))
+    assert november["nothing_to_clear"] and november["obligations"] == 0  # not cleared twice
+    assert books(store, "110000") == (-150_000, -150_000, -150_000)
+
+
+def test_a_month_an_older_version_cleared_while_empty_is_cleared_beside_its_empty_entry(
+        store: Store) -> None:
+    with store.tx() as tx:  # what a run of an empty October left before: an entry, no statements
+        svc.post(tx, ledger.balanced(f"clearing:{OCT}", "clearing", str(OCT), AFTER, []),
+                 role="hub")
+    load(store, [index_row("B1", "settle", "110000", "440000",
+                           OCT.bounds()[0] + timedelta(days=3), 140_000, 10_000, 0)])
+    result = svc.run_clearing(store, OCT, AFTER)
+    assert result["created"] and result["obligations"] == 150_000
+    chain = hub_chain(store)
+    assert [e.entry.entry_id for e in chain] == [f"clearing:{OCT}", f"clearing:{OCT}:after-empty"]
+    assert ledger.verify(chain) is None
+    assert ledger.balances(chain) == {"prepayment:110000": 150_000,
+                                      "payable:province:440000": -150_000}
+
+
+def test_a_conflict_that_leaves_the_month_uncleared_is_not_swallowed(
+        store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
+    def conflict(*_args: Any, **_kwargs: Any) -> Any:
+        raise StateConflict("a concurrent write got there first: duplicate entry_id")
+    monkeypatch.setattr(svc, "_clear", conflict)
+    with pytest.raises(StateConflict, match="got there first"):
+        svc.run_clearing(store, OCT, AFTER)

@@ -81,9 +81,12 @@ def run_clearing(store: Database, month: YearMonth | str, now: datetime,
                  progress: Progress | None = None, rule: PrepaymentRule = RULE, *,
                  actor: Actor | None = None, early: bool = False) -> dict[str, Any]:
     """Clear a month once: lines O(i→t), drafted statements, prepayment draws and credits.
-    A month that has statements is returned as stored, never recomputed. `early` clears the
-    current month so far (a demo's; never in production: later settlements of the month are
-    booked as late adjustments, owed through the next clearing)."""
+    A month that has statements is returned as stored, never recomputed. A month with nothing
+    to clear (no cross-province settlement indexed, no adjustment pending) records nothing and
+    answers `not_cleared` with `nothing_to_clear`: its settlements indexed later are cleared by
+    a later run of the month. `early` clears the current month so far (a demo's; never in
+    production: later settlements of the month are booked as late adjustments, owed through
+    the next clearing)."""
     m = month_of(month)
     report = progress or (lambda _step, _done, _total: None)
     if now < m.bounds()[0] or (now < m.bounds()[1] and not early):
@@ -97,7 +100,13 @@ def run_clearing(store: Database, month: YearMonth | str, now: datetime,
         result = _clear(store, m, now, report, rule, actor)
     except StateConflict:  # another run of the month committed first: its result stands
         with store.tx() as tx:
-            return summary(tx, m) | {"created": False}
+            stored = summary(tx, m)
+        if not stored["provinces"]:  # no run's result stands: the conflict is the answer
+            raise
+        return stored | {"created": False}
+    if result.get("nothing_to_clear"):
+        logger.info("nothing to clear", extra={"month": str(m)})
+        return result
     logger.info("month cleared", extra={"month": str(m), "pairs": result["pairs"],
                                         "obligations": result["obligations"]})
     return result
@@ -111,6 +120,9 @@ def _clear(store: Database, m: YearMonth, now: datetime, report: Progress,
         tx.hold_index_for_clearing()  # a row arriving meanwhile waits, then books as late
         report("aggregating settlements", 0, 4)
         totals = apply_adjustments(tx, m, month_totals(tx, m))
+        if not totals:  # nothing recorded: the month stays open for the rows indexed later
+            report("nothing to clear", 4, 4)
+            return summary(tx, m) | {"created": False, "nothing_to_clear": True}
         report("writing clearing lines", 1, 4)
         tx.add_many("clearing_lines", [
             {"month": str(m), "insured": o.insured, "treating": o.treating,
@@ -149,7 +161,12 @@ def _draw(tx: UnitOfWork, m: YearMonth, nets: dict[str, int], now: datetime,
                                         "amount": amount, "month": str(m), "at": now})
     postings = [(f"prepayment:{p}" if n < 0 else f"payable:province:{p}", -n)
                 for p, n in sorted(nets.items())]
-    post(tx, ledger.balanced(f"clearing:{m}", "clearing", str(m), now, postings), role="hub")
+    entry_id = f"clearing:{m}"
+    if tx.one("ledger_entries", entry_id=entry_id) is not None:
+        # a run before the month had anything to clear booked an empty entry (older versions
+        # did) and no statements: the month's real clearing is booked beside it
+        entry_id = f"clearing:{m}:after-empty"
+    post(tx, ledger.balanced(entry_id, "clearing", str(m), now, postings), role="hub")
 
 
 def summary(tx: UnitOfWork, m: YearMonth) -> dict[str, Any]:
