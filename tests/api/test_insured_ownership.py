@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -291,8 +291,9 @@ def test_a_pending_reversal_whose_answer_was_lost_finishes_on_the_next_round(
                   manual_reason="timeout", reversal_pending=msgid)
     lossy = LosesFirstAnswer(province.node.router)
     treating = replace(province.node.treating, insured=lossy)
-    assert retry_pending_reversals(treating, datetime.now(UTC)) == 0
-    assert retry_pending_reversals(treating, datetime.now(UTC)) == 1
+    now = datetime.now(UTC)
+    assert retry_pending_reversals(treating, now) == 0
+    assert retry_pending_reversals(treating, now + timedelta(seconds=2)) == 1  # its backoff
     first, second = lossy.calls[0], lossy.calls[1]
     assert first == second  # one reversal msgid and one cancel id, whatever the attempt
     assert first[1].startswith("R") and len(first[1]) == 30

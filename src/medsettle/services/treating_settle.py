@@ -11,8 +11,10 @@ whose answer never comes is marked for manual reimbursement and reversed at the 
 from __future__ import annotations
 
 import logging
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from medsettle.core.benefits import Amounts
 from medsettle.core.errors import (
@@ -162,14 +164,49 @@ def _mark_for_manual(t: Treating, visit_id: str, msgid: str, why: str) -> None:
                    "pending", extra={"mdtrt_id": visit_id, "msgid": msgid})
 
 
-def retry_pending_reversals(t: Treating, now: datetime) -> int:
+#: The wait after a reversal attempt failed the first time; it doubles with every failure...
+REVERSAL_BACKOFF = timedelta(seconds=2)
+#: ...up to this: a reversal is never given up (the money must come back), only slowed down.
+REVERSAL_BACKOFF_CAP = timedelta(minutes=10)
+#: From this many failed attempts on, each failure is logged as an ERROR: operators must look.
+REVERSAL_ALERT_AFTER = 10
+#: Seconds of calls to insured places one round may start; the rest wait for the next round,
+#: so the heartbeat that runs the rounds is not held up.
+REVERSAL_ROUND_SECONDS = 5.0
+
+
+def reversal_backoff(attempts: int) -> timedelta:
+    """The wait after the `attempts`-th failed attempt: 2 s, 4 s, 8 s, … at most 10 minutes."""
+    return min(REVERSAL_BACKOFF * (1 << min(max(attempts - 1, 0), 20)), REVERSAL_BACKOFF_CAP)
+
+
+def retry_pending_reversals(t: Treating, now: datetime, *,
+                            budget: float = REVERSAL_ROUND_SECONDS,
+                            clock: Callable[[], float] = time.monotonic) -> int:
     """Reverse at the insured place every settle whose answer never came; returns how many.
     Each attempt sends the same reversal msgid and cancel id (derived from the original msgid),
-    so the insured place recognises a retry and never sees a reused msgid."""
+    so the insured place recognises a retry and never sees a reused msgid.
+
+    Only the reversals due by `now` are sent, those never tried first: a failed attempt is
+    counted and the next one waits `reversal_backoff(attempts)` (logged as a WARNING, as an
+    ERROR from REVERSAL_ALERT_AFTER attempts on). Once an insured province did not answer, its
+    other reversals wait for the next round; no call starts after `budget` seconds (by `clock`)
+    of the round. Any answer ends the pending state, also `reversed: false` (the original
+    settled nothing there, and the insured place now refuses it if it comes late)."""
     with t.db.read() as tx:
         pending = tx.visits_awaiting_reversal()
+    due = sorted((v for v in pending if v.reversal_next_at is None or v.reversal_next_at <= now),
+                 key=lambda v: (v.reversal_next_at is not None, v.reversal_next_at or now))
+    started = clock()
+    unreachable: set[str] = set()  # provinces that did not answer this round
     done = 0
-    for visit in pending:
+    for n, visit in enumerate(due):
+        if clock() - started >= budget:
+            logger.warning("reversal round out of time: the rest wait for the next round",
+                           extra={"left": len(due) - n, "seconds": round(clock() - started, 3)})
+            break
+        if visit.insured_region[:2] in unreachable:
+            continue
         original = str(visit.reversal_pending)
         msgid = reversal_msgid(t.region, visit.institution, original)
         try:
@@ -179,13 +216,36 @@ def retry_pending_reversals(t: Treating, now: datetime) -> int:
                 institution=visit.institution, person_id=visit.person_id,
                 visit_id=visit.visit_id))
         except MedSettleError as exc:
-            logger.info("reversal still pending", extra={"mdtrt_id": visit.visit_id,
-                                                         "why": str(exc)})
+            if isinstance(exc, PeerUnavailable):
+                unreachable.add(visit.insured_region[:2])
+            _reversal_failed(t, visit, msgid, exc, now)
             continue
         with t.db.tx() as tx:
-            tx.change_treated_visit(visit.visit_id, reversal_pending=None)
+            tx.change_treated_visit(visit.visit_id, reversal_pending=None, reversal_attempts=0,
+                                    reversal_next_at=None)
+        logger.info("pending reversal sent", extra={
+            "mdtrt_id": visit.visit_id, "msgid": original, "reversal_msgid": msgid,
+            "attempts": visit.reversal_attempts + 1})
         done += 1
     return done
+
+
+def _reversal_failed(t: Treating, visit: TreatedVisit, msgid: str, exc: MedSettleError,
+                     now: datetime) -> None:
+    """Count a failed attempt, set the next one after the backoff, and say so."""
+    attempts = visit.reversal_attempts + 1
+    retry_in = reversal_backoff(attempts)
+    with t.db.tx() as tx:
+        tx.change_treated_visit(visit.visit_id, reversal_attempts=attempts,
+                                reversal_next_at=now + retry_in)
+    alert = attempts >= REVERSAL_ALERT_AFTER
+    logger.log(logging.ERROR if alert else logging.WARNING,
+               "pending reversal keeps failing: a settlement may still stand at the insured "
+               "place; operators must look" if alert else "pending reversal failed, retried later",
+               extra={"mdtrt_id": visit.visit_id, "msgid": str(visit.reversal_pending),
+                      "reversal_msgid": msgid, "insured_region": visit.insured_region,
+                      "attempts": attempts, "why": f"[{exc.code}] {exc}",
+                      "retry_in_s": int(retry_in.total_seconds())})
 
 
 def cancel(t: Treating, cmd: c.CancelSettlement, now: datetime, reply: Reply

@@ -96,7 +96,8 @@ def treated_visit_row(v: TreatedVisit) -> dict[str, Any]:
             "insutype": v.insutype,
             "person": {} if v.person is None else encode(v.person),
             "manual_reimbursement": v.manual, "manual_reason": v.manual_reason,
-            "reversal_pending": v.reversal_pending, "msgid": v.msgid}
+            "reversal_pending": v.reversal_pending, "msgid": v.msgid,
+            "reversal_attempts": v.reversal_attempts, "reversal_next_at": v.reversal_next_at}
 
 
 def treated_visit_of(row: Any) -> TreatedVisit:
@@ -111,7 +112,9 @@ def treated_visit_of(row: Any) -> TreatedVisit:
         person=decode(Identity, m["person"], "person") if m["person"] else None,
         manual_reason=(m["manual_reason"] or "manual reimbursement")
         if m["manual_reimbursement"] else None,
-        reversal_pending=m["reversal_pending"])
+        reversal_pending=m["reversal_pending"],
+        reversal_attempts=int(m["reversal_attempts"] or 0),
+        reversal_next_at=m["reversal_next_at"])
 
 
 def insured_visit_row(v: InsuredVisit) -> dict[str, Any]:

@@ -203,6 +203,9 @@ visits = Table(  # visits treated here (the treating place's record)
     Column("manual_reason", Text),
     Column("reversal_pending", String(30)),  # msgid of a settle whose answer never came
     Column("msgid", String(30), nullable=False),
+    # the pending reversal's failed attempts and when to try it again (backoff, p0045)
+    Column("reversal_attempts", Integer, nullable=False, default=0, server_default=text("0")),
+    Column("reversal_next_at", UTCDateTime()),
     Index("ix_visits_msgid", "msgid"),  # a reversal finds what its original made
     Index("ix_visits_reversal_pending", "reversal_pending",  # the few rows still to reverse
           postgresql_where=text("reversal_pending IS NOT NULL"),
