@@ -46,9 +46,10 @@ class Journal:
     def flush(self) -> None:
         """Write everything queued. A batch that fails goes back to the front of the queue
         for the next flush; one that failed RETRIES times is written row by row, and a row
-        that fails while others are written is dropped (logged; the node's catch-up or
-        reconciliation indexes it again). If no row can be written, the database is what
-        fails: every row waits again."""
+        that fails by itself is dropped (logged; the node's catch-up or reconciliation indexes
+        it again). If no row can be written, a look at the log's end tells which fails: the
+        database (every row waits again) or the rows (a lone row, say: dropped, so it does not
+        make every later flush, and the clearing run behind it, fail for good)."""
         with self.lock:
             messages, self.messages = self.messages, []
             index, self.index = self.index, []
@@ -73,22 +74,42 @@ class Journal:
     def _write_one_by_one(self, messages: list[dict[str, Any]], index: list[dict[str, Any]]
                           ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
         """Write each row by itself; the rows to queue again (none, or all if none could be
-        written)."""
+        written and the database does not answer either)."""
         Rows = list[dict[str, Any]]
         alone: list[tuple[Rows, Rows]] = [([m], []) for m in messages]
         alone += [([], [r]) for r in index]
-        failed: list[tuple[Rows, Rows]] = []
+        failed = self._each_alone(alone)
+        if len(failed) == len(alone):  # the database, or every row (a lone row, say)?
+            if not self._database_answers():
+                return messages, index
+            failed = self._each_alone(failed)  # once more: the database may have just come back
+        for one_message, one_row in failed:
+            row = (one_message or one_row)[0]
+            logger.error("journal row dropped: it fails by itself", extra={
+                "msgid": row.get("msgid"), "setl_id": row.get("setl_id"),
+                "op": row.get("op") or row.get("kind"),
+                "table": "hub_messages" if one_message else "settlement_index"})
+        return [], []
+
+    def _each_alone(self, alone: list[tuple[list[dict[str, Any]], list[dict[str, Any]]]]
+                    ) -> list[tuple[list[dict[str, Any]], list[dict[str, Any]]]]:
+        """Write each (messages, index rows) in a transaction of its own; those that failed."""
+        failed = []
         for one in alone:
             try:
                 self._write(*one)
             except Exception:
                 failed.append(one)
-        if len(failed) == len(messages) + len(index):
-            return messages, index
-        for one_message, one_row in failed:
-            logger.error("journal row dropped: it fails by itself", extra={
-                "msgid": (one_message or one_row)[0].get("msgid")})
-        return [], []
+        return failed
+
+    def _database_answers(self) -> bool:
+        """Whether a transaction reading the message log's end succeeds (the database is up)."""
+        try:
+            with self.store.tx() as tx:
+                tx.rows_after("hub_messages", "id", 0, limit=1, descending=True)
+        except Exception:
+            return False
+        return True
 
     def _run(self) -> None:
         while not self.stop.wait(self.interval):
