@@ -220,7 +220,8 @@ def test_a_prepayment_that_runs_low_warns_over_the_api_and_in_the_logs(
     # September was drawn from an empty account: −100,000 against a size of 200,000
     assert [(a["province"], a["size"], a["balance"], a["level"], a["top_up_due"])
             for a in sized] == [("110000", 200_000, -100_000, "critical", 300_000)]
-    reply = _post(client, keys, "110000", "/prepayment/110000/topup", {"amount": 300_000})
+    reply = _post(client, keys, "110000", "/prepayment/110000/topup",
+                  {"amount": 300_000, "reference": "BJ-20261016-0001"})
     assert reply.status_code == 200 and reply.json()["level"] == "ok"
     caplog.clear()
     with caplog.at_level(logging.WARNING, logger="medsettle.services.clearing"):

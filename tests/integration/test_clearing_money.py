@@ -1,6 +1,7 @@
 """The hub's money under concurrency and after a lost answer: a prepayment balance that agrees
 with its moves and its ledger when a top-up meets a clearing run or two months are cleared at
-once (PostgreSQL, real threads); a month first run while it had nothing to clear."""
+once (PostgreSQL, real threads); a month first run while it had nothing to clear; a top-up
+resent after its answer was lost (booked once per payment reference)."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ from medsettle.adapters.db.engine import make_engine, migrate
 from medsettle.adapters.db.store import Store
 from medsettle.core import ledger
 from medsettle.core.clearing import YearMonth
-from medsettle.core.errors import StateConflict
+from medsettle.core.errors import InvalidInput, StateConflict
 from medsettle.services import clearing as svc
 from medsettle.services.hub import add_to_index
 from tests.conftest import fresh_database
@@ -23,6 +24,8 @@ from tests.integration.test_clearing_db import (
     AFTER,
     OCT,
     SEP,
+    _app,
+    _post,
     hub_chain,
     index_row,
     load,
@@ -81,11 +84,12 @@ def test_a_top_up_during_a_clearing_run_loses_no_draw(hub: tuple[Store, str]) ->
     store, url = hub
     load(store, [index_row("B1", "settle", "110000", "440000", OCT.bounds()[0] + timedelta(days=3),
                            140_000, 10_000, 0)])
-    svc.top_up(store, "110000", 1_000_000, AFTER)
+    svc.top_up(store, "110000", 1_000_000, AFTER, reference="T1")
     threads: list[threading.Thread] = []
     out: dict[str, Any] = {}
-    progress = meanwhile(url, lambda: svc.top_up(store, "110000", 50_000, AFTER), threads, out,
-                         "topup")
+    def top_up() -> Any:
+        return svc.top_up(store, "110000", 50_000, AFTER, reference="T2")
+    progress = meanwhile(url, top_up, threads, out, "topup")
     assert svc.run_clearing(store, OCT, AFTER, progress)["created"]
     threads[0].join(10)
     assert out["topup"]["balance"] == 900_000  # the top-up waited for the draw, then added
@@ -99,7 +103,7 @@ def test_two_months_cleared_at_once_lose_no_draw(hub: tuple[Store, str]) -> None
                            90_000, 10_000, 0),
                  index_row("B1", "settle", "110000", "440000", OCT.bounds()[0] + timedelta(days=3),
                            140_000, 10_000, 0)])
-    svc.top_up(store, "110000", 1_000_000, AFTER)
+    svc.top_up(store, "110000", 1_000_000, AFTER, reference="T1")
     threads: list[threading.Thread] = []
     out: dict[str, Any] = {}
     progress = meanwhile(url, lambda: svc.run_clearing(store, OCT, AFTER), threads, out, "oct")
@@ -157,3 +161,71 @@ def test_a_conflict_that_leaves_the_month_uncleared_is_not_swallowed(
     monkeypatch.setattr(svc, "_clear", conflict)
     with pytest.raises(StateConflict, match="got there first"):
         svc.run_clearing(store, OCT, AFTER)
+
+
+# --- a top-up is booked once per payment reference -------------------------------------------
+KEYS = {"110000": "k-bj", "440000": "k-gd"}
+TOPUP = "/prepayment/110000/topup"
+
+
+def test_a_top_up_resent_after_its_answer_was_lost_is_booked_once(store: Store) -> None:
+    client = _app(store, KEYS, AFTER)
+    doc = {"amount": 300_000, "reference": "ICBC-2026110100042"}
+    first = _post(client, KEYS, "110000", TOPUP, doc)
+    again = _post(client, KEYS, "110000", TOPUP, doc)  # the first answer was lost
+    assert first.status_code == again.status_code == 200
+    assert (first.json()["balance"], first.json()["already"]) == (300_000, False)
+    assert (again.json()["balance"], again.json()["already"]) == (300_000, True)
+    assert again.json()["reference"] == "ICBC-2026110100042"
+    assert books(store, "110000") == (300_000, 300_000, 300_000)
+    other = _post(client, KEYS, "110000", TOPUP, {"amount": 300_000, "reference": "ICBC-43"})
+    assert other.json()["already"] is False and books(store, "110000")[0] == 600_000
+    with store.tx() as tx:
+        assert tx.count("ledger_entries", kind="prepayment_topup") == 2
+        assert tx.count("prepayment_moves", kind="topup") == 2
+
+
+def test_a_reference_sent_again_with_another_amount_is_refused(store: Store) -> None:
+    svc.top_up(store, "110000", 300_000, AFTER, reference="ICBC-1")
+    with pytest.raises(svc.ReferenceReused, match="reference: 'ICBC-1' already topped up") as exc:
+        svc.top_up(store, "110000", 300_001, AFTER, reference="ICBC-1")
+    assert exc.value.field == "reference" and isinstance(exc.value, StateConflict)
+    client = _app(store, KEYS, AFTER)
+    refused = _post(client, KEYS, "110000", TOPUP, {"amount": 5, "reference": "ICBC-1"}).json()
+    assert refused["error"]["field"] == "reference"
+    assert refused["error"]["code"] == "state_conflict"
+    assert books(store, "110000") == (300_000, 300_000, 300_000)
+    # a reference is the province's: another province's payment may carry the same number
+    assert svc.top_up(store, "440000", 7, AFTER, reference="ICBC-1")["already"] is False
+
+
+@pytest.mark.parametrize("reference", [None, "", " ", "ICBC 1", "转账001", "x" * 41, 12345])
+def test_a_top_up_without_a_well_formed_reference_is_refused(store: Store,
+                                                            reference: Any) -> None:
+    client = _app(store, KEYS, AFTER)
+    doc: dict[str, object] = {"amount": 300_000}
+    if reference is not None:
+        doc["reference"] = reference
+    answer = _post(client, KEYS, "110000", TOPUP, doc)
+    assert answer.json()["error"]["field"] == "reference"
+    with pytest.raises(InvalidInput, match="reference"):
+        svc.top_up(store, "110000", 300_000, AFTER, reference=reference)
+    assert books(store, "110000") == (0, 0, 0)
+
+
+@pytest.mark.postgres
+def test_the_same_top_up_sent_twice_at_once_is_booked_once(hub: tuple[Store, str]) -> None:
+    store, _url = hub
+    out: list[Any] = []
+    start = threading.Barrier(4)
+
+    def send() -> None:
+        start.wait(10)
+        out.append(svc.top_up(store, "110000", 300_000, AFTER, reference="ICBC-77"))
+    threads = [threading.Thread(target=send) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(20)
+    assert sorted(a["already"] for a in out) == [False, True, True, True]
+    assert books(store, "110000") == (300_000, 300_000, 300_000)

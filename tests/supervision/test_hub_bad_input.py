@@ -79,7 +79,8 @@ def hub(pg_url: str) -> Iterator[Hub]:
                                    settlement_ids=["S1"], actor=gd, now=NOW)
             svc.act(store, case.case_id, "request", gd, NOW, {})
             hub = Hub(http, token, case.case_id)
-            assert hub.post("/prepayment/440000/topup", {"amount": 12_345_678},
+            assert hub.post("/prepayment/440000/topup", {"amount": 12_345_678,
+                                                         "reference": "GD-0001"},
                             "440000").status_code == 200
             yield hub
         app.state.store.engine.dispose()
@@ -294,10 +295,42 @@ def test_an_absurd_top_up_in_the_hub_console_changes_nothing(hub: Hub, amount: s
     page = console.get("/console/prepayment")
     before = hub.snapshot()
     answer = console.post("/console/prepayment/440000/topup",
-                          data={"amount": amount, "csrf_token": csrf_of(page.text)})
+                          data={"amount": amount, "reference": "GD-ABSURD",
+                                "csrf_token": csrf_of(page.text)})
     assert "amount: must be at most ¥10,000,000,000" in flash_after(
         console, answer, "/console/prepayment")
     assert hub.snapshot() == before
+
+
+def test_a_top_up_in_the_hub_console_needs_its_transfer_number_and_is_booked_once(
+        hub: Hub) -> None:
+    console = TestClient(hub.http.app, follow_redirects=False)
+    sign_in(console, "hub-ops")
+    console.get("/console/lang/en")
+    page = console.get("/console/prepayment")
+    assert 'name="reference"' in page.text
+    before = hub.snapshot()
+    answer = console.post("/console/prepayment/110000/topup",
+                          data={"amount": "1.00", "csrf_token": csrf_of(page.text)})
+    assert "reference" in flash_after(console, answer, "/console/prepayment")
+    assert hub.snapshot() == before
+
+    def balance() -> int:  # Beijing's: Guangdong's balance is another test's
+        with hub.store.tx() as tx:
+            account = tx.one("prepayment_accounts", province="110000")
+        return int(account.balance) if account else 0
+    start = balance()
+    for _ in range(2):  # the operator sends the form again: the first answer never came
+        answer = console.post("/console/prepayment/110000/topup",
+                              data={"amount": "1.00", "reference": " BJ-CONSOLE-1 ",
+                                    "csrf_token": csrf_of(page.text)})
+        assert answer.status_code == 303
+    assert balance() == start + 100
+    answer = console.post("/console/prepayment/110000/topup",
+                          data={"amount": "2.00", "reference": "BJ-CONSOLE-1",
+                                "csrf_token": csrf_of(page.text)})
+    assert "reference" in flash_after(console, answer, "/console/prepayment")
+    assert balance() == start + 100
 
 
 def test_an_absurd_refused_amount_in_the_hub_console_changes_nothing(hub: Hub) -> None:

@@ -12,6 +12,7 @@ stored result. Money moves only through balanced, chained entries of the hub's l
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
@@ -46,6 +47,14 @@ from medsettle.services.refusals import apply_adjustments
 logger = logging.getLogger(__name__)
 Progress = Callable[[str, int, int], None]
 RULE = PrepaymentRule()
+#: A top-up's payment reference: the bank transfer's number, 1-40 printable ASCII characters.
+REFERENCE = re.compile(r"[\x21-\x7e]{1,40}", re.ASCII)
+
+
+class ReferenceReused(StateConflict):
+    """A top-up names a payment reference already booked for the province with another amount."""
+
+    field = "reference"
 
 
 def month_of(value: YearMonth | str) -> YearMonth:
@@ -371,22 +380,49 @@ def _view(province: str, size: int, balance: int, rule: PrepaymentRule) -> dict[
 
 
 def top_up(store: Database, province: str, amount: int, now: datetime,
-           rule: PrepaymentRule = RULE, actor: Actor | None = None) -> dict[str, Any]:
-    """The province pays into its prepayment account at the hub (after confirming)."""
+           rule: PrepaymentRule = RULE, actor: Actor | None = None, *,
+           reference: str) -> dict[str, Any]:
+    """The province pays into its prepayment account at the hub (after confirming). `reference`
+    is the payment's own number (the bank transfer's): the top-up is booked once per province
+    and reference, so a resend after a lost answer books nothing and answers `already: true`;
+    the same reference with another amount is refused (ReferenceReused, naming `reference`)."""
     province = _province(province)
     if type(amount) is not int or amount <= 0:
         raise InvalidInput("amount", "a top-up is a positive integer number of fen")
+    reference = payment_reference(reference)
+    entry_id = f"prepayment-topup:{province}:ref:{reference}"
     with store.tx() as tx:
-        view = _move(tx, province, "topup", amount, now, rule)  # holds the account's row
-        serial = tx.count("prepayment_moves", province=province, kind="topup")
+        account = _hold_account(tx, province, now)  # a resend waits for the first to commit
+        booked = tx.one("ledger_entries", entry_id=entry_id)
+        if booked is not None:
+            earlier = {str(a): int(v) for a, v in booked.postings}.get("bank:hub", 0)
+            if earlier != amount:
+                raise ReferenceReused(
+                    f"reference: {reference!r} already topped up {province} by {earlier} fen "
+                    f"on {booked.booked_at:%Y-%m-%d}; another payment needs its own reference")
+            view = _view(province, int(account.size), int(account.balance), rule)
+            return view | {"reference": reference, "already": True}
+        view = _move(tx, province, "topup", amount, now, rule)
+        post(tx, ledger.balanced(entry_id, "prepayment_topup", province, now,
+                                 [("bank:hub", amount), (f"prepayment:{province}", -amount)]),
+             role="hub")
         if actor is not None:
             audit.record(tx, actor, "prepayment.topup", province,
                          {"balance": view["balance"] - amount},
-                         {"balance": view["balance"], "amount": amount}, now)
-        post(tx, ledger.balanced(f"prepayment-topup:{province}:{serial}", "prepayment_topup",
-                                     province, now, [("bank:hub", amount),
-                                                     (f"prepayment:{province}", -amount)]), role="hub")
-    return view
+                         {"balance": view["balance"], "amount": amount,
+                          "reference": reference}, now)
+    return view | {"reference": reference, "already": False}
+
+
+def payment_reference(value: object) -> str:
+    """A top-up's payment reference as sent (a string of REFERENCE), else InvalidInput naming
+    `reference`."""
+    if not isinstance(value, str) or REFERENCE.fullmatch(value) is None:
+        shown = repr(value[:40]) if isinstance(value, str) else type(value).__name__
+        raise InvalidInput("reference", "the payment's reference (the bank transfer's number), "
+                                        f"1-40 printable ASCII characters without spaces; got "
+                                        f"{shown}")
+    return value
 
 
 def size_prepayments(store: Database, now: datetime, months: int = 2, history_months: int = 12,

@@ -187,11 +187,15 @@ def add_clearing_routes(app: FastAPI, store: Store, keys: dict[str, str], verifi
         found = await run_in_threadpool(svc.accounts, store)
         return {"accounts": found, "warnings": [a for a in found if a["level"] != "ok"]}
 
-    @app.post("/prepayment/{province}/topup", summary="Top up a prepayment account (fen)")
+    @app.post("/prepayment/{province}/topup",
+              summary="Top up a prepayment account (fen), once per payment reference")
     async def topup(province: str, request: Request) -> dict[str, Any]:
+        """`{"amount": fen, "reference": "<the bank transfer's number>"}`: a resend with the
+        same reference books nothing (`already: true`); another amount under it is 409."""
         actor, doc = await signed(request, province)
         amount = doc.get("amount")
         if type(amount) is not int or amount <= 0:
             raise InvalidInput("amount", "a positive integer number of fen")
-        return await run_in_threadpool(svc.top_up, store, province, amount, clock(),
-                                       svc.RULE, actor)
+        reference, at = svc.payment_reference(doc.get("reference")), clock()
+        return await run_in_threadpool(lambda: svc.top_up(store, province, amount, at, svc.RULE,
+                                                          actor, reference=reference))

@@ -183,8 +183,10 @@ def _clearing(pages: Pages, store: Store, keys: dict[str, str], flush: Any) -> N
     @app.post("/console/prepayment/{province}/topup", include_in_schema=False)
     async def topup(request: Request, province: str) -> Response:
         def work(operator: Operator, form: dict[str, str]) -> None:
-            clearing_svc.top_up(store, province, fen_of(form.get("amount", "")), now(),
-                                clearing_svc.RULE, Actor.of(operator))
+            amount = fen_of(form.get("amount", ""))
+            reference = clearing_svc.payment_reference(form.get("reference", "").strip())
+            clearing_svc.top_up(store, province, amount, now(), clearing_svc.RULE,
+                                Actor.of(operator), reference=reference)
         return await pages.act(request, work, "/console/prepayment")
 
 
