@@ -1,13 +1,16 @@
 """The hub's money under concurrency and after a lost answer: a prepayment balance that agrees
 with its moves and its ledger when a top-up meets a clearing run or two months are cleared at
 once (PostgreSQL, real threads); a month first run while it had nothing to clear; a top-up
-resent after its answer was lost (booked once per payment reference)."""
+resent after its answer was lost (booked once per payment reference); a province down when the
+hub paid its statement, told to pay its institutions when the same /paid is sent again."""
 
 from __future__ import annotations
 
+import json
 import threading
 from collections.abc import Callable, Iterator
 from datetime import timedelta
+from http.server import BaseHTTPRequestHandler, HTTPServer
 from typing import Any
 
 import pytest
@@ -229,3 +232,65 @@ def test_the_same_top_up_sent_twice_at_once_is_booked_once(hub: tuple[Store, str
         thread.join(20)
     assert sorted(a["already"] for a in out) == [False, True, True, True]
     assert books(store, "110000") == (300_000, 300_000, 300_000)
+
+
+# --- a province down when the hub paid its statement -----------------------------------------
+class Province(BaseHTTPRequestHandler):
+    """A province node that pays its institutions when the hub tells it (records each call)."""
+
+    calls: list[str] = []
+
+    def do_POST(self) -> None:
+        self.rfile.read(int(self.headers.get("content-length", 0)))
+        Province.calls.append(self.path)
+        body = json.dumps({"ok": True, "result": {"H440000": 150_000}
+                           if len(Province.calls) == 1 else {}}).encode()
+        self.send_response(200)
+        self.send_header("content-type", "application/json")
+        self.send_header("content-length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *_args: Any) -> None:
+        pass
+
+
+def test_a_province_down_when_its_statement_was_paid_is_told_again_by_the_same_paid(
+        store: Store) -> None:
+    load(store, [index_row("B1", "settle", "110000", "440000",
+                           OCT.bounds()[0] + timedelta(days=3), 140_000, 10_000, 0)])
+    keys = KEYS | {"hub": "k-hub"}
+    with store.tx() as tx:  # Guangdong's node is registered, but down (nothing listens)
+        tx.add("nodes", {"region": "440000", "endpoint": "http://127.0.0.1:9", "status": "up",
+                         "since": AFTER, "last_seen": AFTER, "registered_at": AFTER})
+    client = _app(store, keys, AFTER)
+    assert _post(client, keys, "440000", "/clearing/2026-10/run", {}).status_code == 200
+    for side in ("insured", "treating"):
+        _post(client, keys, "440000", "/clearing/2026-10/statements/440000/confirm",
+              {"side": side})
+    paid = "/clearing/2026-10/statements/440000/paid"
+    down = _post(client, keys, "440000", paid, {})
+    assert down.status_code == 200
+    doc = down.json()
+    assert (doc["state"], doc["institutions_paid"], doc["province_told"]) == ("paid", None, False)
+    assert doc["tell_again"]["method"] == "POST" and doc["tell_again"]["path"] == paid
+    assert "send this request again" in doc["tell_again"]["why"]
+    server = HTTPServer(("127.0.0.1", 0), Province)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    Province.calls = []
+    try:
+        with store.tx() as tx:  # Guangdong is back
+            tx.change("nodes", {"region": "440000"},
+                      endpoint=f"http://127.0.0.1:{server.server_address[1]}")
+        up = _post(client, keys, "440000", paid, {}).json()
+        assert (up["state"], up["institutions_paid"], up["province_told"]) == (
+            "paid", {"H440000": 150_000}, True)
+        assert "tell_again" not in up
+        again = _post(client, keys, "hub", paid, {}).json()  # an operator's check: nothing new
+        assert (again["institutions_paid"], again["province_told"]) == ({}, True)
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert Province.calls == ["/fed/v1/clearing/2026-10/pay-institutions"] * 2
+    with store.tx() as tx:  # the hub paid the statement once
+        assert tx.count("ledger_entries", kind="clearing_paid") == 1

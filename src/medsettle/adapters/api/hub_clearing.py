@@ -43,9 +43,10 @@ def utc_now() -> datetime:
 def tell_province_to_pay_institutions(store: Store, keys: dict[str, str], province: str,
                                       month: str) -> dict[str, Any] | None:
     """Once the hub has paid a province's statement, the province pays its institutions
-    (posted in its own ledger). Best effort: a province that is down is told again when it
-    calls, or by an operator; the hub's side stays paid. Returns the province's result (None if
-    it was not told, or its answer is not a JSON object)."""
+    (posted in its own ledger). Best effort: a province that is down is told again when the
+    statement's `…/paid` is sent again (by the province or a hub operator); the hub's side
+    stays paid. Returns the province's result (None if it was not told, or its answer is not a
+    JSON object)."""
     link = HubLink(keys, 10.0, pool=1)
     try:
         with store.tx() as tx:
@@ -170,14 +171,30 @@ def add_clearing_routes(app: FastAPI, store: Store, keys: dict[str, str], verifi
         m = YearMonth.parse(month)
         return to_dict(await run_in_threadpool(svc.redraft, store, m, province, actor, clock()))
 
-    @app.post("/clearing/{month}/statements/{province}/paid")
+    @app.post("/clearing/{month}/statements/{province}/paid",
+              summary="Mark a statement paid and tell the province to pay its institutions "
+                      "(again on every call)")
     async def paid(month: str, province: str, request: Request) -> dict[str, Any]:
+        """Marks the statement paid (once) and tells the province to pay its institutions, on
+        every call: if the province could not be told (`province_told: false`), this same
+        POST, sent again once it is up, tells it again (each institution is paid once)."""
         actor, _ = await signed(request, province)
         m = YearMonth.parse(month)
         statement = await run_in_threadpool(svc.mark_paid, store, m, province, clock(), actor)
         answer = to_dict(statement)
-        answer["institutions_paid"] = await run_in_threadpool(
-            tell_province_to_pay_institutions, store, keys, province, str(m))
+        told = await run_in_threadpool(tell_province_to_pay_institutions, store, keys, province,
+                                       str(m))
+        answer["institutions_paid"] = told
+        answer["province_told"] = told is not None
+        if told is None:
+            answer["tell_again"] = {
+                "method": "POST", "path": f"/clearing/{m}/statements/{province}/paid",
+                "body": {},
+                "why": f"the hub could not tell province {province} to pay its institutions "
+                       f"for {m} (down, unknown or refusing); the statement stays paid and "
+                       "nothing retries by itself: send this request again (the province, "
+                       "signed, or a hub operator) once the province is up; it pays each "
+                       "institution once"}
         return answer
 
     @app.get("/prepayment", summary="Prepayment accounts (预付金) with usage and warnings "
