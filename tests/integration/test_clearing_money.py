@@ -294,3 +294,42 @@ def test_a_province_down_when_its_statement_was_paid_is_told_again_by_the_same_p
     assert Province.calls == ["/fed/v1/clearing/2026-10/pay-institutions"] * 2
     with store.tx() as tx:  # the hub paid the statement once
         assert tx.count("ledger_entries", kind="clearing_paid") == 1
+
+
+def test_the_console_says_when_a_paid_province_could_not_be_told(tmp_path: Any) -> None:
+    """The hub's console marks a statement paid; with the province down it says so (the
+    statement stays paid, pressing Paid again tells the province), instead of "Done."."""
+    from fastapi.testclient import TestClient
+
+    from medsettle.adapters.api.hub import HubConfig, create_hub_app
+    from medsettle.adapters.web.hub_pages import NOT_TOLD
+    from medsettle.services.operators import create_operator
+    from tests.api.test_console_pages import PASSWORD, csrf_of, sign_in
+
+    keys = KEYS | {"hub": "k-hub"}
+    app = create_hub_app(HubConfig(db_url=f"sqlite:///{tmp_path / 'hub.db'}", keys=keys))
+    with TestClient(app, follow_redirects=False) as http:
+        store: Store = app.state.store
+        load(store, [index_row("P1", "settle", "110000", "440000",
+                               OCT.bounds()[0] + timedelta(days=3), 140_000, 10_000, 0)])
+        with store.tx() as tx:  # Guangdong's node is registered, but down (nothing listens)
+            create_operator(tx, "hub-ops", "hub", None, AFTER, PASSWORD)
+            tx.add("nodes", {"region": "440000", "endpoint": "http://127.0.0.1:9",
+                             "status": "up", "since": AFTER, "last_seen": AFTER,
+                             "registered_at": AFTER})
+        assert _post(http, keys, "440000", "/clearing/2026-10/run", {}).status_code == 200
+        for side in ("insured", "treating"):
+            assert _post(http, keys, "440000", "/clearing/2026-10/statements/440000/confirm",
+                         {"side": side}).status_code == 200
+        console = TestClient(app, follow_redirects=False)
+        sign_in(console, "hub-ops")
+        console.get("/console/lang/en")
+        page = console.get("/console/clearing/2026-10")
+        answer = console.post("/console/clearing/2026-10/440000/paid",
+                              data={"csrf_token": csrf_of(page.text)})
+        assert answer.status_code == 303, answer.text
+        shown = console.get("/console/clearing/2026-10").text
+        assert 'class="flash error"' in shown and NOT_TOLD.split(":")[0] in shown
+        with store.tx() as tx:
+            assert tx.one("clearing_statements", month="2026-10", province="440000"
+                          ).status == "paid"

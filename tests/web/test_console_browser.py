@@ -109,6 +109,7 @@ def test_the_hub_shows_prepayment_and_refuses_a_bad_top_up(world: World, page: A
     assert "金额" in tab.inner_text(".flash.error")
     assert tab.locator("#accounts tbody tr").first.inner_text() == before
     tab.locator("#accounts tbody tr").first.locator("input[name=amount]").fill("1,000,000")
+    tab.locator("#accounts tbody tr").first.locator("input[name=reference]").fill("BANK-0001")
     tab.locator("#accounts tbody tr").first.locator("button").click()
     assert "已完成" in tab.inner_text(".flash")
     assert "¥" in tab.inner_text("#accounts") and "," in tab.inner_text("#accounts")

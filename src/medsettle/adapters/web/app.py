@@ -96,12 +96,14 @@ class Pages:
     async def act(self, request: Request, work: Callable[[Operator, dict[str, str]], Any],
                   back: str) -> Response:
         """A form's action: the operator (writing, CSRF checked), `work(operator, form)` run,
-        then back to `back` with a flash message: "Done." or the error, which changed nothing."""
+        then back to `back` with a flash message: "Done." (or the warning `work` returns, for
+        what was done only in part) or the error, which changed nothing."""
         operator = await self.operator(request)
         form = {k: v for k, v in (await request.form()).items() if isinstance(v, str)}
         try:
-            await run_in_threadpool(work, operator, form)
-            flash = {"ok": True, "text": "Done."}
+            warning = await run_in_threadpool(work, operator, form)
+            flash = ({"ok": False, "text": warning} if isinstance(warning, str)
+                     else {"ok": True, "text": "Done."})
         except Forbidden as exc:
             return render(request, self.console, "forbidden.html", status=403, message=str(exc),
                           operator=operator)

@@ -29,6 +29,7 @@ LEADS_ZH: dict[str, str] = {**LEADS, **{
 #: The console's form fields in Chinese: the app's words for the fields both have, and these.
 FIELDS_ZH: dict[str, str] = {**APP_FIELDS_ZH, **{
     "reason": "原因", "refused": "拒付金额", "note": "说明", "action": "操作",
+    "reference": "转账流水号",
     "lines": "明细", "treating": "就医机构", "settlements": "结算单", "proxy": "代办人",
     "province": "省份", "name": "名称", "month": "月份", "history_months": "历史月数",
     "document": "文书", "discharge_settled": "出院结算", "credentials": "密钥",

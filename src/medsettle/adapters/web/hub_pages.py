@@ -154,7 +154,7 @@ def _clearing(pages: Pages, store: Store, keys: dict[str, str], flush: Any) -> N
     @app.post("/console/clearing/{month}/{province}/{action}", include_in_schema=False)
     async def statement_action(request: Request, month: str, province: str,
                                action: str) -> Response:
-        def work(operator: Operator, form: dict[str, str]) -> None:
+        def work(operator: Operator, form: dict[str, str]) -> str | None:
             if action not in ACTIONS:
                 raise InvalidInput("action", f"must be one of {', '.join(ACTIONS)}")
             m, actor, at = YearMonth.parse(month), Actor.of(operator), now()
@@ -170,7 +170,9 @@ def _clearing(pages: Pages, store: Store, keys: dict[str, str], flush: Any) -> N
                 clearing_svc.redraft(store, m, province, actor, at)
             else:
                 clearing_svc.mark_paid(store, m, province, at, actor)
-                tell_province(store, keys, province, str(m))
+                if tell_province(store, keys, province, str(m)) is None:
+                    return NOT_TOLD
+            return None
         return await pages.act(request, work, f"/console/clearing/{month}")
 
     @app.get("/console/prepayment", response_class=HTMLResponse, include_in_schema=False)
@@ -190,11 +192,17 @@ def _clearing(pages: Pages, store: Store, keys: dict[str, str], flush: Any) -> N
         return await pages.act(request, work, "/console/prepayment")
 
 
-def tell_province(store: Store, keys: dict[str, str], province: str, month: str) -> None:
+#: The console's word when a statement is paid but its province could not be told.
+NOT_TOLD = ("Marked paid, but the province could not be told to pay its institutions: press "
+            "Paid again once it is up (each institution is paid once).")
+
+
+def tell_province(store: Store, keys: dict[str, str], province: str, month: str
+                  ) -> dict[str, Any] | None:
     """After marking a statement paid: the province pays its institutions (best effort, as the
-    JSON route does)."""
+    JSON route does); None if it could not be told."""
     from medsettle.adapters.api.hub_clearing import tell_province_to_pay_institutions
-    tell_province_to_pay_institutions(store, keys, province, month)
+    return tell_province_to_pay_institutions(store, keys, province, month)
 
 
 def _search(pages: Pages, store: Store, keys: dict[str, str], flush: Any) -> None:

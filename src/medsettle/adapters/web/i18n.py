@@ -44,6 +44,12 @@ ZH: dict[str, str] = {
     "disputed": "有异议", "not_cleared": "未清算", "Dispute reason": "异议原因",
     "yes": "是", "no": "否", "Balance": "余额", "Size": "额度", "Usage": "使用率",
     "Level": "预警", "Top-up due": "应补缴", "Top up": "补缴", "Amount (¥)": "金额（元）",
+    "Bank transfer no.": "银行转账流水号",
+    "Marked paid, but the province could not be told to pay its institutions: press Paid again "
+    "once it is up (each institution is paid once).":
+        "已标记为已付款，但未能通知该省向其定点机构付款：待该省恢复后再按一次“已付款”（每家机构只付一次）。",
+    "The transfer is booked once: sending it again with the same number books nothing.":
+        "同一笔转账只入账一次：以相同流水号再次提交不会重复入账。",
     "ok": "正常", "warning": "预警", "critical": "严重",
     "Warnings": "预警", "No warnings.": "无预警。",
     "Settlement id, msgid, institution code or person number":
