@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import os
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, date, datetime
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 
 import pytest
@@ -142,3 +144,13 @@ def pytest_assertrepr_compare(op: str, left: object, right: object) -> list[str]
     return ["database snapshots differ in " + ", ".join(changed), *(
         f"  {name}: {left.get(name, (None,))[0]} rows → {right.get(name, (None,))[0]} rows"
         for name in changed)]
+
+
+def send_json(handler: BaseHTTPRequestHandler, doc: object) -> None:
+    """A stub server's answer: `doc` as a JSON body with status 200."""
+    body = json.dumps(doc).encode()
+    handler.send_response(200)
+    handler.send_header("content-type", "application/json")
+    handler.send_header("content-length", str(len(body)))
+    handler.end_headers()
+    handler.wfile.write(body)

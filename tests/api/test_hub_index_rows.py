@@ -15,9 +15,8 @@ from typing import Any
 import pytest
 from starlette.exceptions import StarletteDeprecationWarning
 
-from medsettle.adapters.api.hub import HubConfig, create_hub_app
 from medsettle.adapters.federation import signed_headers
-from tests.conftest import fresh_database
+from tests.integration.test_index_catch_up import hub_on
 
 with warnings.catch_warnings():
     warnings.simplefilter("ignore", StarletteDeprecationWarning)
@@ -28,15 +27,7 @@ KEYS = {"440000": "k-guangdong", "510000": "k-sichuan"}
 
 @pytest.fixture(params=["sqlite", "postgresql"])
 def hub(request: pytest.FixtureRequest, tmp_path: Any) -> Iterator[TestClient]:
-    def started(url: str) -> Iterator[TestClient]:
-        with TestClient(create_hub_app(HubConfig(db_url=url, keys=KEYS)),
-                        raise_server_exceptions=False) as client:
-            yield client
-    if request.param == "sqlite":
-        yield from started(f"sqlite:///{tmp_path / 'hub.db'}")
-    else:
-        with fresh_database(request.getfixturevalue("pg_url")) as url:
-            yield from started(url)
+    yield from hub_on(request, tmp_path, KEYS)
 
 
 def confirm(hub: TestClient, rows: list[dict[str, Any]], node: str = "440000") -> Any:

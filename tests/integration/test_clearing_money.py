@@ -6,7 +6,6 @@ hub paid its statement, told to pay its institutions when the same /paid is sent
 
 from __future__ import annotations
 
-import json
 import threading
 from collections.abc import Callable, Iterator
 from datetime import timedelta
@@ -22,7 +21,7 @@ from medsettle.core.clearing import YearMonth
 from medsettle.core.errors import InvalidInput, StateConflict
 from medsettle.services import clearing as svc
 from medsettle.services.hub import add_to_index
-from tests.conftest import fresh_database
+from tests.conftest import fresh_database, send_json
 from tests.integration.test_clearing_db import (
     AFTER,
     OCT,
@@ -243,13 +242,8 @@ class Province(BaseHTTPRequestHandler):
     def do_POST(self) -> None:
         self.rfile.read(int(self.headers.get("content-length", 0)))
         Province.calls.append(self.path)
-        body = json.dumps({"ok": True, "result": {"H440000": 150_000}
-                           if len(Province.calls) == 1 else {}}).encode()
-        self.send_response(200)
-        self.send_header("content-type", "application/json")
-        self.send_header("content-length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
+        send_json(self, {"ok": True, "result": {"H440000": 150_000}
+                         if len(Province.calls) == 1 else {}})
 
     def log_message(self, *_args: Any) -> None:
         pass

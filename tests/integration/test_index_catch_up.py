@@ -66,10 +66,12 @@ def node_store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store
     yield from migrated_store(request, tmp_path, "province")
 
 
-@pytest.fixture(params=["sqlite", "postgres"])
-def hub(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[TestClient]:
+def hub_on(request: pytest.FixtureRequest, tmp_path: Path, keys: dict[str, str]
+           ) -> Iterator[TestClient]:
+    """A hub with the nodes' `keys`, on SQLite (`request.param` "sqlite") or a fresh
+    PostgreSQL database, behind a TestClient that answers a 500 as a response."""
     def serving(url: str) -> Iterator[TestClient]:
-        with TestClient(create_hub_app(HubConfig(db_url=url, keys=KEYS)),
+        with TestClient(create_hub_app(HubConfig(db_url=url, keys=keys)),
                         raise_server_exceptions=False) as client:
             yield client
     if request.param == "sqlite":
@@ -77,6 +79,11 @@ def hub(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[TestClient]:
     else:
         with fresh_database(request.getfixturevalue("pg_url")) as url:
             yield from serving(url)
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def hub(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[TestClient]:
+    yield from hub_on(request, tmp_path, KEYS)
 
 
 class SignedHub:

@@ -22,6 +22,7 @@ from medsettle.services import reimbursement as rb
 from tests.api.conftest import his_rows
 from tests.conftest import fresh_database
 from tests.e2e import fixtures as f
+from tests.integration.test_clearing_db import waiting_on_a_lock
 
 pytestmark = pytest.mark.postgres
 NOW = datetime(2025, 3, 10, 4, tzinfo=UTC)
@@ -43,16 +44,6 @@ def node(pg_url: str) -> Iterator[tuple[Store, str]]:
         engine = make_engine(url)
         yield Store(engine), url
         engine.dispose()
-
-
-def waiting_on_a_lock(url: str) -> bool:
-    """Whether a session of the database waits for a lock another holds."""
-    import psycopg
-    with psycopg.connect(url, autocommit=True) as conn:
-        row = conn.execute("SELECT count(*) FROM pg_locks l JOIN pg_stat_activity a "
-                           "ON a.pid = l.pid WHERE NOT l.granted AND a.datname = "
-                           "current_database()").fetchone()
-    return bool(row and row[0])
 
 
 def race(store: Store, url: str, first: Step, second: Step) -> dict[str, Any]:
@@ -121,34 +112,23 @@ def approve(tx: Any) -> dict[str, Any]:
     return rb.approve(tx, "RACE1", NOW)
 
 
-def test_a_reject_racing_a_payment_is_refused(node: tuple[Store, str], book: PolicyBook) -> None:
+@pytest.mark.parametrize(("approved", "first", "second", "status", "entry"), [
+    (True, pay, reject, "paid", "reimburse_pay"),  # a reject racing a payment
+    (True, reject, pay, "rejected", "reimburse_reject"),  # a payment racing a reject
+    (False, reject, approve, "rejected", "reimburse_reject"),  # an approval racing a reject
+], ids=["reject-after-pay", "pay-after-reject", "approve-after-reject"])
+def test_the_second_of_two_racing_steps_is_refused(
+        node: tuple[Store, str], book: PolicyBook, approved: bool, first: Step, second: Step,
+        status: str, entry: str) -> None:
     store, url = node
-    submit(store, book, approved=True)
-    out = race(store, url, pay, reject)
-    assert out["first"]["status"] == "paid"
-    assert isinstance(out["second"], StateConflict) and "paid" in str(out["second"])
-    assert outcome(store) == ("paid", ["reimburse", "reimburse_pay"], 0)
-
-
-def test_a_payment_racing_a_reject_is_refused(node: tuple[Store, str], book: PolicyBook) -> None:
-    store, url = node
-    submit(store, book, approved=True)
-    out = race(store, url, reject, pay)
-    assert out["first"]["status"] == "rejected"
-    assert isinstance(out["second"], StateConflict) and "rejected" in str(out["second"])
-    assert outcome(store) == ("rejected", ["reimburse", "reimburse_reject"], 0)
-
-
-def test_an_approval_racing_a_reject_does_not_bring_the_claim_back(
-        node: tuple[Store, str], book: PolicyBook) -> None:
-    store, url = node
-    submit(store, book, approved=False)
-    out = race(store, url, reject, approve)
-    assert out["first"]["status"] == "rejected"
-    assert isinstance(out["second"], StateConflict) and "rejected" in str(out["second"])
-    assert outcome(store) == ("rejected", ["reimburse", "reimburse_reject"], 0)
-    with store.tx() as tx, pytest.raises(StateConflict):
-        rb.pay(tx, "RACE1", NOW)
+    submit(store, book, approved=approved)
+    out = race(store, url, first, second)
+    assert out["first"]["status"] == status
+    assert isinstance(out["second"], StateConflict) and status in str(out["second"])
+    assert outcome(store) == (status, ["reimburse", entry], 0)
+    if status == "rejected":  # not brought back: it cannot be paid
+        with store.tx() as tx, pytest.raises(StateConflict):
+            rb.pay(tx, "RACE1", NOW)
 
 
 def test_steps_one_after_another_stay_idempotent(node: tuple[Store, str],

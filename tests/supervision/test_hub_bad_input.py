@@ -26,7 +26,7 @@ from medsettle.services.operators import create_operator
 from medsettle.services.statistics import OPERATORS_ONLY
 from tests.api.conftest import REGION, Province, snapshot, start_province, tables_of
 from tests.api.test_console_pages import PASSWORD, csrf_of, sign_in
-from tests.conftest import fresh_database
+from tests.conftest import fresh_database, send_json
 from tests.e2e import fixtures as f
 from tests.supervision.test_statistics import row
 
@@ -123,12 +123,7 @@ class Fake(BaseHTTPRequestHandler):
     """A province answering GET /fed/v1/statistics/{month} with BAD_REPORT."""
 
     def do_GET(self) -> None:
-        body = json.dumps({"ok": True, "result": BAD_REPORT}).encode()
-        self.send_response(200)
-        self.send_header("content-type", "application/json")
-        self.send_header("content-length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
+        send_json(self, {"ok": True, "result": BAD_REPORT})
 
     def log_message(self, *args: Any) -> None:
         pass
