@@ -153,3 +153,25 @@ def test_a_round_starts_no_call_after_its_budget(store: Store) -> None:
     assert [state(store, n)[0] for n in (1, 2, 3, 4)] == [None, None, "M3", "M4"]
     assert retry_pending_reversals(t, NOW) == 2  # the rest in the next round
     assert [state(store, n)[0] for n in (1, 2, 3, 4)] == [None] * 4
+
+
+def test_the_metrics_show_how_many_reversals_wait_and_the_most_failures(store: Store) -> None:
+    from prometheus_client import generate_latest
+
+    from medsettle.adapters.observability import Metrics
+    from medsettle.services.treating_settle import pending_reversals
+
+    metrics = Metrics()
+    metrics.watch_reversals(lambda: pending_reversals(store))
+    assert "medsettle_pending_reversals 0.0" in generate_latest(metrics.registry).decode()
+    pending(store, 1, 2)
+    retry_pending_reversals(treating(store, Insured({"510100": PeerUnavailable("down")})), NOW)
+    retry_pending_reversals(treating(store, Insured({"510100": PeerUnavailable("down")})),
+                            NOW + timedelta(minutes=1))
+    retry_pending_reversals(treating(store, Insured({"510100": PeerUnavailable("down")})),
+                            NOW + timedelta(minutes=2))
+    most = max(state(store, n)[1] for n in (1, 2))
+    assert most == 2  # each round tried one (the province did not answer), the oldest first
+    shown = generate_latest(metrics.registry).decode()
+    assert "medsettle_pending_reversals 2.0" in shown
+    assert "medsettle_pending_reversal_max_attempts 2.0" in shown

@@ -103,6 +103,16 @@ class Metrics:
                                     ["op", "outcome"], registry=self.registry,
                                     buckets=(.002, .005, .01, .02, .05, .1, .2, .5, 1, 3, 5))
 
+    def watch_reversals(self, pending: Callable[[], tuple[int, int]]) -> None:
+        """At a province node: `medsettle_pending_reversals` (reversals of settles whose answer
+        never came, still to send) and `medsettle_pending_reversal_max_attempts` (the most
+        failed attempts of any: alert from 10), read when /metrics is scraped."""
+        Gauge("medsettle_pending_reversals", "reversals (冲正) still to send to insured places",
+              registry=self.registry).set_function(lambda: pending()[0])
+        Gauge("medsettle_pending_reversal_max_attempts", "the most failed attempts of any "
+              "pending reversal (from 10 on, each failure is logged as an ERROR)",
+              registry=self.registry).set_function(lambda: pending()[1])
+
     def watch_catch_up(self, owed: Callable[[], bool]) -> None:
         """At a province node: `medsettle_index_catch_up_owed`, 1 while `owed()` (an index
         catch-up or its repeat is still to be sent to the hub), read when /metrics is scraped."""

@@ -34,7 +34,7 @@ from medsettle.services.anchors import Head, send_anchor
 from medsettle.services.policy_sets import refresh as refresh_policies
 from medsettle.services.supervision_realtime import use_thresholds
 from medsettle.services.treating import Treating
-from medsettle.services.treating_settle import retry_pending_reversals
+from medsettle.services.treating_settle import pending_reversals, retry_pending_reversals
 
 logger = logging.getLogger(__name__)
 
@@ -102,6 +102,7 @@ class ProvinceNode:
         # when the hub's index may lack rows of ours
         self.catch_up = CatchUp(again=repeat_after(config.region))
         self.metrics.watch_catch_up(lambda: self.hub is not None and self.catch_up.owed())
+        self.metrics.watch_reversals(lambda: pending_reversals(self.store))
         self.verifier = Verifier(  # the signed requests the hub sends here
             {"hub": config.key},
             limiter=RateLimiter(config.peer_rate, burst(config.peer_rate), "node"))

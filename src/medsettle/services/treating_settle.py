@@ -41,7 +41,7 @@ from medsettle.services import commands as c
 from medsettle.services import exchange as x
 from medsettle.services import failpoints
 from medsettle.services.ledger import book_settlement
-from medsettle.services.ports import Reply, UnitOfWork
+from medsettle.services.ports import Database, Reply, UnitOfWork
 from medsettle.services.replies import AnswerWith
 from medsettle.services.treating import Treating, cancel_visit, his_scope, institution, own_visit
 
@@ -228,6 +228,14 @@ def retry_pending_reversals(t: Treating, now: datetime, *,
             "attempts": visit.reversal_attempts + 1})
         done += 1
     return done
+
+
+def pending_reversals(db: Database) -> tuple[int, int]:
+    """How many reversals are still to send, and the most failed attempts of any (what the
+    node's metrics show: from REVERSAL_ALERT_AFTER on, a settlement may stand unreversed)."""
+    with db.read() as tx:
+        pending = tx.visits_awaiting_reversal()
+    return len(pending), max((v.reversal_attempts for v in pending), default=0)
 
 
 def _reversal_failed(t: Treating, visit: TreatedVisit, msgid: str, exc: MedSettleError,
