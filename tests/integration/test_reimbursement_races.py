@@ -141,3 +141,22 @@ def test_steps_one_after_another_stay_idempotent(node: tuple[Store, str],
     assert out["first"]["status"] == out["second"]["status"] == "paid"
     assert out["second"]["owed"] == owed
     assert outcome(store) == ("paid", ["reimburse", "reimburse_pay"], 0)
+
+
+def test_an_audit_line_keeps_what_the_step_found_not_a_status_just_replaced(
+        node: tuple[Store, str], book: PolicyBook) -> None:
+    """The audit line's `before` is read under the claim's lock, as the step reads it: a
+    payment repeated while the first commits finds (and records) "paid", not "approved"."""
+    from medsettle.adapters.api.province_money import claim_state
+
+    store, url = node
+    submit(store, book, approved=True)
+    seen: dict[str, Any] = {}
+
+    def audited_pay(tx: Any) -> dict[str, Any]:
+        seen["before"] = claim_state(tx, "RACE1")
+        return pay(tx)
+
+    out = race(store, url, pay, audited_pay)
+    assert out["second"]["status"] == "paid"
+    assert seen["before"]["status"] == "paid"

@@ -85,3 +85,11 @@ def row_of(tx: UnitOfWork, table: str, **keys: object) -> dict[str, Any] | None:
     """A row as a plain dict (the `before` of an audit line), or None."""
     row = tx.one(table, **keys)
     return None if row is None else dict(row._mapping)
+
+
+def held_row_of(tx: UnitOfWork, table: str, **keys: object) -> dict[str, Any] | None:
+    """A row as a plain dict, read under its lock (`Tx.hold`): the `before` of a change that
+    locks the row itself, so that it is what the change found, not what a concurrent change
+    has just replaced."""
+    row = tx.hold(table, **keys)
+    return None if row is None else dict(row._mapping)

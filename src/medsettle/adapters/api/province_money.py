@@ -150,8 +150,9 @@ def _add_reimbursement_routes(app: FastAPI, node: ProvinceNode) -> None:
 
 
 def claim_state(tx: Any, claim_id: str) -> dict[str, Any] | None:
-    """What an audit line keeps of a claim before a change: its status and amounts."""
-    row = tx.one("reimbursement_claims", claim_id=claim_id)
+    """What an audit line keeps of a claim before a change: its status and amounts, read under
+    the claim's lock (the change locks it too: this is what the change found)."""
+    row = tx.hold("reimbursement_claims", claim_id=claim_id)
     if row is None:
         return None
     return {"status": row.status, "owed": rb.owed_fen(row.amounts), "reason": row.reason}

@@ -34,7 +34,7 @@ from medsettle.core.operators import Operator
 from medsettle.services import audit, filings
 from medsettle.services import institutions as institution_svc
 from medsettle.services import reimbursement as rb
-from medsettle.services.audit import Actor, row_of, run_audited
+from medsettle.services.audit import Actor, held_row_of, row_of, run_audited
 
 NAV = [("/console", "Dashboard"), ("/console/filings", "Filings"),
        ("/console/reimbursements", "Reimbursements"), ("/console/institutions", "Institutions"),
@@ -186,7 +186,8 @@ def _claims(pages: Pages, node: ProvinceNode) -> None:
                     return rb.pay(tx, claim_id, now)
                 return rb.reject(tx, claim_id, reason, now)
             run_audited(store, Actor.of(operator), f"reimbursement.{action}", claim_id, change,
-                        now, lambda tx: row_of(tx, "reimbursement_claims", claim_id=claim_id))
+                        now, lambda tx: held_row_of(tx, "reimbursement_claims",
+                                                    claim_id=claim_id))
         return await pages.act(request, work, "/console/reimbursements")
 
 
