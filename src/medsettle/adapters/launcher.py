@@ -27,6 +27,10 @@ from medsettle.adapters.peers import SignedClient
 MEDSETTLE = str(Path(sys.executable).parent / "medsettle")
 
 
+#: How many ports a node tries when another process takes the one chosen for it first.
+PORT_TRIES = 5
+
+
 def free_port() -> int:
     """A TCP port on loopback that nobody uses now, below the kernel's range of ephemeral ports:
     a port from that range could be taken, before the node binds it, by any outgoing connection
@@ -68,6 +72,7 @@ class Federation:
         self.keys_path = workdir / "keys.json"
         self.keys_path.write_text(json.dumps(new_keys()), encoding="utf-8")
         self.procs: dict[str, subprocess.Popen[bytes]] = {}
+        self.log_from: dict[str, int] = {}  # where each node's last start began its log
         self.urls: dict[str, str] = {}
         self.dbs: dict[str, str] = {}
         self.created_pg: list[str] = []
@@ -94,7 +99,9 @@ class Federation:
         return self.pg_url.rsplit("/", 1)[0] + "/" + db
 
     def _spawn(self, name: str, args: list[str], env: Mapping[str, str] | None = None) -> None:
-        with open(self.workdir / f"{name}.log", "ab") as log:  # the child keeps its own copy
+        path = self.workdir / f"{name}.log"
+        self.log_from[name] = path.stat().st_size if path.exists() else 0
+        with open(path, "ab") as log:  # the child keeps its own copy
             self.procs[name] = subprocess.Popen(
                 [MEDSETTLE, "serve", *args], stdout=log, stderr=subprocess.STDOUT,
                 cwd=self.workdir, start_new_session=True,
@@ -104,10 +111,17 @@ class Federation:
         """Start the hub, then every province (all spawned before waiting), until all are up."""
         self.start_hub()
         regions = [r for r in self.dbs if r != "hub"]
+        fresh = {r for r in regions if r not in self.urls}
         for region in regions:
             self.start_province(region, wait=False)
         for region in regions:
-            self.wait_healthy(self.urls[region], self.procs[region], seconds=180)
+            try:
+                self.wait_healthy(self.urls[region], self.procs[region], region, seconds=180)
+            except RuntimeError:
+                if region not in fresh or not self._port_was_taken(region):
+                    raise
+                del self.urls[region]  # another process took the port first: another one
+                self.start_province(region)
             if on_started:
                 on_started(region)
         self.wait_all_up(seconds=60)
@@ -115,13 +129,31 @@ class Federation:
 
     def start_hub(self) -> None:
         """Start (or restart, on the same port) the hub."""
-        port = int(self.hub_url.rsplit(":", 1)[1]) if self.hub_url else free_port()
-        self.hub_url = f"http://127.0.0.1:{port}"
-        self._spawn("hub", ["hub", "--port", str(port), "--db", self.dbs["hub"],
-                            "--keys", str(self.keys_path),
-                            "--call-timeout", str(self.call_timeout),
-                            *(["--allow-early-clearing"] if self.allow_early_clearing else [])])
-        self.wait_healthy(self.hub_url, self.procs["hub"])
+        fresh = not self.hub_url
+        for _ in range(PORT_TRIES):
+            port = free_port() if fresh else int(self.hub_url.rsplit(":", 1)[1])
+            self.hub_url = f"http://127.0.0.1:{port}"
+            self._spawn("hub", ["hub", "--port", str(port), "--db", self.dbs["hub"],
+                                "--keys", str(self.keys_path),
+                                "--call-timeout", str(self.call_timeout),
+                                *(["--allow-early-clearing"] if self.allow_early_clearing
+                                  else [])])
+            try:
+                self.wait_healthy(self.hub_url, self.procs["hub"], "hub")
+                return
+            except RuntimeError:
+                if not (fresh and self._port_was_taken("hub")):
+                    raise
+        raise RuntimeError(f"the hub found no free port in {PORT_TRIES} tries")
+
+    def _port_was_taken(self, name: str) -> bool:
+        """Whether the node's last start failed because another process held its port (a
+        free port is chosen before the node binds it: tests running side by side can race)."""
+        with open(self.workdir / f"{name}.log", "rb") as log:
+            log.seek(self.log_from.get(name, 0))
+            said = log.read()
+        # the CLI's own check, or the server's bind when another process won the race after it
+        return b"is in use" in said or b"address already in use" in said
 
     def replace_hub_database(self) -> None:
         """Kill the hub and give it a new, empty database (a hub restored from nothing): the
@@ -136,15 +168,26 @@ class Federation:
                        env: Mapping[str, str] | None = None) -> None:
         """Start (or restart, on the same port) one province node, with extra environment
         variables if given (e.g. MEDSETTLE_CRASH_AT for a fault drill)."""
-        port = int(self.urls[region].rsplit(":", 1)[1]) if region in self.urls else free_port()
-        self.urls[region] = f"http://127.0.0.1:{port}"
-        self._spawn(region, ["province", "--region", region, "--port", str(port),
-                             "--db", self.dbs[region], "--hub", self.hub_url,
-                             "--keys", str(self.keys_path), "--timeout", str(self.his_timeout),
-                             "--anchor-seconds", str(self.anchor_seconds),
-                             *(["--policies", str(self.policies)] if self.policies else [])], env)
-        if wait:
-            self.wait_healthy(self.urls[region], self.procs[region])
+        fresh = region not in self.urls
+        for _ in range(PORT_TRIES):
+            port = free_port() if fresh else int(self.urls[region].rsplit(":", 1)[1])
+            self.urls[region] = f"http://127.0.0.1:{port}"
+            self._spawn(region, ["province", "--region", region, "--port", str(port),
+                                 "--db", self.dbs[region], "--hub", self.hub_url,
+                                 "--keys", str(self.keys_path),
+                                 "--timeout", str(self.his_timeout),
+                                 "--anchor-seconds", str(self.anchor_seconds),
+                                 *(["--policies", str(self.policies)] if self.policies
+                                   else [])], env)
+            if not wait:
+                return
+            try:
+                self.wait_healthy(self.urls[region], self.procs[region], region)
+                return
+            except RuntimeError:
+                if not (fresh and self._port_was_taken(region)):
+                    raise
+        raise RuntimeError(f"province {region} found no free port in {PORT_TRIES} tries")
 
     def stop_province(self, region: str) -> None:
         proc = self.procs.pop(region)
@@ -173,15 +216,19 @@ class Federation:
     def resume_province(self, region: str) -> None:
         os.killpg(self.procs[region].pid, signal.SIGCONT)
 
-    def wait_healthy(self, url: str, proc: subprocess.Popen[bytes], seconds: float = 30) -> None:
+    def wait_healthy(self, url: str, proc: subprocess.Popen[bytes], node: str,
+                     seconds: float = 30) -> None:
+        """Until the node `node` answers its /healthz at `url` (another process answering on
+        that port, which took it first, does not count)."""
         deadline = time.monotonic() + seconds
         while time.monotonic() < deadline:
             if proc.poll() is not None:
                 raise RuntimeError(f"{url} exited; see {self.workdir}/*.log")
             try:
-                if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
+                answer = httpx.get(f"{url}/healthz", timeout=1)
+                if answer.status_code == 200 and answer.json().get("node") == node:
                     return
-            except httpx.HTTPError:
+            except (httpx.HTTPError, ValueError, AttributeError):
                 pass
             time.sleep(0.1)
         raise TimeoutError(f"{url} did not become healthy; see {self.workdir}/*.log")
@@ -196,7 +243,7 @@ class Federation:
         provinces = {r for r in self.dbs if r != "hub" and r in self.procs}
         deadline = time.monotonic() + seconds
         while time.monotonic() < deadline:
-            up = {n["region"] for n in self.status()["nodes"] if n["status"] == "up"}
+            up = {n["region"] for n in self.status().get("nodes", []) if n["status"] == "up"}
             if provinces <= up and all(self.joined(r) for r in provinces):
                 return
             time.sleep(0.1)

@@ -94,7 +94,7 @@ class NamespacedFederation(Federation):
         self._spawn("hub", ["hub", "--host", "0.0.0.0", "--port", str(port),
                             "--db", self.dbs["hub"], "--keys", str(self.keys_path),
                             "--call-timeout", str(self.call_timeout)])
-        self.wait_healthy(self.hub_url, self.procs["hub"])
+        self.wait_healthy(self.hub_url, self.procs["hub"], "hub")
 
     def start_province(self, region: str, wait: bool = True,
                        env: Mapping[str, str] | None = None) -> None:
@@ -111,7 +111,7 @@ class NamespacedFederation(Federation):
             stdout=log, stderr=subprocess.STDOUT, cwd=self.workdir, start_new_session=True,
             env=None if env is None else {**os.environ, **env})
         if wait:
-            self.wait_healthy(self.urls[region], self.procs[region])
+            self.wait_healthy(self.urls[region], self.procs[region], region)
 
     def partition(self, region: str) -> None:
         """Cut the province off: the host's end of its veth down (nothing else reaches it)."""
