@@ -173,6 +173,13 @@ def sign_in(tab: Any, base: str, name: str, password: str = PASSWORD) -> None:
     tab.wait_for_load_state("networkidle")
 
 
+def open_menu(tab: Any, label: str) -> None:
+    """Follow a console menu link and wait for the page it opens (a count of rows read at
+    once could still read the page before)."""
+    with tab.expect_navigation():
+        tab.click(f"nav.menu >> text={label}")
+
+
 def shot(tab: Any, name: str) -> None:
     """The whole page as one image. The window is made as tall as the page first, so a bar
     fixed to the bottom of the window (the app's tab bar) is drawn at the page's end, where a

@@ -13,7 +13,7 @@ import pytest
 from medsettle.adapters.db.engine import make_engine
 from medsettle.adapters.db.store import Store
 from medsettle.services import refusals
-from tests.web.conftest import DESKTOP, PHONE, World, shot, sign_in
+from tests.web.conftest import DESKTOP, PHONE, World, open_menu, shot, sign_in
 
 pytestmark = pytest.mark.browser
 
@@ -37,7 +37,7 @@ def test_the_hub_dashboard_draws_its_charts_and_the_board_shows_every_node(
     assert tab.locator("#heatmap td").count() >= 4
     assert "广东" in tab.inner_text("#heatmap")
     shot(tab, "hub-dashboard")
-    tab.click("nav.menu >> text=节点")
+    open_menu(tab, "节点")
     assert tab.locator("#nodes tbody tr").count() == 3
     assert tab.locator("#nodes .badge.up").count() == 3
     assert "北京" in tab.inner_text("#nodes")
@@ -69,7 +69,7 @@ def test_the_hub_operator_confirms_pays_and_disputes_statements(world: World,
     assert "有异议" in statement_row(tab, "110000").inner_text()
     assert "协查中" in statement_row(tab, "110000").inner_text()
     shot(tab, "hub-clearing")
-    tab.click("nav.menu >> text=审计日志")
+    open_menu(tab, "审计日志")
     log = tab.inner_text("table.audit")
     assert "clearing.confirm_insured" in log and "clearing.paid" in log and "hubops" in log
     shot(tab, "hub-audit")
@@ -143,7 +143,7 @@ def test_the_province_operator_reviews_filings_and_pays_a_claim(world: World,
     sign_in(tab, base, "clerk44")
     assert "待审备案" in tab.inner_text("main")
     shot(tab, "province-dashboard")
-    tab.click("nav.menu >> text=备案审核")
+    open_menu(tab, "备案审核")
     row = tab.locator(f"#waiting tr[data-filing='{world.pending_filing}']")
     row.locator("button:has-text('不予通过')").click()  # no reason: refused, nothing changes
     assert "填写有误：原因" in tab.inner_text(".flash.error")
@@ -153,7 +153,7 @@ def test_the_province_operator_reviews_filings_and_pays_a_claim(world: World,
     row.locator("button:has-text('通过')").first.click()
     assert tab.locator(f"#waiting tr[data-filing='{world.pending_filing}']").count() == 0
     assert world.pending_filing in tab.inner_text("#decided")
-    tab.click("nav.menu >> text=手工报销")
+    open_menu(tab, "手工报销")
     claim = tab.locator(f"tr[data-claim='{world.claim_id}']")
     claim.locator("button:has-text('审核通过')").click()
     claim = tab.locator(f"tr[data-claim='{world.claim_id}']")
@@ -162,9 +162,9 @@ def test_the_province_operator_reviews_filings_and_pays_a_claim(world: World,
     assert "已拨付" in tab.locator(f"tr[data-claim='{world.claim_id}']").inner_text() or \
         "paid" in tab.locator(f"tr[data-claim='{world.claim_id}']").inner_text()
     shot(tab, "province-reimbursements")
-    tab.click("nav.menu >> text=定点机构")
+    open_menu(tab, "定点机构")
     assert tab.locator("#institutions tbody tr").count() == 6
-    tab.click("nav.menu >> text=审计日志")
+    open_menu(tab, "审计日志")
     log = tab.inner_text("table.audit")
     assert "filing.approve" in log and "reimbursement.pay" in log and "clerk44" in log
 
@@ -173,7 +173,7 @@ def test_the_province_operator_confirms_their_side_of_clearing(world: World,
                                                                page: Any) -> None:
     tab = page.tab
     sign_in(tab, world.fed.urls["510000"], "clerk51")
-    tab.click("nav.menu >> text=清算")
+    open_menu(tab, "清算")
     row = tab.locator(f"#statements tr[data-month='{world.month}']")
     assert row.count() == 1
     row.locator("text=以参保地确认").click()
@@ -219,7 +219,7 @@ def test_english_switch(world: World, page: Any) -> None:
     sign_in(tab, world.fed.hub_url, "hubops")
     tab.click("text=English")
     assert tab.inner_text("h1") == "Dashboard"
-    tab.click("nav.menu >> text=Clearing")
+    open_menu(tab, "Clearing")
     assert "Run clearing" in tab.inner_text("main")
     tab.click("text=中文")
 

@@ -12,7 +12,7 @@ import pytest
 from medsettle.adapters.cli_demo import today_in_china
 from medsettle.adapters.his.client import HisClient, HisError
 from tests.api.test_policy_sets import as_yaml, guangzhou_employees
-from tests.web.conftest import World, add_operator, shot, sign_in
+from tests.web.conftest import World, add_operator, open_menu, shot, sign_in
 
 pytestmark = pytest.mark.browser
 REASON = "飞行检查发现串换药品，暂停异地直接结算"
@@ -27,7 +27,7 @@ def test_the_province_operator_suspends_and_reinstates_an_institution(world: Wor
     tab = page.tab
     base = world.fed.urls["440000"]
     sign_in(tab, base, "clerk44")
-    tab.click("nav.menu >> text=定点机构")
+    open_menu(tab, "定点机构")
     assert tab.locator("#institutions tbody tr").count() == 6
     code = tab.locator("#institutions tbody tr").first.get_attribute("data-institution")
     assert code
@@ -50,7 +50,7 @@ def test_the_province_operator_suspends_and_reinstates_an_institution(world: Wor
     assert "否" in row(tab, code).locator("td").nth(4).inner_text()
     row(tab, code).locator("button:has-text('标记已联网')").click()
     assert "是" in row(tab, code).locator("td").nth(4).inner_text()
-    tab.click("nav.menu >> text=审计日志")
+    open_menu(tab, "审计日志")
     log = tab.inner_text("table.audit")
     for action in ("institution.suspend", "institution.reinstate",
                    "institution.not_networked", "institution.networked"):
@@ -64,7 +64,7 @@ def test_a_parameter_set_is_uploaded_by_one_operator_and_approved_by_another(
     tab = page.tab
     base = world.fed.urls["440000"]
     sign_in(tab, base, "clerk44")
-    tab.click("nav.menu >> text=待遇参数")
+    open_menu(tab, "待遇参数")
     served = tab.locator("#served tr[data-region='440100'][data-scheme='employee']")
     assert "440100-employee-2025" in served.inner_text() and "内置种子参数" in served.inner_text()
     assert "示例参数，非正式政策" in served.inner_text()
@@ -101,6 +101,6 @@ def test_a_parameter_set_is_uploaded_by_one_operator_and_approved_by_another(
     served = tab.locator("#served tr[data-region='440100'][data-scheme='employee']")
     assert "440100-employee-2026" in served.inner_text() and "本节点已审批" in served.inner_text()
     shot(tab, "province-policies")
-    tab.click("nav.menu >> text=审计日志")
+    open_menu(tab, "审计日志")
     log = tab.inner_text("table.audit")
     assert "policy.propose" in log and "policy.approve" in log and "checker44" in log
