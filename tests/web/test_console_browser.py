@@ -114,6 +114,13 @@ def test_the_hub_shows_prepayment_and_refuses_a_bad_top_up(world: World, page: A
     assert "已完成" in tab.inner_text(".flash")
     assert "¥" in tab.inner_text("#accounts") and "," in tab.inner_text("#accounts")
     shot(tab, "hub-prepayment")
+    tab.set_viewport_size(PHONE)  # the top-up form (amount, transfer number) on a phone
+    tab.reload()
+    form = tab.locator("#accounts tbody tr").first.locator("form")
+    assert form.locator("input[name=reference]").is_visible()
+    assert form.bounding_box()["x"] + form.bounding_box()["width"] <= PHONE["width"]
+    shot(tab, "phone-hub-prepayment")
+    tab.set_viewport_size(DESKTOP)
 
 
 def test_the_hub_finds_a_settlement_and_proves_its_ledger_entries_on_both_nodes(
