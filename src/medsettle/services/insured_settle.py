@@ -182,8 +182,9 @@ def reverse(tx: Tx, req: Reverse, now: datetime, caller: str, msgid: str) -> Rev
     Only a settlement of the caller's province and of the institution named counts. When there
     is none yet, the original is marked reversed (a tombstone in the message log), so a settle
     that arrives late is refused instead of settling a visit the treating place gave up."""
-    tombstoned = req.original_infno in SETTLE_INFNOS and _claim_for_reversal(tx, req, now,
-                                                                            caller, msgid)
+    key = message_key(caller, req.original, req.institution)
+    tombstoned = req.original_infno in SETTLE_INFNOS and _tombstone(tx, "settle", key, msgid,
+                                                                    now)
     found = [r for r in tx.settlements(Role.INSURED, msgid=req.original)
              if r.kind is SettlementKind.SETTLE]
     settled = [r for r in found if r.institution == req.institution
@@ -196,7 +197,6 @@ def reverse(tx: Tx, req: Reverse, now: datetime, caller: str, msgid: str) -> Rev
         original = settled[0]
         if req.person_id not in (None, original.person_id):
             raise InvalidInput("person_id", f"message {req.original} settled another person")
-        _tombstone(tx, "settle", message_key(caller, req.original, req.institution), msgid)
         tx.lock_person(original.person_id)  # a concurrent reversal may have won: read again
         current = tx.settlement(original.settlement_id, Role.INSURED)
         if current is None or current.status is not SettlementStatus.SETTLED:
@@ -209,28 +209,23 @@ def reverse(tx: Tx, req: Reverse, now: datetime, caller: str, msgid: str) -> Rev
                 visit.institution == req.institution
                 and visit.treating_region[:2] == caller[:2]):
             tx.change_insured_visit(visit.visit_id, status=VisitStatus.CANCELLED)
-            _tombstone(tx, "open_visit", message_key(caller, req.original, req.institution),
-                       msgid)
+            _tombstone(tx, "open_visit", key, msgid, now)
             return Reversed(True, visit_id=visit.visit_id)
     return Reversed(False)
 
 
-def _claim_for_reversal(tx: Tx, req: Reverse, now: datetime, caller: str, msgid: str) -> bool:
-    """Before reversing a settle by its msgid, take that settle's place in the message log with
-    a tombstone; True if the settle never arrived (it will be refused if it comes late), False
-    if it was processed (on PostgreSQL this waits for a settle still in flight)."""
-    key = message_key(caller, req.original, req.institution)
-    return tx.keep_answer("settle", key, "settle", TOMBSTONE,
-                          {"reversed_before_arrival": True, "by": msgid}, False, now) is None
-
-
-def _tombstone(tx: Tx, op: str, key: str, by: str) -> None:
-    """The reversed message's stored answer becomes a tombstone: a retry of it (the treating
-    place may have crashed before it recorded the answer, and its HIS resends the message
-    after reversing it) is refused, instead of getting back a settlement or a visit that the
-    reversal undid here and recording it at the treating place."""
+def _tombstone(tx: Tx, op: str, key: str, by: str, now: datetime) -> bool:
+    """Mark the message reversed in the message log; True if it never arrived. A late
+    arrival is then refused, and so is a resend of one that did arrive (the treating place may
+    have crashed before it recorded the answer, and its HIS resends the message after
+    reversing it): neither gets back a settlement or a visit the reversal undid. On PostgreSQL
+    this waits for the message if it is still in flight."""
+    kept = tx.keep_answer(op, key, op, TOMBSTONE, {"reversed": True, "by": by}, False, now)
+    if kept is None:
+        return True
     tx.change("message_log", {"scope": op, "msgid": key}, body_hash=TOMBSTONE,
               response={"reversed": True, "by": by})
+    return False
 
 
 def accumulations(tx: Tx, book: Any, person_id: str, on: date, caller: str
