@@ -66,7 +66,8 @@ class PersonApp:
         self.demo_codes = os.environ.get(DEMO_CODES) == "1"
         self.names: dict[str, str] = {}  # institution code → name, from their provinces
         with self.store.read() as tx:  # the sessions ended that could still be shown
-            self.ended = tx.sessions_ended_since(self.now() - timedelta(hours=MAX_HOURS))
+            ended = tx.sessions_ended_since(self.now() - timedelta(hours=MAX_HOURS))
+        self.ended = dict.fromkeys(ended, self.now())  # session id → when it was ended
 
     def now(self) -> datetime:
         return self.node.clock()
@@ -75,9 +76,12 @@ class PersonApp:
         """A session signed out of: refused from now on, copies of its cookie included (the
         cookie is the session, so only the node can tell that it is over)."""
         now = self.now()
+        oldest = now - timedelta(hours=MAX_HOURS)  # no session that old is still open
         with self.store.tx() as tx:
-            tx.end_session(session_id, now, now - timedelta(hours=MAX_HOURS))
-        self.ended.add(session_id)
+            tx.end_session(session_id, now, oldest)
+        while self.ended and next(iter(self.ended.values())) < oldest:  # oldest first
+            del self.ended[next(iter(self.ended))]
+        self.ended[session_id] = now
 
     def session_ended(self, session_id: str) -> bool:
         """Whether the session was signed out of."""
