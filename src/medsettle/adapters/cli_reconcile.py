@@ -100,12 +100,16 @@ class HttpSides:
                               for r in self._hub("GET", "/fed/v1/index", query=query,
                                                  region=region))
 
-    def index_at_hub(self, records: list[Record]) -> None:
+    def index_at_hub(self, records: list[Record]) -> dict[str, str]:
         """Confirm settlements at the hub: write their index rows (once per setl_id), signed
-        as each settlement's insured province, the only one the hub takes them from."""
+        as each settlement's insured province, the only one the hub takes them from. The
+        cancels the hub held (their treating province did not confirm them), with why."""
+        held: dict[str, str] = {}
         for region, group in by_insured_province(records).items():
-            self._hub("POST", "/fed/v1/index", {"rows": [r.index_row() for r in group]},
-                      region=region)
+            answer = self._hub("POST", "/fed/v1/index",
+                               {"rows": [r.index_row() for r in group]}, region=region)
+            held |= {str(h["setl_id"]): str(h["why"]) for h in answer.get("held", [])}
+        return held
 
     def reverse_at_insured(self, record: Record, msgid: str) -> str:
         """cancel_settlement at the insured node: through the hub for a cross-province record

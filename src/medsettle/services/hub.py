@@ -3,18 +3,24 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 from medsettle.core import ledger
 from medsettle.core.codes import province_of
-from medsettle.core.errors import Forbidden, InvalidInput, NotFound, StateConflict
+from medsettle.core.errors import (
+    Forbidden,
+    InvalidInput,
+    MedSettleError,
+    NotFound,
+    StateConflict,
+)
 from medsettle.core.jsonform import decode
 from medsettle.services import refusals
 from medsettle.services.exchange import Cancelled, Computed, Indexed, Reversed, SettleVisit
-from medsettle.services.ports import UnitOfWork
+from medsettle.services.ports import Database, UnitOfWork
 
 logger = logging.getLogger(__name__)
 
@@ -139,18 +145,96 @@ def _append_log(tx: UnitOfWork, messages: list[dict[str, Any]]) -> None:
     tx.add_many("hub_messages", messages)
 
 
-def confirm_index(tx: UnitOfWork, sender: str, rows: list[dict[str, Any]],
-                  now: datetime) -> int:
-    """POST /fed/v1/index: settlements a reconciliation or a node's catch-up found missing from
-    the index. Each new one gets its line in the message log, from `sender` (the hub's log
-    verifies only if every indexed settlement has one). Returns how many were new.
+#: Asks a treating province for its records of settlement ids (the hub's signed GET
+#: /fed/v1/settlements?role=treating&ids=…): each a mapping with the index row's fields.
+TreatingRecords = Callable[[str, list[str]], Sequence[Mapping[str, Any]]]
+#: At most this many cancels in one question to a treating province (two ids each: the
+#: cancel and the settlement it cancels; the province answers at most 500 ids).
+ASK_CHUNK = 250
 
-    Only the insured province confirms (Forbidden otherwise, nothing written): it holds the
-    settlement's record, and an index row is what the monthly clearing charges it for."""
+
+def confirm_with_treating(db: Database, sender: str, rows: list[dict[str, Any]],
+                          now: datetime, ask: TreatingRecords) -> dict[str, str]:
+    """POST /fed/v1/index with the treating province's word on each cancel the index does not
+    hold yet (unconfirmed_cancels). The insured province alone could otherwise cancel a genuine
+    settlement at the hub and so not be charged for it at clearing (the hub cannot tell that
+    from a catch-up of a lost cancel).
+
+    The rows are checked first (confirm_index: nothing is written if one is refused). A cancel
+    the treating province does not confirm, or could not be asked about, is held: not indexed,
+    named with why in the returned {setl_id: why}; its settlement stays charged until the cancel
+    reaches the hub by its forward (the treating node's retry) or the daily reconciliation
+    finds it at both nodes. Everything else is indexed."""
+    with db.read() as tx:
+        _check_sender(sender, rows)
+        _check_cancels(tx, rows)
+        asking = [r for r in rows if r["kind"] == "cancel"
+                  and province_of(str(r["mdtrtarea_admvs"])) != province_of(sender)
+                  and tx.one("settlement_index", setl_id=r["setl_id"]) is None]
+    held: dict[str, str] = {}
+    for province, cancels in _by_treating_province(asking).items():
+        for start in range(0, len(cancels), ASK_CHUNK):
+            chunk = cancels[start:start + ASK_CHUNK]
+            try:
+                found = ask(province, [i for c in chunk for i in (c["setl_id"], c["ref_setl_id"])])
+            except MedSettleError as exc:
+                held |= {c["setl_id"]: f"the treating province {province} could not be asked: "
+                                       f"{exc}" for c in chunk}
+                continue
+            held |= unconfirmed_cancels(chunk, found)
+    for setl_id, why in held.items():
+        logger.warning("cancel held from the index", extra={
+            "province": sender, "setl_id": setl_id, "why": why})
+    with db.tx() as tx:
+        confirm_index(tx, sender, [r for r in rows if r["setl_id"] not in held], now)
+    return held
+
+
+def unconfirmed_cancels(cancels: list[dict[str, Any]], treating: Sequence[Mapping[str, Any]]
+                        ) -> dict[str, str]:
+    """The cancels (index rows) that the treating province's records of them and of the
+    settlements they cancel do not confirm, with why. A cancel is confirmed when the treating
+    province holds a cancel of the same id, undoing the same settlement by the same amounts; or
+    when it holds neither (a settle whose answer never reached it, reversed: it claims nothing
+    for the visit, and the settlement and its cancel net to nothing at clearing)."""
+    records = {str(r["setl_id"]): r for r in treating}
+    held: dict[str, str] = {}
+    for cancel in cancels:
+        record = records.get(cancel["setl_id"])
+        if record is None:
+            if cancel["ref_setl_id"] in records:
+                held[cancel["setl_id"]] = ("the treating province holds the settlement, "
+                                           "not this cancel")
+        elif record["kind"] != "cancel" or record["ref_setl_id"] != cancel["ref_setl_id"] \
+                or any(record[k] != cancel[k] for k in CANCEL_AMOUNTS):
+            held[cancel["setl_id"]] = "the treating province's cancel differs"
+    return held
+
+
+def _by_treating_province(rows: list[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
+    grouped: dict[str, list[dict[str, Any]]] = {}
+    for row in rows:
+        grouped.setdefault(province_of(str(row["mdtrtarea_admvs"])), []).append(row)
+    return grouped
+
+
+def _check_sender(sender: str, rows: list[dict[str, Any]]) -> None:
+    """Only the insured province confirms (Forbidden otherwise): it holds the settlement's
+    record, and an index row is what the monthly clearing charges it for."""
     for i, row in enumerate(rows):
         if province_of(str(row["insu_admdvs"])) != province_of(sender):
             raise Forbidden(f"rows[{i}].insu_admdvs: {row['insu_admdvs']} is not insured by "
                             f"{sender}; a province confirms only its own insured's settlements")
+
+
+def confirm_index(tx: UnitOfWork, sender: str, rows: list[dict[str, Any]],
+                  now: datetime) -> int:
+    """Index settlements a reconciliation or a node's catch-up found missing from the index
+    (confirm_with_treating asks the treating province about cancels first). Each new one gets
+    its line in the message log, from `sender` (the hub's log verifies only if every indexed
+    settlement has one). Returns how many were new. Only the insured province confirms
+    (Forbidden otherwise, nothing written)."""
+    _check_sender(sender, rows)
     _check_cancels(tx, rows)
     new = add_to_index(tx, rows, now)
     _append_log(tx, [message_row(msgid=str(r["msgid"]), op="index", from_region=sender,

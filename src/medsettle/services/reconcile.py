@@ -105,7 +105,8 @@ class Finding:
     insured_province: str
     sides: dict[str, dict[str, int] | None]
     detail: str
-    outcome: str = "pending"  # pending | reversed | indexed | listed | already_reversed | failed
+    outcome: str = "pending"  # pending | reversed | indexed | held | listed | already_reversed
+    #                           | failed
 
 
 def _pick(side: Mapping[str, Record], setl_id: str) -> Record | None:
@@ -178,7 +179,9 @@ class Sides(Protocol):
     def regions(self) -> list[str]: ...
     def settlements(self, region: str, role: str, first: date, last: date) -> list[Record]: ...
     def hub_index(self, first: date, last: date) -> list[Record]: ...
-    def index_at_hub(self, records: list[Record]) -> None: ...
+    def index_at_hub(self, records: list[Record]) -> dict[str, str]:
+        """Index the records at the hub; the cancels it held (not indexed), with why."""
+        ...
     def reverse_at_insured(self, record: Record, msgid: str) -> str: ...
     def save_report(self, region: str, day: date, balanced: bool,
                     report: dict[str, Any]) -> None: ...
@@ -257,13 +260,16 @@ def _index(sides: Sides, findings: list[Finding], by_id: Mapping[str, Record],
     if not wanted:
         return
     try:
-        sides.index_at_hub([by_id[f.setl_id] for f in wanted])
+        held = sides.index_at_hub([by_id[f.setl_id] for f in wanted])
     except MedSettleError as exc:
         for finding in wanted:
             finding.outcome, finding.detail = "failed", f"{finding.detail}; indexing failed: {exc}"
         return
     for finding in wanted:
-        if finding.action == "index":
+        if finding.setl_id in held:
+            finding.outcome = "held"
+            finding.detail = f"{finding.detail}; the hub held the cancel: {held[finding.setl_id]}"
+        elif finding.action == "index":
             finding.outcome = "indexed"
 
 

@@ -210,7 +210,7 @@ def create_hub_app(config: HubConfig) -> FastAPI:
     forwarder = Forwarder(store, routes, link, journal, now, config.call_timeout, observe)
     add_clearing_routes(app, store, config.keys, verifier,
                         allow_early=config.allow_early_clearing)
-    add_index_routes(app, store, verifier)
+    add_index_routes(app, store, verifier, link)
     add_supervision_routes(app, store, config.keys, verifier)
     add_hub_console(app, store, config.keys, config.stale_after)
     app.state.hot_routes = {"/fed/v1/call": call_route}

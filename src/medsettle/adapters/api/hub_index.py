@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
+from urllib.parse import urlencode
 
 from fastapi import FastAPI, Request
 from starlette.concurrency import run_in_threadpool
@@ -13,9 +14,10 @@ from medsettle.adapters.api.common import MSGID as ID
 from medsettle.adapters.api.common import jsonable, signed_body, signed_by
 from medsettle.adapters.db.store import Store
 from medsettle.adapters.federation import Verifier
+from medsettle.adapters.hub_link import HubLink
 from medsettle.core.calendar import day_bounds
 from medsettle.core.codes import validate_admdvs
-from medsettle.core.errors import InvalidInput
+from medsettle.core.errors import InvalidInput, NotFound, PeerBadAnswer
 from medsettle.services import hub as hub_svc
 
 INDEX_COLUMNS = ("setl_id", "kind", "ref_setl_id", "mdtrt_id", "psn_no", "insu_admdvs",
@@ -30,6 +32,8 @@ def _day(value: str | None, name: str) -> date:
         raise InvalidInput(name, f"expected yyyy-MM-dd, got {value!r}") from None
 
 
+#: How long the hub waits for a treating province's word on confirmed cancels.
+ASK_TIMEOUT = 10.0
 #: The longest window a node may ask the counts of (a catch-up looks back 30 minutes).
 SECONDS_WINDOW = timedelta(hours=1)
 
@@ -45,10 +49,11 @@ def _moment(value: str | None, name: str) -> datetime:
     return moment
 
 
-def add_index_routes(app: FastAPI, store: Store, verifier: Verifier) -> None:
+def add_index_routes(app: FastAPI, store: Store, verifier: Verifier, link: HubLink) -> None:
     """GET /fed/v1/index?day=&until=, GET /fed/v1/index/seconds?since=&until= and POST
     /fed/v1/index {rows}, each signed by a node (the query string included) and limited to
-    what that node is a party to."""
+    what that node is a party to. A confirmed cancel is first checked with its treating
+    province over `link` (services.hub.confirm_with_treating)."""
 
     def flush() -> None:
         journal = getattr(app.state, "journal", None)
@@ -97,12 +102,29 @@ def add_index_routes(app: FastAPI, store: Store, verifier: Verifier) -> None:
             raise InvalidInput("rows", "must be a list of index rows")
         parsed = [_row(r, f"rows[{i}]") for i, r in enumerate(rows)]
 
-        def write() -> None:
+        def write() -> dict[str, str]:
             flush()
-            with store.tx() as tx:
-                hub_svc.confirm_index(tx, node, parsed, datetime.now(UTC))
-        await run_in_threadpool(write)
-        return {"ok": True, "result": {"rows": len(parsed)}}
+            return hub_svc.confirm_with_treating(store, node, parsed, datetime.now(UTC),
+                                                 ask_treating)
+        held = await run_in_threadpool(write)
+        return {"ok": True, "result": {
+            "rows": len(parsed) - len(held),
+            "held": [{"setl_id": setl_id, "why": why} for setl_id, why in held.items()]}}
+
+    def ask_treating(province: str, ids: list[str]) -> list[dict[str, Any]]:
+        """A treating province's records of settlement ids (hub-signed, as for 对账)."""
+        key = link.keys.get(province)
+        if key is None:
+            raise NotFound(f"the hub holds no key of province {province}")
+        with store.read() as tx:
+            endpoint = hub_svc.endpoint_of(tx, province)
+        answer = link.client.result(
+            "GET", endpoint, "/fed/v1/settlements", key,
+            query=urlencode({"role": "treating", "ids": ",".join(ids)}),
+            timeout=ASK_TIMEOUT, peer=f"province {province}")
+        if not isinstance(answer, list) or not all(isinstance(r, dict) for r in answer):
+            raise PeerBadAnswer(f"province {province} answered no list of records")
+        return answer
 
 
 #: The text columns of an index row and their most characters (printable ASCII, no spaces).

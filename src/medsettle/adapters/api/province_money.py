@@ -4,6 +4,7 @@ routes need an operator of the province (adapters/api/auth.py)."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from datetime import date
 from typing import Any
@@ -31,6 +32,9 @@ from medsettle.services.clearing import pay_institutions
 
 ROLES = frozenset({"treating", "insured"})
 MAX_DAYS = 31
+#: At most this many settlement ids in one `ids=` question (the hub asks in chunks of it).
+MAX_IDS = 500
+SETTLEMENT_ID = re.compile(r"[\x21-\x2b\x2d-\x7e]{1,30}", re.ASCII)  # no comma
 
 
 def _day(value: object, name: str) -> date:
@@ -44,6 +48,14 @@ def _day(value: object, name: str) -> date:
         raise InvalidInput(name, f"expected a date yyyy-MM-dd, got {value!r}") from None
 
 
+def _settlement_ids(value: str) -> list[str]:
+    """`ids=a,b,…`: 1 to MAX_IDS settlement ids of printable ASCII (InvalidInput naming ids)."""
+    wanted = value.split(",")
+    if not 1 <= len(wanted) <= MAX_IDS or not all(SETTLEMENT_ID.fullmatch(i) for i in wanted):
+        raise InvalidInput("ids", f"must be 1-{MAX_IDS} settlement ids separated by commas")
+    return wanted
+
+
 def add_money_routes(app: FastAPI, node: ProvinceNode) -> None:
     """Add the reconciliation and reimbursement routes to a province node's app."""
     _add_reconciliation_routes(app, node)
@@ -54,20 +66,28 @@ def _add_reconciliation_routes(app: FastAPI, node: ProvinceNode) -> None:
     def hub_only(request: Request, body: bytes = b"") -> None:
         signed_by(request, node.verifier, body)  # path, query string and body, signed by the hub
 
-    @app.get("/fed/v1/settlements", summary="Settlement records of a day, for 对账 (hub-signed)")
+    @app.get("/fed/v1/settlements", summary="Settlement records of days, or of settlement ids "
+                                             "(ids=a,b,…), for 对账 (hub-signed)")
     async def settlements(request: Request, day: str | None = None, role: str | None = None,
-                          until: str | None = None) -> dict[str, Any]:
+                          until: str | None = None, ids: str | None = None) -> dict[str, Any]:
         hub_only(request)
         if role not in ROLES:
             raise InvalidInput("role", "must be treating or insured")
-        first = _day(day, "day")
-        last = _day(until, "until") if until else first
-        if not 0 <= (last - first).days <= MAX_DAYS:
-            raise InvalidInput("until", f"must be within {MAX_DAYS} days after day")
-        def read() -> list[dict[str, Any]]:
-            with node.store.tx() as tx:
-                return [settlement_row(r) for r in
-                        tx.settlements_between(Role(role), first, last)]
+        if ids is not None:
+            wanted = _settlement_ids(ids)
+            def read() -> list[dict[str, Any]]:
+                with node.store.read() as tx:
+                    return [settlement_row(r) for r in
+                            tx.settlements_with_ids(Role(role), wanted)]
+        else:
+            first = _day(day, "day")
+            last = _day(until, "until") if until else first
+            if not 0 <= (last - first).days <= MAX_DAYS:
+                raise InvalidInput("until", f"must be within {MAX_DAYS} days after day")
+            def read() -> list[dict[str, Any]]:
+                with node.store.tx() as tx:
+                    return [settlement_row(r) for r in
+                            tx.settlements_between(Role(role), first, last)]
         rows = await run_in_threadpool(read)
         keep = ("setl_id", "kind", "ref_setl_id", "status", "mdtrt_id", "psn_no", "insu_admdvs",
                 "mdtrtarea_admvs", "fixmedins_code", "visit_type", "setl_time", "medfee_sumamt",

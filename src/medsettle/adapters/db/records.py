@@ -207,6 +207,12 @@ class RecordQueries:
         in time order."""
         return self.settlements_in(role, *day_bounds(first, last), institution=institution)
 
+    def settlements_with_ids(self, role: Role, ids: Sequence[str]) -> list[SettlementRecord]:
+        """The records of `role` among the settlement ids `ids`, in time order."""
+        table = t.settlements
+        query = select(table).where(table.c.role == role.value, table.c.setl_id.in_(list(ids)))
+        return [settlement_of(r) for r in self.conn.execute(query.order_by(table.c.setl_time))]
+
     def settlements_in(self, role: Role, start: datetime, end: datetime,
                        institution: str | None = None) -> list[SettlementRecord]:
         """The records of `role` (of an institution) settled in [start, end), in time order."""

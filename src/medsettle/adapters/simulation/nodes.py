@@ -22,6 +22,7 @@ from medsettle.adapters.api.hub import read_call
 from medsettle.adapters.api.hub_index import INDEX_COLUMNS
 from medsettle.adapters.api.province import run_federation_op
 from medsettle.adapters.db.engine import make_engine
+from medsettle.adapters.db.records import settlement_row
 from medsettle.adapters.db.store import Store
 from medsettle.adapters.federation import error_body, result_of
 from medsettle.adapters.hub_journal import Journal
@@ -34,6 +35,7 @@ from medsettle.core.catalogue import Catalogue
 from medsettle.core.errors import InvalidInput, MedSettleError, PeerUnreachable
 from medsettle.core.jsonform import encode
 from medsettle.core.policy import PolicyBook
+from medsettle.core.records import Role
 from medsettle.services import hub as hub_service
 from medsettle.services.forwarding import Forwarder
 from medsettle.services.hub_routing import RoutingTable
@@ -123,6 +125,7 @@ class SimHub:
     """The national hub's forwarding, message log and index as a process holds them."""
 
     def __init__(self, engine: Engine, clock: SimClock, net: Network) -> None:
+        self.net = net
         self.store = Store(engine)
         self.clock = clock.now
         self.routes = RoutingTable(self._endpoint)
@@ -159,12 +162,20 @@ class SimHub:
             rows = tx.index_between(*day_bounds(first, last))
         return [{k: r._mapping[k] for k in INDEX_COLUMNS} for r in rows]
 
-    def confirm(self, sender: str, rows: list[dict[str, Any]]) -> None:
+    def confirm(self, sender: str, rows: list[dict[str, Any]]) -> dict[str, str]:
         """What POST /fed/v1/index does: index settlements once per setl_id, each new one with
-        its line in the message log (the journal written first, as the hub does)."""
+        its line in the message log (the journal written first, as the hub does), a cancel
+        only as its treating province confirms it. The cancels held, with why."""
         self.journal.flush()
-        with self.store.tx() as tx:
-            hub_service.confirm_index(tx, sender, rows, self.clock())
+        return hub_service.confirm_with_treating(self.store, sender, rows, self.clock(),
+                                                 self._treating_records)
+
+    def _treating_records(self, province: str, ids: list[str]) -> list[dict[str, Any]]:
+        """What GET /fed/v1/settlements?role=treating&ids=… answers the hub."""
+        def read(node: SimProvince) -> list[dict[str, Any]]:
+            with node.node.store.read() as tx:
+                return [settlement_row(r) for r in tx.settlements_with_ids(Role.TREATING, ids)]
+        return self.net.call(HUB, province, f"settlements of {len(ids)} ids", read)
 
     @property
     def engine(self) -> Engine:

@@ -43,14 +43,16 @@ class SimSides:
                              lambda hub: hub.index(first, last))
         return [record_from(r | {"status": ""}) for r in rows]
 
-    def index_at_hub(self, records: list[Record]) -> None:
+    def index_at_hub(self, records: list[Record]) -> dict[str, str]:
         """Index settlements at the hub (POST /fed/v1/index), as each one's insured province,
-        as the CLI does."""
-        def write(hub: SimHub) -> None:
+        as the CLI does; the cancels the hub held, with why."""
+        def write(hub: SimHub) -> dict[str, str]:
+            held: dict[str, str] = {}
             for region, group in by_insured_province(records).items():
-                hub.confirm(region, [r.index_row() | {"setl_time": r.setl_time}
-                                     for r in group])
-        self.net.call(OPERATOR, HUB, f"confirm {len(records)} index rows", write)
+                held |= hub.confirm(region, [r.index_row() | {"setl_time": r.setl_time}
+                                             for r in group])
+            return held
+        return self.net.call(OPERATOR, HUB, f"confirm {len(records)} index rows", write)
 
     def reverse_at_insured(self, record: Record, msgid: str) -> str:
         """cancel_settlement at the insured node, through the hub as the treating province."""
