@@ -349,3 +349,44 @@ def locate(tx: UnitOfWork, certno_hash: str) -> str:
                             "重复参保): send insuplc_admdvs, the insured place on the person's "
                             "card or e-voucher")
     return str(row.province)
+
+
+def locator_claims(tx: UnitOfWork, certno_hash: str) -> list[dict[str, Any]]:
+    """Who published a hash: the province the locator holds it for first, then each other
+    province that published it too, oldest first (what an operator sees before removing one)."""
+    held = tx.one("locator", certno_hash=certno_hash)
+    if held is None:
+        return []
+    also = tx.rows("locator_also", order_by="found_at", certno_hash=certno_hash)
+    return [{"province": str(held.province), "holder": True, "found_at": None}] + [
+        {"province": str(r.province), "holder": False, "found_at": r.found_at} for r in also]
+
+
+def contested_hashes(tx: UnitOfWork, limit: int = 500) -> list[dict[str, Any]]:
+    """The hashes published by more than one province, the newest found first (a person insured
+    twice, 重复参保, or a province that published a hash it does not insure): lookups of them
+    name no province until an operator removes a claim (withdraw_locator)."""
+    found = tx.rows_after("locator_also", "found_at", None, limit=limit, descending=True)
+    return [{"certno_hash": str(r.certno_hash), "province": str(r.province),
+             "holder": r.holder, "found_at": r.found_at} for r in found]
+
+
+def withdraw_locator(tx: UnitOfWork, province: str, certno_hash: str) -> list[dict[str, Any]]:
+    """Take `province`'s publication of a hash back (an operator, once the provinces have found
+    which one insures the person: a person who moved insurance, or a province that published a
+    hash it should not have). If the locator held the hash for that province, it now holds it
+    for the province that published it next (oldest first); a hash left with one province is
+    found by lookups again. NotFound if the province had not published it. The claims after."""
+    held = tx.one("locator", certno_hash=certno_hash)
+    if tx.remove("locator_also", certno_hash=certno_hash, province=province) == 0:
+        if held is None or held.province != province:
+            raise NotFound(f"province {province} has not published this hash", "province")
+        heirs = tx.rows("locator_also", order_by="found_at", certno_hash=certno_hash)
+        if heirs:
+            heir = str(heirs[0].province)
+            tx.remove("locator_also", certno_hash=certno_hash, province=heir)
+            tx.change("locator", {"certno_hash": certno_hash}, province=heir)
+            tx.change("locator_also", {"certno_hash": certno_hash}, holder=heir)
+        else:
+            tx.remove("locator", certno_hash=certno_hash)
+    return locator_claims(tx, certno_hash)

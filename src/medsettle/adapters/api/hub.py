@@ -30,6 +30,7 @@ from medsettle.adapters.api.fast_lane import FastLane
 from medsettle.adapters.api.hub_anchors import add_anchor_routes
 from medsettle.adapters.api.hub_clearing import add_clearing_routes
 from medsettle.adapters.api.hub_index import add_index_routes
+from medsettle.adapters.api.hub_locator import add_locator_routes
 from medsettle.adapters.api.hub_supervision import add_supervision_routes
 from medsettle.adapters.api.openapi import document
 from medsettle.adapters.api.schemas import (
@@ -211,6 +212,7 @@ def create_hub_app(config: HubConfig) -> FastAPI:
     add_clearing_routes(app, store, config.keys, verifier,
                         allow_early=config.allow_early_clearing)
     add_index_routes(app, store, verifier, link)
+    add_locator_routes(app, store)
     add_supervision_routes(app, store, config.keys, verifier)
     add_hub_console(app, store, config.keys, config.stale_after)
     app.state.hot_routes = {"/fed/v1/call": call_route}

@@ -72,8 +72,18 @@ class IndexRequest(BaseModel):
     rows: list[SettlementRecord]
 
 
+class HeldCancel(BaseModel):
+    """A cancel the hub did not index: its treating province did not confirm it."""
+
+    setl_id: str
+    why: str
+
+
 class RowCount(BaseModel):
+    """How many rows were indexed, and the cancels held (not indexed), with why."""
+
     rows: int
+    held: list[HeldCancel] = []
 
 
 class IndexAnswer(BaseModel):

@@ -181,6 +181,14 @@ class Tx(RecordQueries):
             value_param(k): v for k, v in values.items()}
         return self.run(update_where(table, tuple(equal), nulls, tuple(values)), bound).rowcount
 
+    def remove(self, name: str | Table, /, **keys: object) -> int:
+        """Delete the rows whose columns equal `keys` (at least one); returns how many."""
+        if not keys or not storable(keys):
+            return 0
+        table = _table(name)
+        return int(self.conn.execute(table.delete().where(
+            *(table.c[k] == v for k, v in keys.items()))).rowcount)
+
     def purge_files(self, now: datetime) -> int:
         """Delete the HIS files that expired at or before `now`; how many."""
         return self.conn.execute(delete(t.his_files).where(t.his_files.c.expires_at <= now)
