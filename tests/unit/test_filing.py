@@ -377,6 +377,24 @@ def test_post_hoc_emergency_filing_back_dates_to_admission() -> None:
     assert (outcome.settle_directly, outcome.manual_reimbursement) == (True, False)
 
 
+def test_emergency_back_dating_reaches_the_admission_a_year_back_and_no_further() -> None:
+    """Emergency 补办 goes back to the admission date, bounded by emergency_backdate_max_days
+    (365 by default): an admission on 0001-01-01 is not a filing's case."""
+    year_ago = FRIDAY - timedelta(days=365)
+    outcome = submit_post_hoc_filing(
+        request(Cat.EMERGENCY), year_ago, RULES, ACTIVE, [], FRIDAY, 9, discharge_settled=True
+    )
+    assert outcome.filing.valid_from == year_ago
+    for too_early in (year_ago - timedelta(days=1), date(1, 1, 1)):
+        with pytest.raises(BackdateTooFar, match=str(year_ago)):
+            submit_post_hoc_filing(request(Cat.EMERGENCY), too_early, RULES, ACTIVE, [],
+                                   FRIDAY, 9, discharge_settled=True)
+    shorter = parse_filing_rules({"filing": {"emergency_backdate_max_days": 30}}, "p.yaml")
+    with pytest.raises(BackdateTooFar):
+        submit_post_hoc_filing(request(Cat.EMERGENCY), date(2025, 2, 1), shorter, ACTIVE, [],
+                               FRIDAY, 9, discharge_settled=False)
+
+
 def test_long_term_back_dating_beyond_five_days_is_refused() -> None:
     six_days_ago = FRIDAY - timedelta(days=6)
 
@@ -607,6 +625,7 @@ def test_filing_section_is_read() -> None:
         ({"long_term_min_hold_months": True}, "filing.long_term_min_hold_months"),
         ({"long_term_validity_days": 365.5}, "filing.long_term_validity_days"),
         ({"review_days": 1}, "filing.review_days"),
+        ({"emergency_backdate_max_days": 0}, "filing.emergency_backdate_max_days"),
         ({"referral_commitment": "yes"}, "filing.referral_commitment"),
         ({"exempt": [{"treating_prefix": "12", "class": "gold"}]}, "filing.exempt[0].class"),
         ({"exempt": [{"treating_prefix": 12}]}, "filing.exempt[0].treating_prefix"),

@@ -118,6 +118,9 @@ class FilingRules:
     review_working_days: int = 1
     long_term_backdate_days: int = 5
     emergency_backdate_to_admission: bool = True
+    #: How far back even an emergency 补办 reaches (an admission older than this is a manual
+    #: reimbursement's case, not a filing's): the "no limit" of the rules, bounded.
+    emergency_backdate_max_days: int = 365
     referral_commitment: bool = False
     exempt: tuple[ExemptZone, ...] = ()
 
@@ -193,6 +196,7 @@ _INT_MINIMUM = {
     "commitment_ban_months": 0,
     "review_working_days": 0,
     "long_term_backdate_days": 0,
+    "emergency_backdate_max_days": 1,
 }
 _BOOL_KEYS = frozenset({"emergency_backdate_to_admission", "referral_commitment"})
 _ZONE_KEYS = frozenset({"insured_prefix", "treating_prefix", "class"})

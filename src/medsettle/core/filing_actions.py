@@ -258,19 +258,21 @@ def submit_post_hoc_filing(
 ) -> PostHocOutcome:
     """补办 (domain.md §3): file after admission with valid_from back-dated to `admission_date`.
 
-    Emergency may go back to the admission date without limit (when
-    rules.emergency_backdate_to_admission). Every other category, long-term and temporary alike,
-    may go back at most rules.long_term_backdate_days before `on` (BackdateTooFar otherwise).
+    Emergency may go back to the admission date (when rules.emergency_backdate_to_admission),
+    at most rules.emergency_backdate_max_days before `on`. Every other category, long-term and
+    temporary alike, may go back at most rules.long_term_backdate_days (BackdateTooFar
+    otherwise).
     `request.start` is not used. Not yet discharge-settled → the hospital settles directly;
     already paid in full → manual reimbursement.
     """
     if admission_date > on:
         raise InvalidInput("admission_date", "must not be after the filing date")
-    unlimited = (
+    to_admission = (
         request.category == FilingCategory.EMERGENCY and rules.emergency_backdate_to_admission
     )
-    earliest = on - timedelta(days=rules.long_term_backdate_days)
-    if not unlimited and admission_date < earliest:
+    earliest = on - timedelta(days=rules.emergency_backdate_max_days if to_admission
+                              else rules.long_term_backdate_days)
+    if admission_date < earliest:
         raise BackdateTooFar(f"a filing made on {on} can start no earlier than {earliest}")
     filing = _build(request, rules, standing, existing, on, seq, admission_date, post_hoc=True)
     return PostHocOutcome(filing, not discharge_settled, discharge_settled)
