@@ -26,6 +26,7 @@ from medsettle.adapters.api.common import (
     signed_body,
     signed_by,
 )
+from medsettle.adapters.api.fan_out import limit_fan_out
 from medsettle.adapters.api.fast_lane import FastLane
 from medsettle.adapters.api.hub_anchors import add_anchor_routes
 from medsettle.adapters.api.hub_clearing import add_clearing_routes
@@ -213,6 +214,7 @@ def create_hub_app(config: HubConfig) -> FastAPI:
                         allow_early=config.allow_early_clearing)
     add_index_routes(app, store, verifier, link)
     add_locator_routes(app, store)
+    limit_fan_out(app)
     add_supervision_routes(app, store, config.keys, verifier)
     add_hub_console(app, store, config.keys, config.stale_after)
     app.state.hot_routes = {"/fed/v1/call": call_route}

@@ -13,6 +13,7 @@ from starlette.concurrency import run_in_threadpool
 
 from medsettle.adapters.api.auth import read_permission
 from medsettle.adapters.api.common import SHA256_HEX, signed_body
+from medsettle.adapters.api.fan_out import admit_fan_out
 from medsettle.adapters.db.store import Store
 from medsettle.adapters.federation import Verifier
 from medsettle.adapters.hub_link import HubLink
@@ -90,7 +91,8 @@ def add_anchor_routes(app: FastAPI, store: Store, verifier: Verifier,
     @app.post("/fed/v1/anchors/round", summary="Take every province's chain head now (signed by "
                                                 "any node; the reconciliation run does)")
     async def round_now(request: Request) -> dict[str, Any]:
-        await signed_body(request, verifier)
+        node, _ = await signed_body(request, verifier)
+        admit_fan_out(request, "/fed/v1/anchors/round", node)
         if keys is None:
             raise InvalidInput("keys", "this hub has no province keys to ask with")
 

@@ -25,6 +25,7 @@ from starlette.concurrency import run_in_threadpool
 
 from medsettle.adapters.api.auth import SESSION_OPERATOR, authenticate, read_permission, session_of
 from medsettle.adapters.api.common import jsonable, parse_object, signed_body
+from medsettle.adapters.api.fan_out import admit_fan_out
 from medsettle.adapters.db import statistics_queries as q
 from medsettle.adapters.db.store import Store
 from medsettle.adapters.decision_courier import tell_treating
@@ -306,6 +307,7 @@ def add_supervision_routes(app: FastAPI, store: Store, keys: dict[str, str],
     @app.post("/supervision/{month}/run", summary="The hub's monthly batch (R05, R09)")
     async def run(month: str, request: Request) -> dict[str, Any]:
         actor, _ = await caller(request, True)
+        admit_fan_out(request, "/supervision/{month}/run", actor.name)
         m = YearMonth.parse(month)
         book = load_threshold_book()
         _, last = batch_svc.month_days(m)
@@ -320,7 +322,8 @@ def add_supervision_routes(app: FastAPI, store: Store, keys: dict[str, str],
 
     @app.post("/statistics/{month}/collect", summary="Ask every province for its report")
     async def collect(month: str, request: Request) -> dict[str, Any]:
-        await caller(request, True)
+        actor, _ = await caller(request, True)
+        admit_fan_out(request, "/statistics/{month}/collect", actor.name)
         m = YearMonth.parse(month)
         outcome = await run_in_threadpool(collect_reports, store, keys, m, clock())
         return {"ok": True, "result": outcome}
