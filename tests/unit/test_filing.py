@@ -37,6 +37,7 @@ from medsettle.core.filing import (
     filing_number,
     matching_filings,
     parse_filing_rules,
+    valid_on,
 )
 from medsettle.core.filing_actions import (
     approve,
@@ -290,6 +291,21 @@ def test_long_term_filing_is_locked_for_six_months_then_can_be_cancelled() -> No
     cancelled = cancel_filing(filing, RULES, ACTIVE, date(2025, 9, 7))
 
     assert (cancelled.status, cancelled.valid_until) == (FilingStatus.CANCELLED, date(2025, 9, 7))
+
+
+def test_a_long_term_filing_not_yet_in_force_can_be_cancelled_before_it_starts() -> None:
+    starts = date(2025, 5, 1)
+    ahead = replace(filed(), valid_from=starts)
+
+    cancelled = cancel_filing(ahead, RULES, ACTIVE, FRIDAY)
+
+    assert (cancelled.status, cancelled.valid_until) == (FilingStatus.CANCELLED, starts)
+    assert not valid_on(cancelled, starts)  # it never covers a day
+    with pytest.raises(FilingLocked, match="2025-11-01"):  # once in force, it is held
+        cancel_filing(ahead, RULES, ACTIVE, starts)
+    old, new = change_filing(ahead, "310100", RULES, ACTIVE, FRIDAY, 2)
+    assert (old.status, new.destination, new.valid_from) == (
+        FilingStatus.SUPERSEDED, "310100", starts)  # a change keeps the start ahead
 
 
 def test_shorter_holding_period_unlocks_earlier() -> None:

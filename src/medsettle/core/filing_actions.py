@@ -174,10 +174,13 @@ def _require(filing: Filing, *statuses: FilingStatus) -> None:
 
 
 def _check_unlocked(filing: Filing, rules: FilingRules, standing: PersonStanding, on: date) -> None:
-    """domain.md §3 "Change and cancel": long-term after the holding period; never during a stay."""
+    """domain.md §3 "Change and cancel": long-term after the holding period; never during a stay.
+    A long-term filing not yet in force (it starts after `on`) has held nothing and is free to
+    change or cancel: otherwise a start far ahead would lock it for as long."""
     if standing.open_inpatient_stay:
         raise FilingLocked("not while an inpatient stay is open; settle the discharge first")
-    if filing.category in LONG_TERM_CATEGORIES and filing.status is FilingStatus.APPROVED:
+    if filing.category in LONG_TERM_CATEGORIES and filing.status is FilingStatus.APPROVED \
+            and filing.valid_from <= on:
         allowed = add_months(filing.valid_from, rules.long_term_min_hold_months)
         if on < allowed:
             raise FilingLocked(f"a long-term filing can be changed or cancelled from {allowed}")
@@ -198,10 +201,11 @@ def change_filing(
     on: date,
     seq: int,
 ) -> tuple[Filing, Filing]:
-    """Move an approved filing to a new destination: (old superseded, new approved from `on`).
+    """Move an approved filing to a new destination: (old superseded, new approved from `on`,
+    or from the old filing's start if that is later: a change does not bring a start forward).
 
     domain.md §3 "Change and cancel"; the new filing keeps category, route and channel and gets a
-    fresh validity from `on`.
+    fresh validity from then.
     """
     _require(filing, FilingStatus.APPROVED)
     _check_destination(filing.insu_admdvs, new_destination)
@@ -210,12 +214,13 @@ def change_filing(
     if not standing.insurance_active:
         raise InsuranceInactive(f"insurance of {filing.psn_no} is not active on {on}")
     _check_unlocked(filing, rules, standing, on)
+    start = max(on, filing.valid_from)
     new = replace(
         filing,
         filing_no=filing_number(filing.insu_admdvs, on, seq),
         destination=new_destination,
-        valid_from=on,
-        valid_until=_validity_end(filing.category, on, rules),
+        valid_from=start,
+        valid_until=_validity_end(filing.category, start, rules),
         applied_on=on,
         decided_on=on,
         review_due=None,
