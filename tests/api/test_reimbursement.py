@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Iterator
-from datetime import date
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -198,6 +198,11 @@ def test_rejecting_a_claim_restores_the_accumulators(api: TestClient) -> None:
     ({"lines": [LINES[0], LINES[1] | {"pric": 268.0}]}, "lines[1].pric"),
     ({"lines": [LINES[0] | {"cls": "D"}]}, "lines[0].cls"),
     ({"lines": [LINES[0] | {"selfpay_prop": "1.5"}]}, "lines[0].selfpay_prop"),
+    # ¥10^18 overflowed the accumulators (500); ¥10^12 was booked
+    ({"lines": [LINES[0] | {"pric": "1000000000", "cnt": "1000000000"}]}, "lines[0]"),
+    ({"lines": [LINES[0] | {"pric": "1000000000", "cnt": "1000"}]}, "lines[0]"),
+    ({"lines": [LINES[0] | {"pric": "6000000", "cnt": "1"}] * 2}, "lines"),
+    ({"visit_type": "chronic", "disease": "M" * 40}, "disease"),  # VARCHAR(20): a 500 on PG
 ])
 def test_a_bad_claim_is_refused_naming_the_field(api: TestClient, change: dict[str, Any],
                                                  field: str) -> None:
@@ -212,3 +217,36 @@ def test_a_claim_of_someone_not_insured_here_is_not_found(api: TestClient) -> No
     response = api.post("/api/v1/reimbursements",
                         json=claim("RB0098", f.CHEN | {"psn_no": "44030000000000000000009999"}))
     assert response.status_code == 404
+
+
+def test_a_visit_is_reimbursed_once(api: TestClient) -> None:
+    """A second claim of the same visit (mdtrt_id) is refused while the first stands; once the
+    first is rejected the visit may be claimed again. Nothing is written by a refusal."""
+    first = api.post("/api/v1/reimbursements", json=claim("RB0010", LIN, mdtrt_id="MDT0001"))
+    assert first.status_code == 200, first.text
+    before = accumulators(api, LIN["psn_no"])
+    second = api.post("/api/v1/reimbursements", json=claim("RB0011", LIN, mdtrt_id="MDT0001"))
+    assert second.status_code == 409, second.text
+    assert second.json()["error"]["field"] == "mdtrt_id" and "RB0010" in second.text
+    assert api.get("/api/v1/reimbursements/RB0011").status_code == 404
+    assert accumulators(api, LIN["psn_no"]) == before
+    assert api.post("/api/v1/reimbursements/RB0010/reject",
+                    json={"reason": "claimed twice"}).status_code == 200
+    again = api.post("/api/v1/reimbursements", json=claim("RB0012", LIN, mdtrt_id="MDT0001"))
+    assert again.status_code == 200, again.text
+
+
+def test_a_visit_settled_directly_is_not_reimbursed(api: TestClient) -> None:
+    node = node_of(api)
+    with node.store.tx() as tx:
+        tx.add("settlements", {
+            "setl_id": "S44DIRECT0001", "kind": "settle", "ref_setl_id": None, "role": "insured",
+            "status": "settled", "mdtrt_id": "MDT0002", "psn_no": LIN["psn_no"],
+            "insu_admdvs": "440100", "mdtrtarea_admvs": "510100", "fixmedins_code": CHENGDU_H,
+            "med_type": "21", "visit_type": "inpatient", "insutype": "310",
+            "medical_year": "2025", "setl_time": datetime(2025, 3, 6, 2, tzinfo=UTC),
+            "medfee_sumamt": 50_000, "fund_pay_sumamt": 40_000, "acct_pay": 0,
+            "psn_cash_pay": 10_000, "msgid": "M44DIRECT0001"})
+    answer = api.post("/api/v1/reimbursements", json=claim("RB0013", LIN, mdtrt_id="MDT0002"))
+    assert answer.status_code == 409, answer.text
+    assert answer.json()["error"]["field"] == "mdtrt_id" and "S44DIRECT0001" in answer.text

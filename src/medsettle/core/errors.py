@@ -181,9 +181,14 @@ class NotFound(MedSettleError):
 
 
 class StateConflict(MedSettleError):
-    """The message does not fit the current state (e.g. settling a visit twice)."""
+    """The message does not fit the current state (e.g. settling a visit twice); `field`, when
+    given, names the input that conflicts."""
 
     code = "state_conflict"
+
+    def __init__(self, message: str, field: str | None = None) -> None:
+        self.field = field
+        super().__init__(f"{field}: {message}" if field else message)
 
 
 class AlreadyAnswered(StateConflict):

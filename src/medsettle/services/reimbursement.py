@@ -25,6 +25,7 @@ from medsettle.core.calendar import business_date
 from medsettle.core.errors import InvalidInput, NotFound, StateConflict, UnsupportedScheme
 from medsettle.core.filing import benefit_class
 from medsettle.core.policy import PolicyBook
+from medsettle.core.records import Role, SettlementKind, SettlementStatus
 from medsettle.services.ledger import post, record_digest
 from medsettle.services.ports import UnitOfWork as Tx
 from medsettle.services.records import filing_from_row, line_from_payload
@@ -34,6 +35,9 @@ VISIT_TYPES = frozenset({"inpatient", "outpatient", "chronic"})
 LINE_CLASSES = frozenset({"A", "B", "C", "none"})
 MAX_LINES = 2000
 _CLAIM_ID = re.compile(r"[0-9A-Za-z_-]{1,30}", re.ASCII)
+_DISEASE = re.compile(r"[0-9A-Za-z._-]{1,20}", re.ASCII)  # a disease code, e.g. M03900
+#: The most one claim (and one of its lines) may come to, in yuan: more than any treatment.
+MAX_CLAIM_YUAN = Decimal(10_000_000)
 _PSN_NO = re.compile(r"[0-9A-Za-z]{1,30}", re.ASCII)
 _LEVEL = re.compile(r"L[0-9]", re.ASCII)
 
@@ -139,7 +143,17 @@ def _lines(doc: Mapping[str, Any]) -> tuple[dict[str, Any], ...]:
         raise InvalidInput("lines", "must be a non-empty list of classified fee lines")
     if len(lines) > MAX_LINES:
         raise InvalidInput("lines", f"has {len(lines)} entries; at most {MAX_LINES} allowed")
-    return tuple(_line(line, f"lines[{n}].") for n, line in enumerate(lines))
+    parsed = tuple(_line(line, f"lines[{n}].") for n, line in enumerate(lines))
+    total = Decimal(0)
+    for n, line in enumerate(parsed):
+        amount = Decimal(line["pric"]) * Decimal(line["cnt"])
+        if amount > MAX_CLAIM_YUAN:
+            raise InvalidInput(f"lines[{n}]", f"pric × cnt is ¥{amount:,}; a line is at most "
+                                              f"¥{MAX_CLAIM_YUAN:,}")
+        total += amount
+    if total > MAX_CLAIM_YUAN:
+        raise InvalidInput("lines", f"come to ¥{total:,}; a claim is at most ¥{MAX_CLAIM_YUAN:,}")
+    return parsed
 
 
 def parse_claim(doc: Mapping[str, Any]) -> Claim:
@@ -151,7 +165,7 @@ def parse_claim(doc: Mapping[str, Any]) -> Claim:
     if visit_type not in VISIT_TYPES:
         raise InvalidInput("visit_type", f"must be inpatient, outpatient or chronic, not "
                                          f"{visit_type!r}")
-    disease = _text(doc, "disease", "", required=visit_type == "chronic")
+    disease = _text(doc, "disease", "", _DISEASE, required=visit_type == "chronic")
     begntime = _moment(doc, "begntime")
     return Claim(
         claim_id=str(_text(doc, "claim_id", "", _CLAIM_ID)),
@@ -194,6 +208,25 @@ def _check_not_future(claim: Claim, now: datetime) -> None:
                                     f"{day.isoformat()}")
 
 
+def _check_visit_unclaimed(tx: Tx, claim: Claim) -> None:
+    """A visit is paid once: not by a second claim (one not rejected), nor by a claim when it
+    was settled directly here (StateConflict naming mdtrt_id). Read under the person's lock,
+    which every claim of the person takes first, so two claims of one visit cannot both pass."""
+    if claim.mdtrt_id is None:
+        return
+    for other in tx.rows("reimbursement_claims", psn_no=claim.psn_no, mdtrt_id=claim.mdtrt_id):
+        if other.claim_id != claim.claim_id and other.status != "rejected":
+            raise StateConflict(f"visit {claim.mdtrt_id} is already claimed by "
+                                f"{other.claim_id} ({other.status})", "mdtrt_id")
+    settled = [s for s in tx.settlements(Role.INSURED, visit_id=claim.mdtrt_id,
+                                         person_id=claim.psn_no)
+               if s.kind is SettlementKind.SETTLE and s.status is SettlementStatus.SETTLED]
+    if settled:
+        raise StateConflict(f"visit {claim.mdtrt_id} was settled directly "
+                            f"({settled[0].settlement_id}): cancel that settlement first",
+                            "mdtrt_id")
+
+
 def submit_claim(tx: Tx, book: PolicyBook, claim: Claim, now: datetime) -> dict[str, Any]:
     """Compute a claim with the settlement engine and record it (status computed); a repeat of
     the same claim id with the same content returns the stored claim."""
@@ -204,6 +237,7 @@ def submit_claim(tx: Tx, book: PolicyBook, claim: Claim, now: datetime) -> dict[
             raise StateConflict(f"claim {claim.claim_id} was already submitted with other content")
         return view(stored)
     person = _person(tx, claim.psn_no)
+    _check_visit_unclaimed(tx, claim)
     scheme = codes.scheme_of_insutype(person.insutype)
     policy = book.find(person.insu_admdvs, scheme, claim.setl_date)
     filings = [filing_from_row(r._mapping) for r in tx.rows("filings", psn_no=person.psn_no)]
