@@ -308,6 +308,23 @@ def test_a_long_term_filing_not_yet_in_force_can_be_cancelled_before_it_starts()
         FilingStatus.SUPERSEDED, "310100", starts)  # a change keeps the start ahead
 
 
+def test_an_ended_filing_is_not_revived_by_a_change() -> None:
+    referral = filed(Cat.REFERRAL)
+    assert referral.valid_until is not None
+    with pytest.raises(FilingStateError, match="ended on"):
+        change_filing(referral, "310100", RULES, ACTIVE, referral.valid_until, 2)
+    old, new = change_filing(referral, "310100", RULES, ACTIVE,
+                             referral.valid_until - timedelta(days=1), 2)
+    assert (old.status, new.status) == (FilingStatus.SUPERSEDED, FilingStatus.APPROVED)
+
+
+def test_a_rejection_needs_a_reason_that_is_not_blank() -> None:
+    pending = replace(filed(Cat.REFERRAL), status=FilingStatus.PENDING)
+    with pytest.raises(InvalidInput, match="reason"):
+        reject(pending, FRIDAY, "   ")
+    assert reject(pending, FRIDAY, "  no referral letter ").reason == "no referral letter"
+
+
 def test_shorter_holding_period_unlocks_earlier() -> None:
     three_months = replace(RULES, long_term_min_hold_months=3)
 

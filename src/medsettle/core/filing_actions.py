@@ -162,9 +162,9 @@ def approve(filing: Filing, on: date) -> Filing:
 def reject(filing: Filing, on: date, reason: str) -> Filing:
     """Reject a pending filing; the reason is kept on the record (domain.md §3 "Approval")."""
     _require(filing, FilingStatus.PENDING)
-    if not reason:
+    if not reason.strip():
         raise InvalidInput("reason", "a rejection needs a reason")
-    return replace(filing, status=FilingStatus.REJECTED, decided_on=on, reason=reason)
+    return replace(filing, status=FilingStatus.REJECTED, decided_on=on, reason=reason.strip())
 
 
 def _require(filing: Filing, *statuses: FilingStatus) -> None:
@@ -208,6 +208,9 @@ def change_filing(
     fresh validity from then.
     """
     _require(filing, FilingStatus.APPROVED)
+    if filing.valid_until is not None and filing.valid_until <= on:
+        raise FilingStateError(f"filing {filing.filing_no} ended on {filing.valid_until}: "
+                               "file a new one (a change would revive it without review)")
     _check_destination(filing.insu_admdvs, new_destination)
     if new_destination == filing.destination:
         raise InvalidInput("destination", "is the current destination")

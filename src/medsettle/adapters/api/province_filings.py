@@ -12,6 +12,7 @@ from starlette.concurrency import run_in_threadpool
 
 from medsettle.adapters.api.auth import operator_dependency
 from medsettle.adapters.api.common import in_tx, json_body, jsonable
+from medsettle.adapters.api.texts import free_text
 from medsettle.adapters.province_node import ProvinceNode
 from medsettle.core.errors import InvalidInput
 from medsettle.core.operators import Operator
@@ -75,5 +76,5 @@ def add_filing_routes(app: FastAPI, node: ProvinceNode) -> None:
         today = node.clock().date()
         return await run_in_threadpool(
             change, operator, "filing.approve" if approve else "filing.refuse", filing_no,
-            lambda tx: filings.decide(tx, filing_no, approve, str(doc.get("reason", "")), today),
+            lambda tx: filings.decide(tx, filing_no, approve, free_text(doc, "reason"), today),
             filing_no)

@@ -13,6 +13,7 @@ from starlette.concurrency import run_in_threadpool
 
 from medsettle.adapters.api.auth import operator_dependency
 from medsettle.adapters.api.common import json_body, jsonable, parse_object, signed_by
+from medsettle.adapters.api.texts import free_text
 from medsettle.adapters.federation import raise_remote
 from medsettle.adapters.province_node import ProvinceNode
 from medsettle.adapters.supervision_files import load_threshold_book
@@ -110,7 +111,7 @@ def add_supervision_routes(app: FastAPI, node: ProvinceNode) -> None:
     @app.post("/api/v1/institutions/{code}/reinstate",
               summary="Reinstate a suspended institution after rectification")
     async def reinstate(code: str, request: Request, operator: Operator = who) -> Any:
-        note = str((await json_body(request)).get("note", ""))
+        note = free_text(await json_body(request), "note")
         return jsonable(await run_in_threadpool(
             run_audited, store, Actor.of(operator), "credit.reinstate", code,
             lambda tx: credit.reinstate(tx, code, note, node.clock(), operator.name),
@@ -123,7 +124,7 @@ def add_supervision_routes(app: FastAPI, node: ProvinceNode) -> None:
         barred = doc.get("barred")
         if not isinstance(barred, bool):
             raise InvalidInput("barred", "true to terminate, false to restore")
-        reason = str(doc.get("reason", ""))
+        reason = free_text(doc, "reason")
         return jsonable(await run_in_threadpool(
             run_audited, store, Actor.of(operator),
             "person.terminate" if barred else "person.restore", psn_no,
