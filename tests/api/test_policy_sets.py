@@ -195,6 +195,12 @@ def test_an_invalid_upload_lists_every_error_and_changes_nothing(
         assert key in answer.text
     answer = upload(people["clerk"], "broken.yaml", b"id: [unclosed\n")
     assert answer.status_code == 400 and "cannot be parsed" in answer.text
+    deep = b"[" * 100_000 + b"]" * 100_000  # past the interpreter's recursion: was a 500
+    for name in ("deep.json", "deep.yaml"):
+        answer = upload(people["clerk"], name, deep)
+        assert answer.status_code == 400, (name, answer.text[:200])
+        assert "nested too deeply" in answer.text or "cannot be parsed" in answer.text
+    assert node.snapshot() == before
     beijing = yaml.safe_load((policies_dir() / "110100" / "employee" /
                               "110100-employee-2025.yaml").read_text(encoding="utf-8"))
     answer = upload(people["clerk"], "beijing.yaml", as_yaml(beijing))

@@ -59,6 +59,8 @@ def parse_document(data: bytes, name: str) -> object:
         return yaml.load(text, Loader=SafeLoader)
     except (yaml.YAMLError, json.JSONDecodeError) as exc:
         raise InvalidInput(name, f"cannot be parsed: {exc}") from None
+    except RecursionError:  # [[[[…]]]] deeper than the interpreter's stack
+        raise InvalidInput(name, "is nested too deeply") from None
 
 
 def load_policy_book(root: Path | None = None) -> PolicyBook:
