@@ -23,6 +23,7 @@ from medsettle.core.supervision.runner import MonthFacts, batch, dedupe
 from medsettle.core.supervision.thresholds import Thresholds
 from medsettle.services.audit import Actor
 from medsettle.services.ports import Database, UnitOfWork
+from medsettle.services.supervision_cases import in_open_cases
 
 logger = logging.getLogger(__name__)
 ThresholdsOf = Callable[[str], Thresholds]
@@ -182,7 +183,8 @@ def run_hub(store: Database, month: YearMonth, thresholds: ThresholdsOf, now: da
 def _joint_audit(store: Database, hit: Hit, claims: list[Claim], month: YearMonth,
                  now: datetime, open_case: Callable[..., Any]) -> None:
     """R09 opens a 双地联查 of the institution with the province that paid it most this month,
-    its 20 largest settlements as items (once per institution and month)."""
+    its 20 largest settlements not already in an open case as items (once per institution and
+    month: a case the rule opened, which no province can open in its name)."""
     mine = [c for c in claims if c.institution == hit.institution
             and c.insured_region[:2] != c.treating_region[:2]]
     if not mine:
@@ -195,12 +197,16 @@ def _joint_audit(store: Database, hit: Hit, claims: list[Claim], month: YearMont
     with store.tx() as tx:
         existing = [row.case_id for row in tx.rows("supervision_cases",
                                                    institution=hit.institution)
-                    if str(row.document.get("reason", "")).startswith(f"R09 cost surge {month}:")]
+                    if "R09" in row.document.get("rules", [])
+                    and str(row.document.get("reason", "")).startswith(f"R09 cost surge {month}:")]
+        taken = in_open_cases(tx, [c.settlement_id for c in mine])
     if existing:
         case_id = existing[0]
     else:
-        top = sorted((c for c in mine if province_of(c.insured_region) == insured),
-                     key=lambda c: c.fund, reverse=True)[:20]
+        top = sorted((c for c in mine if province_of(c.insured_region) == insured
+                      and c.settlement_id not in taken), key=lambda c: c.fund, reverse=True)[:20]
+        if not top:
+            return  # every settlement is already under a case of its own
         case_id = open_case(store, kind="joint_audit", insured=insured,
                             treating=province_of(mine[0].treating_region),
                             institution=hit.institution, reason=reason,

@@ -20,6 +20,7 @@ from medsettle.core.clearing import province_of
 from medsettle.core.errors import Forbidden, InvalidInput, NotFound, StateConflict
 from medsettle.core.money import MAX_FEN
 from medsettle.core.supervision.cases import (
+    CASE_STATES,
     Case,
     CaseItem,
     Party,
@@ -59,12 +60,15 @@ def _case_row(case: Case, now: datetime) -> dict[str, object]:
 
 
 def items_of(tx: UnitOfWork, settlement_ids: Sequence[str]) -> tuple[CaseItem, ...]:
-    """The settlements as case items, from the hub's index (funds + account each)."""
-    items = []
+    """The settlements as case items, from the hub's index (funds + account each); each once
+    (a case holds back and refuses what its items add up to)."""
+    items: list[CaseItem] = []
     for sid in settlement_ids:
         if not isinstance(sid, str) or SETTLEMENT_ID.fullmatch(sid) is None:
             raise InvalidInput("settlements", f"{str(sid)[:40]!r} is not a settlement id "
                                               "(1-30 printable ASCII characters)")
+        if any(item.settlement_id == sid for item in items):
+            raise InvalidInput("settlements", f"{sid} is named twice")
         row = tx.one("settlement_index", setl_id=sid)
         if row is None or row.kind != "settle":
             raise NotFound(f"settlement {sid} is not in the hub's index", field="settlements")
@@ -93,18 +97,46 @@ def create_case(store: Database, *, kind: str, insured: str, treating: str, inst
             raise InvalidInput("institution", f"{institution} is not the institution of the "
                                               "case's settlements in the treating province: "
                                               "its decision lowers that one's credit")
-        serial = tx.next_serial(f"case:{business_date(now):%Y%m%d}")
+        serial = tx.next_serial(f"case:{business_date(now):%Y%m%d}")  # one opening at a time
         case = open_case(f"C{business_date(now):%Y%m%d}{serial:04d}", kind, insured, treating,
                          institution, reason, items, party(actor), now, rules)
+        taken = in_open_cases(tx, [item.settlement_id for item in items])
+        if taken:
+            sid, other = next(iter(sorted(taken.items())))
+            raise StateConflict(f"{sid} is already in case {other}, which is not closed: a "
+                                "settlement is held back and refused by one case at a time",
+                                "settlements")
         tx.add("supervision_cases", _case_row(case, now))
         audit.record(tx, actor, "case.open", case.case_id, None, _brief(case), now)
     logger.info("case opened", extra={"case_id": case.case_id, "kind": kind})
     return case
 
 
+def in_open_cases(tx: UnitOfWork, settlement_ids: Sequence[str]) -> dict[str, str]:
+    """Which of the settlements are items of a case not yet closed: {setl_id: case_id}."""
+    wanted = set(settlement_ids)
+    taken: dict[str, str] = {}
+    for state in CASE_STATES:
+        if state == "closed":
+            continue
+        for row in tx.rows("supervision_cases", state=state):
+            for item in row.document.get("items", []):
+                if item.get("settlement_id") in wanted:
+                    taken.setdefault(str(item["settlement_id"]), str(row.case_id))
+    return taken
+
+
 def _brief(case: Case) -> dict[str, object]:
     return {"state": case.state, "outcome": case.outcome, "refused": case.refused,
             "severity": case.severity, "due": case.due, "carry_over": case.carry_over}
+
+
+def _carry_over(form: Mapping[str, Any]) -> bool:
+    """`carry_over` of a request: true or false (absent: false). bool("false") was true."""
+    value = form.get("carry_over", False)
+    if not isinstance(value, bool):
+        raise InvalidInput("carry_over", "must be true or false")
+    return value
 
 
 def load_case(tx: UnitOfWork, case_id: str) -> Case:
@@ -136,7 +168,7 @@ def act(store: Database, case_id: str, action: str, actor: Actor, now: datetime,
         stored = _case_row_of(tx, case_id)
         before = case_of(stored)
         if action == "request":
-            after = before.request(who, now, bool(form.get("carry_over")))
+            after = before.request(who, now, _carry_over(form))
             if after.carry_over:
                 refusals.add(tx, case_id, after.insured, after.treating, "hold", -after.amount,
                              now)

@@ -26,6 +26,7 @@ from starlette.concurrency import run_in_threadpool
 from medsettle.adapters.api.auth import SESSION_OPERATOR, authenticate, read_permission, session_of
 from medsettle.adapters.api.common import jsonable, parse_object, signed_body
 from medsettle.adapters.api.fan_out import admit_fan_out
+from medsettle.adapters.api.texts import free_text
 from medsettle.adapters.db import statistics_queries as q
 from medsettle.adapters.db.store import Store
 from medsettle.adapters.decision_courier import tell_treating
@@ -211,7 +212,7 @@ def add_supervision_routes(app: FastAPI, store: Store, keys: dict[str, str],
         case = await run_in_threadpool(lambda: svc.create_case(
             store, kind=str(doc.get("kind", "verification")), insured=_code(doc, "insured"),
             treating=_code(doc, "treating"), institution=str(doc.get("institution", "")),
-            reason=str(doc.get("reason", "")), settlement_ids=ids, actor=actor, now=clock()))
+            reason=free_text(doc, "reason"), settlement_ids=ids, actor=actor, now=clock()))
         return {"ok": True, "result": jsonable(to_doc(case))}
 
     @app.post("/supervision/cases/{case_id}/{action}", summary="Move a case")
@@ -239,7 +240,7 @@ def add_supervision_routes(app: FastAPI, store: Store, keys: dict[str, str],
         raised_by = str(actor.region or doc.get("raised_by") or "")
         ticket = await run_in_threadpool(lambda: svc.create_ticket(
             store, raised_by=_code({"raised_by": raised_by}, "raised_by"),
-            raised_to=_code(doc, "raised_to"), subject=str(doc.get("subject", "")),
+            raised_to=_code(doc, "raised_to"), subject=free_text(doc, "subject"),
             settlement_id=str(doc.get("settlement_id", "")), actor=actor, now=clock()))
         return {"ok": True, "result": jsonable(to_doc(ticket))}
 
@@ -247,7 +248,7 @@ def add_supervision_routes(app: FastAPI, store: Store, keys: dict[str, str],
     async def move_ticket(ticket_id: str, action: str, request: Request) -> dict[str, Any]:
         actor, doc = await caller(request, True)
         ticket = await run_in_threadpool(svc.act_on_ticket, store, ticket_id, action, actor,
-                                         clock(), str(doc.get("note", "")))
+                                         clock(), free_text(doc, "note"))
         return {"ok": True, "result": jsonable(to_doc(ticket))}
 
     @app.get("/supervision/hits", summary="Rule hits with their evidence")
