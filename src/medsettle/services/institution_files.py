@@ -3,7 +3,9 @@ reconciliation) and what the node makes for it (catalogue extracts, reconciliati
 
 A file belongs to one institution, the one that uploaded it or for which it was made; only
 that institution may fetch it, and only until it expires (expired files are deleted whenever
-a new file is kept). A file is kept whole, with its size
+a new file is kept). An institution holds at most FILES_HELD_MAX files, UPLOADS_HELD_MAX of
+them uploads: one sending file after file fills its own place, not the node's database.
+A file is kept whole, with its size
 and SHA-256, in the node's database (`his_files`). Numbers are the node's region, the time and
 eight random hex digits: 30 characters, unguessable, and never reused.
 """
@@ -21,8 +23,17 @@ from medsettle.services.ports import UnitOfWork
 
 #: How long a file may be fetched after it was kept.
 FILE_TTL = timedelta(days=3)
-#: The largest file an institution may upload.
+#: The largest file an institution may upload (or the node make for it).
 FILE_MAX_BYTES = 1_000_000
+#: The most files one institution may hold at once, of every kind. A normal day makes a handful
+#: (a detail upload and its 3202 result, the four catalogue extracts), so 50 is days of slack
+#: within the three days a file lives; with FILE_MAX_BYTES each it bounds what one institution
+#: keeps in the node's database to 50 MB, however many messages it sends.
+FILES_HELD_MAX = 50
+#: The most uploads one institution may hold at once: fewer than FILES_HELD_MAX, so uploads alone
+#: never take the places the node's own files need (a 3202 result for those uploads, a
+#: catalogue extract).
+UPLOADS_HELD_MAX = 40
 #: What a file is: uploaded by the institution, or made for it by the node.
 KINDS = frozenset({"upload", "drugs", "herbs", "services", "materials", "reconciliation"})
 
@@ -55,13 +66,35 @@ def keep(tx: UnitOfWork, *, region: str, owner: str, name: str, kind: str, conte
     if len(content) > FILE_MAX_BYTES:
         raise InvalidInput("content", f"the file is {len(content)} bytes; at most "
                                       f"{FILE_MAX_BYTES} allowed")
-    tx.purge_files(now)  # files past their time go, with their content
+    tx.purge_files(now)  # files past their time go, with their content, and no longer count
+    _within_quota(tx, owner, kind)
     stored = StoredFile(file_number(region, now), owner, name, kind, len(content),
                         hashlib.sha256(content).hexdigest(), now + FILE_TTL)
     tx.add("his_files", {"file_no": stored.file_no, "owner": owner, "name": name, "kind": kind,
                          "content": content, "size": stored.size, "sha256": stored.sha256,
                          "msgid": msgid, "created_at": now, "expires_at": stored.expires_at})
     return stored
+
+
+def _within_quota(tx: UnitOfWork, owner: str, kind: str) -> None:
+    """Refuse a file past what `owner` may hold (counted after expired files went).
+
+    Counting files, not summing sizes, keeps the check from reading their content; each is at
+    most FILE_MAX_BYTES, so the count bounds the bytes too. The institution's row is held
+    first, so two of its messages at once cannot both take the last place.
+    """
+    tx.hold("institutions", fixmedins_code=owner)
+    held = tx.count("his_files", owner=owner)
+    if held >= FILES_HELD_MAX:  # an upload is refused for its content, a file the node
+        field = "content" if kind == "upload" else "fixmedins_code"  # makes for its owner
+        raise InvalidInput(field, f"institution {owner} already holds {held} files; at most "
+                                  f"{FILES_HELD_MAX} allowed, each for {FILE_TTL.days} days "
+                                  "after it was kept")
+    uploads = tx.count("his_files", owner=owner, kind="upload") if kind == "upload" else 0
+    if uploads >= UPLOADS_HELD_MAX:
+        raise InvalidInput("content", f"institution {owner} already holds {uploads} uploaded "
+                           f"files; at most {UPLOADS_HELD_MAX} allowed, each for "
+                           f"{FILE_TTL.days} days after it was uploaded")
 
 
 def fetch(tx: UnitOfWork, owner: str, file_no: str, name: str | None, now: datetime
