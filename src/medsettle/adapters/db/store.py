@@ -11,9 +11,10 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from datetime import datetime
+from functools import cache
 from typing import Any
 
-from sqlalchemy import Engine, Row, Table, delete, func, or_, select
+from sqlalchemy import BigInteger, Engine, Integer, Row, Table, delete, func, or_, select
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 
@@ -41,11 +42,25 @@ from medsettle.core.errors import StateConflict
 #: The integers a column can hold (BIGINT): a key outside them matches no row, rather than
 #: failing in the driver (a path like /family/9223372036854775808 must be "not found").
 INT64 = range(-(2**63), 2**63)
+#: What an INTEGER column holds (PostgreSQL's integer: /console/policies/2147483648 is "not
+#: found", not "integer out of range").
+INT32 = range(-(2**31), 2**31)
 
 
-def storable(keys: Mapping[str, object]) -> bool:
-    """Whether every integer among `keys` fits a column."""
-    return all(v in INT64 for v in keys.values() if isinstance(v, int))
+def storable(keys: Mapping[str, object], table: Table | None = None) -> bool:
+    """Whether every integer among `keys` fits its column (INT32 for `table`'s INTEGER
+    columns, else INT64)."""
+    narrow = int32_columns(table) if table is not None else frozenset()
+    return all(v in (INT32 if k in narrow else INT64) for k, v in keys.items()
+               if isinstance(v, int))
+
+
+@cache
+def int32_columns(table: Table) -> frozenset[str]:
+    """The columns of `table` that are INTEGER (32 bits), not BIGINT."""
+    return frozenset(c.name for c in table.columns
+                     if isinstance(c.type, Integer) and not isinstance(c.type, BigInteger))
+
 
 class Store:
     """A node's database."""
@@ -96,17 +111,19 @@ class Tx(RecordQueries):
     # --- generic (the table comes first and positionally, so a column may be called `name`) ---
     def one(self, name: str | Table, /, **keys: object) -> Row[Any] | None:
         """The row of `table` whose columns equal `keys` (None matches NULL), or None."""
-        if not storable(keys):
+        table = _table(name)
+        if not storable(keys, table):
             return None
-        query, values = matching(_table(name), keys)
+        query, values = matching(table, keys)
         return self.run(query, values).first()
 
     def rows(self, name: str | Table, /, order_by: str | None = None,
              **keys: object) -> list[Row[Any]]:
         """Every row of `table` whose columns equal `keys` (None matches NULL)."""
-        if not storable(keys):
+        table = _table(name)
+        if not storable(keys, table):
             return []
-        query, values = matching(_table(name), keys, order_by)
+        query, values = matching(table, keys, order_by)
         return list(self.run(query, values))
 
     def rows_in(self, name: str | Table, column: str, values: list[object]) -> list[Row[Any]]:
@@ -172,9 +189,9 @@ class Tx(RecordQueries):
 
     def change(self, name: str | Table, /, keys: Mapping[str, object], **values: object) -> int:
         """Update the rows matching `keys`; returns how many."""
-        if not storable(keys):
-            return 0
         table = _table(name)
+        if not storable(keys, table):
+            return 0
         nulls = tuple(k for k, v in keys.items() if v is None)
         equal = {k: v for k, v in keys.items() if v is not None}
         bound = {param(k): v for k, v in equal.items()} | {
@@ -183,9 +200,9 @@ class Tx(RecordQueries):
 
     def remove(self, name: str | Table, /, **keys: object) -> int:
         """Delete the rows whose columns equal `keys` (at least one); returns how many."""
-        if not keys or not storable(keys):
-            return 0
         table = _table(name)
+        if not keys or not storable(keys, table):
+            return 0
         return int(self.conn.execute(table.delete().where(
             *(table.c[k] == v for k, v in keys.items()))).rowcount)
 
