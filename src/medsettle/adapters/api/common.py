@@ -11,6 +11,7 @@ from typing import Any, TypeVar
 import orjson
 from fastapi import Request
 
+from medsettle.adapters.api.limits import BodyTooLarge
 from medsettle.adapters.federation import Verifier
 from medsettle.adapters.his.envelope import check_text
 from medsettle.core.errors import (
@@ -26,10 +27,14 @@ from medsettle.core.errors import (
 )
 from medsettle.services.ports import Database
 
+#: How a NUL is written in JSON text (a raw one is not valid JSON).
+_ESCAPED_NUL = b"\\u0000"
+
 
 def parse_object(body: bytes) -> dict[str, Any]:
     """A request body that must be a JSON object (empty = {}); errors name `body` (a lone
-    surrogate, which the fast parser refuses, is named by its field)."""
+    surrogate, which the fast parser refuses, or a NUL, which PostgreSQL text cannot hold, is
+    named by its field)."""
     try:
         doc = orjson.loads(body or b"{}")
     except orjson.JSONDecodeError:
@@ -40,7 +45,32 @@ def parse_object(body: bytes) -> dict[str, Any]:
         check_text(doc)
     if not isinstance(doc, dict):
         raise InvalidInput("body", "must be a JSON object")
+    if _ESCAPED_NUL in body:  # JSON text holds a NUL only so escaped: most bodies end here
+        refuse_nul(doc)
     return doc
+
+
+def refuse_nul(doc: object) -> None:
+    """InvalidInput naming a field whose name or text holds a NUL (`reason`, `lines[2].code`;
+    a text in a list is named by the list: `settlements`). Walked without recursion, however
+    deep the document."""
+    pending: list[tuple[str, object]] = [("", doc)]
+    while pending:
+        path, value = pending.pop()
+        if isinstance(value, str):
+            if "\x00" in value:
+                raise InvalidInput(path or "body", "holds a NUL character (\\u0000), which is "
+                                                   "not text")
+        elif isinstance(value, dict):
+            named = [(f"{path}.{key}" if path else key, item) for key, item in value.items()]
+            for name, _ in named:
+                if "\x00" in name:
+                    raise InvalidInput(name.replace("\x00", "\\u0000"),
+                                       "a field name holds a NUL character")
+            pending.extend(reversed(named))
+        elif isinstance(value, list):
+            pending.extend(reversed([(path if isinstance(item, str) else f"{path}[{i}]", item)
+                                     for i, item in enumerate(value)]))
 
 
 async def json_body(request: Request) -> dict[str, Any]:
@@ -101,7 +131,7 @@ def node_msgid(doc: Mapping[str, Any], op: str) -> str:
 
 #: The HTTP status of each error family in the JSON APIs (the HIS gateway always answers 200).
 STATUS_OF: dict[type[MedSettleError], int] = {
-    AuthenticationFailed: 401, Forbidden: 403, NotFound: 404, StateConflict: 409, MsgidReused: 409,
+    BodyTooLarge: 413, AuthenticationFailed: 401, Forbidden: 403, NotFound: 404, StateConflict: 409, MsgidReused: 409,
     PeerUnavailable: 503, RateLimited: 429,
 }
 

@@ -3,18 +3,22 @@ FastAPI app that answers the few POST routes every settlement crosses (the HIS g
 hub's forward, a province's federation operation) by calling the same plain functions the
 FastAPI routes call, on a pool of worker threads. Everything else, and every route's
 documentation, stays with FastAPI.
+
+Each hot route reads at most its BodyLimit (limits.py; NODE_BODY_LIMIT unless told): a longer
+body is refused at once when its content-length says so, else when the bytes read pass the
+limit, and the rest is never read.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable, MutableMapping
+from collections.abc import Awaitable, Callable, Mapping, MutableMapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
-import orjson
+from medsettle.adapters.api.limits import NODE_BODY_LIMIT, BodyLimit, declared_length, send_json
 
 logger = logging.getLogger(__name__)
 Scope = MutableMapping[str, Any]
@@ -23,7 +27,6 @@ Send = Callable[[MutableMapping[str, Any]], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 #: A plain route: (path, lower-case headers, body) → (status, JSON document or RawBody).
 Route = Callable[[str, dict[str, str], bytes], tuple[int, Any]]
-_JSON = [(b"content-type", b"application/json")]
 _INTERNAL = {"ok": False, "error": {"code": "internal",
                                     "message": "internal error at the node; see its log"}}
 
@@ -45,34 +48,39 @@ class RawBody:
 
 class FastLane:
     """Answers POSTs to `routes` (exact paths, or prefixes ending in "/") itself; passes
-    everything else to `app`."""
+    everything else to `app`. `limits` are the body limits of routes (by the same keys) that
+    take other than NODE_BODY_LIMIT."""
 
-    def __init__(self, app: ASGIApp, routes: dict[str, Route], workers: int = 64) -> None:
+    def __init__(self, app: ASGIApp, routes: dict[str, Route], workers: int = 64, *,
+                 limits: Mapping[str, BodyLimit] | None = None) -> None:
         self.app = app
-        self.exact = {p: r for p, r in routes.items() if not p.endswith("/")}
-        self.prefixes = [(p, r) for p, r in routes.items() if p.endswith("/")]
+        limited = {p: (r, (limits or {}).get(p, NODE_BODY_LIMIT)) for p, r in routes.items()}
+        self.exact = {p: hot for p, hot in limited.items() if not p.endswith("/")}
+        self.prefixes = [(p, hot) for p, hot in limited.items() if p.endswith("/")]
         self.pool = ThreadPoolExecutor(workers, thread_name_prefix="fast-lane")
 
-    def route(self, path: str) -> Route | None:
-        """The plain route for a path, if it has one."""
+    def route(self, path: str) -> tuple[Route, BodyLimit] | None:
+        """The plain route for a path and its body limit, if it has one."""
         found = self.exact.get(path)
         if found is None:
-            found = next((r for p, r in self.prefixes if path.startswith(p)), None)
+            found = next((hot for p, hot in self.prefixes if path.startswith(p)), None)
         return found
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        route = (self.route(scope["path"])
-                 if scope["type"] == "http" and scope["method"] == "POST" else None)
-        if route is None:
+        hot = (self.route(scope["path"])
+               if scope["type"] == "http" and scope["method"] == "POST" else None)
+        if hot is None:
             await self.app(scope, receive, send)
             return
-        body = b""
-        while True:
-            message = await receive()
-            body += message.get("body", b"")
-            if not message.get("more_body"):
-                break
+        route, limit = hot
         headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
+        body = await read_body(receive, limit.max_bytes, headers.get("content-length"))
+        if body is None:
+            logger.warning("request body too large", extra={"path": scope["path"],
+                                                           "limit": limit.max_bytes})
+            status, doc = limit.too_large()
+            await send_json(send, status, doc, close=True)
+            return
         loop = asyncio.get_running_loop()
         try:
             status, doc = await loop.run_in_executor(self.pool, route, scope["path"], headers,
@@ -85,7 +93,24 @@ class FastLane:
                         "headers": doc.header_pairs()})
             await send({"type": "http.response.body", "body": doc.content})
             return
-        data = orjson.dumps(doc)
-        await send({"type": "http.response.start", "status": status,
-                    "headers": [*_JSON, (b"content-length", str(len(data)).encode())]})
-        await send({"type": "http.response.body", "body": data})
+        await send_json(send, status, doc)
+
+
+async def read_body(receive: Receive, limit: int, content_length: str | None) -> bytes | None:
+    """The request's body, or None if it is longer than `limit` bytes: told at once by its
+    content-length, else once the bytes read pass the limit (the rest is left unread). Chunks
+    are joined once, at the end."""
+    declared = declared_length(content_length)
+    if declared is not None and declared > limit:
+        return None
+    chunks: list[bytes] = []
+    size = 0
+    while True:
+        message = await receive()
+        chunk: bytes = message.get("body", b"")
+        size += len(chunk)
+        if size > limit:
+            return None
+        chunks.append(chunk)
+        if not message.get("more_body"):
+            return b"".join(chunks)

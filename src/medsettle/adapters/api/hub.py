@@ -33,6 +33,7 @@ from medsettle.adapters.api.hub_clearing import add_clearing_routes
 from medsettle.adapters.api.hub_index import add_index_routes
 from medsettle.adapters.api.hub_locator import add_locator_routes
 from medsettle.adapters.api.hub_supervision import add_supervision_routes
+from medsettle.adapters.api.limits import RequestGuard
 from medsettle.adapters.api.openapi import document
 from medsettle.adapters.api.schemas import (
     CallRequest,
@@ -270,6 +271,7 @@ def create_hub_app(config: HubConfig) -> FastAPI:
     def prometheus() -> Response:
         return Response(generate_latest(metrics.registry), media_type="text/plain; version=0.0.4")
 
+    app.add_middleware(RequestGuard)  # body limits, no control characters in paths (outermost)
     return app
 
 

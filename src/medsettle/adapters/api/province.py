@@ -22,6 +22,7 @@ from medsettle.adapters.api.common import (
     required,
 )
 from medsettle.adapters.api.fast_lane import FastLane, RawBody, Route
+from medsettle.adapters.api.limits import RequestGuard, his_body_limit
 from medsettle.adapters.api.openapi import document
 from medsettle.adapters.api.province_anchors import add_anchor_exchange
 from medsettle.adapters.api.province_filings import add_filing_routes
@@ -137,6 +138,7 @@ def create_province_app(node: ProvinceNode, *, background: bool = True) -> FastA
         return Response(generate_latest(node.metrics.registry),
                         media_type="text/plain; version=0.0.4")
 
+    app.add_middleware(RequestGuard)  # body limits, no control characters in paths (outermost)
     return app
 
 
@@ -190,7 +192,8 @@ def run_federation_op(node: ProvinceNode, op: str, doc: dict[str, Any]) -> objec
 def serve_province_app(node: ProvinceNode, *, background: bool = True) -> FastLane:
     """The province node's app as served: the hot routes in the fast lane, FastAPI behind."""
     app = create_province_app(node, background=background)
-    return FastLane(app, app.state.hot_routes)
+    return FastLane(app, app.state.hot_routes,
+                    limits={"/his": his_body_limit(node.config.region, node.clock)})
 
 
 HIS_OPENAPI: dict[str, Any] = {"requestBody": {"required": True, "content": {"application/json": {
