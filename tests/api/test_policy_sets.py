@@ -75,6 +75,17 @@ def upload(client: Any, name: str, data: bytes) -> Any:
                        files={"document": (name, data, "application/yaml")})
 
 
+def upload_raw_name(client: Any, name: bytes, data: bytes) -> Any:
+    """An upload whose file name is sent as it is (httpx would percent-encode a NUL in it)."""
+    token = csrf_of(client.get("/console/policies").text)
+    body = (b"--B\r\nContent-Disposition: form-data; name=\"csrf_token\"\r\n\r\n"
+            + token.encode() + b"\r\n--B\r\nContent-Disposition: form-data; name=\"document\"; "
+            b"filename=\"" + name + b"\"\r\nContent-Type: application/yaml\r\n\r\n" + data
+            + b"\r\n--B--\r\n")
+    return client.post("/console/policies", content=body,
+                       headers={"content-type": "multipart/form-data; boundary=B"})
+
+
 def decide(client: Any, set_row: int, action: str, reason: str = "") -> Any:
     token = csrf_of(client.get(f"/console/policies/{set_row}").text)
     return client.post(f"/console/policies/{set_row}/{action}",
@@ -200,6 +211,9 @@ def test_an_invalid_upload_lists_every_error_and_changes_nothing(
         answer = upload(people["clerk"], name, deep)
         assert answer.status_code == 400, (name, answer.text[:200])
         assert "nested too deeply" in answer.text or "cannot be parsed" in answer.text
+    valid = as_yaml(guangzhou_employees("440100-employee-nul", "0.85", "2027-01-01"))
+    answer = upload_raw_name(people["clerk"], b"set\x00.yaml", valid)  # kept as its source
+    assert answer.status_code == 400, answer.text[:300]  # was proposed (SQLite), a 500 (PG)
     assert node.snapshot() == before
     beijing = yaml.safe_load((policies_dir() / "110100" / "employee" /
                               "110100-employee-2025.yaml").read_text(encoding="utf-8"))

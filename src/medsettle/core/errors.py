@@ -185,9 +185,11 @@ class StateConflict(MedSettleError):
     given, names the input that conflicts."""
 
     code = "state_conflict"
+    field: str | None = None  # a subclass may name its field once for all
 
     def __init__(self, message: str, field: str | None = None) -> None:
-        self.field = field
+        if field is not None:
+            self.field = field
         super().__init__(f"{field}: {message}" if field else message)
 
 

@@ -87,6 +87,9 @@ def add_policy_pages(pages: Pages, node: ProvinceNode) -> None:
             if not isinstance(document, UploadFile) or not document.filename:
                 raise InvalidInput("document", "choose a parameter-set file (YAML) to upload")
             name = document.filename.rsplit("/", 1)[-1].rsplit("\\", 1)[-1][:200]
+            if not name.isprintable():  # a NUL or other control character: not a file's name
+                name = ""
+                raise InvalidInput("document", "the file's name holds control characters")
             data = await document.read(MAX_UPLOAD + 1)
             if len(data) > MAX_UPLOAD:
                 raise InvalidInput("document", f"is larger than {MAX_UPLOAD:,} bytes")
