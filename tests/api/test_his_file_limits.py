@@ -9,7 +9,7 @@ import struct
 import tracemalloc
 import zipfile
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -138,31 +138,58 @@ def test_a_stored_or_deflated_detail_zip_is_still_read(his: HisClient) -> None:
         assert out["stmt_rslt_dscr"].startswith("对账不平：机构 1 笔"), method
 
 
-def keep_uploads(node: Province, count: int, now: datetime) -> None:
-    """`count` one-line uploads of 深圳示例医院, kept at `now`."""
+def keep_uploads(node: Province, count: int, now: datetime, content: bytes = LINE) -> None:
+    """`count` uploads of 深圳示例医院, kept at `now`."""
     with node.node.store.tx() as tx:
         for i in range(count):
             files.keep(tx, region=REGION, owner=f.SHENZHEN_H, name=f"d{i}.txt", kind="upload",
-                       content=LINE, msgid=f"M{i}", now=now)
+                       content=content, msgid=f"M{i}", now=now)
+
+
+@pytest.fixture
+def small_quota(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Quotas of a few one-line files, so a test fills them quickly (the real ones are MBs)."""
+    monkeypatch.setattr(files, "UPLOAD_BYTES_MAX", 40 * len(LINE))
+    monkeypatch.setattr(files, "HELD_BYTES_MAX", 50 * len(LINE) + 10_000_000)
+    monkeypatch.setattr(files, "FILES_HELD_MAX", 60)
 
 
 def test_an_upload_past_the_quota_is_refused_and_an_expired_file_no_longer_counts(
-        node: Province, his: HisClient) -> None:
+        node: Province, his: HisClient, small_quota: None) -> None:
     now = datetime.now(UTC)
     keep_uploads(node, 10, now - files.FILE_TTL)  # expired by now
-    keep_uploads(node, files.UPLOADS_HELD_MAX - 1, now)
+    keep_uploads(node, 39, now)
     assert his.upload("last.txt", LINE)["file_qury_no"]  # the 40th upload it holds
     err = refusal(node, his, "9101", {"fsUploadIn": {"in": list(LINE), "filename": "x.txt"}})
     assert "[invalid_input]" in err and "input.fsUploadIn.in" in err
-    assert f"at most {files.UPLOADS_HELD_MAX} allowed" in err
+    assert f"at most {40 * len(LINE):,}" in err
     assert node.signed_in(OTHER_H).upload("other.txt", LINE)  # another institution is apart
 
 
 def test_the_node_keeps_its_own_files_past_the_upload_quota_up_to_the_file_quota(
-        node: Province, his: HisClient) -> None:
-    keep_uploads(node, files.UPLOADS_HELD_MAX, datetime.now(UTC))
-    for _ in range(files.FILES_HELD_MAX - files.UPLOADS_HELD_MAX):
+        node: Province, his: HisClient, small_quota: None) -> None:
+    keep_uploads(node, 40, datetime.now(UTC))
+    for _ in range(files.FILES_HELD_MAX - 40):
         assert his.call("1301", {"data": {"ver": "0"}})["file_qury_no"]
     err = refusal(node, his, "1301", {"data": {"ver": "0"}})
     assert "[invalid_input]" in err and "fixmedins_code" in err
-    assert f"at most {files.FILES_HELD_MAX} allowed" in err
+    assert f"at most {files.FILES_HELD_MAX} files" in err
+
+
+def test_a_busy_hospitals_week_fits_the_real_quota(node: Province, his: HisClient) -> None:
+    """Six insurance types, each a detail upload and a 3202 result a day, and four catalogue
+    extracts: 16 files of up to 1 MB a day, kept three days. A count of 50 files refused the
+    fourth day."""
+    now = datetime.now(UTC)
+    with node.node.store.tx() as tx:
+        for day in range(3):
+            for n in range(16):
+                files.keep(tx, region=REGION, owner=f.SHENZHEN_H, name=f"d{day}-{n}.txt",
+                           kind="upload" if n < 6 else "reconciliation",
+                           content=b"x" * files.FILE_MAX_BYTES, msgid=f"D{day}{n}",
+                           now=now - timedelta(days=day))
+    for insurance in range(6):
+        uploaded = his.upload(f"detail{insurance}.txt", LINE)["file_qury_no"]
+        assert his.call("3202", by_file(uploaded))["stmt_rslt_dscr"]
+    for _ in range(4):
+        assert his.call("1301", {"data": {"ver": "0"}})["file_qury_no"]

@@ -3,8 +3,9 @@ reconciliation) and what the node makes for it (catalogue extracts, reconciliati
 
 A file belongs to one institution, the one that uploaded it or for which it was made; only
 that institution may fetch it, and only until it expires (expired files are deleted whenever
-a new file is kept). An institution holds at most FILES_HELD_MAX files, UPLOADS_HELD_MAX of
-them uploads: one sending file after file fills its own place, not the node's database.
+a new file is kept). An institution holds at most HELD_BYTES_MAX bytes of files,
+UPLOAD_BYTES_MAX of them uploaded, in at most FILES_HELD_MAX files: one sending file after file
+fills its own place, not the node's database.
 A file is kept whole, with its size
 and SHA-256, in the node's database (`his_files`). Numbers are the node's region, the time and
 eight random hex digits: 30 characters, unguessable, and never reused.
@@ -25,15 +26,18 @@ from medsettle.services.ports import UnitOfWork
 FILE_TTL = timedelta(days=3)
 #: The largest file an institution may upload (or the node make for it).
 FILE_MAX_BYTES = 1_000_000
-#: The most files one institution may hold at once, of every kind. A normal day makes a handful
-#: (a detail upload and its 3202 result, the four catalogue extracts), so 50 is days of slack
-#: within the three days a file lives; with FILE_MAX_BYTES each it bounds what one institution
-#: keeps in the node's database to 50 MB, however many messages it sends.
-FILES_HELD_MAX = 50
-#: The most uploads one institution may hold at once: fewer than FILES_HELD_MAX, so uploads alone
-#: never take the places the node's own files need (a 3202 result for those uploads, a
-#: catalogue extract).
-UPLOADS_HELD_MAX = 40
+#: The most bytes of files one institution may hold at once, of every kind: what one institution
+#: can put into the node's database, however many messages it sends. A busy hospital's day
+#: (a detail upload and a 3202 result per insurance type, the four catalogue extracts: about
+#: 16 files, each at most FILE_MAX_BYTES) is at most 16 MB, 48 MB over the three days a file
+#: lives, so this leaves room for a heavy week. (A count of 50 files was tried first: a busy
+#: hospital's normal three days filled it and its 3202 reconciliation was refused.)
+HELD_BYTES_MAX = 200_000_000
+#: Of those, the most bytes of uploads: fewer, so uploads alone never take the room the node's
+#: own files for the institution need (a 3202 result for those uploads, a catalogue extract).
+UPLOAD_BYTES_MAX = 150_000_000
+#: And at most this many files, however small (each is a row of the node's database).
+FILES_HELD_MAX = 2_000
 #: What a file is: uploaded by the institution, or made for it by the node.
 KINDS = frozenset({"upload", "drugs", "herbs", "services", "materials", "reconciliation"})
 
@@ -67,7 +71,7 @@ def keep(tx: UnitOfWork, *, region: str, owner: str, name: str, kind: str, conte
         raise InvalidInput("content", f"the file is {len(content)} bytes; at most "
                                       f"{FILE_MAX_BYTES} allowed")
     tx.purge_files(now)  # files past their time go, with their content, and no longer count
-    _within_quota(tx, owner, kind)
+    _within_quota(tx, owner, kind, len(content))
     stored = StoredFile(file_number(region, now), owner, name, kind, len(content),
                         hashlib.sha256(content).hexdigest(), now + FILE_TTL)
     tx.add("his_files", {"file_no": stored.file_no, "owner": owner, "name": name, "kind": kind,
@@ -76,25 +80,24 @@ def keep(tx: UnitOfWork, *, region: str, owner: str, name: str, kind: str, conte
     return stored
 
 
-def _within_quota(tx: UnitOfWork, owner: str, kind: str) -> None:
-    """Refuse a file past what `owner` may hold (counted after expired files went).
-
-    Counting files, not summing sizes, keeps the check from reading their content; each is at
-    most FILE_MAX_BYTES, so the count bounds the bytes too. The institution's row is held
-    first, so two of its messages at once cannot both take the last place.
-    """
+def _within_quota(tx: UnitOfWork, owner: str, kind: str, size: int) -> None:
+    """Refuse a file of `size` bytes past what `owner` may hold (counted after expired files
+    went; the database sums the sizes). The institution's row is held first, so two of its
+    messages at once cannot both take the last room."""
     tx.hold("institutions", fixmedins_code=owner)
-    held = tx.count("his_files", owner=owner)
-    if held >= FILES_HELD_MAX:  # an upload is refused for its content, a file the node
-        field = "content" if kind == "upload" else "fixmedins_code"  # makes for its owner
-        raise InvalidInput(field, f"institution {owner} already holds {held} files; at most "
-                                  f"{FILES_HELD_MAX} allowed, each for {FILE_TTL.days} days "
+    field = "content" if kind == "upload" else "fixmedins_code"  # an upload is refused for
+    held, held_bytes = tx.files_held(owner)                       # its content, a node's file
+    if held >= FILES_HELD_MAX or held_bytes + size > HELD_BYTES_MAX:  # for its owner
+        raise InvalidInput(field, f"institution {owner} already holds {held} files of "
+                                  f"{held_bytes:,} bytes; at most {FILES_HELD_MAX} files of "
+                                  f"{HELD_BYTES_MAX:,} bytes, each for {FILE_TTL.days} days "
                                   "after it was kept")
-    uploads = tx.count("his_files", owner=owner, kind="upload") if kind == "upload" else 0
-    if uploads >= UPLOADS_HELD_MAX:
-        raise InvalidInput("content", f"institution {owner} already holds {uploads} uploaded "
-                           f"files; at most {UPLOADS_HELD_MAX} allowed, each for "
-                           f"{FILE_TTL.days} days after it was uploaded")
+    if kind == "upload":
+        _, uploaded = tx.files_held(owner, "upload")
+        if uploaded + size > UPLOAD_BYTES_MAX:
+            raise InvalidInput(field, f"institution {owner} already holds {uploaded:,} bytes "
+                                      f"of uploads; at most {UPLOAD_BYTES_MAX:,}, each for "
+                                      f"{FILE_TTL.days} days after it was uploaded")
 
 
 def fetch(tx: UnitOfWork, owner: str, file_no: str, name: str | None, now: datetime

@@ -211,6 +211,17 @@ class Tx(RecordQueries):
         return self.conn.execute(delete(t.his_files).where(t.his_files.c.expires_at <= now)
                                  ).rowcount
 
+    def files_held(self, owner: str, kind: str | None = None) -> tuple[int, int]:
+        """How many HIS files `owner` holds (of `kind`), and their bytes: summed by the
+        database, without reading their content."""
+        table = t.his_files
+        query = select(func.count(), func.coalesce(func.sum(table.c.size), 0)).where(
+            table.c.owner == owner)
+        if kind is not None:
+            query = query.where(table.c.kind == kind)
+        count, size = self.conn.execute(query).one()
+        return int(count), int(size)
+
     def next_serial(self, name: str) -> int:
         """The next value of a named counter (1, 2, 3, …), atomically within this transaction
         (the counter's row stays locked until it ends)."""
