@@ -31,8 +31,8 @@ def hub(tmp_path: Any) -> Iterator[TestClient]:
         yield client
 
 
-def post(hub: TestClient, path: str, node: str) -> Any:
-    body = json.dumps({}).encode()
+def post(hub: TestClient, path: str, node: str, doc: Any = None) -> Any:
+    body = json.dumps(doc or {}).encode()
     return hub.post(path, content=body, headers=signed_headers(KEYS[node], node, path, body))
 
 
@@ -47,3 +47,13 @@ def test_a_caller_gets_a_few_starts_of_a_fan_out_then_429(hub: TestClient, route
     assert route.split("/")[1] in error["message"] and "440000" in error["message"]
     assert post(hub, route.format(1), "510000").status_code == 200  # another caller
     assert post(hub, "/fed/v1/journal/flush", "440000").status_code == 200  # another route
+
+
+@pytest.mark.parametrize("route", ["/clearing/2025-{:02d}/run", "/statistics/2026-{:02d}/collect",
+                                   "/supervision/2026-{:02d}/run"])
+def test_naming_another_operator_each_time_is_still_the_same_node(hub: TestClient,
+                                                                  route: str) -> None:
+    """A node may name the operator who asked it (its own text): the limit counts the node."""
+    starts = [post(hub, route.format(month), "440000", {"operator": f"op{month}"})
+              for month in range(1, FAN_OUT_BURST + 2)]
+    assert [s.status_code for s in starts][-1] == 429, starts[-1].text

@@ -12,6 +12,7 @@ import time
 from fastapi import FastAPI, Request
 
 from medsettle.adapters.ratelimit import RateLimiter
+from medsettle.services.audit import Actor
 
 FAN_OUT_EVERY = 5.0
 FAN_OUT_BURST = 5
@@ -22,8 +23,16 @@ def limit_fan_out(app: FastAPI) -> None:
     app.state.fan_out = RateLimiter(1 / FAN_OUT_EVERY, FAN_OUT_BURST, "caller")
 
 
+def caller_of(actor: Actor) -> str:
+    """Who is counted: a node by its verified region (the operator a node names in its body is
+    its own text, so a new one each time would be a new caller), an operator by name."""
+    if actor.role == "node":
+        return f"node:{actor.region or 'hub'}"
+    return f"operator:{actor.name}"
+
+
 def admit_fan_out(request: Request, route: str, caller: str) -> None:
-    """Count one start of `route` by `caller` (a node's region, an operator's name), or raise
+    """Count one start of `route` by `caller` (caller_of, or `node:<region>`), or raise
     RateLimited (429) saying when to retry. An app without the limit admits all."""
     limit = getattr(request.app.state, "fan_out", None)
     if isinstance(limit, RateLimiter):

@@ -92,7 +92,7 @@ def add_anchor_routes(app: FastAPI, store: Store, verifier: Verifier,
                                                 "any node; the reconciliation run does)")
     async def round_now(request: Request) -> dict[str, Any]:
         node, _ = await signed_body(request, verifier)
-        admit_fan_out(request, "/fed/v1/anchors/round", node)
+        admit_fan_out(request, "/fed/v1/anchors/round", f"node:{node}")
         if keys is None:
             raise InvalidInput("keys", "this hub has no province keys to ask with")
 

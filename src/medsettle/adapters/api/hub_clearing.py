@@ -20,7 +20,7 @@ from starlette.concurrency import run_in_threadpool
 
 from medsettle.adapters.api.auth import authenticate, read_permission
 from medsettle.adapters.api.common import parse_object, signed_body
-from medsettle.adapters.api.fan_out import admit_fan_out
+from medsettle.adapters.api.fan_out import admit_fan_out, caller_of
 from medsettle.adapters.api.hub_anchors import anchor_round
 from medsettle.adapters.db.store import Store
 from medsettle.adapters.federation import Verifier
@@ -101,7 +101,7 @@ def add_clearing_routes(app: FastAPI, store: Store, keys: dict[str, str], verifi
     @app.post("/clearing/{month}/run", summary="Clear a month (a re-run changes nothing)")
     async def run(month: str, request: Request) -> dict[str, Any]:
         actor, doc = await signed(request)
-        admit_fan_out(request, "/clearing/{month}/run", actor.name)
+        admit_fan_out(request, "/clearing/{month}/run", caller_of(actor))
         m = YearMonth.parse(month)
         early = doc.get("early") is True
         if early and not allow_early:

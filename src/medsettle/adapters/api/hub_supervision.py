@@ -25,7 +25,7 @@ from starlette.concurrency import run_in_threadpool
 
 from medsettle.adapters.api.auth import SESSION_OPERATOR, authenticate, read_permission, session_of
 from medsettle.adapters.api.common import jsonable, parse_object, signed_body
-from medsettle.adapters.api.fan_out import admit_fan_out
+from medsettle.adapters.api.fan_out import admit_fan_out, caller_of
 from medsettle.adapters.api.texts import free_text
 from medsettle.adapters.db import statistics_queries as q
 from medsettle.adapters.db.store import Store
@@ -308,7 +308,7 @@ def add_supervision_routes(app: FastAPI, store: Store, keys: dict[str, str],
     @app.post("/supervision/{month}/run", summary="The hub's monthly batch (R05, R09)")
     async def run(month: str, request: Request) -> dict[str, Any]:
         actor, _ = await caller(request, True)
-        admit_fan_out(request, "/supervision/{month}/run", actor.name)
+        admit_fan_out(request, "/supervision/{month}/run", caller_of(actor))
         m = YearMonth.parse(month)
         book = load_threshold_book()
         _, last = batch_svc.month_days(m)
@@ -324,7 +324,7 @@ def add_supervision_routes(app: FastAPI, store: Store, keys: dict[str, str],
     @app.post("/statistics/{month}/collect", summary="Ask every province for its report")
     async def collect(month: str, request: Request) -> dict[str, Any]:
         actor, _ = await caller(request, True)
-        admit_fan_out(request, "/statistics/{month}/collect", actor.name)
+        admit_fan_out(request, "/statistics/{month}/collect", caller_of(actor))
         m = YearMonth.parse(month)
         outcome = await run_in_threadpool(collect_reports, store, keys, m, clock())
         return {"ok": True, "result": outcome}
