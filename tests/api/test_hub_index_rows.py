@@ -6,6 +6,7 @@ charge a province that does not exist (SQLite and PostgreSQL)."""
 from __future__ import annotations
 
 import json
+import threading
 import uuid
 import warnings
 from collections.abc import Iterator
@@ -15,7 +16,9 @@ from typing import Any
 import pytest
 from starlette.exceptions import StarletteDeprecationWarning
 
+from medsettle.adapters.api.hub_index import _row
 from medsettle.adapters.federation import signed_headers
+from medsettle.services import hub as hub_svc
 from tests.integration.test_index_catch_up import hub_on
 
 with warnings.catch_warnings():
@@ -106,3 +109,27 @@ def test_a_cancel_must_undo_an_indexed_settlement_exactly(hub: TestClient) -> No
                                                    "asked: no province node serves region "
                                                    "510000"}]}
     assert indexed(hub) == sorted([original["setl_id"], both[0]["setl_id"]])
+
+
+def test_the_treating_provinces_are_asked_about_cancels_at_once(hub: TestClient) -> None:
+    """Each treating province is asked in its own thread: two that each wait for the other to
+    be asked (a barrier) both answer; asked one after another, the first would wait in vain,
+    and a slow province would cost the request its timeout once per province."""
+    store = hub.app.state.store  # type: ignore[attr-defined]
+    settles = [row(), row(mdtrtarea_admvs="310100", fixmedins_code="H31010400001")]
+    assert confirm(hub, settles).status_code == 200
+    cancels = [_row(s | {"setl_id": "C" + s["setl_id"][1:], "kind": "cancel",
+                         "ref_setl_id": s["setl_id"]} | {
+        k: -s[k] for k in ("medfee_sumamt", "fund_pay_sumamt", "acct_pay", "psn_cash_pay")},
+        "rows[0]") for s in settles]
+    both_asked = threading.Barrier(2)
+    asked: list[str] = []
+
+    def ask(province: str, ids: list[str]) -> list[dict[str, Any]]:
+        asked.append(province)
+        both_asked.wait(timeout=30)  # BrokenBarrierError if the other is never asked meanwhile
+        return []  # neither record: a pair the treating node never had is confirmed
+
+    held = hub_svc.confirm_with_treating(store, "440000", cancels, datetime.now(UTC), ask)
+    assert held == {} and sorted(asked) == ["310000", "510000"]
+    assert len(indexed(hub)) == 4

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -151,6 +152,8 @@ TreatingRecords = Callable[[str, list[str]], Sequence[Mapping[str, Any]]]
 #: At most this many cancels in one question to a treating province (two ids each: the
 #: cancel and the settlement it cancels; the province answers at most 500 ids).
 ASK_CHUNK = 250
+#: How many treating provinces are asked at once.
+ASK_AT_ONCE = 8
 
 
 def confirm_with_treating(db: Database, sender: str, rows: list[dict[str, Any]],
@@ -172,22 +175,35 @@ def confirm_with_treating(db: Database, sender: str, rows: list[dict[str, Any]],
                   and province_of(str(r["mdtrtarea_admvs"])) != province_of(sender)
                   and tx.one("settlement_index", setl_id=r["setl_id"]) is None]
     held: dict[str, str] = {}
-    for province, cancels in _by_treating_province(asking).items():
-        for start in range(0, len(cancels), ASK_CHUNK):
-            chunk = cancels[start:start + ASK_CHUNK]
-            try:
-                found = ask(province, [i for c in chunk for i in (c["setl_id"], c["ref_setl_id"])])
-            except MedSettleError as exc:
-                held |= {c["setl_id"]: f"the treating province {province} could not be asked: "
-                                       f"{exc}" for c in chunk}
-                continue
-            held |= unconfirmed_cancels(chunk, found)
+    questions = [(province, cancels[start:start + ASK_CHUNK])
+                 for province, cancels in _by_treating_province(asking).items()
+                 for start in range(0, len(cancels), ASK_CHUNK)]
+    for answer in _ask_all(ask, questions):
+        held |= answer
     for setl_id, why in held.items():
         logger.warning("cancel held from the index", extra={
             "province": sender, "setl_id": setl_id, "why": why})
     with db.tx() as tx:
         confirm_index(tx, sender, [r for r in rows if r["setl_id"] not in held], now)
     return held
+
+
+def _ask_all(ask: TreatingRecords, questions: list[tuple[str, list[dict[str, Any]]]]
+             ) -> list[dict[str, str]]:
+    """Each question's held cancels, the questions asked at once: a slow treating province
+    costs the request its own timeout once, not once per province (the catch-up and the
+    reconciliation tool wait for the answer)."""
+    def one(province: str, chunk: list[dict[str, Any]]) -> dict[str, str]:
+        try:
+            found = ask(province, [i for c in chunk for i in (c["setl_id"], c["ref_setl_id"])])
+        except MedSettleError as exc:
+            return {c["setl_id"]: f"the treating province {province} could not be asked: {exc}"
+                    for c in chunk}
+        return unconfirmed_cancels(chunk, found)
+    if len(questions) <= 1:
+        return [one(*q) for q in questions]
+    with ThreadPoolExecutor(min(len(questions), ASK_AT_ONCE)) as pool:
+        return list(pool.map(lambda q: one(*q), questions))
 
 
 def unconfirmed_cancels(cancels: list[dict[str, Any]], treating: Sequence[Mapping[str, Any]]
