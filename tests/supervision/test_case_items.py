@@ -17,7 +17,11 @@ from starlette.exceptions import StarletteDeprecationWarning
 
 from medsettle.adapters.api.hub import HubConfig, create_hub_app
 from medsettle.adapters.federation import signed_headers
+from medsettle.adapters.supervision_files import load_threshold_book
+from medsettle.core.clearing import YearMonth
+from medsettle.core.errors import StateConflict
 from medsettle.services import refusals
+from medsettle.services import supervision_batch as batch_svc
 from tests.supervision.test_statistics import row
 
 with warnings.catch_warnings():
@@ -100,16 +104,40 @@ def month_before(k: int) -> datetime:
     return datetime(index // 12, index % 12 + 1, 5, 3, tzinfo=UTC)
 
 
-def test_a_provinces_look_alike_case_does_not_stand_in_for_the_r09_joint_audit(
-        hub: TestClient) -> None:
-    store = hub.app.state.store  # type: ignore[attr-defined]
-    month = NOW.strftime("%Y-%m")
-    with store.tx() as tx:  # an institution whose funds surge this month
+def surging(hub: TestClient) -> None:
+    """An institution whose funds surge this month (R09)."""
+    with hub.app.state.store.tx() as tx:  # type: ignore[attr-defined]
         tx.add_many("settlement_index", [
             row(f"X{k}{part}", "440100", "510100", "inpatient", fund, fund // 2,
                 when=month_before(k))
             for k, fund in [(3, 10_000_000), (2, 11_000_000), (1, 9_000_000), (0, 14_000_000)]
             for part in range(2)])
+
+
+def test_a_case_a_province_opens_meanwhile_does_not_fail_the_batch(hub: TestClient) -> None:
+    """Between the batch's read of the open cases and its opening, a province may open a case on
+    one of the settlements: the joint audit is not opened (a warning), the batch goes on."""
+    surging(hub)
+    store = hub.app.state.store  # type: ignore[attr-defined]
+
+    def taken_meanwhile(*_: Any, **__: Any) -> Any:
+        raise StateConflict("X01 is already in case C1, which is not closed", "settlements")
+
+    month = YearMonth.parse(NOW.strftime("%Y-%m"))
+    book = load_threshold_book()
+    hits = batch_svc.run_hub(store, month, lambda region: book.find(region, NOW.date()),
+                             NOW, taken_meanwhile)
+    assert [h.rule for h in hits].count("R09") == 1
+    with store.tx() as tx:
+        [kept] = tx.rows("supervision_hits", rule="R09")
+    assert kept.case_id is None
+
+
+def test_a_provinces_look_alike_case_does_not_stand_in_for_the_r09_joint_audit(
+        hub: TestClient) -> None:
+    store = hub.app.state.store  # type: ignore[attr-defined]
+    month = NOW.strftime("%Y-%m")
+    surging(hub)
     decoy = open_case(hub, ["X00"], node="510000", reason=f"R09 cost surge {month}: nothing")
     assert decoy.status_code == 200, decoy.text
     ran = post(hub, f"/supervision/{month}/run", {}, "510000")

@@ -15,6 +15,7 @@ from typing import Any
 from medsettle.core.calendar import age_on, business_date, day_bounds
 from medsettle.core.catalogue import Restriction
 from medsettle.core.clearing import YearMonth, province_of
+from medsettle.core.errors import StateConflict
 from medsettle.core.records import Role, SettlementKind, SettlementStatus
 from medsettle.core.supervision import identity, trends
 from medsettle.core.supervision.facts import Claim, FilingEvent, claim_of, line_of
@@ -207,11 +208,16 @@ def _joint_audit(store: Database, hit: Hit, claims: list[Claim], month: YearMont
                       and c.settlement_id not in taken), key=lambda c: c.fund, reverse=True)[:20]
         if not top:
             return  # every settlement is already under a case of its own
-        case_id = open_case(store, kind="joint_audit", insured=insured,
-                            treating=province_of(mine[0].treating_region),
-                            institution=hit.institution, reason=reason,
-                            settlement_ids=[c.settlement_id for c in top],
-                            actor=Actor("rule:R09", "hub"), now=now, rules=("R09",)).case_id
+        try:
+            case_id = open_case(store, kind="joint_audit", insured=insured,
+                                treating=province_of(mine[0].treating_region),
+                                institution=hit.institution, reason=reason,
+                                settlement_ids=[c.settlement_id for c in top],
+                                actor=Actor("rule:R09", "hub"), now=now, rules=("R09",)).case_id
+        except StateConflict as exc:  # a province opened a case on one of them meanwhile
+            logger.warning("R09 joint audit not opened", extra={
+                "institution": hit.institution, "month": str(month), "why": str(exc)})
+            return
     with store.tx() as tx:
         for row in tx.rows("supervision_hits", rule="R09", key=hit.key, month=str(month),
                            source="batch"):
