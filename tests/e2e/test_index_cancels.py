@@ -8,6 +8,7 @@ cancels that node does not confirm."""
 from __future__ import annotations
 
 import json
+import time
 from typing import Any
 from urllib.parse import urlencode
 
@@ -19,14 +20,17 @@ from medsettle.adapters.federation import load_keys, signed_headers
 from medsettle.adapters.his.client import HisClient, Patient, VisitFlow
 from medsettle.adapters.launcher import Federation
 from tests.e2e import fixtures as f
-from tests.e2e.test_reconcile_federation import store
+from tests.e2e.test_reconcile_federation import store, wait_caught_up
 
 AMOUNTS = ("medfee_sumamt", "fund_pay_sumamt", "acct_pay", "psn_cash_pay")
 
 
 @pytest.fixture(scope="module")
 def fed(federation: Federation) -> Federation:
-    """The module's real federation (tests/e2e/conftest.py: SQLite and PostgreSQL)."""
+    """The module's real federation (tests/e2e/conftest.py: SQLite and PostgreSQL), once
+    Sichuan's start-up index catch-up and its repeat are done (they would put back the index
+    rows the tests delete)."""
+    wait_caught_up(federation, "510000")
     return federation
 
 
@@ -50,6 +54,16 @@ def index_row(fed: Federation, setl_id: str) -> dict[str, Any] | None:
     return row
 
 
+def indexed(fed: Federation, setl_id: str, seconds: float = 30) -> dict[str, Any]:
+    """The index row of a settlement the hub forwarded: the hub queues it for its journal as it
+    forwards the answer, so it is flushed and read again until it is there."""
+    deadline = time.monotonic() + seconds
+    while (found := index_row(fed, setl_id)) is None:
+        assert time.monotonic() < deadline, f"{setl_id} never reached the hub's index"
+        time.sleep(0.1)
+    return found
+
+
 INDEX_FIELDS = ("setl_id", "kind", "ref_setl_id", "mdtrt_id", "psn_no", "insu_admdvs",
                 "mdtrtarea_admvs", "fixmedins_code", "visit_type", "setl_time",
                 *AMOUNTS, "msgid")
@@ -65,8 +79,8 @@ def confirm_as(fed: Federation, region: str, rows: list[dict[str, Any]]) -> http
 def test_an_insured_province_cannot_cancel_a_genuine_settlement_at_the_hub(
         fed: Federation) -> None:
     _, setl_id = visit(fed.his("440000", f.SHENZHEN_H), f.ZHAO)
-    original = index_row(fed, setl_id)
-    assert original is not None and original["kind"] == "settle"
+    original = indexed(fed, setl_id)
+    assert original["kind"] == "settle"
     forged = original | {"setl_id": "XX" + setl_id[2:], "kind": "cancel",
                          "ref_setl_id": setl_id} | {k: -original[k] for k in AMOUNTS}
     answer = confirm_as(fed, "510000", [forged])
@@ -84,8 +98,8 @@ def test_a_lost_cancel_the_treating_province_recorded_is_indexed_from_the_catch_
     flow.cancel(setl_id)  # 2208, through the hub: indexed from the answer it forwards
     with store(fed, "510000").tx() as tx:
         cancel_id = tx.one("settlements", ref_setl_id=setl_id, role="insured").setl_id
-    lost = index_row(fed, cancel_id)
-    assert lost is not None and lost["kind"] == "cancel"
+    lost = indexed(fed, cancel_id)
+    assert lost["kind"] == "cancel"
     with store(fed, "hub").tx() as tx:  # as if the hub died before writing it
         table = TABLES["settlement_index"]
         tx.conn.execute(table.delete().where(table.c.setl_id == cancel_id))
@@ -130,14 +144,14 @@ def test_a_settlement_and_cancel_the_treating_node_never_recorded_are_indexed_as
     flow.cancel(setl_id)
     with store(fed, "510000").tx() as tx:
         cancel_id = tx.one("settlements", ref_setl_id=setl_id, role="insured").setl_id
-    rows = [index_row(fed, setl_id), index_row(fed, cancel_id)]
+    rows = [indexed(fed, setl_id), indexed(fed, cancel_id)]
     settlements, index = TABLES["settlements"], TABLES["settlement_index"]
     with store(fed, "440000").tx() as tx:
         tx.conn.execute(settlements.delete().where(
             settlements.c.setl_id.in_([setl_id, cancel_id]), settlements.c.role == "treating"))
     with store(fed, "hub").tx() as tx:
         tx.conn.execute(index.delete().where(index.c.setl_id.in_([setl_id, cancel_id])))
-    answer = confirm_as(fed, "510000", [r for r in rows if r is not None])
+    answer = confirm_as(fed, "510000", rows)
     assert answer.status_code == 200, answer.text
     assert answer.json()["result"] == {"rows": 2, "held": []}
     assert [index_row(fed, setl_id), index_row(fed, cancel_id)] == rows
