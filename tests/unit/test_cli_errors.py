@@ -38,6 +38,10 @@ def place(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     (root / "keys.json").write_text(json.dumps(keys), encoding="utf-8")
     (root / "keys-110000.json").write_text(json.dumps({"110000": "b" * 64}), encoding="utf-8")
     (root / "broken-keys.json").write_text("{not json", encoding="utf-8")
+    (root / "blank-key.json").write_text(json.dumps({"440000": ""}), encoding="utf-8")
+    (root / "short-key.json").write_text(json.dumps({"440000": 1}), encoding="utf-8")
+    (root / "odd-node.json").write_text(json.dumps({"440300": "a" * 64}), encoding="utf-8")
+    (root / "deep-keys.json").write_text("[" * 100_000 + "]" * 100_000, encoding="utf-8")
     engine = make_engine(f"sqlite:///{root}/hub.db")
     migrate(engine, "hub")
     engine.dispose()
@@ -58,6 +62,11 @@ def busy_port() -> Iterator[int]:
 IN_PROCESS = [
     ("serve hub --keys {dir}/nowhere.json", 2, "--keys: no such file"),
     ("serve hub --keys {dir}/broken-keys.json", 2, "--keys: cannot read"),
+    # an empty key let anyone sign as 440000
+    ("serve hub --keys {dir}/blank-key.json", 2, "440000: the key must be 64 hex digits"),
+    ("serve province --region 440000 --keys {dir}/short-key.json", 2, "64 hex digits"),
+    ("serve hub --keys {dir}/odd-node.json", 2, "'440300' is not a province code"),
+    ("reconcile --day 2026-11-01 --keys {dir}/deep-keys.json", 2, "nested too deeply"),
     ("serve hub --keys {dir}/keys.json --port {busy}", 1, "is in use"),
     ("serve province --region 999999 --keys {dir}/keys.json", 2, "--region"),
     ("serve province --region 440300 --keys {dir}/keys.json", 2, "province code"),

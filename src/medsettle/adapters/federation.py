@@ -28,6 +28,7 @@ import orjson
 
 from medsettle.adapters.ratelimit import RateLimiter
 from medsettle.core import errors
+from medsettle.core.codes import PROVINCES
 from medsettle.core.errors import AuthenticationFailed, MedSettleError, PeerBadAnswer
 
 logger = logging.getLogger(__name__)
@@ -40,12 +41,27 @@ _ERRORS: dict[str, type[MedSettleError]] = {
     if isinstance(cls, type) and issubclass(cls, MedSettleError) and "code" in vars(cls)}
 
 
+#: A node key as `medsettle keys` makes them: 32 random bytes in hex. An empty or short key in a
+#: keys file would let anyone who guesses it sign as that node.
+NODE_KEY = re.compile(r"[0-9a-f]{64}")
+
+
 def load_keys(path: Path) -> dict[str, str]:
-    """The node keys file: {"440000": "<hex>", …}."""
-    keys = json.loads(path.read_text(encoding="utf-8"))
+    """The node keys file: {"440000": "<64 hex digits>", …}; ValueError naming what is wrong
+    (a node that is not "hub" or a province code, a key that is not 64 hex digits)."""
+    try:
+        keys = json.loads(path.read_text(encoding="utf-8"))
+    except RecursionError:
+        raise ValueError(f"{path}: nested too deeply") from None
     if not isinstance(keys, dict):
         raise ValueError(f"{path}: must be a JSON object of node → key")
-    return {str(k): str(v) for k, v in keys.items()}
+    for node, key in keys.items():
+        if node != "hub" and node not in PROVINCES:
+            raise ValueError(f"{node!r} is not a province code (440000) or hub")
+        if not isinstance(key, str) or NODE_KEY.fullmatch(key) is None:
+            raise ValueError(f"{node}: the key must be 64 hex digits, as `medsettle keys` "
+                             "makes them")
+    return dict(keys)
 
 
 def signed_target(path: str, query: str = "") -> str:
