@@ -33,6 +33,8 @@ def test_a_sim_province_loads_once_and_a_second_load_changes_nothing(tmp_path: P
     again = run("load", "--region", "440000", "sim", "--db", db, cwd=tmp_path)
     assert again.returncode == 2 and again.stderr.startswith("error: nothing loaded")
     assert again.stderr.count("\n") == 1 and count(db, "persons") == 15
+    verified = run("verify", "--db", db, cwd=tmp_path)  # a loaded balance is its opening
+    assert verified.returncode == 0 and "intact" in verified.stdout, verified.stdout
 
 
 def test_a_bad_csv_row_is_named_by_line_and_field_and_nothing_is_loaded(tmp_path: Path) -> None:

@@ -199,6 +199,8 @@ def write_rows(url: str, tables: dict[str, list[dict[str, Any]]]) -> dict[str, i
         migrate(engine, "province")
         with Store(engine).tx() as tx:
             for table, rows in tables.items():
+                if table == "accumulators":  # what was loaded is the opening of later deltas
+                    rows = [{**r, "opening": r.get("opening", r["value"])} for r in rows]
                 for start in range(0, len(rows), 2000):
                     tx.add_many(table, [{k: v for k, v in r.items() if k != "id" or
                                          table != "catalogue"} for r in rows[start:start + 2000]])
