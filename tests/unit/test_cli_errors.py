@@ -82,6 +82,13 @@ IN_PROCESS = [
     ("reconcile --day 2026-11-01 --keys {dir}/nowhere.json", 2, "--keys: no such file"),
     ("clear --month 2026-13 --hub-db sqlite:///{dir}/hub.db", 2, "--month"),
     ("clear --month 2026-10 --hub-db sqlite:///{dir}/no-hub.db", 2, "no such SQLite file"),
+    # a mistyped database was created and migrated, and the command went on on it
+    ("supervise --month 2025-03 --db sqlite:///{dir}/typo1.db", 2, "no such SQLite file"),
+    ("stats --month 2025-03 --hub-db sqlite:///{dir}/typo2.db", 2,
+     "--hub-db: no such SQLite file"),
+    ("institution keys H44030500001 --db sqlite:///{dir}/typo3.db", 2, "no such SQLite file"),
+    ("institution add H44030500001 --name X --level L1 --region 310100 "
+     "--db sqlite:///{dir}/typo4.db", 2, "--region: 310100 is not in the province"),
     ("clear --month 2026-10 --hub-db sqlite:///{dir}/hub.db", 1, "nothing to clear"),
     (f"clear --month 2026-10 --hub-db postgresql://x@{DOWN}/hub", 1, "--hub-db: cannot use"),
     ("verify --db sqlite:///{dir}/nowhere.db", 2, "--db: no such SQLite file"),

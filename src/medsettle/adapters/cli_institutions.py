@@ -13,7 +13,7 @@ from typing import Annotated, Any
 
 import typer
 
-from medsettle.adapters.cli_errors import fail
+from medsettle.adapters.cli_errors import existing_sqlite, fail
 from medsettle.adapters.cli_load import read_dialect_option, write_rows
 from medsettle.adapters.db.engine import make_engine, migrate
 from medsettle.adapters.db.store import Store
@@ -56,6 +56,9 @@ def add_institution(
         profile = read_dialect_option(dialect)
         fixmedins = codes.validate_institution_code(code, "CODE")
         admdvs = codes.validate_admdvs(region, "--region")
+        if codes.province_of(fixmedins[1:7]) != codes.province_of(admdvs):
+            raise InvalidInput("--region", f"{admdvs} is not in the province of {fixmedins} "
+                                           f"(its code names {fixmedins[1:7]})")
         if level not in ("L1", "L2", "L3"):
             raise InvalidInput("--level", f"must be L1, L2 or L3, not {level!r}")
         if not name.strip():
@@ -89,6 +92,7 @@ def issue_keys(
     except MedSettleError as exc:
         fail(str(exc))
     url = db or f"sqlite:///var/{codes.province_of(fixmedins[1:7])}.db"
+    existing_sqlite(url)  # an institution is given keys where it was added, not in a new file
     engine = make_engine(url)
     try:
         migrate(engine, "province")

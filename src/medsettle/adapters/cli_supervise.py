@@ -12,6 +12,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from medsettle.adapters.cli_errors import existing_sqlite
 from medsettle.adapters.db.engine import make_engine, migrate, schema_role
 from medsettle.adapters.db.store import Store
 from medsettle.adapters.supervision_files import load_threshold_book
@@ -38,6 +39,7 @@ def supervise_command(
     the hits with their evidence; at the hub, R09 cost surges open 双地联查 cases."""
     try:
         m = YearMonth.parse(month, "--month")
+        existing_sqlite(db)
         engine = make_engine(db)
         role = schema_role(engine)
         if role is None:
@@ -78,6 +80,7 @@ def stats_command(
         m = YearMonth.parse(month, "--month")
         if fmt not in ("table", "json", "csv"):
             raise InvalidInput("--format", "must be table, json or csv")
+        existing_sqlite(hub_db, "--hub-db")
         store = Store(make_engine(hub_db))
         migrate(store.engine, "hub")
         found = figures(store, m, datetime.now(UTC))
