@@ -87,6 +87,12 @@ IN_PROCESS = [
     ("stats --month 2025-03 --hub-db sqlite:///{dir}/typo2.db", 2,
      "--hub-db: no such SQLite file"),
     ("institution keys H44030500001 --db sqlite:///{dir}/typo3.db", 2, "no such SQLite file"),
+    ("verify --db mysql://x@127.0.0.1/y", 2, "--db: must be sqlite:///FILE or postgresql"),
+    ("sim --out {dir}/s0 --provinces 2 --persons 0 --visits 1", 2, "--persons"),
+    ("demo --provinces 2 --concurrency 0 --exit --workdir {dir}/d0", 2, "--concurrency"),
+    # a folder under a file: FileExistsError was a traceback
+    ("sim --out {dir}/keys.json/s --provinces 2 --persons 10 --institutions 1 --visits 1", 2,
+     "keys.json"),
     ("institution add H44030500001 --name X --level L1 --region 310100 "
      "--db sqlite:///{dir}/typo4.db", 2, "--region: 310100 is not in the province"),
     ("clear --month 2026-10 --hub-db sqlite:///{dir}/hub.db", 1, "nothing to clear"),

@@ -55,6 +55,15 @@ def pick_provinces(count: int) -> list[str]:
     return (BUSIEST + rest)[:count]
 
 
+def check_counts(persons: int, institutions: int, visits: int, concurrency: int = 1) -> None:
+    """The population and traffic sizes a user gives: a usage error naming the option (a
+    population nobody of which can travel failed in the middle of the run)."""
+    for option, value, least in (("--persons", persons, 10), ("--institutions", institutions, 1),
+                                 ("--visits", visits, 1), ("--concurrency", concurrency, 1)):
+        if value < least:
+            raise typer.BadParameter(f"at least {least}, not {value}", param_hint=option)
+
+
 def today_in_china() -> date:
     """The business date in Asia/Shanghai."""
     return datetime.now(ZoneInfo("Asia/Shanghai")).date()
@@ -170,6 +179,7 @@ def demo_command(
     cross-province traffic through the HIS gateways and print what happened. In a terminal the
     nodes keep running until Ctrl-C, which stops every one of them."""
     chosen = pick_provinces(provinces)
+    check_counts(persons, institutions, visits, concurrency)
     if pg is not None:
         check_server(pg)
     day = today_in_china()
@@ -350,6 +360,7 @@ def sim_command(
     """Generate a synthetic population per province and a day of traffic, as JSON files
     (<province>.json rows by table, traffic.jsonl one planned visit per line)."""
     chosen = pick_provinces(provinces)
+    check_counts(persons, institutions, visits)
     day = today_in_china()
     out.mkdir(parents=True, exist_ok=True)
     os.environ[DEMO_CODES] = "1"  # the app's sign-in page shows its one-time codes (demo-grade)

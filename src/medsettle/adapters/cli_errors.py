@@ -97,11 +97,10 @@ def _describe(exc: BaseException) -> tuple[str, int]:
         return f"the database cannot be used: {type(cause).__name__}: {first}", FAILED
     if isinstance(exc, http_errors()):
         return f"a peer cannot be reached: {exc}", FAILED
-    if isinstance(exc, (FileNotFoundError, IsADirectoryError, NotADirectoryError,
-                        PermissionError)):
-        return f"{exc.strerror}: {exc.filename}", BAD_INPUT
     if isinstance(exc, ConnectionError):
         return f"a peer cannot be reached: {exc}", FAILED
+    if isinstance(exc, OSError) and exc.filename is not None:  # a path the user gave
+        return f"{exc.strerror or exc}: {exc.filename}", BAD_INPUT
     raise exc
 
 

@@ -131,6 +131,8 @@ def read_sim(path: Path, region: str) -> dict[str, list[dict[str, Any]]]:
         doc = json.loads(path.read_text(encoding="utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise InvalidInput(path.name, f"is not a JSON file of `medsettle sim`: {exc}") from None
+    except RecursionError:
+        raise InvalidInput(path.name, "is nested too deeply") from None
     if not isinstance(doc, dict):
         raise InvalidInput(path.name, "must be a JSON object of rows by table")
     tables: dict[str, list[dict[str, Any]]] = {}
@@ -231,5 +233,7 @@ def read_dialect_option(text: str | None, where: str = "--dialect") -> object:
             doc = json.loads(text)
         except ValueError as exc:
             raise InvalidInput(where, f"is not a JSON object: {exc}") from None
+        except RecursionError:
+            raise InvalidInput(where, "is nested too deeply") from None
     parse_dialect(doc, where)
     return doc

@@ -25,7 +25,11 @@ MIGRATIONS = Path(__file__).parent / "migrations"
 
 
 def make_engine(url: str) -> Engine:
-    """An engine for a SQLite file or a PostgreSQL URL (psycopg 3), tuned for a node."""
+    """An engine for a SQLite file or a PostgreSQL URL (psycopg 3), tuned for a node;
+    InvalidInput naming --db for any other kind of URL (no other driver is installed)."""
+    if not url.startswith(("sqlite:///", "postgresql://", "postgresql+psycopg://")):
+        raise InvalidInput("--db", f"must be sqlite:///FILE or postgresql://…, not "
+                                   f"{url.split('://', 1)[0]}://…")
     if url.startswith("postgresql://"):
         url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
     if url.startswith("sqlite"):
