@@ -42,6 +42,7 @@ def place(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     (root / "short-key.json").write_text(json.dumps({"440000": 1}), encoding="utf-8")
     (root / "odd-node.json").write_text(json.dumps({"440300": "a" * 64}), encoding="utf-8")
     (root / "deep-keys.json").write_text("[" * 100_000 + "]" * 100_000, encoding="utf-8")
+    (root / "no-keys.json").write_text("{}", encoding="utf-8")
     engine = make_engine(f"sqlite:///{root}/hub.db")
     migrate(engine, "hub")
     engine.dispose()
@@ -67,6 +68,7 @@ IN_PROCESS = [
     ("serve province --region 440000 --keys {dir}/short-key.json", 2, "64 hex digits"),
     ("serve hub --keys {dir}/odd-node.json", 2, "'440300' is not a province code"),
     ("reconcile --day 2026-11-01 --keys {dir}/deep-keys.json", 2, "nested too deeply"),
+    ("reconcile --day 2026-11-01 --keys {dir}/no-keys.json", 2, "--keys: has no province"),
     ("serve hub --keys {dir}/keys.json --port {busy}", 1, "is in use"),
     ("serve province --region 999999 --keys {dir}/keys.json", 2, "--region"),
     ("serve province --region 440300 --keys {dir}/keys.json", 2, "province code"),

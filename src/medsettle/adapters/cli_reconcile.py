@@ -24,7 +24,7 @@ from rich.table import Table as RichTable
 from medsettle.adapters.cli_errors import FAILED, fail, status_of
 from medsettle.adapters.cli_nodes import keys_file
 from medsettle.adapters.peers import HubClient, SignedClient
-from medsettle.core.errors import InvalidInput, MedSettleError, PeerUnavailable
+from medsettle.core.errors import InvalidInput, MedSettleError, PeerBadAnswer, PeerUnavailable
 from medsettle.core.jsonform import decode, encode
 from medsettle.core.money import fen_to_yuan
 from medsettle.services.exchange import Cancelled, CancelSettlement
@@ -55,9 +55,16 @@ class HttpSides:
         """The provinces registered at the hub (its signed node board, which names where each
         is reached; asked as the first province whose key the tool holds)."""
         if not self.endpoints:
-            sender = min(r for r in self.keys if r != "hub")
+            provinces = [r for r in self.keys if r != "hub"]
+            if not provinces:
+                raise InvalidInput("--keys", "has no province's key to ask the hub with")
+            sender = min(provinces)
             board = self._signed(self.hub_url, sender, self.keys[sender], "GET",
                                  "/fed/v1/nodes")
+            if not isinstance(board, list) or not all(
+                    isinstance(n, dict) and isinstance(n.get("region"), str)
+                    and isinstance(n.get("endpoint"), str) for n in board):
+                raise PeerBadAnswer("the hub answered /fed/v1/nodes without a list of nodes")
             self.endpoints = {n["region"]: n["endpoint"] for n in board}
         return sorted(self.endpoints)
 

@@ -90,8 +90,8 @@ def verify_command(
         fail(str(exc))
     except httpx.HTTPError as exc:
         fail(f"cannot read the anchors: the hub cannot be reached: {exc}", FAILED)
-    except (KeyError, ValueError, SQLAlchemyError) as exc:
-        fail(f"cannot read the anchors: {exc}", FAILED)
+    except (KeyError, ValueError, TypeError, SQLAlchemyError) as exc:  # TypeError: the hub
+        fail(f"cannot read the anchors: {exc}", FAILED)  # answered a document of another shape
     existing_sqlite(db)
     store = Store(make_engine(db))
     try:
