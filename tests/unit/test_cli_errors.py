@@ -69,6 +69,11 @@ IN_PROCESS = [
     ("serve hub --keys {dir}/odd-node.json", 2, "'440300' is not a province code"),
     ("reconcile --day 2026-11-01 --keys {dir}/deep-keys.json", 2, "nested too deeply"),
     ("reconcile --day 2026-11-01 --keys {dir}/no-keys.json", 2, "--keys: has no province"),
+    # refused before the run, not after it (the port) or with its results lost (the report)
+    ("conformance --his-pull --port {busy}", 1, "is in use"),
+    ("conformance --his-pull --port 70000", 2, "--port: must be 1..65535"),
+    (f"conformance --platform http://{DOWN} --report {{dir}}/keys.json", 2,
+     "--report: cannot write"),
     ("serve hub --keys {dir}/keys.json --port {busy}", 1, "is in use"),
     ("serve province --region 999999 --keys {dir}/keys.json", 2, "--region"),
     ("serve province --region 440300 --keys {dir}/keys.json", 2, "province code"),

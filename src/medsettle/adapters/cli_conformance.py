@@ -15,7 +15,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from medsettle.adapters.cli_errors import fail
+from medsettle.adapters.cli_errors import check_port, fail
 from medsettle.adapters.kit.config import KitConfig, load_config
 from medsettle.adapters.kit.his import ORDERS, hook, pull, run_his
 from medsettle.adapters.kit.platform import SCENARIOS, run_scenario
@@ -122,6 +122,15 @@ def conformance_command(
              "platform")
     if signature not in ("tif", "api"):
         fail(f"--signature: must be tif or api, not {signature!r}")
+    if his_pull and port:  # 0: any free port
+        check_port("127.0.0.1", port)
+    try:  # before the run, not after it: a report that cannot be written loses the results
+        report.mkdir(parents=True, exist_ok=True)
+        probe = report / ".conformance-write-check"
+        probe.write_bytes(b"")
+        probe.unlink()
+    except OSError as exc:
+        fail(f"--report: cannot write to {report}: {exc.strerror or exc}")
     try:
         kit_config = load_config(config)
     except MedSettleError as exc:
