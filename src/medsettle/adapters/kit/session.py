@@ -26,17 +26,25 @@ OutT = TypeVar("OutT", bound=Answer)
 _TIME17 = re.compile(r"\d{17}")
 
 
+#: How long a platform may take to send a whole answer, and how large it may be: httpx's
+#: timeout is per read, so a platform sending a byte every few seconds held a run forever, and
+#: a 200 MB answer was kept whole (and written into the report).
+ANSWER_SECONDS = 30.0
+ANSWER_MAX_BYTES = 6_000_000
+
+
 class LoseAnswer(httpx.BaseTransport):
     """Delivers every request, but throws away the answer to the next message of `infno` and
     raises a read timeout instead: the platform did the work, the HIS never heard."""
 
-    def __init__(self, inner: httpx.BaseTransport) -> None:
+    def __init__(self, inner: httpx.BaseTransport, deadline: float = ANSWER_SECONDS) -> None:
         self.inner = inner
+        self.deadline = deadline
         self.target: str | None = None
         self.lost: list[str] = []  # msgids whose answers were lost
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
-        response = self.inner.handle_request(request)
+        response = bounded(self.inner.handle_request(request), request, self.deadline)
         sent = _json_object(request.content)
         if self.target is not None and sent.get("infno") == self.target:
             response.read()
@@ -45,6 +53,30 @@ class LoseAnswer(httpx.BaseTransport):
             self.target = None
             raise httpx.ReadTimeout("the kit lost the answer on purpose", request=request)
         return response
+
+
+def bounded(response: httpx.Response, request: httpx.Request, seconds: float
+            ) -> httpx.Response:
+    """The response with its body read within `seconds` and ANSWER_MAX_BYTES: a read timeout
+    otherwise (the scenario fails saying so)."""
+    ends = time.monotonic() + seconds
+    chunks: list[bytes] = []
+    size = 0
+    try:
+        for chunk in response.stream:  # type: ignore[union-attr]
+            size += len(chunk)
+            chunks.append(chunk)
+            if size > ANSWER_MAX_BYTES:
+                raise httpx.ReadError(f"the answer is larger than {ANSWER_MAX_BYTES} bytes",
+                                      request=request)
+            if time.monotonic() > ends:
+                raise httpx.ReadTimeout(f"the answer took more than {seconds:g} s to arrive",
+                                        request=request)
+    finally:
+        response.close()
+    return httpx.Response(response.status_code, headers=response.headers,
+                          content=b"".join(chunks), request=request,
+                          extensions=response.extensions)
 
 
 def _json_object(body: bytes) -> dict[str, Any]:
