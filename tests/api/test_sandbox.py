@@ -20,9 +20,15 @@ from medsettle.adapters import sandbox_data as sd
 from medsettle.adapters.api.province import create_province_app
 from medsettle.adapters.cli import app as cli_app
 from medsettle.adapters.cli_sandbox import persons_lines, sandbox_node, seed_sandbox
+from medsettle.adapters.db.engine import make_engine
+from medsettle.adapters.db.node_data import is_sandbox
+from medsettle.adapters.db.seed import load_rows
+from medsettle.adapters.db.store import Store
+from medsettle.core.errors import InvalidInput
 from medsettle.sdk import Client, Refused, beijing_now
 from medsettle.sdk import money as m
 from medsettle.sdk import visits as v
+from tests.e2e import fixtures as f
 
 with warnings.catch_warnings():
     warnings.simplefilter("ignore", StarletteDeprecationWarning)
@@ -101,6 +107,21 @@ def test_a_seeded_sandbox_is_not_seeded_twice(tmp_path: Path) -> None:
     assert seed_sandbox(url) is True
     assert seed_sandbox(url) is False
     assert len(persons_lines()) == len(sd.PERSONS)
+    assert is_sandbox(url)
+
+
+def test_a_provinces_database_is_not_made_a_sandbox(tmp_path: Path) -> None:
+    """The sandbox answers every insured place itself: seeded into a province's database it
+    would mix its test persons with the province's and answer them all."""
+    url = f"sqlite:///{tmp_path / 'province.db'}"
+    load_rows(url, {"persons": [f.CHEN]})
+    with pytest.raises(InvalidInput, match="not a sandbox's database"):
+        seed_sandbox(url)
+    assert not is_sandbox(url)
+    store = Store(make_engine(url))
+    with store.tx() as tx:
+        assert tx.count("persons") == 1 and tx.count("institutions") == 0
+    store.engine.dispose()
 
 
 def test_the_special_cases_of_the_doc(his: Client) -> None:

@@ -19,6 +19,7 @@ import pytest
 from typer.testing import CliRunner
 
 from medsettle.adapters.cli import app
+from medsettle.adapters.cli_sandbox import seed_sandbox
 from medsettle.adapters.db.engine import make_engine, migrate
 from medsettle.adapters.launcher import free_port
 
@@ -43,6 +44,7 @@ def place(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     (root / "odd-node.json").write_text(json.dumps({"440300": "a" * 64}), encoding="utf-8")
     (root / "deep-keys.json").write_text("[" * 100_000 + "]" * 100_000, encoding="utf-8")
     (root / "no-keys.json").write_text("{}", encoding="utf-8")
+    seed_sandbox(f"sqlite:///{root}/sandbox.db")
     engine = make_engine(f"sqlite:///{root}/hub.db")
     migrate(engine, "hub")
     engine.dispose()
@@ -69,6 +71,9 @@ IN_PROCESS = [
     ("serve hub --keys {dir}/odd-node.json", 2, "'440300' is not a province code"),
     ("reconcile --day 2026-11-01 --keys {dir}/deep-keys.json", 2, "nested too deeply"),
     ("reconcile --day 2026-11-01 --keys {dir}/no-keys.json", 2, "--keys: has no province"),
+    # a sandbox's test persons would be published to the hub as the province's insured
+    ("serve province --region 440000 --keys {dir}/keys.json --db sqlite:///{dir}/sandbox.db",
+     2, "is a sandbox's database"),
     # refused before the run, not after it (the port) or with its results lost (the report)
     ("conformance --his-pull --port {busy}", 1, "is in use"),
     ("conformance --his-pull --port 70000", 2, "--port: must be 1..65535"),

@@ -19,21 +19,29 @@ from medsettle.adapters.api.province import ProvinceConfig, ProvinceNode, serve_
 from medsettle.adapters.cli_errors import FAILED, check_port, database_problem, fail
 from medsettle.adapters.cli_nodes import run_server
 from medsettle.adapters.db.engine import MigrationFailed, make_engine, migrate
+from medsettle.adapters.db.node_data import SANDBOX_MARK
 from medsettle.adapters.db.seed import load_rows
 from medsettle.adapters.db.store import Store
 from medsettle.adapters.observability import setup_logging
 from medsettle.adapters.sandbox_data import HOSPITAL, HOSPITAL_NAME, PERSONS, REGION, sandbox_rows
+from medsettle.core.errors import InvalidInput
 
 console = Console()
 
 
 def seed_sandbox(db_url: str) -> bool:
-    """Migrate the database and load the sandbox's world unless it is there; True if loaded."""
+    """Migrate the database and load the sandbox's world unless it is there; True if loaded.
+    InvalidInput naming --db for a database that holds persons and is no sandbox's."""
     engine = make_engine(db_url)
     try:
         migrate(engine, "province")
         with Store(engine).tx() as tx:
             seeded = tx.one("institutions", fixmedins_code=HOSPITAL) is not None
+            if not seeded and tx.count("persons") > 0:
+                raise InvalidInput("--db", "holds a province's persons and is not a sandbox's "
+                                           "database: give the sandbox a database of its own")
+            if tx.one("counters", name=SANDBOX_MARK) is None:  # seeded before the mark too
+                tx.add("counters", {"name": SANDBOX_MARK, "value": 1})
     finally:
         engine.dispose()
     if not seeded:
@@ -76,6 +84,8 @@ def sandbox_command(
     setup_logging("sandbox")
     try:
         node = sandbox_node(db, f"http://{host}:{port}")
+    except InvalidInput as exc:
+        fail(str(exc))
     except (SQLAlchemyError, MigrationFailed) as exc:
         fail(database_problem(db, exc), FAILED)
     console.print("Sandbox test persons (docs/sandbox.md):")
