@@ -78,6 +78,12 @@ def test_keys_are_issued_again_and_the_old_ones_stop_working(tmp_path: Path) -> 
 
 def test_bad_keys_requests_get_one_line(tmp_path: Path) -> None:
     db = f"sqlite:///{tmp_path}/i.db"
+    missing = run("institution", "keys", "H44030400999", "--db", db, cwd=tmp_path)
+    assert missing.returncode == 2 and missing.stderr.startswith("error: --db: no such SQLite")
+    assert not Path(f"{tmp_path}/i.db").exists()  # a typo no longer makes a database
+    added = run("institution", "add", CODE, "--name", "X", "--level", "L1", "--region",
+                "440305", "--db", db, cwd=tmp_path)
+    assert added.returncode == 0, added.stderr
     unknown = run("institution", "keys", "H44030400999", "--db", db, cwd=tmp_path)
     assert unknown.returncode == 2 and unknown.stderr.startswith("error: CODE: institution")
     scheme = run("institution", "keys", CODE, "--signing", "md5", "--db", db, cwd=tmp_path)

@@ -145,12 +145,12 @@ def serve_province(region: Annotated[str, typer.Option(help="province code, e.g.
     except ValueError as exc:
         fail(f"MEDSETTLE_CRASH_AT: {exc}")
     check_port(host, port)
-    setup_logging(region)
     url = db or f"sqlite:///var/{region}.db"
     _ensure_sqlite_folder(url)
     from medsettle.adapters.db.node_data import is_sandbox
     if is_sandbox(url):  # its test persons would be published to the hub as the province's
         fail(f"--db: {url} is a sandbox's database (`medsettle sandbox`), not a province's")
+    setup_logging(region)  # after every check: a refusal leaves the process's logging alone
     try:
         node = ProvinceNode(ProvinceConfig(region=region, db_url=url, key=key,
                                            hub_url=hub, public_url=f"http://{host}:{port}",
