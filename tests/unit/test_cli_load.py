@@ -3,6 +3,7 @@ all or nothing."""
 
 from __future__ import annotations
 
+import json
 import subprocess
 from pathlib import Path
 
@@ -159,3 +160,25 @@ def test_a_bad_contribution_tier_is_named_by_line_and_nothing_is_loaded(tmp_path
     assert done.returncode == 2
     assert done.stderr.startswith("error: persons.csv:3: contribution_tier: expected a tier")
     assert not (tmp_path / "t.db").exists()
+
+
+def test_a_sim_file_row_is_checked_as_a_csv_row_is(tmp_path: Path) -> None:
+    """The JSON path took any ID number, institution code, level or region: each is named by
+    file, table, row and column now, and nothing is loaded."""
+    assert run("sim", "--out", "sim", "--provinces", "2", "--persons", "12", "--institutions",
+               "2", "--visits", "2", cwd=tmp_path).returncode == 0
+    source = tmp_path / "sim" / "440000.json"
+    pristine = json.loads(source.read_text(encoding="utf-8"))
+    for table, change, says in (
+            ("persons", {"certno": "notanid"}, "persons[0].certno"),
+            ("persons", {"certno": ["a"]}, "persons[0].certno: must be a string"),
+            ("institutions", {"level": "L9"}, "institutions[0].level"),
+            ("institutions", {"fixmedins_code": "bad"}, "institutions[0].fixmedins_code"),
+            ("institutions", {"admdvs": "310100"}, "310100 is not in province 440000")):
+        doc = json.loads(json.dumps(pristine))
+        doc[table][0] |= change
+        source.write_text(json.dumps(doc), encoding="utf-8")
+        db = f"sqlite:///{tmp_path}/{table}.db"
+        done = run("load", "--region", "440000", "sim", "--db", db, cwd=tmp_path)
+        assert done.returncode == 2 and says in done.stderr, (change, done.stderr)
+        assert done.stderr.count("\n") == 1 and not (tmp_path / f"{table}.db").exists()

@@ -141,11 +141,37 @@ def read_sim(path: Path, region: str) -> dict[str, list[dict[str, Any]]]:
         if not isinstance(rows, list):
             raise InvalidInput(f"{path.name}: {table}", "must be a list of rows")
         tables[table] = [_dates(r, f"{path.name}: {table}[{n}]") for n, r in enumerate(rows)]
-    for n, person in enumerate(tables["persons"]):
-        if codes.province_of(str(person.get("insu_admdvs", ""))) != region:
-            raise InvalidInput(f"{path.name}: persons[{n}].insu_admdvs",
-                               f"{person.get('insu_admdvs')} is not in province {region}")
+    _check_codes(tables, path.name)
+    for table, column in (("persons", "insu_admdvs"), ("institutions", "admdvs")):
+        for n, row in enumerate(tables[table]):
+            if codes.province_of(str(row[column])) != region:
+                raise InvalidInput(f"{path.name}: {table}[{n}].{column}",
+                                   f"{row[column]} is not in province {region}")
     return tables
+
+
+#: The kinds of CSV column whose value a JSON row must pass as well (its dates and flags are
+#: JSON's own types): ID numbers, region and institution codes, levels, tiers.
+CODE_KINDS = frozenset({"certno", "admdvs", "institution", "level", "tier"})
+
+
+def _check_codes(tables: dict[str, list[dict[str, Any]]], name: str) -> None:
+    """A `medsettle sim` file's rows pass the checks a CSV export's do (InvalidInput naming
+    `file: table[n].column`): the JSON path took any ID number, code or level."""
+    for table, columns in CSV_COLUMNS.items():
+        for n, row in enumerate(tables.get(table, [])):
+            for column, kind, required in columns:
+                where = f"{name}: {table}[{n}].{column}"
+                value = row.get(column)
+                if value is None or value == "":
+                    if required:
+                        raise InvalidInput(where, "is required")
+                    continue
+                if kind in CODE_KINDS:
+                    if not isinstance(value, str):
+                        raise InvalidInput(where, f"must be a string, not "
+                                                  f"{type(value).__name__}")
+                    _cell(kind, value, where)
 
 
 def _dates(row: object, where: str) -> dict[str, Any]:
