@@ -8,7 +8,7 @@ from __future__ import annotations
 import socket
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import httpx
 import pytest
@@ -59,22 +59,18 @@ def trickle() -> Iterator[bytes]:
         time.sleep(0.05)  # each read answers at once: only a deadline on the whole ends it
 
 
-def test_an_answer_that_trickles_in_is_a_read_timeout() -> None:
-    url, stop = serve(trickle())
-    client = httpx.Client(transport=LoseAnswer(httpx.HTTPTransport(), deadline=1.0), timeout=5)
+@pytest.mark.parametrize(("body", "deadline", "error", "says"), [
+    (trickle, 1.0, httpx.ReadTimeout, "took more than 1 s"),
+    (lambda: iter([b"x" * 1_000_000] * (ANSWER_MAX_BYTES // 1_000_000 + 2)), 30.0,
+     httpx.ReadError, "larger than")], ids=["trickles-in", "too-large"])
+def test_an_answer_too_slow_or_too_large_fails_the_step(
+        body: Callable[[], Iterator[bytes]], deadline: float, error: type[Exception],
+        says: str) -> None:
+    url, stop = serve(body())
+    client = httpx.Client(transport=LoseAnswer(httpx.HTTPTransport(), deadline=deadline),
+                          timeout=5)
     try:
-        with pytest.raises(httpx.ReadTimeout, match="took more than 1 s"):
-            client.post(url, json={"infno": "1101"})
-    finally:
-        stop.set()
-        client.close()
-
-
-def test_an_answer_larger_than_the_cap_is_a_read_error() -> None:
-    url, stop = serve(iter([b"x" * 1_000_000] * (ANSWER_MAX_BYTES // 1_000_000 + 2)))
-    client = httpx.Client(transport=LoseAnswer(httpx.HTTPTransport()), timeout=5)
-    try:
-        with pytest.raises(httpx.ReadError, match="larger than"):
+        with pytest.raises(error, match=says):
             client.post(url, json={"infno": "1101"})
     finally:
         stop.set()
