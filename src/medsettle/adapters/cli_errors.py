@@ -11,6 +11,7 @@ Only a bug still prints a traceback.
 from __future__ import annotations
 
 import errno
+import math
 import socket
 import sys
 from pathlib import Path
@@ -66,6 +67,23 @@ def existing_sqlite(url: str, option: str = "--db") -> None:
     database); PostgreSQL URLs are checked when connecting."""
     if url.startswith("sqlite:///") and not Path(url.removeprefix("sqlite:///")).is_file():
         fail(f"{option}: no such SQLite file: {url.removeprefix('sqlite:///')}")
+
+
+def positive_seconds(option: str, value: float) -> None:
+    """Exit with one line unless `value` is a positive, finite number of seconds."""
+    if not (math.isfinite(value) and value > 0):
+        fail(f"{option}: must be a positive number of seconds, not {value:g}")
+
+
+def policy_folder(policies: Path | None) -> None:
+    """Exit with one line unless `policies` is absent or a folder holding policy documents
+    (an empty folder served no parameters, and a review compared against nothing)."""
+    if policies is None:
+        return
+    if not policies.is_dir():
+        fail(f"--policies: no such folder: {policies}")
+    if next(policies.rglob("*.yaml"), None) is None:
+        fail(f"--policies: {policies} holds no policy documents (<admdvs>/<scheme>/*.yaml)")
 
 
 def check_port(host: str, port: int) -> None:

@@ -17,7 +17,14 @@ from uvicorn.config import STARTUP_FAILURE
 
 from medsettle.adapters.api.hub import HubConfig, serve_hub_app
 from medsettle.adapters.api.province import ProvinceConfig, ProvinceNode, serve_province_app
-from medsettle.adapters.cli_errors import FAILED, check_port, database_problem, fail
+from medsettle.adapters.cli_errors import (
+    FAILED,
+    check_port,
+    database_problem,
+    fail,
+    policy_folder,
+    positive_seconds,
+)
 from medsettle.adapters.db.engine import MigrationFailed
 from medsettle.adapters.faults import arm_from_environment
 from medsettle.adapters.federation import load_keys
@@ -90,6 +97,7 @@ def serve_hub(port: Annotated[int, typer.Option()] = 8000,
     """Start the national hub."""
     if peer_rate < 0:
         fail(f"--peer-rate: must be ≥ 0 (0: no limit), not {peer_rate:g}")
+    positive_seconds("--call-timeout", call_timeout)
     node_keys = keys_file(keys)
     check_port(host, port)
     setup_logging("hub")
@@ -135,8 +143,9 @@ def serve_province(region: Annotated[str, typer.Option(help="province code, e.g.
         region = codes.validate_province(region, "--region")
     except MedSettleError as exc:
         fail(f"{exc} (give the province code, e.g. 440000)")
-    if policies is not None and not policies.is_dir():
-        fail(f"--policies: no such folder: {policies}")
+    policy_folder(policies)
+    positive_seconds("--timeout", timeout)
+    positive_seconds("--anchor-seconds", anchor_seconds)
     if not hub.startswith(("http://", "https://")):
         fail(f"--hub: must be an http:// or https:// URL, not {hub!r}")
     key = node_key(keys_file(keys), keys, region)

@@ -18,7 +18,7 @@ import typer
 from rich.console import Console
 from rich.table import Table as RichTable
 
-from medsettle.adapters.cli_errors import FAILED, fail, status_of
+from medsettle.adapters.cli_errors import FAILED, fail, policy_folder, status_of
 from medsettle.adapters.cli_operators import node_database
 from medsettle.adapters.db.engine import schema_role
 from medsettle.adapters.db.store import Store
@@ -79,8 +79,7 @@ def province_database(db: str) -> Iterator[Store]:
 
 def served_book(store: Store, policies: Path | None) -> ServedBook:
     """The book the node serves: its approved sets, then the seed."""
-    if policies is not None and not policies.is_dir():
-        fail(f"--policies: no such folder: {policies}")
+    policy_folder(policies)
     book = ServedBook(load_policy_book(policies))
     svc.refresh(book, store)
     return book
