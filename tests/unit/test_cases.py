@@ -77,6 +77,7 @@ BAD: list[tuple[tuple[str | int, ...], object, str]] = [
     (("visit", "emergency"), "no", "visit.emergency"),
     (("visit", "treating_admdvs"), 310100, "visit.treating_admdvs"),
     (("visit", "treating_admdvs"), "3101", "visit.treating_admdvs"),
+    (("visit", "treating_admdvs"), "999999", "visit.treating_admdvs"),  # no province
     (("person", "scheme"), "lixiu", "person.scheme"),
     (("person", "category"), "farmer", "person.category"),
     (("person", "class"), "vip", "person.class"),

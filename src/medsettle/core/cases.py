@@ -21,6 +21,7 @@ from medsettle.core.benefits import (
     reverse,
     settle,
 )
+from medsettle.core.codes import validate_admdvs
 from medsettle.core.errors import InvalidInput, NotFiled, PolicyFileError
 from medsettle.core.filing import (
     Filing,
@@ -94,6 +95,8 @@ def parse_case(doc: object, source: str, book: PolicyBook | None = None) -> Case
                                      and treating.isascii() and treating.isdigit()):
         raise InvalidInput("visit.treating_admdvs", f"must be a quoted 6-digit code, not "
                                                     f"{treating!r}")
+    if treating is not None:  # and a region of one of the 32 provinces (999999 was settled)
+        validate_admdvs(treating, "visit.treating_admdvs")
     person = parse_person(person_doc, policy.insu_admdvs, treating, visit.emergency,
                           policy.filing)
     expected = top.get("expected")
