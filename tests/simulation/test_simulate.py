@@ -133,6 +133,9 @@ def test_faults_are_read_by_name_and_a_bad_one_is_named() -> None:
         Faults.parse("jitter=0.1")
     with pytest.raises(InvalidInput, match="--faults: drop=2 is out of range"):
         Faults.parse("drop=2")
+    for not_a_number in ("drop=nan", "timeout=inf"):  # NaN passed every comparison
+        with pytest.raises(InvalidInput, match="is out of range"):
+            Faults.parse(not_a_number)
 
 
 def test_the_command_prints_one_line_and_a_bad_option_one_error() -> None:

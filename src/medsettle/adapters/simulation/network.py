@@ -12,6 +12,7 @@ it, so a run is a pure function of its seed.
 from __future__ import annotations
 
 import heapq
+import math
 import random
 from collections.abc import Callable
 from dataclasses import dataclass, field, fields
@@ -78,7 +79,7 @@ class Faults:
             except ValueError:
                 raise InvalidInput("--faults", f"{name} needs a number, got {value!r}") from None
             limit = None if name in ("timeout", "restart") else 1.0
-            if number < 0 or (limit is not None and number > limit):
+            if not math.isfinite(number) or number < 0 or (limit is not None and number > limit):
                 raise InvalidInput("--faults", f"{name}={value} is out of range")
             values[name] = number
         return cls(**{f.name: values.get(f.name, getattr(base, f.name)) for f in fields(cls)})
