@@ -121,6 +121,23 @@ def required_text(doc: Mapping[str, Any], name: str, pattern: re.Pattern[str],
     return value
 
 
+#: The longest reason or note kept (the console's forms take no more either).
+MOST_CHARACTERS = 500
+
+
+def free_text(doc: Mapping[str, Any], name: str) -> str:
+    """Field `name`, stripped: "" when absent or null (the use case says whether it must be
+    given); InvalidInput naming it when it is not a string or is too long."""
+    value = doc.get(name)
+    if value is None:
+        return ""
+    if not isinstance(value, str):
+        raise InvalidInput(name, f"must be a string, not {type(value).__name__}")
+    if len(value) > MOST_CHARACTERS:
+        raise InvalidInput(name, f"at most {MOST_CHARACTERS} characters")
+    return value.strip()
+
+
 def node_msgid(doc: Mapping[str, Any], op: str) -> str:
     """The msgid of a node-to-node operation `op`: 1-40 printable ASCII characters, or "" for
     the reads sent without one (UNNUMBERED_OPS); else InvalidInput naming `msgid`."""

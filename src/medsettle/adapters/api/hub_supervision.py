@@ -24,9 +24,8 @@ from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
 from medsettle.adapters.api.auth import SESSION_OPERATOR, authenticate, read_permission, session_of
-from medsettle.adapters.api.common import jsonable, parse_object, signed_body
+from medsettle.adapters.api.common import free_text, jsonable, parse_object, signed_body
 from medsettle.adapters.api.fan_out import admit_fan_out, caller_of
-from medsettle.adapters.api.texts import free_text
 from medsettle.adapters.db import statistics_queries as q
 from medsettle.adapters.db.store import Store
 from medsettle.adapters.decision_courier import tell_treating

@@ -11,8 +11,7 @@ from fastapi import Depends, FastAPI, Request
 from starlette.concurrency import run_in_threadpool
 
 from medsettle.adapters.api.auth import operator_dependency
-from medsettle.adapters.api.common import in_tx, json_body, jsonable
-from medsettle.adapters.api.texts import free_text
+from medsettle.adapters.api.common import free_text, in_tx, json_body, jsonable
 from medsettle.adapters.province_node import ProvinceNode
 from medsettle.core.errors import InvalidInput
 from medsettle.core.operators import Operator

@@ -12,8 +12,7 @@ from fastapi import Depends, FastAPI, Request
 from starlette.concurrency import run_in_threadpool
 
 from medsettle.adapters.api.auth import operator_dependency
-from medsettle.adapters.api.common import json_body, jsonable, parse_object, signed_by
-from medsettle.adapters.api.texts import free_text
+from medsettle.adapters.api.common import free_text, json_body, jsonable, parse_object, signed_by
 from medsettle.adapters.federation import raise_remote
 from medsettle.adapters.province_node import ProvinceNode
 from medsettle.adapters.supervision_files import load_threshold_book
