@@ -116,6 +116,15 @@ IN_PROCESS = [
     ("clear --month 2026-10 --hub-db sqlite:///{dir}/hub.db", 1, "nothing to clear"),
     (f"clear --month 2026-10 --hub-db postgresql://x@{DOWN}/hub", 1, "--hub-db: cannot use"),
     ("verify --db sqlite:///{dir}/nowhere.db", 2, "--db: no such SQLite file"),
+    # a node's database given for the other role: "intact: 0 entries" then a database error,
+    # or "Can't locate revision"
+    ("verify --role hub --db sqlite:///{dir}/sandbox.db", 2,
+     "--db: holds a province's schema, not a hub's (give --role province)"),
+    ("verify --db sqlite:///{dir}/hub.db", 2, "--db: holds a hub's schema, not a province's"),
+    ("clear --month 2026-10 --hub-db sqlite:///{dir}/sandbox.db", 1,
+     "the database holds a province's schema, not a hub's"),
+    ("stats --month 2026-10 --hub-db sqlite:///{dir}/sandbox.db", 1,
+     "--hub-db: cannot use"),
     ("verify --db sqlite:///{dir}/hub.db --role ledger", 2, "--role"),
     (f"verify --db sqlite:///{{dir}}/hub.db --role hub --node 440000 --hub http://{DOWN} "
      "--keys {dir}/keys.json", 1, "the hub cannot be reached"),

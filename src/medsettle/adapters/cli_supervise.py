@@ -11,9 +11,10 @@ from typing import Annotated
 import typer
 from rich.console import Console
 from rich.table import Table
+from sqlalchemy.exc import SQLAlchemyError
 
-from medsettle.adapters.cli_errors import existing_sqlite
-from medsettle.adapters.db.engine import make_engine, migrate, schema_role
+from medsettle.adapters.cli_errors import FAILED, database_problem, existing_sqlite, fail
+from medsettle.adapters.db.engine import MigrationFailed, make_engine, migrate, schema_role
 from medsettle.adapters.db.store import Store
 from medsettle.adapters.supervision_files import load_threshold_book
 from medsettle.core.clearing import YearMonth
@@ -87,6 +88,8 @@ def stats_command(
     except MedSettleError as exc:
         err_console.print(f"[bold red]error[/]: {exc}", highlight=False)
         raise typer.Exit(2) from None
+    except (SQLAlchemyError, MigrationFailed) as exc:
+        fail(database_problem(hub_db, exc, "--hub-db"), FAILED)
     if fmt == "json":
         console.print_json(data=found)
         return

@@ -12,7 +12,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from medsettle.adapters.cli_errors import FAILED, existing_sqlite, fail
 from medsettle.adapters.cli_nodes import keys_file, node_key
-from medsettle.adapters.db.engine import make_engine
+from medsettle.adapters.db.engine import make_engine, schema_role
 from medsettle.adapters.db.store import Store
 from medsettle.adapters.federation import signed_headers
 from medsettle.core.errors import InvalidInput
@@ -95,8 +95,13 @@ def verify_command(
     existing_sqlite(db)
     store = Store(make_engine(db))
     try:
+        held = schema_role(store.engine)
+        if held is not None and held != role:
+            fail(f"--db: holds a {held}'s schema, not a {role}'s (give --role {held})")
         finding = verify_all(store, role, anchors)
         chain = read_chain(store, role)
+    except InvalidInput as exc:
+        fail(f"--db: {exc}")
     except SQLAlchemyError as exc:
         cause = getattr(exc, "orig", None) or exc
         fail(f"cannot read the {role} ledger: {type(cause).__name__}: {cause}", FAILED)

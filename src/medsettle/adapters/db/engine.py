@@ -74,8 +74,14 @@ def migrate(engine: Engine, role: Role) -> None:
     with engine.begin() as connection:
         if role == "province":  # before a migration seals anything with the wrong key
             check_key_opens(connection)
-        if current_revisions(connection) == newest_revisions(role):
+        revisions = current_revisions(connection)
+        if revisions == newest_revisions(role):
             return
+        if revisions and not revisions <= all_revisions(role):
+            other = next((r for r in ROLES if revisions <= all_revisions(r)), None)
+            held = (f"a {other}'s schema" if other else
+                    f"an unknown schema (Alembic revision {', '.join(sorted(revisions))})")
+            raise MigrationFailed(f"the database holds {held}, not a {role}'s")
         from alembic import command
         from alembic.util import CommandError
         config = alembic_config(role)

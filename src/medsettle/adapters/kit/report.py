@@ -12,7 +12,7 @@ from medsettle.adapters.kit.results import Failure, Run, ScenarioResult
 
 
 def _failure_lines(scenario: ScenarioResult) -> list[str]:
-    lines = [f"{step.name} [{step.infno} {step.msgid}]: {failure.text()}"
+    lines = [f"{step.name} [{step.infno} {step.msgid}]: {_cut(failure.text(), SEEN_CHARS)}"
              for step, failure in scenario.failures()]
     if scenario.error:
         lines.append(f"stopped: {scenario.error}")
@@ -49,8 +49,22 @@ max-width:28em}.pass{color:#176117}.fail{color:#a11}
 details pre{background:#f6f6f6;padding:.5em;overflow-x:auto;font-size:85%}"""
 
 
+#: How much of a request or an answer the page shows (an answer may be megabytes: the page
+#: stays readable, and the rest is said to be left out).
+SHOWN_CHARS = 64_000
+#: How much of a seen value a failure's row shows.
+SEEN_CHARS = 2_000
+
+
+def _cut(text: str, limit: int) -> str:
+    """`text`, or its first `limit` characters and how many more were left out."""
+    if len(text) <= limit:
+        return text
+    return f"{text[:limit]}… ({len(text) - limit:,} more characters not shown)"
+
+
 def _json(value: object) -> str:
-    return html.escape(json.dumps(value, ensure_ascii=False, indent=1))
+    return html.escape(_cut(json.dumps(value, ensure_ascii=False, indent=1), SHOWN_CHARS))
 
 
 def html_report(run: Run) -> str:
@@ -81,7 +95,7 @@ def html_report(run: Run) -> str:
             for failure in rows:
                 cells = ("<td class='pass'>ok</td><td></td><td></td>" if failure is None else
                          f"<td class='fail'>{e(failure.field)}</td><td>{e(failure.rule)}</td>"
-                         f"<td class='seen'>{e(failure.seen)}</td>")
+                         f"<td class='seen'>{e(_cut(failure.seen, SEEN_CHARS))}</td>")
                 out.append(f"<tr><td>{e(step.name)}</td><td>{e(step.msgid)}</td>{cells}</tr>")
         out.append("</table>")
         for step in s.steps:
