@@ -40,7 +40,14 @@ from medsettle.sdk.envelope import ResponseEnvelope
 from medsettle.sdk.files import Download, DownloadRequest
 from medsettle.sdk.money import ReversalAnswer, ReversalData, ReversalRequest
 from medsettle.sdk.types import Answer
-from medsettle.sdk.visits import SignIn, SignInAnswer, SignInRequest
+from medsettle.sdk.visits import (
+    SignIn,
+    SignInAnswer,
+    SignInRequest,
+    SignOut,
+    SignOutAnswer,
+    SignOutRequest,
+)
 
 logger = logging.getLogger(__name__)
 OutT = TypeVar("OutT", bound=Answer)
@@ -311,6 +318,13 @@ class Client:
         """9001: sign in and keep the sign_no for every later message."""
         answer = self.call(SignInRequest(signIn=SignIn(opter_no=opter_no, mac=mac, ip=ip)))
         self.sign_no = answer.signinoutb.sign_no
+        return answer
+
+    def sign_out(self, opter_no: str = "D0107") -> SignOutAnswer:
+        """9002: end this sign-in; sign in again before the next message."""
+        answer = self.call(SignOutRequest(signOut=SignOut(sign_no=self.sign_no,
+                                                          opter_no=opter_no)))
+        self.sign_no = ""
         return answer
 
 

@@ -14,6 +14,7 @@ from medsettle.sdk.base import Request
 
 REQUESTS: tuple[type[Request[Any]], ...] = (
     v.SignInRequest,                # 9001
+    v.SignOutRequest,               # 9002
     v.PersonInfoRequest,            # 1101
     f.DrugCatalogueRequest,         # 1301
     f.HerbalCatalogueRequest,       # 1302

@@ -1,4 +1,5 @@
-"""Sign-in, person information and the visit's life: 9001, 1101, 2201–2203, 2401–2405."""
+"""Sign-in and sign-out, person information and the visit's life: 9001, 9002, 1101, 2201–2203,
+2401–2405."""
 
 from __future__ import annotations
 
@@ -50,6 +51,36 @@ class SignInRequest(Request[SignInAnswer]):
     READ_ONLY = True
     PERSON: ClassVar[bool] = False
     signIn: SignIn
+
+
+# 9002 sign-out -----------------------------------------------------------------------------
+
+class SignOut(Message):
+    """`signOut`: the sign-in to end, and the operator ending it."""
+
+    sign_no: Text30
+    opter_no: Text20
+
+
+class SignedOut(Message):
+    """`signoutoutb`: when the sign-in ended (a repeated sign-out answers the first time)."""
+
+    sign_time: WireTime
+
+
+class SignOutAnswer(Answer):
+    """9002 output."""
+
+    signoutoutb: SignedOut
+
+
+class SignOutRequest(Request[SignOutAnswer]):
+    """9002 sign-out (签退): the sign_no is refused in later messages."""
+
+    INFNO = "9002"
+    READ_ONLY = True
+    PERSON: ClassVar[bool] = False
+    signOut: SignOut
 
 
 # 1101 person information ------------------------------------------------------------------

@@ -102,8 +102,24 @@ def sign_in(t: Treating, code: str, operator: str, now: datetime) -> tuple[str, 
     return sign_no, now
 
 
+def sign_out(t: Treating, code: str, sign_no: str, now: datetime) -> datetime:
+    """9002 (签退): end the institution's sign-in `sign_no`; its later messages are refused.
+    A repeated sign-out answers the time of the first (a retry after a lost answer)."""
+    with t.db.tx() as tx:
+        row = tx.hold("sign_ins", sign_no=sign_no)
+        if row is None or row.fixmedins_code != code:
+            raise InvalidInput("input.signOut.sign_no",
+                               "unknown sign_no for this institution; send the sign_no 9001 "
+                               "returned")
+        if row.signed_out_at is None:
+            tx.change("sign_ins", {"sign_no": sign_no}, signed_out_at=now)
+    t.signed_in.pop(sign_no, None)
+    return row.signed_out_at or now
+
+
 def check_signed_in(t: Treating, sign_no: str | None, code: str) -> None:
-    """Every message but 9001 carries the sign_no this institution received."""
+    """Every message but 9001 and 9002 carries a sign_no this institution received and has
+    not signed out."""
     if not sign_no:
         raise InvalidInput("sign_no", "sign in with 9001 first and send the returned sign_no")
     if t.signed_in.get(sign_no) == code:
@@ -112,6 +128,10 @@ def check_signed_in(t: Treating, sign_no: str | None, code: str) -> None:
         row = tx.one("sign_ins", sign_no=sign_no)
     if row is None or row.fixmedins_code != code:
         raise InvalidInput("sign_no", "unknown sign_no for this institution; sign in with 9001")
+    if row.signed_out_at is not None:
+        ended = business_time(row.signed_out_at).strftime("%Y-%m-%d %H:%M:%S")
+        raise InvalidInput("sign_no", f"signed out with 9002 at {ended}; sign in again with "
+                                      "9001")
     t.signed_in[sign_no] = code
 
 

@@ -180,6 +180,7 @@ sign_ins = Table(
     Column("fixmedins_code", String(12), nullable=False),
     Column("opter_no", String(20), nullable=False),
     Column("signed_at", UTCDateTime(), nullable=False),
+    Column("signed_out_at", UTCDateTime()),  # 9002 (签退): the sign_no is refused from then on
 )
 
 visits = Table(  # visits treated here (the treating place's record)

@@ -115,6 +115,11 @@ class HisClient:
         self.sign_no = out["signinoutb"]["sign_no"]
         return self.sign_no
 
+    def sign_out(self) -> str:
+        """9002: end the sign-in (its sign_no is refused from then on); the sign-out time."""
+        out = self.call("9002", {"signOut": {"sign_no": self.sign_no, "opter_no": "D0107"}})
+        return str(out["signoutoutb"]["sign_time"])
+
     def person(self, cert_type: str, cert_no: str, *, card_sn: str = "",
                insuplc: str = "") -> Any:
         """1101: who is this, and where are they insured."""

@@ -54,6 +54,7 @@ from medsettle.adapters.his.inputs_visit import (
     PersonQuery,
     Register,
     SignIn,
+    SignOut,
     VisitInfo,
     VisitRef,
     parse_admission,
@@ -63,12 +64,13 @@ from medsettle.adapters.his.inputs_visit import (
     parse_person_query,
     parse_register,
     parse_sign_in,
+    parse_sign_out,
     parse_visit_info,
     parse_visit_ref,
 )
 
 TransactionInput = (
-    SignIn | PersonQuery | Register | CancelRegister | VisitInfo | FeeUpload | CancelFees
+    SignIn | SignOut | PersonQuery | Register | CancelRegister | VisitInfo | FeeUpload | CancelFees
     | Settle | CancelSettlement | Admission | Discharge | AdmissionChange | VisitRef | Referral
     | RevokeReferral | Reversal | ReconcileTotals | ReconcileDetails | PeriodQuery
     | SettlementQuery | AccumulationQuery
@@ -79,7 +81,7 @@ __all__ = [
     "CancelFees", "CancelRegister", "CancelSettlement", "Credential", "Diagnosis", "Discharge",
     "FeeLine", "FeeUpload", "PeriodQuery", "PersonQuery", "ReconcileDetails", "ReconcileTotals",
     "Referral", "Register", "Reversal", "RevokeReferral", "Settle", "SettlementListQuery",
-    "SettlementQuery", "SignIn",
+    "SettlementQuery", "SignIn", "SignOut",
     "TransactionInput", "VisitInfo", "VisitRef", "parse_accumulation_query", "parse_admission",
     "parse_admission_change", "parse_cancel_fee_batch", "parse_cancel_fee_lines",
     "parse_cancel_register", "parse_cancel_settlement", "parse_discharge", "parse_fee_upload",
@@ -87,6 +89,6 @@ __all__ = [
     "parse_period_query", "parse_person_query", "parse_reconcile_details",
     "parse_reconcile_totals", "parse_referral", "parse_register", "parse_reversal",
     "parse_revoke_referral", "parse_settle", "parse_settlement_list_query",
-    "parse_settlement_query", "parse_sign_in",
+    "parse_settlement_query", "parse_sign_in", "parse_sign_out",
     "parse_visit_info", "parse_visit_ref",
 ]

@@ -1,4 +1,5 @@
-"""Inputs of sign-in, person info and the visit lifecycle: 9001, 1101, 2201–2203, 2401–2405."""
+"""Inputs of sign-in and sign-out, person info and the visit lifecycle: 9001, 9002, 1101,
+2201–2203, 2401–2405."""
 
 from __future__ import annotations
 
@@ -47,6 +48,21 @@ def parse_sign_in(input: dict[str, object]) -> SignIn:
     except ValueError:
         raise InvalidInput(node.at("ip"), f"expected an IP address, got {ip!r}") from None
     return SignIn(opter_no=node.text("opter_no", maxlen=20), mac=mac, ip=ip)
+
+
+@dataclass(frozen=True, slots=True)
+class SignOut:
+    """9002 sign-out (签退) of the sign-in `sign_no`."""
+
+    sign_no: str
+    opter_no: str
+
+
+def parse_sign_out(input: dict[str, object]) -> SignOut:
+    """9002 `{"signOut": {sign_no, opter_no}}`."""
+    node = Node(input, "input").child("signOut")
+    return SignOut(sign_no=node.text("sign_no", maxlen=30),
+                   opter_no=node.text("opter_no", maxlen=20))
 
 
 @dataclass(frozen=True, slots=True)

@@ -18,7 +18,7 @@ ENVELOPE = frozenset({"infcode", "inf_refmsgid", "refmsg_time", "respond_time", 
                       "warn_msg", "cainfo", "signtype", "output"})
 
 #: 9001 signinoutb.
-SIGN_IN = frozenset({"signinoutb", "sign_time", "sign_no"})
+SIGN_IN = frozenset({"signinoutb", "signoutoutb", "sign_time", "sign_no"})
 
 #: 1101 baseinfo, insuinfo[] and idetinfo[].
 PERSON = frozenset({

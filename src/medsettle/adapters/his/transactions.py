@@ -191,6 +191,11 @@ TRANSACTIONS: dict[str, Transaction] = {
         run=lambda t, env, i, now, reply: tr.sign_in(t, env.fixmedins_code, i.opter_no, now),
         output=lambda signed, env, i, received: {"signinoutb": {
             "sign_time": views.wire_time(signed[1]), "sign_no": signed[0]}}),
+    "9002": Transaction(
+        parse=his_in.parse_sign_out, read_only=True,
+        run=lambda t, env, i, now, reply: tr.sign_out(t, env.fixmedins_code, i.sign_no, now),
+        output=lambda signed_out, env, i, received: {"signoutoutb": {
+            "sign_time": views.wire_time(signed_out)}}),
     "1101": Transaction(
         parse=his_in.parse_person_query, read_only=True,
         run=lambda t, env, i, now, reply: tr.person_info(t, c.LookUpPerson(
