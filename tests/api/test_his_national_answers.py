@@ -199,6 +199,8 @@ def run(province: Province) -> Run:
     elsewhere.fees(OUTPATIENT_LINES)
     result.other_setl_id = elsewhere.settle("281.00")["setlinfo"]["setl_id"]
     result.other = other
+    his.sign_out()  # the end of a shift (9002), and the next one's sign-in
+    his.sign_in()
     return result
 
 
