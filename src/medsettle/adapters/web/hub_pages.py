@@ -7,7 +7,6 @@ JSON API and is recorded in the hub's audit log in its own transaction.
 
 from __future__ import annotations
 
-import json
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -19,7 +18,7 @@ from medsettle.adapters.db import console_queries as q
 from medsettle.adapters.db.store import Store
 from medsettle.adapters.peers import SignedClient
 from medsettle.adapters.web.app import Pages, install
-from medsettle.adapters.web.render import Console, region
+from medsettle.adapters.web.render import Console, region, script_json
 from medsettle.adapters.web.supervision_pages import add_hub_pages as add_supervision_pages
 from medsettle.adapters.web.supervision_pages import typed_fen
 from medsettle.core.clearing import YearMonth, to_dict
@@ -101,7 +100,7 @@ def _dashboard(pages: Pages, store: Store, flush: Any) -> None:
              "colors": ["#b42318" if a["level"] == "critical" else "#9a6700"
                         if a["level"] == "warning" else "#1a7f37" for a in data["accounts"]]},
         ]
-        return pages.page(request, "hub/dashboard.html", operator, charts=json.dumps(charts),
+        return pages.page(request, "hub/dashboard.html", operator, charts=script_json(charts),
                           **data)
 
 

@@ -75,6 +75,12 @@ def readable_json(value: object) -> str:
     return json.dumps(value, ensure_ascii=False, sort_keys=True, indent=1, default=str)
 
 
+def script_json(value: object) -> str:
+    """`value` as JSON to place inside a <script> element: every "<" written as \\u003c, so no
+    text in it (a region's name, a report's field) can close the element."""
+    return json.dumps(value, ensure_ascii=False).replace("<", "\\u003c")
+
+
 ENV.filters.update(yuan=yuan, shanghai=shanghai, region=region, percent=percent,
                    readable_json=readable_json)
 

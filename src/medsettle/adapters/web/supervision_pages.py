@@ -9,7 +9,6 @@ which side of a case they are); auditors read."""
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
@@ -24,7 +23,7 @@ from medsettle.adapters.api.province_supervision import ask_hub, run_batch
 from medsettle.adapters.decision_courier import tell_treating
 from medsettle.adapters.supervision_files import load_threshold_book
 from medsettle.adapters.web.app import Pages
-from medsettle.adapters.web.render import region
+from medsettle.adapters.web.render import region, script_json
 from medsettle.core.clearing import YearMonth
 from medsettle.core.errors import Forbidden, InvalidInput, MedSettleError
 from medsettle.core.money import MAX_FEN
@@ -177,7 +176,7 @@ def add_hub_pages(pages: Pages, store: Any, keys: dict[str, str],
                         for p in insured]},
         ]
         return pages.page(request, "supervision/statistics.html", operator, f=found,
-                          month=str(m), charts=json.dumps(charts))
+                          month=str(m), charts=script_json(charts))
 
     @app.post("/console/statistics/collect", include_in_schema=False)
     async def collect(request: Request) -> Response:
