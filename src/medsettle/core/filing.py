@@ -190,13 +190,19 @@ class PostHocOutcome:
     manual_reimbursement: bool
 
 
-_INT_MINIMUM = {
-    "temp_validity_days": 1,
-    "long_term_min_hold_months": 0,
-    "commitment_ban_months": 0,
-    "review_working_days": 0,
-    "long_term_backdate_days": 0,
-    "emergency_backdate_max_days": 1,
+#: Longest span a `filing.*_days` count may give: ten years (a larger count overflows the
+#: calendar when added to a date, and no filing rule reaches that far).
+MAX_DAYS = 3650
+#: Longest span a `filing.*_months` count may give: ten years.
+MAX_MONTHS = 120
+#: The bounds (inclusive) of each whole-number key of the `filing:` section.
+_INT_RANGE = {
+    "temp_validity_days": (1, MAX_DAYS),
+    "long_term_min_hold_months": (0, MAX_MONTHS),
+    "commitment_ban_months": (0, MAX_MONTHS),
+    "review_working_days": (0, MAX_DAYS),
+    "long_term_backdate_days": (0, MAX_DAYS),
+    "emergency_backdate_max_days": (1, MAX_DAYS),
 }
 _BOOL_KEYS = frozenset({"emergency_backdate_to_admission", "referral_commitment"})
 _ZONE_KEYS = frozenset({"insured_prefix", "treating_prefix", "class"})
@@ -206,8 +212,10 @@ _E = TypeVar("_E", bound=StrEnum)
 def parse_filing_rules(doc: Mapping[str, object] | None, source: str) -> FilingRules:
     """Read the `filing:` section of a policy document (domain.md §5); missing keys default.
 
-    Raises PolicyFileError naming `filing.<key>` for floats, booleans, negatives, unknown keys,
-    a bad exempt class or a prefix that is not a quoted digit string.
+    Raises PolicyFileError naming `filing.<key>` for floats, booleans, negatives, a count of
+    days above MAX_DAYS or of months above MAX_MONTHS, unknown keys, an exempt class that is not
+    one of EXEMPT_CLASSES (a list or mapping included) or a prefix that is not a quoted digit
+    string.
     """
     section = None if doc is None else doc.get("filing")
     if section is None:
@@ -217,10 +225,10 @@ def parse_filing_rules(doc: Mapping[str, object] | None, source: str) -> FilingR
     changes: dict[str, Any] = {}
     for key, raw in section.items():
         name = f"filing.{key}"
-        if key in _INT_MINIMUM:
-            changes[key] = _parse_int(raw, source, name, _INT_MINIMUM[key])
+        if key in _INT_RANGE:
+            changes[key] = _parse_int(raw, source, name, *_INT_RANGE[key])
         elif key == "long_term_validity_days":
-            changes[key] = None if raw is None else _parse_int(raw, source, name, 1)
+            changes[key] = None if raw is None else _parse_int(raw, source, name, 1, MAX_DAYS)
         elif key in _BOOL_KEYS:
             if type(raw) is not bool:
                 raise PolicyFileError(source, name, "must be true or false")
@@ -232,11 +240,14 @@ def parse_filing_rules(doc: Mapping[str, object] | None, source: str) -> FilingR
     return replace(FilingRules(), **changes)
 
 
-def _parse_int(raw: object, source: str, name: str, minimum: int) -> int:
+def _parse_int(raw: object, source: str, name: str, minimum: int, maximum: int) -> int:
     if type(raw) is not int:
         raise PolicyFileError(source, name, f"must be an integer, not {type(raw).__name__}")
     if raw < minimum:
         raise PolicyFileError(source, name, f"must be >= {minimum}, got {raw}")
+    if raw > maximum:
+        unit = "months" if name.endswith("_months") else "days"
+        raise PolicyFileError(source, name, f"must be <= {maximum} {unit} (ten years), got {raw}")
     return raw
 
 
@@ -258,7 +269,7 @@ def _parse_exempt(raw: object, source: str) -> tuple[ExemptZone, ...]:
         if not treating:
             raise PolicyFileError(source, f"{base}.treating_prefix", "must not be empty")
         klass = entry.get("class", BenefitClass.LONG_TERM.value)
-        if klass not in EXEMPT_CLASSES:
+        if not isinstance(klass, str) or klass not in EXEMPT_CLASSES:
             allowed = ", ".join(sorted(EXEMPT_CLASSES))
             raise PolicyFileError(source, f"{base}.class", f"must be one of {allowed}")
         zones.append(ExemptZone(insured, treating, BenefitClass(klass)))
