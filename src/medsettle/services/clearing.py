@@ -124,9 +124,10 @@ def run_clearing(store: Database, month: YearMonth | str, now: datetime,
 def _clear(store: Database, m: YearMonth, now: datetime, report: Progress,
            rule: PrepaymentRule, actor: Actor | None = None) -> dict[str, Any]:
     with store.tx() as tx:
-        if tx.count("clearing_statements", month=str(m)):
+        # a row arriving meanwhile waits, then books as late; another run waits for this one
+        tx.hold_index_for_clearing()
+        if tx.count("clearing_statements", month=str(m)):  # a run of the month went first
             return summary(tx, m) | {"created": False}
-        tx.hold_index_for_clearing()  # a row arriving meanwhile waits, then books as late
         report("aggregating settlements", 0, 4)
         totals = apply_adjustments(tx, m, month_totals(tx, m))
         if not totals:  # nothing recorded: the month stays open for the rows indexed later

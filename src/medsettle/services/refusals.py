@@ -6,7 +6,8 @@ their month was cleared (late: owed in full through the next clearing).
 An adjustment is a signed amount on an (insured, treating) pair: negative lowers what the insured
 province owes. The next clearing run applies every adjustment not yet applied to its pairs and
 marks it with the month, so the nets of all provinces still sum to zero and a re-run of a month
-changes nothing.
+changes nothing. Runs take turns on the hub's index (hold_index_for_clearing), and an adjustment
+is marked only while still pending, so two runs never both apply it.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from datetime import datetime
 from typing import Any
 
 from medsettle.core.clearing import Obligation, YearMonth, owed, province_of
+from medsettle.core.errors import StateConflict
 from medsettle.services.ports import UnitOfWork
 
 
@@ -68,8 +70,20 @@ def apply_adjustments(tx: UnitOfWork, month: YearMonth, totals: list[Obligation]
         pair = (str(row["insured"]), str(row["treating"]))
         current = by_pair.get(pair) or Obligation(*pair)
         by_pair[pair] = replace(current, adjustment=current.adjustment + int(str(row["amount"])))
-        tx.change("clearing_adjustments", {"id": row["id"]}, month_applied=str(month))
+        _mark_applied(tx, row, month)
     return [by_pair[pair] for pair in sorted(by_pair)]
+
+
+def _mark_applied(tx: UnitOfWork, row: dict[str, object], month: YearMonth) -> None:
+    """Mark one adjustment applied by `month`, only if no other clearing applied it meanwhile:
+    else StateConflict, so the run rolls back instead of applying it a second time."""
+    changed = tx.change("clearing_adjustments", {"id": row["id"], "month_applied": None},
+                        month_applied=str(month))
+    if changed != 1:
+        raise StateConflict(f"clearing adjustment {row['id']} ({row['kind']} of case "
+                            f"{row['case_id']}) was applied by another clearing run while "
+                            f"{month} was being cleared; run {month} again",
+                            field="month_applied")
 
 
 def of_case(tx: UnitOfWork, case_id: str) -> list[dict[str, object]]:

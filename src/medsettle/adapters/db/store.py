@@ -181,11 +181,13 @@ class Tx(RecordQueries):
         return set(self.conn.execute(select(table.c[column]).distinct()).scalars())
 
     def hold_index_for_clearing(self) -> None:
-        """Until this transaction ends, no settlement enters the hub's index (PostgreSQL: a
-        SHARE lock; SQLite writers already run one at a time): a month's clearing and a late
-        row of that month never pass each other unseen."""
+        """Until this transaction ends, no settlement enters the hub's index and no other
+        clearing run starts (PostgreSQL: a SHARE ROW EXCLUSIVE lock, which conflicts with row
+        writes and with itself; SQLite writers already run one at a time): a month's clearing
+        and a late row of that month never pass each other unseen, and two runs never both
+        apply the same pending adjustment."""
         if self.dialect == "postgresql":
-            self.conn.exec_driver_sql("LOCK TABLE settlement_index IN SHARE MODE")
+            self.conn.exec_driver_sql("LOCK TABLE settlement_index IN SHARE ROW EXCLUSIVE MODE")
 
     def change(self, name: str | Table, /, keys: Mapping[str, object], **values: object) -> int:
         """Update the rows matching `keys`; returns how many."""
