@@ -47,7 +47,8 @@ def test_a_bad_csv_row_is_named_by_line_and_field_and_nothing_is_loaded(tmp_path
     db = f"sqlite:///{tmp_path}/q.db"
     done = run("load", "--region", "440000", "csv", "--db", db, cwd=tmp_path)
     assert done.returncode == 2
-    assert done.stderr == "error: institutions.csv:3: level: expected L1, L2 or L3, got 'L9'\n"
+    assert done.stderr == ("error: institutions.csv:3: level: expected L0, L1, L2 or L3, got "
+                           "'L9'\n")
     assert not (tmp_path / "q.db").exists()
 
 
@@ -173,6 +174,8 @@ def test_a_sim_file_row_is_checked_as_a_csv_row_is(tmp_path: Path) -> None:
             ("persons", {"certno": "notanid"}, "persons[0].certno"),
             ("persons", {"certno": ["a"]}, "persons[0].certno: must be a string"),
             ("institutions", {"level": "L9"}, "institutions[0].level"),
+            ("institutions", {"hosp_lv": "11"}, "institutions[0].level: L3 does not match "
+                                                "hosp_lv 11 (tier L0)"),
             ("institutions", {"fixmedins_code": "bad"}, "institutions[0].fixmedins_code"),
             ("institutions", {"admdvs": "310100"}, "310100 is not in province 440000")):
         doc = json.loads(json.dumps(pristine))
@@ -182,3 +185,69 @@ def test_a_sim_file_row_is_checked_as_a_csv_row_is(tmp_path: Path) -> None:
         done = run("load", "--region", "440000", "sim", "--db", db, cwd=tmp_path)
         assert done.returncode == 2 and says in done.stderr, (change, done.stderr)
         assert done.stderr.count("\n") == 1 and not (tmp_path / f"{table}.db").exists()
+
+
+def test_a_basic_level_institution_loads_as_l0_and_a_level_must_match_hosp_lv(
+        tmp_path: Path) -> None:
+    """基层 institutions (hosp_lv 11 无等级 → L0) could not be loaded (L1 to L3 only), and a
+    level that disagreed with hosp_lv was stored: an L0 visit settled at L1's deductible and
+    ratio (商洛 resident, ¥1,000 甲: ¥160 more for the patient)."""
+    (tmp_path / "csv").mkdir()
+    institutions = tmp_path / "csv" / "institutions.csv"
+    institutions.write_text("fixmedins_code,name,admdvs,hosp_lv,level\n"
+                            "H44030400991,深圳某社区卫生服务中心,440305,11,\n"
+                            "H44030400992,深圳某医院,440305,05,L2\n", encoding="utf-8")
+    db = f"sqlite:///{tmp_path}/l0.db"
+    done = run("load", "--region", "440000", "csv", "--db", db, cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    store = Store(make_engine(db))
+    with store.tx() as tx:
+        levels = {r.fixmedins_code: r.level for r in tx.rows("institutions")}
+    store.engine.dispose()
+    assert levels == {"H44030400991": "L0", "H44030400992": "L2"}
+    institutions.write_text("fixmedins_code,name,admdvs,hosp_lv,level\n"
+                            "H44030400993,深圳某卫生院,440305,11,L1\n", encoding="utf-8")
+    refused = run("load", "--region", "440000", "csv", "--db", f"sqlite:///{tmp_path}/x.db",
+                  cwd=tmp_path)
+    assert refused.returncode == 2
+    assert refused.stderr == ("error: institutions.csv:2: level: L1 does not match hosp_lv 11 "
+                              "(tier L0)\n")
+    added = run("institution", "add", "H44030400994", "--name", "深圳某社区卫生服务中心",
+                "--level", "L0", "--region", "440305", "--db", db, cwd=tmp_path)
+    assert added.returncode == 0, added.stderr
+    store = Store(make_engine(db))
+    with store.tx() as tx:
+        row = tx.one("institutions", fixmedins_code="H44030400994")
+    store.engine.dispose()
+    assert row is not None and (row.level, row.hosp_lv) == ("L0", "11")
+
+
+def test_persons_csv_carries_the_assistance_category_and_chronic_certification(
+        tmp_path: Path) -> None:
+    """The 医疗救助 identity (低保, 特困) and the certified 门诊慢特病 could be loaded only from
+    a sim file: a CSV's person was settled without 医疗救助 and refused chronic visits."""
+    from medsettle.core.codes import make_id_card
+
+    (tmp_path / "csv").mkdir()
+    header = "psn_no,certno,psn_name,gend,brdy,insu_admdvs,insutype,psn_type,maf_category," \
+             "chronic_certified\n"
+    rows = [("dibao", "M03900; M01600"), ("", "")]
+    (tmp_path / "csv" / "persons.csv").write_text(header + "".join(
+        f"4401000000000000000000000{n},{make_id_card(f'44010419900101{n:03d}')},居民{n},1,"
+        f"1990-01-01,440100,390,15,{maf},{chronic}\n"
+        for n, (maf, chronic) in enumerate(rows, start=1)), encoding="utf-8")
+    db = f"sqlite:///{tmp_path}/m.db"
+    done = run("load", "--region", "440000", "csv", "--db", db, cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    store = Store(make_engine(db))
+    with store.tx() as tx:
+        found = {r.psn_no[-1]: (r.maf_category, r.chronic_certified) for r in tx.rows("persons")}
+    store.engine.dispose()
+    assert found == {"1": ("dibao", ["M03900", "M01600"]), "2": (None, [])}
+    (tmp_path / "csv" / "persons.csv").write_text(
+        header + f"44010000000000000000000001,{make_id_card('44010419900101001')},居民1,1,"
+                 "1990-01-01,440100,390,15,,I10\n", encoding="utf-8")
+    refused = run("load", "--region", "440000", "csv", "--db", f"sqlite:///{tmp_path}/y.db",
+                  cwd=tmp_path)
+    assert refused.returncode == 2 and refused.stderr.startswith(
+        "error: persons.csv:2: chronic_certified: expected a chronic disease code"), refused.stderr

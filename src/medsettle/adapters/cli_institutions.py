@@ -30,6 +30,11 @@ PublicKeyOption = Annotated[str | None, typer.Option(
                              "instead of issuing a key pair")]
 
 
+#: The hospital level (hosp_lv) registered for each tier; 11 (无等级) is the tier L0 of 基层
+#: institutions.
+HOSP_LV_OF_LEVEL = {"L3": "02", "L2": "05", "L1": "08", "L0": "11"}
+
+
 def _hand_over(lines: list[str]) -> None:
     for line in lines:
         typer.echo(line)
@@ -41,7 +46,7 @@ def _hand_over(lines: list[str]) -> None:
 def add_institution(
         code: Annotated[str, typer.Argument(metavar="CODE", help="H + 11 digits")],
         name: Annotated[str, typer.Option(help="the hospital's name")],
-        level: Annotated[str, typer.Option(help="L1, L2 or L3")],
+        level: Annotated[str, typer.Option(help="L0 (基层 or 无等级), L1, L2 or L3")],
         region: Annotated[str, typer.Option(help="its region code, e.g. 440305")],
         signing: SigningOption = "sm2",
         sm2_public_key: PublicKeyOption = None,
@@ -59,8 +64,8 @@ def add_institution(
         if codes.province_of(fixmedins[1:7]) != codes.province_of(admdvs):
             raise InvalidInput("--region", f"{admdvs} is not in the province of {fixmedins} "
                                            f"(its code names {fixmedins[1:7]})")
-        if level not in ("L1", "L2", "L3"):
-            raise InvalidInput("--level", f"must be L1, L2 or L3, not {level!r}")
+        if level not in HOSP_LV_OF_LEVEL:
+            raise InvalidInput("--level", f"must be L0, L1, L2 or L3, not {level!r}")
         if not name.strip():
             raise InvalidInput("--name", "is required")
         credentials, lines = issue(signing, sm2_public_key)
@@ -68,7 +73,7 @@ def add_institution(
         fail(str(exc))
     url = db or f"sqlite:///var/{codes.province_of(admdvs)}.db"
     row: dict[str, Any] = {"fixmedins_code": fixmedins, "name": name.strip(), "admdvs": admdvs,
-           "hosp_lv": {"L3": "02", "L2": "05", "L1": "08"}[level], "level": level,
+           "hosp_lv": HOSP_LV_OF_LEVEL[level], "level": level,
            "dedc_level": None, "suspended": False, "networked": True,
            "chronic_opened": [], "dialect": profile, **credentials}
     write_rows(url, {"institutions": [row]})

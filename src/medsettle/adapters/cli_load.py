@@ -25,6 +25,7 @@ from medsettle.adapters.db.store import Store
 from medsettle.adapters.his.dialects import parse_dialect
 from medsettle.core import codes
 from medsettle.core.errors import InvalidInput, MedSettleError, StateConflict
+from medsettle.core.tables import LEVELS
 
 #: A contribution tier (缴费档次) as a parameter set's TABLE keys name it: `resident@high`.
 TIER_NAME = re.compile(r"[a-z0-9_]{1,20}")
@@ -35,15 +36,16 @@ CSV_COLUMNS: dict[str, tuple[tuple[str, str, bool], ...]] = {
                 ("insutype", "text", True), ("psn_type", "text", True),
                 ("cvlserv", "bool", False), ("card_no", "text", False),
                 ("evoucher", "text", False), ("emp_name", "text", False),
-                ("contribution_tier", "tier", False)),
+                ("contribution_tier", "tier", False), ("maf_category", "tier", False),
+                ("chronic_certified", "chronic", False)),
     "filings": (("filing_no", "text", True), ("psn_no", "text", True),
                 ("insu_admdvs", "admdvs", True), ("category", "text", True),
                 ("destination", "admdvs", True), ("valid_from", "date", True),
                 ("valid_until", "date", False), ("status", "text", True),
                 ("route", "text", True), ("channel", "text", True), ("applied_on", "date", True)),
     "institutions": (("fixmedins_code", "institution", True), ("name", "text", True),
-                     ("admdvs", "admdvs", True), ("hosp_lv", "text", True),
-                     ("level", "level", True), ("networked", "bool", False),
+                     ("admdvs", "admdvs", True), ("hosp_lv", "hosp_lv", True),
+                     ("level", "level", False), ("networked", "bool", False),
                      ("suspended", "bool", False), ("dialect", "dialect", False)),
     "catalogue": (("code", "text", True), ("name", "text", True), ("chrgitm_lv", "text", True),
                   ("selfpay_prop", "text", False), ("lmt_pric", "text", False),
@@ -62,6 +64,25 @@ DEFAULTS: dict[str, dict[str, Any]] = {
 
 
 
+def _tier_of(hosp_lv: str, where: str) -> str:
+    try:
+        return codes.level_tier(hosp_lv)
+    except MedSettleError:
+        raise InvalidInput(where, f"expected a hospital level 01-14, got {hosp_lv!r}") from None
+
+
+def level_of(row: dict[str, Any], where: str) -> str:
+    """An institution's tier: its `level`, which must be the tier of its `hosp_lv` (11 无等级 →
+    L0, …); taken from `hosp_lv` when not given. A level that disagrees with hosp_lv would
+    settle at another tier's deductible and ratio."""
+    tier = _tier_of(str(row.get("hosp_lv")), f"{where}hosp_lv")
+    given = row.get("level")
+    if given and given != tier:
+        raise InvalidInput(f"{where}level", f"{given} does not match hosp_lv {row['hosp_lv']} "
+                                            f"(tier {tier})")
+    return tier
+
+
 def _cell(kind: str, text: str, where: str) -> Any:
     try:
         if kind == "date":
@@ -76,8 +97,13 @@ def _cell(kind: str, text: str, where: str) -> Any:
             return codes.validate_id_card(text, where)
         if kind == "institution":
             return codes.validate_institution_code(text, where)
-        if kind == "level" and text not in ("L1", "L2", "L3"):
-            raise InvalidInput(where, f"expected L1, L2 or L3, got {text!r}")
+        if kind == "level" and text not in LEVELS:
+            raise InvalidInput(where, f"expected L0, L1, L2 or L3, got {text!r}")
+        if kind == "hosp_lv":
+            _tier_of(text, where)
+        if kind == "chronic":  # disease codes separated by ";" (门诊慢特病 certified)
+            return [codes.validate_chronic_disease_code(code.strip(), where)
+                    for code in text.split(";") if code.strip()]
         if kind == "dialect":
             return read_dialect_option(text, where)
         if kind == "tier" and not TIER_NAME.fullmatch(text):
@@ -111,6 +137,7 @@ def read_csv(path: Path, table: str) -> list[dict[str, Any]]:
                 row.setdefault(column, None)  # its columns from the first row
             if table == "institutions":
                 row.setdefault("dedc_level", None)
+                row["level"] = level_of(row, f"{path.name}:{line}: ")
             rows.append(row)
     return rows
 
@@ -152,7 +179,7 @@ def read_sim(path: Path, region: str) -> dict[str, list[dict[str, Any]]]:
 
 #: The kinds of CSV column whose value a JSON row must pass as well (its dates and flags are
 #: JSON's own types): ID numbers, region and institution codes, levels, tiers.
-CODE_KINDS = frozenset({"certno", "admdvs", "institution", "level", "tier"})
+CODE_KINDS = frozenset({"certno", "admdvs", "institution", "level", "tier", "hosp_lv"})
 
 
 def _check_codes(tables: dict[str, list[dict[str, Any]]], name: str) -> None:
@@ -172,6 +199,8 @@ def _check_codes(tables: dict[str, list[dict[str, Any]]], name: str) -> None:
                         raise InvalidInput(where, f"must be a string, not "
                                                   f"{type(value).__name__}")
                     _cell(kind, value, where)
+            if table == "institutions":
+                level_of(row, f"{name}: {table}[{n}].")
 
 
 def _dates(row: object, where: str) -> dict[str, Any]:
