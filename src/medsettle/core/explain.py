@@ -51,8 +51,8 @@ _STEP_TEXT: dict[str, str] = {
     "class.emergency": "Emergency (急诊抢救), treated as filed (视同已备案).",
     "class.unfiled": "No filing (未备案): the reduction for unfiled patients applies.",
     "lines.totals": "{lines} fee lines total {medfee_sumamt}; {inscp_scp_amt} is within scope.",
-    "deductible.per_visit": "Deductible for this stay: {amount} × {factor} (stay no. "
-                            "{visit_number}) = {due}.",
+    "deductible.per_visit": "Deductible for this visit: {amount} × {factor} (visit no. "
+                            "{visit_number} this medical year) = {due}.",
     "deductible.annual": "Annual deductible {amount}, {paid_before} already met: {due} due.",
     "ratio.base": "Pool ratio for category {category} at level {level}: {ratio}.",
     "ratio.reduced": "Pool ratio {base_ratio} less {points} points for this benefit class: {ratio}.",
@@ -95,6 +95,9 @@ def step_text(step: Step) -> str:
     if step.code == "pool.paid" and "segments" in values:
         return (f"The basic pool pays by band: {_segments_text(values['segments'])} = "
                 f"{values['hifp_pay']}.")
+    if step.code == "tier.hifob.below_deductible" and not step.values.get("x"):
+        return ("The basic pool has not reached its annual cap: the large-amount subsidy "
+                "(职工大额) pays nothing this time.")
     if step.code.startswith("tier."):
         _, name, outcome = step.code.split(".", 2)
         values["name"] = _TIER_NAMES.get(name, name)

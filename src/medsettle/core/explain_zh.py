@@ -35,14 +35,14 @@ LINE_REASONS_ZH: dict[str, str] = {
 CLASS_ZH = {
     "long_term": "长期备案（异地安置、长期居住、常驻工作）：待遇不降低。",
     "long_term_return": "长期备案人员回参保地就医（两地待遇）。",
-    "referral": "转诊备案：按参保地规定降低报销比例。",
-    "other_temp": "临时外出就医备案：按参保地规定降低报销比例。",
-    "emergency": "急诊抢救：视同已备案，按参保地规定降低报销比例。",
-    "unfiled": "未备案：手工报销时按参保地规定降低报销比例。",
+    "referral": "转诊备案：适用参保地对转诊人员的待遇规定。",
+    "other_temp": "临时外出就医备案：适用参保地对临时外出就医人员的待遇规定。",
+    "emergency": "急诊抢救：视同已备案，适用参保地对急诊抢救的待遇规定。",
+    "unfiled": "未备案：手工报销时适用参保地对未备案人员的待遇规定。",
 }
 _STEP_ZH: dict[str, str] = {
     "lines.totals": "共 {lines} 项费用，合计 {medfee_sumamt}；其中 {inscp_scp_amt} 符合政策范围。",
-    "deductible.per_visit": "本次住院起付线：{amount} × {factor}（本年度第 {visit_number} 次）"
+    "deductible.per_visit": "本次起付线：{amount} × {factor}（本年度第 {visit_number} 次就医）"
                             "= {due}。",
     "deductible.annual": "年度起付线 {amount}，本年已付 {paid_before}：本次还需 {due}。",
     "ratio.base": "统筹基金支付比例（{category}，{level}）：{ratio}。",
