@@ -176,12 +176,15 @@ def change_visit(tx: Tx, book: PolicyBook, req: ChangeVisit, caller: str) -> Vis
 
 
 def cancel_visit(tx: Tx, req: CancelVisit, caller: str) -> VisitCancelled:
-    """Cancel a registration or admission that has no settlement."""
+    """Cancel a registration or admission that has no settlement. The person is locked and
+    the visit read again first, as a settle does: a settle that held the lock has settled it."""
     visit = tx.insured_visit(req.visit_id)
     if visit is None:
         return VisitCancelled(False)
     check_treating(caller, visit.treating_region, f"visit {visit.visit_id}")
     check_institution(visit, req.institution)
+    tx.lock_person(visit.person_id)
+    visit = own_visit(tx, req.visit_id, caller, req.institution)
     if visit.status is VisitStatus.SETTLED:
         raise StateConflict("the visit has a settlement: cancel the settlement first")
     tx.change_insured_visit(visit.visit_id, status=VisitStatus.CANCELLED)
