@@ -111,16 +111,53 @@ def settle(t: Treating, cmd: c.Settle, now: datetime, reply: Reply) -> Settlemen
         amounts=answer.amounts, msgid=msgid, balance=answer.balance,
         policy_id=answer.policy_id, policy_hash=answer.policy_hash,
         benefit_class=answer.benefit_class, invoice_no=cmd.invoice_no)
-    with t.db.tx() as tx:
-        reply.record(tx, view)
-        if not tx.settle_treated_visit(visit.visit_id, [line.serial for line in lines],
-                                       settlement_id):
-            raise StateConflict(f"visit {visit.visit_id} or its fee lines changed while it was "
-                                "being settled; query it (5201) and reconcile")
-        tx.add_settlement(record)
-        book_settlement(tx, record, now)  # last: it holds the node's ledger chain until commit
+    if not _keep_settlement(t, reply, view, record, [line.serial for line in lines], now):
+        raise _undo_unkept_settle(t, visit, msgid)
     failpoints.reach("settle.after_commit")
     return view
+
+
+class _Unkept(Exception):
+    """The visit or its lines changed since they were read: roll the settlement back."""
+
+
+def _keep_settlement(t: Treating, reply: Reply, view: SettlementView, record: SettlementRecord,
+                     serials: list[str], now: datetime) -> bool:
+    """Record the treating place's side of a settlement and its answer in one transaction;
+    False, with nothing kept, if the visit or its lines changed since they were read (another
+    message from another terminal: 2205 cancelled the lines, 2202/2404 the visit, …)."""
+    try:
+        with t.db.tx() as tx:
+            reply.record(tx, view)
+            if not tx.settle_treated_visit(record.visit_id, serials, record.settlement_id):
+                raise _Unkept
+            tx.add_settlement(record)
+            book_settlement(tx, record, now)  # last: it holds the ledger chain until commit
+    except _Unkept:
+        return False
+    return True
+
+
+def _undo_unkept_settle(t: Treating, visit: TreatedVisit, msgid: str) -> StateConflict:
+    """The insured place settled what the treating place could not record: reverse it there
+    (冲正) at once, or, if that fails, mark the visit as a settle whose reversal the node sends
+    until it is done (as for a settle that went unanswered). The refusal says which."""
+    reversal, request = node_reversal(t, visit, msgid)
+    try:
+        t.insured.call(visit.insured_region, "reverse", reversal, request)
+    except MedSettleError as exc:
+        _mark_for_manual(t, visit.visit_id, msgid, "the visit or its fee lines changed while "
+                         "it was settled; the insured place's settlement awaits reversal: "
+                         f"[{exc.code}] {exc}")
+        return StateConflict("nothing settled: the visit or its fee lines changed meanwhile; "
+                             "the node reverses (冲正) the insured place's settlement when it "
+                             "answers; visit marked for 手工报销")
+    logger.warning("settle reversed at the insured place: the treating place could not record "
+                   "it", extra={"mdtrt_id": visit.visit_id, "msgid": msgid,
+                                "reversal_msgid": reversal})
+    return StateConflict("nothing settled: the visit or its fee lines changed meanwhile, so "
+                         "the insured place's settlement was reversed (冲正); query the visit "
+                         "(5201) and settle again")
 
 
 def _fee_line(line: StoredLine) -> FeeLine:
@@ -208,13 +245,9 @@ def retry_pending_reversals(t: Treating, now: datetime, *,
         if visit.insured_region[:2] in unreachable:
             continue
         original = str(visit.reversal_pending)
-        msgid = reversal_msgid(t.region, visit.institution, original)
+        msgid, request = node_reversal(t, visit, original)
         try:
-            t.insured.call(visit.insured_region, "reverse", msgid, x.Reverse(
-                original=original, original_infno="2207",
-                cancel_id=derived_id(t.region, visit.institution, msgid, "reverse"),
-                institution=visit.institution, person_id=visit.person_id,
-                visit_id=visit.visit_id))
+            t.insured.call(visit.insured_region, "reverse", msgid, request)
         except MedSettleError as exc:
             if isinstance(exc, PeerUnavailable):
                 unreachable.add(visit.insured_region[:2])
@@ -228,6 +261,16 @@ def retry_pending_reversals(t: Treating, now: datetime, *,
             "attempts": visit.reversal_attempts + 1})
         done += 1
     return done
+
+
+def node_reversal(t: Treating, visit: TreatedVisit, original: str) -> tuple[str, x.Reverse]:
+    """The node's own reversal of settle message `original` of the visit: its msgid and
+    request, the same on every attempt (derived from the original msgid)."""
+    msgid = reversal_msgid(t.region, visit.institution, original)
+    return msgid, x.Reverse(
+        original=original, original_infno="2207",
+        cancel_id=derived_id(t.region, visit.institution, msgid, "reverse"),
+        institution=visit.institution, person_id=visit.person_id, visit_id=visit.visit_id)
 
 
 def pending_reversals(db: Database) -> tuple[int, int]:
