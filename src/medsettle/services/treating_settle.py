@@ -349,22 +349,20 @@ def _cancel(t: Treating, visit: TreatedVisit, original: SettlementRecord, ref: c
 
 def reverse(t: Treating, cmd: c.Reversal, now: datetime, reply: Reply) -> dict[str, object]:
     """2601 冲正: undo what the institution's own original message did, if it happened;
-    idempotent. Only the sender's own messages count: the original is looked up by the sending
-    institution and msgid, and the insured place checks the same before it reverses anything."""
+    idempotent. Only the sender's own messages count: msgids are one institution's, so the
+    original is looked up by the sending institution and msgid (another institution's message
+    with the same msgid is not touched), and the insured place checks the same before it
+    reverses anything."""
     code = cmd.origin.institution
     with t.db.tx() as tx:
         reply.check(tx)
         logged = tx.one("message_log", scope=his_scope(code), msgid=cmd.original)
-        settled = [r for r in tx.settlements(Role.TREATING, msgid=cmd.original)
+        settled = [r for r in tx.settlements(Role.TREATING, msgid=cmd.original, institution=code)
                    if r.kind is SettlementKind.SETTLE]
-        opened = tx.treated_visits(msgid=cmd.original)
+        opened = tx.treated_visits(msgid=cmd.original, institution=code)
         for visit_id, person_id in [*((r.visit_id, r.person_id) for r in settled),
                                     *((v.visit_id, v.person_id) for v in opened)]:
-            own_visit(tx, c.VisitRef(cmd.origin, visit_id, person_id))  # another's: refused
-        senders = {row.scope for row in tx.rows("message_log", msgid=cmd.original)
-                   if row.scope.startswith("his:")}
-    if senders and his_scope(code) not in senders:
-        raise NotFound(f"message {cmd.original} is not a message of {code}")
+            own_visit(tx, c.VisitRef(cmd.origin, visit_id, person_id))  # another person: refused
     if logged is not None and logged.infno != cmd.original_infno:
         raise InvalidInput("original_infno", f"message {cmd.original} was a {logged.infno}, "
                                              f"not a {cmd.original_infno}")
