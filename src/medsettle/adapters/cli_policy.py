@@ -26,7 +26,7 @@ from medsettle.adapters.files import load_policy_book, read_document
 from medsettle.core import codes
 from medsettle.core.errors import InvalidInput, MedSettleError, NotFound, PolicyInvalid
 from medsettle.core.operators import Operator
-from medsettle.core.policy import ParameterSet, check_parameter_set
+from medsettle.core.policy import ParameterSet
 from medsettle.core.policy_view import provenance_notice
 from medsettle.core.served import ServedBook
 from medsettle.services import operators as operator_svc
@@ -54,7 +54,7 @@ def checked(path: Path) -> tuple[object, ParameterSet]:
         doc = svc.normalized(read_document(path))
     except MedSettleError as exc:
         fail(str(exc))
-    errors = check_parameter_set(doc, path.name)
+    errors = svc.errors_of(doc, path.name)
     if errors:
         for error in errors:
             console.print(f"{error.source}: {error.key}: {error.message}", markup=False)

@@ -35,6 +35,8 @@ T = TypeVar("T")
 VisitType = Literal["inpatient", "outpatient", "chronic"]
 VISIT_TYPES: tuple[VisitType, ...] = ("inpatient", "outpatient", "chronic")
 SCHEMES = ("employee", "resident")
+#: Longest set id: a settlement keeps the id of its set in 60 characters (settlements.policy_id).
+MAX_ID_LENGTH = 60
 
 #: Largest ratio cut (points) or extra 先行自付 the national rules allow per benefit class (§4).
 REDUCTION_LIMITS: dict[str, tuple[int, Decimal]] = {
@@ -187,7 +189,9 @@ def _parse(r: DocReader, doc: object) -> ParameterSet:
 
     scheme: str | None = part("scheme", lambda v: _scheme(r, v), None)
     admdvs = part("insu_admdvs", lambda v: _admdvs(r, v), "")
-    set_id = part("id", lambda v: r.text(v, "id"), "")
+    set_id = part("id", lambda v: _set_id(r, v), "")
+    title = part("title", lambda v: _words(r, v, "title"), "")
+    part("description", lambda v: _words(r, v, "description"), "")
     valid_from: date | None = part("valid_from", lambda v: _date(r, v, "valid_from"), None)
     valid_until = part("valid_until", lambda v: _valid_until(r, v, valid_from), None)
     year_start = part("year_start", lambda v: _year_start(r, v), (1, 1), "01-01")
@@ -208,6 +212,8 @@ def _parse(r: DocReader, doc: object) -> ParameterSet:
     filing = r.attempt(lambda: parse_filing_rules(top, r.source), None)
     provenance = r.attempt(lambda: parse_provenance(r, top.get("provenance"), top), None)
     r.raise_first()
+    hashed = r.attempt(lambda: _content_hash(r, top), "")  # a load error, never a TypeError
+    r.raise_first()
     if (scheme is None or valid_from is None or benefits is None or caps is None
             or temp_reduction is None or filing is None or provenance is None):
         raise r.fail(DOCUMENT, "is not a parameter set")  # not reached: an error was raised
@@ -218,8 +224,8 @@ def _parse(r: DocReader, doc: object) -> ParameterSet:
         tiers=tiers, maf=maf, maf_applies_to=maf_applies_to,
         account_scope=scope, filing=filing,  # type: ignore[arg-type]
         manual_catalogue=manual_catalogue,  # type: ignore[arg-type]
-        provenance=provenance, source=r.source, document=top, title=str(top.get("title", "")),
-        content_hash=content_hash(top))
+        provenance=provenance, source=r.source, document=top, title=title,
+        content_hash=hashed)
 
 
 def _cap_group_defined(r: DocReader, visit_type: str, benefit: Benefit,
@@ -233,6 +239,32 @@ def _scheme(r: DocReader, value: object) -> str:
     if value not in SCHEMES:
         raise r.fail("scheme", f"must be one of {list(SCHEMES)}, not {value!r}")
     return str(value)
+
+
+def _set_id(r: DocReader, value: object) -> str:
+    set_id = r.text(value, "id")
+    if len(set_id) > MAX_ID_LENGTH:
+        raise r.fail("id", f"must be at most {MAX_ID_LENGTH} characters (a settlement keeps the "
+                           f"id of its set), not {len(set_id)}")
+    if not set_id.isprintable() or any(char.isspace() for char in set_id):
+        raise r.fail("id", f"must not hold spaces or control characters, not {set_id!r}")
+    return set_id
+
+
+def _words(r: DocReader, value: object, key: str) -> str:
+    """An optional text (title, description): a string, not a number, list or mapping."""
+    if value is None:
+        return ""
+    if not isinstance(value, str):
+        raise r.fail(key, f"must be text (a string), not {type(value).__name__}")
+    return value
+
+
+def _content_hash(r: DocReader, top: Mapping[str, object]) -> str:
+    try:
+        return content_hash(top)
+    except (TypeError, ValueError) as exc:  # a value YAML has but JSON has not (a set, bytes)
+        raise r.fail(DOCUMENT, f"cannot be hashed: {exc}") from None
 
 
 def _admdvs(r: DocReader, value: object) -> str:

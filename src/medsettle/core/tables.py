@@ -8,7 +8,8 @@ access. A level map without `L0` resolves `L0` to `L1`.
 A category map may also carry contribution tiers (档次, domain.md §5 "Real policy shapes"):
 `resident@high` is the value for residents who chose the high contribution tier. A lookup tries
 `category@tier` first, then `category`, so a person with a tier in a region without tiered keys
-uses the plain key, and the plain key must always be there.
+uses the plain key, and the plain key must always be there. A category the scheme does not use
+(`resident` in an employee set) is an error naming its key, not a value that is never read.
 """
 
 from __future__ import annotations
@@ -158,7 +159,7 @@ class DocReader:
         cells: dict[tuple[str, str], T] = {}
         if isinstance(value, Mapping) and value and all(
                 isinstance(k, str) and k.split(TIER_SEPARATOR, 1)[0] in CATEGORIES for k in value):
-            for name in [*categories, *(k for k in value if TIER_SEPARATOR in k)]:
+            for name in [*categories, *(k for k in value if k not in categories)]:
                 empty: dict[str, T] = {}
                 levels = self.attempt(partial(self._category, value, name, key, scheme, cell),
                                       empty)
@@ -173,6 +174,9 @@ class DocReader:
                   cell: Callable[[object, str], T]) -> dict[str, T]:
         """One category's (or `category@tier`'s) values of a TABLE keyed by category."""
         if TIER_SEPARATOR not in name:
+            if name not in CATEGORIES_OF_SCHEME[scheme]:
+                raise self.fail(f"{key}.{name}", f"{name} is not a category of the {scheme} "
+                                                 "scheme")
             if name not in value:
                 raise self.fail(f"{key}.{name}", "missing entry for a category in use")
             return self._levels(value[name], f"{key}.{name}", cell)

@@ -27,6 +27,7 @@ from medsettle.core.errors import (
     InvalidInput,
     NotFound,
     OwnProposal,
+    PolicyFileError,
     PolicyInvalid,
     PolicyNotInForce,
     StateConflict,
@@ -73,9 +74,26 @@ def _iso(value: object) -> str:
     raise TypeError(f"{type(value).__name__} is not a JSON value")
 
 
-def validate(doc: object, source: str) -> ParameterSet:
-    """The parameter set of a document, or PolicyInvalid listing every error by key."""
+def errors_of(doc: object, source: str) -> list[PolicyFileError]:
+    """Every error of a document loaded into a province node, each by key: those of any
+    parameter set (core.policy.check_parameter_set), then an id that does not start with the
+    set's own region code (`<insu_admdvs>-<scheme>-<label>`), so that no loaded set takes the id
+    of another region's set."""
     errors = check_parameter_set(doc, source)
+    if errors or not isinstance(doc, Mapping):
+        return errors
+    set_id, region = doc["id"], doc["insu_admdvs"]
+    if not set_id.startswith(f"{region}-"):
+        return [PolicyFileError(source, "id", f"must start with the set's region code, "
+                                              f"{region}- (e.g. {region}-{doc['scheme']}-2026), "
+                                              f"not {set_id!r}")]
+    return []
+
+
+def validate(doc: object, source: str) -> ParameterSet:
+    """The parameter set of a document, or PolicyInvalid listing every error by key
+    (`errors_of`)."""
+    errors = errors_of(doc, source)
     if errors:
         raise PolicyInvalid(errors)
     return parse_parameter_set(doc, source)
