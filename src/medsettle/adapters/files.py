@@ -3,6 +3,10 @@
 Policy files are parsed with libyaml (`yaml.CSafeLoader`, same results as the pure-Python safe
 loader, about ten times faster), read only for the region a caller asks for, and kept parsed per
 process: a file is parsed again only when its size or modification time changes.
+
+A YAML document may not use aliases (`*name`, `<<: *name`) and holds at most MAX_NODES values:
+an alias repeats a part without repeating its text, so a few hundred bytes of nested aliases
+(a "billion laughs") expand to billions of values when the document is copied or hashed.
 """
 
 from __future__ import annotations
@@ -20,6 +24,10 @@ from medsettle.core.policy import ParameterSet, PolicyBook, parse_parameter_set
 
 #: The fastest safe YAML loader available: libyaml's when PyYAML was built with it.
 SafeLoader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+#: Most values (scalars, lists and mappings) one YAML document may hold; the largest shipped
+#: policy holds about 400.
+MAX_NODES = 100_000
 
 #: Where the shipped parameters and worked examples live inside the package.
 DATA = resources.files("medsettle") / "data"
@@ -56,11 +64,45 @@ def parse_document(data: bytes, name: str) -> object:
     try:
         if name.endswith(".json"):
             return json.loads(text)
-        return yaml.load(text, Loader=SafeLoader)
+        return _load_yaml(text, name)
     except (yaml.YAMLError, json.JSONDecodeError) as exc:
         raise InvalidInput(name, f"cannot be parsed: {exc}") from None
     except RecursionError:  # [[[[…]]]] deeper than the interpreter's stack
         raise InvalidInput(name, "is nested too deeply") from None
+
+
+def _load_yaml(text: str, name: str) -> object:
+    """One YAML document, refused before it is built if it uses an alias or is too large."""
+    loader = SafeLoader(text)
+    try:
+        node = loader.get_single_node()  # the node graph: an alias is a node met twice
+        if node is None:
+            return None
+        _check_nodes(node, name)
+        return loader.construct_document(node)
+    finally:
+        loader.dispose()
+
+
+def _check_nodes(root: yaml.Node, name: str) -> None:
+    """InvalidInput naming `name` and the line if a node is reached twice (an alias: `*a`,
+    `<<: *a`, or an anchor holding itself) or there are more than MAX_NODES."""
+    seen: set[int] = set()
+    waiting = [root]
+    while waiting:
+        node = waiting.pop()
+        if id(node) in seen:
+            raise InvalidInput(name, "repeats the value anchored at line "
+                                     f"{node.start_mark.line + 1} with a YAML alias (&name … "
+                                     "*name): aliases are not read in these documents; write "
+                                     "the value out in full")
+        seen.add(id(node))
+        if len(seen) > MAX_NODES:
+            raise InvalidInput(name, f"holds more than {MAX_NODES:,} values")
+        if isinstance(node, yaml.MappingNode):
+            waiting.extend(part for pair in node.value for part in pair)
+        elif isinstance(node, yaml.SequenceNode):
+            waiting.extend(node.value)
 
 
 def load_policy_book(root: Path | None = None) -> PolicyBook:
