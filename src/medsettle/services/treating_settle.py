@@ -378,8 +378,7 @@ def reverse(t: Treating, cmd: c.Reversal, now: datetime, reply: Reply) -> dict[s
             return _reverse_at_insured(t, cmd, reply)
         return {"original": cmd.original, "reversed": False}
     if cmd.original_infno in ("2201", "2401"):
-        if opened and opened[0].status in (VisitStatus.OPEN, VisitStatus.MANUAL,
-                                           VisitStatus.DISCHARGED):
+        if opened and opened[0].status is not VisitStatus.CANCELLED:  # settled: refused there
             cancel_visit(t, c.VisitRef(cmd.origin, opened[0].visit_id, cmd.person_id),
                          AnswerWith(reply, done))
             return done
@@ -416,7 +415,7 @@ def _reverse_at_insured(t: Treating, cmd: c.Reversal, reply: Reply,
 
 def _reverse_fees(t: Treating, cmd: c.Reversal, logged: object, reply: Reply
                   ) -> dict[str, object]:
-    """Cancel the lines an accepted upload added, where they are still unsettled."""
+    """Cancel the lines an accepted upload added (refused while a settlement holds them)."""
     answer = getattr(logged, "response", {}) or {}
     rows = (answer.get("output") or {}).get("result", [])
     with t.db.tx() as tx:
@@ -427,11 +426,20 @@ def _reverse_fees(t: Treating, cmd: c.Reversal, logged: object, reply: Reply
         count = 0
         for visit_id, serials in uploaded.items():
             own_visit(tx, c.VisitRef(cmd.origin, visit_id, cmd.person_id))
-            open_lines = [line.serial for line in tx.fee_lines(visit_id=visit_id)
-                          if line.serial in serials and line.active
-                          and line.settlement_id is None]
+            open_lines = _unsettled_upload(tx, visit_id, serials)
             tx.cancel_fee_lines(visit_id, open_lines)
             count += len(open_lines)
         result: dict[str, object] = {"original": cmd.original, "reversed": count > 0}
         reply.record(tx, result)
     return result
+
+
+def _unsettled_upload(tx: UnitOfWork, visit_id: str, serials: list[str]) -> list[str]:
+    """The serials of an upload's lines still in force; StateConflict if a settlement holds
+    any of them (the upload stands until that settlement is cancelled)."""
+    lines = [line for line in tx.fee_lines(visit_id=visit_id)
+             if line.serial in serials and line.active]
+    if any(line.settlement_id is not None for line in lines):
+        raise StateConflict(f"the fee details of visit {visit_id} are settled: cancel the "
+                            "settlement first (2208/2305)")
+    return [line.serial for line in lines]
