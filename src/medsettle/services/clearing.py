@@ -476,19 +476,59 @@ def warnings(store: Database, rule: PrepaymentRule = RULE) -> list[dict[str, Any
 
 
 # --- the treating province pays its institutions ---------------------------------------------
+#: How many months before the one being paid a payment looks back at: a record that arrives
+#: after its month was paid (a cancel whose lost answer a resend of 2208 recovers weeks later,
+#: dated in the earlier month) is paid, or taken back, with the next month's payment.
+CATCH_UP_MONTHS = 3
+
+
 def pay_institutions(tx: UnitOfWork, month: YearMonth | str, now: datetime) -> dict[str, int]:
-    """At a treating province's node, once the hub has paid the month: each institution's
-    cross-province total moves from payable:institution:<code> to bank:<province>. Each
-    institution's payment is one entry, so calling again pays nobody twice."""
+    """At a treating province's node, once the hub has paid the month: each institution is paid
+    the difference between its month's cross-province total (cancels negative) and what it was
+    already paid for that month, from bank:<province> to payable:institution:<code> (negative:
+    taken back). The CATCH_UP_MONTHS before, if they were paid, get their differences too.
+    Each difference is one numbered entry, so calling again pays nobody twice. Returns what
+    each institution was paid now."""
     m = month_of(month)
     paid: dict[str, int] = {}
-    for (province, code), amount in sorted(institution_totals(tx, m).items()):
-        entry_id = f"pay-institution:{m}:{code}"
-        if amount == 0 or tx.one("ledger_entries", entry_id=entry_id) is not None:
-            continue
-        ledger_service.post(tx, ledger.balanced(entry_id, "institution_paid", f"{m}:{code}", now,
-                                                [(f"payable:institution:{code}", amount),
-                                                 (f"bank:{province}", -amount)]))
-        paid[code] = amount
+    for back in range(CATCH_UP_MONTHS, 0, -1):
+        _pay_differences(tx, m.shift(-back), now, paid, only_if_paid=True)
+    _pay_differences(tx, m, now, paid, only_if_paid=False)
     logger.info("institutions paid", extra={"month": str(m), "institutions": len(paid)})
     return paid
+
+
+def _pay_differences(tx: UnitOfWork, m: YearMonth, now: datetime, paid: dict[str, int], *,
+                     only_if_paid: bool) -> None:
+    """Pay each institution of month `m` what its total exceeds its payments so far (or take
+    back what they exceed it by); with `only_if_paid`, only a month some institution was paid."""
+    totals = institution_totals(tx, m)
+    before = {code: _paid_so_far(tx, m, code) for _province, code in totals}
+    if only_if_paid and not any(count for _amount, count in before.values()):
+        return
+    for (province, code), total in sorted(totals.items()):
+        already, count = before[code]
+        if total == already:
+            continue
+        entry_id = _payment_id(m, code, count + 1)
+        ledger_service.post(tx, ledger.balanced(
+            entry_id, "institution_paid", f"{m}:{code}", now,
+            [(f"payable:institution:{code}", total - already),
+             (f"bank:{province}", already - total)]))
+        paid[code] = paid.get(code, 0) + total - already
+
+
+def _payment_id(m: YearMonth, code: str, number: int) -> str:
+    """The n-th payment of an institution for a month (the first keeps its original id)."""
+    first = f"pay-institution:{m}:{code}"
+    return first if number == 1 else f"{first}:{number}"
+
+
+def _paid_so_far(tx: UnitOfWork, m: YearMonth, code: str) -> tuple[int, int]:
+    """What an institution was paid for a month, and in how many entries."""
+    amount, count = 0, 0
+    while (entry := tx.one("ledger_entries", entry_id=_payment_id(m, code, count + 1))):
+        account = f"payable:institution:{code}"
+        amount += sum(int(v) for a, v in entry.postings if a == account)
+        count += 1
+    return amount, count

@@ -8,7 +8,10 @@ and saves one report per treating province:
 - recorded at the insured node but not at the treating node (a settle whose answer was lost):
   reversed at the insured node (cancel_settlement through the hub, so the hub indexes the cancel);
 - recorded at both nodes but not indexed at the hub: confirmed (indexed at the hub);
-- amounts that differ, a treating-only or hub-only record: listed for manual review.
+- amounts that differ, a treating-only or hub-only record: listed for manual review;
+- a cancel recorded at the insured node whose original the treating node still holds as settled
+  (the cancel's answer was lost): listed for manual review, since the treating node would pay
+  its institution for a settlement the hub nets to nothing.
 """
 
 from __future__ import annotations
@@ -100,6 +103,7 @@ class Finding:
 
     setl_id: str
     problem: str  # insured_only | missing_at_hub | amounts_differ | treating_only | hub_only
+    #               | cancel_missing_at_treating
     action: str  # reverse | index | manual_review | none
     treating_province: str
     insured_province: str
@@ -145,6 +149,28 @@ def classify(t: Record | None, h: Record | None, i: Record | None) -> tuple[str,
     return "hub_only", "manual_review", "indexed at the hub, unknown to both nodes"
 
 
+def _cancel_at_insured_only(cancel: Record, sides: Sequence[Mapping[str, Record]]
+                            ) -> tuple[str, str, str] | None:
+    """A cancel only the insured node (and perhaps the hub) recorded is already reversed only if
+    the treating node never held its original in force: (problem, action, detail) when it
+    still does, or when its record of the original was not among the days read; else None."""
+    treating, hub, insured = sides
+    ref = cancel.ref_setl_id or ""
+    original = treating.get(ref)
+    if original is not None and original.status == "settled":
+        return ("cancel_missing_at_treating", "manual_review",
+                f"cancelled at the insured node by {cancel.setl_id}, but the treating node "
+                f"still holds {ref} as settled (the cancel's answer was lost): its HIS resends "
+                "the cancel (2208) so the treating node records it, and the institution's "
+                "payment of that month is then taken back")
+    if original is None and ref not in insured and ref not in hub:
+        return ("cancel_missing_at_treating", "manual_review",
+                f"cancelled at the insured node by {cancel.setl_id}; {ref} is dated outside "
+                "the days read, so whether the treating node holds it cancelled was not "
+                "compared: check it there")
+    return None
+
+
 def compare(treating: Iterable[Record], hub: Iterable[Record], insured: Iterable[Record],
             day: date) -> list[Finding]:
     """Line the three sides up by setl_id; only ids with a record on `day` on some side count."""
@@ -155,6 +181,8 @@ def compare(treating: Iterable[Record], hub: Iterable[Record], insured: Iterable
     for setl_id in ids:
         t, h, i = (_pick(side, setl_id) for side in sides)
         verdict = classify(t, h, i)
+        if verdict is not None and t is None and i is not None and i.kind == "cancel":
+            verdict = _cancel_at_insured_only(i, sides) or verdict
         if verdict is None:
             continue
         ref = i or t or h
