@@ -36,7 +36,7 @@ from medsettle.core.operators import Operator
 from medsettle.core.policy import ParameterSet, check_parameter_set, parse_parameter_set
 from medsettle.core.policy_view import Item, describe, diff, notices
 from medsettle.core.served import ServedBook
-from medsettle.services.audit import Actor, row_of, run_audited
+from medsettle.services.audit import Actor, held_row_of, run_audited
 from medsettle.services.ports import Database, UnitOfWork
 
 logger = logging.getLogger(__name__)
@@ -144,8 +144,8 @@ def approve(store: Database, book: ServedBook, set_row: int, operator: Operator,
         if row.proposed_by == operator.name:
             raise OwnProposal(f"operator {operator.name} proposed #{set_row} and may not approve "
                               "it too: a second operator of the province approves (four eyes)")
-        tx.change("policy_sets", {"id": set_row}, status="approved", approved_by=operator.name,
-                  approved_at=now)
+        _set_status(tx, set_row, "proposed", "approved", approved_by=operator.name,
+                    approved_at=now)
         return _summary(tx.one("policy_sets", id=set_row))
     result: dict[str, Any] = run_audited(
         store, Actor.of(operator), "policy.approve", lambda r: f"#{r['id']} {r['set_id']}", work,
@@ -166,8 +166,8 @@ def reject(store: Database, set_row: int, operator: Operator, note: str, now: da
 
     def work(tx: UnitOfWork) -> dict[str, Any]:
         _proposed(tx, set_row, province)
-        tx.change("policy_sets", {"id": set_row}, status="rejected", rejected_by=operator.name,
-                  rejected_at=now, note=why[:1000])
+        _set_status(tx, set_row, "proposed", "rejected", rejected_by=operator.name,
+                    rejected_at=now, note=why[:1000])
         return _summary(tx.one("policy_sets", id=set_row))
     result: dict[str, Any] = run_audited(
         store, Actor.of(operator), "policy.reject", lambda r: f"#{r['id']} {r['set_id']}", work,
@@ -188,7 +188,7 @@ def withdraw(store: Database, book: ServedBook, set_row: int, operator: Operator
     today = business_date(now)
 
     def work(tx: UnitOfWork) -> dict[str, Any]:
-        row = _stored_row(tx, set_row, province)
+        row = _stored_row(tx, set_row, province, hold=True)
         if row.status != "approved":
             raise StateConflict(f"parameter set #{set_row} is {row.status}; only an approved set "
                                 "is withdrawn (a proposed one is rejected)")
@@ -196,8 +196,8 @@ def withdraw(store: Database, book: ServedBook, set_row: int, operator: Operator
             raise StateConflict(f"parameter set #{set_row} is in force since {row.valid_from}: "
                                 "load a newer set to supersede it; a set in force is not "
                                 "withdrawn")
-        tx.change("policy_sets", {"id": set_row}, status="withdrawn",
-                  withdrawn_by=operator.name, withdrawn_at=now, note=why[:1000])
+        _set_status(tx, set_row, "approved", "withdrawn", withdrawn_by=operator.name,
+                    withdrawn_at=now, note=why[:1000])
         return _summary(tx.one("policy_sets", id=set_row))
     result: dict[str, Any] = run_audited(
         store, Actor.of(operator), "policy.withdraw", lambda r: f"#{r['id']} {r['set_id']}",
@@ -213,19 +213,32 @@ def _may_change(operator: Operator, province: str) -> None:
                         f"province {province}: only its province operators may")
 
 
-def _stored_row(tx: UnitOfWork, set_row: int, province: str) -> Any:
-    row = tx.one("policy_sets", id=set_row)
+def _stored_row(tx: UnitOfWork, set_row: int, province: str, *, hold: bool = False) -> Any:
+    """The stored set; held until the transaction ends (`Tx.hold`) by a step that changes it."""
+    row = tx.hold("policy_sets", id=set_row) if hold else tx.one("policy_sets", id=set_row)
     if row is None or codes.province_of(row.insu_admdvs) != province:
         raise NotFound(f"no parameter set #{set_row} at this node")
     return row
 
 
 def _proposed(tx: UnitOfWork, set_row: int, province: str) -> Any:
-    row = _stored_row(tx, set_row, province)
+    """The proposed set, held: an approve and a reject (or two approvals) of one proposal
+    take turns, and the second finds it decided."""
+    row = _stored_row(tx, set_row, province, hold=True)
     if row.status != "proposed":
         raise StateConflict(f"parameter set #{set_row} is {row.status} already; only a proposed "
                             "set is approved or rejected")
     return row
+
+
+def _set_status(tx: UnitOfWork, set_row: int, before: str, status: str,
+                **values: object) -> None:
+    """Write the set's next status only if it still has the status the step read."""
+    changed = tx.change("policy_sets", {"id": set_row, "status": before}, status=status,
+                        **values)
+    if changed != 1:
+        raise StateConflict(f"parameter set #{set_row} changed meanwhile; it is no longer "
+                            f"{before}")
 
 
 def _summary(row: Any) -> dict[str, Any]:
@@ -233,7 +246,8 @@ def _summary(row: Any) -> dict[str, Any]:
 
 
 def _summary_or_none(tx: UnitOfWork, set_row: int) -> dict[str, Any] | None:
-    row = row_of(tx, "policy_sets", id=set_row)
+    """The audit line's `before`: the row read under its lock, as the change then finds it."""
+    row = held_row_of(tx, "policy_sets", id=set_row)
     return None if row is None else {name: row[name] for name in SUMMARY}
 
 
