@@ -15,6 +15,7 @@ from medsettle.adapters.db.store import Store
 from medsettle.core import ledger
 from medsettle.core.clearing import YearMonth
 from medsettle.services import clearing as svc
+from medsettle.services import credit
 from medsettle.services.ledger import post, stored_chain
 
 OCT, NOV, DEC = YearMonth(2026, 10), YearMonth(2026, 11), YearMonth(2026, 12)
@@ -35,6 +36,20 @@ def node(tmp_path: Path) -> Iterator[Store]:
     migrate(engine, "province")
     yield Store(engine)
     engine.dispose()
+
+
+def designate_h1(node: Store) -> None:
+    with node.tx() as tx:
+        tx.add("institutions", {"fixmedins_code": "H1", "name": "某医院", "admdvs": "440106",
+                                "hosp_lv": "02", "level": "L3", "suspended": False,
+                                "networked": True, "chronic_opened": []})
+
+
+def decide(node: Store, case_id: str, refused: int, when: datetime) -> None:
+    """A supervision case on H1 decided at the hub, told to this treating node."""
+    with node.tx() as tx:
+        credit.apply_decision(tx, case_id=case_id, institution="H1", insured="510000",
+                              severity="minor", refused=refused, now=when, actor="node:hub")
 
 
 def settle(node: Store, setl_id: str, amount: int, when: datetime = SETTLED_AT) -> None:
@@ -108,4 +123,34 @@ def test_a_month_not_paid_yet_is_not_paid_by_a_later_months_payment(node: Store)
     assert pay(node, NOV, datetime(2026, 12, 20, tzinfo=UTC)) == {"H1": 4_000}
     assert pay(node, OCT, datetime(2026, 12, 21, tzinfo=UTC)) == {"H1": 10_000}
     balances, _ = book(node)
+    assert balances.get("payable:institution:H1", 0) == 0
+
+
+def test_a_refused_amount_is_netted_from_the_payment_of_the_month_it_was_decided_in(
+        node: Store) -> None:
+    designate_h1(node)
+    settle(node, "S1", 10_000)
+    decide(node, "CASE1", 3_000, datetime(2026, 11, 4, tzinfo=UTC))
+    # October is paid after the decision, but the case was decided in November
+    assert pay(node, OCT, datetime(2026, 11, 20, tzinfo=UTC)) == {"H1": 10_000}
+    assert pay(node, NOV, datetime(2026, 12, 20, tzinfo=UTC)) == {"H1": -3_000}
+    assert pay(node, NOV, datetime(2026, 12, 21, tzinfo=UTC)) == {}  # netted once
+    assert pay(node, DEC, datetime(2027, 1, 20, tzinfo=UTC)) == {}
+    balances, _ = book(node)
+    assert balances.get("payable:institution:H1", 0) == 0
+    assert balances["bank:440000"] == -7_000 and balances["receivable:province:510000"] == 7_000
+
+
+def test_a_refusal_is_netted_against_the_months_payment_and_a_case_refusing_nothing_is_not(
+        node: Store) -> None:
+    designate_h1(node)
+    settle(node, "S1", 10_000, datetime(2026, 11, 2, tzinfo=UTC))
+    decide(node, "CASE1", 2_500, datetime(2026, 11, 9, tzinfo=UTC))
+    decide(node, "CASE2", 0, datetime(2026, 11, 10, tzinfo=UTC))
+    assert pay(node, NOV, datetime(2026, 12, 20, tzinfo=UTC)) == {"H1": 7_500}
+    with node.tx() as tx:
+        netted = [(str(r.entry_id), str(r.ref)) for r in tx.rows("ledger_entries")
+                  if r.kind == "refusal_netted"]
+    balances, _ = book(node)
+    assert netted == [("refusal-netted:CASE1", "2026-11:H1")]
     assert balances.get("payable:institution:H1", 0) == 0

@@ -486,7 +486,8 @@ def pay_institutions(tx: UnitOfWork, month: YearMonth | str, now: datetime) -> d
     """At a treating province's node, once the hub has paid the month: each institution is paid
     the difference between its month's cross-province total (cancels negative) and what it was
     already paid for that month, from bank:<province> to payable:institution:<code> (negative:
-    taken back). The CATCH_UP_MONTHS before, if they were paid, get their differences too.
+    taken back). The CATCH_UP_MONTHS before, if they were paid, get their differences too, and
+    the refused amounts (拒付) of cases decided by the month's end are netted, each once.
     Each difference is one numbered entry, so calling again pays nobody twice. Returns what
     each institution was paid now."""
     m = month_of(month)
@@ -494,6 +495,7 @@ def pay_institutions(tx: UnitOfWork, month: YearMonth | str, now: datetime) -> d
     for back in range(CATCH_UP_MONTHS, 0, -1):
         _pay_differences(tx, m.shift(-back), now, paid, only_if_paid=True)
     _pay_differences(tx, m, now, paid, only_if_paid=False)
+    _net_recoveries(tx, m, now, paid)
     logger.info("institutions paid", extra={"month": str(m), "institutions": len(paid)})
     return paid
 
@@ -532,3 +534,36 @@ def _paid_so_far(tx: UnitOfWork, m: YearMonth, code: str) -> tuple[int, int]:
         amount += sum(int(v) for a, v in entry.postings if a == account)
         count += 1
     return amount, count
+
+
+def _net_recoveries(tx: UnitOfWork, m: YearMonth, now: datetime, paid: dict[str, int]) -> None:
+    """Net each refused amount (拒付) an institution owes back (credit.apply_decision posted it
+    to payable:institution:<code>) from what it is paid: cases decided before the end of the
+    month being paid, each once (entry refusal-netted:<case>), so a payment's result does not
+    depend on the day it is made."""
+    end = m.bounds()[1]
+    for event in tx.rows("credit_events", order_by="id", action="deduct"):
+        refusal = tx.one("ledger_entries", entry_id=f"refusal:{event.case_id}")
+        entry_id = f"refusal-netted:{event.case_id}"
+        if refusal is None or refusal.booked_at >= end or tx.one("ledger_entries",
+                                                                 entry_id=entry_id):
+            continue
+        code = str(event.fixmedins_code)
+        account = f"payable:institution:{code}"
+        owed_back = sum(int(v) for a, v in refusal.postings if a == account)
+        bank = _institution_bank(tx, code)
+        if not owed_back or bank is None:
+            continue
+        ledger_service.post(tx, ledger.balanced(entry_id, "refusal_netted", f"{m}:{code}", now,
+                                                [(account, -owed_back), (bank, owed_back)]))
+        paid[code] = paid.get(code, 0) - owed_back
+
+
+def _institution_bank(tx: UnitOfWork, code: str) -> str | None:
+    """bank:<province> of the province an institution is designated in (None if unknown)."""
+    institution = tx.one("institutions", fixmedins_code=code)
+    if institution is None:
+        logger.warning("refused amount not netted: institution unknown",
+                       extra={"fixmedins_code": code})
+        return None
+    return f"bank:{str(institution.admdvs)[:2]}0000"
