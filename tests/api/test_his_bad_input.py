@@ -548,7 +548,7 @@ ROWS: list[Bad] = [
     # 3201/3202 reconciliation
     bad("3201", "missing insutype", "insutype", {DATA + "insutype": DROP}),
     bad("3201", "bad clearing type", "clr_type", {DATA + "clr_type": "99"}),
-    bad("3201", "negative total", "medfee_sumamt", {DATA + "medfee_sumamt": "-1.00"}),
+    bad("3201", "absurd negative total", "medfee_sumamt", {DATA + "medfee_sumamt": "-1e12"}),
     bad("3201", "end before start", "stmt_enddate", {DATA + "stmt_enddate": "2025-12-31"}),
     bad("3202", "missing start date", "stmt_begndate", {DATA + "stmt_begndate": DROP}),
     bad("3202", "absurd total", "medfee_sumamt", {DATA + "medfee_sumamt": "1e12"}),

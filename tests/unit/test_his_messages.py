@@ -294,7 +294,7 @@ BAD_INPUTS: list[tuple[str, str, object, str]] = [
     ("5262", "data.mdtrt_id", "../visits", "input.data.mdtrt_id"),
     ("5262", "data.psn_no", "", "input.data.psn_no"),
     ("5262", "data", [], "input.data"),
-    ("3201", "data.medfee_sumamt", -1, "input.data.medfee_sumamt"),
+    ("3201", "data.medfee_sumamt", "-1e12", "input.data.medfee_sumamt"),
     ("3201", "data.fixmedins_setl_cnt", 1.5, "input.data.fixmedins_setl_cnt"),
     ("3201", "data.stmt_enddate", "2024-02-28", "input.data.stmt_enddate"),
     ("3201", "data.clr_type", "ab", "input.data.clr_type"),

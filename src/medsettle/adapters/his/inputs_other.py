@@ -11,13 +11,15 @@ from medsettle.adapters.his.inputs_common import (
     validate_id,
     validate_insutype,
 )
-from medsettle.adapters.his.reader import Node
+from medsettle.adapters.his.reader import Node, is_blank
 from medsettle.core.codes import validate_admdvs, validate_disease_code, validate_institution_code
 from medsettle.core.errors import InvalidCode, InvalidInput
+from medsettle.core.money import fen_to_yuan, yuan_to_fen
 
 _MSGID = re.compile(r"[\x21-\x7e]{1,30}", re.ASCII)
 _CLR_TYPE = re.compile(r"[0-9]{2,6}", re.ASCII)
 _YEAR_MONTH = re.compile(r"[0-9]{4}(?:0[1-9]|1[0-2])", re.ASCII)
+_SIGNED_COUNT = re.compile(r"-?[0-9]{1,12}", re.ASCII)
 
 
 def _check_order(node: Node, start: date | datetime | None, end: date | datetime | None,
@@ -142,11 +144,40 @@ def parse_reconcile_totals(input: dict[str, object]) -> ReconcileTotals:
     return ReconcileTotals(
         insutype=node.code("insutype", validate_insutype), clr_type=clr_type,
         setl_optins=node.code("setl_optins", validate_admdvs), stmt_begndate=begin,
-        stmt_enddate=end, medfee_sumamt=node.fen("medfee_sumamt", limit=PERIOD_MAX_FEN),
-        fund_pay_sumamt=node.fen("fund_pay_sumamt", limit=PERIOD_MAX_FEN),
-        acct_pay=node.fen("acct_pay", limit=PERIOD_MAX_FEN),
-        fixmedins_setl_cnt=node.count("fixmedins_setl_cnt"),
+        stmt_enddate=end, medfee_sumamt=_signed_fen(node, "medfee_sumamt"),
+        fund_pay_sumamt=_signed_fen(node, "fund_pay_sumamt"),
+        acct_pay=_signed_fen(node, "acct_pay"),
+        fixmedins_setl_cnt=_signed_count(node, "fixmedins_setl_cnt"),
     )
+
+
+def _required(node: Node, key: str) -> object:
+    value = node.data.get(key)
+    if is_blank(value):
+        raise InvalidInput(node.at(key), "is required")
+    return value
+
+
+def _signed_fen(node: Node, key: str) -> int:
+    """A 3201 total in yuan as fen, |fen| ≤ PERIOD_MAX_FEN: negative when the period's refunds
+    (cancels, which count negative in their own period) outweigh its settlements."""
+    fen = yuan_to_fen(_required(node, key), node.at(key))
+    if abs(fen) > PERIOD_MAX_FEN:
+        raise InvalidInput(node.at(key), f"¥{fen_to_yuan(fen)} is absurd: beyond "
+                                         f"±¥{fen_to_yuan(PERIOD_MAX_FEN)}")
+    return fen
+
+
+def _signed_count(node: Node, key: str) -> int:
+    """A 3201 settlement count, a whole number of at most 12 digits: negative when the period
+    has more cancel records (−1 each) than settlements (JSON integer or ASCII digit string)."""
+    value = _required(node, key)
+    if isinstance(value, int) and not isinstance(value, bool) and abs(value) < 10**12:
+        return value
+    if isinstance(value, str) and _SIGNED_COUNT.fullmatch(value.strip()):
+        return int(value.strip())
+    raise InvalidInput(node.at(key), f"must be a whole number of at most 12 digits, maybe "
+                                     f"negative, got {value!r}")
 
 
 @dataclass(frozen=True, slots=True)
