@@ -3,6 +3,12 @@
 Used by the province's filing API (the insured person's app and the operator console) and by
 the HIS referral transactions 2501/2502. The rules are the core's (`core.filing`); this module
 loads the person's standing and filings, stores the outcome and numbers new filings.
+
+Every change of a person's filings first holds the person's row (`Tx.lock_person`, as a
+settlement does) and only then reads their filings and open stays: two changes of one person's
+filings (an approval and a rejection, two changes, two long-term filings filed at once) run one
+after the other, and the second finds what the first wrote. A stored filing is written back only
+if it still has the status it was read with (StateConflict naming `status` otherwise).
 """
 
 from __future__ import annotations
@@ -14,7 +20,7 @@ from typing import Any
 from medsettle.core import codes
 from medsettle.core import filing as rules
 from medsettle.core import filing_actions as actions
-from medsettle.core.errors import Forbidden, InvalidInput, NotFound
+from medsettle.core.errors import Forbidden, InvalidInput, NotFound, StateConflict
 from medsettle.core.policy import PolicyBook
 from medsettle.services.exchange import (
     FileReferral,
@@ -33,6 +39,15 @@ MAX_START_DAYS_AHEAD = 365
 
 def _person(tx: UnitOfWork, psn_no: str) -> Any:
     person = tx.one("persons", psn_no=psn_no)
+    if person is None:
+        raise NotFound(f"person {psn_no} is not insured here")
+    return person
+
+
+def _held_person(tx: UnitOfWork, psn_no: str) -> Any:
+    """The person, held until the transaction ends: taken before any read of their filings or
+    stays by every change of them, so that such changes of one person run one at a time."""
+    person = tx.lock_person(psn_no)
     if person is None:
         raise NotFound(f"person {psn_no} is not insured here")
     return person
@@ -104,7 +119,7 @@ def parse_request(doc: Mapping[str, Any], insu_admdvs: str, on: date) -> rules.F
 
 def create(tx: UnitOfWork, book: PolicyBook, doc: Mapping[str, Any], on: date) -> dict[str, Any]:
     """File in advance: commitment/material-free approved at once, with materials pending."""
-    person = _person(tx, str(doc.get("psn_no")))
+    person = _held_person(tx, str(doc.get("psn_no")))
     request = parse_request(doc, person.insu_admdvs, on)
     filing = actions.submit_filing(request, _filing_rules(book, person, on), _standing(tx, person),
                                  _existing(tx, person.psn_no), on,
@@ -116,7 +131,7 @@ def create(tx: UnitOfWork, book: PolicyBook, doc: Mapping[str, Any], on: date) -
 def create_post_hoc(tx: UnitOfWork, book: PolicyBook, doc: Mapping[str, Any],
                     on: date) -> dict[str, Any]:
     """补办: file after admission, back-dated within the region's limits."""
-    person = _person(tx, str(doc.get("psn_no")))
+    person = _held_person(tx, str(doc.get("psn_no")))
     request = parse_request(doc, person.insu_admdvs, on)
     try:
         admission = date.fromisoformat(str(doc.get("admission_date")))
@@ -135,22 +150,43 @@ def create_post_hoc(tx: UnitOfWork, book: PolicyBook, doc: Mapping[str, Any],
 
 
 def _stored(tx: UnitOfWork, filing_no: str) -> tuple[Any, rules.Filing]:
-    row = tx.one("filings", filing_no=filing_no)
-    if row is None:
+    """A filing and its person, held (`_held_person`); the filing is read again under the
+    person's lock, so it is what a concurrent change left, not what it replaced."""
+    found = tx.one("filings", filing_no=filing_no)
+    if found is None:
         raise NotFound(f"filing {filing_no} does not exist")
-    return _person(tx, row.psn_no), filing_from_row(row._mapping)
+    person = _held_person(tx, found.psn_no)
+    row = tx.one("filings", filing_no=filing_no)
+    return person, filing_from_row(row._mapping)
 
 
-def _save(tx: UnitOfWork, filing: rules.Filing) -> None:
-    row = filing_to_row(filing)
-    tx.change("filings", {"filing_no": filing.filing_no}, **row)
+def _save(tx: UnitOfWork, before: rules.Filing, after: rules.Filing) -> None:
+    """Store `after` in place of `before`, only if the stored filing still has `before`'s
+    status: otherwise StateConflict, and nothing is written."""
+    read_status = filing_to_row(before)["status"]
+    if tx.change("filings", {"filing_no": before.filing_no, "status": read_status},
+                 **filing_to_row(after)) != 1:
+        raise StateConflict(f"filing {before.filing_no} is no longer {read_status}: it changed "
+                            "meanwhile; reload it and try again", "status")
+
+
+def held_row(tx: UnitOfWork, filing_no: str) -> dict[str, Any] | None:
+    """A filing as a plain dict, read again once its person is held: the `before` of an
+    audited change of it (services/audit.run_audited), so that the audit line holds what the
+    change found, not what a concurrent change has just replaced."""
+    found = tx.one("filings", filing_no=filing_no)
+    if found is None:
+        return None
+    _held_person(tx, found.psn_no)
+    row = tx.one("filings", filing_no=filing_no)
+    return dict(row._mapping)
 
 
 def decide(tx: UnitOfWork, filing_no: str, approve: bool, reason: str, on: date) -> dict[str, Any]:
     """An operator approves or rejects a filing under review."""
     _, filing = _stored(tx, filing_no)
     decided = actions.approve(filing, on) if approve else actions.reject(filing, on, reason)
-    _save(tx, decided)
+    _save(tx, filing, decided)
     return filing_view(decided)
 
 
@@ -161,7 +197,7 @@ def change(tx: UnitOfWork, book: PolicyBook, filing_no: str, destination: object
     new_destination = codes.validate_admdvs(destination, "destination")
     old, new = actions.change_filing(filing, new_destination, _filing_rules(book, person, on),
                                    _standing(tx, person), on, _seq(tx, person.insu_admdvs, on))
-    _save(tx, old)
+    _save(tx, filing, old)
     tx.add("filings", filing_to_row(new))
     return filing_view(new) | {"supersedes": old.filing_no}
 
@@ -171,7 +207,7 @@ def cancel(tx: UnitOfWork, book: PolicyBook, filing_no: str, on: date) -> dict[s
     person, filing = _stored(tx, filing_no)
     cancelled = actions.cancel_filing(filing, _filing_rules(book, person, on), _standing(tx, person),
                                     on)
-    _save(tx, cancelled)
+    _save(tx, filing, cancelled)
     return filing_view(cancelled)
 
 
@@ -187,7 +223,7 @@ def referral_from_his(tx: UnitOfWork, book: PolicyBook, req: FileReferral, on: d
     """2501: a designated institution files a referral (转诊) with its referral proof. An
     institution of the insured province refers to any other province; one of another province
     (through the hub) only into its own, and the filing remembers who made it."""
-    person = _person(tx, req.person_id)
+    person = _held_person(tx, req.person_id)
     destination = codes.validate_admdvs(req.destination, "destination")
     if (codes.province_of(caller) != codes.province_of(person.insu_admdvs)
             and codes.province_of(destination) != codes.province_of(caller)):
