@@ -36,7 +36,7 @@ from medsettle.core.operators import Operator
 from medsettle.core.policy import ParameterSet, check_parameter_set, parse_parameter_set
 from medsettle.core.policy_view import Item, describe, diff, notices
 from medsettle.core.served import ServedBook
-from medsettle.services.audit import Actor, held_row_of, run_audited
+from medsettle.services.audit import Actor, run_audited
 from medsettle.services.ports import Database, UnitOfWork
 
 logger = logging.getLogger(__name__)
@@ -215,7 +215,7 @@ def _may_change(operator: Operator, province: str) -> None:
 
 def _stored_row(tx: UnitOfWork, set_row: int, province: str, *, hold: bool = False) -> Any:
     """The stored set; held until the transaction ends (`Tx.hold`) by a step that changes it."""
-    row = tx.hold("policy_sets", id=set_row) if hold else tx.one("policy_sets", id=set_row)
+    row = _held(tx, set_row) if hold else tx.one("policy_sets", id=set_row)
     if row is None or codes.province_of(row.insu_admdvs) != province:
         raise NotFound(f"no parameter set #{set_row} at this node")
     return row
@@ -245,10 +245,19 @@ def _summary(row: Any) -> dict[str, Any]:
     return {name: row._mapping[name] for name in SUMMARY}
 
 
+def _held(tx: UnitOfWork, set_row: int) -> Any:
+    """The stored set held until the transaction ends, or None. Looked for first without the
+    lock: `tx.one` finds nothing for a number beyond the id column (2**31), which `tx.hold`
+    would send to the database (an error there, not a 404)."""
+    if tx.one("policy_sets", id=set_row) is None:
+        return None
+    return tx.hold("policy_sets", id=set_row)
+
+
 def _summary_or_none(tx: UnitOfWork, set_row: int) -> dict[str, Any] | None:
     """The audit line's `before`: the row read under its lock, as the change then finds it."""
-    row = held_row_of(tx, "policy_sets", id=set_row)
-    return None if row is None else {name: row[name] for name in SUMMARY}
+    row = _held(tx, set_row)
+    return None if row is None else _summary(row)
 
 
 def listing(tx: UnitOfWork) -> list[dict[str, Any]]:
