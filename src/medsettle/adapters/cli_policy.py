@@ -129,8 +129,9 @@ def load_command(
     with province_database(db) as store:
         try:
             operator = operator_as(store, as_name, province)
-            proposed = svc.propose(store, doc, path.name, operator, datetime.now(UTC), province)
             book = served_book(store, policies)
+            proposed = svc.propose(store, doc, path.name, operator, datetime.now(UTC), province,
+                                   book)
             with store.tx() as tx:
                 review = svc.review(tx, book, proposed["id"], province)
         except PolicyInvalid as exc:

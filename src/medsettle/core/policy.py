@@ -14,7 +14,7 @@ import json
 import threading
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 from functools import partial
 from typing import Literal, Protocol, TypeVar
@@ -28,7 +28,7 @@ from medsettle.core.tiers import TIER_ORDER, BandTier, parse_tiers
 
 __all__ = ["TIER_ORDER", "VISIT_TYPES", "Band", "BandTier", "Benefit", "Deductible",
            "DiseaseQuota", "Origin", "ParameterSet", "PolicyBook", "PolicySource", "Provenance",
-           "TempReduction", "check_parameter_set", "content_hash",
+           "TempReduction", "check_parameter_set", "check_year_start_change", "content_hash",
            "parse_parameter_set"]
 
 T = TypeVar("T")
@@ -151,6 +151,38 @@ class ParameterSet:
         """The medical (accumulation) year containing `on`, labelled by its starting year."""
         month, day = self.year_start
         return str(on.year if (on.month, on.day) >= (month, day) else on.year - 1)
+
+
+def check_year_start_change(earlier: ParameterSet, later: ParameterSet, on: date,
+                            loaded: ParameterSet) -> None:
+    """Refuse (PolicyFileError naming `year_start` of `loaded`, one of the two) a change from
+    `earlier` to `later` on `on` that moves the start of the medical year so that `later`'s
+    first medical year has a label `earlier` has used already: accumulators are kept by that
+    label (`medical_year`), so the months of both would count as one year (a 01-01 year followed
+    by a 07-01 one from 2026-07-01: January to June 2026 and July 2026 to June 2027 are both
+    "2026"). Moving the start earlier in the calendar (07-01 to 01-01) is a short year, not a
+    clash. A change of the medical year's start is otherwise not supported."""
+    if earlier.year_start == later.year_start:
+        return
+    last = earlier.medical_year(on - timedelta(days=1))
+    first = later.medical_year(on)
+    if int(first) > int(last):
+        return
+    other = earlier if loaded is later else later
+    raise PolicyFileError(
+        loaded.source, "year_start",
+        f"{_month_day(loaded.year_start)} differs from the medical year of {other.id} "
+        f"({_month_day(other.year_start)}), which {loaded.id} "
+        f"{'follows' if loaded is later else 'is followed by'} on {on.isoformat()}: "
+        f"{earlier.id} counts up to {(on - timedelta(days=1)).isoformat()} in medical year {last}"
+        f" and {later.id} would count from {on.isoformat()} in medical year {first}, so their "
+        "accumulators (pool paid, deductible met, visits) would add up across both. A change of "
+        f"the medical year's start is not supported: keep year_start "
+        f"{_month_day(other.year_start)}")
+
+
+def _month_day(year_start: tuple[int, int]) -> str:
+    return f"{year_start[0]:02d}-{year_start[1]:02d}"
 
 
 _TOP_KEYS = {"id", "title", "insu_admdvs", "scheme", "valid_from", "valid_until", "year_start",

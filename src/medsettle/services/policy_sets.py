@@ -17,7 +17,7 @@ import logging
 import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from medsettle.core import codes
@@ -33,7 +33,13 @@ from medsettle.core.errors import (
     StateConflict,
 )
 from medsettle.core.operators import Operator
-from medsettle.core.policy import ParameterSet, check_parameter_set, parse_parameter_set
+from medsettle.core.policy import (
+    ParameterSet,
+    PolicyBook,
+    check_parameter_set,
+    check_year_start_change,
+    parse_parameter_set,
+)
 from medsettle.core.policy_view import Item, describe, diff, notices
 from medsettle.core.served import ServedBook
 from medsettle.services.audit import Actor, run_audited
@@ -107,9 +113,11 @@ def check_province(ps: ParameterSet, province: str) -> None:
 
 
 def propose(store: Database, doc: object, source: str, operator: Operator, now: datetime,
-            province: str) -> dict[str, Any]:
+            province: str, book: PolicyBook | None = None) -> dict[str, Any]:
     """Propose a parameter set: validated (every error by key), of this province, not the same
-    as one proposed or approved already. Audited as `policy.propose`."""
+    as one proposed or approved already; given the node's `book`, also one whose medical year
+    fits the sets it would follow and precede (`check_medical_year`, checked again at
+    approval). Audited as `policy.propose`."""
     kept = normalized(doc)
     ps = validate(kept, source)
     check_province(ps, province)
@@ -120,6 +128,8 @@ def propose(store: Database, doc: object, source: str, operator: Operator, now: 
             if row.content_hash == ps.content_hash and row.status != "rejected":
                 raise StateConflict(f"the same parameter set is already {row.status} as "
                                     f"#{row.id}")
+        if book is not None:
+            check_medical_year(tx, book, ps)
         set_row = tx.next_serial("policy_sets")  # the id, known before the row is written
         tx.add("policy_sets", {
             "id": set_row, "set_id": ps.id, "insu_admdvs": ps.insu_admdvs, "scheme": ps.scheme,
@@ -144,6 +154,7 @@ def approve(store: Database, book: ServedBook, set_row: int, operator: Operator,
         if row.proposed_by == operator.name:
             raise OwnProposal(f"operator {operator.name} proposed #{set_row} and may not approve "
                               "it too: a second operator of the province approves (four eyes)")
+        check_medical_year(tx, book, stored_set(row))
         _set_status(tx, set_row, "proposed", "approved", approved_by=operator.name,
                     approved_at=now)
         return _summary(tx.one("policy_sets", id=set_row))
@@ -205,6 +216,38 @@ def withdraw(store: Database, book: ServedBook, set_row: int, operator: Operator
     refresh(book, store)
     logger.info("policy set withdrawn", extra={"policy_set": set_row, "by": operator.name})
     return result
+
+
+def check_medical_year(tx: UnitOfWork, book: PolicyBook, ps: ParameterSet) -> None:
+    """PolicyInvalid naming `year_start` if `ps`, served as if approved now, would take over
+    from a set (or hand over to one) whose medical year starts on another day in a way that
+    gives two medical years the same label (core.policy.check_year_start_change): stored
+    accumulators are kept by that label, so the change is refused rather than relabelled."""
+    seed = book.seed if isinstance(book, ServedBook) else book
+    rows = sorted(tx.rows("policy_sets", insu_admdvs=ps.insu_admdvs, scheme=ps.scheme,
+                          status="approved"), key=lambda row: (row.approved_at, row.id))
+    approved = [stored_set(row) for row in rows]
+    served = ServedBook(seed)  # what the node would serve with `ps` approved last
+    served.serve([*approved, ps], None)
+    start = ps.valid_from
+    before = _in_force(served, ps, start - timedelta(days=1))
+    try:
+        if before is not None and before is not ps:
+            check_year_start_change(before, ps, start, ps)
+        ends = [s.valid_from for s in approved if s.valid_from > start]
+        end = min([*ends, *([ps.valid_until] if ps.valid_until else [])], default=None)
+        after = None if end is None else _in_force(served, ps, end)
+        if end is not None and after is not None and after is not ps:
+            check_year_start_change(ps, after, end, ps)
+    except PolicyFileError as exc:
+        raise PolicyInvalid([exc]) from None
+
+
+def _in_force(served: ServedBook, ps: ParameterSet, on: date) -> ParameterSet | None:
+    try:
+        return served.find(ps.insu_admdvs, ps.scheme, on)
+    except PolicyNotInForce:
+        return None
 
 
 def _may_change(operator: Operator, province: str) -> None:

@@ -95,7 +95,7 @@ def add_policy_pages(pages: Pages, node: ProvinceNode) -> None:
                 raise InvalidInput("document", f"is larger than {MAX_UPLOAD:,} bytes")
             doc = parse_document(data, name)
             proposed = await run_in_threadpool(svc.propose, store, doc, name, operator,
-                                               node.clock(), region)
+                                               node.clock(), region, node.book)
         except PolicyInvalid as exc:
             errors = [f"{e.key}: {e.message}" for e in exc.errors]
         except MedSettleError as exc:
