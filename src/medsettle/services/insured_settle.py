@@ -217,14 +217,28 @@ def reverse(tx: Tx, req: Reverse, now: datetime, caller: str, msgid: str) -> Rev
         return Reversed(True, cancelled=cancel_settlement(
             tx, CancelSettlement(original.settlement_id, req.cancel_id), now, caller, msgid))
     if req.visit_id and req.original_infno in ("2201", "2401"):
-        visit = tx.insured_visit(req.visit_id)
-        if visit is not None and visit.status is VisitStatus.OPEN and (
-                visit.institution == req.institution
-                and visit.treating_region[:2] == caller[:2]):
-            tx.change_insured_visit(visit.visit_id, status=VisitStatus.CANCELLED)
-            _tombstone(tx, "open_visit", key, msgid, now)
-            return Reversed(True, visit_id=visit.visit_id)
+        return _reverse_registration(tx, req, caller, key, msgid, now)
     return Reversed(False)
+
+
+def _reverse_registration(tx: Tx, req: Reverse, caller: str, key: str, msgid: str,
+                          now: datetime) -> Reversed:
+    """Undo a registration of the caller's institution: its message is marked reversed first
+    (waiting for it if it is still in flight), so one that has not arrived is refused when it
+    comes late; then the visit it opened, if any, is cancelled. A settled visit is refused."""
+    _tombstone(tx, "open_visit", key, msgid, now)
+    visit = tx.insured_visit(str(req.visit_id))
+    if visit is None or visit.institution != req.institution or (
+            visit.treating_region[:2] != caller[:2]):
+        return Reversed(False)
+    tx.lock_person(visit.person_id)  # then read again: a concurrent settle may have won
+    visit = own_visit(tx, visit.visit_id, caller, req.institution)
+    if visit.status is VisitStatus.SETTLED:
+        raise StateConflict(f"visit {visit.visit_id} is settled: cancel the settlement first")
+    if visit.status is not VisitStatus.OPEN:
+        return Reversed(False)
+    tx.change_insured_visit(visit.visit_id, status=VisitStatus.CANCELLED)
+    return Reversed(True, visit_id=visit.visit_id)
 
 
 def _tombstone(tx: Tx, op: str, key: str, by: str, now: datetime) -> bool:

@@ -25,7 +25,7 @@ from medsettle.core.errors import (
     PeerUnavailable,
     StateConflict,
 )
-from medsettle.core.ids import derived_id
+from medsettle.core.ids import derived_id, reversal_msgid
 from medsettle.core.lines import price_line
 from medsettle.core.records import StoredLine, TreatedVisit, VisitStatus
 from medsettle.services import commands as c
@@ -236,16 +236,47 @@ def cancel_visit(t: Treating, ref: c.VisitRef, reply: Reply) -> dict[str, Any]:
         if visit.status is VisitStatus.CANCELLED:
             reply.record(tx, result)
             return result
-    if visit.status is not VisitStatus.MANUAL:
+    pending: dict[str, Any] = {}
+    if visit.status is VisitStatus.MANUAL:
+        pending = _reverse_manual_registration(t, visit)
+    else:
         t.insured.call(visit.insured_region, "cancel_visit", ref.origin.msgid,
                        x.CancelVisit(ref.visit_id, ref.origin.institution))
     with t.db.tx() as tx:
         reply.record(tx, result)
         _cancellable(tx, ref)
-        tx.change_treated_visit(ref.visit_id, status=VisitStatus.CANCELLED)
+        tx.change_treated_visit(ref.visit_id, status=VisitStatus.CANCELLED, **pending)
         tx.cancel_fee_lines(ref.visit_id, [line.serial for line in
                                            tx.fee_lines(visit_id=ref.visit_id)])
     return result
+
+
+def _reverse_manual_registration(t: Treating, visit: TreatedVisit) -> dict[str, Any]:
+    """A visit marked manual at registration (the insured place did not answer) may still have
+    been registered there, late: reverse (冲正) the registration there, which also refuses it if
+    it has not arrived yet. If the insured place cannot be reached, the visit keeps the
+    reversal pending (the changes returned) and the heartbeat sends it until it is done."""
+    msgid, request = node_reversal(t, visit, visit.msgid)
+    try:
+        t.insured.call(visit.insured_region, "reverse", msgid, request)
+    except PeerUnavailable as exc:
+        logger.warning("registration reversal pending: the insured place did not answer",
+                       extra={"mdtrt_id": visit.visit_id, "msgid": visit.msgid, "why": str(exc)})
+        return {"reversal_pending": visit.msgid}
+    return {}
+
+
+def node_reversal(t: Treating, visit: TreatedVisit, original: str) -> tuple[str, x.Reverse]:
+    """The node's own reversal (冲正) of the visit's message `original`: its registration (when
+    `original` is the visit's msgid) or a settle. Its msgid and cancel id are derived from the
+    original msgid, the same on every attempt, so the insured place recognises a retry."""
+    msgid = reversal_msgid(t.region, visit.institution, original)
+    infno = ("2401" if visit.visit_type == "inpatient" else "2201") if (
+        original == visit.msgid) else "2207"
+    return msgid, x.Reverse(
+        original=original, original_infno=infno,
+        cancel_id=derived_id(t.region, visit.institution, msgid, "reverse"),
+        institution=visit.institution, person_id=visit.person_id, visit_id=visit.visit_id)
 
 
 def _cancellable(tx: UnitOfWork, ref: c.VisitRef) -> TreatedVisit:

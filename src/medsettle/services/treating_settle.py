@@ -24,7 +24,7 @@ from medsettle.core.errors import (
     PeerUnavailable,
     StateConflict,
 )
-from medsettle.core.ids import derived_id, reversal_msgid
+from medsettle.core.ids import derived_id
 from medsettle.core.lines import FeeLine
 from medsettle.core.money import fen_to_yuan
 from medsettle.core.records import (
@@ -43,7 +43,14 @@ from medsettle.services import failpoints
 from medsettle.services.ledger import book_settlement
 from medsettle.services.ports import Database, Reply, UnitOfWork
 from medsettle.services.replies import AnswerWith
-from medsettle.services.treating import Treating, cancel_visit, his_scope, institution, own_visit
+from medsettle.services.treating import (
+    Treating,
+    cancel_visit,
+    his_scope,
+    institution,
+    node_reversal,
+    own_visit,
+)
 
 logger = logging.getLogger(__name__)
 SETTLE_INFNOS = ("2207", "2304")
@@ -220,7 +227,9 @@ def reversal_backoff(attempts: int) -> timedelta:
 def retry_pending_reversals(t: Treating, now: datetime, *,
                             budget: float = REVERSAL_ROUND_SECONDS,
                             clock: Callable[[], float] = time.monotonic) -> int:
-    """Reverse at the insured place every settle whose answer never came; returns how many.
+    """Reverse at the insured place every settle whose answer never came, and every
+    registration cancelled while marked manual (its reversal did not get through); returns how
+    many.
     Each attempt sends the same reversal msgid and cancel id (derived from the original msgid),
     so the insured place recognises a retry and never sees a reused msgid.
 
@@ -261,16 +270,6 @@ def retry_pending_reversals(t: Treating, now: datetime, *,
             "attempts": visit.reversal_attempts + 1})
         done += 1
     return done
-
-
-def node_reversal(t: Treating, visit: TreatedVisit, original: str) -> tuple[str, x.Reverse]:
-    """The node's own reversal of settle message `original` of the visit: its msgid and
-    request, the same on every attempt (derived from the original msgid)."""
-    msgid = reversal_msgid(t.region, visit.institution, original)
-    return msgid, x.Reverse(
-        original=original, original_infno="2207",
-        cancel_id=derived_id(t.region, visit.institution, msgid, "reverse"),
-        institution=visit.institution, person_id=visit.person_id, visit_id=visit.visit_id)
 
 
 def pending_reversals(db: Database) -> tuple[int, int]:
