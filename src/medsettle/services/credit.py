@@ -7,6 +7,11 @@ settlement when its credit falls below 60 or on fraud (the same `institutions.su
 gateway checks: InstitutionSuspended), and the refused amount (拒付) is recovered: the
 institution owes it back (payable:institution +x) and the insured province pays that much less
 (receivable:province −x) in this node's ledger. Operators reinstate after rectification.
+
+A decision and a reinstatement each hold the institution's credit row (made first if it has
+none) and then the institution's row before reading either (`_held`): two decisions for one
+institution, or a decision and a reinstatement, run one after the other, and the second reads
+the score and suspension the first wrote, so no deduction or suspension is lost.
 """
 
 from __future__ import annotations
@@ -41,22 +46,34 @@ def _institution(tx: UnitOfWork, code: str) -> Any:
     return inst
 
 
+def _held(tx: UnitOfWork, code: str, now: datetime) -> tuple[Any, int, date | None]:
+    """The institution, its credit score and the end of its suspension, both rows held until
+    the transaction ends: the credit row first (made at START if the institution has none),
+    then the institution's, in this order by every change of either."""
+    _institution(tx, code)  # NotFound before anything is written
+    tx.add_ignore("institution_credit", [{"fixmedins_code": code, "score": START,
+                                          "suspended_until": None, "reason": "",
+                                          "updated_at": now}])
+    credit = tx.hold("institution_credit", fixmedins_code=code)
+    inst = tx.hold("institutions", fixmedins_code=code)
+    return inst, int(credit.score), credit.suspended_until
+
+
 def _save(tx: UnitOfWork, code: str, score: int, until: date | None, reason: str,
           now: datetime) -> None:
-    values = {"score": score, "suspended_until": until, "reason": reason, "updated_at": now}
-    if tx.change("institution_credit", {"fixmedins_code": code}, **values) == 0:
-        tx.add("institution_credit", {"fixmedins_code": code, **values})
+    """Store the credit of an institution whose credit row `_held` holds."""
+    tx.change("institution_credit", {"fixmedins_code": code}, score=score,
+              suspended_until=until, reason=reason, updated_at=now)
 
 
 def apply_decision(tx: UnitOfWork, *, case_id: str, institution: str, insured: str,
                    severity: str, refused: int, now: datetime, actor: str) -> dict[str, Any]:
     """Deduct credit, suspend if due, and recover the refused amount; once per case."""
+    inst, score, until = _held(tx, institution, now)
     done = [e for e in tx.rows("credit_events", case_id=case_id) if e.action == "deduct"]
     if done:
         return {"institution": institution, "score": int(done[0].score_after),
-                "already": True, "suspended": bool(_institution(tx, institution).suspended)}
-    inst = _institution(tx, institution)
-    score, until = credit_of(tx, institution)
+                "already": True, "suspended": bool(inst.suspended)}
     change = apply_finding(score, severity, business_date(now))
     tx.add("credit_events", {"fixmedins_code": institution, "action": "deduct",
                              "severity": severity, "points": change.points,
@@ -87,12 +104,11 @@ def apply_decision(tx: UnitOfWork, *, case_id: str, institution: str, insured: s
 def reinstate(tx: UnitOfWork, code: str, note: str, now: datetime, actor: str
               ) -> dict[str, Any]:
     """Lift a suspension after rectification (credit back to at least 60)."""
-    inst = _institution(tx, code)
+    inst, score, _ = _held(tx, code, now)
     if not inst.suspended:
         raise StateConflict(f"institution {code} is not suspended")
     if not note.strip():
         raise InvalidInput("note", "say what was rectified")
-    score, _ = credit_of(tx, code)
     score = max(score, FLOOR)
     tx.change("institutions", {"fixmedins_code": code}, suspended=False, suspension_reason=None)
     _save(tx, code, score, None, f"reinstated: {note.strip()}", now)
