@@ -144,8 +144,12 @@ def load_case(tx: UnitOfWork, case_id: str) -> Case:
     return case_of(_case_row_of(tx, case_id))
 
 
-def _case_row_of(tx: UnitOfWork, case_id: str) -> Any:
-    row = tx.one("supervision_cases", case_id=case_id)
+def _case_row_of(tx: UnitOfWork, case_id: str, *, held: bool = False) -> Any:
+    """A case's row; `held`, locked until the transaction ends (Tx.hold), as every write of a
+    case reads it: a step (act) and the note of what the treating province did (note_credit)
+    then run one after the other, and neither writes over what the other wrote."""
+    row = tx.hold("supervision_cases", case_id=case_id) if held else tx.one(
+        "supervision_cases", case_id=case_id)
     if row is None:
         raise NotFound(f"no case {case_id}")
     return row
@@ -165,7 +169,7 @@ def act(store: Database, case_id: str, action: str, actor: Actor, now: datetime,
         raise InvalidInput("action", f"must be one of {', '.join(CASE_ACTIONS)}")
     who = party(actor)
     with store.tx() as tx:
-        stored = _case_row_of(tx, case_id)
+        stored = _case_row_of(tx, case_id, held=True)
         before = case_of(stored)
         if action == "request":
             after = before.request(who, now, _carry_over(form))
@@ -233,9 +237,10 @@ def untold(store: Database) -> list[dict[str, Any]]:
 
 
 def note_credit(store: Database, case_id: str, result: dict[str, Any], now: datetime) -> None:
-    """Keep what the treating province did with the decision (credit, suspension)."""
+    """Keep what the treating province did with the decision (credit, suspension), beside the
+    case as it is now (read under its lock: a step taken meanwhile is kept, see _case_row_of)."""
     with store.tx() as tx:
-        row = tx.one("supervision_cases", case_id=case_id)
+        row = tx.hold("supervision_cases", case_id=case_id)
         if row is None:
             return
         doc = dict(row.document)
