@@ -150,6 +150,8 @@ def audit(c: Ctx) -> dict[str, Any]:
 BASE: dict[str, Callable[[Ctx], dict[str, Any]]] = {
     "9001": lambda c: {"signIn": {"opter_no": "D0107", "mac": "00-16-3E-00-00-01",
                                   "ip": "10.0.0.8"}},
+    # 9002 names the other hospital's sign-in: unchanged it is refused too (not one's own)
+    "9002": lambda c: {"signOut": {"sign_no": c.other.sign_no, "opter_no": "D0107"}},
     "1101": lambda c: {"data": {"mdtrt_cert_type": "01", "mdtrt_cert_no": c.chen.cert_no,
                                 "card_sn": "", "begntime": "", "psn_cert_type": "",
                                 "certno": "", "psn_name": ""}},
@@ -270,6 +272,12 @@ LINE = "input.feedetail.0."
 PATIENT = "input.data.patient_dtos.0."
 
 ROWS: list[Bad] = [
+    # 9002 sign-out
+    bad("9002", "missing sign_no", "input.signOut.sign_no", {"input.signOut.sign_no": DROP}),
+    bad("9002", "sign_no as a number", "input.signOut.sign_no",
+        {"input.signOut.sign_no": 1.0}),
+    bad("9002", "no signOut node", "signOut", {"input": {"signout": {}}}),
+    bad("9002", "another hospital's sign-in", "input.signOut.sign_no"),
     # 9001 sign-in
     bad("9001", "missing mac", "mac", {"input.signIn.mac": DROP}),
     bad("9001", "ip that is no address", "input.signIn.ip", {"input.signIn.ip": "999.1.1.1"}),

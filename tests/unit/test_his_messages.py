@@ -117,6 +117,7 @@ RECONCILE = {"setl_optins": "510100", "stmt_begndate": "2024-03-01",
 
 VALID: dict[str, dict[str, Any]] = {
     "9001": {"signIn": {"opter_no": "D0107", "mac": "00:1A:2B:3C:4D:5E", "ip": "10.0.0.8"}},
+    "9002": {"signOut": {"sign_no": "440000202611260334180944163275", "opter_no": "D0107"}},
     "1101": {"data": {"mdtrt_cert_type": "03", "mdtrt_cert_no": "A12345678",
                       "card_sn": "0123456789ABCDEF", "begntime": "", "psn_cert_type": "null",
                       "certno": None, "psn_name": ""}},
@@ -192,6 +193,9 @@ BAD_INPUTS: list[tuple[str, str, object, str]] = [
     ("9001", "signIn.mac", "not-a-mac", "input.signIn.mac"),
     ("9001", "signIn.ip", "999.1.1.1", "input.signIn.ip"),
     ("9001", "signIn", "D0107", "input.signIn"),
+    ("9002", "signOut.sign_no", DELETE, "input.signOut.sign_no"),
+    ("9002", "signOut.opter_no", 107, "input.signOut.opter_no"),
+    ("9002", "signOut", "S1", "input.signOut"),
     ("1101", "data.card_sn", DELETE, "input.data.card_sn"),
     ("1101", "data.mdtrt_cert_type", "04", "input.data.mdtrt_cert_type"),
     ("1101", "data.mdtrt_cert_type", 3.0, "input.data.mdtrt_cert_type"),
