@@ -112,6 +112,7 @@ def ask(tx: UnitOfWork, me: str, doc: dict[str, Any], now: datetime) -> dict[str
         raise NotFound("no person insured here has this ID number and name", field="certno")
     if member.psn_no == me:
         raise InvalidInput("certno", "is your own ID number")
+    tx.lock_person(me)  # one ask of an agent at a time: the checks below see the one before
     mine = tx.rows("family_links", agent_psn_no=me)
     if any(r.member_psn_no == member.psn_no and r.status in ("asked", "active") for r in mine):
         raise StateConflict("you have already asked to act for this person")
@@ -124,7 +125,8 @@ def ask(tx: UnitOfWork, me: str, doc: dict[str, Any], now: datetime) -> dict[str
 
 
 def decide(tx: UnitOfWork, me: str, link_id: int, action: str, now: datetime) -> dict[str, Any]:
-    """The member consents to or refuses a link asked of them; either side may end it."""
+    """The member consents to or refuses a link asked of them; either side may end it. The
+    link is changed only if it still has the status read (StateConflict otherwise)."""
     row = tx.one("family_links", id=link_id)
     if row is None or me not in (row.agent_psn_no, row.member_psn_no):
         raise NotFound(f"no family link {link_id} of yours")
@@ -140,5 +142,8 @@ def decide(tx: UnitOfWork, me: str, link_id: int, action: str, now: datetime) ->
         status = "ended"
     else:
         raise InvalidInput("action", "must be consent, refuse or end")
-    tx.change("family_links", {"id": link_id}, status=status, decided_at=now)
+    if tx.change("family_links", {"id": link_id, "status": row.status}, status=status,
+                 decided_at=now) != 1:
+        raise StateConflict(f"the link is no longer {row.status}: it changed meanwhile; "
+                            "reload it and try again", "status")
     return _link_view(tx, tx.one("family_links", id=link_id), me)
