@@ -326,13 +326,11 @@ def add_locator(tx: UnitOfWork, province: str, hashes: list[str], now: datetime
     if not hashes:
         return LocatorAdded(0, [], tx.count("locator", province=province),
                             _insured_twice(tx, province))
-    owners = {str(r.certno_hash): str(r.province)
-              for r in tx.rows_in("locator", "certno_hash", list(hashes))}
+    owners = _holders(tx, hashes)
+    owners |= _claim(tx, province, sorted({h for h in hashes if h not in owners}))
     foreign = sorted({h for h in hashes if owners.get(h, province) != province})
     tx.add_ignore("locator_also", [{"certno_hash": h, "province": province, "found_at": now,
                                     "holder": owners[h]} for h in foreign])
-    tx.add_ignore("locator", [{"certno_hash": h, "province": province} for h in hashes
-                              if h not in owners])
     ours = [h for h in hashes if owners.get(h, province) == province]
     also = [(str(r.certno_hash), str(r.province))
             for r in tx.rows_in("locator_also", "certno_hash", list(ours))
@@ -342,6 +340,32 @@ def add_locator(tx: UnitOfWork, province: str, hashes: list[str], now: datetime
         logger.info("persons insured in two provinces", extra={"province": province,
                                                                "count": len(elsewhere)})
     return LocatorAdded(len(hashes), elsewhere)
+
+
+def _claim(tx: UnitOfWork, province: str, hashes: list[str]) -> dict[str, str]:
+    """Hold `hashes` (none held when read) for `province`; the holder of each: the province,
+    or the one whose publication inserted it first (the insert waits for that one to commit,
+    then skips it; it is then contested like any hash held for another province)."""
+    owners: dict[str, str] = {}
+    for _ in range(3):
+        won = tx.add_new("locator", [{"certno_hash": h, "province": province}
+                                     for h in hashes], "certno_hash")
+        owners |= {str(h): province for h in won}
+        lost = [h for h in hashes if h not in won]
+        owners |= _holders(tx, lost)
+        hashes = [h for h in lost if h not in owners]  # withdrawn meanwhile: claim again
+        if not hashes:
+            return owners
+    raise StateConflict("the locator changed while these hashes were published; publish "
+                        "them again", "hashes")
+
+
+def _holders(tx: UnitOfWork, hashes: list[str]) -> dict[str, str]:
+    """Which province the locator holds each of `hashes` for (those it holds)."""
+    if not hashes:
+        return {}
+    return {str(r.certno_hash): str(r.province)
+            for r in tx.rows_in("locator", "certno_hash", list(hashes))}
 
 
 def _insured_twice(tx: UnitOfWork, province: str) -> int:
