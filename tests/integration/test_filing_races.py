@@ -116,23 +116,16 @@ def test_a_filing_is_stored_only_over_the_status_it_was_read_with(
                 n=PENDING["filing_no"]) == [("approved",)]
 
 
-def admitting(store: Store, book: PolicyBook, lock_first: bool) -> Any:
+def admitting(store: Store, book: PolicyBook) -> Any:
     """WANG's admission in Shenzhen, classed by his filing (as 2401 runs it at his node)."""
     req = OpenVisit("V-RACE-1", f.WANG["psn_no"], "310", "inpatient", "21", "440300",
                     f.SHENZHEN_H, datetime(2025, 9, 1, 1, tzinfo=UTC), "02", f.WANG["certno"])
     with store.tx() as tx:
-        if lock_first:  # what insured.open_visit is to do itself (it reads filings unlocked)
-            tx.lock_person(req.person_id)
         return insured.open_visit(tx, book, req, "440000").benefit_class
 
 
-@pytest.mark.parametrize("lock_first", [
-    True, pytest.param(False, marks=pytest.mark.xfail(
-        strict=True, reason="insured.open_visit classes the stay by the person's filings "
-                            "without holding the person (services/insured.py, to be fixed)"))])
 def test_a_filing_is_not_cancelled_while_an_admission_it_classes_commits(
-        node: tuple[Store, str], book: PolicyBook, monkeypatch: pytest.MonkeyPatch,
-        lock_first: bool) -> None:
+        node: tuple[Store, str], book: PolicyBook, monkeypatch: pytest.MonkeyPatch) -> None:
     """The cancel reads the person's open stays (none yet), the admission reads the filing
     (approved) and commits: without a lock on the person the filing ends cancelled while a
     stay it classed long-term is open."""
@@ -154,7 +147,7 @@ def test_a_filing_is_not_cancelled_while_an_admission_it_classes_commits(
     def admit() -> Any:
         assert checked.wait(10)
         try:
-            return admitting(store, book, lock_first)
+            return admitting(store, book)
         finally:
             admitted.set()
     out = both(cancel, admit)

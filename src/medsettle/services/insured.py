@@ -54,9 +54,10 @@ def find_person(tx: Tx, cert_type: str, cert_no: str, card_sn: str | None = None
     return row
 
 
-def person(tx: Tx, person_id: str) -> Any:
-    """One of this node's insured persons."""
-    row = tx.one("persons", psn_no=person_id)
+def person(tx: Tx, person_id: str, *, hold: bool = False) -> Any:
+    """One of this node's insured persons; with `hold`, their row is held until the transaction
+    ends (what changes their filings or visits takes turns on it)."""
+    row = tx.lock_person(person_id) if hold else tx.one("persons", psn_no=person_id)
     if row is None:
         raise NotFound(f"person {person_id} is not insured here")
     return row
@@ -126,7 +127,7 @@ def open_visit(tx: Tx, book: PolicyBook, req: OpenVisit, caller: str) -> VisitOp
     with a credential of the person: a person number alone does not open a visit (and with it
     the person's identity and accumulators)."""
     check_treating(caller, req.treating_region, f"visit {req.visit_id}")
-    row = person(tx, req.person_id)
+    row = person(tx, req.person_id, hold=True)  # a filing cancelled meanwhile waits for this stay
     existing = tx.insured_visit(req.visit_id)
     if existing is not None:  # a retry of the same registration
         check_treating(caller, existing.treating_region, f"visit {existing.visit_id}")
