@@ -25,8 +25,12 @@ CREDENTIALS = ("signing", "api_key", "sm2_public_key", "sm4_key")
 
 
 def state(tx: UnitOfWork, code: str) -> dict[str, Any]:
-    """The institution as the audit log shows it, or NotFound."""
-    row = tx.one("institutions", fixmedins_code=code)
+    """The institution as the audit log shows it, or NotFound. Its row is held until the
+    transaction ends (Tx.hold): every change here reads it so, as does the console for the
+    audit line's `before`, so two changes of one institution at once run one after the other
+    and the second is refused, or changes what the first left (never two lines from one
+    `before`)."""
+    row = tx.hold("institutions", fixmedins_code=code)
     if row is None:
         raise NotFound(f"institution {code} is not a designated institution of this province")
     return {k: row._mapping[k] for k in AUDITED}

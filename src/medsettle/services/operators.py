@@ -74,8 +74,9 @@ def list_operators(tx: UnitOfWork) -> list[Operator]:
 
 def disable_operator(tx: UnitOfWork, name: str) -> tuple[Operator, bool]:
     """Disable an operator: their token is refused from now on. Returns the operator and whether
-    this call changed anything (False when already disabled)."""
-    row = tx.one("operators", name=name)
+    this call changed anything (False when already disabled). The row is held as it is read,
+    so of two disables at once only one reports a change."""
+    row = tx.hold("operators", name=name)
     if row is None:
         raise NotFound(f"no operator named {name}")
     if row.disabled:
