@@ -31,9 +31,9 @@ from medsettle.core.explain_zh import CLASS_ZH, FIELD_LABELS_ZH, LINE_REASONS_ZH
 from medsettle.core.jsonform import encode
 from medsettle.core.policy_view import provenance_notice
 from medsettle.core.privacy import mask_id, mask_name
-from medsettle.services import estimates, evoucher, my_filings, my_money, person_auth
+from medsettle.services import estimates, evoucher, filings, my_filings, my_money, person_auth
 from medsettle.services import person_scope as scope
-from medsettle.services.audit import Actor, row_of, run_audited
+from medsettle.services.audit import Actor, held_row_of, run_audited
 from medsettle.services.directory import (
     FindInstitutions,
     InstitutionsFound,
@@ -139,14 +139,14 @@ class PersonApp:
         return dict(self._changed(
             me, "filing.change", filing_no,
             lambda tx: my_filings.change(tx, self.node.book, me, filing_no, destination, today),
-            lambda tx: row_of(tx, "filings", filing_no=filing_no)))
+            lambda tx: filings.held_row(tx, filing_no)))
 
     def cancel_filing(self, me: str, filing_no: str) -> dict[str, Any]:
         today = self.today()
         return dict(self._changed(
             me, "filing.cancel", filing_no,
             lambda tx: my_filings.cancel(tx, self.node.book, me, filing_no, today),
-            lambda tx: row_of(tx, "filings", filing_no=filing_no)))
+            lambda tx: filings.held_row(tx, filing_no)))
 
     # --- family (亲情账户) -------------------------------------------------------------------
     def family(self, me: str) -> list[dict[str, Any]]:
@@ -163,7 +163,7 @@ class PersonApp:
         now = self.now()
         return dict(self._changed(me, f"family.{action}", f"link {link_id}",
                                   lambda tx: scope.decide(tx, me, link_id, action, now),
-                                  lambda tx: row_of(tx, "family_links", id=link_id)))
+                                  lambda tx: held_row_of(tx, "family_links", id=link_id)))
 
     # --- where can I settle directly -------------------------------------------------------
     def institutions(self, me: str, doc: Mapping[str, Any]) -> dict[str, Any]:

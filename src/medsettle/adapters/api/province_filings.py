@@ -16,7 +16,7 @@ from medsettle.adapters.province_node import ProvinceNode
 from medsettle.core.errors import InvalidInput
 from medsettle.core.operators import Operator
 from medsettle.services import filings
-from medsettle.services.audit import Actor, row_of, run_audited
+from medsettle.services.audit import Actor, run_audited
 
 
 def add_filing_routes(app: FastAPI, node: ProvinceNode) -> None:
@@ -25,7 +25,7 @@ def add_filing_routes(app: FastAPI, node: ProvinceNode) -> None:
 
     def change(operator: Operator, action: str, target: str | Callable[[Any], str],
                work: Callable[[Any], Any], filing_no: str | None = None) -> Any:
-        before = (lambda tx: row_of(tx, "filings", filing_no=filing_no)) if filing_no else None
+        before = (lambda tx: filings.held_row(tx, filing_no)) if filing_no else None
         return jsonable(run_audited(node.store, Actor.of(operator), action, target, work,
                                     node.clock(), before))
 

@@ -21,7 +21,7 @@ from medsettle.core.errors import InvalidInput, PeerUnavailable
 from medsettle.core.operators import Operator
 from medsettle.services import audit, credit
 from medsettle.services import supervision_batch as batch_svc
-from medsettle.services.audit import Actor, row_of, run_audited
+from medsettle.services.audit import Actor, held_row_of, run_audited
 from medsettle.services.supervision_report import node_report
 
 
@@ -88,7 +88,7 @@ def add_supervision_routes(app: FastAPI, node: ProvinceNode) -> None:
                 actor="node:hub")
         result = await run_in_threadpool(
             run_audited, store, Actor.node("hub"), "credit.decision", institution, work,
-            node.clock(), lambda tx: row_of(tx, "institution_credit",
+            node.clock(), lambda tx: held_row_of(tx, "institution_credit",
                                             fixmedins_code=institution))
         return {"ok": True, "result": jsonable(result)}
 
@@ -114,7 +114,7 @@ def add_supervision_routes(app: FastAPI, node: ProvinceNode) -> None:
         return jsonable(await run_in_threadpool(
             run_audited, store, Actor.of(operator), "credit.reinstate", code,
             lambda tx: credit.reinstate(tx, code, note, node.clock(), operator.name),
-            node.clock(), lambda tx: row_of(tx, "institution_credit", fixmedins_code=code)))
+            node.clock(), lambda tx: held_row_of(tx, "institution_credit", fixmedins_code=code)))
 
     @app.post("/api/v1/persons/{psn_no}/direct-settlement",
               summary="Terminate (barred: true) or restore a person's direct settlement")

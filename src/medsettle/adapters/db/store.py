@@ -247,6 +247,8 @@ class Tx(RecordQueries):
     def hold(self, name: str, /, **keys: object) -> Row[Any] | None:
         """The row of `name` whose columns equal `keys`, held until the transaction ends
         (`SELECT … FOR UPDATE` on PostgreSQL; on SQLite a write transaction runs alone)."""
+        if not storable(keys, _table(name)):  # no row has a key its column cannot hold
+            return None
         query = select_where(_table(name), tuple(keys), for_update=self.dialect == "postgresql")
         return self.run(query, {param(k): v for k, v in keys.items()}).first()
 

@@ -34,7 +34,7 @@ from medsettle.core.operators import Operator
 from medsettle.services import audit, filings
 from medsettle.services import institutions as institution_svc
 from medsettle.services import reimbursement as rb
-from medsettle.services.audit import Actor, held_row_of, row_of, run_audited
+from medsettle.services.audit import Actor, held_row_of, run_audited
 
 NAV = [("/console", "Dashboard"), ("/console/filings", "Filings"),
        ("/console/reimbursements", "Reimbursements"), ("/console/institutions", "Institutions"),
@@ -156,7 +156,7 @@ def _filings(pages: Pages, node: ProvinceNode) -> None:
             run_audited(store, Actor.of(operator), f"filing.{decision}", filing_no,
                         lambda tx: filings.decide(tx, filing_no, decision == "approve", reason,
                                                   today),
-                        node.clock(), lambda tx: row_of(tx, "filings", filing_no=filing_no))
+                        node.clock(), lambda tx: filings.held_row(tx, filing_no))
         return await pages.act(request, work, "/console/filings")
 
 

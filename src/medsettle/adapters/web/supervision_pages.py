@@ -33,7 +33,7 @@ from medsettle.core.supervision.hits import RULES
 from medsettle.services import audit, credit
 from medsettle.services import supervision_batch as batch_svc
 from medsettle.services import supervision_cases as svc
-from medsettle.services.audit import Actor, row_of, run_audited
+from medsettle.services.audit import Actor, held_row_of, run_audited
 
 CASE_FIELDS = ("carry_over", "outcome", "severity", "note")
 
@@ -284,7 +284,7 @@ def add_province_pages(pages: Pages, node: Any) -> None:
             run_audited(store, Actor.of(operator), "credit.reinstate", code,
                         lambda tx: credit.reinstate(tx, code, form.get("note", ""),
                                                     node.clock(), operator.name),
-                        node.clock(), lambda tx: row_of(tx, "institution_credit",
+                        node.clock(), lambda tx: held_row_of(tx, "institution_credit",
                                                         fixmedins_code=code))
         return await pages.act(request, work, "/console/credit")
 
