@@ -9,7 +9,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy import text
 
+from medsettle.adapters.db.engine import make_engine
 from medsettle.adapters.launcher import Federation, free_port
 
 __all__ = ["Federation", "free_port", "running"]
@@ -30,3 +32,13 @@ def running(backend: str, workdir: Path, rows: Mapping[str, Any], **options: Any
         yield fed.start()
     finally:
         fed.close()
+
+
+def query(fed: Federation, region: str, sql: str, **params: Any) -> list[dict[str, Any]]:
+    """Rows of a node's database."""
+    engine = make_engine(fed.dbs[region])
+    try:
+        with engine.connect() as conn:
+            return [dict(r) for r in conn.execute(text(sql), params).mappings()]
+    finally:
+        engine.dispose()

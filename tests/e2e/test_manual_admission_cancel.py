@@ -13,22 +13,11 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from sqlalchemy import text
 
-from medsettle.adapters.db.engine import make_engine
 from medsettle.adapters.his.client import HisClient, HisError, VisitFlow
 from tests.e2e import fixtures as f
-from tests.e2e.harness import Federation
+from tests.e2e.harness import Federation, query
 from tests.e2e.test_federation import patient
-
-
-def query(fed: Federation, region: str, sql: str, **params: Any) -> list[dict[str, Any]]:
-    engine = make_engine(fed.dbs[region])
-    try:
-        with engine.connect() as conn:
-            return [dict(r) for r in conn.execute(text(sql), params).mappings()]
-    finally:
-        engine.dispose()
 
 
 def eventually(what: Callable[[], Any], wanted: Callable[[Any], bool], seconds: float = 30

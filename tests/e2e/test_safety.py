@@ -14,25 +14,13 @@ from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import text
 
-from medsettle.adapters.db.engine import make_engine
 from medsettle.adapters.his.client import HisClient, HisError, VisitFlow
 from medsettle.adapters.peers import HubClient
 from medsettle.core.errors import Forbidden, MedSettleError, NotFound
 from tests.e2e import fixtures as f
-from tests.e2e.harness import Federation
+from tests.e2e.harness import Federation, query
 from tests.e2e.test_federation import patient
-
-
-def query(fed: Federation, region: str, sql: str, **params: Any) -> list[dict[str, Any]]:
-    """Rows of a node's database."""
-    engine = make_engine(fed.dbs[region])
-    try:
-        with engine.connect() as conn:
-            return [dict(r) for r in conn.execute(text(sql), params).mappings()]
-    finally:
-        engine.dispose()
 
 
 def settlements(fed: Federation, region: str, mdtrt_id: str) -> list[dict[str, Any]]:

@@ -87,3 +87,23 @@ def rows(engine: Engine, sql: str, **params: Any) -> list[tuple[Any, ...]]:
 def succeeded(out: dict[str, Any]) -> list[str]:
     """Which of `both`'s actions returned (did not raise)."""
     return [name for name, value in out.items() if not isinstance(value, BaseException)]
+
+
+def first_holds_until_second_waits(first: Callable[[], None], reached: threading.Event,
+                                   second: Callable[[], None], release: threading.Event,
+                                   url: str) -> None:
+    """Run `first` in its thread until it sets `reached` (it then holds what it locked until
+    `release`), then `second` in another; release `first` once `second` waits on a lock (or
+    has finished), and join both."""
+    a = threading.Thread(target=first, name="first")
+    a.start()
+    assert reached.wait(PATIENCE), "the first never got there"
+    b = threading.Thread(target=second, name="second")
+    b.start()
+    deadline = time.monotonic() + PATIENCE
+    while b.is_alive() and not waiting_on_a_lock(url) and time.monotonic() < deadline:
+        time.sleep(0.02)
+    release.set()
+    for thread in (a, b):
+        thread.join(3 * PATIENCE)
+    assert not a.is_alive() and not b.is_alive(), "a thread hung"

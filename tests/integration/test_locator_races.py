@@ -6,7 +6,6 @@ are recorded as such, as when they publish one after the other."""
 from __future__ import annotations
 
 import threading
-import time
 from datetime import UTC, datetime
 from typing import Any
 
@@ -17,8 +16,7 @@ from medsettle.adapters.db.store import Store
 from medsettle.core.errors import StateConflict
 from medsettle.services import hub as svc
 from tests.conftest import fresh_database
-from tests.integration.races import rows
-from tests.integration.test_clearing_db import waiting_on_a_lock
+from tests.integration.races import first_holds_until_second_waits, rows
 
 pytestmark = pytest.mark.postgres
 NOW = datetime(2026, 11, 20, 3, tzinfo=UTC)
@@ -41,18 +39,7 @@ def publish_at_once(store: Store, url: str, first: tuple[str, list[str]],
     def two() -> None:
         with store.tx() as tx:
             out["second"] = svc.add_locator(tx, *second, NOW)
-    a = threading.Thread(target=one)
-    a.start()
-    assert done.wait(10)
-    b = threading.Thread(target=two)
-    b.start()
-    deadline = time.monotonic() + 10
-    while b.is_alive() and not waiting_on_a_lock(url) and time.monotonic() < deadline:
-        time.sleep(0.02)
-    release.set()
-    a.join(10)
-    b.join(10)
-    assert not a.is_alive() and not b.is_alive()
+    first_holds_until_second_waits(one, done, two, release, url)
     return out
 
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import threading
-import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -26,7 +25,7 @@ from medsettle.services import insured_settle
 from tests.api.conftest import Province, TestClient, Visit, his_rows, new_visit
 from tests.conftest import fresh_database
 from tests.e2e import fixtures as f
-from tests.integration.test_clearing_db import waiting_on_a_lock
+from tests.integration.races import first_holds_until_second_waits
 
 pytestmark = pytest.mark.postgres
 
@@ -89,18 +88,8 @@ def race(province: Province, url: str, first: dict[str, Any], second: dict[str, 
         return lambda: answers.__setitem__(name, province.node.gateway.handle(
             json.dumps(body).encode(), {}))
 
-    a = threading.Thread(target=send("first", first))
-    a.start()
-    assert reached.wait(10), "the first settle never reached the insured place"
-    b = threading.Thread(target=send("second", second))
-    b.start()
-    deadline = time.monotonic() + 10
-    while b.is_alive() and not waiting_on_a_lock(url) and time.monotonic() < deadline:
-        time.sleep(0.02)
-    release.set()
-    a.join(30)
-    b.join(30)
-    assert not a.is_alive() and not b.is_alive()
+    first_holds_until_second_waits(send("first", first), reached, send("second", second),
+                                   release, url)
     return answers["first"], answers["second"]
 
 

@@ -6,7 +6,6 @@ holds exactly one outcome of the claim and the person's payable is settled."""
 from __future__ import annotations
 
 import threading
-import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from typing import Any
@@ -22,7 +21,7 @@ from medsettle.services import reimbursement as rb
 from tests.api.conftest import his_rows
 from tests.conftest import fresh_database
 from tests.e2e import fixtures as f
-from tests.integration.test_clearing_db import waiting_on_a_lock
+from tests.integration.races import first_holds_until_second_waits
 
 pytestmark = pytest.mark.postgres
 NOW = datetime(2025, 3, 10, 4, tzinfo=UTC)
@@ -66,18 +65,7 @@ def race(store: Store, url: str, first: Step, second: Step) -> dict[str, Any]:
         except StateConflict as exc:
             out["second"] = exc
 
-    a = threading.Thread(target=one)
-    a.start()
-    assert done.wait(10)
-    b = threading.Thread(target=two)
-    b.start()
-    deadline = time.monotonic() + 10
-    while not waiting_on_a_lock(url) and b.is_alive() and time.monotonic() < deadline:
-        time.sleep(0.02)
-    release.set()
-    a.join(10)
-    b.join(10)
-    assert not a.is_alive() and not b.is_alive()
+    first_holds_until_second_waits(one, done, two, release, url)
     return out
 
 
