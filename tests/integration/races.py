@@ -8,11 +8,15 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 from sqlalchemy import Engine, text
 
+from medsettle.adapters.db.engine import make_engine
+from medsettle.adapters.db.seed import load_rows
+from medsettle.adapters.db.store import Store
+from tests.conftest import fresh_database
 from tests.integration.test_clearing_db import waiting_on_a_lock
 
 #: How long a pause waits at most (a test that hangs fails; it never waits this long).
@@ -107,3 +111,14 @@ def first_holds_until_second_waits(first: Callable[[], None], reached: threading
     for thread in (a, b):
         thread.join(3 * PATIENCE)
     assert not a.is_alive() and not b.is_alive(), "a thread hung"
+
+
+def loaded_node(pg_url: str, seed: Mapping[str, list[dict[str, Any]]]
+                ) -> Iterator[tuple[Store, str]]:
+    """A province's node store in a fresh PostgreSQL database loaded with `seed` (the body of
+    a fixture: `yield from loaded_node(pg_url, rows)`), and its URL."""
+    with fresh_database(pg_url) as url:
+        load_rows(url, seed)
+        engine = make_engine(url)
+        yield Store(engine), url
+        engine.dispose()

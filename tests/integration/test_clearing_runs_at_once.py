@@ -28,15 +28,21 @@ def _month_rows() -> list[dict[str, object]]:
                       NOV.bounds()[0] + timedelta(days=3), 20_000, 0, 0)]
 
 
-@pytest.mark.postgres
-def test_a_pending_refusal_is_applied_once_when_two_months_clear_at_once(
-        pg_database: str) -> None:
-    engine = make_engine(pg_database)
+def hub_with_a_pending_refusal(url: str) -> Store:
+    """A migrated hub with October's index rows and a refusal of ¥30 not applied yet."""
+    engine = make_engine(url)
     migrate(engine, "hub")
     store = Store(engine)
     with store.tx() as tx:
         tx.add_many("settlement_index", _month_rows())
         refusals.add(tx, "CASE1", "110000", "440000", "refusal", -3_000, NOW)
+    return store
+
+
+@pytest.mark.postgres
+def test_a_pending_refusal_is_applied_once_when_two_months_clear_at_once(
+        pg_database: str) -> None:
+    store = hub_with_a_pending_refusal(pg_database)
     october_applied = threading.Event()
     go_on = threading.Event()
     errors: list[BaseException] = []
@@ -70,19 +76,14 @@ def test_a_pending_refusal_is_applied_once_when_two_months_clear_at_once(
             applied = {str(r.month_applied) for r in tx.rows("clearing_adjustments")}
     finally:
         go_on.set()
-        engine.dispose()
+        store.engine.dispose()
     assert lines == {("2026-10", 7_000, -3_000), ("2026-11", 20_000, 0)}
     assert applied == {"2026-10"}
 
 
 @pytest.mark.postgres
 def test_two_runs_of_one_month_at_once_clear_it_once(pg_database: str) -> None:
-    engine = make_engine(pg_database)
-    migrate(engine, "hub")
-    store = Store(engine)
-    with store.tx() as tx:
-        tx.add_many("settlement_index", _month_rows())
-        refusals.add(tx, "CASE1", "110000", "440000", "refusal", -3_000, NOW)
+    store = hub_with_a_pending_refusal(pg_database)
     results: list[dict[str, object]] = []
     try:
         threads = [threading.Thread(target=lambda: results.append(
@@ -94,7 +95,7 @@ def test_two_runs_of_one_month_at_once_clear_it_once(pg_database: str) -> None:
         with store.tx() as tx:
             count = tx.count("clearing_lines", month=str(OCT))
     finally:
-        engine.dispose()
+        store.engine.dispose()
     assert sorted(bool(r["created"]) for r in results) == [False, False, True]
     assert {r["obligations"] for r in results} == {7_000} and count == 1
 

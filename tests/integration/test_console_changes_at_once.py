@@ -12,15 +12,12 @@ from typing import Any
 import pytest
 
 from medsettle.adapters.db import store as store_module
-from medsettle.adapters.db.engine import make_engine
-from medsettle.adapters.db.seed import load_rows
 from medsettle.adapters.db.store import Store
 from medsettle.core.errors import StateConflict
 from medsettle.services import institutions, operators
 from medsettle.services.audit import Actor, run_audited
-from tests.conftest import fresh_database
 from tests.e2e import fixtures as f
-from tests.integration.races import Meeting, both, rows, succeeded
+from tests.integration.races import Meeting, both, loaded_node, rows, succeeded
 
 pytestmark = pytest.mark.postgres
 NOW = datetime(2026, 11, 20, 3, tzinfo=UTC)
@@ -29,11 +26,7 @@ H = f.SHENZHEN_H
 
 @pytest.fixture()
 def node(pg_url: str) -> Iterator[tuple[Store, str]]:
-    with fresh_database(pg_url) as url:
-        load_rows(url, f.ROWS["440000"])
-        engine = make_engine(url)
-        yield Store(engine), url
-        engine.dispose()
+    yield from loaded_node(pg_url, f.ROWS["440000"])
 
 
 def pause_before_writing(monkeypatch: pytest.MonkeyPatch, url: str, table: str) -> None:

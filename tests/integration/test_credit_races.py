@@ -13,15 +13,12 @@ from typing import Any
 import pytest
 
 from medsettle.adapters.db import store as store_module
-from medsettle.adapters.db.engine import make_engine
-from medsettle.adapters.db.seed import load_rows
 from medsettle.adapters.db.store import Store
 from medsettle.services import credit
 from medsettle.services.audit import Actor, run_audited
 from tests.api.conftest import his_rows
-from tests.conftest import fresh_database
 from tests.e2e import fixtures as f
-from tests.integration.races import Meeting, both, rows, succeeded, until_waiting
+from tests.integration.races import Meeting, both, loaded_node, rows, succeeded, until_waiting
 
 pytestmark = pytest.mark.postgres
 NOW = datetime(2026, 11, 20, 3, tzinfo=UTC)
@@ -30,11 +27,7 @@ H = f.SHENZHEN_H
 
 @pytest.fixture()
 def node(pg_url: str) -> Iterator[tuple[Store, str]]:
-    with fresh_database(pg_url) as url:
-        load_rows(url, his_rows())
-        engine = make_engine(url)
-        yield Store(engine), url
-        engine.dispose()
+    yield from loaded_node(pg_url, his_rows())
 
 
 def scored(store: Store, score: int, suspended: bool = False) -> None:

@@ -12,14 +12,11 @@ from typing import Any
 import pytest
 
 from medsettle.adapters.db import store as store_module
-from medsettle.adapters.db.engine import make_engine
-from medsettle.adapters.db.seed import load_rows
 from medsettle.adapters.db.store import Store
 from medsettle.core.errors import StateConflict
 from medsettle.services import person_scope as scope
-from tests.conftest import fresh_database
 from tests.e2e import fixtures as f
-from tests.integration.races import Meeting, both, rows, succeeded, until_waiting
+from tests.integration.races import Meeting, both, loaded_node, rows, succeeded, until_waiting
 
 pytestmark = pytest.mark.postgres
 NOW = datetime(2026, 11, 20, 3, tzinfo=UTC)
@@ -28,11 +25,7 @@ AGENT, MEMBER = f.WANG["psn_no"], f.LI["psn_no"]
 
 @pytest.fixture()
 def node(pg_url: str) -> Iterator[tuple[Store, str]]:
-    with fresh_database(pg_url) as url:
-        load_rows(url, f.ROWS["510000"])
-        engine = make_engine(url)
-        yield Store(engine), url
-        engine.dispose()
+    yield from loaded_node(pg_url, f.ROWS["510000"])
 
 
 def asked(store: Store) -> int:

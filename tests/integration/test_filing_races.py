@@ -12,8 +12,6 @@ from typing import Any
 
 import pytest
 
-from medsettle.adapters.db.engine import make_engine
-from medsettle.adapters.db.seed import load_rows
 from medsettle.adapters.db.store import Store
 from medsettle.core.errors import MedSettleError, StateConflict
 from medsettle.core.policy import PolicyBook
@@ -21,9 +19,8 @@ from medsettle.services import filings, insured
 from medsettle.services.audit import Actor, row_of, run_audited
 from medsettle.services.exchange import OpenVisit
 from medsettle.services.records import filing_from_row
-from tests.conftest import fresh_database
 from tests.e2e import fixtures as f
-from tests.integration.races import Meeting, both, rows, succeeded, until_waiting
+from tests.integration.races import Meeting, both, loaded_node, rows, succeeded, until_waiting
 
 pytestmark = pytest.mark.postgres
 ON = date(2025, 9, 1)
@@ -37,13 +34,9 @@ PENDING = f.filing("BA510100202508010000001", f.LI, "referral", "440300") | {
 
 @pytest.fixture()
 def node(pg_url: str) -> Iterator[tuple[Store, str]]:
-    with fresh_database(pg_url) as url:
-        seed = {k: list(v) for k, v in f.ROWS["510000"].items()}
-        seed["filings"] = [*seed["filings"], PENDING]
-        load_rows(url, seed)
-        engine = make_engine(url)
-        yield Store(engine), url
-        engine.dispose()
+    seed = {k: list(v) for k, v in f.ROWS["510000"].items()}
+    seed["filings"] = [*seed["filings"], PENDING]
+    yield from loaded_node(pg_url, seed)
 
 
 def audited(store: Store, action: str, filing_no: str, work: Any) -> Any:
