@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import subprocess
 from pathlib import Path
+from typing import Any
 
 from medsettle.adapters.db.engine import make_engine
 from medsettle.adapters.db.store import Store
@@ -17,12 +18,17 @@ def run(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
                           cwd=cwd, check=False, env={"COLUMNS": "200", "PATH": "/usr/bin:/bin"})
 
 
-def count(db: str, table: str) -> int:
+def table_rows(db: str, table: str) -> list[Any]:
+    """Every row of `table` in the database `db`."""
     store = Store(make_engine(db))
     with store.tx() as tx:
-        n = tx.count(table)
+        found = tx.rows(table)
     store.engine.dispose()
-    return n
+    return found
+
+
+def count(db: str, table: str) -> int:
+    return len(table_rows(db, table))
 
 
 def test_a_sim_province_loads_once_and_a_second_load_changes_nothing(tmp_path: Path) -> None:
@@ -144,10 +150,7 @@ def test_contribution_tiers_load_from_csv_and_an_empty_cell_is_the_plain_tier(
     db = f"sqlite:///{tmp_path}/t.db"
     done = run("load", "--region", "440000", "csv", "--db", db, cwd=tmp_path)
     assert done.returncode == 0, done.stderr
-    store = Store(make_engine(db))
-    with store.tx() as tx:
-        rows = {r.psn_no[-1]: (r.contribution_tier, r.card_no) for r in tx.rows("persons")}
-    store.engine.dispose()
+    rows = {r.psn_no[-1]: (r.contribution_tier, r.card_no) for r in table_rows(db, "persons")}
     # every row keeps its own optional cells, though the first row left them empty
     assert rows == {"1": (None, None), "2": ("high", "A44000002"), "3": ("low", "A44000003")}
 
@@ -200,10 +203,7 @@ def test_a_basic_level_institution_loads_as_l0_and_a_level_must_match_hosp_lv(
     db = f"sqlite:///{tmp_path}/l0.db"
     done = run("load", "--region", "440000", "csv", "--db", db, cwd=tmp_path)
     assert done.returncode == 0, done.stderr
-    store = Store(make_engine(db))
-    with store.tx() as tx:
-        levels = {r.fixmedins_code: r.level for r in tx.rows("institutions")}
-    store.engine.dispose()
+    levels = {r.fixmedins_code: r.level for r in table_rows(db, "institutions")}
     assert levels == {"H44030400991": "L0", "H44030400992": "L2"}
     institutions.write_text("fixmedins_code,name,admdvs,hosp_lv,level\n"
                             "H44030400993,深圳某卫生院,440305,11,L1\n", encoding="utf-8")
@@ -215,11 +215,8 @@ def test_a_basic_level_institution_loads_as_l0_and_a_level_must_match_hosp_lv(
     added = run("institution", "add", "H44030400994", "--name", "深圳某社区卫生服务中心",
                 "--level", "L0", "--region", "440305", "--db", db, cwd=tmp_path)
     assert added.returncode == 0, added.stderr
-    store = Store(make_engine(db))
-    with store.tx() as tx:
-        row = tx.one("institutions", fixmedins_code="H44030400994")
-    store.engine.dispose()
-    assert row is not None and (row.level, row.hosp_lv) == ("L0", "11")
+    added_row = {r.fixmedins_code: (r.level, r.hosp_lv) for r in table_rows(db, "institutions")}
+    assert added_row["H44030400994"] == ("L0", "11")
 
 
 def test_persons_csv_carries_the_assistance_category_and_chronic_certification(
@@ -239,10 +236,8 @@ def test_persons_csv_carries_the_assistance_category_and_chronic_certification(
     db = f"sqlite:///{tmp_path}/m.db"
     done = run("load", "--region", "440000", "csv", "--db", db, cwd=tmp_path)
     assert done.returncode == 0, done.stderr
-    store = Store(make_engine(db))
-    with store.tx() as tx:
-        found = {r.psn_no[-1]: (r.maf_category, r.chronic_certified) for r in tx.rows("persons")}
-    store.engine.dispose()
+    found = {r.psn_no[-1]: (r.maf_category, r.chronic_certified)
+             for r in table_rows(db, "persons")}
     assert found == {"1": ("dibao", ["M03900", "M01600"]), "2": (None, [])}
     (tmp_path / "csv" / "persons.csv").write_text(
         header + f"44010000000000000000000001,{make_id_card('44010419900101001')},居民1,1,"
