@@ -133,7 +133,8 @@ def test_the_hub_finds_a_settlement_and_proves_its_ledger_entries_on_both_nodes(
     tab.fill("input[name=q]", setl_id)
     tab.click("form.search button")
     assert tab.locator("#results tbody tr").count() >= 1
-    tab.locator("#results tbody tr a").first.click()
+    with tab.expect_navigation():  # the page asks both nodes before it answers
+        tab.locator("#results tbody tr a").first.click()
     nodes = tab.locator("section.node")
     assert nodes.count() == 2
     for k in range(2):
