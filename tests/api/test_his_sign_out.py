@@ -4,7 +4,13 @@ be signed out (MedSettle answered "unknown transaction 9002")."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
 from medsettle.adapters.his.client import HisClient, HisError
+from medsettle.core.errors import InvalidInput
+from medsettle.services import treating as tr
 from tests.api.conftest import OTHER_H, Province
 from tests.e2e import fixtures as f
 
@@ -57,3 +63,21 @@ def test_a_sign_out_without_its_sign_no_names_the_field(province: Province) -> N
         assert "input.signOut.sign_no" in str(error.answer["err_msg"])
     else:
         raise AssertionError("a sign-out without a sign_no was accepted")
+
+
+def test_a_sign_out_another_process_made_is_seen_within_the_trusted_time(
+        province: Province) -> None:
+    """A node trusts a sign-in it checked for SIGN_IN_TRUSTED; a 9002 made by another process
+    of the node (or committed while this one was checking) was missed for the process's life
+    when the cache never expired."""
+    his = province.his()
+    his.sign_in()
+    t = province.node.treating
+    now = datetime.now(UTC)
+    tr.check_signed_in(t, his.sign_no, f.SHENZHEN_H, now)  # read, and trusted from now
+    with province.node.store.tx() as tx:  # the other process's 9002
+        tx.change("sign_ins", {"sign_no": his.sign_no}, signed_out_at=now)
+    tr.check_signed_in(t, his.sign_no, f.SHENZHEN_H, now + timedelta(seconds=5))
+    later = now + tr.SIGN_IN_TRUSTED + timedelta(seconds=1)
+    with pytest.raises(InvalidInput, match="signed out with 9002"):
+        tr.check_signed_in(t, his.sign_no, f.SHENZHEN_H, later)

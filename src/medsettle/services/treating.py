@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 import secrets
 from dataclasses import dataclass, field, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 from medsettle.core import codes
@@ -52,7 +52,8 @@ class Treating:
     region: str  # the province code, e.g. "440000"
     insured: InsuredPort
     catalogue: Catalogue
-    signed_in: dict[str, str] = field(default_factory=dict)  # sign_no → institution, a cache
+    #: sign_no → (institution, when last read as signed in): a cache (SIGN_IN_TRUSTED)
+    signed_in: dict[str, tuple[str, datetime]] = field(default_factory=dict)
 
     def new_id(self, now: datetime) -> str:
         """A 30-character id: region(6) + local time(14) + 10 random digits."""
@@ -117,12 +118,18 @@ def sign_out(t: Treating, code: str, sign_no: str, now: datetime) -> datetime:
     return row.signed_out_at or now
 
 
-def check_signed_in(t: Treating, sign_no: str | None, code: str) -> None:
+#: How long a node trusts a sign-in it has checked without reading it again: a 9002 handled by
+#: another process of the node, or committed while this one was checking, is seen within it.
+SIGN_IN_TRUSTED = timedelta(seconds=30)
+
+
+def check_signed_in(t: Treating, sign_no: str | None, code: str, now: datetime) -> None:
     """Every message but 9001 and 9002 carries a sign_no this institution received and has
     not signed out."""
     if not sign_no:
         raise InvalidInput("sign_no", "sign in with 9001 first and send the returned sign_no")
-    if t.signed_in.get(sign_no) == code:
+    cached = t.signed_in.get(sign_no)
+    if cached is not None and cached[0] == code and now - cached[1] < SIGN_IN_TRUSTED:
         return
     with t.db.read() as tx:
         row = tx.one("sign_ins", sign_no=sign_no)
@@ -132,7 +139,7 @@ def check_signed_in(t: Treating, sign_no: str | None, code: str) -> None:
         ended = business_time(row.signed_out_at).strftime("%Y-%m-%d %H:%M:%S")
         raise InvalidInput("sign_no", f"signed out with 9002 at {ended}; sign in again with "
                                       "9001")
-    t.signed_in[sign_no] = code
+    t.signed_in[sign_no] = (code, now)
 
 
 def insured_region(t: Treating, query: c.LookUpPerson) -> str:

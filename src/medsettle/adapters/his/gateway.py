@@ -172,7 +172,7 @@ class HisGateway:
             raise InvalidInput("mdtrtarea_admvs", f"this gateway serves province "
                                                   f"{self.t.region}, not {env.mdtrtarea_admvs}")
         if env.infno not in ("9001", "9002"):  # 9002 names the sign-in it ends in its input
-            tr.check_signed_in(self.t, env.sign_no, env.fixmedins_code)
+            tr.check_signed_in(self.t, env.sign_no, env.fixmedins_code, received)
         if transaction.read_only:
             answer, _ = self._run(transaction, env, received, Unrecorded())
             return answer
