@@ -289,11 +289,8 @@ def _summary(row: Any) -> dict[str, Any]:
 
 
 def _held(tx: UnitOfWork, set_row: int) -> Any:
-    """The stored set held until the transaction ends, or None. Looked for first without the
-    lock: `tx.one` finds nothing for a number beyond the id column (2**31), which `tx.hold`
-    would send to the database (an error there, not a 404)."""
-    if tx.one("policy_sets", id=set_row) is None:
-        return None
+    """The stored set held until the transaction ends, or None (also for a number beyond the
+    id column: `tx.hold` asks nothing then)."""
     return tx.hold("policy_sets", id=set_row)
 
 
