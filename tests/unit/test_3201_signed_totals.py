@@ -81,3 +81,21 @@ def test_bad_totals_are_refused_naming_the_field(field: str, value: object) -> N
     with pytest.raises(InvalidInput) as refused:
         parse_reconcile_totals(declared(**{field: value}))
     assert refused.value.field == f"input.data.{field}"
+
+
+def test_3202_takes_the_same_signed_header_totals() -> None:
+    """3202's header carries the period's totals as 3201 does: a period whose refunds outweigh
+    its settlements has negative ones, which were refused, so its details could not be sent."""
+    from medsettle.adapters.his.inputs_other import parse_reconcile_details
+
+    read = parse_reconcile_details({"data": {
+        "setl_optins": "440300", "stmt_begndate": "2026-11-01", "stmt_enddate": "2026-11-01",
+        "medfee_sumamt": "-300.00", "fund_pay_sumamt": -200, "cash_payamt": "-50.00",
+        "fixmedins_setl_cnt": "-1"}})
+    assert (read.medfee_sumamt, read.fund_pay_sumamt, read.cash_payamt,
+            read.fixmedins_setl_cnt) == (-30_000, -20_000, -5_000, -1)
+    with pytest.raises(InvalidInput, match="input.data.cash_payamt"):
+        parse_reconcile_details({"data": {
+            "setl_optins": "440300", "stmt_begndate": "2026-11-01",
+            "stmt_enddate": "2026-11-01", "medfee_sumamt": "0", "fund_pay_sumamt": "0",
+            "cash_payamt": "-1e11", "fixmedins_setl_cnt": "0"}})

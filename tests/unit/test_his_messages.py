@@ -305,7 +305,7 @@ BAD_INPUTS: list[tuple[str, str, object, str]] = [
     ("3201", "data.insutype", "320", "input.data.insutype"),
     ("3202", "data.cash_payamt", DELETE, "input.data.cash_payamt"),
     ("3202", "data.setl_optins", "51010", "input.data.setl_optins"),
-    ("3202", "data.fixmedins_setl_cnt", "-3", "input.data.fixmedins_setl_cnt"),
+    ("3202", "data.fixmedins_setl_cnt", "3.5", "input.data.fixmedins_setl_cnt"),
     ("3202", "data.stmt_begndate", "2024-02-30", "input.data.stmt_begndate"),
     ("3202", "data.fund_pay_sumamt", 2e10, "input.data.fund_pay_sumamt"),
     ("5201", "data.psn_no", DELETE, "input.data.psn_no"),

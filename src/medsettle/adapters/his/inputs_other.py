@@ -159,7 +159,7 @@ def _required(node: Node, key: str) -> object:
 
 
 def _signed_fen(node: Node, key: str) -> int:
-    """A 3201 total in yuan as fen, |fen| ≤ PERIOD_MAX_FEN: negative when the period's refunds
+    """A 3201/3202 total in yuan as fen, |fen| ≤ PERIOD_MAX_FEN: negative when the refunds
     (cancels, which count negative in their own period) outweigh its settlements."""
     fen = yuan_to_fen(_required(node, key), node.at(key))
     if abs(fen) > PERIOD_MAX_FEN:
@@ -169,7 +169,7 @@ def _signed_fen(node: Node, key: str) -> int:
 
 
 def _signed_count(node: Node, key: str) -> int:
-    """A 3201 settlement count, a whole number of at most 12 digits: negative when the period
+    """A 3201/3202 settlement count, a whole number of at most 12 digits: negative when the period
     has more cancel records (−1 each) than settlements (JSON integer or ASCII digit string)."""
     value = _required(node, key)
     if isinstance(value, int) and not isinstance(value, bool) and abs(value) < 10**12:
@@ -201,10 +201,10 @@ def parse_reconcile_details(input: dict[str, object]) -> ReconcileDetails:
     return ReconcileDetails(
         setl_optins=node.code("setl_optins", validate_admdvs),
         file_qury_no=node.opt_text("file_qury_no", maxlen=200), stmt_begndate=begin,
-        stmt_enddate=end, medfee_sumamt=node.fen("medfee_sumamt", limit=PERIOD_MAX_FEN),
-        fund_pay_sumamt=node.fen("fund_pay_sumamt", limit=PERIOD_MAX_FEN),
-        cash_payamt=node.fen("cash_payamt", limit=PERIOD_MAX_FEN),
-        fixmedins_setl_cnt=node.count("fixmedins_setl_cnt"),
+        stmt_enddate=end, medfee_sumamt=_signed_fen(node, "medfee_sumamt"),
+        fund_pay_sumamt=_signed_fen(node, "fund_pay_sumamt"),
+        cash_payamt=_signed_fen(node, "cash_payamt"),
+        fixmedins_setl_cnt=_signed_count(node, "fixmedins_setl_cnt"),
     )
 
 
