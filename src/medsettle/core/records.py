@@ -115,7 +115,7 @@ class TreatedVisit:
     benefit_class: str | None = None
     person: Identity | None = None  # as the insured place reported them
     manual_reason: str | None = None  # why it is marked for manual reimbursement
-    reversal_pending: str | None = None  # msgid of a settle whose answer never came
+    reversal_pending: str | None = None  # msgid of a settle/registration whose answer never came
     reversal_attempts: int = 0  # failed attempts to send that reversal so far
     reversal_next_at: datetime | None = None  # when to try it again (None: at the next round)
 

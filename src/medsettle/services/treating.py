@@ -172,7 +172,9 @@ def _insured_region_of(origin: c.Origin) -> str:
 def open_visit(t: Treating, cmd: c.Register, *, inpatient: bool, reply: Reply) -> TreatedVisit:
     """2201 register or 2401 admit: the insured place checks insurance and filing, then the
     treating place records the visit. If the insured place cannot answer, the visit is kept,
-    marked for manual reimbursement (手工报销)."""
+    marked for manual reimbursement (手工报销), with the node's reversal (冲正) of the
+    registration pending: the insured place may still register it late (an open stay there would
+    hold the person's filings), so the heartbeat reverses it there once it answers."""
     region = _insured_region_of(cmd.origin)
     visit_id = t.message_id(cmd.origin, "visit")
     with t.db.read() as tx:  # checks: the insert that records the visit repeats them
@@ -202,8 +204,9 @@ def open_visit(t: Treating, cmd: c.Register, *, inpatient: bool, reply: Reply) -
         opened: x.VisitOpened = t.insured.call(region, "open_visit", cmd.origin.msgid, request)
     except PeerUnavailable as exc:
         with t.db.tx() as tx:
-            tx.add_treated_visit(_manual(visit, str(exc)))
-        logger.warning("visit marked for manual reimbursement",
+            tx.add_treated_visit(replace(_manual(visit, str(exc)),
+                                         reversal_pending=cmd.origin.msgid))
+        logger.warning("visit marked for manual reimbursement, registration reversal pending",
                        extra={"mdtrt_id": visit_id, "msgid": cmd.origin.msgid, "why": str(exc)})
         raise PeerUnavailable(f"{exc}; visit {visit_id} is marked for manual reimbursement "
                               "(手工报销)") from None
@@ -262,7 +265,9 @@ def _reverse_manual_registration(t: Treating, visit: TreatedVisit) -> dict[str, 
     """A visit marked manual at registration (the insured place did not answer) may still have
     been registered there, late: reverse (冲正) the registration there, which also refuses it if
     it has not arrived yet. If the insured place cannot be reached, the visit keeps the
-    reversal pending (the changes returned) and the heartbeat sends it until it is done."""
+    reversal pending (the changes returned) and the heartbeat sends it until it is done.
+    The reversal is the same message as the one queued when the visit was marked (and maybe
+    sent already by the heartbeat): the insured place answers a repeat as it did the first."""
     msgid, request = node_reversal(t, visit, visit.msgid)
     try:
         t.insured.call(visit.insured_region, "reverse", msgid, request)
@@ -270,7 +275,7 @@ def _reverse_manual_registration(t: Treating, visit: TreatedVisit) -> dict[str, 
         logger.warning("registration reversal pending: the insured place did not answer",
                        extra={"mdtrt_id": visit.visit_id, "msgid": visit.msgid, "why": str(exc)})
         return {"reversal_pending": visit.msgid}
-    return {}
+    return {"reversal_pending": None, "reversal_attempts": 0, "reversal_next_at": None}
 
 
 def node_reversal(t: Treating, visit: TreatedVisit, original: str) -> tuple[str, x.Reverse]:

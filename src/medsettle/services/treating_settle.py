@@ -228,7 +228,8 @@ def retry_pending_reversals(t: Treating, now: datetime, *,
                             budget: float = REVERSAL_ROUND_SECONDS,
                             clock: Callable[[], float] = time.monotonic) -> int:
     """Reverse at the insured place every settle whose answer never came, and every
-    registration cancelled while marked manual (its reversal did not get through); returns how
+    registration marked manual (the insured place did not answer it: it may register it late),
+    queued when it was marked or when its cancel's reversal did not get through; returns how
     many.
     Each attempt sends the same reversal msgid and cancel id (derived from the original msgid),
     so the insured place recognises a retry and never sees a reused msgid.

@@ -259,8 +259,8 @@ class RecordQueries:
         return [treated_visit_of(r) for r in found]
 
     def visits_awaiting_reversal(self) -> list[TreatedVisit]:
-        """Visits marked for manual reimbursement whose settle answer never came: the
-        reversals still to send, found through a partial index of those few rows."""
+        """Visits marked for manual reimbursement whose settle or registration answer never
+        came: the reversals still to send, found through a partial index of those few rows."""
         v = t.visits
         found = self.conn.execute(select(v).where(v.c.reversal_pending.is_not(None),
                                                   v.c.manual_reimbursement.is_(True))
