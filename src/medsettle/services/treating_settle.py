@@ -291,8 +291,9 @@ def _reversal_failed(t: Treating, visit: TreatedVisit, msgid: str, exc: MedSettl
                                 reversal_next_at=now + retry_in)
     alert = attempts >= REVERSAL_ALERT_AFTER
     logger.log(logging.ERROR if alert else logging.WARNING,
-               "pending reversal keeps failing: a settlement may still stand at the insured "
-               "place; operators must look" if alert else "pending reversal failed, retried later",
+               "pending reversal keeps failing: a settlement or registration may still stand "
+               "at the insured place; operators must look" if alert
+               else "pending reversal failed, retried later",
                extra={"mdtrt_id": visit.visit_id, "msgid": str(visit.reversal_pending),
                       "reversal_msgid": msgid, "insured_region": visit.insured_region,
                       "attempts": attempts, "why": f"[{exc.code}] {exc}",
