@@ -17,7 +17,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
-from medsettle.core import ledger
+from medsettle.core import codes, ledger
 from medsettle.core.clearing import (
     Obligation,
     PrepaymentRule,
@@ -566,4 +566,4 @@ def _institution_bank(tx: UnitOfWork, code: str) -> str | None:
         logger.warning("refused amount not netted: institution unknown",
                        extra={"fixmedins_code": code})
         return None
-    return f"bank:{str(institution.admdvs)[:2]}0000"
+    return f"bank:{codes.province_of(str(institution.admdvs))}"

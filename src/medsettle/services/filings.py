@@ -149,14 +149,21 @@ def create_post_hoc(tx: UnitOfWork, book: PolicyBook, doc: Mapping[str, Any],
                                            "manual_reimbursement": outcome.manual_reimbursement}
 
 
-def _stored(tx: UnitOfWork, filing_no: str) -> tuple[Any, rules.Filing]:
-    """A filing and its person, held (`_held_person`); the filing is read again under the
-    person's lock, so it is what a concurrent change left, not what it replaced."""
+def _held_filing(tx: UnitOfWork, filing_no: str) -> tuple[Any, Any] | None:
+    """(its person, held, and the filing's row read again under that lock, so it is what a
+    concurrent change left, not what it replaced), or None if there is no such filing."""
     found = tx.one("filings", filing_no=filing_no)
     if found is None:
+        return None
+    return _held_person(tx, found.psn_no), tx.one("filings", filing_no=filing_no)
+
+
+def _stored(tx: UnitOfWork, filing_no: str) -> tuple[Any, rules.Filing]:
+    """A filing and its person, held (`_held_filing`)."""
+    held = _held_filing(tx, filing_no)
+    if held is None:
         raise NotFound(f"filing {filing_no} does not exist")
-    person = _held_person(tx, found.psn_no)
-    row = tx.one("filings", filing_no=filing_no)
+    person, row = held
     return person, filing_from_row(row._mapping)
 
 
@@ -174,12 +181,8 @@ def held_row(tx: UnitOfWork, filing_no: str) -> dict[str, Any] | None:
     """A filing as a plain dict, read again once its person is held: the `before` of an
     audited change of it (services/audit.run_audited), so that the audit line holds what the
     change found, not what a concurrent change has just replaced."""
-    found = tx.one("filings", filing_no=filing_no)
-    if found is None:
-        return None
-    _held_person(tx, found.psn_no)
-    row = tx.one("filings", filing_no=filing_no)
-    return dict(row._mapping)
+    held = _held_filing(tx, filing_no)
+    return None if held is None else dict(held[1]._mapping)
 
 
 def decide(tx: UnitOfWork, filing_no: str, approve: bool, reason: str, on: date) -> dict[str, Any]:

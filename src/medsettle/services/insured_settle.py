@@ -64,12 +64,12 @@ def compute(tx: Tx, book: Any, req: SettleVisit, *, persist: bool, now: datetime
             caller: str, msgid: str) -> Computed:
     """Pre-settle (persist False) or settle (True): the insured place's policy on the lines,
     on its own business date. Only the institution that registered the visit may settle it."""
+    # A settle holds the person named before it reads the visit: another settle of the same
+    # visit (another msgid) that held it first has settled it by now, and this one is refused.
+    held = tx.lock_person(req.person_id) if persist else None
     visit = own_visit(tx, req.visit_id, caller)
-    _check_settleable(visit, req)
-    if persist:
-        visit, row = _locked_for_settling(tx, req, caller, visit)
-    else:
-        row = person(tx, visit.person_id)
+    _check_settleable(visit, req)  # the person named is the visit's
+    row = held if held is not None else person(tx, visit.person_id)
     if codes.province_of(req.insured_region) != codes.province_of(row.insu_admdvs):
         raise InvalidInput("insured_region", f"{req.insured_region} is not where the person is "
                                              "insured: the settlement is indexed and cleared "
@@ -110,16 +110,6 @@ def compute(tx: Tx, book: Any, req: SettleVisit, *, persist: bool, now: datetime
     tx.change_insured_visit(visit.visit_id, status=VisitStatus.SETTLED)
     book_settlement(tx, record, now)  # last: it holds the node's ledger chain until commit
     return replace(computed, settlement_id=record.settlement_id, settled_at=now)
-
-
-def _locked_for_settling(tx: Tx, req: SettleVisit, caller: str, visit: InsuredVisit
-                        ) -> tuple[InsuredVisit, Any]:
-    """Lock the person, then read and check the visit again: a settle of the same visit under
-    another msgid that held the lock first has settled it by now, and this one is refused."""
-    row = tx.lock_person(visit.person_id)
-    visit = own_visit(tx, req.visit_id, caller)
-    _check_settleable(visit, req)
-    return visit, row
 
 
 def _check_settleable(visit: InsuredVisit, req: SettleVisit) -> None:
